@@ -1,0 +1,239 @@
+"""Typed settings: a frozen dataclass per config section, loaded once from TOML plus environment.
+
+Every key can be overridden by ``FEDIGEN_<SECTION>__<KEY>`` (for example ``FEDIGEN_INSTANCE__URL``).
+A missing, unknown or malformed key is a :class:`ConfigError` naming the key.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import tomllib
+import types
+import typing
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+ENV_PREFIX = "FEDIGEN_"
+DEFAULT_CONFIG = "config.toml"
+
+
+class ConfigError(Exception):
+    """The configuration is missing, unreadable, or has a bad key."""
+
+
+@dataclass(frozen=True)
+class InstanceSettings:
+    url: str
+    name: str = "fedigen"
+    description: str = "A fedigen instance: image posts made by a local generator."
+    contact_email: str = ""
+    open_registrations: bool = False
+
+
+@dataclass(frozen=True)
+class DatabaseSettings:
+    url: str = "sqlite+aiosqlite:///data/fedigen.db"
+    pool_size: int = 5
+    echo: bool = False
+
+
+@dataclass(frozen=True)
+class MediaSettings:
+    dir: str = "data/media"
+
+
+@dataclass(frozen=True)
+class ServerSettings:
+    host: str = "127.0.0.1"
+    port: int = 8000
+    worker: bool = True
+
+
+@dataclass(frozen=True)
+class FederationSettings:
+    allow_private_addresses: bool = False
+    # How far a signature's Date/created may be from our clock, either way (Mastodon: about 1 h).
+    signature_clock_window: int = 3600
+    # Require HTTP signatures on GETs of our ActivityPub documents ("authorized fetch").
+    authorized_fetch: bool = False
+    # Scheme used for WebFinger lookups of handles; "http" only for local testing.
+    webfinger_scheme: str = "https"
+    inbox_max_bytes: int = 1_000_000
+    fetch_timeout: float = 10.0
+    max_delivery_attempts: int = 18
+    delivery_max_age_hours: int = 48
+    host_unavailable_after_days: int = 3
+    delivery_concurrency: int = 32
+    user_agent: str = ""
+
+
+@dataclass(frozen=True)
+class WorkerSettings:
+    concurrency: int = 8
+    poll_interval: float = 1.0
+    job_timeout: float = 60.0
+
+
+@dataclass(frozen=True)
+class Settings:
+    instance: InstanceSettings
+    database: DatabaseSettings = field(default_factory=DatabaseSettings)
+    media: MediaSettings = field(default_factory=MediaSettings)
+    server: ServerSettings = field(default_factory=ServerSettings)
+    federation: FederationSettings = field(default_factory=FederationSettings)
+    worker: WorkerSettings = field(default_factory=WorkerSettings)
+    # Directory relative paths (SQLite file, media dir) are resolved against.
+    base_dir: str = "."
+
+    @property
+    def base_url(self) -> str:
+        """The public base URL without a trailing slash."""
+        return self.instance.url.rstrip("/")
+
+    @property
+    def host(self) -> str:
+        """host[:port] of the public URL, as it appears in handles and signatures."""
+        return urlsplit(self.base_url).netloc
+
+    @property
+    def domain(self) -> str:
+        """The domain part of handles (host with port when non-default)."""
+        return self.host
+
+    @property
+    def database_url(self) -> str:
+        """The database URL with a relative SQLite path resolved against base_dir."""
+        url = self.database.url
+        prefix = "sqlite+aiosqlite:///"
+        if url.startswith(prefix) and not url[len(prefix) :].startswith("/"):
+            rest = url[len(prefix) :]
+            if rest and rest != ":memory:":
+                return prefix + str((Path(self.base_dir) / rest).resolve())
+        return url
+
+    @property
+    def media_dir(self) -> Path:
+        """Absolute media directory."""
+        return (Path(self.base_dir) / self.media.dir).resolve()
+
+    @property
+    def user_agent(self) -> str:
+        """User-Agent for outgoing requests (Mastodon logs and some peers want a URL in it)."""
+        return self.federation.user_agent or f"fedigen/0.1 (+{self.base_url}/)"
+
+
+_SECTIONS: dict[str, type[Any]] = {
+    f.name: f.type if isinstance(f.type, type) else globals()[str(f.type)]
+    for f in dataclasses.fields(Settings)
+    if f.name != "base_dir"
+}
+
+
+def _coerce(key: str, value: Any, hint: Any) -> Any:
+    """Convert a TOML or environment value to the field's type, or raise ConfigError naming the key."""
+    origin = typing.get_origin(hint)
+    if origin in (types.UnionType, typing.Union):
+        hint = next(a for a in typing.get_args(hint) if a is not type(None))
+    if hint is bool:
+        if isinstance(value, bool):
+            return value
+        if isinstance(value, str) and value.lower() in ("1", "true", "yes", "on", "0", "false", "no", "off"):
+            return value.lower() in ("1", "true", "yes", "on")
+        raise ConfigError(f"{key}: expected true or false, got {value!r}")
+    if hint is int:
+        if isinstance(value, bool):
+            raise ConfigError(f"{key}: expected an integer, got {value!r}")
+        try:
+            return int(value)
+        except (TypeError, ValueError):
+            raise ConfigError(f"{key}: expected an integer, got {value!r}") from None
+    if hint is float:
+        try:
+            return float(value)
+        except (TypeError, ValueError):
+            raise ConfigError(f"{key}: expected a number, got {value!r}") from None
+    if hint is str:
+        if not isinstance(value, str):
+            raise ConfigError(f"{key}: expected a string, got {value!r}")
+        return value
+    raise ConfigError(f"{key}: unsupported setting type")
+
+
+def _validate(settings: Settings) -> None:
+    parts = urlsplit(settings.instance.url)
+    if parts.scheme not in ("http", "https") or not parts.netloc or parts.path not in ("", "/"):
+        raise ConfigError(
+            f"instance.url: expected a base URL such as https://example.org, got {settings.instance.url!r}"
+        )
+    if parts.query or parts.fragment:
+        raise ConfigError("instance.url: must not have a query or fragment")
+    db = settings.database.url
+    if not (db.startswith("sqlite+aiosqlite://") or db.startswith("postgresql+asyncpg://")):
+        raise ConfigError(
+            f"database.url: expected sqlite+aiosqlite:///path or postgresql+asyncpg://..., got {db!r}"
+        )
+    if settings.federation.webfinger_scheme not in ("http", "https"):
+        raise ConfigError("federation.webfinger_scheme: expected http or https")
+    if not 1 <= settings.server.port <= 65535:
+        raise ConfigError(f"server.port: out of range: {settings.server.port}")
+    if settings.federation.signature_clock_window <= 0:
+        raise ConfigError("federation.signature_clock_window: must be positive")
+
+
+def settings_from_mapping(
+    data: Mapping[str, Any], environ: Mapping[str, str] | None = None, base_dir: str = "."
+) -> Settings:
+    """Build Settings from parsed TOML data plus FEDIGEN_SECTION__KEY environment overrides."""
+    merged: dict[str, dict[str, Any]] = {}
+    for section, values in data.items():
+        if section not in _SECTIONS:
+            raise ConfigError(f"{section}: unknown section (known: {', '.join(sorted(_SECTIONS))})")
+        if not isinstance(values, Mapping):
+            raise ConfigError(f"{section}: expected a table")
+        merged[section] = dict(values)
+    for name, value in (environ or {}).items():
+        if not name.startswith(ENV_PREFIX) or "__" not in name or name == "FEDIGEN_CONFIG":
+            continue
+        section, _, key = name[len(ENV_PREFIX) :].lower().partition("__")
+        if section not in _SECTIONS:
+            raise ConfigError(f"{name}: unknown section {section!r}")
+        merged.setdefault(section, {})[key] = value
+    sections: dict[str, Any] = {}
+    for section, cls in _SECTIONS.items():
+        values = merged.get(section, {})
+        hints = typing.get_type_hints(cls)
+        known = {f.name: f for f in dataclasses.fields(cls)}
+        kwargs: dict[str, Any] = {}
+        for key, value in values.items():
+            if key not in known:
+                raise ConfigError(f"{section}.{key}: unknown key")
+            kwargs[key] = _coerce(f"{section}.{key}", value, hints[key])
+        for name, f in known.items():
+            if name not in kwargs and f.default is dataclasses.MISSING and f.default_factory is dataclasses.MISSING:
+                raise ConfigError(f"{section}.{name}: required key is missing")
+        sections[section] = cls(**kwargs)
+    settings = Settings(**sections, base_dir=base_dir)
+    _validate(settings)
+    return settings
+
+
+def config_path(explicit: str | None, environ: Mapping[str, str] | None = None) -> Path:
+    """The config file to use: --config, else FEDIGEN_CONFIG, else ./config.toml."""
+    env = os.environ if environ is None else environ
+    return Path(explicit or env.get("FEDIGEN_CONFIG") or DEFAULT_CONFIG)
+
+
+def load_settings(path: Path, environ: Mapping[str, str] | None = None) -> Settings:
+    """Read the TOML file at path and apply environment overrides."""
+    env = dict(os.environ if environ is None else environ)
+    try:
+        data = tomllib.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise ConfigError(f"no config file at {path} (run `fedigen init` or pass --config)") from None
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"{path}: not valid TOML: {exc}") from None
+    return settings_from_mapping(data, env, base_dir=str(path.resolve().parent))

@@ -1,0 +1,68 @@
+"""Engine and session factory for SQLite (WAL, busy timeout) and PostgreSQL (asyncpg)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import event
+from sqlalchemy.engine.url import make_url
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
+from sqlalchemy.pool import NullPool
+
+SessionFactory = async_sessionmaker[AsyncSession]
+
+
+def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
+    # WAL lets readers run beside the one writer; busy_timeout makes a second writer wait
+    # instead of failing at once (https://www.sqlite.org/wal.html).
+    # Let SQLAlchemy's "begin" hook issue BEGIN itself (the driver's implicit BEGIN is off).
+    dbapi_connection.isolation_level = None
+    cursor = dbapi_connection.cursor()
+    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.execute("PRAGMA busy_timeout=15000")
+    cursor.execute("PRAGMA synchronous=NORMAL")
+    cursor.execute("PRAGMA foreign_keys=ON")
+    cursor.close()
+
+
+def is_sqlite(url: str) -> bool:
+    """True when the URL names a SQLite database."""
+    return make_url(url).get_backend_name() == "sqlite"
+
+
+def create_engine(url: str, *, echo: bool = False, pool_size: int = 5) -> AsyncEngine:
+    """Create the process's one engine, with the per-dialect settings we rely on."""
+    if is_sqlite(url):
+        path = make_url(url).database
+        if path and path != ":memory:":
+            Path(path).parent.mkdir(parents=True, exist_ok=True)
+        engine = create_async_engine(
+            url,
+            echo=echo,
+            # The begin of every transaction takes the write lock up front ("BEGIN IMMEDIATE"),
+            # so two workers never deadlock upgrading a read lock; see sqlite.org/lang_transaction.html.
+            connect_args={"timeout": 15},
+        )
+        event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
+
+        @event.listens_for(engine.sync_engine, "begin")
+        def _begin(conn: Any) -> None:
+            conn.exec_driver_sql("BEGIN IMMEDIATE")
+
+        return engine
+    return create_async_engine(
+        url, echo=echo, pool_size=pool_size, max_overflow=pool_size * 2, pool_pre_ping=True
+    )
+
+
+def create_engine_nopool(url: str) -> AsyncEngine:
+    """An engine without pooling, for one-shot CLI commands and migrations."""
+    if is_sqlite(url):
+        return create_engine(url)
+    return create_async_engine(url, poolclass=NullPool)
+
+
+def session_factory(engine: AsyncEngine) -> SessionFactory:
+    """The session factory handed to every use-case."""
+    return async_sessionmaker(engine, expire_on_commit=False)

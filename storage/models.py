@@ -1,0 +1,351 @@
+"""SQLAlchemy 2 models. ``ap_id`` / ``ap_type`` are ActivityPub identifiers; ``id`` is ours."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Boolean,
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Text,
+    TypeDecorator,
+    UniqueConstraint,
+    func,
+)
+from sqlalchemy.engine import Dialect
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+# Named constraints so alembic migrations are stable across SQLite and PostgreSQL.
+NAMING = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+BigId = BigInteger().with_variant(Integer(), "sqlite")
+
+
+def utcnow() -> datetime:
+    """Now, timezone-aware in UTC."""
+    return datetime.now(UTC)
+
+
+class UTCDateTime(TypeDecorator[datetime]):
+    """A timestamp stored in UTC and always returned timezone-aware (SQLite keeps no zone)."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            value = value.replace(tzinfo=UTC)
+        value = value.astimezone(UTC)
+        return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
+
+    def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData(naming_convention=NAMING)
+    type_annotation_map = {datetime: UTCDateTime, dict[str, Any]: JSON, list[Any]: JSON}
+
+
+class Actor(Base):
+    """A local account or a remote actor (domain is None for local ones)."""
+
+    __tablename__ = "actors"
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    ap_id: Mapped[str] = mapped_column(String(2048), unique=True)
+    ap_type: Mapped[str] = mapped_column(String(32), default="Person")
+    username: Mapped[str] = mapped_column(String(255))
+    domain: Mapped[str | None] = mapped_column(String(255), index=True)
+    display_name: Mapped[str] = mapped_column(Text, default="")
+    summary: Mapped[str] = mapped_column(Text, default="")
+    url: Mapped[str | None] = mapped_column(String(2048))
+    inbox_url: Mapped[str | None] = mapped_column(String(2048))
+    shared_inbox_url: Mapped[str | None] = mapped_column(String(2048))
+    outbox_url: Mapped[str | None] = mapped_column(String(2048))
+    followers_url: Mapped[str | None] = mapped_column(String(2048))
+    following_url: Mapped[str | None] = mapped_column(String(2048))
+    featured_url: Mapped[str | None] = mapped_column(String(2048))
+    icon_url: Mapped[str | None] = mapped_column(String(2048))
+    image_url: Mapped[str | None] = mapped_column(String(2048))
+    public_key_id: Mapped[str | None] = mapped_column(String(2048))
+    public_key_pem: Mapped[str | None] = mapped_column(Text)
+    private_key_pem: Mapped[str | None] = mapped_column(Text)
+    locked: Mapped[bool] = mapped_column(Boolean, default=False)
+    discoverable: Mapped[bool] = mapped_column(Boolean, default=True)
+    indexable: Mapped[bool] = mapped_column(Boolean, default=True)
+    fields: Mapped[list[Any]] = mapped_column(JSON, default=list)
+    also_known_as: Mapped[list[Any]] = mapped_column(JSON, default=list)
+    moved_to_ap_id: Mapped[str | None] = mapped_column(String(2048))
+    published: Mapped[datetime | None]
+    fetched_at: Mapped[datetime | None]
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+    deleted_at: Mapped[datetime | None]
+
+    __table_args__ = (
+        Index(
+            "uq_actors_local_username",
+            func.lower(username),
+            unique=True,
+            sqlite_where=domain.is_(None),
+            postgresql_where=domain.is_(None),
+        ),
+        Index("ix_actors_username_domain", username, domain),
+    )
+
+    @property
+    def local(self) -> bool:
+        """True for accounts of this instance."""
+        return self.domain is None
+
+
+class User(Base):
+    """Login credentials and roles of a local account."""
+
+    __tablename__ = "users"
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    actor_id: Mapped[int] = mapped_column(ForeignKey("actors.id", ondelete="CASCADE"), unique=True)
+    password_hash: Mapped[str | None] = mapped_column(Text)
+    is_admin: Mapped[bool] = mapped_column(Boolean, default=False)
+    email: Mapped[str | None] = mapped_column(String(320))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class RemoteKey(Base):
+    """Cache of public keys fetched by keyId."""
+
+    __tablename__ = "remote_keys"
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    key_id: Mapped[str] = mapped_column(String(2048), unique=True)
+    owner_ap_id: Mapped[str] = mapped_column(String(2048))
+    public_key_pem: Mapped[str] = mapped_column(Text)
+    fetched_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class Follow(Base):
+    """follower follows followee; state is ``requested`` until accepted."""
+
+    __tablename__ = "follows"
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    ap_id: Mapped[str | None] = mapped_column(String(2048), index=True)
+    follower_id: Mapped[int] = mapped_column(ForeignKey("actors.id", ondelete="CASCADE"))
+    followee_id: Mapped[int] = mapped_column(ForeignKey("actors.id", ondelete="CASCADE"), index=True)
+    state: Mapped[str] = mapped_column(String(16), default="requested")
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+    __table_args__ = (UniqueConstraint("follower_id", "followee_id"),)
+
+
+class Status(Base):
+    """A Note (or Question/Article/Page/Image read as one), or a boost when reblog_of_id is set."""
+
+    __tablename__ = "statuses"
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    ap_id: Mapped[str] = mapped_column(String(2048), unique=True)
+    url: Mapped[str | None] = mapped_column(String(2048))
+    actor_id: Mapped[int] = mapped_column(ForeignKey("actors.id", ondelete="CASCADE"))
+    ap_type: Mapped[str] = mapped_column(String(32), default="Note")
+    local: Mapped[bool] = mapped_column(Boolean, default=False)
+    content: Mapped[str] = mapped_column(Text, default="")
+    source_text: Mapped[str | None] = mapped_column(Text)
+    summary: Mapped[str] = mapped_column(Text, default="")
+    sensitive: Mapped[bool] = mapped_column(Boolean, default=False)
+    visibility: Mapped[str] = mapped_column(String(16), default="public")
+    language: Mapped[str | None] = mapped_column(String(16))
+    in_reply_to_ap_id: Mapped[str | None] = mapped_column(String(2048), index=True)
+    in_reply_to_id: Mapped[int | None] = mapped_column(ForeignKey("statuses.id", ondelete="SET NULL"))
+    reblog_of_id: Mapped[int | None] = mapped_column(
+        ForeignKey("statuses.id", ondelete="CASCADE"), index=True
+    )
+    to: Mapped[list[Any]] = mapped_column(JSON, default=list)
+    cc: Mapped[list[Any]] = mapped_column(JSON, default=list)
+    tags: Mapped[list[Any]] = mapped_column(JSON, default=list)
+    attachments: Mapped[list[Any]] = mapped_column(JSON, default=list)
+    extra: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    published: Mapped[datetime] = mapped_column(default=utcnow)
+    edited_at: Mapped[datetime | None]
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    deleted_at: Mapped[datetime | None]
+    __table_args__ = (
+        Index("ix_statuses_actor_id_id", "actor_id", "id"),
+        Index("ix_statuses_visibility_local_id", "visibility", "local", "id"),
+    )
+
+
+class Mention(Base):
+    """A local or remote actor mentioned by a status."""
+
+    __tablename__ = "mentions"
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    status_id: Mapped[int] = mapped_column(ForeignKey("statuses.id", ondelete="CASCADE"), index=True)
+    actor_id: Mapped[int] = mapped_column(ForeignKey("actors.id", ondelete="CASCADE"), index=True)
+    __table_args__ = (UniqueConstraint("status_id", "actor_id"),)
+
+
+class StatusTag(Base):
+    """A hashtag on a status (name lower-cased, without '#')."""
+
+    __tablename__ = "status_tags"
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    status_id: Mapped[int] = mapped_column(ForeignKey("statuses.id", ondelete="CASCADE"), index=True)
+    name: Mapped[str] = mapped_column(String(255), index=True)
+    __table_args__ = (UniqueConstraint("status_id", "name"),)
+
+
+class Tombstone(Base):
+    """An object id known to be deleted, so a late Create for it is ignored."""
+
+    __tablename__ = "tombstones"
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    ap_id: Mapped[str] = mapped_column(String(2048), unique=True)
+    actor_ap_id: Mapped[str] = mapped_column(String(2048))
+    deleted_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class Favourite(Base):
+    """A Like of a status."""
+
+    __tablename__ = "favourites"
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    ap_id: Mapped[str | None] = mapped_column(String(2048), index=True)
+    actor_id: Mapped[int] = mapped_column(ForeignKey("actors.id", ondelete="CASCADE"))
+    status_id: Mapped[int] = mapped_column(ForeignKey("statuses.id", ondelete="CASCADE"), index=True)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    __table_args__ = (UniqueConstraint("actor_id", "status_id"),)
+
+
+class Block(Base):
+    """actor blocks target."""
+
+    __tablename__ = "blocks"
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    ap_id: Mapped[str | None] = mapped_column(String(2048), index=True)
+    actor_id: Mapped[int] = mapped_column(ForeignKey("actors.id", ondelete="CASCADE"))
+    target_id: Mapped[int] = mapped_column(ForeignKey("actors.id", ondelete="CASCADE"), index=True)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    __table_args__ = (UniqueConstraint("actor_id", "target_id"),)
+
+
+class DomainBlock(Base):
+    """A domain this instance refuses to federate with."""
+
+    __tablename__ = "domain_blocks"
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    domain: Mapped[str] = mapped_column(String(255), unique=True)
+    reason: Mapped[str] = mapped_column(Text, default="")
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class Report(Base):
+    """A Flag received from another server (or filed locally), for moderators."""
+
+    __tablename__ = "reports"
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    ap_id: Mapped[str | None] = mapped_column(String(2048), index=True)
+    reporter_id: Mapped[int | None] = mapped_column(ForeignKey("actors.id", ondelete="SET NULL"))
+    target_id: Mapped[int | None] = mapped_column(ForeignKey("actors.id", ondelete="CASCADE"))
+    status_ap_ids: Mapped[list[Any]] = mapped_column(JSON, default=list)
+    comment: Mapped[str] = mapped_column(Text, default="")
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    resolved_at: Mapped[datetime | None]
+
+
+class Notification(Base):
+    """Something a local account should see: follow, follow_request, mention, favourite, reblog, move."""
+
+    __tablename__ = "notifications"
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    recipient_id: Mapped[int] = mapped_column(ForeignKey("actors.id", ondelete="CASCADE"))
+    type: Mapped[str] = mapped_column(String(32))
+    from_actor_id: Mapped[int] = mapped_column(ForeignKey("actors.id", ondelete="CASCADE"))
+    status_id: Mapped[int | None] = mapped_column(ForeignKey("statuses.id", ondelete="CASCADE"))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    read_at: Mapped[datetime | None]
+    __table_args__ = (Index("ix_notifications_recipient_id_id", "recipient_id", "id"),)
+
+
+class Activity(Base):
+    """An activity we published, kept so its id dereferences and deliveries can refer to it."""
+
+    __tablename__ = "activities"
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    ap_id: Mapped[str] = mapped_column(String(2048), unique=True)
+    ap_type: Mapped[str] = mapped_column(String(32))
+    actor_id: Mapped[int] = mapped_column(ForeignKey("actors.id", ondelete="CASCADE"), index=True)
+    object_ap_id: Mapped[str | None] = mapped_column(String(2048), index=True)
+    public: Mapped[bool] = mapped_column(Boolean, default=False)
+    document: Mapped[dict[str, Any]] = mapped_column(JSON)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class Host(Base):
+    """Delivery health of a remote host; ``unavailable_since`` set when it kept failing for days."""
+
+    __tablename__ = "hosts"
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    domain: Mapped[str] = mapped_column(String(255), unique=True)
+    first_failure_at: Mapped[datetime | None]
+    last_failure_at: Mapped[datetime | None]
+    last_success_at: Mapped[datetime | None]
+    failures: Mapped[int] = mapped_column(Integer, default=0)
+    unavailable_since: Mapped[datetime | None]
+
+
+class QueueMixin:
+    """The columns every durable queue shares (see DESIGN.md "Durable work")."""
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    state: Mapped[str] = mapped_column(String(16), default="queued")
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    next_attempt_at: Mapped[datetime] = mapped_column(default=utcnow)
+    locked_until: Mapped[datetime | None]
+    last_error: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    finished_at: Mapped[datetime | None]
+
+
+class InboxItem(QueueMixin, Base):
+    """A verified incoming activity waiting for its side effects."""
+
+    __tablename__ = "inbox_items"
+    activity_ap_id: Mapped[str] = mapped_column(String(2048), unique=True)
+    ap_type: Mapped[str] = mapped_column(String(32))
+    actor_ap_id: Mapped[str] = mapped_column(String(2048))
+    recipient_id: Mapped[int | None] = mapped_column(ForeignKey("actors.id", ondelete="SET NULL"))
+    document: Mapped[dict[str, Any]] = mapped_column(JSON)
+    __table_args__ = (Index("ix_inbox_items_state_next", "state", "next_attempt_at"),)
+
+
+class Delivery(QueueMixin, Base):
+    """One activity to POST to one inbox."""
+
+    __tablename__ = "deliveries"
+    activity_id: Mapped[int] = mapped_column(ForeignKey("activities.id", ondelete="CASCADE"), index=True)
+    inbox_url: Mapped[str] = mapped_column(String(2048))
+    host: Mapped[str] = mapped_column(String(255), index=True)
+    last_status: Mapped[int | None] = mapped_column(Integer)
+    __table_args__ = (
+        Index("ix_deliveries_state_next", "state", "next_attempt_at"),
+        UniqueConstraint("activity_id", "inbox_url"),
+    )
+
+
+QUEUE_MODELS: tuple[type[QueueMixin], ...] = (InboxItem, Delivery)

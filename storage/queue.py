@@ -1,0 +1,73 @@
+"""Claiming and finishing rows of the durable queues, on SQLite and PostgreSQL alike.
+
+A row is ``queued`` until a worker claims it (``running`` with a lease in ``locked_until``); a row whose
+lease ran out (its worker died) is claimable again, so a crash mid-job resumes. PostgreSQL claims with
+``FOR UPDATE SKIP LOCKED`` so several workers never take the same row; SQLite has one writer at a time,
+so a single conditional ``UPDATE ... RETURNING`` is already exclusive.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime, timedelta
+from typing import TypeVar
+
+from sqlalchemy import and_, or_, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from storage.models import QueueMixin, utcnow
+
+Q = TypeVar("Q", bound=QueueMixin)
+
+QUEUED = "queued"
+RUNNING = "running"
+DONE = "done"
+FAILED = "failed"
+CANCELLED = "cancelled"
+
+
+async def claim(
+    session: AsyncSession, model: type[Q], *, limit: int, lease: timedelta, now: datetime | None = None
+) -> Sequence[Q]:
+    """Claim up to ``limit`` due rows of ``model``, marking them running under a lease."""
+    now = now or utcnow()
+    due = or_(
+        and_(model.state == QUEUED, model.next_attempt_at <= now),
+        and_(model.state == RUNNING, model.locked_until < now),
+    )
+    ids = select(model.id).where(due).order_by(model.next_attempt_at, model.id).limit(limit)
+    if session.bind is not None and session.bind.dialect.name == "postgresql":
+        ids = ids.with_for_update(skip_locked=True)
+    stmt = (
+        update(model)
+        .where(model.id.in_(ids.scalar_subquery()))
+        .values(state=RUNNING, locked_until=now + lease, attempts=model.attempts + 1)
+        .returning(model)
+        .execution_options(synchronize_session=False)
+    )
+    result = await session.execute(stmt)
+    return list(result.scalars().all())
+
+
+def mark_done(row: QueueMixin, now: datetime | None = None) -> None:
+    """Record success."""
+    row.state = DONE
+    row.locked_until = None
+    row.last_error = None
+    row.finished_at = now or utcnow()
+
+
+def mark_retry(row: QueueMixin, next_attempt_at: datetime, error: str) -> None:
+    """Put the row back in the queue for a later attempt."""
+    row.state = QUEUED
+    row.locked_until = None
+    row.next_attempt_at = next_attempt_at
+    row.last_error = error[:2000]
+
+
+def mark_failed(row: QueueMixin, error: str, now: datetime | None = None) -> None:
+    """Give up on the row for good."""
+    row.state = FAILED
+    row.locked_until = None
+    row.last_error = error[:2000]
+    row.finished_at = now or utcnow()
