@@ -1,0 +1,217 @@
+"""Fetching remote ActivityStreams documents (and WebFinger JSON) safely, and posting deliveries.
+
+A :class:`Fetcher` wraps the process-wide client from :mod:`activitypub.transport` (whose
+connection guard refuses private addresses) and adds the rules of INTEROP.md "Remote
+fetching": at most ``max_redirects`` redirects, each re-checked; at most ``max_bytes`` of
+body; ``timeout`` seconds for the whole exchange; only AS2 / JSON content types; and the
+document's ``id`` must be the URL we asked for (bad-input cases 21-24). Every failure is a
+:class:`~activitypub.errors.FetchError` subclass; a fetched document with a refused JSON-LD
+shape raises :class:`~activitypub.errors.InvalidActivityError` from
+:func:`activitypub.jsonld.check_document`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+from collections.abc import AsyncIterator, Callable, Mapping
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import urlsplit
+
+import httpx
+
+from .errors import (
+    ContentTypeError,
+    FetchError,
+    IdMismatchError,
+    RemoteStatusError,
+    ResponseTooLargeError,
+    TooManyRedirectsError,
+)
+from .jsonld import check_bounds, check_document
+from .transport import check_url_scheme
+
+# ActivityPub section 7 / INTEROP.md "Outgoing requests": what we ask for on fetches.
+AS2_ACCEPT = 'application/activity+json, application/ld+json; profile="https://www.w3.org/ns/activitystreams"'
+JRD_ACCEPT = "application/jrd+json, application/json"
+
+# Plain application/json is accepted because several servers serve AS2 that way; the
+# ld+json profile parameter is not checked (peers send it with and without).
+_AS2_TYPES = frozenset({"application/activity+json", "application/ld+json", "application/json"})
+_JRD_TYPES = frozenset({"application/jrd+json", "application/json"})
+_REDIRECT_STATUSES = frozenset({301, 302, 303, 307, 308})
+
+#: ``(method, url, body) -> headers to add``; the lead builds one on activitypub.signatures.
+Signer = Callable[[str, str, bytes | None], Mapping[str, str]]
+
+
+@dataclass(frozen=True)
+class Fetched:
+    """A fetched document and the final URL it was served from (after redirects)."""
+
+    url: str
+    document: dict[str, Any]
+
+
+def strip_fragment(url: str) -> str:
+    """Return ``url`` without its ``#fragment``."""
+    return url.split("#", 1)[0]
+
+
+def _origin(url: str) -> tuple[str, str, int | None]:
+    parts = urlsplit(url)
+    scheme = parts.scheme.lower()
+    port = parts.port or {"http": 80, "https": 443}.get(scheme)
+    return scheme, (parts.hostname or "").lower(), port
+
+
+def _media_type(response: httpx.Response) -> str:
+    content_type: str = response.headers.get("content-type", "")
+    return content_type.split(";", 1)[0].strip().lower()
+
+
+class Fetcher:
+    """GETs AS2 documents and JRDs, and POSTs deliveries, within size, time and redirect limits."""
+
+    def __init__(
+        self,
+        client: httpx.AsyncClient,
+        *,
+        signer: Signer | None = None,
+        max_bytes: int = 1_000_000,
+        max_redirects: int = 2,
+        timeout: float = 10.0,
+    ) -> None:
+        self._client = client
+        self._signer = signer
+        self._max_bytes = max_bytes
+        self._max_redirects = max_redirects
+        self._timeout = timeout
+
+    async def fetch_object(self, url: str, *, sign: bool = True) -> Fetched:
+        """GET an ActivityStreams document whose id is the URL asked for (signed when a signer is set)."""
+        requested = strip_fragment(url)
+        final_url, body = await self._get(requested, accept=AS2_ACCEPT, types=_AS2_TYPES, sign=sign)
+        document = self._parse_object(body, final_url)
+        self._check_id(document, requested, final_url)
+        check_document(document)
+        return Fetched(url=final_url, document=document)
+
+    async def fetch_jrd(self, url: str) -> dict[str, Any]:
+        """GET a WebFinger / host-meta JSON resource description, unsigned."""
+        final_url, body = await self._get(url, accept=JRD_ACCEPT, types=_JRD_TYPES, sign=False)
+        document = self._parse_object(body, final_url)
+        check_bounds(document)
+        return document
+
+    async def post(self, url: str, body: bytes, headers: Mapping[str, str]) -> httpx.Response:
+        """POST a delivery without following redirects; the response holds at most max_bytes of body."""
+        check_url_scheme(url)
+        request_headers = {"Accept-Encoding": "identity", **headers}
+        async with self._deadline(url), self._network_errors(url):
+            async with self._client.stream(
+                "POST", url, content=body, headers=request_headers, follow_redirects=False
+            ) as response:
+                content = await self._read_capped(response)
+                # The body is already decoded, so the framing headers no longer describe it.
+                kept = [
+                    (name, value)
+                    for name, value in response.headers.multi_items()
+                    if name.lower() not in ("content-encoding", "content-length", "transfer-encoding")
+                ]
+                return httpx.Response(
+                    response.status_code, headers=kept, content=content, request=response.request
+                )
+
+    async def _get(self, url: str, *, accept: str, types: frozenset[str], sign: bool) -> tuple[str, bytes]:
+        async with self._deadline(url):
+            return await self._follow(url, accept=accept, types=types, sign=sign)
+
+    async def _follow(self, url: str, *, accept: str, types: frozenset[str], sign: bool) -> tuple[str, bytes]:
+        current = url
+        for _hop in range(self._max_redirects + 1):
+            # Each hop is checked again: a redirect may point at file: or ftp: (bad-input case 26),
+            # and the transport's address guard refuses private hosts at connect time (case 11).
+            check_url_scheme(current)
+            # Compressed bodies could expand far past max_bytes in a single chunk.
+            headers = {"Accept": accept, "Accept-Encoding": "identity"}
+            if sign and self._signer is not None:
+                headers.update(self._signer("GET", current, None))
+            async with self._network_errors(current):
+                async with self._client.stream("GET", current, headers=headers) as response:
+                    location = response.headers.get("location")
+                    if response.status_code in _REDIRECT_STATUSES and location:
+                        current = strip_fragment(str(response.url.join(location)))
+                        continue
+                    self._check_response(response, current, types)
+                    return current, await self._read_capped(response, refuse_over_limit=True)
+        raise TooManyRedirectsError(f"more than {self._max_redirects} redirects fetching {url}")
+
+    def _check_response(self, response: httpx.Response, url: str, types: frozenset[str]) -> None:
+        if not response.is_success:
+            raise RemoteStatusError(
+                f"{url} answered {response.status_code}",
+                response.status_code,
+                response.headers.get("retry-after"),
+            )
+        media_type = _media_type(response)
+        if media_type not in types:
+            raise ContentTypeError(f"{url} is served as {media_type or 'no content type'!r}")
+        length = response.headers.get("content-length", "")
+        if length.isdigit() and int(length) > self._max_bytes:
+            raise ResponseTooLargeError(f"{url} announces {length} bytes; the limit is {self._max_bytes}")
+
+    async def _read_capped(self, response: httpx.Response, *, refuse_over_limit: bool = False) -> bytes:
+        """Read at most max_bytes; past that, raise (fetches) or truncate (delivery responses)."""
+        chunks: list[bytes] = []
+        size = 0
+        async for chunk in response.aiter_bytes():
+            size += len(chunk)
+            if size > self._max_bytes:
+                if refuse_over_limit:
+                    raise ResponseTooLargeError(f"{response.url} sent more than {self._max_bytes} bytes")
+                chunks.append(chunk[: len(chunk) - (size - self._max_bytes)])
+                break
+            chunks.append(chunk)
+        return b"".join(chunks)
+
+    @staticmethod
+    def _parse_object(body: bytes, url: str) -> dict[str, Any]:
+        try:
+            document = json.loads(body)
+        except (ValueError, RecursionError) as exc:  # RecursionError: absurdly nested arrays
+            raise FetchError(f"{url} did not return valid JSON") from exc
+        if not isinstance(document, dict):
+            raise FetchError(f"{url} returned JSON that is not an object")
+        return document
+
+    @staticmethod
+    def _check_id(document: Mapping[str, Any], requested: str, final_url: str) -> None:
+        # Mastodon discards a fetched document whose id is not where it came from (bad-input
+        # case 21): the id must be the URL asked for or the one finally served, on the origin
+        # that actually served it, so a redirect cannot lend one host's name to another's data.
+        ap_id = document.get("id")
+        if not isinstance(ap_id, str):
+            raise IdMismatchError(f"the document at {final_url} has no id")
+        if ap_id not in (requested, final_url) or _origin(ap_id) != _origin(final_url):
+            raise IdMismatchError(f"the document at {final_url} claims id {ap_id!r}; expected {requested!r}")
+
+    @contextlib.asynccontextmanager
+    async def _deadline(self, url: str) -> AsyncIterator[None]:
+        # One budget for the whole exchange, redirects and slow-dripped bodies included (case 23).
+        try:
+            async with asyncio.timeout(self._timeout):
+                yield
+        except TimeoutError as exc:
+            raise FetchError(f"{url} took longer than {self._timeout} s") from exc
+
+    @contextlib.asynccontextmanager
+    async def _network_errors(self, url: str) -> AsyncIterator[None]:
+        try:
+            yield
+        except httpx.TimeoutException as exc:
+            raise FetchError(f"timed out talking to {url}: {exc}") from exc
+        except (httpx.HTTPError, httpx.InvalidURL, httpx.StreamError) as exc:
+            raise FetchError(f"cannot fetch {url}: {exc!r}") from exc

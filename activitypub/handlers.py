@@ -1,0 +1,442 @@
+"""Side effects of received activities: one visible dispatch table, one small handler per type.
+
+Unknown types are logged and dropped. Every handler is idempotent: a redelivered activity changes
+nothing twice (the inbox dedupes on the activity id; handlers also check what already exists).
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import delete, or_, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from activitypub.errors import ActivityPubError, FetchError
+from activitypub.inbox import same_origin
+from activitypub.jsonld import id_of, ids_of
+from activitypub.notes import remote_note_fields
+from activitypub.outbox import publish, response_of
+from activitypub.resolver import Resolver
+from activitypub.urls import LocalUrls
+from activitypub.vocab import ACTOR_TYPES, NOTE_TYPES
+from storage.models import (
+    Actor,
+    Block,
+    Favourite,
+    Follow,
+    InboxItem,
+    Mention,
+    Notification,
+    Report,
+    Status,
+    StatusTag,
+    Tombstone,
+    utcnow,
+)
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class Context:
+    """What a handler works with: one transaction, the sender, and the activity."""
+
+    session: AsyncSession
+    resolver: Resolver
+    urls: LocalUrls
+    actor: Actor
+    doc: dict[str, Any]
+
+    @property
+    def object(self) -> Any:
+        """The activity's object, as given (id string or embedded document)."""
+        return self.doc.get("object")
+
+    @property
+    def object_id(self) -> str | None:
+        """The id of the activity's object."""
+        return id_of(self.object)
+
+
+Handler = Callable[[Context], Awaitable[None]]
+
+
+async def _local_actor(session: AsyncSession, ap_id: str | None) -> Actor | None:
+    if not ap_id:
+        return None
+    return await session.scalar(select(Actor).where(Actor.ap_id == ap_id, Actor.domain.is_(None)))
+
+
+async def _status(session: AsyncSession, ap_id: str | None) -> Status | None:
+    if not ap_id:
+        return None
+    return await session.scalar(select(Status).where(Status.ap_id == ap_id, Status.deleted_at.is_(None)))
+
+
+async def notify(session: AsyncSession, recipient: Actor, kind: str, sender: Actor, status: Status | None) -> None:
+    """Record a notification for a local account (never for its own actions)."""
+    if recipient.domain is not None or recipient.id == sender.id:
+        return
+    blocked = await session.scalar(
+        select(Block.id).where(Block.actor_id == recipient.id, Block.target_id == sender.id)
+    )
+    if blocked is None:
+        session.add(
+            Notification(recipient_id=recipient.id, type=kind, from_actor_id=sender.id,
+                         status_id=status.id if status else None)
+        )  # fmt: skip
+
+
+# --- Follow and its answers -------------------------------------------------------------------------
+
+
+async def on_follow(ctx: Context) -> None:
+    """Follow of a local account: accept at once, or hold as a request when the account is locked."""
+    target = await _local_actor(ctx.session, ctx.object_id)
+    if target is None:
+        return
+    doc = {k: v for k, v in ctx.doc.items() if k != "@context"}
+    blocked = await ctx.session.scalar(
+        select(Block.id).where(Block.actor_id == target.id, Block.target_id == ctx.actor.id)
+    )
+    if blocked is not None:
+        await publish(ctx.session, target, response_of("Reject", ctx.urls.new_activity(), target, doc, ctx.actor.ap_id))
+        return
+    follow = await ctx.session.scalar(
+        select(Follow).where(Follow.follower_id == ctx.actor.id, Follow.followee_id == target.id)
+    )
+    if follow is None:
+        follow = Follow(follower_id=ctx.actor.id, followee_id=target.id, state="requested")
+        ctx.session.add(follow)
+        await ctx.session.flush()
+        await notify(ctx.session, target, "follow_request" if target.locked else "follow", ctx.actor, None)
+    follow.ap_id = ctx.doc["id"]
+    if target.locked and follow.state != "accepted":
+        return
+    follow.state = "accepted"
+    await publish(ctx.session, target, response_of("Accept", ctx.urls.new_activity(), target, doc, ctx.actor.ap_id))
+
+
+async def _our_follow(ctx: Context) -> Follow | None:
+    """The Follow we sent that an Accept/Reject answers; only the followee may answer it (case 20)."""
+    obj = ctx.object
+    follow_id = id_of(obj)
+    query = select(Follow).join(Actor, Actor.id == Follow.follower_id).where(
+        Follow.followee_id == ctx.actor.id, Actor.domain.is_(None)
+    )
+    if follow_id and ctx.urls.is_local(follow_id):
+        return await ctx.session.scalar(query.where(Follow.ap_id == follow_id))
+    if isinstance(obj, dict) and obj.get("type") == "Follow":
+        # Some servers answer with a Follow of their own making; match it by who and whom.
+        follower = await _local_actor(ctx.session, id_of(obj.get("actor")))
+        if follower is not None and id_of(obj.get("object")) == ctx.actor.ap_id:
+            return await ctx.session.scalar(query.where(Follow.follower_id == follower.id))
+    return None
+
+
+async def on_accept(ctx: Context) -> None:
+    """Accept{Follow}: our follow request is granted."""
+    follow = await _our_follow(ctx)
+    if follow is not None:
+        follow.state = "accepted"
+
+
+async def on_reject(ctx: Context) -> None:
+    """Reject{Follow}: our follow request (or an accepted follow) is refused."""
+    follow = await _our_follow(ctx)
+    if follow is not None:
+        await ctx.session.delete(follow)
+
+
+# --- Notes ------------------------------------------------------------------------------------------
+
+
+async def _is_relevant(ctx: Context, fields: dict[str, Any]) -> bool:
+    """Store a post only when a local account follows its author, is mentioned, or is replied to."""
+    followed = await ctx.session.scalar(
+        select(Follow.id).join(Actor, Actor.id == Follow.follower_id).where(
+            Follow.followee_id == ctx.actor.id, Follow.state == "accepted", Actor.domain.is_(None)
+        ).limit(1)
+    )
+    if followed is not None:
+        return True
+    if any(ctx.urls.is_local(m) for m in fields["_mentions"]):
+        return True
+    return ctx.urls.is_local(fields["in_reply_to_ap_id"])
+
+
+async def _apply_note(ctx: Context, status: Status, fields: dict[str, Any]) -> None:
+    mentions, hashtags = fields.pop("_mentions"), fields.pop("_hashtags")
+    if fields.get("published") is None:
+        fields.pop("published")
+    for key, value in fields.items():
+        setattr(status, key, value)
+    parent = await _status(ctx.session, status.in_reply_to_ap_id)
+    status.in_reply_to_id = parent.id if parent else None
+    await ctx.session.flush()
+    await ctx.session.execute(delete(StatusTag).where(StatusTag.status_id == status.id))
+    ctx.session.add_all(StatusTag(status_id=status.id, name=name) for name in hashtags)
+    already = set(await ctx.session.scalars(select(Mention.actor_id).where(Mention.status_id == status.id)))
+    for actor in await ctx.session.scalars(select(Actor).where(Actor.ap_id.in_(mentions[:50]))):
+        if actor.id not in already:
+            ctx.session.add(Mention(status_id=status.id, actor_id=actor.id))
+            await notify(ctx.session, actor, "mention", ctx.actor, status)
+    if parent is not None and parent.actor_id != ctx.actor.id and parent.local:
+        author = await ctx.session.get(Actor, parent.actor_id)
+        if author is not None and author.ap_id not in mentions:
+            await notify(ctx.session, author, "mention", ctx.actor, status)
+
+
+async def _object_document(ctx: Context) -> dict[str, Any] | None:
+    """The embedded object, or the object fetched by id (its id checked against the URL by the fetcher)."""
+    obj = ctx.object
+    if isinstance(obj, dict):
+        return obj
+    if isinstance(obj, str) and same_origin(obj, ctx.actor.ap_id):
+        return (await ctx.resolver.fetcher.fetch_object(obj)).document
+    return None
+
+
+async def on_create(ctx: Context) -> None:
+    """Create of a Note-like object: stored when relevant, never after its Delete (case 18)."""
+    obj = await _object_document(ctx)
+    if obj is None or obj.get("type") not in NOTE_TYPES or id_of(obj.get("attributedTo")) != ctx.actor.ap_id:
+        return
+    if not isinstance(obj.get("id"), str) or not same_origin(obj["id"], ctx.actor.ap_id):
+        return
+    if await ctx.session.scalar(select(Tombstone.id).where(Tombstone.ap_id == obj["id"])) is not None:
+        return
+    if await ctx.session.scalar(select(Status.id).where(Status.ap_id == obj["id"])) is not None:
+        return
+    fields = remote_note_fields(obj, ctx.actor)
+    if not await _is_relevant(ctx, fields):
+        return
+    status = Status(actor_id=ctx.actor.id, local=False)
+    ctx.session.add(status)
+    await _apply_note(ctx, status, fields)
+
+
+async def on_update(ctx: Context) -> None:
+    """Update of the sender's own profile or own Note (case 17); anything else is ignored."""
+    obj = ctx.object
+    if not isinstance(obj, dict):
+        return
+    if obj.get("type") in ACTOR_TYPES:
+        if obj.get("id") == ctx.actor.ap_id:
+            await ctx.resolver.store_actor(obj, ctx.actor.ap_id, session=ctx.session)
+        return
+    if obj.get("type") in NOTE_TYPES:
+        status = await _status(ctx.session, id_of(obj))
+        if status is None or status.actor_id != ctx.actor.id or status.local:
+            return
+        fields = remote_note_fields(obj, ctx.actor)
+        fields["edited_at"] = fields.get("edited_at") or utcnow()
+        await _apply_note(ctx, status, fields)
+
+
+async def on_delete(ctx: Context) -> None:
+    """Delete of the sender itself, or of one of its own Notes; a tombstone guards against late Creates."""
+    object_id = ctx.object_id
+    if not object_id:
+        return
+    if object_id == ctx.actor.ap_id:
+        ctx.actor.deleted_at = utcnow()
+        await ctx.session.execute(
+            delete(Follow).where(or_(Follow.follower_id == ctx.actor.id, Follow.followee_id == ctx.actor.id))
+        )
+        return
+    if not same_origin(object_id, ctx.actor.ap_id):
+        return
+    status = await _status(ctx.session, object_id)
+    if status is not None and status.actor_id == ctx.actor.id and not status.local:
+        status.deleted_at = utcnow()
+        await ctx.session.execute(delete(Notification).where(Notification.status_id == status.id))
+    if await ctx.session.scalar(select(Tombstone.id).where(Tombstone.ap_id == object_id)) is None:
+        ctx.session.add(Tombstone(ap_id=object_id, actor_ap_id=ctx.actor.ap_id))
+
+
+# --- Reactions --------------------------------------------------------------------------------------
+
+
+async def on_like(ctx: Context) -> None:
+    """Like of a status we have: a favourite and a notification for its local author."""
+    status = await _status(ctx.session, ctx.object_id)
+    if status is None:
+        return
+    exists = await ctx.session.scalar(
+        select(Favourite.id).where(Favourite.actor_id == ctx.actor.id, Favourite.status_id == status.id)
+    )
+    if exists is not None:
+        return
+    ctx.session.add(Favourite(ap_id=ctx.doc["id"], actor_id=ctx.actor.id, status_id=status.id))
+    author = await ctx.session.get(Actor, status.actor_id)
+    if author is not None:
+        await notify(ctx.session, author, "favourite", ctx.actor, status)
+
+
+async def on_announce(ctx: Context) -> None:
+    """Announce (boost): recorded as a reblog status of a post we have (or fetch, for followed boosters)."""
+    target = await _status(ctx.session, ctx.object_id)
+    if target is None and ctx.object_id and await _has_local_followers(ctx):
+        try:
+            fetched = await ctx.resolver.fetcher.fetch_object(ctx.object_id)
+            author = await ctx.resolver.get_actor(
+                id_of(fetched.document.get("attributedTo")) or "", session=ctx.session
+            )
+        except (ActivityPubError, ValueError):
+            return
+        fields = remote_note_fields(fetched.document, author) if fetched.document.get("type") in NOTE_TYPES else None
+        if fields is None or fields["visibility"] not in ("public", "unlisted") or not same_origin(
+            fields["ap_id"], author.ap_id
+        ):
+            return
+        target = Status(actor_id=author.id, local=False)
+        ctx.session.add(target)
+        await _apply_note(Context(ctx.session, ctx.resolver, ctx.urls, author, ctx.doc), target, fields)
+    if target is None or target.visibility not in ("public", "unlisted"):
+        return
+    if await ctx.session.scalar(select(Status.id).where(Status.ap_id == ctx.doc["id"])) is not None:
+        return
+    to, cc = ids_of(ctx.doc.get("to")), ids_of(ctx.doc.get("cc"))
+    ctx.session.add(
+        Status(ap_id=ctx.doc["id"], actor_id=ctx.actor.id, reblog_of_id=target.id, local=False,
+               visibility=target.visibility, to=to, cc=cc)
+    )  # fmt: skip
+    author = await ctx.session.get(Actor, target.actor_id)
+    if author is not None:
+        await notify(ctx.session, author, "reblog", ctx.actor, target)
+
+
+async def _has_local_followers(ctx: Context) -> bool:
+    found = await ctx.session.scalar(
+        select(Follow.id).join(Actor, Actor.id == Follow.follower_id).where(
+            Follow.followee_id == ctx.actor.id, Follow.state == "accepted", Actor.domain.is_(None)
+        ).limit(1)
+    )
+    return found is not None
+
+
+async def on_undo(ctx: Context) -> None:
+    """Undo of the sender's own Follow, Like, Announce or Block."""
+    inner = ctx.object
+    inner_id = id_of(inner)
+    inner_type = inner.get("type") if isinstance(inner, dict) else None
+    if isinstance(inner, dict) and id_of(inner.get("actor")) not in (None, ctx.actor.ap_id):
+        return
+    if inner_type == "Follow" or inner_type is None:
+        target = await _local_actor(ctx.session, id_of(inner.get("object")) if isinstance(inner, dict) else None)
+        query = delete(Follow).where(Follow.follower_id == ctx.actor.id)
+        if target is not None:
+            await ctx.session.execute(query.where(Follow.followee_id == target.id))
+        elif inner_id:
+            await ctx.session.execute(query.where(Follow.ap_id == inner_id))
+    if inner_type in ("Like", None) and inner_id:
+        await ctx.session.execute(
+            delete(Favourite).where(Favourite.actor_id == ctx.actor.id, Favourite.ap_id == inner_id)
+        )
+    if inner_type in ("Announce", None) and inner_id:
+        await ctx.session.execute(
+            delete(Status).where(Status.actor_id == ctx.actor.id, Status.ap_id == inner_id,
+                                 Status.reblog_of_id.is_not(None))
+        )  # fmt: skip
+    if inner_type in ("Block", None) and inner_id:
+        await ctx.session.execute(delete(Block).where(Block.actor_id == ctx.actor.id, Block.ap_id == inner_id))
+
+
+# --- Moderation-relevant ----------------------------------------------------------------------------
+
+
+async def on_block(ctx: Context) -> None:
+    """A remote account blocks a local one: recorded, and follows both ways end."""
+    target = await _local_actor(ctx.session, ctx.object_id)
+    if target is None:
+        return
+    exists = await ctx.session.scalar(
+        select(Block.id).where(Block.actor_id == ctx.actor.id, Block.target_id == target.id)
+    )
+    if exists is None:
+        ctx.session.add(Block(ap_id=ctx.doc["id"], actor_id=ctx.actor.id, target_id=target.id))
+    await ctx.session.execute(
+        delete(Follow).where(
+            or_(
+                (Follow.follower_id == ctx.actor.id) & (Follow.followee_id == target.id),
+                (Follow.follower_id == target.id) & (Follow.followee_id == ctx.actor.id),
+            )
+        )
+    )
+
+
+async def on_move(ctx: Context) -> None:
+    """Move of the sender to a new account that lists it in alsoKnownAs: recorded, followers told."""
+    if ctx.object_id != ctx.actor.ap_id:
+        return
+    target_id = id_of(ctx.doc.get("target"))
+    if not target_id:
+        return
+    try:
+        target = await ctx.resolver.get_actor(target_id, refresh=True, session=ctx.session)
+    except (ActivityPubError, FetchError):
+        return
+    if ctx.actor.ap_id not in (target.also_known_as or []):
+        return
+    ctx.actor.moved_to_ap_id = target.ap_id
+    followers = await ctx.session.scalars(
+        select(Actor).join(Follow, Follow.follower_id == Actor.id).where(
+            Follow.followee_id == ctx.actor.id, Actor.domain.is_(None)
+        )
+    )
+    for follower in followers:
+        await notify(ctx.session, follower, "move", ctx.actor, None)
+
+
+async def on_flag(ctx: Context) -> None:
+    """Flag: a report for the moderators, naming a local account and possibly statuses."""
+    objects = ids_of(ctx.object)
+    targets = [a for a in objects if ctx.urls.is_local(a)]
+    target_actor = None
+    for ap_id in targets:
+        target_actor = await _local_actor(ctx.session, ap_id)
+        if target_actor is not None:
+            break
+    statuses = [o for o in targets if target_actor is None or o != target_actor.ap_id][:100]
+    content = ctx.doc.get("content")
+    ctx.session.add(
+        Report(ap_id=ctx.doc["id"], reporter_id=ctx.actor.id,
+               target_id=target_actor.id if target_actor else None, status_ap_ids=statuses,
+               comment=content[:5000] if isinstance(content, str) else "")
+    )  # fmt: skip
+
+
+HANDLERS: dict[str, Handler] = {
+    "Follow": on_follow,
+    "Accept": on_accept,
+    "Reject": on_reject,
+    "Undo": on_undo,
+    "Create": on_create,
+    "Update": on_update,
+    "Delete": on_delete,
+    "Like": on_like,
+    "Announce": on_announce,
+    "Block": on_block,
+    "Move": on_move,
+    "Flag": on_flag,
+}
+
+
+async def process(session: AsyncSession, resolver: Resolver, urls: LocalUrls, item: InboxItem) -> None:
+    """Apply one queued activity's side effects inside the caller's transaction."""
+    handler = HANDLERS.get(item.ap_type)
+    if handler is None:
+        log.info("dropping activity of unhandled type %s (%s)", item.ap_type, item.activity_ap_id)
+        return
+    if item.ap_type == "Delete" and id_of(item.document.get("object")) == item.actor_ap_id:
+        # A deleted actor's document is gone (410); use what we have rather than fetching it.
+        actor = await session.scalar(select(Actor).where(Actor.ap_id == item.actor_ap_id))
+        if actor is None:
+            return
+    else:
+        actor = await resolver.get_actor(item.actor_ap_id, session=session)
+    await handler(Context(session, resolver, urls, actor, item.document))

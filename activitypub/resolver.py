@@ -1,0 +1,174 @@
+"""Remote actors and keys: looked up in the database first, fetched (signed, safely) when unknown or stale."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from datetime import timedelta
+from typing import Any
+from urllib.parse import urlsplit
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from activitypub.actors import remote_actor_fields
+from activitypub.errors import BlockedError, FetchError, InvalidActivityError, SignatureError
+from activitypub.fetch import Fetcher
+from activitypub.jsonld import id_of
+from activitypub.signatures import PublicKey
+from activitypub.urls import LocalUrls
+from activitypub.webfinger import resolve_handle
+from storage.db import SessionFactory
+from storage.models import Actor, DomainBlock, RemoteKey, utcnow
+
+ACTOR_TTL = timedelta(days=1)
+# A key is fetched again on a verification failure at most this often (key rotation, not a DoS vector).
+KEY_REFRESH_INTERVAL = 60.0
+MEMORY_CACHE_SIZE = 4096
+
+
+class Resolver:
+    """Finds actors and public keys, caching them in the database and in memory."""
+
+    def __init__(
+        self, sessions: SessionFactory, fetcher: Fetcher, urls: LocalUrls, *, webfinger_scheme: str = "https"
+    ) -> None:
+        self.sessions = sessions
+        self.fetcher = fetcher
+        self.urls = urls
+        self.webfinger_scheme = webfinger_scheme
+        self._keys: dict[str, PublicKey] = {}
+        self._refreshed_at: dict[str, float] = {}
+
+    @asynccontextmanager
+    async def _session(self, session: AsyncSession | None) -> AsyncIterator[AsyncSession]:
+        """The caller's session (its transaction stays the caller's), or a new one committed at the end.
+
+        SQLite has one writer: a second session opened while the caller holds the write lock would wait
+        for it forever, so code running inside a transaction passes its session down.
+        """
+        if session is not None:
+            yield session
+            return
+        async with self.sessions() as own, own.begin():
+            yield own
+
+    async def is_domain_blocked(self, session: AsyncSession, url: str) -> bool:
+        """True when the URL's host (or a parent domain) is blocked."""
+        host = urlsplit(url).hostname or ""
+        candidates = [".".join(host.split(".")[i:]) for i in range(host.count(".") + 1)]
+        candidates.append(urlsplit(url).netloc)
+        found = await session.scalar(select(DomainBlock.id).where(DomainBlock.domain.in_(candidates)))
+        return found is not None
+
+    async def get_actor(
+        self, ap_id: str, *, refresh: bool = False, session: AsyncSession | None = None
+    ) -> Actor:
+        """The Actor row for ap_id, fetching and storing it when unknown, stale or refresh is asked."""
+        ap_id = ap_id.split("#", 1)[0]
+        async with self._session(session) as session:
+            actor = await session.scalar(select(Actor).where(Actor.ap_id == ap_id))
+            if actor is not None and (actor.local or actor.deleted_at is not None):
+                return actor
+            if await self.is_domain_blocked(session, ap_id):
+                raise BlockedError(f"domain of {ap_id} is blocked")
+            fresh = actor is not None and actor.fetched_at and utcnow() - actor.fetched_at < ACTOR_TTL
+            if actor is not None and fresh and not refresh:
+                return actor
+        if self.urls.is_local(ap_id):
+            raise InvalidActivityError(f"no local actor {ap_id}")
+        fetched = await self.fetcher.fetch_object(ap_id)
+        return await self.store_actor(fetched.document, fetched.url, session=session)
+
+    async def store_actor(
+        self, doc: dict[str, Any], fetched_url: str, *, session: AsyncSession | None = None
+    ) -> Actor:
+        """Insert or update a remote actor from its (already fetched and id-checked) document."""
+        values = remote_actor_fields(doc, fetched_url)
+        if self.urls.is_local(values["ap_id"]):
+            raise InvalidActivityError("a remote document claims a local actor id")
+        async with self._session(session) as session:
+            actor = await session.scalar(select(Actor).where(Actor.ap_id == values["ap_id"]))
+            if actor is None:
+                actor = Actor(**values)
+                session.add(actor)
+            else:
+                for key, value in values.items():
+                    setattr(actor, key, value)
+            actor.fetched_at = utcnow()
+            if values["public_key_id"] and values["public_key_pem"]:
+                await self._store_key(session, values["public_key_id"], actor.ap_id, values["public_key_pem"])
+            await session.flush()
+        return actor
+
+    async def _store_key(self, session: AsyncSession, key_id: str, owner: str, pem: str) -> None:
+        row = await session.scalar(select(RemoteKey).where(RemoteKey.key_id == key_id))
+        if row is None:
+            session.add(RemoteKey(key_id=key_id, owner_ap_id=owner, public_key_pem=pem))
+        else:
+            row.owner_ap_id, row.public_key_pem, row.fetched_at = owner, pem, utcnow()
+        self._keys.pop(key_id, None)
+
+    async def resolve_handle(self, handle: str, *, session: AsyncSession | None = None) -> Actor:
+        """@user@host -> Actor, by WebFinger then a fetch of the actor."""
+        ap_id = await resolve_handle(self.fetcher, handle, scheme=self.webfinger_scheme)
+        return await self.get_actor(ap_id, session=session)
+
+    async def lookup_key(self, key_id: str, refresh: bool) -> PublicKey:
+        """The KeyLookup for signature verification: cache, database, then the network."""
+        if not refresh:
+            cached = self._keys.get(key_id)
+            if cached is not None:
+                return cached
+            async with self.sessions() as session:
+                local = await session.scalar(select(Actor).where(Actor.public_key_id == key_id, Actor.domain.is_(None)))
+                if local is not None and local.public_key_pem:
+                    return self._remember(PublicKey(key_id, local.ap_id, local.public_key_pem))
+                row = await session.scalar(select(RemoteKey).where(RemoteKey.key_id == key_id))
+                if row is not None:
+                    return self._remember(PublicKey(key_id, row.owner_ap_id, row.public_key_pem))
+        else:
+            last = self._refreshed_at.get(key_id, 0.0)
+            if time.monotonic() - last < KEY_REFRESH_INTERVAL:
+                raise SignatureError("key was refreshed moments ago; not fetching it again")
+            self._refreshed_at[key_id] = time.monotonic()
+        return await self._fetch_key(key_id)
+
+    def _remember(self, key: PublicKey) -> PublicKey:
+        if len(self._keys) >= MEMORY_CACHE_SIZE:
+            self._keys.pop(next(iter(self._keys)))
+        self._keys[key.key_id] = key
+        return key
+
+    async def _fetch_key(self, key_id: str) -> PublicKey:
+        if urlsplit(key_id).scheme not in ("http", "https"):
+            raise SignatureError("keyId is not an http(s) URL")
+        async with self.sessions() as session:
+            if await self.is_domain_blocked(session, key_id):
+                raise BlockedError("signer's domain is blocked")
+        try:
+            fetched = await self.fetcher.fetch_object(key_id)
+        except FetchError as exc:
+            raise SignatureError(f"could not fetch key {key_id}: {exc}") from exc
+        doc = fetched.document
+        if "inbox" in doc and "publicKey" in doc:
+            # The keyId was an actor URL with a fragment: the actor document embeds its keys.
+            actor = await self.store_actor(doc, fetched.url)
+            if actor.public_key_id != key_id or not actor.public_key_pem:
+                raise SignatureError("the actor document does not list this key")
+            return self._remember(PublicKey(key_id, actor.ap_id, actor.public_key_pem))
+        # A standalone key document: its owner must list it back (Mastodon's and Fedify's check).
+        owner = id_of(doc.get("owner") or doc.get("controller"))
+        pem = doc.get("publicKeyPem")
+        if doc.get("id") != key_id or not owner or not isinstance(pem, str):
+            raise SignatureError("key document lacks id, owner or publicKeyPem")
+        try:
+            actor = await self.get_actor(owner, refresh=True)
+        except FetchError as exc:
+            raise SignatureError(f"could not fetch the key's owner: {exc}") from exc
+        if actor.public_key_id != key_id:
+            raise SignatureError("the key's owner does not list the key")
+        async with self.sessions() as session, session.begin():
+            await self._store_key(session, key_id, actor.ap_id, pem)
+        return self._remember(PublicKey(key_id, actor.ap_id, pem))

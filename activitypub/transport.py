@@ -1,0 +1,298 @@
+"""The process-wide HTTP client and the guard that keeps it off private networks.
+
+Every outgoing request of the activitypub package goes through the one pooled
+``httpx.AsyncClient`` built by :func:`make_http_client`. Its transport is built directly
+on ``httpcore.AsyncConnectionPool`` with an :class:`AddressGuardBackend`: the pool asks the
+backend for every new TCP connection, the backend resolves the host itself, refuses the
+connection if *any* resolved address is not public, and then connects to the checked IP
+(never resolving the name a second time). Because the check happens at connect time it
+covers redirects, URLs we build ourselves, and DNS rebinding alike (INTEROP.md bad-input
+cases 11 and 26). TLS still verifies the certificate against the URL's host name, since
+httpcore passes the origin host as SNI / server_hostname independently of the connect host.
+
+httpx 0.28's ``AsyncHTTPTransport`` has no ``network_backend`` parameter, so
+:class:`GuardedTransport` wraps the httpcore pool itself using only the public APIs of both
+libraries (no private attributes patched). Proxies are deliberately unsupported: a proxy
+would make the guard check the proxy's address instead of the target's.
+
+:class:`~activitypub.errors.UnsafeURLError` raised by the backend is not an httpcore
+exception, so it passes through httpcore and httpx unchanged and reaches the caller as is.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import ipaddress
+import socket
+import ssl
+from collections.abc import AsyncIterable, AsyncIterator, Awaitable, Callable, Iterable, Iterator
+from urllib.parse import urlsplit
+
+import httpcore
+import httpx
+
+from .errors import UnsafeURLError
+
+IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
+
+#: ``(host, port) -> addresses``; injectable so tests never touch real DNS.
+Resolver = Callable[[str, int], Awaitable[list[IPAddress]]]
+
+# Ranges Python's ``is_private``/``is_reserved`` do not cover on every version.
+_EXTRA_REFUSED = (
+    ipaddress.ip_network("100.64.0.0/10"),  # CGNAT, RFC 6598
+    ipaddress.ip_network("192.0.0.0/24"),  # IETF protocol assignments, RFC 6890
+    ipaddress.ip_network("198.18.0.0/15"),  # benchmarking, RFC 2544
+    ipaddress.ip_network("fc00::/7"),  # unique local addresses, RFC 4193
+    ipaddress.ip_network("fec0::/10"),  # deprecated site-local, RFC 3879
+    ipaddress.ip_network("64:ff9b:1::/48"),  # local-use NAT64, RFC 8215
+)
+_NAT64 = ipaddress.ip_network("64:ff9b::/96")  # RFC 6052: the last 32 bits are an IPv4 address
+
+
+def is_public_address(ip: IPAddress) -> bool:
+    """Return True if ``ip`` is a globally routable unicast address we may connect to."""
+    if isinstance(ip, ipaddress.IPv6Address):
+        # An IPv6 address that embeds an IPv4 one is judged by the embedded address.
+        embedded = ip.ipv4_mapped or ip.sixtofour
+        if embedded is None and ip.teredo is not None:
+            embedded = ip.teredo[1]
+        if embedded is None and ip in _NAT64:
+            embedded = ipaddress.IPv4Address(int(ip) & 0xFFFFFFFF)
+        if embedded is not None and not is_public_address(embedded):
+            return False
+    if (
+        ip.is_private
+        or ip.is_loopback
+        or ip.is_link_local
+        or ip.is_multicast
+        or ip.is_reserved
+        or ip.is_unspecified
+        or any(ip in net for net in _EXTRA_REFUSED if net.version == ip.version)
+    ):
+        return False
+    return ip.is_global
+
+
+def check_url_scheme(url: str) -> None:
+    """Raise UnsafeURLError unless ``url`` is an absolute http(s) URL with a host."""
+    try:
+        parts = urlsplit(url)
+        host = parts.hostname
+    except ValueError as exc:
+        raise UnsafeURLError(f"malformed URL: {url!r}") from exc
+    if parts.scheme.lower() not in ("http", "https"):
+        raise UnsafeURLError(f"refusing URL with scheme {parts.scheme!r}: only http and https are fetched")
+    if not host:
+        raise UnsafeURLError(f"refusing URL without a host: {url!r}")
+
+
+async def system_resolver(host: str, port: int) -> list[IPAddress]:
+    """Resolve ``host`` with the event loop's getaddrinfo, in the order the system prefers."""
+    loop = asyncio.get_running_loop()
+    infos = await loop.getaddrinfo(host, port, type=socket.SOCK_STREAM)
+    addresses: list[IPAddress] = []
+    for _family, _type, _proto, _canonname, sockaddr in infos:
+        # Strip an IPv6 zone ("fe80::1%eth0"): the address itself decides.
+        address = ipaddress.ip_address(str(sockaddr[0]).split("%", 1)[0])
+        if address not in addresses:
+            addresses.append(address)
+    return addresses
+
+
+class AddressGuardBackend(httpcore.AsyncNetworkBackend):
+    """An httpcore network backend that connects only to public addresses it resolved itself."""
+
+    def __init__(
+        self,
+        *,
+        allow_private_addresses: bool,
+        resolver: Resolver | None = None,
+        inner: httpcore.AsyncNetworkBackend | None = None,
+    ) -> None:
+        self._allow_private = allow_private_addresses
+        self._resolver = resolver or system_resolver
+        self._inner = inner or httpcore.AnyIOBackend()
+
+    # The parameter names below are httpcore's AsyncNetworkBackend interface.
+    async def connect_tcp(
+        self,
+        host: str,
+        port: int,
+        timeout: float | None = None,  # noqa: ASYNC109
+        local_address: str | None = None,
+        socket_options: Iterable[httpcore.SOCKET_OPTION] | None = None,
+    ) -> httpcore.AsyncNetworkStream:
+        """Resolve ``host``, refuse if any address is not public, then connect to a checked IP."""
+        if self._allow_private:
+            return await self._inner.connect_tcp(host, port, timeout, local_address, socket_options)
+        loop = asyncio.get_running_loop()
+        deadline = None if timeout is None else loop.time() + timeout
+        try:
+            async with asyncio.timeout(timeout):
+                addresses = await self._resolve(host, port)
+        except TimeoutError as exc:
+            raise httpcore.ConnectTimeout(f"resolving {host} timed out") from exc
+        refused = [a for a in addresses if not is_public_address(a)]
+        if refused:
+            # One private answer is enough to refuse: a rebinding resolver may hand out the
+            # public address first and the private one to whoever asks next.
+            raise UnsafeURLError(f"refusing to connect to {host}: {refused[0]} is not a public address")
+        last_error: httpcore.ConnectError | httpcore.ConnectTimeout | None = None
+        for address in addresses:
+            remaining = None if deadline is None else max(deadline - loop.time(), 0.0)
+            try:
+                return await self._inner.connect_tcp(
+                    str(address), port, remaining, local_address, socket_options
+                )
+            except (httpcore.ConnectError, httpcore.ConnectTimeout) as exc:
+                last_error = exc
+        assert last_error is not None  # _resolve never returns an empty list
+        raise last_error
+
+    async def _resolve(self, host: str, port: int) -> list[IPAddress]:
+        try:
+            return [ipaddress.ip_address(host.strip("[]"))]
+        except ValueError:
+            pass  # a host name, not a literal address
+        try:
+            addresses = await self._resolver(host, port)
+        except OSError as exc:  # socket.gaierror and friends
+            raise httpcore.ConnectError(f"cannot resolve {host}: {exc}") from exc
+        if not addresses:
+            raise httpcore.ConnectError(f"{host} resolves to no address")
+        return addresses
+
+    async def connect_unix_socket(
+        self,
+        path: str,
+        timeout: float | None = None,  # noqa: ASYNC109
+        socket_options: Iterable[httpcore.SOCKET_OPTION] | None = None,
+    ) -> httpcore.AsyncNetworkStream:
+        """Refuse: the federation client never talks over Unix sockets."""
+        raise UnsafeURLError("Unix socket connections are not allowed")
+
+    async def sleep(self, seconds: float) -> None:
+        """Sleep using the wrapped backend."""
+        await self._inner.sleep(seconds)
+
+
+# httpcore exceptions -> httpx exceptions, most specific first (the same correspondence
+# httpx's own AsyncHTTPTransport applies), so callers only ever see httpx's tree.
+_ERROR_MAP: tuple[tuple[type[Exception], type[httpx.TransportError]], ...] = (
+    (httpcore.ConnectTimeout, httpx.ConnectTimeout),
+    (httpcore.ReadTimeout, httpx.ReadTimeout),
+    (httpcore.WriteTimeout, httpx.WriteTimeout),
+    (httpcore.PoolTimeout, httpx.PoolTimeout),
+    (httpcore.TimeoutException, httpx.TimeoutException),
+    (httpcore.ConnectError, httpx.ConnectError),
+    (httpcore.ReadError, httpx.ReadError),
+    (httpcore.WriteError, httpx.WriteError),
+    (httpcore.NetworkError, httpx.NetworkError),
+    (httpcore.LocalProtocolError, httpx.LocalProtocolError),
+    (httpcore.RemoteProtocolError, httpx.RemoteProtocolError),
+    (httpcore.ProtocolError, httpx.ProtocolError),
+    (httpcore.UnsupportedProtocol, httpx.UnsupportedProtocol),
+    (httpcore.ProxyError, httpx.ProxyError),
+)
+
+
+@contextlib.contextmanager
+def _httpx_errors(request: httpx.Request) -> Iterator[None]:
+    try:
+        yield
+    except Exception as exc:
+        for core_type, httpx_type in _ERROR_MAP:
+            if isinstance(exc, core_type):
+                raise httpx_type(str(exc), request=request) from exc
+        raise
+
+
+class _ResponseStream(httpx.AsyncByteStream):
+    def __init__(self, stream: AsyncIterable[bytes], request: httpx.Request) -> None:
+        self._stream = stream
+        self._request = request
+
+    async def __aiter__(self) -> AsyncIterator[bytes]:
+        with _httpx_errors(self._request):
+            async for chunk in self._stream:
+                yield chunk
+
+    async def aclose(self) -> None:
+        close = getattr(self._stream, "aclose", None)
+        if close is not None:
+            with _httpx_errors(self._request):
+                await close()
+
+
+class GuardedTransport(httpx.AsyncBaseTransport):
+    """An httpx transport over an httpcore pool whose connections go through a guard backend."""
+
+    def __init__(
+        self,
+        backend: httpcore.AsyncNetworkBackend,
+        *,
+        max_connections: int = 100,
+        max_keepalive: int = 20,
+        keepalive_expiry: float = 5.0,
+        ssl_context: ssl.SSLContext | None = None,
+    ) -> None:
+        self._pool = httpcore.AsyncConnectionPool(
+            ssl_context=ssl_context or httpx.create_ssl_context(trust_env=False),
+            max_connections=max_connections,
+            max_keepalive_connections=max_keepalive,
+            keepalive_expiry=keepalive_expiry,
+            network_backend=backend,
+        )
+
+    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        """Send ``request`` through the guarded pool."""
+        assert isinstance(request.stream, httpx.AsyncByteStream)
+        core_request = httpcore.Request(
+            method=request.method,
+            url=httpcore.URL(
+                scheme=request.url.raw_scheme,
+                host=request.url.raw_host,
+                port=request.url.port,
+                target=request.url.raw_path,
+            ),
+            headers=request.headers.raw,
+            content=request.stream,
+            extensions=request.extensions,
+        )
+        with _httpx_errors(request):
+            core_response = await self._pool.handle_async_request(core_request)
+        assert isinstance(core_response.stream, AsyncIterable)
+        return httpx.Response(
+            status_code=core_response.status,
+            headers=core_response.headers,
+            stream=_ResponseStream(core_response.stream, request),
+            extensions=core_response.extensions,
+        )
+
+    async def aclose(self) -> None:
+        """Close every pooled connection."""
+        await self._pool.aclose()
+
+
+def make_http_client(
+    *,
+    allow_private_addresses: bool,
+    user_agent: str,
+    connect_timeout: float = 5.0,
+    timeout: float = 10.0,
+    max_connections: int = 100,
+    max_keepalive: int = 20,
+    resolver: Resolver | None = None,
+) -> httpx.AsyncClient:
+    """Build the process-wide pooled client; private addresses are refused at connect time."""
+    backend = AddressGuardBackend(allow_private_addresses=allow_private_addresses, resolver=resolver)
+    transport = GuardedTransport(backend, max_connections=max_connections, max_keepalive=max_keepalive)
+    return httpx.AsyncClient(
+        transport=transport,
+        headers={"User-Agent": user_agent},
+        timeout=httpx.Timeout(timeout, connect=connect_timeout),
+        follow_redirects=False,  # the Fetcher follows redirects itself, counting and re-checking each hop
+        trust_env=False,  # no proxies or .netrc from the environment
+    )

@@ -1,0 +1,69 @@
+"""ActivityStreams vocabulary we speak: contexts, types, media types, and Mastodon-style addressing."""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+AS_CONTEXT = "https://www.w3.org/ns/activitystreams"
+SECURITY_CONTEXT = "https://w3id.org/security/v1"
+PUBLIC = "https://www.w3.org/ns/activitystreams#Public"
+
+AS2_MEDIA_TYPE = "application/activity+json"
+LD_MEDIA_TYPE = 'application/ld+json; profile="https://www.w3.org/ns/activitystreams"'
+
+# Extension terms Mastodon and others read, declared inline so JSON-LD processors resolve them
+# without fetching anything (https://docs.joinmastodon.org/spec/activitypub/#extensions).
+EXTENSION_CONTEXT: dict[str, Any] = {
+    "manuallyApprovesFollowers": "as:manuallyApprovesFollowers",
+    "sensitive": "as:sensitive",
+    "Hashtag": "as:Hashtag",
+    "movedTo": {"@id": "as:movedTo", "@type": "@id"},
+    "alsoKnownAs": {"@id": "as:alsoKnownAs", "@type": "@id"},
+    "toot": "http://joinmastodon.org/ns#",
+    "featured": {"@id": "toot:featured", "@type": "@id"},
+    "discoverable": "toot:discoverable",
+    "indexable": "toot:indexable",
+    "blurhash": "toot:blurhash",
+    "focalPoint": {"@container": "@list", "@id": "toot:focalPoint"},
+    "schema": "http://schema.org#",
+    "PropertyValue": "schema:PropertyValue",
+    "value": "schema:value",
+}
+
+CONTEXT: list[Any] = [AS_CONTEXT, SECURITY_CONTEXT, EXTENSION_CONTEXT]
+
+ACTOR_TYPES = frozenset({"Person", "Service", "Application", "Group", "Organization"})
+# Object types we store and show as statuses (Mastodon reads these as Notes too).
+NOTE_TYPES = frozenset({"Note", "Question", "Article", "Page", "Image", "Video", "Audio", "Event"})
+
+Visibility = Literal["public", "unlisted", "followers", "direct"]
+VISIBILITIES: tuple[Visibility, ...] = ("public", "unlisted", "followers", "direct")
+
+
+def address(
+    visibility: Visibility, followers_url: str, mentioned: list[str]
+) -> tuple[list[str], list[str]]:
+    """``to`` and ``cc`` for a post, the way Mastodon writes and reads them.
+
+    public: Public in ``to``; unlisted: Public in ``cc``; followers: the followers collection
+    without Public; direct: only the mentioned actors
+    (https://docs.joinmastodon.org/spec/activitypub/#properties-used).
+    """
+    if visibility == "public":
+        return [PUBLIC], [followers_url, *mentioned]
+    if visibility == "unlisted":
+        return [followers_url], [PUBLIC, *mentioned]
+    if visibility == "followers":
+        return [followers_url], list(mentioned)
+    return list(mentioned), []
+
+
+def visibility_of(to: list[str], cc: list[str], followers_url: str | None) -> Visibility:
+    """Read a remote post's visibility from its (Public-normalised) audience."""
+    if PUBLIC in to:
+        return "public"
+    if PUBLIC in cc:
+        return "unlisted"
+    if followers_url and (followers_url in to or followers_url in cc):
+        return "followers"
+    return "direct"

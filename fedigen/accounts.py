@@ -1,0 +1,130 @@
+"""Local accounts: creation (keys, password), the instance actor, and listing."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Sequence
+
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError
+from sqlalchemy import func, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from activitypub.actors import USERNAME_RE
+from activitypub.signatures import generate_rsa_keypair
+from activitypub.urls import LocalUrls
+from fedigen.errors import ConflictError, NotFoundError, ValidationError
+from storage.models import Actor, User, utcnow
+
+RESERVED_USERNAMES = frozenset({"actor", "admin", "inbox", "users", "api", "static", "about", "tags", "media"})
+MIN_PASSWORD_CHARS = 8
+
+_hasher = PasswordHasher()
+
+
+async def hash_password(password: str) -> str:
+    """Argon2id hash, computed off the event loop."""
+    return await asyncio.to_thread(_hasher.hash, password)
+
+
+async def verify_password(password_hash: str | None, password: str) -> bool:
+    """True when the password matches the stored hash."""
+    if not password_hash:
+        return False
+    try:
+        return await asyncio.to_thread(_hasher.verify, password_hash, password)
+    except (VerificationError, InvalidHashError):
+        return False
+
+
+def check_username(username: str) -> None:
+    """Refuse usernames peers or Bridgy Fed would not take."""
+    if not USERNAME_RE.match(username):
+        raise ValidationError(
+            "username", "use 1-30 letters, digits, _ or -, starting and ending with a letter or digit"
+        )
+    if username.lower() in RESERVED_USERNAMES:
+        raise ValidationError("username", f"{username!r} is reserved")
+
+
+def _local_actor_row(urls: LocalUrls, username: str, ap_type: str, public_pem: str, private_pem: str) -> Actor:
+    now = utcnow()
+    return Actor(
+        ap_id=urls.actor(username), ap_type=ap_type, username=username, domain=None,
+        display_name=username, summary="", url=urls.profile(username),
+        inbox_url=urls.inbox(username), shared_inbox_url=urls.shared_inbox, outbox_url=urls.outbox(username),
+        followers_url=urls.followers(username), following_url=urls.following(username),
+        featured_url=urls.featured(username), icon_url=None,
+        public_key_id=urls.key(username), public_key_pem=public_pem, private_key_pem=private_pem,
+        fields=[], also_known_as=[], published=now, created_at=now,
+    )  # fmt: skip
+
+
+async def create_account(
+    session: AsyncSession,
+    urls: LocalUrls,
+    username: str,
+    *,
+    password: str | None = None,
+    admin: bool = False,
+    locked: bool = False,
+    bot: bool = False,
+) -> Actor:
+    """Create a local account with an RSA-2048 key (the caller commits)."""
+    check_username(username)
+    if password is not None and len(password) < MIN_PASSWORD_CHARS:
+        raise ValidationError("password", f"must be at least {MIN_PASSWORD_CHARS} characters")
+    taken = await session.scalar(
+        select(Actor.id).where(func.lower(Actor.username) == username.lower(), Actor.domain.is_(None))
+    )
+    if taken is not None:
+        raise ConflictError(f"the username {username!r} is taken")
+    private_pem, public_pem = await asyncio.to_thread(generate_rsa_keypair)
+    actor = _local_actor_row(urls, username, "Service" if bot else "Person", public_pem, private_pem)
+    actor.locked = locked
+    session.add(actor)
+    await session.flush()
+    password_hash = await hash_password(password) if password else None
+    session.add(User(actor_id=actor.id, password_hash=password_hash, is_admin=admin))
+    await session.flush()
+    return actor
+
+
+async def ensure_instance_actor(session: AsyncSession, urls: LocalUrls) -> Actor:
+    """The instance's Application actor at /actor, created on first use."""
+    actor = await session.scalar(select(Actor).where(Actor.ap_id == urls.instance_actor))
+    if actor is not None:
+        return actor
+    private_pem, public_pem = await asyncio.to_thread(generate_rsa_keypair)
+    now = utcnow()
+    # Its username is the host, as Mastodon names its instance actor; it is not a login account.
+    actor = Actor(
+        ap_id=urls.instance_actor, ap_type="Application", username=urls.host, domain=None,
+        display_name=urls.host, inbox_url=urls.instance_actor + "/inbox", shared_inbox_url=urls.shared_inbox,
+        outbox_url=urls.instance_actor + "/outbox", public_key_id=urls.instance_actor + "#main-key",
+        public_key_pem=public_pem, private_key_pem=private_pem, locked=True, discoverable=False,
+        indexable=False, fields=[], also_known_as=[], published=now, created_at=now,
+    )  # fmt: skip
+    session.add(actor)
+    await session.flush()
+    return actor
+
+
+async def get_local(session: AsyncSession, username: str) -> Actor:
+    """The local account with this username (case-insensitive), or NotFoundError."""
+    actor = await session.scalar(
+        select(Actor).where(
+            func.lower(Actor.username) == username.lower().lstrip("@"),
+            Actor.domain.is_(None),
+            Actor.ap_type != "Application",
+        )
+    )
+    if actor is None:
+        raise NotFoundError(f"no local account named {username!r}")
+    return actor
+
+
+async def list_accounts(session: AsyncSession) -> Sequence[tuple[Actor, User]]:
+    """Every local login account with its user row, oldest first."""
+    rows = await session.execute(select(Actor, User).join(User, User.actor_id == Actor.id).order_by(Actor.id))
+    return [(a, u) for a, u in rows.tuples()]

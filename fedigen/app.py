@@ -1,0 +1,88 @@
+"""The app factory: ``create_app(settings)`` wires routes, the lifespan's resources, and error mapping."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import AsyncIterator
+from typing import Any
+
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.types import ExceptionHandler
+
+from activitypub import errors as ap
+from fedigen import errors as fe
+from fedigen.config import Settings
+from fedigen.routes import discovery, federation, pages
+from fedigen.services import Services, open_services
+from fedigen.worker import Worker
+
+log = logging.getLogger(__name__)
+
+# The one place protocol and use-case errors become HTTP statuses.
+STATUS_OF: list[tuple[type[Exception], int]] = [
+    (ap.SignatureError, 401),
+    (ap.OriginError, 403),
+    (ap.BlockedError, 403),
+    (ap.PayloadTooLargeError, 413),
+    (ap.UnsupportedMediaTypeError, 415),
+    (ap.InvalidActivityError, 400),
+    (ap.FetchError, 502),
+    (fe.ValidationError, 422),
+    (fe.NotFoundError, 404),
+    (fe.ConflictError, 409),
+    (fe.ForbiddenError, 403),
+]
+
+
+def status_for(exc: Exception) -> int:
+    """The HTTP status an error maps to."""
+    for kind, status in STATUS_OF:
+        if isinstance(exc, kind):
+            return status
+    return 500
+
+
+async def _error_response(request: Request, exc: Exception) -> Response:
+    status = status_for(exc)
+    headers = {}
+    if status == 401:
+        headers["WWW-Authenticate"] = 'Signature realm="fedigen", headers="(request-target) host date digest"'
+    if status >= 500:
+        log.warning("%s %s failed: %s", request.method, request.url.path, exc)
+    return JSONResponse({"error": str(exc) or type(exc).__name__}, status_code=status, headers=headers)
+
+
+def create_app(settings: Settings, *, run_worker: bool | None = None, services: Services | None = None) -> Starlette:
+    """Build the ASGI app. Nothing is opened until the lifespan starts (or ``services`` is given by tests)."""
+    worker_enabled = settings.server.worker if run_worker is None else run_worker
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: Starlette) -> AsyncIterator[dict[str, Any]]:
+        async with contextlib.AsyncExitStack() as stack:
+            svc = services or await stack.enter_async_context(open_services(settings))
+            worker = Worker(svc)
+            task = asyncio.create_task(worker.run()) if worker_enabled else None
+            app.state.services = svc
+            app.state.worker = worker
+            try:
+                yield {"services": svc, "worker": worker}
+            finally:
+                worker.stop()
+                if task is not None:
+                    await task
+
+    handlers: dict[Any, ExceptionHandler] = {
+        ap.ActivityPubError: _error_response,
+        fe.FedigenError: _error_response,
+    }
+    app = Starlette(
+        routes=[*discovery.routes, *federation.routes, *pages.routes],
+        lifespan=lifespan,
+        exception_handlers=handlers,
+    )
+    app.state.settings = settings
+    return app

@@ -1,0 +1,399 @@
+"""The ``fedigen`` command line: set up, run, and administer an instance.
+
+Errors are one line on stderr and a non-zero exit; nothing waits for input unless stdin is a terminal.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import secrets
+import sys
+from collections.abc import Awaitable, Callable, Coroutine
+from functools import wraps
+from typing import Any, TypeVar
+
+import click
+from sqlalchemy import select
+
+from activitypub.errors import ActivityPubError
+from fedigen import accounts, following, posting
+from fedigen.config import ConfigError, Settings, config_path, load_settings
+from fedigen.errors import FedigenError
+from fedigen.services import Services, open_services
+from fedigen.worker import Worker
+from storage import StorageError
+from storage.migrate import upgrade
+from storage.models import Actor, Notification, Status
+
+T = TypeVar("T")
+
+
+def _fail(message: str) -> None:
+    click.echo(f"fedigen: {message}", err=True)
+    sys.exit(1)
+
+
+def _settings(ctx: click.Context) -> Settings:
+    try:
+        return load_settings(config_path(ctx.obj.get("config")))
+    except ConfigError as exc:
+        _fail(f"config: {exc}")
+        raise AssertionError from exc  # unreachable
+
+
+def _run(coro: Coroutine[Any, Any, T]) -> T:
+    try:
+        return asyncio.run(coro)
+    except (FedigenError, ActivityPubError, StorageError, ConfigError, ValueError) as exc:
+        _fail(str(exc))
+        raise AssertionError from exc  # unreachable
+
+
+def with_services(fn: Callable[..., Awaitable[T]]) -> Callable[..., T]:
+    """Run an async command body with the process's services open."""
+
+    @wraps(fn)
+    @click.pass_context
+    def wrapper(ctx: click.Context, *args: Any, **kwargs: Any) -> T:
+        settings = _settings(ctx)
+
+        async def main() -> T:
+            async with open_services(settings) as svc:
+                return await fn(svc, *args, **kwargs)
+
+        return _run(main())
+
+    return wrapper
+
+
+@click.group()
+@click.option("--config", "config", type=click.Path(dir_okay=False), help="Config file (default: $FEDIGEN_CONFIG or ./config.toml).")
+@click.option("-v", "--verbose", is_flag=True, help="Log more.")
+@click.pass_context
+def main(ctx: click.Context, config: str | None, verbose: bool) -> None:
+    """fedigen: a federated server whose posts are generated images."""
+    logging.basicConfig(level=logging.DEBUG if verbose else logging.INFO, format="%(levelname)s %(name)s: %(message)s")
+    ctx.ensure_object(dict)
+    ctx.obj["config"] = config
+
+
+CONFIG_TEMPLATE = """\
+# fedigen configuration; every key is documented in config.example.toml.
+# Any key can be overridden by environment: FEDIGEN_<SECTION>__<KEY>, e.g. FEDIGEN_INSTANCE__URL.
+
+[instance]
+url = "{url}"
+name = "{name}"
+
+[database]
+url = "{database}"
+
+[media]
+dir = "data/media"
+
+[server]
+host = "{host}"
+port = {port}
+
+[federation]
+allow_private_addresses = {allow_private}
+webfinger_scheme = "{scheme}"
+"""
+
+
+@main.command()
+@click.option("--url", default="http://127.0.0.1:8000", show_default=True, help="Public base URL.")
+@click.option("--name", default="fedigen", show_default=True, help="Instance name.")
+@click.option("--database", default="sqlite+aiosqlite:///data/fedigen.db", show_default=True)
+@click.option("--admin", "admin_name", default=None, help="Create this admin account (a password is printed).")
+@click.option("--force", is_flag=True, help="Overwrite an existing config file.")
+@click.pass_context
+def init(ctx: click.Context, url: str, name: str, database: str, admin_name: str | None, force: bool) -> None:
+    """Write config.toml, create the database, and optionally a first admin account."""
+    path = config_path(ctx.obj.get("config"))
+    local = url.startswith("http://127.") or url.startswith("http://localhost")
+    if path.exists() and not force:
+        click.echo(f"{path} exists; keeping it (use --force to overwrite)")
+    else:
+        host_port = url.split("://", 1)[1].rstrip("/")
+        host, _, port = host_port.partition(":")
+        path.write_text(
+            CONFIG_TEMPLATE.format(
+                url=url.rstrip("/"), name=name, database=database, host="127.0.0.1",
+                port=int(port or 8000) if local else 8000, allow_private=str(local).lower(),
+                scheme="http" if url.startswith("http://") else "https",
+            ),  # fmt: skip
+            encoding="utf-8",
+        )
+        click.echo(f"wrote {path}")
+    settings = _settings(ctx)
+    _run(_migrate(settings))
+    click.echo(f"database ready at {settings.database_url}")
+    if admin_name:
+        password = secrets.token_urlsafe(12)
+        created = _run(_create_account(settings, admin_name, password, admin=True, locked=False, exist_ok=True))
+        if created:
+            click.echo(f"admin account @{admin_name}@{settings.host} created; password: {password}")
+        else:
+            click.echo(f"account @{admin_name} already exists")
+
+
+async def _migrate(settings: Settings) -> None:
+    async with open_services(settings) as svc:
+        await upgrade(svc.engine)
+        async with svc.sessions() as session, session.begin():
+            await accounts.ensure_instance_actor(session, svc.urls)
+
+
+async def _create_account(
+    settings: Settings, name: str, password: str | None, *, admin: bool, locked: bool, exist_ok: bool = False
+) -> bool:
+    async with open_services(settings) as svc:
+        async with svc.sessions() as session, session.begin():
+            try:
+                await accounts.create_account(session, svc.urls, name, password=password, admin=admin, locked=locked)
+            except FedigenError as exc:
+                if exist_ok and "taken" in str(exc):
+                    return False
+                raise
+    return True
+
+
+@main.group()
+def db() -> None:
+    """Database administration."""
+
+
+@db.command("migrate")
+@click.pass_context
+def db_migrate(ctx: click.Context) -> None:
+    """Bring the database schema up to date (safe to run repeatedly)."""
+    settings = _settings(ctx)
+    _run(_migrate(settings))
+    click.echo("database is up to date")
+
+
+@main.command()
+@click.option("--host", default=None, help="Interface to listen on (default from config).")
+@click.option("--port", type=int, default=None, help="Port (default from config).")
+@click.option("--no-worker", is_flag=True, help="Do not run the background worker in this process.")
+@click.pass_context
+def serve(ctx: click.Context, host: str | None, port: int | None, no_worker: bool) -> None:
+    """Run the web server (and, unless --no-worker, the worker) in one process."""
+    import uvicorn
+
+    from fedigen.app import create_app
+
+    settings = _settings(ctx)
+    _run(_migrate(settings))
+    app = create_app(settings, run_worker=not no_worker and settings.server.worker)
+    uvicorn.run(
+        app, host=host or settings.server.host, port=port or settings.server.port,
+        proxy_headers=True, log_level="info", server_header=False,
+    )  # fmt: skip
+
+
+@main.command()
+@click.pass_context
+def worker(ctx: click.Context) -> None:
+    """Run only the background worker (run several beside `serve --no-worker` on PostgreSQL)."""
+    settings = _settings(ctx)
+
+    async def run() -> None:
+        async with open_services(settings) as svc:
+            await Worker(svc).run()
+
+    try:
+        _run(run())
+    except KeyboardInterrupt:
+        pass
+
+
+@main.group()
+def account() -> None:
+    """Local accounts."""
+
+
+@account.command("create")
+@click.argument("name")
+@click.option("--admin", is_flag=True, help="Give the account admin rights.")
+@click.option("--locked", is_flag=True, help="Follow requests need approval.")
+@click.option("--password-stdin", is_flag=True, help="Read the password from standard input.")
+@click.pass_context
+def account_create(ctx: click.Context, name: str, admin: bool, locked: bool, password_stdin: bool) -> None:
+    """Create a local account."""
+    settings = _settings(ctx)
+    generated = False
+    if password_stdin:
+        password: str | None = sys.stdin.readline().rstrip("\n")
+        if not password:
+            _fail("no password on standard input")
+    elif sys.stdin.isatty():
+        password = click.prompt("Password", hide_input=True, confirmation_prompt=True)
+    else:
+        password, generated = secrets.token_urlsafe(12), True
+    _run(_create_account(settings, name, password, admin=admin, locked=locked))
+    click.echo(f"created @{name}@{settings.host}" + (" (admin)" if admin else ""))
+    if generated:
+        click.echo(f"password: {password}")
+
+
+@account.command("list")
+@with_services
+async def account_list(svc: Services) -> None:
+    """List local accounts."""
+    async with svc.sessions() as session:
+        rows = await accounts.list_accounts(session)
+    for actor, user in rows:
+        flags = [f for f, on in (("admin", user.is_admin), ("locked", actor.locked)) if on]
+        click.echo(f"@{actor.username}@{svc.urls.host}\t{actor.ap_id}\t{','.join(flags)}")
+    if not rows:
+        click.echo("no accounts yet: fedigen account create NAME")
+
+
+@main.command()
+@click.option("--as", "as_name", required=True, help="Local account to post as.")
+@click.option("--visibility", type=click.Choice(["public", "unlisted", "followers", "direct"]), default="public")
+@click.option("--cw", default="", help="Content warning.")
+@click.option("--sensitive", is_flag=True, help="Mark media as sensitive.")
+@click.argument("text")
+@with_services
+async def post(svc: Services, as_name: str, visibility: str, cw: str, sensitive: bool, text: str) -> None:
+    """Publish a post; it is delivered to followers by the worker."""
+    async with svc.sessions() as session, session.begin():
+        author = await accounts.get_local(session, as_name)
+        status = await posting.create_post(
+            svc, session, author, posting.PostRequest(text=text, visibility=visibility, summary=cw, sensitive=sensitive)
+        )
+    click.echo(f"{status.id}\t{status.url}")
+
+
+@main.command()
+@click.option("--as", "as_name", required=True)
+@click.argument("status_id", type=int)
+@click.argument("text")
+@with_services
+async def edit(svc: Services, as_name: str, status_id: int, text: str) -> None:
+    """Edit a post's text (sends Update)."""
+    async with svc.sessions() as session, session.begin():
+        author = await accounts.get_local(session, as_name)
+        status = await posting.edit_post(svc, session, author, status_id, text)
+    click.echo(f"edited {status.url}")
+
+
+@main.command()
+@click.option("--as", "as_name", required=True)
+@click.argument("status_id", type=int)
+@with_services
+async def delete(svc: Services, as_name: str, status_id: int) -> None:
+    """Delete a post (sends Delete with a Tombstone)."""
+    async with svc.sessions() as session, session.begin():
+        author = await accounts.get_local(session, as_name)
+        await posting.delete_post(svc, session, author, status_id)
+    click.echo(f"deleted {status_id}")
+
+
+@main.command()
+@click.option("--as", "as_name", required=True)
+@click.argument("handle")
+@with_services
+async def follow(svc: Services, as_name: str, handle: str) -> None:
+    """Follow @user@host (sends Follow; the worker delivers it)."""
+    async with svc.sessions() as session, session.begin():
+        me = await accounts.get_local(session, as_name)
+        target = await following.find_actor(svc, session, handle)
+        row = await following.follow(svc, session, me, target)
+    click.echo(f"{'following' if row.state == 'accepted' else 'requested'} {target.ap_id}")
+
+
+@main.command()
+@click.option("--as", "as_name", required=True)
+@click.argument("handle")
+@with_services
+async def unfollow(svc: Services, as_name: str, handle: str) -> None:
+    """Stop following @user@host (sends Undo{Follow})."""
+    async with svc.sessions() as session, session.begin():
+        me = await accounts.get_local(session, as_name)
+        target = await following.find_actor(svc, session, handle)
+        await following.unfollow(svc, session, me, target)
+    click.echo(f"unfollowed {target.ap_id}")
+
+
+@main.group("follow-requests")
+def follow_requests() -> None:
+    """Pending follow requests of locked accounts."""
+
+
+@follow_requests.command("list")
+@click.option("--as", "as_name", required=True)
+@with_services
+async def requests_list(svc: Services, as_name: str) -> None:
+    """List accounts waiting for approval."""
+    async with svc.sessions() as session:
+        me = await accounts.get_local(session, as_name)
+        pending = await following.pending_requests(session, me)
+    for actor in pending:
+        click.echo(f"@{actor.username}@{actor.domain or svc.urls.host}\t{actor.ap_id}")
+    if not pending:
+        click.echo("no pending requests")
+
+
+async def _answer(svc: Services, as_name: str, handle: str, approve: bool) -> str:
+    async with svc.sessions() as session, session.begin():
+        me = await accounts.get_local(session, as_name)
+        requester = await following.find_actor(svc, session, handle)
+        await following.answer_request(svc, session, me, requester, approve=approve)
+        return requester.ap_id
+
+
+@follow_requests.command("approve")
+@click.option("--as", "as_name", required=True)
+@click.argument("handle")
+@with_services
+async def requests_approve(svc: Services, as_name: str, handle: str) -> None:
+    """Approve a follow request (sends Accept)."""
+    click.echo(f"approved {await _answer(svc, as_name, handle, True)}")
+
+
+@follow_requests.command("reject")
+@click.option("--as", "as_name", required=True)
+@click.argument("handle")
+@with_services
+async def requests_reject(svc: Services, as_name: str, handle: str) -> None:
+    """Reject a follow request (sends Reject)."""
+    click.echo(f"rejected {await _answer(svc, as_name, handle, False)}")
+
+
+@main.command()
+@click.option("--as", "as_name", required=True)
+@click.option("--limit", default=20, show_default=True)
+@with_services
+async def notifications(svc: Services, as_name: str, limit: int) -> None:
+    """Show an account's latest notifications (follows, mentions, likes, boosts, moves)."""
+    async with svc.sessions() as session:
+        me = await accounts.get_local(session, as_name)
+        rows = await session.execute(
+            select(Notification, Actor, Status)
+            .join(Actor, Actor.id == Notification.from_actor_id)
+            .outerjoin(Status, Status.id == Notification.status_id)
+            .where(Notification.recipient_id == me.id)
+            .order_by(Notification.id.desc())
+            .limit(limit)
+        )
+        items = list(rows.tuples())
+    for note, sender, status in items:
+        who = f"@{sender.username}@{sender.domain or svc.urls.host}"
+        where = f"\t{status.url or status.ap_id}" if status is not None else ""
+        click.echo(f"{note.created_at:%Y-%m-%d %H:%M}\t{note.type}\t{who}{where}")
+    if not items:
+        click.echo("no notifications")
+
+
+@main.command("run-worker-once", hidden=True)
+@with_services
+async def run_worker_once(svc: Services) -> None:
+    """Process due queue rows once and exit (for scripts and tests)."""
+    click.echo(f"worked {await Worker(svc).run_once()} rows")
+
+

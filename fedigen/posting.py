@@ -1,0 +1,167 @@
+"""Posting: the one use-case every front door calls to publish, edit or delete a Note."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+
+from sqlalchemy import delete, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from activitypub.content import parse_text, text_to_html
+from activitypub.errors import ActivityPubError
+from activitypub.handlers import notify
+from activitypub.outbox import create_of, delete_of, publish, update_of
+from activitypub.vocab import VISIBILITIES, Visibility, address
+from fedigen.errors import ForbiddenError, NotFoundError, ValidationError
+from fedigen.services import Services
+from storage.models import Actor, Mention, Status, StatusTag, Tombstone, utcnow
+
+log = logging.getLogger(__name__)
+
+MAX_TEXT_CHARS = 5000
+MAX_MENTIONS = 50
+
+
+@dataclass
+class PostRequest:
+    """What a client asks to post."""
+
+    text: str
+    visibility: str = "public"
+    summary: str = ""
+    sensitive: bool = False
+    language: str | None = None
+    in_reply_to_id: int | None = None
+    attachments: list[dict[str, object]] = field(default_factory=list)
+
+
+def _check(request: PostRequest) -> Visibility:
+    if request.visibility not in VISIBILITIES:
+        raise ValidationError("visibility", f"must be one of {', '.join(VISIBILITIES)}")
+    if not request.text.strip() and not request.attachments:
+        raise ValidationError("text", "a post needs text or media")
+    if len(request.text) > MAX_TEXT_CHARS:
+        raise ValidationError("text", f"over {MAX_TEXT_CHARS} characters")
+    if len(request.summary) > 1000:
+        raise ValidationError("spoiler_text", "over 1000 characters")
+    return request.visibility  # type: ignore[return-value]
+
+
+async def _resolve_mentions(
+    svc: Services, session: AsyncSession, mentions: list[tuple[str, str | None]]
+) -> dict[tuple[str, str | None], Actor]:
+    """@user and @user@host -> actors; local names from the database, remote ones by WebFinger."""
+    found: dict[tuple[str, str | None], Actor] = {}
+    for user, domain in mentions[:MAX_MENTIONS]:
+        if domain is None or domain.lower() == svc.urls.host.lower():
+            actor = await session.scalar(
+                select(Actor).where(Actor.username == user, Actor.domain.is_(None), Actor.ap_type != "Application")
+            )
+        else:
+            actor = await session.scalar(select(Actor).where(Actor.username == user, Actor.domain == domain))
+            if actor is None:
+                try:
+                    actor = await svc.resolver.resolve_handle(f"{user}@{domain}", session=session)
+                except (ActivityPubError, ValueError) as exc:
+                    log.info("mention @%s@%s not resolved: %s", user, domain, exc)
+                    actor = None
+        if actor is not None:
+            found[(user, domain)] = actor
+    return found
+
+
+async def _render(svc: Services, session: AsyncSession, text: str) -> tuple[str, list[str], list[Actor]]:
+    parsed = parse_text(text)
+    mentioned = await _resolve_mentions(svc, session, parsed.mentions)
+    html = text_to_html(
+        text,
+        tag_url=svc.urls.tag,
+        mention_urls={
+            k: (a.url or a.ap_id, a.username if a.domain is None else f"{a.username}")
+            for k, a in mentioned.items()
+        },
+    )
+    actors = list({a.id: a for a in mentioned.values()}.values())
+    return html, [t.lower() for t in parsed.hashtags], actors
+
+
+def _tag_objects(svc: Services, hashtags: list[str], actors: list[Actor]) -> list[dict[str, object]]:
+    tags: list[dict[str, object]] = [
+        {"type": "Mention", "href": a.ap_id, "name": f"@{a.username}@{a.domain or svc.urls.host}"} for a in actors
+    ]
+    tags += [{"type": "Hashtag", "href": svc.urls.tag(t), "name": f"#{t}"} for t in hashtags]
+    return tags
+
+
+async def create_post(svc: Services, session: AsyncSession, author: Actor, request: PostRequest) -> Status:
+    """Store a Note, and queue its Create for every follower inbox and mentioned actor (caller commits)."""
+    visibility = _check(request)
+    parent = None
+    if request.in_reply_to_id is not None:
+        parent = await session.get(Status, request.in_reply_to_id)
+        if parent is None or parent.deleted_at is not None:
+            raise ValidationError("in_reply_to_id", "no such status")
+    html, hashtags, mentioned = await _render(svc, session, request.text)
+    to, cc = address(visibility, author.followers_url or svc.urls.followers(author.username),
+                     [a.ap_id for a in mentioned])  # fmt: skip
+    status = Status(
+        ap_id="", actor_id=author.id, local=True, content=html, source_text=request.text,
+        summary=request.summary, sensitive=request.sensitive or bool(request.summary), visibility=visibility,
+        language=request.language, in_reply_to_ap_id=parent.ap_id if parent else None,
+        in_reply_to_id=parent.id if parent else None, to=to, cc=cc,
+        tags=_tag_objects(svc, hashtags, mentioned), attachments=list(request.attachments), published=utcnow(),
+    )  # fmt: skip
+    session.add(status)
+    await session.flush()
+    status.ap_id = svc.urls.status(author.username, status.id)
+    status.url = svc.urls.status_page(author.username, status.id)
+    session.add_all(StatusTag(status_id=status.id, name=t) for t in hashtags)
+    session.add_all(Mention(status_id=status.id, actor_id=a.id) for a in mentioned)
+    await session.flush()
+    for actor in mentioned:
+        await notify(session, actor, "mention", author, status)
+    await publish(session, author, create_of(status, author, svc.urls))
+    return status
+
+
+async def _own_status(session: AsyncSession, author: Actor, status_id: int) -> Status:
+    status = await session.get(Status, status_id)
+    if status is None or status.deleted_at is not None or status.reblog_of_id is not None:
+        raise NotFoundError(f"no status {status_id}")
+    if status.actor_id != author.id:
+        raise ForbiddenError("that status belongs to someone else")
+    return status
+
+
+async def edit_post(
+    svc: Services, session: AsyncSession, author: Actor, status_id: int, text: str,
+    summary: str | None = None, sensitive: bool | None = None,
+) -> Status:  # fmt: skip
+    """Change a Note's text and send Update with ``updated`` to the same audience."""
+    status = await _own_status(session, author, status_id)
+    _check(PostRequest(text=text, visibility=status.visibility, attachments=status.attachments))
+    html, hashtags, mentioned = await _render(svc, session, text)
+    status.content, status.source_text = html, text
+    if summary is not None:
+        status.summary = summary
+    if sensitive is not None:
+        status.sensitive = sensitive or bool(status.summary)
+    status.tags = _tag_objects(svc, hashtags, mentioned)
+    status.edited_at = utcnow()
+    await session.execute(delete(StatusTag).where(StatusTag.status_id == status.id))
+    session.add_all(StatusTag(status_id=status.id, name=t) for t in hashtags)
+    await session.flush()
+    await publish(session, author, update_of(status, author, svc.urls))
+    return status
+
+
+async def delete_post(svc: Services, session: AsyncSession, author: Actor, status_id: int) -> Status:
+    """Delete a Note: a Tombstone replaces it and Delete goes to everyone who got the Create."""
+    status = await _own_status(session, author, status_id)
+    now = utcnow()
+    status.deleted_at = now
+    session.add(Tombstone(ap_id=status.ap_id, actor_ap_id=author.ap_id, deleted_at=now))
+    await session.flush()
+    await publish(session, author, delete_of(status, author, now))
+    return status

@@ -1,0 +1,21 @@
+"""HTTP routes: discovery (WebFinger, host-meta, NodeInfo), federation (actors, inboxes, objects), pages."""
+
+from __future__ import annotations
+
+from starlette.requests import Request
+
+from fedigen.services import Services
+
+AS2_TYPES = ("application/activity+json", "application/ld+json")
+
+
+def services(request: Request) -> Services:
+    """The process's services, from the lifespan state."""
+    svc: Services = request.app.state.services
+    return svc
+
+
+def wants_as2(request: Request) -> bool:
+    """Content negotiation: does the client ask for ActivityStreams rather than HTML?"""
+    accept = request.headers.get("accept", "")
+    return any(t in accept for t in AS2_TYPES)

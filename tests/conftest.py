@@ -1,0 +1,152 @@
+"""Shared fixtures: real databases (SQLite always, PostgreSQL when FEDIGEN_TEST_POSTGRES_URL is set),
+fedigen apps in-process, and a transport that routes requests to in-process apps by host."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import AsyncIterator, Callable
+from contextlib import AsyncExitStack, asynccontextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+from sqlalchemy import text
+from starlette.applications import Starlette
+
+from fedigen import accounts
+from fedigen.app import create_app
+from fedigen.config import Settings, settings_from_mapping
+from fedigen.services import Services, open_services
+from fedigen.worker import Worker
+from storage.db import create_engine
+from storage.migrate import upgrade
+from storage.models import Base
+
+PG_URL = os.environ.get("FEDIGEN_TEST_POSTGRES_URL")
+BACKENDS = ["sqlite"] + (["postgresql"] if PG_URL else [])
+_pg_migrated = False
+
+
+def make_settings(tmp_path: Path, backend: str, url: str = "http://fedigen.test", **sections: Any) -> Settings:
+    """Settings for a test instance at ``url`` on the given database backend."""
+    db_url = PG_URL if backend == "postgresql" else f"sqlite+aiosqlite:///{tmp_path}/{url.split('//')[1]}.db"
+    data: dict[str, Any] = {
+        "instance": {"url": url, "name": "Test"},
+        "database": {"url": db_url},
+        "media": {"dir": str(tmp_path / "media")},
+        "federation": {"allow_private_addresses": True, "webfinger_scheme": url.split(":")[0]},
+    }
+    for name, values in sections.items():
+        data.setdefault(name, {}).update(values)
+    return settings_from_mapping(data, {}, base_dir=str(tmp_path))
+
+
+async def prepare_database(settings: Settings) -> None:
+    """Migrate; on PostgreSQL (shared across tests) empty every table first."""
+    global _pg_migrated
+    engine = create_engine(settings.database_url)
+    try:
+        if settings.database_url.startswith("postgresql"):
+            if not _pg_migrated:
+                async with engine.begin() as conn:
+                    await conn.execute(text("DROP SCHEMA public CASCADE; CREATE SCHEMA public;"))
+                await upgrade(engine)
+                _pg_migrated = True
+            tables = ", ".join(t.name for t in Base.metadata.sorted_tables)
+            async with engine.begin() as conn:
+                await conn.execute(text(f"TRUNCATE {tables} RESTART IDENTITY CASCADE"))
+        else:
+            await upgrade(engine)
+    finally:
+        await engine.dispose()
+
+
+class HostRouter(httpx.AsyncBaseTransport):
+    """Routes each request to the in-process ASGI app registered for its host (fake network)."""
+
+    def __init__(self) -> None:
+        self.apps: dict[str, httpx.ASGITransport] = {}
+        self.requests: list[httpx.Request] = []
+
+    def add(self, host: str, app: Any) -> None:
+        self.apps[host] = httpx.ASGITransport(app=app)
+
+    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        self.requests.append(request)
+        transport = self.apps.get(request.url.netloc.decode())
+        if transport is None:
+            raise httpx.ConnectError(f"no route to {request.url.host}", request=request)
+        return await transport.handle_async_request(request)
+
+
+@dataclass
+class Instance:
+    """One in-process fedigen instance under test."""
+
+    settings: Settings
+    services: Services
+    app: Starlette
+    client: httpx.AsyncClient
+
+    @property
+    def worker(self) -> Worker:
+        return Worker(self.services)
+
+    async def drain(self, rounds: int = 10) -> None:
+        """Run the worker until the queues are empty (or rounds run out)."""
+        for _ in range(rounds):
+            if await self.worker.run_once() == 0:
+                return
+
+    async def create_account(self, name: str, **kwargs: Any) -> Any:
+        async with self.services.sessions() as session, session.begin():
+            return await accounts.create_account(session, self.services.urls, name, **kwargs)
+
+
+@asynccontextmanager
+async def start_instance(settings: Settings, router: HostRouter) -> AsyncIterator[Instance]:
+    """Migrate, open services whose HTTP client goes through ``router``, and register the app on it."""
+    await prepare_database(settings)
+    async with AsyncExitStack() as stack:
+        http = await stack.enter_async_context(httpx.AsyncClient(transport=router, timeout=10))
+        svc = await stack.enter_async_context(open_services(settings, http=http))
+        async with svc.sessions() as session, session.begin():
+            await accounts.ensure_instance_actor(session, svc.urls)
+        await svc.signer.load()
+        app = create_app(settings, run_worker=False, services=svc)
+        await stack.enter_async_context(app.router.lifespan_context(app))
+        router.add(settings.host, app)
+        client = await stack.enter_async_context(
+            httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url=settings.base_url)
+        )
+        yield Instance(settings, svc, app, client)
+
+
+@pytest.fixture(params=BACKENDS)
+def backend(request: pytest.FixtureRequest) -> str:
+    return str(request.param)
+
+
+@pytest.fixture
+def router() -> HostRouter:
+    return HostRouter()
+
+
+@pytest.fixture
+async def instance(tmp_path: Path, backend: str, router: HostRouter) -> AsyncIterator[Instance]:
+    async with start_instance(make_settings(tmp_path, backend), router) as inst:
+        yield inst
+
+
+@pytest.fixture
+def make_instance(
+    tmp_path: Path, router: HostRouter
+) -> Callable[..., Any]:
+    """Start further instances (always SQLite) on other hosts of the same fake network."""
+
+    async def factory(stack: AsyncExitStack, url: str, **sections: Any) -> Instance:
+        return await stack.enter_async_context(start_instance(make_settings(tmp_path, "sqlite", url, **sections), router))
+
+    return factory
