@@ -1,0 +1,5 @@
+"""``python -m fedigen`` runs the command line."""
+
+from fedigen.cli import main
+
+main()

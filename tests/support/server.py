@@ -1,0 +1,95 @@
+"""Run a real `fedigen serve` process on loopback for interop tests, driven through the CLI."""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+from types import TracebackType
+
+import httpx
+
+FEDIGEN = [sys.executable, "-m", "fedigen"]
+
+
+def free_port() -> int:
+    """An unused TCP port on 127.0.0.1."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+class FedigenServer:
+    """`fedigen init` + `fedigen serve` in a temp directory; CLI commands run against the same config."""
+
+    def __init__(self, directory: Path, *, extra_config: str = "") -> None:
+        self.directory = directory
+        self.port = free_port()
+        self.base_url = f"http://127.0.0.1:{self.port}"
+        self.host = f"127.0.0.1:{self.port}"
+        self.config = directory / "config.toml"
+        self.extra_config = extra_config
+        self.process: subprocess.Popen[bytes] | None = None
+        self.log = directory / "serve.log"
+
+    @property
+    def env(self) -> dict[str, str]:
+        env = {k: v for k, v in os.environ.items() if not k.startswith("FEDIGEN_")}
+        env["FEDIGEN_CONFIG"] = str(self.config)
+        return env
+
+    def cli(self, *args: str, stdin: str | None = None, check: bool = True) -> subprocess.CompletedProcess[str]:
+        """Run a fedigen command against this instance."""
+        proc = subprocess.run(
+            [*FEDIGEN, *args], env=self.env, cwd=self.directory, input=stdin if stdin is not None else "",
+            capture_output=True, text=True, timeout=120,
+        )  # fmt: skip
+        if check and proc.returncode != 0:
+            raise AssertionError(f"fedigen {' '.join(args)} failed ({proc.returncode}): {proc.stderr}")
+        return proc
+
+    def __enter__(self) -> FedigenServer:
+        self.cli("init", "--url", self.base_url)
+        if self.extra_config:
+            with self.config.open("a", encoding="utf-8") as fh:
+                fh.write("\n" + self.extra_config + "\n")
+        with self.log.open("wb") as log:
+            self.process = subprocess.Popen(
+                [*FEDIGEN, "serve", "--port", str(self.port)], env=self.env, cwd=self.directory,
+                stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
+            )  # fmt: skip
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                raise RuntimeError(f"fedigen serve exited: {self.log.read_text()[-3000:]}")
+            try:
+                if httpx.get(f"{self.base_url}/.well-known/nodeinfo", timeout=1).status_code == 200:
+                    return self
+            except httpx.HTTPError:
+                time.sleep(0.2)
+        self.__exit__(None, None, None)
+        raise RuntimeError(f"fedigen serve did not start: {self.log.read_text()[-3000:]}")
+
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        if self.process is not None and self.process.poll() is None:
+            self.process.terminate()
+            try:
+                self.process.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait(timeout=10)
+
+    def wait_until(self, predicate: object, timeout: float = 20.0, what: str = "condition") -> None:
+        """Poll a callable until it returns truthy."""
+        assert callable(predicate)
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if predicate():
+                return
+            time.sleep(0.2)
+        raise AssertionError(f"timed out waiting for {what}; server log tail:\n{self.log.read_text()[-3000:]}")
