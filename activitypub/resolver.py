@@ -154,7 +154,10 @@ class Resolver:
         doc = fetched.document
         if "inbox" in doc and "publicKey" in doc:
             # The keyId was an actor URL with a fragment: the actor document embeds its keys.
-            actor = await self.store_actor(doc, fetched.url)
+            try:
+                actor = await self.store_actor(doc, fetched.url)
+            except InvalidActivityError as exc:
+                raise SignatureError(f"the key's actor document is unusable: {exc}") from exc
             if actor.public_key_id != key_id or not actor.public_key_pem:
                 raise SignatureError("the actor document does not list this key")
             return self._remember(PublicKey(key_id, actor.ap_id, actor.public_key_pem))
@@ -165,7 +168,7 @@ class Resolver:
             raise SignatureError("key document lacks id, owner or publicKeyPem")
         try:
             actor = await self.get_actor(owner, refresh=True)
-        except FetchError as exc:
+        except (FetchError, InvalidActivityError) as exc:
             raise SignatureError(f"could not fetch the key's owner: {exc}") from exc
         if actor.public_key_id != key_id:
             raise SignatureError("the key's owner does not list the key")

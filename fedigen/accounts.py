@@ -16,7 +16,9 @@ from activitypub.urls import LocalUrls
 from fedigen.errors import ConflictError, NotFoundError, ValidationError
 from storage.models import Actor, User, utcnow
 
-RESERVED_USERNAMES = frozenset({"actor", "admin", "inbox", "users", "api", "static", "about", "tags", "media"})
+RESERVED_USERNAMES = frozenset(
+    {"actor", "inbox", "users", "api", "static", "about", "tags", "media", "avatars", "nodeinfo", "activities"}
+)
 MIN_PASSWORD_CHARS = 8
 
 _hasher = PasswordHasher()

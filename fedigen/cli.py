@@ -74,6 +74,8 @@ def with_services(fn: Callable[..., Awaitable[T]]) -> Callable[..., T]:
 def main(ctx: click.Context, config: str | None, verbose: bool) -> None:
     """fedigen: a federated server whose posts are generated images."""
     logging.basicConfig(level=logging.DEBUG if verbose else logging.INFO, format="%(levelname)s %(name)s: %(message)s")
+    if not verbose:
+        logging.getLogger("alembic").setLevel(logging.WARNING)
     ctx.ensure_object(dict)
     ctx.obj["config"] = config
 

@@ -51,7 +51,8 @@ async def prepare_database(settings: Settings) -> None:
         if settings.database_url.startswith("postgresql"):
             if not _pg_migrated:
                 async with engine.begin() as conn:
-                    await conn.execute(text("DROP SCHEMA public CASCADE; CREATE SCHEMA public;"))
+                    await conn.execute(text("DROP SCHEMA public CASCADE"))
+                    await conn.execute(text("CREATE SCHEMA public"))
                 await upgrade(engine)
                 _pg_migrated = True
             tables = ", ".join(t.name for t in Base.metadata.sorted_tables)

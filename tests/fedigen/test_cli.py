@@ -1,0 +1,66 @@
+"""The command line as scripts use it: no prompts without a terminal, one-line errors, non-zero exits."""
+
+from __future__ import annotations
+
+import sqlite3
+from pathlib import Path
+
+import pytest
+
+from tests.support.server import FedigenServer
+
+
+@pytest.fixture
+def cli(tmp_path: Path) -> FedigenServer:
+    server = FedigenServer(tmp_path)
+    server.cli("init", "--url", server.base_url, "--admin", "admin")
+    return server
+
+
+def test_init_writes_config_and_database_and_admin(cli: FedigenServer) -> None:
+    assert cli.config.exists()
+    assert "allow_private_addresses = true" in cli.config.read_text()
+    with sqlite3.connect(cli.directory / "data" / "fedigen.db") as db:
+        rows = db.execute("SELECT username, domain FROM actors ORDER BY id").fetchall()
+    assert ("admin", None) in rows
+    # Running init again keeps the config and the account.
+    again = cli.cli("init", "--url", cli.base_url, "--admin", "admin")
+    assert "keeping it" in again.stdout and "already exists" in again.stdout
+
+
+def test_account_create_list_and_errors(cli: FedigenServer) -> None:
+    made = cli.cli("account", "create", "carol", "--locked", "--password-stdin", stdin="a long password\n")
+    assert "created @carol@" in made.stdout
+    listed = cli.cli("account", "list").stdout
+    assert "@carol@" in listed and "locked" in listed and "admin" in listed
+    generated = cli.cli("account", "create", "dave")  # stdin is not a terminal: no prompt, a password is made
+    assert "password:" in generated.stdout
+    dup = cli.cli("account", "create", "carol", "--password-stdin", stdin="another password\n", check=False)
+    assert dup.returncode != 0 and "taken" in dup.stderr and len(dup.stderr.strip().splitlines()) == 1
+    bad = cli.cli("account", "create", "_bad_", check=False)
+    assert bad.returncode != 0 and "username" in bad.stderr
+    short = cli.cli("account", "create", "erin", "--password-stdin", stdin="short\n", check=False)
+    assert short.returncode != 0 and "password" in short.stderr
+
+
+def test_post_and_follow_errors_are_one_line(cli: FedigenServer) -> None:
+    out = cli.cli("post", "--as", "admin", "--visibility", "unlisted", "hello #world")
+    status_id, url = out.stdout.split()
+    assert url == f"{cli.base_url}/@admin/{status_id}"
+    missing = cli.cli("post", "--as", "nobody", "hi", check=False)
+    assert missing.returncode == 1 and "no local account" in missing.stderr
+    bad_vis = cli.cli("post", "--as", "admin", "--visibility", "secret", "hi", check=False)
+    assert bad_vis.returncode != 0
+    handle = cli.cli("follow", "--as", "admin", "not a handle@", check=False)
+    assert handle.returncode == 1 and handle.stderr.startswith("fedigen:")
+
+
+def test_bad_config_is_refused_naming_the_key(cli: FedigenServer) -> None:
+    cli.config.write_text(cli.config.read_text().replace("port = ", "port = -"))
+    proc = cli.cli("account", "list", check=False)
+    assert proc.returncode == 1 and "server.port" in proc.stderr
+
+
+def test_db_migrate_is_idempotent(cli: FedigenServer) -> None:
+    assert "up to date" in cli.cli("db", "migrate").stdout
+    assert "up to date" in cli.cli("db", "migrate").stdout

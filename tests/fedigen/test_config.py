@@ -1,0 +1,66 @@
+"""Settings: TOML plus FEDIGEN_SECTION__KEY overrides; bad keys refused by name."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from fedigen.config import ConfigError, config_path, load_settings, settings_from_mapping
+
+BASE = {"instance": {"url": "http://127.0.0.1:8000"}}
+
+
+def test_defaults_are_the_embedded_setup() -> None:
+    s = settings_from_mapping(BASE, {}, base_dir="/srv/fedigen")
+    assert s.database_url == "sqlite+aiosqlite:////srv/fedigen/data/fedigen.db"
+    assert s.host == "127.0.0.1:8000" and s.base_url == "http://127.0.0.1:8000"
+    assert s.federation.allow_private_addresses is False
+    assert s.federation.signature_clock_window == 3600
+
+
+def test_environment_overrides_every_key() -> None:
+    env = {
+        "FEDIGEN_INSTANCE__URL": "https://social.example",
+        "FEDIGEN_FEDERATION__ALLOW_PRIVATE_ADDRESSES": "true",
+        "FEDIGEN_SERVER__PORT": "9000",
+        "FEDIGEN_DATABASE__URL": "postgresql+asyncpg://u@db/fedigen",
+        "FEDIGEN_CONFIG": "/ignored/here.toml",
+    }
+    s = settings_from_mapping(BASE, env)
+    assert s.base_url == "https://social.example"
+    assert s.federation.allow_private_addresses is True
+    assert s.server.port == 9000
+    assert s.database_url == "postgresql+asyncpg://u@db/fedigen"
+
+
+@pytest.mark.parametrize(
+    ("data", "env", "names"),
+    [
+        ({}, {}, "instance.url"),
+        ({"instance": {"url": "ftp://x"}}, {}, "instance.url"),
+        ({"instance": {"url": "https://x/sub"}}, {}, "instance.url"),
+        (BASE, {"FEDIGEN_SERVER__PORT": "eighty"}, "server.port"),
+        (BASE, {"FEDIGEN_FEDERATION__ALLOW_PRIVATE_ADDRESSES": "maybe"}, "federation.allow_private_addresses"),
+        ({**BASE, "database": {"url": "mysql://x"}}, {}, "database.url"),
+        ({**BASE, "federation": {"colour": "red"}}, {}, "federation.colour"),
+        ({**BASE, "nonsense": {}}, {}, "nonsense"),
+        (BASE, {"FEDIGEN_NOPE__X": "1"}, "FEDIGEN_NOPE__X"),
+    ],
+)
+def test_bad_config_names_the_key(data: dict[str, object], env: dict[str, str], names: str) -> None:
+    with pytest.raises(ConfigError, match=names.replace(".", r"\.")):
+        settings_from_mapping(data, env)
+
+
+def test_config_file_from_flag_or_environment(tmp_path: Path) -> None:
+    path = tmp_path / "fedigen.toml"
+    path.write_text('[instance]\nurl = "http://127.0.0.1:8000"\n', encoding="utf-8")
+    assert config_path(None, {"FEDIGEN_CONFIG": str(path)}) == path
+    assert config_path("other.toml", {"FEDIGEN_CONFIG": str(path)}) == Path("other.toml")
+    assert load_settings(path, {}).base_dir == str(tmp_path)
+    with pytest.raises(ConfigError, match="no config file"):
+        load_settings(tmp_path / "missing.toml", {})
+    path.write_text("[instance\n", encoding="utf-8")
+    with pytest.raises(ConfigError, match="not valid TOML"):
+        load_settings(path, {})
