@@ -73,7 +73,6 @@ class FederationSettings:
 
 @dataclass(frozen=True)
 class WorkerSettings:
-    concurrency: int = 8
     poll_interval: float = 1.0
     job_timeout: float = 60.0
 

@@ -26,6 +26,8 @@ from storage.models import Base
 
 PG_URL = os.environ.get("FEDIGEN_TEST_POSTGRES_URL")
 BACKENDS = ["sqlite"] + (["postgresql"] if PG_URL else [])
+if os.environ.get("CI") == "true" and not PG_URL:
+    raise RuntimeError("CI runs the suite on PostgreSQL too: set FEDIGEN_TEST_POSTGRES_URL (see .ci/run)")
 _pg_migrated = False
 
 

@@ -64,3 +64,17 @@ def test_config_file_from_flag_or_environment(tmp_path: Path) -> None:
     path.write_text("[instance\n", encoding="utf-8")
     with pytest.raises(ConfigError, match="not valid TOML"):
         load_settings(path, {})
+
+
+def test_example_config_documents_every_key_and_loads() -> None:
+    import dataclasses
+    import tomllib
+
+    from fedigen.config import _SECTIONS
+
+    example = Path(__file__).resolve().parents[2] / "config.example.toml"
+    data = tomllib.loads(example.read_text(encoding="utf-8"))
+    for section, cls in _SECTIONS.items():
+        for f in dataclasses.fields(cls):
+            assert f.name in data.get(section, {}), f"config.example.toml lacks {section}.{f.name}"
+    settings_from_mapping(data, {})
