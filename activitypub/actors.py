@@ -43,6 +43,7 @@ def local_actor_to_ap(actor: Actor, urls: LocalUrls) -> dict[str, Any]:
         "id": actor.ap_id,
         "type": actor.ap_type,
         "preferredUsername": name,
+        "webfinger": f"{name}@{urls.host}",
         "name": actor.display_name or name,
         "summary": actor.summary,
         "url": urls.profile(name),
@@ -147,7 +148,9 @@ def remote_actor_fields(doc: dict[str, Any], fetched_url: str) -> dict[str, Any]
         "username": username[:255],
         "domain": host,
         "display_name": strip_html(doc.get("name") if isinstance(doc.get("name"), str) else "")[:255],
-        "summary": sanitize_html(doc.get("summary") if isinstance(doc.get("summary"), str) else "", max_chars=10_000),
+        "summary": sanitize_html(
+            doc.get("summary") if isinstance(doc.get("summary"), str) else "", max_chars=10_000
+        ),
         "url": _safe_http_url(_url_of(doc.get("url"))) or ap_id,
         "inbox_url": _safe_http_url(inbox),
         "shared_inbox_url": _safe_http_url(endpoints.get("sharedInbox")) if endpoints else None,

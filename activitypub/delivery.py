@@ -87,8 +87,11 @@ class Deliverer:
         skipped: list[_Result] = []
         for delivery_id, activity_id, inbox, host, _attempts, _created in claimed:
             host_row = hosts.get(host)
-            if host_row and host_row.unavailable_since and host_row.last_failure_at and (
-                now - host_row.last_failure_at < PROBE_INTERVAL
+            if (
+                host_row
+                and host_row.unavailable_since
+                and host_row.last_failure_at
+                and (now - host_row.last_failure_at < PROBE_INTERVAL)
             ):
                 skipped.append(_Result(delivery_id, host, None, "host unavailable", skipped=True))
                 continue
@@ -120,9 +123,7 @@ class Deliverer:
 
     async def _record(self, results: Sequence[_Result], claimed: dict[int, object], now: datetime) -> None:
         async with self.sessions() as session, session.begin():
-            rows = {
-                d.id: d for d in await session.scalars(select(Delivery).where(Delivery.id.in_(claimed)))
-            }
+            rows = {d.id: d for d in await session.scalars(select(Delivery).where(Delivery.id.in_(claimed)))}
             ok_hosts: set[str] = set()
             failed_hosts: set[str] = set()
             done_ids: list[int] = []
@@ -155,7 +156,9 @@ class Deliverer:
                 )
             await self._update_hosts(session, ok_hosts, failed_hosts - ok_hosts, now)
 
-    async def _update_hosts(self, session: AsyncSession, ok: set[str], failed: set[str], now: datetime) -> None:
+    async def _update_hosts(
+        self, session: AsyncSession, ok: set[str], failed: set[str], now: datetime
+    ) -> None:
         if not ok and not failed:
             return
         existing = {

@@ -76,7 +76,9 @@ async def _status(session: AsyncSession, ap_id: str | None) -> Status | None:
     return await session.scalar(select(Status).where(Status.ap_id == ap_id, Status.deleted_at.is_(None)))
 
 
-async def notify(session: AsyncSession, recipient: Actor, kind: str, sender: Actor, status: Status | None) -> None:
+async def notify(
+    session: AsyncSession, recipient: Actor, kind: str, sender: Actor, status: Status | None
+) -> None:
     """Record a notification for a local account (never for its own actions)."""
     if recipient.domain is not None or recipient.id == sender.id:
         return
@@ -103,7 +105,9 @@ async def on_follow(ctx: Context) -> None:
         select(Block.id).where(Block.actor_id == target.id, Block.target_id == ctx.actor.id)
     )
     if blocked is not None:
-        await publish(ctx.session, target, response_of("Reject", ctx.urls.new_activity(), target, doc, ctx.actor.ap_id))
+        await publish(
+            ctx.session, target, response_of("Reject", ctx.urls.new_activity(), target, doc, ctx.actor.ap_id)
+        )
         return
     follow = await ctx.session.scalar(
         select(Follow).where(Follow.follower_id == ctx.actor.id, Follow.followee_id == target.id)
@@ -117,15 +121,19 @@ async def on_follow(ctx: Context) -> None:
     if target.locked and follow.state != "accepted":
         return
     follow.state = "accepted"
-    await publish(ctx.session, target, response_of("Accept", ctx.urls.new_activity(), target, doc, ctx.actor.ap_id))
+    await publish(
+        ctx.session, target, response_of("Accept", ctx.urls.new_activity(), target, doc, ctx.actor.ap_id)
+    )
 
 
 async def _our_follow(ctx: Context) -> Follow | None:
     """The Follow we sent that an Accept/Reject answers; only the followee may answer it (case 20)."""
     obj = ctx.object
     follow_id = id_of(obj)
-    query = select(Follow).join(Actor, Actor.id == Follow.follower_id).where(
-        Follow.followee_id == ctx.actor.id, Actor.domain.is_(None)
+    query = (
+        select(Follow)
+        .join(Actor, Actor.id == Follow.follower_id)
+        .where(Follow.followee_id == ctx.actor.id, Actor.domain.is_(None))
     )
     if follow_id and ctx.urls.is_local(follow_id):
         return await ctx.session.scalar(query.where(Follow.ap_id == follow_id))
@@ -157,9 +165,10 @@ async def on_reject(ctx: Context) -> None:
 async def _is_relevant(ctx: Context, fields: dict[str, Any]) -> bool:
     """Store a post only when a local account follows its author, is mentioned, or is replied to."""
     followed = await ctx.session.scalar(
-        select(Follow.id).join(Actor, Actor.id == Follow.follower_id).where(
-            Follow.followee_id == ctx.actor.id, Follow.state == "accepted", Actor.domain.is_(None)
-        ).limit(1)
+        select(Follow.id)
+        .join(Actor, Actor.id == Follow.follower_id)
+        .where(Follow.followee_id == ctx.actor.id, Follow.state == "accepted", Actor.domain.is_(None))
+        .limit(1)
     )
     if followed is not None:
         return True
@@ -288,9 +297,15 @@ async def on_announce(ctx: Context) -> None:
             )
         except (ActivityPubError, ValueError):
             return
-        fields = remote_note_fields(fetched.document, author) if fetched.document.get("type") in NOTE_TYPES else None
-        if fields is None or fields["visibility"] not in ("public", "unlisted") or not same_origin(
-            fields["ap_id"], author.ap_id
+        fields = (
+            remote_note_fields(fetched.document, author)
+            if fetched.document.get("type") in NOTE_TYPES
+            else None
+        )
+        if (
+            fields is None
+            or fields["visibility"] not in ("public", "unlisted")
+            or not same_origin(fields["ap_id"], author.ap_id)
         ):
             return
         target = Status(actor_id=author.id, local=False)
@@ -305,16 +320,17 @@ async def on_announce(ctx: Context) -> None:
         Status(ap_id=ctx.doc["id"], actor_id=ctx.actor.id, reblog_of_id=target.id, local=False,
                visibility=target.visibility, to=to, cc=cc)
     )  # fmt: skip
-    author = await ctx.session.get(Actor, target.actor_id)
-    if author is not None:
-        await notify(ctx.session, author, "reblog", ctx.actor, target)
+    owner = await ctx.session.get(Actor, target.actor_id)
+    if owner is not None:
+        await notify(ctx.session, owner, "reblog", ctx.actor, target)
 
 
 async def _has_local_followers(ctx: Context) -> bool:
     found = await ctx.session.scalar(
-        select(Follow.id).join(Actor, Actor.id == Follow.follower_id).where(
-            Follow.followee_id == ctx.actor.id, Follow.state == "accepted", Actor.domain.is_(None)
-        ).limit(1)
+        select(Follow.id)
+        .join(Actor, Actor.id == Follow.follower_id)
+        .where(Follow.followee_id == ctx.actor.id, Follow.state == "accepted", Actor.domain.is_(None))
+        .limit(1)
     )
     return found is not None
 
@@ -327,7 +343,9 @@ async def on_undo(ctx: Context) -> None:
     if isinstance(inner, dict) and id_of(inner.get("actor")) not in (None, ctx.actor.ap_id):
         return
     if inner_type == "Follow" or inner_type is None:
-        target = await _local_actor(ctx.session, id_of(inner.get("object")) if isinstance(inner, dict) else None)
+        target = await _local_actor(
+            ctx.session, id_of(inner.get("object")) if isinstance(inner, dict) else None
+        )
         query = delete(Follow).where(Follow.follower_id == ctx.actor.id)
         if target is not None:
             await ctx.session.execute(query.where(Follow.followee_id == target.id))
@@ -343,7 +361,9 @@ async def on_undo(ctx: Context) -> None:
                                  Status.reblog_of_id.is_not(None))
         )  # fmt: skip
     if inner_type in ("Block", None) and inner_id:
-        await ctx.session.execute(delete(Block).where(Block.actor_id == ctx.actor.id, Block.ap_id == inner_id))
+        await ctx.session.execute(
+            delete(Block).where(Block.actor_id == ctx.actor.id, Block.ap_id == inner_id)
+        )
 
 
 # --- Moderation-relevant ----------------------------------------------------------------------------
@@ -384,9 +404,9 @@ async def on_move(ctx: Context) -> None:
         return
     ctx.actor.moved_to_ap_id = target.ap_id
     followers = await ctx.session.scalars(
-        select(Actor).join(Follow, Follow.follower_id == Actor.id).where(
-            Follow.followee_id == ctx.actor.id, Actor.domain.is_(None)
-        )
+        select(Actor)
+        .join(Follow, Follow.follower_id == Actor.id)
+        .where(Follow.followee_id == ctx.actor.id, Actor.domain.is_(None))
     )
     for follower in followers:
         await notify(ctx.session, follower, "move", ctx.actor, None)

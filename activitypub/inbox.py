@@ -38,7 +38,7 @@ ACCEPTED_MEDIA_TYPES = ("application/activity+json", "application/ld+json", "app
 
 @dataclass(frozen=True)
 class Received:
-    """What the route answers: 202 in every accepted case; ``duplicate`` for a replay, ``ignored`` for drops."""
+    """The outcome of an accepted POST: ``duplicate`` for a replay, ``ignored`` for a quiet drop."""
 
     activity_ap_id: str | None
     duplicate: bool = False
@@ -133,8 +133,11 @@ async def receive(
             return Received(doc["id"], duplicate=True)
         session.add(
             InboxItem(
-                activity_ap_id=doc["id"], ap_type=str(doc["type"])[:32], actor_ap_id=actor_ap_id,
-                recipient_id=recipient_id, document=doc,
+                activity_ap_id=doc["id"],
+                ap_type=str(doc["type"])[:32],
+                actor_ap_id=actor_ap_id,
+                recipient_id=recipient_id,
+                document=doc,
             )  # fmt: skip
         )
         try:

@@ -7,7 +7,7 @@ from urllib.parse import urlsplit
 
 from activitypub.actors import format_time, parse_time
 from activitypub.content import sanitize_html, strip_html
-from activitypub.jsonld import id_of, ids_of, normalize_audience
+from activitypub.jsonld import id_of, normalize_audience
 from activitypub.urls import LocalUrls
 from activitypub.vocab import CONTEXT, NOTE_TYPES, visibility_of
 from storage.models import Actor, Status
@@ -19,7 +19,9 @@ MAX_SUMMARY_CHARS = 5_000
 IMAGE_MEDIA_PREFIXES = ("image/", "video/", "audio/")
 
 
-def note_to_ap(status: Status, author: Actor, urls: LocalUrls, *, with_context: bool = True) -> dict[str, Any]:
+def note_to_ap(
+    status: Status, author: Actor, urls: LocalUrls, *, with_context: bool = True
+) -> dict[str, Any]:
     """The AS2 Note of one of our statuses."""
     doc: dict[str, Any] = {
         "id": status.ap_id,
@@ -124,7 +126,9 @@ def remote_note_fields(doc: dict[str, Any], author: Actor) -> dict[str, Any]:
     content = doc.get("content")
     if not isinstance(content, str):
         content_map = doc.get("contentMap")
-        content = next(iter(content_map.values()), "") if isinstance(content_map, dict) and content_map else ""
+        content = (
+            next(iter(content_map.values()), "") if isinstance(content_map, dict) and content_map else ""
+        )
     name = doc.get("name")
     if doc.get("type") in ("Article", "Page") and isinstance(name, str) and name:
         # Mastodon shows the title of long-form posts above a link, not their whole body.
@@ -162,5 +166,3 @@ def ids_list(value: Any) -> list[Any]:
     if value is None:
         return []
     return value if isinstance(value, list) else [value]
-
-

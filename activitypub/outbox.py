@@ -116,12 +116,12 @@ async def inboxes_for(session: AsyncSession, actor: Actor, audience: list[str]) 
                 inboxes[inbox] = None
     direct = [a for a in audience if a != PUBLIC]
     if direct:
-        rows = await session.execute(
+        direct_rows = await session.execute(
             select(Actor.inbox_url, Actor.shared_inbox_url).where(
                 Actor.ap_id.in_(direct), Actor.domain.is_not(None)
             )
         )
-        for inbox, shared in rows:
+        for inbox, shared in direct_rows.tuples():
             # A directly addressed actor needs its personal inbox unless its shared inbox is
             # already getting the activity (servers route shared-inbox deliveries by audience).
             if shared and shared in inboxes:
@@ -138,8 +138,13 @@ async def enqueue_deliveries(
     now = now or utcnow()
     rows = [
         {
-            "activity_id": activity.id, "inbox_url": inbox, "host": urlsplit(inbox).netloc,
-            "state": "queued", "attempts": 0, "next_attempt_at": now, "created_at": now,
+            "activity_id": activity.id,
+            "inbox_url": inbox,
+            "host": urlsplit(inbox).netloc,
+            "state": "queued",
+            "attempts": 0,
+            "next_attempt_at": now,
+            "created_at": now,
         }  # fmt: skip
         for inbox in inboxes
     ]

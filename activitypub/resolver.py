@@ -67,11 +67,11 @@ class Resolver:
     ) -> Actor:
         """The Actor row for ap_id, fetching and storing it when unknown, stale or refresh is asked."""
         ap_id = ap_id.split("#", 1)[0]
-        async with self._session(session) as session:
-            actor = await session.scalar(select(Actor).where(Actor.ap_id == ap_id))
+        async with self._session(session) as db:
+            actor = await db.scalar(select(Actor).where(Actor.ap_id == ap_id))
             if actor is not None and (actor.local or actor.deleted_at is not None):
                 return actor
-            if await self.is_domain_blocked(session, ap_id):
+            if await self.is_domain_blocked(db, ap_id):
                 raise BlockedError(f"domain of {ap_id} is blocked")
             fresh = actor is not None and actor.fetched_at and utcnow() - actor.fetched_at < ACTOR_TTL
             if actor is not None and fresh and not refresh:
@@ -88,18 +88,18 @@ class Resolver:
         values = remote_actor_fields(doc, fetched_url)
         if self.urls.is_local(values["ap_id"]):
             raise InvalidActivityError("a remote document claims a local actor id")
-        async with self._session(session) as session:
-            actor = await session.scalar(select(Actor).where(Actor.ap_id == values["ap_id"]))
+        async with self._session(session) as db:
+            actor = await db.scalar(select(Actor).where(Actor.ap_id == values["ap_id"]))
             if actor is None:
                 actor = Actor(**values)
-                session.add(actor)
+                db.add(actor)
             else:
                 for key, value in values.items():
                     setattr(actor, key, value)
             actor.fetched_at = utcnow()
             if values["public_key_id"] and values["public_key_pem"]:
-                await self._store_key(session, values["public_key_id"], actor.ap_id, values["public_key_pem"])
-            await session.flush()
+                await self._store_key(db, values["public_key_id"], actor.ap_id, values["public_key_pem"])
+            await db.flush()
         return actor
 
     async def _store_key(self, session: AsyncSession, key_id: str, owner: str, pem: str) -> None:
@@ -122,7 +122,9 @@ class Resolver:
             if cached is not None:
                 return cached
             async with self.sessions() as session:
-                local = await session.scalar(select(Actor).where(Actor.public_key_id == key_id, Actor.domain.is_(None)))
+                local = await session.scalar(
+                    select(Actor).where(Actor.public_key_id == key_id, Actor.domain.is_(None))
+                )
                 if local is not None and local.public_key_pem:
                     return self._remember(PublicKey(key_id, local.ap_id, local.public_key_pem))
                 row = await session.scalar(select(RemoteKey).where(RemoteKey.key_id == key_id))

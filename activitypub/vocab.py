@@ -28,6 +28,10 @@ EXTENSION_CONTEXT: dict[str, Any] = {
     "schema": "http://schema.org#",
     "PropertyValue": "schema:PropertyValue",
     "value": "schema:value",
+    # FEP-2c59: the actor names its WebFinger address.
+    "wf": "https://purl.archive.org/socialweb/webfinger#",
+    "webfinger": {"@id": "wf:webfinger", "@type": "xsd:string"},
+    "xsd": "http://www.w3.org/2001/XMLSchema#",
 }
 
 CONTEXT: list[Any] = [AS_CONTEXT, SECURITY_CONTEXT, EXTENSION_CONTEXT]
@@ -40,9 +44,7 @@ Visibility = Literal["public", "unlisted", "followers", "direct"]
 VISIBILITIES: tuple[Visibility, ...] = ("public", "unlisted", "followers", "direct")
 
 
-def address(
-    visibility: Visibility, followers_url: str, mentioned: list[str]
-) -> tuple[list[str], list[str]]:
+def address(visibility: Visibility, followers_url: str, mentioned: list[str]) -> tuple[list[str], list[str]]:
     """``to`` and ``cc`` for a post, the way Mastodon writes and reads them.
 
     public: Public in ``to``; unlisted: Public in ``cc``; followers: the followers collection

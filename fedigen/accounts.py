@@ -17,7 +17,19 @@ from fedigen.errors import ConflictError, NotFoundError, ValidationError
 from storage.models import Actor, User, utcnow
 
 RESERVED_USERNAMES = frozenset(
-    {"actor", "inbox", "users", "api", "static", "about", "tags", "media", "avatars", "nodeinfo", "activities"}
+    {
+        "actor",
+        "inbox",
+        "users",
+        "api",
+        "static",
+        "about",
+        "tags",
+        "media",
+        "avatars",
+        "nodeinfo",
+        "activities",
+    }
 )
 MIN_PASSWORD_CHARS = 8
 
@@ -49,7 +61,9 @@ def check_username(username: str) -> None:
         raise ValidationError("username", f"{username!r} is reserved")
 
 
-def _local_actor_row(urls: LocalUrls, username: str, ap_type: str, public_pem: str, private_pem: str) -> Actor:
+def _local_actor_row(
+    urls: LocalUrls, username: str, ap_type: str, public_pem: str, private_pem: str
+) -> Actor:
     now = utcnow()
     return Actor(
         ap_id=urls.actor(username), ap_type=ap_type, username=username, domain=None,

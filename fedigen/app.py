@@ -56,14 +56,18 @@ async def _error_response(request: Request, exc: Exception) -> Response:
     return JSONResponse({"error": str(exc) or type(exc).__name__}, status_code=status, headers=headers)
 
 
-def create_app(settings: Settings, *, run_worker: bool | None = None, services: Services | None = None) -> Starlette:
+def create_app(
+    settings: Settings, *, run_worker: bool | None = None, services: Services | None = None
+) -> Starlette:
     """Build the ASGI app. Nothing is opened until the lifespan starts (or ``services`` is given by tests)."""
     worker_enabled = settings.server.worker if run_worker is None else run_worker
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[dict[str, Any]]:
         async with contextlib.AsyncExitStack() as stack:
-            svc = services or await stack.enter_async_context(open_services(settings))
+            svc = (
+                services if services is not None else await stack.enter_async_context(open_services(settings))
+            )
             worker = Worker(svc)
             task = asyncio.create_task(worker.run()) if worker_enabled else None
             app.state.services = svc

@@ -68,12 +68,19 @@ def with_services(fn: Callable[..., Awaitable[T]]) -> Callable[..., T]:
 
 
 @click.group()
-@click.option("--config", "config", type=click.Path(dir_okay=False), help="Config file (default: $FEDIGEN_CONFIG or ./config.toml).")
+@click.option(
+    "--config",
+    "config",
+    type=click.Path(dir_okay=False),
+    help="Config file (default: $FEDIGEN_CONFIG or ./config.toml).",
+)
 @click.option("-v", "--verbose", is_flag=True, help="Log more.")
 @click.pass_context
 def main(ctx: click.Context, config: str | None, verbose: bool) -> None:
     """fedigen: a federated server whose posts are generated images."""
-    logging.basicConfig(level=logging.DEBUG if verbose else logging.INFO, format="%(levelname)s %(name)s: %(message)s")
+    logging.basicConfig(
+        level=logging.DEBUG if verbose else logging.INFO, format="%(levelname)s %(name)s: %(message)s"
+    )
     if not verbose:
         logging.getLogger("alembic").setLevel(logging.WARNING)
     ctx.ensure_object(dict)
@@ -108,7 +115,9 @@ webfinger_scheme = "{scheme}"
 @click.option("--url", default="http://127.0.0.1:8000", show_default=True, help="Public base URL.")
 @click.option("--name", default="fedigen", show_default=True, help="Instance name.")
 @click.option("--database", default="sqlite+aiosqlite:///data/fedigen.db", show_default=True)
-@click.option("--admin", "admin_name", default=None, help="Create this admin account (a password is printed).")
+@click.option(
+    "--admin", "admin_name", default=None, help="Create this admin account (a password is printed)."
+)
 @click.option("--force", is_flag=True, help="Overwrite an existing config file.")
 @click.pass_context
 def init(ctx: click.Context, url: str, name: str, database: str, admin_name: str | None, force: bool) -> None:
@@ -122,8 +131,12 @@ def init(ctx: click.Context, url: str, name: str, database: str, admin_name: str
         host, _, port = host_port.partition(":")
         path.write_text(
             CONFIG_TEMPLATE.format(
-                url=url.rstrip("/"), name=name, database=database, host="127.0.0.1",
-                port=int(port or 8000) if local else 8000, allow_private=str(local).lower(),
+                url=url.rstrip("/"),
+                name=name,
+                database=database,
+                host="127.0.0.1",
+                port=int(port or 8000) if local else 8000,
+                allow_private=str(local).lower(),
                 scheme="http" if url.startswith("http://") else "https",
             ),  # fmt: skip
             encoding="utf-8",
@@ -134,7 +147,9 @@ def init(ctx: click.Context, url: str, name: str, database: str, admin_name: str
     click.echo(f"database ready at {settings.database_url}")
     if admin_name:
         password = secrets.token_urlsafe(12)
-        created = _run(_create_account(settings, admin_name, password, admin=True, locked=False, exist_ok=True))
+        created = _run(
+            _create_account(settings, admin_name, password, admin=True, locked=False, exist_ok=True)
+        )
         if created:
             click.echo(f"admin account @{admin_name}@{settings.host} created; password: {password}")
         else:
@@ -154,7 +169,9 @@ async def _create_account(
     async with open_services(settings) as svc:
         async with svc.sessions() as session, session.begin():
             try:
-                await accounts.create_account(session, svc.urls, name, password=password, admin=admin, locked=locked)
+                await accounts.create_account(
+                    session, svc.urls, name, password=password, admin=admin, locked=locked
+                )
             except FedigenError as exc:
                 if exist_ok and "taken" in str(exc):
                     return False
@@ -256,7 +273,9 @@ async def account_list(svc: Services) -> None:
 
 @main.command()
 @click.option("--as", "as_name", required=True, help="Local account to post as.")
-@click.option("--visibility", type=click.Choice(["public", "unlisted", "followers", "direct"]), default="public")
+@click.option(
+    "--visibility", type=click.Choice(["public", "unlisted", "followers", "direct"]), default="public"
+)
 @click.option("--cw", default="", help="Content warning.")
 @click.option("--sensitive", is_flag=True, help="Mark media as sensitive.")
 @click.argument("text")
@@ -266,7 +285,10 @@ async def post(svc: Services, as_name: str, visibility: str, cw: str, sensitive:
     async with svc.sessions() as session, session.begin():
         author = await accounts.get_local(session, as_name)
         status = await posting.create_post(
-            svc, session, author, posting.PostRequest(text=text, visibility=visibility, summary=cw, sensitive=sensitive)
+            svc,
+            session,
+            author,
+            posting.PostRequest(text=text, visibility=visibility, summary=cw, sensitive=sensitive),
         )
     click.echo(f"{status.id}\t{status.url}")
 
@@ -397,5 +419,3 @@ async def notifications(svc: Services, as_name: str, limit: int) -> None:
 async def run_worker_once(svc: Services) -> None:
     """Process due queue rows once and exit (for scripts and tests)."""
     click.echo(f"worked {await Worker(svc).run_once()} rows")
-
-

@@ -212,7 +212,11 @@ def settings_from_mapping(
                 raise ConfigError(f"{section}.{key}: unknown key")
             kwargs[key] = _coerce(f"{section}.{key}", value, hints[key])
         for name, f in known.items():
-            if name not in kwargs and f.default is dataclasses.MISSING and f.default_factory is dataclasses.MISSING:
+            if (
+                name not in kwargs
+                and f.default is dataclasses.MISSING
+                and f.default_factory is dataclasses.MISSING
+            ):
                 raise ConfigError(f"{section}.{name}: required key is missing")
         sections[section] = cls(**kwargs)
     settings = Settings(**sections, base_dir=base_dir)

@@ -36,7 +36,9 @@ async def follow(svc: Services, session: AsyncSession, follower: Actor, target: 
     )
     if existing is not None:
         return existing
-    row = Follow(follower_id=follower.id, followee_id=target.id, state="requested", ap_id=svc.urls.new_activity())
+    row = Follow(
+        follower_id=follower.id, followee_id=target.id, state="requested", ap_id=svc.urls.new_activity()
+    )
     session.add(row)
     await session.flush()
     if target.domain is None:
@@ -76,16 +78,17 @@ async def answer_request(
     if requester.domain is not None:
         follow_doc = {"id": row.ap_id, "type": "Follow", "actor": requester.ap_id, "object": owner.ap_id}
         kind = "Accept" if approve else "Reject"
-        await publish(session, owner, response_of(kind, svc.urls.new_activity(), owner, follow_doc, requester.ap_id))
+        await publish(
+            session, owner, response_of(kind, svc.urls.new_activity(), owner, follow_doc, requester.ap_id)
+        )
 
 
 async def pending_requests(session: AsyncSession, owner: Actor) -> list[Actor]:
     """Accounts waiting for the owner's approval."""
     rows = await session.scalars(
-        select(Actor).join(Follow, Follow.follower_id == Actor.id).where(
-            Follow.followee_id == owner.id, Follow.state == "requested"
-        ).order_by(Follow.id)
+        select(Actor)
+        .join(Follow, Follow.follower_id == Actor.id)
+        .where(Follow.followee_id == owner.id, Follow.state == "requested")
+        .order_by(Follow.id)
     )
     return list(rows)
-
-

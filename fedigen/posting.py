@@ -45,7 +45,7 @@ def _check(request: PostRequest) -> Visibility:
         raise ValidationError("text", f"over {MAX_TEXT_CHARS} characters")
     if len(request.summary) > 1000:
         raise ValidationError("spoiler_text", "over 1000 characters")
-    return request.visibility  # type: ignore[return-value]
+    return request.visibility
 
 
 async def _resolve_mentions(
@@ -56,7 +56,9 @@ async def _resolve_mentions(
     for user, domain in mentions[:MAX_MENTIONS]:
         if domain is None or domain.lower() == svc.urls.host.lower():
             actor = await session.scalar(
-                select(Actor).where(Actor.username == user, Actor.domain.is_(None), Actor.ap_type != "Application")
+                select(Actor).where(
+                    Actor.username == user, Actor.domain.is_(None), Actor.ap_type != "Application"
+                )
             )
         else:
             actor = await session.scalar(select(Actor).where(Actor.username == user, Actor.domain == domain))
@@ -88,7 +90,8 @@ async def _render(svc: Services, session: AsyncSession, text: str) -> tuple[str,
 
 def _tag_objects(svc: Services, hashtags: list[str], actors: list[Actor]) -> list[dict[str, object]]:
     tags: list[dict[str, object]] = [
-        {"type": "Mention", "href": a.ap_id, "name": f"@{a.username}@{a.domain or svc.urls.host}"} for a in actors
+        {"type": "Mention", "href": a.ap_id, "name": f"@{a.username}@{a.domain or svc.urls.host}"}
+        for a in actors
     ]
     tags += [{"type": "Hashtag", "href": svc.urls.tag(t), "name": f"#{t}"} for t in hashtags]
     return tags
@@ -110,7 +113,8 @@ async def create_post(svc: Services, session: AsyncSession, author: Actor, reque
         summary=request.summary, sensitive=request.sensitive or bool(request.summary), visibility=visibility,
         language=request.language, in_reply_to_ap_id=parent.ap_id if parent else None,
         in_reply_to_id=parent.id if parent else None, to=to, cc=cc,
-        tags=_tag_objects(svc, hashtags, mentioned), attachments=list(request.attachments), published=utcnow(),
+        tags=_tag_objects(svc, hashtags, mentioned), attachments=list(request.attachments),
+        published=utcnow(),
     )  # fmt: skip
     session.add(status)
     await session.flush()

@@ -43,7 +43,9 @@ class Worker:
     async def process_inbox(self, limit: int = 50) -> int:
         """Claim and process up to ``limit`` inbox items, each in its own transaction."""
         async with self.services.sessions() as session, session.begin():
-            claimed = [row.id for row in await queue.claim(session, InboxItem, limit=limit, lease=INBOX_LEASE)]
+            claimed = [
+                row.id for row in await queue.claim(session, InboxItem, limit=limit, lease=INBOX_LEASE)
+            ]
         for item_id in claimed:
             await self._process_one(item_id)
         return len(claimed)

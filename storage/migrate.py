@@ -40,6 +40,7 @@ async def upgrade(engine: AsyncEngine, revision: str = "head") -> None:
 
 async def current_revision(engine: AsyncEngine) -> str | None:
     """The revision the database is at, or None for an empty database."""
+
     def _current(connection: object) -> str | None:
         if not inspect(connection).has_table("alembic_version"):
             return None

@@ -31,7 +31,8 @@ class RetryDecision:
 def backoff(attempts: int) -> timedelta:
     """Delay after the given number of failed attempts: 30 s, 1 min, 2 min, ... capped at 8 h."""
     exponent = max(0, min(attempts - 1, 20))
-    return min(BASE_DELAY * (2**exponent), MAX_DELAY)
+    delay: timedelta = BASE_DELAY * (2**exponent)
+    return min(delay, MAX_DELAY)
 
 
 def parse_retry_after(value: str | None, now: datetime) -> timedelta | None:

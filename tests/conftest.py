@@ -31,7 +31,9 @@ if os.environ.get("CI") == "true" and not PG_URL:
 _pg_migrated = False
 
 
-def make_settings(tmp_path: Path, backend: str, url: str = "http://fedigen.test", **sections: Any) -> Settings:
+def make_settings(
+    tmp_path: Path, backend: str, url: str = "http://fedigen.test", **sections: Any
+) -> Settings:
     """Settings for a test instance at ``url`` on the given database backend."""
     db_url = PG_URL if backend == "postgresql" else f"sqlite+aiosqlite:///{tmp_path}/{url.split('//')[1]}.db"
     data: dict[str, Any] = {
@@ -144,12 +146,12 @@ async def instance(tmp_path: Path, backend: str, router: HostRouter) -> AsyncIte
 
 
 @pytest.fixture
-def make_instance(
-    tmp_path: Path, router: HostRouter
-) -> Callable[..., Any]:
+def make_instance(tmp_path: Path, router: HostRouter) -> Callable[..., Any]:
     """Start further instances (always SQLite) on other hosts of the same fake network."""
 
     async def factory(stack: AsyncExitStack, url: str, **sections: Any) -> Instance:
-        return await stack.enter_async_context(start_instance(make_settings(tmp_path, "sqlite", url, **sections), router))
+        return await stack.enter_async_context(
+            start_instance(make_settings(tmp_path, "sqlite", url, **sections), router)
+        )
 
     return factory

@@ -66,7 +66,9 @@ async def webfinger(request: Request) -> Response:
                       "href": actor.icon_url or svc.urls.avatar(actor.username)})  # fmt: skip
     body = {
         "subject": f"acct:{actor.username}@{svc.urls.host}",
-        "aliases": [actor.ap_id, svc.urls.profile(actor.username)] if actor.ap_type != "Application" else [actor.ap_id],
+        "aliases": [actor.ap_id, svc.urls.profile(actor.username)]
+        if actor.ap_type != "Application"
+        else [actor.ap_id],
         "links": links,
     }
     return JSONResponse(body, media_type=JRD, headers={**CORS, "Cache-Control": "max-age=3600"})
@@ -94,7 +96,9 @@ async def host_meta_json(request: Request) -> Response:
 async def nodeinfo_links(request: Request) -> Response:
     """The NodeInfo discovery document."""
     base = services(request).settings.base_url
-    links = [{"rel": schema, "href": f"{base}/nodeinfo/{version}"} for version, schema in NODEINFO_SCHEMAS.items()]
+    links = [
+        {"rel": schema, "href": f"{base}/nodeinfo/{version}"} for version, schema in NODEINFO_SCHEMAS.items()
+    ]
     return JSONResponse({"links": links}, headers=CORS)
 
 
@@ -110,16 +114,22 @@ async def nodeinfo(request: Request) -> Response:
         total = await session.scalar(users) or 0
         active: dict[str, int] = {}
         for label, days in (("activeMonth", 30), ("activeHalfyear", 180)):
-            active[label] = await session.scalar(
-                select(func.count(func.distinct(Status.actor_id))).where(
-                    Status.local.is_(True), Status.created_at >= now - timedelta(days=days)
+            active[label] = (
+                await session.scalar(
+                    select(func.count(func.distinct(Status.actor_id))).where(
+                        Status.local.is_(True), Status.created_at >= now - timedelta(days=days)
+                    )
                 )
-            ) or 0
-        posts = await session.scalar(
-            select(func.count()).select_from(Status).where(
-                Status.local.is_(True), Status.deleted_at.is_(None), Status.reblog_of_id.is_(None)
+                or 0
             )
-        ) or 0
+        posts = (
+            await session.scalar(
+                select(func.count())
+                .select_from(Status)
+                .where(Status.local.is_(True), Status.deleted_at.is_(None), Status.reblog_of_id.is_(None))
+            )
+            or 0
+        )
     software: dict[str, Any] = {"name": "fedigen", "version": "0.1.0"}
     if version == "2.1":
         software["homepage"] = svc.settings.base_url

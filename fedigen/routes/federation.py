@@ -144,7 +144,9 @@ async def follow_collection(request: Request) -> Response:
     async with svc.sessions() as session:
         account = await get_local(session, request.path_params["username"])
         mine, theirs = (
-            (Follow.followee_id, Follow.follower_id) if which == "followers" else (Follow.follower_id, Follow.followee_id)
+            (Follow.followee_id, Follow.follower_id)
+            if which == "followers"
+            else (Follow.follower_id, Follow.followee_id)
         )
         where = (mine == account.id, Follow.state == "accepted")
         total = await session.scalar(select(func.count()).select_from(Follow).where(*where)) or 0
@@ -155,7 +157,9 @@ async def follow_collection(request: Request) -> Response:
                 .order_by(Follow.id.desc()).offset((page - 1) * PAGE_SIZE).limit(PAGE_SIZE)
             )  # fmt: skip
             items = list(rows)
-    ap_id = svc.urls.followers(account.username) if which == "followers" else svc.urls.following(account.username)
+    ap_id = (
+        svc.urls.followers(account.username) if which == "followers" else svc.urls.following(account.username)
+    )
     return ActivityJSONResponse(collection(ap_id, total, page, items))
 
 
@@ -174,9 +178,15 @@ async def outbox(request: Request) -> Response:
         items: list[Any] = []
         if page is not None:
             rows = await session.scalars(
-                select(Status).where(*where).order_by(Status.id.desc()).offset((page - 1) * PAGE_SIZE).limit(PAGE_SIZE)
+                select(Status)
+                .where(*where)
+                .order_by(Status.id.desc())
+                .offset((page - 1) * PAGE_SIZE)
+                .limit(PAGE_SIZE)
             )
-            items = [{k: v for k, v in create_of(s, account, svc.urls).items() if k != "@context"} for s in rows]
+            items = [
+                {k: v for k, v in create_of(s, account, svc.urls).items() if k != "@context"} for s in rows
+            ]
     return ActivityJSONResponse(collection(svc.urls.outbox(account.username), total, page, items))
 
 
@@ -210,7 +220,9 @@ async def note(request: Request) -> Response:
     if not _visible_to_anyone(status):
         raise NotFoundError("no such status")
     if not wants_as2(request):
-        return RedirectResponse(status.url or svc.urls.status_page(account.username, status.id), status_code=302)
+        return RedirectResponse(
+            status.url or svc.urls.status_page(account.username, status.id), status_code=302
+        )
     await check_fetch_signature(request)
     if request.path_params.get("activity"):
         return ActivityJSONResponse(create_of(status, account, svc.urls))
@@ -249,4 +261,3 @@ routes = [
     Route("/users/{username}/statuses/{status_id:int}/activity", note_activity, methods=["GET"]),
     Route("/activities/{activity_id}", activity, methods=["GET"]),
 ]
-

@@ -1,7 +1,350 @@
-"""HTML pages for browsers (placeholder list; filled in by the pages module)."""
+"""HTML pages for browsers: the instance home, about, profiles, statuses, hashtags and default avatars.
+
+These are the same URLs peers fetch as ActivityStreams: a profile or status page asked for with an
+AS2 ``Accept`` header redirects to the actor or Note id. Templates autoescape everything; only
+``Status.content`` and ``Actor.summary``, sanitized when they were stored, are marked safe.
+"""
 
 from __future__ import annotations
 
-from starlette.routing import Route
+import asyncio
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from functools import wraps
+from pathlib import Path
+from typing import Any
 
-routes: list[Route] = []
+import jinja2
+from sqlalchemy import func, select
+from sqlalchemy.ext.asyncio import AsyncSession
+from starlette.requests import Request
+from starlette.responses import RedirectResponse, Response
+from starlette.routing import BaseRoute, Mount, Route
+from starlette.staticfiles import StaticFiles
+from starlette.templating import Jinja2Templates
+
+from activitypub.content import strip_html
+from fedigen.accounts import get_local
+from fedigen.avatars import cached_identicon_png
+from fedigen.errors import NotFoundError, ValidationError
+from fedigen.routes import services, wants_as2
+from storage.models import Actor, Follow, Status, StatusTag
+
+PAGE_SIZE = 20
+DIRECTORY_SIZE = 40
+AVATAR_SIZE = 256
+PUBLIC_ONLY = ("public",)
+PUBLIC_OR_UNLISTED = ("public", "unlisted")
+BIGINT_MAX = 2**63 - 1  # ids beyond this would overflow PostgreSQL's bigint before any row is looked up
+PACKAGE_DIR = Path(__file__).resolve().parent.parent
+
+# Pages run no script and load nothing from elsewhere; this keeps it so even if a template slips.
+PAGE_HEADERS = {
+    "Content-Security-Policy": (
+        "default-src 'none'; style-src 'self'; img-src 'self' https: data:; media-src 'self' https:; "
+        "base-uri 'none'; form-action 'self'; frame-ancestors 'none'"
+    ),
+    "X-Content-Type-Options": "nosniff",
+    "Referrer-Policy": "same-origin",
+}
+NEGOTIATED_HEADERS = {**PAGE_HEADERS, "Vary": "Accept"}
+AVATAR_HEADERS = {"Cache-Control": "public, max-age=31536000, immutable", "X-Content-Type-Options": "nosniff"}
+
+
+@dataclass(frozen=True)
+class Entry:
+    """A status with its author, as a page lists it."""
+
+    status: Status
+    author: Actor
+
+
+@dataclass(frozen=True)
+class Attachment:
+    """A media attachment checked for display: an http(s) URL and typed dimensions."""
+
+    url: str
+    alt: str
+    media_type: str
+    width: int | None
+    height: int | None
+
+    @property
+    def is_image(self) -> bool:
+        """True for images (and for attachments that do not say what they are)."""
+        return not self.media_type or self.media_type.startswith("image/")
+
+
+@dataclass(frozen=True)
+class Counts:
+    """A profile's numbers."""
+
+    followers: int
+    following: int
+    posts: int
+
+
+def attachments_of(status: Status) -> list[Attachment]:
+    """The status's attachments that can be shown; entries without an http(s) URL are skipped."""
+    shown: list[Attachment] = []
+    for item in status.attachments or []:
+        if not isinstance(item, dict):
+            continue
+        url = item.get("url")
+        if not isinstance(url, str) or not url.startswith(("https://", "http://")):
+            continue
+        name, media_type = item.get("name"), item.get("mediaType")
+        width, height = item.get("width"), item.get("height")
+        shown.append(
+            Attachment(
+                url=url,
+                alt=name if isinstance(name, str) else "",
+                media_type=media_type if isinstance(media_type, str) else "",
+                width=width if isinstance(width, int) and width > 0 else None,
+                height=height if isinstance(height, int) and height > 0 else None,
+            )
+        )
+    return shown
+
+
+def _iso(value: datetime) -> str:
+    return value.isoformat(timespec="seconds")
+
+
+def _when(value: datetime) -> str:
+    return value.strftime("%d %b %Y, %H:%M UTC")
+
+
+def _environment() -> jinja2.Environment:
+    env = jinja2.Environment(
+        loader=jinja2.FileSystemLoader(PACKAGE_DIR / "templates"),
+        autoescape=True,
+        undefined=jinja2.StrictUndefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
+    )
+    env.filters.update(iso=_iso, when=_when, plain=strip_html, attachments=attachments_of)
+    return env
+
+
+def _site(request: Request) -> dict[str, Any]:
+    svc = services(request)
+    return {"instance": svc.settings.instance, "urls": svc.urls, "host": svc.urls.host}
+
+
+templates = Jinja2Templates(env=_environment(), context_processors=[_site])
+
+
+def render(request: Request, name: str, context: dict[str, Any], *, status_code: int = 200) -> Response:
+    """A template as an HTML response with the pages' security headers."""
+    headers = NEGOTIATED_HEADERS if name in ("profile.html", "status.html") else PAGE_HEADERS
+    return templates.TemplateResponse(request, name, context, status_code=status_code, headers=headers)
+
+
+def error_page(request: Request, status_code: int, message: str) -> Response:
+    """The HTML error page (browsers get a page, not the JSON the API answers with)."""
+    titles = {400: "Bad request", 404: "Not found", 410: "Gone"}
+    context = {"code": status_code, "title": titles.get(status_code, "Error"), "message": message}
+    return render(request, "error.html", context, status_code=status_code)
+
+
+Handler = Callable[[Request], Awaitable[Response]]
+
+
+def html_errors(handler: Handler) -> Handler:
+    """Turn the use-case errors a page can meet into HTML error pages."""
+
+    @wraps(handler)
+    async def wrapper(request: Request) -> Response:
+        try:
+            return await handler(request)
+        except NotFoundError:
+            return error_page(request, 404, "There is nothing here, or it is not public.")
+        except ValidationError as exc:
+            return error_page(request, 400, str(exc))
+
+    return wrapper
+
+
+def max_id_param(request: Request) -> int | None:
+    """The ``?max_id=`` cursor: only statuses with a smaller id are listed."""
+    value = request.query_params.get("max_id")
+    if value is None or value == "":
+        return None
+    if not value.isdigit() or int(value) > BIGINT_MAX:
+        raise ValidationError("max_id", "must be a status id")
+    return int(value)
+
+
+# ---- queries ----
+
+
+async def public_local_statuses(
+    session: AsyncSession,
+    *,
+    actor_id: int | None = None,
+    tag: str | None = None,
+    max_id: int | None = None,
+    limit: int = PAGE_SIZE,
+    visibilities: Sequence[str] = PUBLIC_ONLY,
+) -> tuple[list[Entry], int | None]:
+    """Local, not deleted, not boosted statuses newest first, and the ``max_id`` of the next page."""
+    query = (
+        select(Status, Actor)
+        .join(Actor, Actor.id == Status.actor_id)
+        .where(
+            Status.local.is_(True),
+            Status.deleted_at.is_(None),
+            Status.reblog_of_id.is_(None),
+            Status.visibility.in_(visibilities),
+            Actor.deleted_at.is_(None),
+        )
+        .order_by(Status.id.desc())
+        .limit(limit + 1)
+    )
+    if actor_id is not None:
+        query = query.where(Status.actor_id == actor_id)
+    if tag is not None:
+        query = query.join(StatusTag, StatusTag.status_id == Status.id).where(StatusTag.name == tag)
+    if max_id is not None:
+        query = query.where(Status.id < max_id)
+    entries = [Entry(status, author) for status, author in await session.execute(query)]
+    more = len(entries) > limit
+    entries = entries[:limit]
+    return entries, entries[-1].status.id if more else None
+
+
+def _local_accounts() -> Any:
+    return select(Actor).where(
+        Actor.domain.is_(None), Actor.ap_type != "Application", Actor.deleted_at.is_(None)
+    )
+
+
+async def local_account_count(session: AsyncSession) -> int:
+    """How many accounts this instance has (the instance actor is not one)."""
+    query = select(func.count()).select_from(_local_accounts().subquery())
+    return int(await session.scalar(query) or 0)
+
+
+async def directory(session: AsyncSession, limit: int = DIRECTORY_SIZE) -> list[Actor]:
+    """Local accounts that opted into discovery, oldest first."""
+    rows = await session.scalars(
+        _local_accounts().where(Actor.discoverable.is_(True)).order_by(Actor.id).limit(limit)
+    )
+    return list(rows)
+
+
+async def account_counts(session: AsyncSession, actor_id: int) -> Counts:
+    """Accepted followers and follows, and posts anyone may see (the outbox's total)."""
+
+    async def count(query: Any) -> int:
+        return int(await session.scalar(query) or 0)
+
+    follows = select(func.count()).select_from(Follow).where(Follow.state == "accepted")
+    posts = (
+        select(func.count())
+        .select_from(Status)
+        .where(
+            Status.actor_id == actor_id,
+            Status.deleted_at.is_(None),
+            Status.reblog_of_id.is_(None),
+            Status.visibility.in_(PUBLIC_OR_UNLISTED),
+        )
+    )
+    return Counts(
+        followers=await count(follows.where(Follow.followee_id == actor_id)),
+        following=await count(follows.where(Follow.follower_id == actor_id)),
+        posts=await count(posts),
+    )
+
+
+async def local_status(session: AsyncSession, account: Actor, status_id: int) -> Status:
+    """An own, public or unlisted status of ``account`` (deleted ones included), or NotFoundError."""
+    status = await session.get(Status, status_id) if status_id <= BIGINT_MAX else None
+    if (
+        status is None
+        or status.actor_id != account.id
+        or not status.local
+        or status.reblog_of_id is not None
+        or status.visibility not in PUBLIC_OR_UNLISTED
+    ):
+        raise NotFoundError("no such status")
+    return status
+
+
+# ---- endpoints ----
+
+
+async def home(request: Request) -> Response:
+    """The instance's front page: what it is, who is here, and the latest public posts."""
+    async with services(request).sessions() as session:
+        entries, next_max_id = await public_local_statuses(session, max_id=max_id_param(request))
+        accounts, people = await local_account_count(session), await directory(session)
+    context = {"entries": entries, "next_max_id": next_max_id, "accounts": accounts, "people": people}
+    return render(request, "home.html", context)
+
+
+async def about(request: Request) -> Response:
+    """What the instance is, whom to contact, and how to follow its accounts from elsewhere."""
+    async with services(request).sessions() as session:
+        people = await directory(session, limit=1)
+    return render(request, "about.html", {"example": people[0].username if people else "name"})
+
+
+async def profile(request: Request) -> Response:
+    """A local account's profile with its public posts; AS2 clients are sent to the actor id."""
+    async with services(request).sessions() as session:
+        account = await get_local(session, request.path_params["username"])
+        if wants_as2(request):
+            return RedirectResponse(account.ap_id, status_code=302, headers={"Vary": "Accept"})
+        entries, next_max_id = await public_local_statuses(
+            session, actor_id=account.id, max_id=max_id_param(request), visibilities=PUBLIC_OR_UNLISTED
+        )
+        counts = await account_counts(session, account.id)
+    context = {"account": account, "counts": counts, "entries": entries, "next_max_id": next_max_id}
+    return render(request, "profile.html", context)
+
+
+async def status_page(request: Request) -> Response:
+    """One local status; 410 once deleted; AS2 clients are sent to the Note id."""
+    async with services(request).sessions() as session:
+        account = await get_local(session, request.path_params["username"])
+        status = await local_status(session, account, request.path_params["status_id"])
+    if wants_as2(request):
+        return RedirectResponse(status.ap_id, status_code=302, headers={"Vary": "Accept"})
+    if status.deleted_at is not None:
+        return error_page(request, 410, "This post was deleted.")
+    return render(request, "status.html", {"entry": Entry(status, account)})
+
+
+async def tag_page(request: Request) -> Response:
+    """Public local posts carrying a hashtag."""
+    tag = request.path_params["tag"].lstrip("#").lower()
+    if not tag:
+        raise NotFoundError("no such tag")
+    async with services(request).sessions() as session:
+        entries, next_max_id = await public_local_statuses(session, tag=tag, max_id=max_id_param(request))
+    return render(request, "tag.html", {"tag": tag, "entries": entries, "next_max_id": next_max_id})
+
+
+async def avatar(request: Request) -> Response:
+    """The default avatar of a local account: an identicon PNG, the same forever for that account."""
+    async with services(request).sessions() as session:
+        try:
+            account = await get_local(session, request.path_params["username"])
+        except NotFoundError:
+            return Response("no such account\n", status_code=404, media_type="text/plain")
+    png = await asyncio.to_thread(cached_identicon_png, account.ap_id, AVATAR_SIZE)
+    return Response(png, media_type="image/png", headers=AVATAR_HEADERS)
+
+
+routes: list[BaseRoute] = [
+    Route("/", html_errors(home), methods=["GET"]),
+    Route("/about", html_errors(about), methods=["GET"]),
+    Route("/@{username}", html_errors(profile), methods=["GET"]),
+    Route("/@{username}/{status_id:int}", html_errors(status_page), methods=["GET"]),
+    Route("/tags/{tag}", html_errors(tag_page), methods=["GET"]),
+    Route("/avatars/{username}.png", avatar, methods=["GET"]),
+    Mount("/static", app=StaticFiles(directory=PACKAGE_DIR / "static", check_dir=False), name="static"),
+]

@@ -41,7 +41,11 @@ def test_environment_overrides_every_key() -> None:
         ({"instance": {"url": "ftp://x"}}, {}, "instance.url"),
         ({"instance": {"url": "https://x/sub"}}, {}, "instance.url"),
         (BASE, {"FEDIGEN_SERVER__PORT": "eighty"}, "server.port"),
-        (BASE, {"FEDIGEN_FEDERATION__ALLOW_PRIVATE_ADDRESSES": "maybe"}, "federation.allow_private_addresses"),
+        (
+            BASE,
+            {"FEDIGEN_FEDERATION__ALLOW_PRIVATE_ADDRESSES": "maybe"},
+            "federation.allow_private_addresses",
+        ),
         ({**BASE, "database": {"url": "mysql://x"}}, {}, "database.url"),
         ({**BASE, "federation": {"colour": "red"}}, {}, "federation.colour"),
         ({**BASE, "nonsense": {}}, {}, "nonsense"),

@@ -53,7 +53,9 @@ async def test_claimed_delivery_resumes_after_restart(
             assert await worker.run_once() == 0  # the lease still holds: nobody else takes it
             async with fresh.sessions() as session, session.begin():
                 await session.execute(
-                    update(Delivery).where(Delivery.id == claimed_id).values(locked_until=utcnow() - timedelta(seconds=1))
+                    update(Delivery)
+                    .where(Delivery.id == claimed_id)
+                    .values(locked_until=utcnow() - timedelta(seconds=1))
                 )
             assert await worker.run_once() == 1
             assert await worker.run_once() == 0
@@ -63,11 +65,15 @@ async def test_claimed_delivery_resumes_after_restart(
                 assert row.state == queue.DONE and row.attempts == 2
         await b.drain()
         async with b.services.sessions() as session:
-            count = await session.scalar(select(func.count()).select_from(Status).where(Status.ap_id == ap_id))
+            count = await session.scalar(
+                select(func.count()).select_from(Status).where(Status.ap_id == ap_id)
+            )
         assert count == 1
 
 
-async def test_failed_delivery_is_retried_later_then_succeeds(instance: Instance, make_instance: Any, router: HostRouter) -> None:
+async def test_failed_delivery_is_retried_later_then_succeeds(
+    instance: Instance, make_instance: Any, router: HostRouter
+) -> None:
     a = instance
     async with AsyncExitStack() as stack:
         b = await make_instance(stack, "http://b.test")
@@ -85,7 +91,9 @@ async def test_failed_delivery_is_retried_later_then_succeeds(instance: Instance
             assert row.next_attempt_at > utcnow() + timedelta(seconds=20)
         router.apps[b.settings.host] = transport  # back online; time passes
         async with a.services.sessions() as session, session.begin():
-            await session.execute(update(Delivery).where(Delivery.state == queue.QUEUED).values(next_attempt_at=utcnow()))
+            await session.execute(
+                update(Delivery).where(Delivery.state == queue.QUEUED).values(next_attempt_at=utcnow())
+            )
         await a.drain()
         async with a.services.sessions() as session:
             states = set(await session.scalars(select(Delivery.state)))

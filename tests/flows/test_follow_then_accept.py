@@ -63,8 +63,11 @@ async def test_remote_follow_post_edit_delete(make_instance: Any) -> None:
         async with b.services.sessions() as session, session.begin():
             bob = (await session.scalars(select(Actor).where(Actor.username == "bob"))).one()
         like = {
-            "@context": "https://www.w3.org/ns/activitystreams", "id": "http://b.test/likes/1",
-            "type": "Like", "actor": bob.ap_id, "object": status_ap_id,
+            "@context": "https://www.w3.org/ns/activitystreams",
+            "id": "http://b.test/likes/1",
+            "type": "Like",
+            "actor": bob.ap_id,
+            "object": status_ap_id,
         }
         from activitypub.outbox import publish
 

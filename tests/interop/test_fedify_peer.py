@@ -132,11 +132,12 @@ def test_fedigen_follows_the_peer(server: FedigenServer, peer: PeerProcess) -> N
 def test_unfollow_by_peer_removes_follower(server: FedigenServer, peer: PeerProcess) -> None:
     peer.control("POST", "/unfollow", {"actor": f"{server.base_url}/users/alice"})
     server.wait_until(
-        lambda: _count(
-            server,
-            "SELECT count(*) FROM follows f JOIN actors a ON a.id=f.followee_id WHERE a.domain IS NULL",
-        ) == 0,
+        lambda: (
+            _count(
+                server,
+                "SELECT count(*) FROM follows f JOIN actors a ON a.id=f.followee_id WHERE a.domain IS NULL",
+            )
+            == 0
+        ),
         what="the Undo{Follow}",
     )
-
-

@@ -34,7 +34,12 @@ HOUR = timedelta(hours=1)
     ],
 )
 def test_retry_policy_table(
-    attempts: int, status: int | None, retry_after: str | None, age: timedelta, retry: bool, delay: timedelta | None
+    attempts: int,
+    status: int | None,
+    retry_after: str | None,
+    age: timedelta,
+    retry: bool,
+    delay: timedelta | None,
 ) -> None:
     decision = decide(
         attempts=attempts, status=status, retry_after=retry_after, now=NOW, first_queued_at=NOW - age,

@@ -41,7 +41,9 @@ class FedigenServer:
         env["FEDIGEN_CONFIG"] = str(self.config)
         return env
 
-    def cli(self, *args: str, stdin: str | None = None, check: bool = True) -> subprocess.CompletedProcess[str]:
+    def cli(
+        self, *args: str, stdin: str | None = None, check: bool = True
+    ) -> subprocess.CompletedProcess[str]:
         """Run a fedigen command against this instance."""
         proc = subprocess.run(
             [*FEDIGEN, *args], env=self.env, cwd=self.directory, input=stdin if stdin is not None else "",
@@ -92,4 +94,6 @@ class FedigenServer:
             if predicate():
                 return
             time.sleep(0.2)
-        raise AssertionError(f"timed out waiting for {what}; server log tail:\n{self.log.read_text()[-3000:]}")
+        raise AssertionError(
+            f"timed out waiting for {what}; server log tail:\n{self.log.read_text()[-3000:]}"
+        )
