@@ -111,9 +111,9 @@ async def inboxes_for(session: AsyncSession, actor: Actor, audience: list[str]) 
             .where(Follow.followee_id == actor.id, Follow.state == "accepted", Actor.domain.is_not(None))
             .distinct()
         )
-        for (inbox,) in rows:
-            if inbox:
-                inboxes[inbox] = None
+        for (follower_inbox,) in rows:
+            if follower_inbox:
+                inboxes[follower_inbox] = None
     direct = [a for a in audience if a != PUBLIC]
     if direct:
         direct_rows = await session.execute(
