@@ -121,7 +121,7 @@ async def inboxes_for(session: AsyncSession, actor: Actor, audience: list[str]) 
                 Actor.ap_id.in_(direct), Actor.domain.is_not(None)
             )
         )
-        for inbox, shared in direct_rows.tuples():
+        for inbox, shared in direct_rows:
             # A directly addressed actor needs its personal inbox unless its shared inbox is
             # already getting the activity (servers route shared-inbox deliveries by audience).
             if shared and shared in inboxes:

@@ -143,4 +143,4 @@ async def get_local(session: AsyncSession, username: str) -> Actor:
 async def list_accounts(session: AsyncSession) -> Sequence[tuple[Actor, User]]:
     """Every local login account with its user row, oldest first."""
     rows = await session.execute(select(Actor, User).join(User, User.actor_id == Actor.id).order_by(Actor.id))
-    return [(a, u) for a, u in rows.tuples()]
+    return [(a, u) for a, u in rows]

@@ -405,7 +405,7 @@ async def notifications(svc: Services, as_name: str, limit: int) -> None:
             .order_by(Notification.id.desc())
             .limit(limit)
         )
-        items = list(rows.tuples())
+        items = [(n, a, s) for n, a, s in rows]
     for note, sender, status in items:
         who = f"@{sender.username}@{sender.domain or svc.urls.host}"
         where = f"\t{status.url or status.ap_id}" if status is not None else ""
