@@ -10,6 +10,7 @@ from urllib.parse import urlsplit
 from activitypub.content import sanitize_html, strip_html
 from activitypub.errors import InvalidActivityError
 from activitypub.jsonld import id_of, ids_of
+from activitypub.transport import is_public_http_url
 from activitypub.urls import LocalUrls
 from activitypub.vocab import ACTOR_TYPES, CONTEXT
 from storage.models import Actor
@@ -119,7 +120,31 @@ def _safe_http_url(value: str | None) -> str | None:
     return None
 
 
-def remote_actor_fields(doc: dict[str, Any], fetched_url: str) -> dict[str, Any]:
+def _own_key(value: Any, ap_id: str) -> tuple[str | None, str | None]:
+    """The actor's own key: owned by it (when an owner is named) and on its origin.
+
+    Anything else is ignored, so one actor's document can never replace another actor's cached key.
+    """
+    origin = urlsplit(ap_id)[:2]
+    for key in value if isinstance(value, list) else [value]:
+        if not isinstance(key, dict):
+            continue
+        key_id, pem, owner = key.get("id"), key.get("publicKeyPem"), id_of(key.get("owner"))
+        if not isinstance(key_id, str) or not isinstance(pem, str) or owner not in (None, ap_id):
+            continue
+        if urlsplit(key_id)[:2] == origin:
+            return key_id, pem
+    return None, None
+
+
+def _media_url(value: Any, allow_private: bool) -> str | None:
+    url = _safe_http_url(_url_of(value))
+    return url if url and (allow_private or is_public_http_url(url)) else None
+
+
+def remote_actor_fields(
+    doc: dict[str, Any], fetched_url: str, *, allow_private: bool = False
+) -> dict[str, Any]:
     """Validate a remote actor document and return the Actor column values it gives."""
     ap_id = doc.get("id")
     if not isinstance(ap_id, str) or ap_id != fetched_url.split("#", 1)[0]:
@@ -132,11 +157,7 @@ def remote_actor_fields(doc: dict[str, Any], fetched_url: str) -> dict[str, Any]
         raise InvalidActivityError("actor lacks preferredUsername or inbox")
     host = urlsplit(ap_id).netloc
     endpoints = doc.get("endpoints") if isinstance(doc.get("endpoints"), dict) else {}
-    key = doc.get("publicKey")
-    if isinstance(key, list):
-        key = next((k for k in key if isinstance(k, dict) and id_of(k.get("owner")) == ap_id), None)
-    key_id = key.get("id") if isinstance(key, dict) else None
-    key_pem = key.get("publicKeyPem") if isinstance(key, dict) else None
+    key_id, key_pem = _own_key(doc.get("publicKey"), ap_id)
     fields = [
         {"name": strip_html(a.get("name"))[:255], "value": sanitize_html(a.get("value"), max_chars=2048)}
         for a in (doc.get("attachment") or [])[:16]
@@ -158,10 +179,10 @@ def remote_actor_fields(doc: dict[str, Any], fetched_url: str) -> dict[str, Any]
         "followers_url": _safe_http_url(id_of(doc.get("followers"))),
         "following_url": _safe_http_url(id_of(doc.get("following"))),
         "featured_url": _safe_http_url(id_of(doc.get("featured"))),
-        "icon_url": _safe_http_url(_url_of(doc.get("icon"))),
-        "image_url": _safe_http_url(_url_of(doc.get("image"))),
-        "public_key_id": key_id if isinstance(key_id, str) else None,
-        "public_key_pem": key_pem if isinstance(key_pem, str) else None,
+        "icon_url": _media_url(doc.get("icon"), allow_private),
+        "image_url": _media_url(doc.get("image"), allow_private),
+        "public_key_id": key_id,
+        "public_key_pem": key_pem,
         "locked": bool(doc.get("manuallyApprovesFollowers", False)),
         "discoverable": bool(doc.get("discoverable", False)),
         "indexable": bool(doc.get("indexable", False)),

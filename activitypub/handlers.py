@@ -216,11 +216,15 @@ async def on_create(ctx: Context) -> None:
         return
     if not isinstance(obj.get("id"), str) or not same_origin(obj["id"], ctx.actor.ap_id):
         return
-    if await ctx.session.scalar(select(Tombstone.id).where(Tombstone.ap_id == obj["id"])) is not None:
+    # Only the author's own Delete suppresses a late Create (INTEROP.md case 18).
+    tombstone = select(Tombstone.id).where(
+        Tombstone.ap_id == obj["id"], Tombstone.actor_ap_id == ctx.actor.ap_id
+    )
+    if await ctx.session.scalar(tombstone) is not None:
         return
     if await ctx.session.scalar(select(Status.id).where(Status.ap_id == obj["id"])) is not None:
         return
-    fields = remote_note_fields(obj, ctx.actor)
+    fields = remote_note_fields(obj, ctx.actor, allow_private=ctx.resolver.allow_private_addresses)
     if not await _is_relevant(ctx, fields):
         return
     status = Status(actor_id=ctx.actor.id, local=False)
@@ -241,7 +245,7 @@ async def on_update(ctx: Context) -> None:
         status = await _status(ctx.session, id_of(obj))
         if status is None or status.actor_id != ctx.actor.id or status.local:
             return
-        fields = remote_note_fields(obj, ctx.actor)
+        fields = remote_note_fields(obj, ctx.actor, allow_private=ctx.resolver.allow_private_addresses)
         fields["edited_at"] = fields.get("edited_at") or utcnow()
         await _apply_note(ctx, status, fields)
 
@@ -298,7 +302,7 @@ async def on_announce(ctx: Context) -> None:
         except (ActivityPubError, ValueError):
             return
         fields = (
-            remote_note_fields(fetched.document, author)
+            remote_note_fields(fetched.document, author, allow_private=ctx.resolver.allow_private_addresses)
             if fetched.document.get("type") in NOTE_TYPES
             else None
         )

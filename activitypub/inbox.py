@@ -58,8 +58,8 @@ def parse_body(body: bytes, max_bytes: int) -> dict[str, Any]:
         raise PayloadTooLargeError(f"body over {max_bytes} bytes")
     try:
         doc = json.loads(body)
-    except (ValueError, UnicodeDecodeError) as exc:
-        raise InvalidActivityError("body is not valid JSON") from exc
+    except (ValueError, UnicodeDecodeError, RecursionError) as exc:
+        raise InvalidActivityError("body is not valid JSON (or nested too deeply)") from exc
     if not isinstance(doc, dict):
         raise InvalidActivityError("body is not a JSON object")
     check_document(doc)

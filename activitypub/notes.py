@@ -8,6 +8,7 @@ from urllib.parse import urlsplit
 from activitypub.actors import format_time, parse_time
 from activitypub.content import sanitize_html, strip_html
 from activitypub.jsonld import id_of, normalize_audience
+from activitypub.transport import is_public_http_url
 from activitypub.urls import LocalUrls
 from activitypub.vocab import CONTEXT, NOTE_TYPES, visibility_of
 from storage.models import Actor, Status
@@ -68,12 +69,12 @@ def _safe_url(value: Any) -> str | None:
     return value if parts.scheme in ("http", "https") and parts.netloc else None
 
 
-def _attachment(item: Any) -> dict[str, Any] | None:
+def _attachment(item: Any, allow_private: bool) -> dict[str, Any] | None:
     """One remote attachment kept for timelines; unsafe URLs dropped (INTEROP.md case 26)."""
     if not isinstance(item, dict) or item.get("type") not in ("Image", "Document", "Video", "Audio", "Link"):
         return None
     url = _safe_url(item.get("url") or item.get("href"))
-    if url is None:
+    if url is None or not (allow_private or is_public_http_url(url)):
         return None
     media_type = item.get("mediaType") if isinstance(item.get("mediaType"), str) else None
     if media_type and not media_type.startswith(IMAGE_MEDIA_PREFIXES):
@@ -117,7 +118,7 @@ def _tags(value: Any) -> tuple[list[dict[str, Any]], list[str], list[str]]:
     return kept, hashtags, mentions
 
 
-def remote_note_fields(doc: dict[str, Any], author: Actor) -> dict[str, Any]:
+def remote_note_fields(doc: dict[str, Any], author: Actor, *, allow_private: bool = False) -> dict[str, Any]:
     """Status column values from a remote Note-like object, sanitised and bounded (INTEROP.md 25, 29)."""
     if doc.get("type") not in NOTE_TYPES:
         raise ValueError(f"not a note type: {doc.get('type')!r}")
@@ -135,7 +136,8 @@ def remote_note_fields(doc: dict[str, Any], author: Actor) -> dict[str, Any]:
         content = f"<p>{sanitize_html(name, max_chars=500)}</p>{content}"
     summary = doc.get("summary")
     tags, hashtags, mentions = _tags(doc.get("tag"))
-    attachments = [a for a in map(_attachment, ids_list(doc.get("attachment"))) if a][:MAX_ATTACHMENTS]
+    items = ids_list(doc.get("attachment"))[:100]
+    attachments = [a for a in (_attachment(i, allow_private) for i in items) if a][:MAX_ATTACHMENTS]
     in_reply_to = id_of(doc.get("inReplyTo"))
     language = None
     if isinstance(doc.get("contentMap"), dict) and doc["contentMap"]:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -22,6 +23,8 @@ from activitypub.webfinger import resolve_handle
 from storage.db import SessionFactory
 from storage.models import Actor, DomainBlock, RemoteKey, utcnow
 
+log = logging.getLogger(__name__)
+
 ACTOR_TTL = timedelta(days=1)
 # A key is fetched again on a verification failure at most this often (key rotation, not a DoS vector).
 KEY_REFRESH_INTERVAL = 60.0
@@ -32,12 +35,20 @@ class Resolver:
     """Finds actors and public keys, caching them in the database and in memory."""
 
     def __init__(
-        self, sessions: SessionFactory, fetcher: Fetcher, urls: LocalUrls, *, webfinger_scheme: str = "https"
+        self,
+        sessions: SessionFactory,
+        fetcher: Fetcher,
+        urls: LocalUrls,
+        *,
+        webfinger_scheme: str = "https",
+        allow_private_addresses: bool = False,
     ) -> None:
         self.sessions = sessions
         self.fetcher = fetcher
         self.urls = urls
         self.webfinger_scheme = webfinger_scheme
+        # Whether media URLs on private addresses are kept (tests and local setups only).
+        self.allow_private_addresses = allow_private_addresses
         self._keys: dict[str, PublicKey] = {}
         self._refreshed_at: dict[str, float] = {}
 
@@ -85,7 +96,7 @@ class Resolver:
         self, doc: dict[str, Any], fetched_url: str, *, session: AsyncSession | None = None
     ) -> Actor:
         """Insert or update a remote actor from its (already fetched and id-checked) document."""
-        values = remote_actor_fields(doc, fetched_url)
+        values = remote_actor_fields(doc, fetched_url, allow_private=self.allow_private_addresses)
         if self.urls.is_local(values["ap_id"]):
             raise InvalidActivityError("a remote document claims a local actor id")
         async with self._session(session) as db:
@@ -106,6 +117,9 @@ class Resolver:
         row = await session.scalar(select(RemoteKey).where(RemoteKey.key_id == key_id))
         if row is None:
             session.add(RemoteKey(key_id=key_id, owner_ap_id=owner, public_key_pem=pem))
+        elif row.owner_ap_id != owner:
+            log.warning("not letting %s take over key %s of %s", owner, key_id, row.owner_ap_id)
+            return
         else:
             row.owner_ap_id, row.public_key_pem, row.fetched_at = owner, pem, utcnow()
         self._keys.pop(key_id, None)

@@ -75,6 +75,28 @@ def is_public_address(ip: IPAddress) -> bool:
     return ip.is_global
 
 
+def is_public_http_url(url: str) -> bool:
+    """True for an http(s) URL whose host is a name or a public IP (media and icons we show).
+
+    Names are resolved (and checked) only when fetched; this drops what is visibly internal:
+    loopback, private and link-local literals, and localhost (INTEROP.md case 26).
+    """
+    try:
+        parts = urlsplit(url)
+        host = parts.hostname
+    except ValueError:
+        return False
+    if parts.scheme.lower() not in ("http", "https") or not host:
+        return False
+    if host == "localhost" or host.endswith(".localhost"):
+        return False
+    try:
+        ip = ipaddress.ip_address(host)
+    except ValueError:
+        return True
+    return is_public_address(ip)
+
+
 def check_url_scheme(url: str) -> None:
     """Raise UnsafeURLError unless ``url`` is an absolute http(s) URL with a host."""
     try:

@@ -92,7 +92,13 @@ async def open_services(
     except SQLAlchemyError:  # not migrated yet: `fedigen db migrate` creates the key, then load() again
         pass
     fetcher = Fetcher(http, signer=signer, max_bytes=1_000_000, timeout=fed.fetch_timeout)
-    resolver = Resolver(sessions, fetcher, urls, webfinger_scheme=fed.webfinger_scheme)
+    resolver = Resolver(
+        sessions,
+        fetcher,
+        urls,
+        webfinger_scheme=fed.webfinger_scheme,
+        allow_private_addresses=fed.allow_private_addresses,
+    )
     policy = DeliveryPolicy(
         max_attempts=fed.max_delivery_attempts,
         max_age=timedelta(hours=fed.delivery_max_age_hours),
