@@ -23,8 +23,6 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from cachetools import LRUCache
-from pyld import jsonld as pyld_jsonld
-from pyld.context_resolver import ContextResolver
 
 from .errors import InvalidActivityError
 
@@ -84,6 +82,10 @@ def bundled_context_urls() -> list[str]:
 
 def document_loader(url: str, options: Mapping[str, Any] | None = None) -> dict[str, Any]:
     """Serve a bundled JSON-LD context to pyld; refuse any other URL without network I/O."""
+    # pyld (and the requests library it pulls in) is imported only when JSON-LD is really processed:
+    # the inbox treats AS2 as plain JSON, and ~12 MB of idle memory stays unspent.
+    from pyld import jsonld as pyld_jsonld
+
     key = _bundle_key(url)
     if key is None:
         raise pyld_jsonld.JsonLdError(
@@ -102,6 +104,9 @@ def document_loader(url: str, options: Mapping[str, Any] | None = None) -> dict[
 
 def expand(doc: Mapping[str, Any]) -> list[Any]:
     """Expand ``doc`` with pyld using only the bundled contexts (InvalidActivityError otherwise)."""
+    from pyld import jsonld as pyld_jsonld
+    from pyld.context_resolver import ContextResolver
+
     check_document(doc)
     options = {
         "documentLoader": document_loader,

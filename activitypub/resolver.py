@@ -26,6 +26,8 @@ from storage.models import Actor, DomainBlock, RemoteKey, utcnow
 log = logging.getLogger(__name__)
 
 ACTOR_TTL = timedelta(days=1)
+# Domain blocks made by another process take effect on the inbox within this many seconds.
+BLOCKLIST_TTL = 30.0
 # A key is fetched again on a verification failure at most this often (key rotation, not a DoS vector).
 KEY_REFRESH_INTERVAL = 60.0
 MEMORY_CACHE_SIZE = 4096
@@ -51,6 +53,8 @@ class Resolver:
         self.allow_private_addresses = allow_private_addresses
         self._keys: dict[str, PublicKey] = {}
         self._refreshed_at: dict[str, float] = {}
+        self._blocked: frozenset[str] | None = None
+        self._blocked_loaded_at = 0.0
 
     @asynccontextmanager
     async def _session(self, session: AsyncSession | None) -> AsyncIterator[AsyncSession]:
@@ -64,6 +68,22 @@ class Resolver:
             return
         async with self.sessions() as own, own.begin():
             yield own
+
+    async def is_domain_blocked_cached(self, url: str) -> bool:
+        """is_domain_blocked against an in-memory copy of the block list, reloaded every 30 s."""
+        now = time.monotonic()
+        if self._blocked is None or now - self._blocked_loaded_at > BLOCKLIST_TTL:
+            async with self.sessions() as session:
+                self._blocked = frozenset(await session.scalars(select(DomainBlock.domain)))
+            self._blocked_loaded_at = now
+        parts = urlsplit(url)
+        host = parts.hostname or ""
+        candidates = {".".join(host.split(".")[i:]) for i in range(host.count(".") + 1)} | {parts.netloc}
+        return not self._blocked.isdisjoint(candidates)
+
+    def forget_blocklist(self) -> None:
+        """Reload the domain block list on next use (after it changed in this process)."""
+        self._blocked = None
 
     async def is_domain_blocked(self, session: AsyncSession, url: str) -> bool:
         """True when the URL's host (or a parent domain) is blocked."""

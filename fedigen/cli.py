@@ -7,7 +7,9 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
 import secrets
+import subprocess
 import sys
 from collections.abc import Awaitable, Callable, Coroutine
 from functools import wraps
@@ -17,13 +19,12 @@ import click
 from sqlalchemy import select
 
 from activitypub.errors import ActivityPubError
-from fedigen import accounts, following, posting
+from fedigen import accounts, following, moderation, posting
 from fedigen.config import ConfigError, Settings, config_path, load_settings
 from fedigen.errors import FedigenError
 from fedigen.services import Services, open_services
 from fedigen.worker import Worker
 from storage import StorageError
-from storage.migrate import upgrade
 from storage.models import Actor, Notification, Status
 
 T = TypeVar("T")
@@ -157,6 +158,8 @@ def init(ctx: click.Context, url: str, name: str, database: str, admin_name: str
 
 
 async def _migrate(settings: Settings) -> None:
+    from storage.migrate import upgrade  # alembic is loaded only by commands that migrate
+
     async with open_services(settings) as svc:
         await upgrade(svc.engine)
         async with svc.sessions() as session, session.begin():
@@ -205,7 +208,11 @@ def serve(ctx: click.Context, host: str | None, port: int | None, no_worker: boo
     from fedigen.app import create_app
 
     settings = _settings(ctx)
-    _run(_migrate(settings))
+    # Migrate in a child process so alembic (and mako) never occupy the long-running server's memory.
+    migrate = [sys.executable, "-m", "fedigen", "db", "migrate"]
+    env = {**os.environ, "FEDIGEN_CONFIG": str(config_path(ctx.obj.get("config")))}
+    if subprocess.run(migrate, env=env, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL).returncode:
+        _fail("database migration failed (see the message above)")
     app = create_app(settings, run_worker=not no_worker and settings.server.worker)
     uvicorn.run(
         app, host=host or settings.server.host, port=port or settings.server.port,
@@ -412,6 +419,44 @@ async def notifications(svc: Services, as_name: str, limit: int) -> None:
         click.echo(f"{note.created_at:%Y-%m-%d %H:%M}\t{note.type}\t{who}{where}")
     if not items:
         click.echo("no notifications")
+
+
+@main.group()
+def domain() -> None:
+    """Domain blocks (defederation)."""
+
+
+@domain.command("block")
+@click.argument("name")
+@click.option("--reason", default="", help="Why (kept for moderators).")
+@with_services
+async def domain_block(svc: Services, name: str, reason: str) -> None:
+    """Refuse everything from a domain and its subdomains; drops follows with its accounts."""
+    async with svc.sessions() as session, session.begin():
+        block = await moderation.block_domain(svc, session, name, reason)
+    click.echo(f"blocked {block.domain} (running servers apply it within 30 s)")
+
+
+@domain.command("unblock")
+@click.argument("name")
+@with_services
+async def domain_unblock(svc: Services, name: str) -> None:
+    """Federate with a domain again."""
+    async with svc.sessions() as session, session.begin():
+        await moderation.unblock_domain(svc, session, name)
+    click.echo(f"unblocked {name}")
+
+
+@domain.command("list")
+@with_services
+async def domain_list(svc: Services) -> None:
+    """List blocked domains."""
+    async with svc.sessions() as session:
+        blocks = await moderation.blocked_domains(session)
+    for block in blocks:
+        click.echo(f"{block.domain}\t{block.reason}")
+    if not blocks:
+        click.echo("no blocked domains")
 
 
 @main.command("run-worker-once", hidden=True)

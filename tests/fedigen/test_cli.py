@@ -64,3 +64,14 @@ def test_bad_config_is_refused_naming_the_key(cli: FedigenServer) -> None:
 def test_db_migrate_is_idempotent(cli: FedigenServer) -> None:
     assert "up to date" in cli.cli("db", "migrate").stdout
     assert "up to date" in cli.cli("db", "migrate").stdout
+
+
+def test_domain_blocks(cli: FedigenServer) -> None:
+    assert "blocked spam.example" in cli.cli("domain", "block", "spam.example", "--reason", "spam").stdout
+    assert "spam.example\tspam" in cli.cli("domain", "list").stdout
+    assert "unblocked" in cli.cli("domain", "unblock", "spam.example").stdout
+    assert "no blocked domains" in cli.cli("domain", "list").stdout
+    missing = cli.cli("domain", "unblock", "spam.example", check=False)
+    assert missing.returncode == 1 and "not blocked" in missing.stderr
+    bad = cli.cli("domain", "block", "not a domain", check=False)
+    assert bad.returncode == 1 and "domain" in bad.stderr

@@ -27,9 +27,10 @@ from activitypub import cavage
 from activitypub.transport import IPAddress, make_http_client
 from fedigen import accounts, following
 from fedigen.app import create_app
+from fedigen.moderation import block_domain
 from fedigen.services import open_services
 from storage import queue
-from storage.models import Actor, DomainBlock, Follow, InboxItem, Notification, Status
+from storage.models import Actor, Follow, InboxItem, Notification, Status
 from tests.conftest import HostRouter, Instance, make_settings, prepare_database
 from tests.remote_actor import (
     PUBLIC,
@@ -475,7 +476,7 @@ async def test_case12_signature_from_a_blocked_domain_is_refused_403(
     fedigen: Instance, remote: RemoteServer, bob: RemoteActor
 ) -> None:
     async with fedigen.services.sessions() as session, session.begin():
-        session.add(DomainBlock(domain="remote.test", reason="spam"))
+        await block_domain(fedigen.services, session, "remote.test", reason="spam")
     response = await bob.post(fedigen.client, INBOX, bob.create(bob.note(mention=ALICE)))
     await assert_refused(response, fedigen, 403)
     assert remote.received == [], "nothing is fetched from a blocked domain"
@@ -487,7 +488,7 @@ async def test_case12_blocked_domain_with_a_cached_key_is_refused_403(
     await deliver_note(fedigen, bob)
     before = await stored(fedigen)
     async with fedigen.services.sessions() as session, session.begin():
-        session.add(DomainBlock(domain="remote.test", reason="spam"))
+        await block_domain(fedigen.services, session, "remote.test", reason="spam")
     response = await bob.post(fedigen.client, INBOX, bob.create(bob.note(mention=ALICE)))
     await assert_refused(response, fedigen, 403, before)
 
