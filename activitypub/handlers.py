@@ -164,13 +164,7 @@ async def on_reject(ctx: Context) -> None:
 
 async def _is_relevant(ctx: Context, fields: dict[str, Any]) -> bool:
     """Store a post only when a local account follows its author, is mentioned, or is replied to."""
-    followed = await ctx.session.scalar(
-        select(Follow.id)
-        .join(Actor, Actor.id == Follow.follower_id)
-        .where(Follow.followee_id == ctx.actor.id, Follow.state == "accepted", Actor.domain.is_(None))
-        .limit(1)
-    )
-    if followed is not None:
+    if await _has_local_followers(ctx):
         return True
     if any(ctx.urls.is_local(m) for m in fields["_mentions"]):
         return True

@@ -44,25 +44,6 @@ ALICE = f"{BASE}/users/alice"
 
 
 @pytest.fixture
-def remote(router: HostRouter) -> RemoteServer:
-    server = RemoteServer("remote.test")
-    router.add(server.host, server.app)
-    return server
-
-
-@pytest.fixture
-def bob(remote: RemoteServer) -> RemoteActor:
-    return remote.add_actor("bob")
-
-
-@pytest.fixture
-async def fedigen(instance: Instance) -> Instance:
-    """The instance under test, with a local account alice."""
-    await instance.create_account("alice")
-    return instance
-
-
-@pytest.fixture
 async def strict_fedigen(tmp_path: Path, backend: str, router: HostRouter) -> AsyncIterator[Instance]:
     """An instance refusing private addresses, as on a public server (remote.test stays reachable)."""
     settings = make_settings(tmp_path, backend, federation={"allow_private_addresses": False})

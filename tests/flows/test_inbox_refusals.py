@@ -52,30 +52,6 @@ INBOXES = pytest.mark.parametrize("path", [INBOX, SHARED_INBOX])
 # --- fixtures and helpers ---------------------------------------------------------------------------
 
 
-@pytest.fixture
-def remote(router: HostRouter) -> RemoteServer:
-    server = RemoteServer("remote.test")
-    router.add(server.host, server.app)
-    return server
-
-
-@pytest.fixture
-def bob(remote: RemoteServer) -> RemoteActor:
-    return remote.add_actor("bob")
-
-
-@pytest.fixture
-def carol(remote: RemoteServer) -> RemoteActor:
-    return remote.add_actor("carol")
-
-
-@pytest.fixture
-async def fedigen(instance: Instance) -> Instance:
-    """The instance under test, with a local account alice."""
-    await instance.create_account("alice")
-    return instance
-
-
 async def count(inst: Instance, model: Any, *where: Any) -> int:
     async with inst.services.sessions() as session:
         return int(await session.scalar(select(func.count()).select_from(model).where(*where)) or 0)
