@@ -118,6 +118,20 @@ async def instance_actor(request: Request) -> Response:
     return ActivityJSONResponse(instance_actor_to_ap(account, svc.urls))
 
 
+async def instance_outbox(request: Request) -> Response:
+    """The instance actor publishes nothing: an empty outbox, so the URL it advertises resolves."""
+    ap_id = services(request).urls.instance_actor + "/outbox"
+    return ActivityJSONResponse(
+        {
+            "@context": AS_CONTEXT,
+            "id": ap_id,
+            "type": "OrderedCollection",
+            "totalItems": 0,
+            "orderedItems": [],
+        }
+    )
+
+
 def _page_number(request: Request) -> int | None:
     value = request.query_params.get("page")
     if value is None:
@@ -259,6 +273,7 @@ routes = [
     Route("/inbox", inbox, methods=["POST"]),
     Route("/actor", instance_actor, methods=["GET"]),
     Route("/actor/inbox", inbox, methods=["POST"]),
+    Route("/actor/outbox", instance_outbox, methods=["GET"]),
     Route("/users/{username}", actor, methods=["GET"]),
     Route("/users/{username}/inbox", inbox, methods=["POST"]),
     Route("/users/{username}/outbox", outbox, methods=["GET"]),

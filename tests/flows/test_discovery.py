@@ -104,6 +104,8 @@ async def test_actor_document_has_what_mastodon_and_bridgy_read(instance: Instan
     assert page.status_code == 302 and page.headers["location"] == "http://fedigen.test/@alice"
     inst_actor = (await instance.client.get("/actor", headers=AS2)).json()
     assert inst_actor["type"] == "Application" and inst_actor["publicKey"]["owner"] == inst_actor["id"]
+    outbox = (await instance.client.get(inst_actor["outbox"], headers=AS2)).json()
+    assert outbox["type"] == "OrderedCollection" and outbox["totalItems"] == 0
 
 
 async def test_outbox_and_notes_dereference_and_hide_private_posts(instance: Instance) -> None:
