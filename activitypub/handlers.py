@@ -76,16 +76,21 @@ async def _status(session: AsyncSession, ap_id: str | None) -> Status | None:
     return await session.scalar(select(Status).where(Status.ap_id == ap_id, Status.deleted_at.is_(None)))
 
 
+async def blocks(session: AsyncSession, actor: Actor, target: Actor) -> bool:
+    """True when actor has blocked target."""
+    found = await session.scalar(
+        select(Block.id).where(Block.actor_id == actor.id, Block.target_id == target.id)
+    )
+    return found is not None
+
+
 async def notify(
     session: AsyncSession, recipient: Actor, kind: str, sender: Actor, status: Status | None
 ) -> None:
     """Record a notification for a local account (never for its own actions)."""
     if recipient.domain is not None or recipient.id == sender.id:
         return
-    blocked = await session.scalar(
-        select(Block.id).where(Block.actor_id == recipient.id, Block.target_id == sender.id)
-    )
-    if blocked is None:
+    if not await blocks(session, recipient, sender):
         session.add(
             Notification(recipient_id=recipient.id, type=kind, from_actor_id=sender.id,
                          status_id=status.id if status else None)
@@ -101,10 +106,7 @@ async def on_follow(ctx: Context) -> None:
     if target is None:
         return
     doc = {k: v for k, v in ctx.doc.items() if k != "@context"}
-    blocked = await ctx.session.scalar(
-        select(Block.id).where(Block.actor_id == target.id, Block.target_id == ctx.actor.id)
-    )
-    if blocked is not None:
+    if await blocks(ctx.session, target, ctx.actor):
         await publish(
             ctx.session, target, response_of("Reject", ctx.urls.new_activity(), target, doc, ctx.actor.ap_id)
         )
@@ -372,10 +374,7 @@ async def on_block(ctx: Context) -> None:
     target = await _local_actor(ctx.session, ctx.object_id)
     if target is None:
         return
-    exists = await ctx.session.scalar(
-        select(Block.id).where(Block.actor_id == ctx.actor.id, Block.target_id == target.id)
-    )
-    if exists is None:
+    if not await blocks(ctx.session, ctx.actor, target):
         ctx.session.add(Block(ap_id=ctx.doc["id"], actor_id=ctx.actor.id, target_id=target.id))
     await ctx.session.execute(
         delete(Follow).where(

@@ -33,6 +33,13 @@ KEY_REFRESH_INTERVAL = 60.0
 MEMORY_CACHE_SIZE = 4096
 
 
+def _domain_candidates(url: str) -> set[str]:
+    """Every domain whose block covers the URL: its host, each parent domain, and host:port."""
+    parts = urlsplit(url)
+    host = parts.hostname or ""
+    return {".".join(host.split(".")[i:]) for i in range(host.count(".") + 1)} | {parts.netloc}
+
+
 class Resolver:
     """Finds actors and public keys, caching them in the database and in memory."""
 
@@ -76,10 +83,7 @@ class Resolver:
             async with self.sessions() as session:
                 self._blocked = frozenset(await session.scalars(select(DomainBlock.domain)))
             self._blocked_loaded_at = now
-        parts = urlsplit(url)
-        host = parts.hostname or ""
-        candidates = {".".join(host.split(".")[i:]) for i in range(host.count(".") + 1)} | {parts.netloc}
-        return not self._blocked.isdisjoint(candidates)
+        return not self._blocked.isdisjoint(_domain_candidates(url))
 
     def forget_blocklist(self) -> None:
         """Reload the domain block list on next use (after it changed in this process)."""
@@ -87,9 +91,7 @@ class Resolver:
 
     async def is_domain_blocked(self, session: AsyncSession, url: str) -> bool:
         """True when the URL's host (or a parent domain) is blocked."""
-        host = urlsplit(url).hostname or ""
-        candidates = [".".join(host.split(".")[i:]) for i in range(host.count(".") + 1)]
-        candidates.append(urlsplit(url).netloc)
+        candidates = _domain_candidates(url)
         found = await session.scalar(select(DomainBlock.id).where(DomainBlock.domain.in_(candidates)))
         return found is not None
 

@@ -6,6 +6,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from activitypub.outbox import follow_of, publish, response_of, undo_of
+from fedigen.accounts import get_local
 from fedigen.errors import ConflictError, NotFoundError, ValidationError
 from fedigen.services import Services
 from storage.models import Actor, Follow
@@ -20,10 +21,7 @@ async def find_actor(svc: Services, session: AsyncSession, handle: str) -> Actor
     if not user:
         raise ValidationError("account", f"not a handle: {handle!r}")
     if not domain or domain.lower() == svc.urls.host.lower():
-        actor = await session.scalar(select(Actor).where(Actor.username == user, Actor.domain.is_(None)))
-        if actor is None:
-            raise NotFoundError(f"no local account named {user!r}")
-        return actor
+        return await get_local(session, user)
     return await svc.resolver.resolve_handle(f"{user}@{domain}", session=session)
 
 

@@ -13,6 +13,7 @@ from activitypub.errors import ActivityPubError
 from activitypub.handlers import notify
 from activitypub.outbox import create_of, delete_of, publish, update_of
 from activitypub.vocab import VISIBILITIES, Visibility, address
+from fedigen.accounts import get_local
 from fedigen.errors import ForbiddenError, NotFoundError, ValidationError
 from fedigen.services import Services
 from storage.models import Actor, Mention, Status, StatusTag, Tombstone, utcnow
@@ -55,11 +56,10 @@ async def _resolve_mentions(
     found: dict[tuple[str, str | None], Actor] = {}
     for user, domain in mentions[:MAX_MENTIONS]:
         if domain is None or domain.lower() == svc.urls.host.lower():
-            actor = await session.scalar(
-                select(Actor).where(
-                    Actor.username == user, Actor.domain.is_(None), Actor.ap_type != "Application"
-                )
-            )
+            try:
+                actor = await get_local(session, user)
+            except NotFoundError:
+                actor = None
         else:
             actor = await session.scalar(select(Actor).where(Actor.username == user, Actor.domain == domain))
             if actor is None:

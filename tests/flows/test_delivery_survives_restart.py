@@ -18,7 +18,11 @@ from storage.models import Actor, Delivery, Status, utcnow
 from tests.conftest import HostRouter, Instance
 
 
-async def _follow(a: Instance, b: Instance) -> None:
+async def _bob_follows_alice(stack: AsyncExitStack, a: Instance, make_instance: Any) -> Instance:
+    """Start b.test with bob, give a alice, and let bob's follow of alice be accepted."""
+    b: Instance = await make_instance(stack, "http://b.test")
+    await a.create_account("alice")
+    await b.create_account("bob")
     async with b.services.sessions() as session, session.begin():
         bob = (await session.scalars(select(Actor).where(Actor.username == "bob"))).one()
         target = await following.find_actor(b.services, session, f"@alice@{a.settings.host}")
@@ -26,6 +30,7 @@ async def _follow(a: Instance, b: Instance) -> None:
     await b.drain()
     await a.drain()
     await b.drain()
+    return b
 
 
 async def test_claimed_delivery_resumes_after_restart(
@@ -33,10 +38,7 @@ async def test_claimed_delivery_resumes_after_restart(
 ) -> None:
     a = instance
     async with AsyncExitStack() as stack:
-        b = await make_instance(stack, "http://b.test")
-        await a.create_account("alice")
-        await b.create_account("bob")
-        await _follow(a, b)
+        b = await _bob_follows_alice(stack, a, make_instance)
         async with a.services.sessions() as session, session.begin():
             alice = (await session.scalars(select(Actor).where(Actor.username == "alice"))).one()
             status = await posting.create_post(a.services, session, alice, PostRequest(text="survives"))
@@ -76,10 +78,7 @@ async def test_failed_delivery_is_retried_later_then_succeeds(
 ) -> None:
     a = instance
     async with AsyncExitStack() as stack:
-        b = await make_instance(stack, "http://b.test")
-        await a.create_account("alice")
-        await b.create_account("bob")
-        await _follow(a, b)
+        b = await _bob_follows_alice(stack, a, make_instance)
         transport = router.apps.pop(b.settings.host)  # b goes offline
         async with a.services.sessions() as session, session.begin():
             alice = (await session.scalars(select(Actor).where(Actor.username == "alice"))).one()
