@@ -1,0 +1,1 @@
+"""fedigen's own image backends, each registered in the ``fedigen.backends`` entry-point group."""
