@@ -18,6 +18,8 @@ ALLOWED_TAGS = {
 ALLOWED_ATTRIBUTES = {
     "a": {"href", "class", "translate"},
     "span": {"class", "translate"},
+    # Mastodon 4.4+ marks the "RE: <link>" paragraph of a quote post so clients showing the quote hide it.
+    "p": {"class"},
     "ol": {"start", "reversed"},
     "li": {"value"},
 }
@@ -25,7 +27,7 @@ URL_SCHEMES = {"http", "https", "dat", "dweb", "ipfs", "ipns", "ssb", "gopher", 
 # Elements removed together with everything inside them.
 DROPPED_WITH_CONTENT = {"script", "style", "iframe", "object", "embed", "template", "noscript", "svg", "math"}
 CLASS_PREFIXES = ("h-", "p-", "u-", "dt-", "e-")
-CLASS_NAMES = {"mention", "hashtag", "ellipsis", "invisible"}
+CLASS_NAMES = {"mention", "hashtag", "ellipsis", "invisible", "quote-inline"}
 
 MAX_CONTENT_CHARS = 100_000
 
@@ -53,6 +55,12 @@ def sanitize_html(value: str | None, *, max_chars: int = MAX_CONTENT_CHARS) -> s
         link_rel="nofollow noopener noreferrer",
         strip_comments=True,
     )
+
+
+def quote_paragraph(label: str, url: str) -> str:
+    """The visible "remix of <link>" paragraph for software that does not show quotes."""
+    href = html.escape(url, quote=True)
+    return f'<p class="quote-inline">{html.escape(label)} <a href="{href}">{html.escape(url)}</a></p>'
 
 
 def strip_html(value: str | None) -> str:

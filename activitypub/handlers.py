@@ -21,8 +21,9 @@ from activitypub.notes import remote_note_fields
 from activitypub.outbox import publish, response_of
 from activitypub.resolver import Resolver
 from activitypub.urls import LocalUrls
-from activitypub.vocab import ACTOR_TYPES, NOTE_TYPES
+from activitypub.vocab import ACTOR_TYPES, CONTEXT, NOTE_TYPES
 from storage.models import (
+    Activity,
     Actor,
     Block,
     Favourite,
@@ -30,6 +31,7 @@ from storage.models import (
     InboxItem,
     Mention,
     Notification,
+    Remix,
     Report,
     Status,
     StatusTag,
@@ -182,6 +184,7 @@ async def _apply_note(ctx: Context, status: Status, fields: dict[str, Any]) -> N
     parent = await _status(ctx.session, status.in_reply_to_ap_id)
     status.in_reply_to_id = parent.id if parent else None
     await ctx.session.flush()
+    await record_remix(ctx.session, status)
     await ctx.session.execute(delete(StatusTag).where(StatusTag.status_id == status.id))
     ctx.session.add_all(StatusTag(status_id=status.id, name=name) for name in hashtags)
     already = set(await ctx.session.scalars(select(Mention.actor_id).where(Mention.status_id == status.id)))
@@ -267,6 +270,56 @@ async def on_delete(ctx: Context) -> None:
         ctx.session.add(Tombstone(ap_id=object_id, actor_ap_id=ctx.actor.ap_id))
 
 
+async def record_remix(session: AsyncSession, status: Status) -> None:
+    """Remember that ``status`` remixes ``extra['remix_of']`` (local or remote), for lineage queries."""
+    parent_ap_id = (status.extra or {}).get("remix_of")
+    if not isinstance(parent_ap_id, str):
+        return
+    parent = await _status(session, parent_ap_id)
+    existing = await session.scalar(select(Remix).where(Remix.child_ap_id == status.ap_id))
+    if existing is None:
+        session.add(Remix(child_ap_id=status.ap_id, child_status_id=status.id, parent_ap_id=parent_ap_id,
+                          parent_status_id=parent.id if parent else None))  # fmt: skip
+
+
+async def on_quote_request(ctx: Context) -> None:
+    """FEP-044f QuoteRequest for one of our posts: public and unlisted posts may be quoted (remixed)
+    by anyone, so the request is accepted at once with a QuoteAuthorization stamp; others are rejected.
+    """
+    status = await _status(ctx.session, ctx.object_id)
+    if status is None or not status.local:
+        return
+    author = await ctx.session.get(Actor, status.actor_id)
+    if author is None:
+        return
+    instrument = ctx.doc.get("instrument")
+    quoting_id = id_of(instrument)
+    request = {k: v for k, v in ctx.doc.items() if k != "@context"}
+    allowed = (
+        status.visibility in ("public", "unlisted")
+        and quoting_id is not None
+        and same_origin(quoting_id, ctx.actor.ap_id)
+        and not await blocks(ctx.session, author, ctx.actor)
+    )
+    if not allowed:
+        reject = response_of("Reject", ctx.urls.new_activity(), author, request, ctx.actor.ap_id)
+        await publish(ctx.session, author, reject)
+        return
+    stamp_id = ctx.urls.new_activity()
+    stamp = {
+        "@context": CONTEXT, "id": stamp_id, "type": "QuoteAuthorization", "attributedTo": author.ap_id,
+        "interactingObject": quoting_id, "interactionTarget": status.ap_id,
+    }  # fmt: skip
+    ctx.session.add(Activity(ap_id=stamp_id, ap_type="QuoteAuthorization", actor_id=author.id,
+                             object_ap_id=status.ap_id, public=True, document=stamp))  # fmt: skip
+    accept = response_of("Accept", ctx.urls.new_activity(), author, request, ctx.actor.ap_id)
+    accept["result"] = stamp_id
+    await publish(ctx.session, author, accept)
+    known = await ctx.session.scalar(select(Remix.id).where(Remix.child_ap_id == quoting_id))
+    if known is None:
+        ctx.session.add(Remix(child_ap_id=quoting_id, parent_ap_id=status.ap_id, parent_status_id=status.id))
+
+
 # --- Reactions --------------------------------------------------------------------------------------
 
 
@@ -291,26 +344,9 @@ async def on_announce(ctx: Context) -> None:
     target = await _status(ctx.session, ctx.object_id)
     if target is None and ctx.object_id and await _has_local_followers(ctx):
         try:
-            fetched = await ctx.resolver.fetcher.fetch_object(ctx.object_id)
-            author = await ctx.resolver.get_actor(
-                id_of(fetched.document.get("attributedTo")) or "", session=ctx.session
-            )
+            target = await fetch_public_note(ctx.session, ctx.resolver, ctx.urls, ctx.object_id)
         except (ActivityPubError, ValueError):
             return
-        fields = (
-            remote_note_fields(fetched.document, author, allow_private=ctx.resolver.allow_private_addresses)
-            if fetched.document.get("type") in NOTE_TYPES
-            else None
-        )
-        if (
-            fields is None
-            or fields["visibility"] not in ("public", "unlisted")
-            or not same_origin(fields["ap_id"], author.ap_id)
-        ):
-            return
-        target = Status(actor_id=author.id, local=False)
-        ctx.session.add(target)
-        await _apply_note(Context(ctx.session, ctx.resolver, ctx.urls, author, ctx.doc), target, fields)
     if target is None or target.visibility not in ("public", "unlisted"):
         return
     if await ctx.session.scalar(select(Status.id).where(Status.ap_id == ctx.doc["id"])) is not None:
@@ -323,6 +359,27 @@ async def on_announce(ctx: Context) -> None:
     owner = await ctx.session.get(Actor, target.actor_id)
     if owner is not None:
         await notify(ctx.session, owner, "reblog", ctx.actor, target)
+
+
+async def fetch_public_note(
+    session: AsyncSession, resolver: Resolver, urls: LocalUrls, ap_id: str
+) -> Status | None:
+    """Fetch a public or unlisted remote Note by id and store it (None when it is neither)."""
+    fetched = await resolver.fetcher.fetch_object(ap_id)
+    doc = fetched.document
+    if doc.get("type") not in NOTE_TYPES:
+        return None
+    author = await resolver.get_actor(id_of(doc.get("attributedTo")) or "", session=session)
+    fields = remote_note_fields(doc, author, allow_private=resolver.allow_private_addresses)
+    if fields["visibility"] not in ("public", "unlisted") or not same_origin(fields["ap_id"], author.ap_id):
+        return None
+    existing = await _status(session, fields["ap_id"])
+    if existing is not None:
+        return existing
+    status = Status(actor_id=author.id, local=False)
+    session.add(status)
+    await _apply_note(Context(session, resolver, urls, author, {"id": ap_id}), status, fields)
+    return status
 
 
 async def _has_local_followers(ctx: Context) -> bool:
@@ -440,6 +497,7 @@ HANDLERS: dict[str, Handler] = {
     "Block": on_block,
     "Move": on_move,
     "Flag": on_flag,
+    "QuoteRequest": on_quote_request,
 }
 
 

@@ -10,7 +10,14 @@ from activitypub.content import sanitize_html, strip_html
 from activitypub.jsonld import id_of, normalize_audience
 from activitypub.transport import is_public_http_url
 from activitypub.urls import LocalUrls
-from activitypub.vocab import CONTEXT, NOTE_TYPES, visibility_of
+from activitypub.vocab import (
+    CONTEXT,
+    LD_MEDIA_TYPE,
+    NOTE_TYPES,
+    PUBLIC,
+    TRAINED_ALGORITHMIC_MEDIA,
+    visibility_of,
+)
 from storage.models import Actor, Status
 
 MAX_ATTACHMENTS = 4
@@ -41,6 +48,7 @@ def note_to_ap(
         "replies": None,
     }
     del doc["replies"]
+    doc.update(image_extensions(status))
     if status.language:
         doc["contentMap"] = {status.language: status.content}
     if status.edited_at:
@@ -48,6 +56,55 @@ def note_to_ap(
     if with_context:
         doc = {"@context": CONTEXT, **doc}
     return doc
+
+
+def image_extensions(status: Status) -> dict[str, Any]:
+    """The properties an image Note adds: provenance, what it remixes (as a quote), who may quote it.
+
+    ``status.extra`` holds ``generation`` (prompt, negative_prompt, backend, model, seed, width,
+    height, private) and ``remix_of`` (the parent's id), written by the posting use-case.
+    """
+    extra = status.extra or {}
+    doc: dict[str, Any] = {}
+    generation = extra.get("generation")
+    if isinstance(generation, dict):
+        block: dict[str, Any] = {"type": "Generation", "digitalSourceType": TRAINED_ALGORITHMIC_MEDIA}
+        if generation.get("private"):
+            block["promptPrivate"] = True
+        else:
+            block["prompt"] = generation.get("prompt", "")
+            if generation.get("negative_prompt"):
+                block["negativePrompt"] = generation["negative_prompt"]
+            if generation.get("seed") is not None:
+                block["seed"] = generation["seed"]
+        for key in ("backend", "model", "width", "height"):
+            if generation.get(key):
+                block[key] = generation[key]
+        if extra.get("remix_of"):
+            block["remixOf"] = extra["remix_of"]
+        doc["generation"] = block
+    parent = extra.get("remix_of")
+    if isinstance(parent, str):
+        # FEP-044f for Mastodon 4.5+, quoteUrl / _misskey_quote for older software (INTEROP.md, Quotes).
+        doc["quote"] = parent
+        doc["quoteUrl"] = parent
+        doc["_misskey_quote"] = parent
+        if extra.get("quote_authorization"):
+            doc["quoteAuthorization"] = extra["quote_authorization"]
+    if status.visibility in ("public", "unlisted"):
+        doc["interactionPolicy"] = {"canQuote": {"automaticApproval": [PUBLIC]}}
+    return doc
+
+
+def quote_link(parent_ap_id: str) -> dict[str, Any]:
+    """The FEP-e232 Link tag naming a quoted (remixed) object."""
+    return {
+        "type": "Link",
+        "mediaType": LD_MEDIA_TYPE,
+        "href": parent_ap_id,
+        "name": f"RE: {parent_ap_id}",
+        "rel": "https://misskey-hub.net/ns#_misskey_quote",
+    }
 
 
 def tombstone_to_ap(ap_id: str, deleted: Any = None) -> dict[str, Any]:
@@ -139,6 +196,13 @@ def remote_note_fields(doc: dict[str, Any], author: Actor, *, allow_private: boo
     items = ids_list(doc.get("attachment"))[:100]
     attachments = [a for a in (_attachment(i, allow_private) for i in items) if a][:MAX_ATTACHMENTS]
     in_reply_to = id_of(doc.get("inReplyTo"))
+    quote = quoted_id(doc)
+    extra: dict[str, Any] = {}
+    generation = _remote_generation(doc.get("generation"))
+    if generation:
+        extra["generation"] = generation
+    if quote:
+        extra["remix_of" if generation else "quote_of"] = quote
     language = None
     if isinstance(doc.get("contentMap"), dict) and doc["contentMap"]:
         language = str(next(iter(doc["contentMap"])))[:16]
@@ -158,9 +222,40 @@ def remote_note_fields(doc: dict[str, Any], author: Actor, *, allow_private: boo
         "attachments": attachments,
         "published": parse_time(doc.get("published")),
         "edited_at": parse_time(doc.get("updated")),
+        "extra": extra,
         "_hashtags": hashtags,
         "_mentions": mentions,
     }
+
+
+def quoted_id(doc: dict[str, Any]) -> str | None:
+    """What a Note quotes: FEP-044f ``quote``, then quoteUrl / quoteUri / _misskey_quote, then a Link tag."""
+    for key in ("quote", "quoteUrl", "quoteUri", "_misskey_quote"):
+        value = _safe_url(doc.get(key))
+        if value:
+            return value
+    tags = doc.get("tag")
+    for tag in tags if isinstance(tags, list) else [tags]:
+        if isinstance(tag, dict) and tag.get("type") == "Link" and "quote" in str(tag.get("rel", "")):
+            href = _safe_url(tag.get("href"))
+            if href:
+                return href
+    return None
+
+
+def _remote_generation(value: Any) -> dict[str, Any]:
+    """A remote fedigen Note's provenance block, bounded; {} when absent or malformed."""
+    if not isinstance(value, dict):
+        return {}
+    kept: dict[str, Any] = {"private": bool(value.get("promptPrivate"))}
+    for key, name, limit in (("prompt", "prompt", 2000), ("negativePrompt", "negative_prompt", 2000),
+                             ("backend", "backend", 100), ("model", "model", 200)):  # fmt: skip
+        if isinstance(value.get(key), str):
+            kept[name] = strip_html(value[key])[:limit]
+    for key in ("seed", "width", "height"):
+        if isinstance(value.get(key), int) and not isinstance(value.get(key), bool):
+            kept[key] = value[key]
+    return kept
 
 
 def ids_list(value: Any) -> list[Any]:

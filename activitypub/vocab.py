@@ -8,6 +8,10 @@ AS_CONTEXT = "https://www.w3.org/ns/activitystreams"
 SECURITY_CONTEXT = "https://w3id.org/security/v1"
 PUBLIC = "https://www.w3.org/ns/activitystreams#Public"
 
+FEDIGEN_NS = "https://w3id.org/fedigen/ns#"
+# IPTC's term for media made by a trained model (https://cv.iptc.org/newscodes/digitalsourcetype/).
+TRAINED_ALGORITHMIC_MEDIA = "http://cv.iptc.org/newscodes/digitalsourcetype/trainedAlgorithmicMedia"
+
 AS2_MEDIA_TYPE = "application/activity+json"
 LD_MEDIA_TYPE = 'application/ld+json; profile="https://www.w3.org/ns/activitystreams"'
 
@@ -32,6 +36,34 @@ EXTENSION_CONTEXT: dict[str, Any] = {
     "wf": "https://purl.archive.org/socialweb/webfinger#",
     "webfinger": {"@id": "wf:webfinger", "@type": "xsd:string"},
     "xsd": "http://www.w3.org/2001/XMLSchema#",
+    # FEP-044f quote posts (Mastodon 4.5+), with the older quoteUrl / _misskey_quote forms, and the
+    # GoToSocial interaction-policy terms Mastodon uses to say who may quote (https://w3id.org/fep/044f).
+    "quote": {"@id": "https://w3id.org/fep/044f#quote", "@type": "@id"},
+    "quoteAuthorization": {"@id": "https://w3id.org/fep/044f#quoteAuthorization", "@type": "@id"},
+    "QuoteRequest": "https://w3id.org/fep/044f#QuoteRequest",
+    "QuoteAuthorization": "https://w3id.org/fep/044f#QuoteAuthorization",
+    "quoteUrl": "as:quoteUrl",
+    "misskey": "https://misskey-hub.net/ns#",
+    "_misskey_quote": "misskey:_misskey_quote",
+    "gts": "https://gotosocial.org/ns#",
+    "interactionPolicy": {"@id": "gts:interactionPolicy", "@type": "@id"},
+    "canQuote": {"@id": "gts:canQuote", "@type": "@id"},
+    "automaticApproval": {"@id": "gts:automaticApproval", "@type": "@id"},
+    "manualApproval": {"@id": "gts:manualApproval", "@type": "@id"},
+    "interactingObject": {"@id": "gts:interactingObject", "@type": "@id"},
+    "interactionTarget": {"@id": "gts:interactionTarget", "@type": "@id"},
+    # fedigen's own terms: how an image was made, and what it remixes (FEDERATION.md).
+    "fedigen": FEDIGEN_NS,
+    "Generation": "fedigen:Generation",
+    "generation": {"@id": "fedigen:generation"},
+    "prompt": "fedigen:prompt",
+    "negativePrompt": "fedigen:negativePrompt",
+    "backend": "fedigen:backend",
+    "model": "fedigen:model",
+    "seed": "fedigen:seed",
+    "promptPrivate": "fedigen:promptPrivate",
+    "remixOf": {"@id": "fedigen:remixOf", "@type": "@id"},
+    "digitalSourceType": {"@id": "fedigen:digitalSourceType", "@type": "@id"},
 }
 
 CONTEXT: list[Any] = [AS_CONTEXT, SECURITY_CONTEXT, EXTENSION_CONTEXT]

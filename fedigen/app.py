@@ -16,9 +16,11 @@ from starlette.types import ExceptionHandler
 from activitypub import errors as ap
 from fedigen import errors as fe
 from fedigen.config import Settings
-from fedigen.routes import discovery, federation, pages
+from fedigen.routes import discovery, federation, media, pages
 from fedigen.services import Services, open_services
 from fedigen.worker import Worker
+from generation import errors as ge
+from storage import ImageTooLargeError, StorageError, UnsupportedMediaError
 
 log = logging.getLogger(__name__)
 
@@ -35,6 +37,12 @@ STATUS_OF: list[tuple[type[Exception], int]] = [
     (fe.NotFoundError, 404),
     (fe.ConflictError, 409),
     (fe.ForbiddenError, 403),
+    (ge.PromptRefusedError, 422),
+    (ge.QuotaExceededError, 429),
+    (ge.UnknownBackendError, 422),
+    (ge.BackendError, 503),
+    (ImageTooLargeError, 413),
+    (UnsupportedMediaError, 422),
 ]
 
 
@@ -51,6 +59,8 @@ async def _error_response(request: Request, exc: Exception) -> Response:
     headers = {}
     if status == 401:
         headers["WWW-Authenticate"] = 'Signature realm="fedigen", headers="(request-target) host date digest"'
+    if isinstance(exc, ge.QuotaExceededError):
+        headers["Retry-After"] = str(exc.retry_after)
     if status >= 500:
         log.warning("%s %s failed: %s", request.method, request.url.path, exc)
     return JSONResponse({"error": str(exc) or type(exc).__name__}, status_code=status, headers=headers)
@@ -82,9 +92,11 @@ def create_app(
     handlers: dict[Any, ExceptionHandler] = {
         ap.ActivityPubError: _error_response,
         fe.FedigenError: _error_response,
+        ge.GenerationError: _error_response,
+        StorageError: _error_response,
     }
     app = Starlette(
-        routes=[*discovery.routes, *federation.routes, *pages.routes],
+        routes=[*discovery.routes, *federation.routes, *media.routes, *pages.routes],
         lifespan=lifespan,
         exception_handlers=handlers,
     )

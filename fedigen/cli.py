@@ -5,67 +5,22 @@ Errors are one line on stderr and a non-zero exit; nothing waits for input unles
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import os
 import secrets
 import subprocess
 import sys
-from collections.abc import Awaitable, Callable, Coroutine
-from functools import wraps
-from typing import Any, TypeVar
 
 import click
 from sqlalchemy import select
 
-from activitypub.errors import ActivityPubError
-from fedigen import accounts, following, moderation, posting
-from fedigen.config import ConfigError, Settings, config_path, load_settings
+from fedigen import accounts, bot, following, imagecommands, moderation, posting
+from fedigen.commands import fail, run_async, settings_of, with_services
+from fedigen.config import Settings, config_path
 from fedigen.errors import FedigenError
 from fedigen.services import Services, open_services
 from fedigen.worker import Worker
-from storage import StorageError
 from storage.models import Actor, Notification, Status
-
-T = TypeVar("T")
-
-
-def _fail(message: str) -> None:
-    click.echo(f"fedigen: {message}", err=True)
-    sys.exit(1)
-
-
-def _settings(ctx: click.Context) -> Settings:
-    try:
-        return load_settings(config_path(ctx.obj.get("config")))
-    except ConfigError as exc:
-        _fail(f"config: {exc}")
-        raise AssertionError from exc  # unreachable
-
-
-def _run(coro: Coroutine[Any, Any, T]) -> T:
-    try:
-        return asyncio.run(coro)
-    except (FedigenError, ActivityPubError, StorageError, ConfigError, ValueError) as exc:
-        _fail(str(exc))
-        raise AssertionError from exc  # unreachable
-
-
-def with_services(fn: Callable[..., Awaitable[T]]) -> Callable[..., T]:
-    """Run an async command body with the process's services open."""
-
-    @wraps(fn)
-    @click.pass_context
-    def wrapper(ctx: click.Context, *args: Any, **kwargs: Any) -> T:
-        settings = _settings(ctx)
-
-        async def main() -> T:
-            async with open_services(settings) as svc:
-                return await fn(svc, *args, **kwargs)
-
-        return _run(main())
-
-    return wrapper
 
 
 @click.group()
@@ -143,12 +98,12 @@ def init(ctx: click.Context, url: str, name: str, database: str, admin_name: str
             encoding="utf-8",
         )
         click.echo(f"wrote {path}")
-    settings = _settings(ctx)
-    _run(_migrate(settings))
+    settings = settings_of(ctx)
+    run_async(_migrate(settings))
     click.echo(f"database ready at {settings.database_url}")
     if admin_name:
         password = secrets.token_urlsafe(12)
-        created = _run(
+        created = run_async(
             _create_account(settings, admin_name, password, admin=True, locked=False, exist_ok=True)
         )
         if created:
@@ -164,6 +119,7 @@ async def _migrate(settings: Settings) -> None:
         await upgrade(svc.engine)
         async with svc.sessions() as session, session.begin():
             await accounts.ensure_instance_actor(session, svc.urls)
+            await bot.ensure_bot(session, svc.settings, svc.urls)
 
 
 async def _create_account(
@@ -191,8 +147,8 @@ def db() -> None:
 @click.pass_context
 def db_migrate(ctx: click.Context) -> None:
     """Bring the database schema up to date (safe to run repeatedly)."""
-    settings = _settings(ctx)
-    _run(_migrate(settings))
+    settings = settings_of(ctx)
+    run_async(_migrate(settings))
     click.echo("database is up to date")
 
 
@@ -207,12 +163,12 @@ def serve(ctx: click.Context, host: str | None, port: int | None, no_worker: boo
 
     from fedigen.app import create_app
 
-    settings = _settings(ctx)
+    settings = settings_of(ctx)
     # Migrate in a child process so alembic (and mako) never occupy the long-running server's memory.
     migrate = [sys.executable, "-m", "fedigen", "db", "migrate"]
     env = {**os.environ, "FEDIGEN_CONFIG": str(config_path(ctx.obj.get("config")))}
     if subprocess.run(migrate, env=env, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL).returncode:
-        _fail("database migration failed (see the message above)")
+        fail("database migration failed (see the message above)")
     app = create_app(settings, run_worker=not no_worker and settings.server.worker)
     uvicorn.run(
         app, host=host or settings.server.host, port=port or settings.server.port,
@@ -224,14 +180,14 @@ def serve(ctx: click.Context, host: str | None, port: int | None, no_worker: boo
 @click.pass_context
 def worker(ctx: click.Context) -> None:
     """Run only the background worker (run several beside `serve --no-worker` on PostgreSQL)."""
-    settings = _settings(ctx)
+    settings = settings_of(ctx)
 
     async def run() -> None:
         async with open_services(settings) as svc:
             await Worker(svc).run()
 
     try:
-        _run(run())
+        run_async(run())
     except KeyboardInterrupt:
         pass
 
@@ -249,17 +205,17 @@ def account() -> None:
 @click.pass_context
 def account_create(ctx: click.Context, name: str, admin: bool, locked: bool, password_stdin: bool) -> None:
     """Create a local account."""
-    settings = _settings(ctx)
+    settings = settings_of(ctx)
     generated = False
     if password_stdin:
         password: str | None = sys.stdin.readline().rstrip("\n")
         if not password:
-            _fail("no password on standard input")
+            fail("no password on standard input")
     elif sys.stdin.isatty():
         password = click.prompt("Password", hide_input=True, confirmation_prompt=True)
     else:
         password, generated = secrets.token_urlsafe(12), True
-    _run(_create_account(settings, name, password, admin=admin, locked=locked))
+    run_async(_create_account(settings, name, password, admin=admin, locked=locked))
     click.echo(f"created @{name}@{settings.host}" + (" (admin)" if admin else ""))
     if generated:
         click.echo(f"password: {password}")
@@ -276,28 +232,6 @@ async def account_list(svc: Services) -> None:
         click.echo(f"@{actor.username}@{svc.urls.host}\t{actor.ap_id}\t{','.join(flags)}")
     if not rows:
         click.echo("no accounts yet: fedigen account create NAME")
-
-
-@main.command()
-@click.option("--as", "as_name", required=True, help="Local account to post as.")
-@click.option(
-    "--visibility", type=click.Choice(["public", "unlisted", "followers", "direct"]), default="public"
-)
-@click.option("--cw", default="", help="Content warning.")
-@click.option("--sensitive", is_flag=True, help="Mark media as sensitive.")
-@click.argument("text")
-@with_services
-async def post(svc: Services, as_name: str, visibility: str, cw: str, sensitive: bool, text: str) -> None:
-    """Publish a post; it is delivered to followers by the worker."""
-    async with svc.sessions() as session, session.begin():
-        author = await accounts.get_local(session, as_name)
-        status = await posting.create_post(
-            svc,
-            session,
-            author,
-            posting.PostRequest(text=text, visibility=visibility, summary=cw, sensitive=sensitive),
-        )
-    click.echo(f"{status.id}\t{status.url}")
 
 
 @main.command()
@@ -464,3 +398,7 @@ async def domain_list(svc: Services) -> None:
 async def run_worker_once(svc: Services) -> None:
     """Process due queue rows once and exit (for scripts and tests)."""
     click.echo(f"worked {await Worker(svc).run_once()} rows")
+
+
+for command in imagecommands.COMMANDS:
+    main.add_command(command)

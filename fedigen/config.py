@@ -7,6 +7,7 @@ A missing, unknown or malformed key is a :class:`ConfigError` naming the key.
 from __future__ import annotations
 
 import dataclasses
+import json
 import os
 import tomllib
 import types
@@ -16,6 +17,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
+
+from generation.backend import parse_size
 
 ENV_PREFIX = "FEDIGEN_"
 DEFAULT_CONFIG = "config.toml"
@@ -44,6 +47,60 @@ class DatabaseSettings:
 @dataclass(frozen=True)
 class MediaSettings:
     dir: str = "data/media"
+    # Public base URL media is served from ("" = the instance URL + /media), for a separate media host.
+    url: str = ""
+    # Largest upload accepted, in bytes, and largest image in pixels (checked before decoding).
+    max_upload_bytes: int = 40_000_000
+    max_pixels: int = 50_000_000
+    # Longest side of the stored original; larger images are scaled down.
+    original_max_side: int = 4096
+    # Format of the copy other servers get (at most 2 MB and ~8.3 MP): "jpeg" or "webp".
+    federation_format: str = "jpeg"
+    thumbnail_side: int = 640
+    # Keep a processed copy of remote avatars (served from here instead of hot-linking).
+    cache_remote_avatars: bool = True
+
+
+@dataclass(frozen=True)
+class GenerationSettings:
+    # Backend used when a request names none: procedural, openai, automatic1111, comfyui, diffusers,
+    # or any backend a plug-in registers. Backend options live in [generation.<name>] tables.
+    backend: str = "procedural"
+    # Backends users may choose besides the default ("" = only the default); comma-separated.
+    allowed_backends: tuple[str, ...] = ()
+    size: str = "1024x1024"
+    max_images: int = 4
+    # Seconds one job may run before it is abandoned and (if attempts remain) tried again.
+    timeout: float = 300.0
+    # Attempts for transient backend errors (a server that is down or busy); other errors fail at once.
+    max_attempts: int = 3
+    max_prompt_chars: int = 1000
+    # Refused prompts: words/phrases matched case-insensitively on word boundaries, and regexes.
+    blocked_terms: tuple[str, ...] = ()
+    blocked_patterns: tuple[str, ...] = ()
+    refusal_message: str = "This prompt is not allowed on this instance."
+    # Optional OpenAI-compatible moderation classifier (POST {url}/v1/moderations); "" = off.
+    moderation_url: str = ""
+    moderation_api_key: str = ""
+    moderation_model: str = "omni-moderation-latest"
+    # Jobs per account per rolling hour, by role; 0 = unlimited.
+    jobs_per_hour: int = 30
+    jobs_per_hour_admin: int = 0
+    # Whether posts show their prompt by default (a user can keep one private per post).
+    public_prompts: bool = True
+    # Options of each backend, from the [generation.<name>] tables.
+    backends: dict[str, dict[str, Any]] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class BotSettings:
+    # The instance's generation bot: mention it with a prompt, get an image reply.
+    enabled: bool = True
+    username: str = "imagine"
+    display_name: str = "Imagine"
+    # Requests per rolling hour from one remote account, and from one remote domain in all.
+    per_account_per_hour: int = 5
+    per_domain_per_hour: int = 30
 
 
 @dataclass(frozen=True)
@@ -85,6 +142,8 @@ class Settings:
     server: ServerSettings = field(default_factory=ServerSettings)
     federation: FederationSettings = field(default_factory=FederationSettings)
     worker: WorkerSettings = field(default_factory=WorkerSettings)
+    generation: GenerationSettings = field(default_factory=GenerationSettings)
+    bot: BotSettings = field(default_factory=BotSettings)
     # Directory relative paths (SQLite file, media dir) are resolved against.
     base_dir: str = "."
 
@@ -118,6 +177,11 @@ class Settings:
     def media_dir(self) -> Path:
         """Absolute media directory."""
         return (Path(self.base_dir) / self.media.dir).resolve()
+
+    @property
+    def media_url(self) -> str:
+        """Public base URL of media files, without a trailing slash."""
+        return (self.media.url or f"{self.base_url}/media").rstrip("/")
 
     @property
     def user_agent(self) -> str:
@@ -155,6 +219,19 @@ def _coerce(key: str, value: Any, hint: Any) -> Any:
             return float(value)
         except (TypeError, ValueError):
             raise ConfigError(f"{key}: expected a number, got {value!r}") from None
+    if hint == tuple[str, ...]:
+        if isinstance(value, str):
+            # From the environment: a JSON array, or comma-separated words.
+            if value.strip().startswith("["):
+                try:
+                    value = json.loads(value)
+                except ValueError:
+                    raise ConfigError(f"{key}: expected a JSON array of strings") from None
+            else:
+                value = [v.strip() for v in value.split(",") if v.strip()]
+        if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+            raise ConfigError(f"{key}: expected a list of strings, got {value!r}")
+        return tuple(value)
     if hint is str:
         if not isinstance(value, str):
             raise ConfigError(f"{key}: expected a string, got {value!r}")
@@ -179,8 +256,41 @@ def _validate(settings: Settings) -> None:
         raise ConfigError("federation.webfinger_scheme: expected http or https")
     if not 1 <= settings.server.port <= 65535:
         raise ConfigError(f"server.port: out of range: {settings.server.port}")
+    if settings.media.federation_format not in ("jpeg", "webp"):
+        raise ConfigError("media.federation_format: expected jpeg or webp")
+    if settings.media.url and urlsplit(settings.media.url).scheme not in ("http", "https"):
+        raise ConfigError(f"media.url: expected an http(s) URL, got {settings.media.url!r}")
+    try:
+        parse_size(settings.generation.size)
+    except ValueError as exc:
+        raise ConfigError(f"generation.size: {exc}") from None
+    if settings.generation.max_images not in range(1, 5):
+        raise ConfigError("generation.max_images: expected 1 to 4")
+    if settings.generation.max_attempts < 1:
+        raise ConfigError("generation.max_attempts: must be at least 1")
+    if not settings.bot.username.replace("_", "").isalnum():
+        raise ConfigError(f"bot.username: letters, digits and _ only, got {settings.bot.username!r}")
     if settings.federation.signature_clock_window <= 0:
         raise ConfigError("federation.signature_clock_window: must be positive")
+
+
+def _split_tables(section: str, values: Mapping[str, Any], kwargs: dict[str, Any]) -> dict[str, Any]:
+    """Move [section.<name>] tables (and NAME__KEY environment keys) into kwargs["backends"]."""
+    tables: dict[str, dict[str, Any]] = {}
+    plain: dict[str, Any] = {}
+    for key, value in values.items():
+        if isinstance(value, Mapping):
+            tables.setdefault(key, {}).update(value)
+        elif "__" in key:
+            name, _, option = key.partition("__")
+            tables.setdefault(name, {})[option] = value
+        else:
+            plain[key] = value
+    for name in tables:
+        if not name.replace("_", "").isalnum():
+            raise ConfigError(f"{section}.{name}: not a valid backend name")
+    kwargs["backends"] = tables
+    return plain
 
 
 def settings_from_mapping(
@@ -207,8 +317,10 @@ def settings_from_mapping(
         hints = typing.get_type_hints(cls)
         known = {f.name: f for f in dataclasses.fields(cls)}
         kwargs: dict[str, Any] = {}
+        if "backends" in known:
+            values = _split_tables(section, values, kwargs)
         for key, value in values.items():
-            if key not in known:
+            if key not in known or key == "backends":
                 raise ConfigError(f"{section}.{key}: unknown key")
             kwargs[key] = _coerce(f"{section}.{key}", value, hints[key])
         for name, f in known.items():

@@ -4,19 +4,21 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass, field
+from typing import Any
 
 from sqlalchemy import delete, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from activitypub.content import parse_text, text_to_html
+from activitypub.content import parse_text, quote_paragraph, text_to_html
 from activitypub.errors import ActivityPubError
-from activitypub.handlers import notify
+from activitypub.handlers import notify, record_remix
+from activitypub.notes import MAX_ATTACHMENTS
 from activitypub.outbox import create_of, delete_of, publish, update_of
-from activitypub.vocab import VISIBILITIES, Visibility, address
+from activitypub.vocab import TRAINED_ALGORITHMIC_MEDIA, VISIBILITIES, Visibility, address
 from fedigen.accounts import get_local
 from fedigen.errors import ForbiddenError, NotFoundError, ValidationError
 from fedigen.services import Services
-from storage.models import Actor, Mention, Status, StatusTag, Tombstone, utcnow
+from storage.models import Actor, MediaAttachment, Mention, Status, StatusTag, Tombstone, utcnow
 
 log = logging.getLogger(__name__)
 
@@ -35,12 +37,20 @@ class PostRequest:
     language: str | None = None
     in_reply_to_id: int | None = None
     attachments: list[dict[str, object]] = field(default_factory=list)
+    # Ready media of the author's, not yet on a post (uploaded or generated), in order.
+    media_ids: list[int] = field(default_factory=list)
+    # Image provenance and remix parent (see activitypub.notes.image_extensions).
+    extra: dict[str, Any] = field(default_factory=dict)
+    # Extra tag objects (the FEP-e232 quote Link of a remix).
+    extra_tags: list[dict[str, Any]] = field(default_factory=list)
 
 
 def _check(request: PostRequest) -> Visibility:
     if request.visibility not in VISIBILITIES:
         raise ValidationError("visibility", f"must be one of {', '.join(VISIBILITIES)}")
-    if not request.text.strip() and not request.attachments:
+    if len(request.media_ids) > MAX_ATTACHMENTS or len(set(request.media_ids)) != len(request.media_ids):
+        raise ValidationError("media_ids", f"at most {MAX_ATTACHMENTS} distinct media per post")
+    if not request.text.strip() and not request.attachments and not request.media_ids:
         raise ValidationError("text", "a post needs text or media")
     if len(request.text) > MAX_TEXT_CHARS:
         raise ValidationError("text", f"over {MAX_TEXT_CHARS} characters")
@@ -97,15 +107,62 @@ def _tag_objects(svc: Services, hashtags: list[str], actors: list[Actor]) -> lis
     return tags
 
 
+def attachment_to_ap(svc: Services, media: MediaAttachment) -> dict[str, Any]:
+    """The AS2 Image of a media row, as Mastodon and Bridgy Fed read it (INTEROP.md, Notes with images)."""
+    federation = media.meta.get("federation", {}) if media.meta else {}
+    doc: dict[str, Any] = {
+        "type": "Image",
+        "mediaType": media.media_type,
+        "url": media_url(svc, media.federation_key or ""),
+        # Mastodon reads alt text from summary, Bridgy Fed only from name: set both.
+        "name": media.description or None,
+        "summary": media.description or None,
+        "width": federation.get("width", media.width),
+        "height": federation.get("height", media.height),
+        "blurhash": media.blurhash,
+        "focalPoint": [media.focus_x, media.focus_y],
+    }
+    if media.ai_generated:
+        doc["digitalSourceType"] = TRAINED_ALGORITHMIC_MEDIA
+    return {k: v for k, v in doc.items() if v is not None}
+
+
+def media_url(svc: Services, key: str) -> str:
+    """Public URL of a stored media file."""
+    return f"{svc.settings.media_url}/{key}"
+
+
+async def _take_media(session: AsyncSession, author: Actor, media_ids: list[int]) -> list[MediaAttachment]:
+    """The author's ready, unattached media rows, in the order asked for (422 naming media_ids if not)."""
+    if not media_ids:
+        return []
+    rows = {
+        m.id: m
+        for m in await session.scalars(select(MediaAttachment).where(MediaAttachment.id.in_(media_ids)))
+    }
+    taken = []
+    for media_id in media_ids:
+        row = rows.get(media_id)
+        if row is None or row.account_id != author.id or row.status_id is not None:
+            raise ValidationError("media_ids", f"no media {media_id} of yours that is not on a post already")
+        if row.state != "ready":
+            raise ValidationError("media_ids", f"media {media_id} is still being processed")
+        taken.append(row)
+    return taken
+
+
 async def create_post(svc: Services, session: AsyncSession, author: Actor, request: PostRequest) -> Status:
     """Store a Note, and queue its Create for every follower inbox and mentioned actor (caller commits)."""
     visibility = _check(request)
+    media = await _take_media(session, author, request.media_ids)
     parent = None
     if request.in_reply_to_id is not None:
         parent = await session.get(Status, request.in_reply_to_id)
         if parent is None or parent.deleted_at is not None:
             raise ValidationError("in_reply_to_id", "no such status")
     html, hashtags, mentioned = await _render(svc, session, request.text)
+    if isinstance(request.extra.get("remix_of"), str):
+        html += quote_paragraph("Remix of", request.extra.get("remix_url") or request.extra["remix_of"])
     to, cc = address(visibility, author.followers_url or svc.urls.followers(author.username),
                      [a.ap_id for a in mentioned])  # fmt: skip
     status = Status(
@@ -113,16 +170,20 @@ async def create_post(svc: Services, session: AsyncSession, author: Actor, reque
         summary=request.summary, sensitive=request.sensitive or bool(request.summary), visibility=visibility,
         language=request.language, in_reply_to_ap_id=parent.ap_id if parent else None,
         in_reply_to_id=parent.id if parent else None, to=to, cc=cc,
-        tags=_tag_objects(svc, hashtags, mentioned), attachments=list(request.attachments),
-        published=utcnow(),
+        tags=_tag_objects(svc, hashtags, mentioned) + list(request.extra_tags),
+        attachments=list(request.attachments) + [attachment_to_ap(svc, m) for m in media],
+        extra=dict(request.extra), published=utcnow(),
     )  # fmt: skip
     session.add(status)
     await session.flush()
+    for position, row in enumerate(media):
+        row.status_id, row.position = status.id, position
     status.ap_id = svc.urls.status(author.username, status.id)
     status.url = svc.urls.status_page(author.username, status.id)
     session.add_all(StatusTag(status_id=status.id, name=t) for t in hashtags)
     session.add_all(Mention(status_id=status.id, actor_id=a.id) for a in mentioned)
     await session.flush()
+    await record_remix(session, status)
     for actor in mentioned:
         await notify(session, actor, "mention", author, status)
     await publish(session, author, create_of(status, author, svc.urls))
@@ -151,7 +212,10 @@ async def edit_post(
         status.summary = summary
     if sensitive is not None:
         status.sensitive = sensitive or bool(status.summary)
-    status.tags = _tag_objects(svc, hashtags, mentioned)
+    if isinstance(status.extra.get("remix_of"), str):
+        html += quote_paragraph("Remix of", status.extra.get("remix_url") or status.extra["remix_of"])
+        status.content = html
+    status.tags = _tag_objects(svc, hashtags, mentioned) + [t for t in status.tags if t.get("type") == "Link"]
     status.edited_at = utcnow()
     await session.execute(delete(StatusTag).where(StatusTag.status_id == status.id))
     session.add_all(StatusTag(status_id=status.id, name=t) for t in hashtags)

@@ -8,9 +8,12 @@ from dataclasses import dataclass
 from datetime import timedelta
 
 import httpx
+from generation.rules import ModerationClient, PromptRules
 from sqlalchemy import select
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncEngine
+from storage.images import ImageLimits
+from storage.media import MediaStore
 
 from activitypub.delivery import Deliverer, DeliveryPolicy
 from activitypub.fetch import Fetcher
@@ -19,6 +22,8 @@ from activitypub.signatures import sign_request
 from activitypub.transport import make_http_client
 from activitypub.urls import LocalUrls
 from fedigen.config import Settings
+from generation.jobs import JobRunner, JobSettings
+from storage.attachments import MediaContext
 from storage.db import SessionFactory, create_engine, session_factory
 from storage.models import Actor
 
@@ -60,11 +65,39 @@ class Services:
     resolver: Resolver
     deliverer: Deliverer
     signer: InstanceKeySigner
+    # A plain client for the admin-configured generation backends and moderation classifier, which
+    # may live on this machine or its network (the federation client refuses private addresses).
+    backend_http: httpx.AsyncClient
+    media: MediaContext
+    job_settings: JobSettings
+    rules: PromptRules
+    moderation: ModerationClient | None
+    # Built on first use by fedigen.imaging.runner(), so processes that never generate load nothing.
+    jobs: JobRunner | None = None
 
     @property
     def clock_window(self) -> timedelta:
         """How far signature times may be from ours."""
         return timedelta(seconds=self.settings.federation.signature_clock_window)
+
+
+def media_context(settings: Settings) -> MediaContext:
+    """The media store and the image pipeline's limits, from [media]."""
+    m = settings.media
+    limits = ImageLimits(
+        max_input_bytes=m.max_upload_bytes, max_pixels=m.max_pixels, original_max_side=m.original_max_side,
+        federation_format=m.federation_format, thumbnail_side=m.thumbnail_side,
+    )  # fmt: skip
+    return MediaContext(store=MediaStore(settings.media_dir), limits=limits)
+
+
+def job_settings(settings: Settings) -> JobSettings:
+    """What the generation job runner needs from [generation]."""
+    g = settings.generation
+    return JobSettings(
+        default_backend=g.backend, allowed_backends=g.allowed_backends, backend_options=g.backends,
+        default_size=g.size, max_images=g.max_images, timeout=g.timeout, max_attempts=g.max_attempts,
+    )  # fmt: skip
 
 
 @asynccontextmanager
@@ -105,13 +138,25 @@ async def open_services(
         unavailable_after=timedelta(days=fed.host_unavailable_after_days),
         concurrency=fed.delivery_concurrency,
     )
+    gen = settings.generation
+    backend_http = httpx.AsyncClient(
+        timeout=httpx.Timeout(gen.timeout, connect=10.0), headers={"User-Agent": settings.user_agent}
+    )
     services = Services(
         settings=settings, engine=engine, sessions=sessions, http=http, urls=urls, fetcher=fetcher,
         resolver=resolver, deliverer=Deliverer(sessions, fetcher, policy), signer=signer,
+        backend_http=backend_http, media=media_context(settings), job_settings=job_settings(settings),
+        rules=PromptRules(max_chars=gen.max_prompt_chars, blocked_terms=gen.blocked_terms,
+                          blocked_patterns=gen.blocked_patterns, refusal_message=gen.refusal_message),
+        moderation=ModerationClient(backend_http, gen.moderation_url, api_key=gen.moderation_api_key,
+                                    model=gen.moderation_model) if gen.moderation_url else None,
     )  # fmt: skip
     try:
         yield services
     finally:
+        if services.jobs is not None:
+            await services.jobs.aclose()
+        await backend_http.aclose()
         if own_http:
             await http.aclose()
         if own_engine:

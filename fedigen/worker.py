@@ -11,12 +11,16 @@ import logging
 from datetime import timedelta
 
 from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from activitypub.errors import ActivityPubError, BlockedError, InvalidActivityError, RemoteStatusError
 from activitypub.handlers import process
+from activitypub.jsonld import id_of
+from fedigen import bot
+from fedigen.jobs import runner
 from fedigen.services import Services
 from storage import queue
-from storage.models import InboxItem, utcnow
+from storage.models import InboxItem, Status, utcnow
 from storage.retry import decide
 
 log = logging.getLogger(__name__)
@@ -33,12 +37,31 @@ class Worker:
         self.services = services
         self._stopping = asyncio.Event()
         self._wakeup = asyncio.Event()
+        self._jobs_wakeup = asyncio.Event()
 
     async def run_once(self) -> int:
-        """One pass: process due inbox items, then due deliveries; returns how many rows were worked."""
+        """One pass: inbox items, generation jobs, then deliveries; returns how many rows were worked."""
         worked = await self.process_inbox(limit=50)
+        worked += await runner(self.services).run_once()
         worked += await self.services.deliverer.run_once(limit=200)
         return worked
+
+    async def _generation_loop(self) -> None:
+        """Generation jobs run beside the other queues, so a long job never holds up deliveries."""
+        jobs = runner(self.services)
+        interval = self.services.settings.worker.poll_interval
+        while not self._stopping.is_set():
+            try:
+                worked = await jobs.run_once()
+            except Exception:
+                log.exception("generation pass failed")
+                worked = 0
+            if worked == 0:
+                try:
+                    await asyncio.wait_for(self._jobs_wakeup.wait(), timeout=interval)
+                except TimeoutError:
+                    pass
+                self._jobs_wakeup.clear()
 
     async def process_inbox(self, limit: int = 50) -> int:
         """Claim and process up to ``limit`` inbox items, each in its own transaction."""
@@ -60,6 +83,8 @@ class Worker:
                 if item is None:
                     return
                 await process(session, svc.resolver, svc.urls, item)
+                if item.ap_type == "Create":
+                    await self._after_create(session, item)
                 queue.mark_done(item)
             return
         except (InvalidActivityError, BlockedError) as exc:
@@ -73,6 +98,16 @@ class Worker:
             error = exc
             permanent = True
         await self._record_failure(item_id, error, permanent)
+
+    async def _after_create(self, session: AsyncSession, item: InboxItem) -> None:
+        """A stored post that mentions the generation bot becomes a request for an image."""
+        status = await session.scalar(
+            select(Status).where(Status.ap_id == id_of(item.document.get("object")))
+        )
+        if status is not None and not status.local:
+            job = await bot.on_status(self.services, session, status)
+            if job is not None:
+                self._jobs_wakeup.set()
 
     async def _record_failure(self, item_id: int, error: BaseException, permanent: bool) -> None:
         async with self.services.sessions() as session, session.begin():
@@ -93,10 +128,18 @@ class Worker:
 
     async def run(self) -> None:
         """Work until stop() is called, sleeping poll_interval when the queues are empty."""
+        generation = asyncio.create_task(self._generation_loop())
+        try:
+            await self._run_queues()
+        finally:
+            await generation
+
+    async def _run_queues(self) -> None:
         interval = self.services.settings.worker.poll_interval
         while not self._stopping.is_set():
             try:
-                worked = await self.run_once()
+                worked = await self.process_inbox(limit=50)
+                worked += await self.services.deliverer.run_once(limit=200)
             except Exception:  # keep the loop alive through database hiccups
                 log.exception("worker pass failed")
                 worked = 0
@@ -111,10 +154,12 @@ class Worker:
         """Ask run() to return after the current pass."""
         self._stopping.set()
         self._wakeup.set()
+        self._jobs_wakeup.set()
 
     def wake(self) -> None:
         """Start the next pass now: work was queued by this process (other processes poll)."""
         self._wakeup.set()
+        self._jobs_wakeup.set()
 
 
 async def pending(services: Services) -> int:

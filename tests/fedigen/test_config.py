@@ -80,5 +80,37 @@ def test_example_config_documents_every_key_and_loads() -> None:
     data = tomllib.loads(example.read_text(encoding="utf-8"))
     for section, cls in _SECTIONS.items():
         for f in dataclasses.fields(cls):
+            if f.name == "backends":  # the [generation.<name>] tables, one shown uncommented
+                continue
             assert f.name in data.get(section, {}), f"config.example.toml lacks {section}.{f.name}"
-    settings_from_mapping(data, {})
+    settings = settings_from_mapping(data, {})
+    assert settings.generation.backends == {"procedural": {"concurrency": 2}}
+
+
+def test_backend_tables_and_lists_from_file_and_environment() -> None:
+    data = {**BASE, "generation": {"blocked_terms": ["gore"], "openai": {"model": "m1"}}}
+    env = {
+        "FEDIGEN_GENERATION__OPENAI__API_KEY": "sk-1",
+        "FEDIGEN_GENERATION__BLOCKED_PATTERNS": '["^x", "y,z"]',
+        "FEDIGEN_GENERATION__ALLOWED_BACKENDS": "openai, comfyui",
+    }
+    g = settings_from_mapping(data, env).generation
+    assert g.backends == {"openai": {"model": "m1", "api_key": "sk-1"}}
+    assert g.blocked_terms == ("gore",) and g.blocked_patterns == ("^x", "y,z")
+    assert g.allowed_backends == ("openai", "comfyui")
+
+
+@pytest.mark.parametrize(
+    ("section", "values", "names"),
+    [
+        ("generation", {"size": "big"}, "generation.size"),
+        ("generation", {"size": "10x10"}, "generation.size"),
+        ("generation", {"blocked_terms": [1]}, "generation.blocked_terms"),
+        ("generation", {"max_images": 9}, "generation.max_images"),
+        ("media", {"federation_format": "tiff"}, "media.federation_format"),
+        ("bot", {"username": "im agine"}, "bot.username"),
+    ],
+)
+def test_bad_generation_settings_name_the_key(section: str, values: dict[str, object], names: str) -> None:
+    with pytest.raises(ConfigError, match=names.replace(".", r"\.")):
+        settings_from_mapping({**BASE, section: values}, {})

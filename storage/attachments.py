@@ -1,0 +1,103 @@
+"""Media rows: every image (generated, uploaded, a remote avatar copy) goes through one ingest path.
+
+The bytes pass the image pipeline (:mod:`storage.images`) off the event loop, its variants go into the
+content-addressed store (:mod:`storage.media`), and a :class:`MediaAttachment` row records them with
+the Mastodon ``meta`` block clients expect.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from storage.images import ImageLimits, ProcessedImage, Variant, process_image_async
+from storage.media import MediaStore
+from storage.models import MediaAttachment
+
+MAX_DESCRIPTION_CHARS = 1500
+
+
+@dataclass(frozen=True)
+class MediaContext:
+    """Where media goes and how it is processed: the store and the pipeline's limits."""
+
+    store: MediaStore
+    limits: ImageLimits
+
+
+def _size(variant: Variant) -> dict[str, Any]:
+    return {
+        "width": variant.width,
+        "height": variant.height,
+        "size": f"{variant.width}x{variant.height}",
+        "aspect": round(variant.width / variant.height, 6) if variant.height else 1.0,
+    }
+
+
+def mastodon_meta(processed: ProcessedImage) -> dict[str, Any]:
+    """The ``meta`` object of a Mastodon MediaAttachment: original and small sizes, and the focus."""
+    x, y = processed.focus
+    return {
+        "original": _size(processed.original),
+        "small": _size(processed.thumbnail),
+        "federation": _size(processed.federation),
+        "focus": {"x": x, "y": y},
+    }
+
+
+async def store_processed(media: MediaContext, processed: ProcessedImage) -> tuple[str, str, str]:
+    """Write the three variants to the store; returns their keys (original, federation, thumbnail)."""
+    original = await media.store.aput(processed.original.data, processed.original.ext)
+    federation = await media.store.aput(processed.federation.data, processed.federation.ext)
+    thumbnail = await media.store.aput(processed.thumbnail.data, processed.thumbnail.ext)
+    return original, federation, thumbnail
+
+
+def fill_row(row: MediaAttachment, processed: ProcessedImage, keys: tuple[str, str, str]) -> MediaAttachment:
+    """Copy a processed image's keys, sizes, blurhash and focus onto a media row."""
+    row.original_key, row.federation_key, row.thumbnail_key = keys
+    row.media_type = processed.federation.media_type
+    row.width, row.height = processed.original.width, processed.original.height
+    row.blurhash = processed.blurhash
+    row.focus_x, row.focus_y = processed.focus
+    row.meta = mastodon_meta(processed)
+    row.state = "ready"
+    return row
+
+
+async def ingest(
+    session: AsyncSession,
+    media: MediaContext,
+    data: bytes,
+    *,
+    account_id: int | None,
+    description: str = "",
+    focus: tuple[float, float] = (0.0, 0.0),
+    ai_generated: bool = False,
+    generation: dict[str, Any] | None = None,
+    job_id: int | None = None,
+    position: int = 0,
+    remote_url: str | None = None,
+) -> MediaAttachment:
+    """Process ``data``, store its variants and add a ready MediaAttachment row (caller commits).
+
+    Raises :class:`storage.MediaError` (unsupported type, truncated, too large) before anything is
+    written.
+    """
+    processed = await process_image_async(data, media.limits, ai_generated=ai_generated, focus=focus)
+    keys = await store_processed(media, processed)
+    row = MediaAttachment(
+        account_id=account_id,
+        job_id=job_id,
+        position=position,
+        description=description[:MAX_DESCRIPTION_CHARS],
+        ai_generated=ai_generated,
+        generation=dict(generation or {}),
+        remote_url=remote_url,
+    )
+    fill_row(row, processed, keys)
+    session.add(row)
+    await session.flush()
+    return row
