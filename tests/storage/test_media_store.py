@@ -1,0 +1,94 @@
+"""The content-addressed media store: stable keys, atomic idempotent writes, strict key validation."""
+
+from __future__ import annotations
+
+import hashlib
+import stat
+from pathlib import Path
+
+import pytest
+
+from storage import MediaError
+from storage.images import ALLOWED_TYPES, EXT_BY_MEDIA_TYPE
+from storage.media import MEDIA_TYPES_BY_EXT, MediaStore, media_key
+
+DATA = b"\xff\xd8\xff not really a jpeg, the store does not care"
+DIGEST = hashlib.sha256(DATA).hexdigest()
+
+
+@pytest.fixture
+def store(tmp_path: Path) -> MediaStore:
+    return MediaStore(tmp_path / "media")
+
+
+def test_put_names_the_file_by_its_hash_and_reads_it_back(store: MediaStore) -> None:
+    key = store.put(DATA, "jpg")
+    assert key == f"{DIGEST[:2]}/{DIGEST}.jpg" == media_key(DATA, "jpg")
+    assert store.path(key) == store.root / DIGEST[:2] / f"{DIGEST}.jpg"
+    assert store.exists(key)
+    assert store.read(key) == DATA
+    assert stat.S_IMODE(store.path(key).stat().st_mode) == 0o644  # public, servable by another user
+
+
+def test_put_is_idempotent_and_leaves_no_temporary_files(store: MediaStore) -> None:
+    first = store.put(DATA, "jpg")
+    assert store.put(DATA, "jpg") == first
+    assert store.put(DATA, "png") != first  # the extension is part of the key
+    files = sorted(p.name for p in store.root.rglob("*") if p.is_file())
+    assert files == sorted([f"{DIGEST}.jpg", f"{DIGEST}.png"])
+
+
+def test_delete_removes_and_tolerates_missing(store: MediaStore) -> None:
+    key = store.put(DATA, "webp")
+    store.delete(key)
+    assert not store.exists(key)
+    store.delete(key)  # missing is fine
+    with pytest.raises(MediaError):
+        store.read(key)
+
+
+@pytest.mark.parametrize(
+    "key",
+    [
+        "../x",
+        "/etc/passwd",
+        f"/{DIGEST[:2]}/{DIGEST}.jpg",  # absolute
+        f"{DIGEST[:2]}/../{DIGEST}.jpg",
+        f"../{DIGEST[:2]}/{DIGEST}.jpg",
+        f"{DIGEST[:2]}/{DIGEST[:-1]}.jpg",  # one hex digit short
+        f"{DIGEST[:2]}/{DIGEST}0.jpg",  # one too many
+        f"{DIGEST[:2]}/{DIGEST.upper()}.jpg",  # only lower-case hex
+        f"{DIGEST[:2]}/{'g' * 64}.jpg",  # not hex
+        f"{'ff' if DIGEST[:2] != 'ff' else 'ee'}/{DIGEST}.jpg",  # prefix not the hash's first two digits
+        f"{DIGEST[:2]}/{DIGEST}.exe",  # unknown extension
+        f"{DIGEST[:2]}/{DIGEST}.jpg/",
+        f"{DIGEST[:2]}/{DIGEST}.jpg\n",
+        f"{DIGEST[:2]}\\{DIGEST}.jpg",
+        f"{DIGEST}.jpg",
+        "",
+    ],
+)
+def test_malformed_keys_are_refused_everywhere(store: MediaStore, key: str) -> None:
+    for operation in (store.path, store.exists, store.read, store.delete):
+        with pytest.raises(MediaError):
+            operation(key)
+
+
+def test_unknown_extensions_are_refused_on_put(store: MediaStore) -> None:
+    for ext in ("exe", "svg", "JPG", ".jpg", "jpg/../x", ""):
+        with pytest.raises(MediaError):
+            store.put(DATA, ext)
+    assert not store.root.exists()  # nothing written
+
+
+def test_every_variant_extension_is_servable_with_its_type() -> None:
+    assert set(EXT_BY_MEDIA_TYPE) == set(ALLOWED_TYPES.values())
+    for media_type, ext in EXT_BY_MEDIA_TYPE.items():
+        assert MEDIA_TYPES_BY_EXT[ext] == media_type
+
+
+async def test_async_wrappers(store: MediaStore) -> None:
+    key = await store.aput(DATA, "gif")
+    assert await store.aread(key) == DATA
+    await store.adelete(key)
+    assert not store.exists(key)
