@@ -2,8 +2,8 @@
 
 It validates an API-format workflow as ComfyUI does (node classes, required and linked inputs, input
 types, checkpoint names, uploaded images) and "runs" it, sending the websocket messages ComfyUI sends.
-Modes besides those of StandIn: "no_ws" (the websocket handshake is refused), "exec_error" (the
-sampler fails while running) and "stall" (the job hangs in the sampler until /interrupt).
+Modes besides those of StandIn: "exec_error" (the sampler fails while running) and "stall" (the job
+hangs in the sampler until /interrupt); ``websocket = False`` refuses the websocket handshake.
 """
 
 from __future__ import annotations
@@ -57,7 +57,8 @@ class ComfyUIStandIn(StandIn):
         self.sockets: dict[str, WebSocket] = {}
         self.interrupts: list[Any] = []
         self.queue_deletes: list[Any] = []
-        self.views = 0
+        self.prompt_ids: list[str] = []
+        self.websocket = True
         self._tasks: set[asyncio.Task[None]] = set()
         self._interrupted = asyncio.Event()
         super().__init__()
@@ -74,7 +75,7 @@ class ComfyUIStandIn(StandIn):
         ]
 
     async def ws(self, websocket: WebSocket) -> None:
-        if self.mode == "no_ws":
+        if not self.websocket:
             await websocket.close()  # before accept: the handshake is refused (HTTP 403)
             return
         client_id = websocket.query_params.get("clientId") or uuid.uuid4().hex
@@ -135,6 +136,7 @@ class ComfyUIStandIn(StandIn):
         if invalid := self._validate(body.get("prompt")):
             return invalid
         prompt_id = str(uuid.uuid4())
+        self.prompt_ids.append(prompt_id)
         task = asyncio.create_task(self._execute(prompt_id, body["prompt"], str(body.get("client_id", ""))))
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
@@ -209,7 +211,6 @@ class ComfyUIStandIn(StandIn):
         return JSONResponse({prompt_id: entry} if entry else {})
 
     async def view(self, request: Request) -> Response:
-        self.views += 1
         params = request.query_params
         data = self.outputs.get(params.get("filename", "")) if params.get("type") == "output" else None
         return Response(data, media_type="image/png") if data else Response(status_code=404)

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Iterator
+import asyncio
+from collections.abc import AsyncIterator, Callable, Iterator
 
 import httpx
 import pytest
@@ -26,7 +27,7 @@ def openai_server() -> Iterator[OpenAIStandIn]:
 
 @pytest.fixture
 def a1111_server() -> Iterator[A1111StandIn]:
-    with A1111StandIn(username="ada", password="secret") as server:
+    with A1111StandIn(username="ada", password="secret", duration=0.3) as server:
         yield server
 
 
@@ -53,3 +54,12 @@ class ProgressLog:
 @pytest.fixture
 def progress() -> ProgressLog:
     return ProgressLog()
+
+
+async def wait_until(condition: Callable[[], bool], seconds: float = 5.0) -> None:
+    """Return once ``condition()`` holds; fail the test if it does not within ``seconds``."""
+    for _ in range(int(seconds / 0.01)):
+        if condition():
+            return
+        await asyncio.sleep(0.01)
+    raise AssertionError("the condition did not come true in time")
