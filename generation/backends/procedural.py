@@ -36,23 +36,23 @@ Line = list[tuple[float, float]]
 
 # Palettes, five colours from dark to light: deep (top of the sky, nearest ground), dark, mid, light
 # (horizon, haze) and glow (sun, lamps, stars). The first palette word wins; a second one tints it.
-_PALETTES = [
-    ("fog foggy mist misty haze hazy grey gray overcast rain rainy smoke", "3b4046 5d646b 8f979e c8cdd0 f2f1ea"),
-    ("sunset sunrise dawn dusk evening golden warm", "241c45 6b2d5c d8604a f7ad6a ffe8b0"),
-    ("fire flame flames lava ember embers volcano inferno", "1a0a0a 5e1208 c43a12 f28c28 ffe27a"),
-    ("desert dune dunes sand sahara canyon", "3f6ea3 9a5b34 d79a5b f1d3a0 fff4d6"),
-    ("autumn fall harvest", "3b2418 7f3b1d c76b29 eab65a fbe3a1"),
-    ("night midnight space galaxy cosmos nebula starry", "04060f 0d1a33 1f3b63 4c6a96 f6ecc8"),
-    ("ocean sea seas water lake harbor harbour coast beach waves", "0b2545 13496b 2a7f9e 8fc9d6 f4f7ef"),
-    ("winter snow snowy ice icy frost frozen glacier arctic", "2c3e58 5d7896 a6bdd3 e4edf4 ffffff"),
-    ("forest forests jungle woods woodland meadow garden spring moss grass", "0f2418 1f4a2c 4f8a4b b6d48a f3f5c8"),
-    ("neon cyberpunk synthwave vaporwave magic dream dreamy fantasy", "120429 3d0d5c b0267f f26ca7 7ff0ff"),
-    ("storm stormy thunder dark gloomy gothic", "111318 2a2f3a 4d5566 8390a4 dfe6f2"),
-    ("pastel candy blossom cherry bloom sakura", "6d6a9c a48bc4 e8a6c8 f8d9e0 fffaf0"),
-]
+_PALETTES = {
+    "3b4046 5d646b 8f979e c8cdd0 f2f1ea": "fog foggy mist misty haze hazy grey gray overcast rain smoke",
+    "241c45 6b2d5c d8604a f7ad6a ffe8b0": "sunset sunrise dawn dusk evening golden warm",
+    "1a0a0a 5e1208 c43a12 f28c28 ffe27a": "fire flame flames lava ember embers volcano inferno",
+    "3f6ea3 9a5b34 d79a5b f1d3a0 fff4d6": "desert dune dunes sand sahara canyon",
+    "3b2418 7f3b1d c76b29 eab65a fbe3a1": "autumn fall harvest",
+    "04060f 0d1a33 1f3b63 4c6a96 f6ecc8": "night midnight space galaxy cosmos nebula starry",
+    "0b2545 13496b 2a7f9e 8fc9d6 f4f7ef": "ocean sea seas water lake harbor harbour coast beach waves",
+    "2c3e58 5d7896 a6bdd3 e4edf4 ffffff": "winter snow snowy ice icy frost frozen glacier arctic",
+    "0f2418 1f4a2c 4f8a4b b6d48a f3f5c8": "forest forests jungle woods woodland meadow garden spring moss",
+    "120429 3d0d5c b0267f f26ca7 7ff0ff": "neon cyberpunk synthwave vaporwave magic dream dreamy fantasy",
+    "111318 2a2f3a 4d5566 8390a4 dfe6f2": "storm stormy thunder dark gloomy gothic",
+    "6d6a9c a48bc4 e8a6c8 f8d9e0 fffaf0": "pastel candy blossom cherry bloom sakura",
+}
 PALETTE_WORDS = {
     word: tuple((int(c[:2], 16), int(c[2:4], 16), int(c[4:], 16)) for c in colours.split())
-    for words, colours in _PALETTES
+    for colours, words in _PALETTES.items()
     for word in words.split()
 }
 # Colour words turn the palette towards a hue (degrees).
@@ -63,7 +63,7 @@ HUES = {
     "rose": 340,
 }  # fmt: skip
 GREY_WORDS = {"monochrome", "black", "white", "noir", "silver", "grayscale", "greyscale"}
-# Scene words, each adding one element to a landscape.
+# Scene words, each adding elements to a landscape (a lighthouse brings its sea).
 _FEATURES = {
     "sea": "sea seas ocean oceans water lake beach coast shore harbor harbour bay wave waves island boat"
     " ship sail lighthouse",
@@ -82,11 +82,12 @@ FEATURE_WORDS: dict[str, set[str]] = {}
 for _feature, _words in _FEATURES.items():
     for _word in _words.split():
         FEATURE_WORDS.setdefault(_word, set()).add(_feature)
-TEXTURE_WORDS = {
-    **dict.fromkeys("fog foggy mist misty haze hazy smoke".split(), "fog"),
-    **dict.fromkeys("watercolor watercolour soft dreamy painting painted pastel ethereal blurry".split(), "soft"),
-    **dict.fromkeys("grain grainy noise noisy film analog analogue vintage retro".split(), "grain"),
+_TEXTURES = {
+    "fog": "fog foggy mist misty haze hazy smoke",
+    "soft": "watercolor watercolour soft dreamy painting painted pastel ethereal blurry",
+    "grain": "grain grainy noise noisy film analog analogue vintage retro",
 }
+TEXTURE_WORDS = {word: texture for texture, words in _TEXTURES.items() for word in words.split()}
 ABSTRACT = ("bokeh", "waves", "rings", "aurora")
 
 
@@ -94,12 +95,14 @@ def _mix(a: RGB, b: RGB, t: float) -> RGB:
     return (round(a[0] + (b[0] - a[0]) * t), round(a[1] + (b[1] - a[1]) * t), round(a[2] + (b[2] - a[2]) * t))
 
 
-def _hsv(colour: RGB, dh: float = 0.0, hue: float | None = None, amount: float = 1.0, sat: float = 1.0) -> RGB:
+def _hsv(
+    colour: RGB, dh: float = 0.0, hue: float | None = None, amount: float = 1.0, sat: float = 1.0
+) -> RGB:
     """The colour rotated by ``dh`` degrees, or turned ``amount`` of the short way towards ``hue``."""
     h, s, v = colorsys.rgb_to_hsv(*(c / 255 for c in colour))
     if hue is not None:
         h += (((hue / 360 - h + 0.5) % 1.0) - 0.5) * amount
-        s = max(s, 0.35 * amount)  # a grey palette takes the colour too
+        s = max(s, 0.85 * amount)  # a grey palette takes the colour too, and strongly
     r, g, b = colorsys.hsv_to_rgb((h + dh / 360) % 1.0, min(s * sat, 1.0), v)
     return (round(r * 255), round(g * 255), round(b * 255))
 
@@ -133,7 +136,7 @@ def plan(prompt: str, negative_prompt: str = "") -> Plan:
         palette = tuple(_mix((0, 0, 0), c, v) for c, (_, _, v) in zip(palette, shades, strict=True))
     hues = [HUES[w] for w in words if w in HUES]
     if hues:
-        palette = tuple(_hsv(c, hue=hues[0], amount=0.65) for c in palette)
+        palette = tuple(_hsv(c, hue=hues[0], amount=0.9) for c in palette)
     if GREY_WORDS & set(words):
         palette = tuple(_hsv(c, sat=0.15) for c in palette)
     features = frozenset(f for w in words for f in FEATURE_WORDS.get(w, ())) - unwanted
@@ -190,7 +193,10 @@ class Canvas:
         ys = [base + self.rng.uniform(-amplitude, amplitude) / 2 for _ in range(2)]
         spread = amplitude
         while len(ys) < 65:
-            ys = [y for a, b in zip(ys, ys[1:], strict=False) for y in (a, (a + b) / 2 + self.rng.uniform(-spread, spread) / 2)] + [ys[-1]]  # fmt: skip
+            middles = [
+                (a + b) / 2 + self.rng.uniform(-spread, spread) / 2 for a, b in zip(ys, ys[1:], strict=False)
+            ]
+            ys = [y for pair in zip(ys, middles, strict=False) for y in pair] + [ys[-1]]
             spread *= rough
         return [(i * self.w / 64, y) for i, y in enumerate(ys)]
 
@@ -199,7 +205,10 @@ class Canvas:
         f1, f2, p1, p2 = (self.rng.uniform(a, b) for a, b in ((3, 9), (12, 24), (0, 6.3), (0, 6.3)))
         step = self.w / 64
         return [
-            (i * step, base + amplitude * (0.7 * math.sin(f1 * i / 64 + p1) + 0.3 * math.sin(f2 * i / 64 + p2)))
+            (
+                i * step,
+                base + amplitude * (0.7 * math.sin(f1 * i / 64 + p1) + 0.3 * math.sin(f2 * i / 64 + p2)),
+            )
             for i in range(65)
         ]
 
@@ -214,7 +223,10 @@ class Canvas:
 
     def haze(self, centre: float, width: float, strength: float, floor: float = 0.0) -> None:
         """Fog: the light colour laid over a band around height ``centre``."""
-        values = [int(255 * min(1.0, floor + strength * math.exp(-(((y - centre) / width) ** 2)))) for y in range(self.h)]
+        values = [
+            int(255 * min(1.0, floor + strength * math.exp(-(((y - centre) / width) ** 2))))
+            for y in range(self.h)
+        ]
         strip = Image.new("L", (1, self.h))
         strip.putdata(values)
         self.image.paste(self.light, (0, 0), strip.resize((self.w, self.h)))
@@ -248,7 +260,9 @@ def _conifer(c: Canvas, x: float, base: float, height: float, colour: RGB) -> No
         y, half = top + span * i / tiers, height * 0.24 * (0.35 + 0.65 * i / tiers)
         left += [(x - half, y)] + ([(x - half * 0.4, y - span * 0.05)] if i < tiers else [])
     c.draw.polygon([(x, top), *left, *[(2 * x - px, py) for px, py in reversed(left)]], fill=colour)
-    c.draw.rectangle((x - height * 0.03, base - height * 0.1, x + height * 0.03, base + height * 0.1), fill=colour)
+    c.draw.rectangle(
+        (x - height * 0.03, base - height * 0.1, x + height * 0.03, base + height * 0.1), fill=colour
+    )
 
 
 def _forest(c: Canvas, line: Line, count: int, size: float, colour: RGB) -> None:
@@ -263,12 +277,18 @@ def _skyline(c: Canvas, base: float, tallest: float, colour: RGB, windows: float
         bw, bh = c.w * c.rng.uniform(0.03, 0.08), tallest * c.rng.uniform(0.25, 1.0)
         c.draw.rectangle((x, base - bh, x + bw, c.h), fill=colour)
         if bh > tallest * 0.8 and c.rng.random() < 0.5:
-            c.draw.line((x + bw / 2, base - bh, x + bw / 2, base - bh * 1.12), fill=colour, width=max(1, int(c.scale(1))))
+            c.draw.line(
+                (x + bw / 2, base - bh, x + bw / 2, base - bh * 1.12),
+                fill=colour,
+                width=max(1, int(c.scale(1))),
+            )
         step = c.scale(4)
         for wy in range(int(base - bh + step), int(base), int(step * 1.4)):
             for wx in range(int(x + step * 0.6), int(x + bw - step * 0.6), int(step)):
                 if c.rng.random() < windows:
-                    c.draw.rectangle((wx, wy, wx + step * 0.45, wy + step * 0.6), fill=(*c.glow, c.rng.randint(110, 230)))
+                    c.draw.rectangle(
+                        (wx, wy, wx + step * 0.45, wy + step * 0.6), fill=(*c.glow, c.rng.randint(110, 230))
+                    )
         x += bw * c.rng.uniform(0.7, 1.0)  # overlapping, so no sky shows between them
 
 
@@ -279,12 +299,16 @@ def _tower(c: Canvas, x: float, base: float, height: float, lighthouse: bool) ->
     lamp = top - height * 0.06
     if lighthouse:
         for k in (0.2, 0.55):  # painted bands
-            y0, y1 = base - height * k, base - height * (k + 0.15)
-            c.draw.polygon([(x - bw / 2 + (bw - tw) / 2 * k, y0), (x + bw / 2 - (bw - tw) / 2 * k, y0), (x + tw / 2, y1), (x - tw / 2, y1)], fill=(*c.mid, 70))  # fmt: skip
+            y0, y1, inset = base - height * k, base - height * (k + 0.15), (bw - tw) / 2 * k
+            band = [(x - bw / 2 + inset, y0), (x + bw / 2 - inset, y0), (x + tw / 2, y1), (x - tw / 2, y1)]
+            c.draw.polygon(band, fill=(*c.mid, 70))
         side = c.rng.choice((-1, 1))
         beam = Image.new("L", (c.w, c.h))
         spread = height * 0.35
-        ImageDraw.Draw(beam).polygon([(x, lamp), (x + side * c.w, lamp - spread * 1.4), (x + side * c.w, lamp + spread * 0.6)], fill=110)
+        ImageDraw.Draw(beam).polygon(
+            [(x, lamp), (x + side * c.w, lamp - spread * 1.4), (x + side * c.w, lamp + spread * 0.6)],
+            fill=110,
+        )
         c.image.paste(c.glow, (0, 0), beam.filter(ImageFilter.GaussianBlur(c.scale(6))))
         c.glow_at(x, lamp, height * 0.9, c.glow, 0.7)
         c.lights.append(x)
@@ -310,7 +334,11 @@ def _sea(c: Canvas, horizon: int) -> None:
             t = c.rng.random() ** 1.4
             y, x = horizon + depth * t, c.rng.gauss(x0, c.scale(6) + c.w * 0.08 * t)
             half = c.scale(c.rng.uniform(2, 9)) * (1 + 2 * t)
-            c.draw.line((x - half, y, x + half, y), fill=(*c.glow, c.rng.randint(60, 170)), width=max(1, int(c.scale(1))))
+            c.draw.line(
+                (x - half, y, x + half, y),
+                fill=(*c.glow, c.rng.randint(60, 170)),
+                width=max(1, int(c.scale(1))),
+            )
     for _ in range(140):  # wave crests and troughs
         t = c.rng.random() ** 1.8
         y, x, half = horizon + depth * t, c.rng.uniform(0, c.w), c.scale(c.rng.uniform(4, 20)) * (1 + 3 * t)
@@ -319,41 +347,85 @@ def _sea(c: Canvas, horizon: int) -> None:
     c.draw.line((0, horizon, c.w, horizon), fill=(*c.light, 90), width=max(1, int(c.scale(1))))
 
 
+def _sun(c: Canvas, horizon: int) -> None:
+    x, y, r = (
+        c.w * c.rng.uniform(0.25, 0.75),
+        horizon - c.h * c.rng.uniform(0.03, 0.25),
+        c.w * c.rng.uniform(0.05, 0.08),
+    )
+    c.glow_at(x, y, c.w * 0.9, c.glow, 0.55)
+    c.glow_at(x, y, r * 3, c.glow, 0.8)
+    c.draw.ellipse((x - r, y - r, x + r, y + r), fill=_mix(c.glow, (255, 255, 255), 0.5))
+    c.lights.append(x)
+
+
+def _moon(c: Canvas, horizon: int) -> None:
+    x, y, r = (
+        c.w * c.rng.uniform(0.2, 0.8),
+        horizon * c.rng.uniform(0.2, 0.5),
+        c.w * c.rng.uniform(0.035, 0.06),
+    )
+    c.glow_at(x, y, r * 7, c.light, 0.4)
+    c.draw.ellipse((x - r, y - r, x + r, y + r), fill=_mix(c.glow, (255, 255, 255), 0.6))
+    for _ in range(4):  # the dark seas on its face
+        cx, cy, cr = x + c.rng.uniform(-r, r) / 2, y + c.rng.uniform(-r, r) / 2, r * c.rng.uniform(0.15, 0.35)
+        c.draw.ellipse((cx - cr, cy - cr, cx + cr, cy + cr), fill=(*c.mid, 40))
+    c.lights.append(x)
+
+
+def _clouds(c: Canvas, horizon: int) -> None:
+    mask = Image.new("L", (c.w, c.h))
+    puff = ImageDraw.Draw(mask)
+    for _ in range(c.rng.randint(5, 9)):
+        x, y, size = c.rng.uniform(0, c.w), horizon * c.rng.uniform(0.1, 0.8), c.w * c.rng.uniform(0.05, 0.12)
+        for _ in range(6):
+            px, py = x + c.rng.uniform(-2, 2) * size, y + c.rng.uniform(-0.3, 0.3) * size
+            r = size * c.rng.uniform(0.5, 1)
+            puff.ellipse((px - r * 1.6, py - r * 0.6, px + r * 1.6, py + r * 0.6), fill=150)
+    c.image.paste(_mix(c.light, c.glow, 0.3), (0, 0), mask.filter(ImageFilter.GaussianBlur(c.scale(8))))
+
+
+def _mountains(c: Canvas, horizon: int) -> None:
+    for i in range(3):  # ranges fading into the distance, each with a peak or two
+        peaks = [(c.rng.uniform(0, c.w), c.w * c.rng.uniform(0.15, 0.4)) for _ in range(c.rng.randint(1, 2))]
+        height = c.h * (0.3 - 0.08 * i) * c.rng.uniform(0.6, 1.0)
+        line = [
+            (x, y - height * max(max(0.0, 1 - abs(x - px) / pw) for px, pw in peaks))
+            for x, y in c.ridge(horizon - c.h * (0.08 - 0.03 * i), c.h * 0.12)
+        ]
+        c.fill_below(line, _mix(c.light, c.deep, 0.25 + 0.18 * i))
+
+
+def _headland(c: Canvas, horizon: int) -> None:
+    """A cliff rising from the sea at one side, with the tower near its edge."""
+    w, h, rng = c.w, c.h, c.rng
+    side = rng.choice((0, 1))
+    edge, reach, top = w * side, w * rng.uniform(0.28, 0.4), horizon - h * rng.uniform(0.04, 0.09)
+    sign = 1 if side == 0 else -1
+    rock: Line = [(edge, h), (edge, top)]
+    rock += [(edge + sign * reach * i / 8, top + rng.uniform(-1, 1) * h * 0.008) for i in range(9)]
+    rock += [
+        (edge + sign * (reach + h * 0.03 * k), top + (h - top) * k / 4 + rng.uniform(0, h * 0.01))
+        for k in range(1, 5)
+    ]
+    c.draw.polygon(rock, fill=_mix(c.deep, c.dark, 0.2))
+    height = h * rng.uniform(0.26, 0.34)
+    _tower(c, edge + sign * reach * 0.7, top + h * 0.005, height, "lighthouse" in c.plan.words)
+
+
 def _landscape(c: Canvas) -> None:
+    """Sky, then what stands on the horizon, then sea or nearer hills, back to front."""
     f, w, h, rng = c.plan.features, c.w, c.h, c.rng
-    sea = "sea" in f
+    sea, dunes = "sea" in f, "dunes" in f
     horizon = int(h * (rng.uniform(0.52, 0.6) if sea else rng.uniform(0.58, 0.66)))
     hz = horizon / h
-    c.image.paste(c.vertical([(0, c.deep), (hz * 0.5, _mix(c.dark, c.mid, 0.5)), (hz * 0.95, c.light), (1, c.mid)]))
+    sky = [(0, c.deep), (hz * 0.5, _mix(c.dark, c.mid, 0.5)), (hz * 0.95, c.light), (1, c.mid)]
+    c.image.paste(c.vertical(sky))
     if "stars" in f:
         c.stars(horizon * 0.95, int(c.w * c.h / 900))
-    if "sun" in f:
-        x, y, r = w * rng.uniform(0.25, 0.75), horizon - h * rng.uniform(0.03, 0.25), w * rng.uniform(0.05, 0.08)
-        c.glow_at(x, y, w * 0.9, c.glow, 0.55)
-        c.glow_at(x, y, r * 3, c.glow, 0.8)
-        c.draw.ellipse((x - r, y - r, x + r, y + r), fill=_mix(c.glow, (255, 255, 255), 0.5))
-        c.lights.append(x)
-    if "moon" in f:
-        x, y, r = w * rng.uniform(0.2, 0.8), horizon * rng.uniform(0.2, 0.5), w * rng.uniform(0.035, 0.06)
-        c.glow_at(x, y, r * 7, c.light, 0.4)
-        c.draw.ellipse((x - r, y - r, x + r, y + r), fill=_mix(c.glow, (255, 255, 255), 0.6))
-        for _ in range(4):  # seas on its face
-            cx, cy, cr = x + rng.uniform(-r, r) * 0.5, y + rng.uniform(-r, r) * 0.5, r * rng.uniform(0.15, 0.35)
-            c.draw.ellipse((cx - cr, cy - cr, cx + cr, cy + cr), fill=(*c.mid, 40))
-        c.lights.append(x)
-    if "clouds" in f:
-        mask = Image.new("L", (w, h))
-        puff = ImageDraw.Draw(mask)
-        for _ in range(rng.randint(5, 9)):
-            cx, cy, size = rng.uniform(0, w), horizon * rng.uniform(0.1, 0.8), w * rng.uniform(0.05, 0.12)
-            for _ in range(6):
-                px, py, pr = cx + rng.uniform(-2, 2) * size, cy + rng.uniform(-0.3, 0.3) * size, size * rng.uniform(0.5, 1)
-                puff.ellipse((px - pr * 1.6, py - pr * 0.6, px + pr * 1.6, py + pr * 0.6), fill=150)
-        c.image.paste(_mix(c.light, c.glow, 0.3), (0, 0), mask.filter(ImageFilter.GaussianBlur(c.scale(8))))
-    if "mountain" in f:
-        for i in range(3):
-            line = c.ridge(horizon - h * (0.2 - 0.07 * i), h * (0.26 - 0.07 * i))
-            c.fill_below(line, _mix(c.light, c.deep, 0.3 + 0.22 * i))
+    for feature, element in (("sun", _sun), ("moon", _moon), ("clouds", _clouds), ("mountain", _mountains)):
+        if feature in f:
+            element(c, horizon)
     if sea:
         if "city" in f:
             _skyline(c, horizon, h * 0.2, _mix(c.dark, c.light, 0.3), 0.3)
@@ -364,16 +436,11 @@ def _landscape(c: Canvas) -> None:
             c.haze(horizon, h * 0.12, 0.75)
         _sea(c, horizon)
         if "tower" in f:
-            side = rng.choice((0, 1))
-            edge, reach, top = w * side, w * rng.uniform(0.28, 0.4), horizon - h * rng.uniform(0.04, 0.09)
-            sign = 1 if side == 0 else -1
-            rock = [(edge, h), (edge, top)] + [(edge + sign * reach * i / 8, top + rng.uniform(-1, 1) * h * 0.008) for i in range(9)]
-            rock += [(edge + sign * (reach + h * 0.03 * k), top + (h - top) * k / 4 + rng.uniform(0, h * 0.01)) for k in range(1, 5)]
-            c.draw.polygon(rock, fill=_mix(c.deep, c.dark, 0.2))
-            _tower(c, edge + sign * reach * 0.7, top + h * 0.005, h * rng.uniform(0.26, 0.34), "lighthouse" in c.plan.words)
+            _headland(c, horizon)
         return
-    far = c.hills(horizon, h * 0.03) if "dunes" not in f else c.hills(horizon, h * 0.06)
-    c.fill_below(far, _mix(c.light, c.mid, 0.4) if "dunes" in f else _mix(c.light, c.dark, 0.5))
+    far = c.hills(horizon, h * (0.06 if dunes else 0.03))
+    far_colour = _mix(c.light, c.deep, 0.8 if "mountain" in f else 0.45)
+    c.fill_below(far, _mix(c.light, c.mid, 0.4) if dunes else far_colour)
     if "city" in f:
         _skyline(c, horizon + h * 0.02, h * 0.28, _mix(c.dark, c.light, 0.25), 0.0)
         c.soften(0.8)
@@ -383,8 +450,8 @@ def _landscape(c: Canvas) -> None:
     c.soften(1.2)
     if "fog" in c.plan.textures:
         c.haze(horizon, h * 0.15, 0.7)
-    near = c.hills(horizon + h * 0.15, h * (0.08 if "dunes" in f else 0.04))
-    c.fill_below(near, _mix(c.mid, c.dark, 0.6) if "dunes" in f else _mix(c.deep, c.dark, 0.3))
+    near = c.hills(horizon + h * 0.15, h * (0.08 if dunes else 0.04))
+    c.fill_below(near, _mix(c.mid, c.dark, 0.6) if dunes else _mix(c.deep, c.dark, 0.3))
     if "forest" in f:
         _forest(c, near, 18, h * 0.2, c.deep)
     if "tower" in f:
@@ -396,7 +463,11 @@ def _bokeh(c: Canvas) -> None:
     c.image.paste(c.vertical([(0, c.deep), (0.6, c.dark), (1, _mix(c.dark, c.mid, 0.5))]))
     for colour in (c.mid, c.light):
         c.glow_at(c.rng.uniform(0, c.w), c.rng.uniform(0, c.h), c.w * 0.7, colour, 0.5)
-    for count, size, alpha, blur in ((14, 0.14, (35, 70), 6.0), (16, 0.07, (60, 110), 2.5), (12, 0.03, (110, 190), 0.8)):
+    for count, size, alpha, blur in (
+        (14, 0.14, (35, 70), 6.0),
+        (16, 0.07, (60, 110), 2.5),
+        (12, 0.03, (110, 190), 0.8),
+    ):
         for _ in range(count):
             x, y, r = c.rng.uniform(0, c.w), c.rng.uniform(0, c.h), c.w * size * c.rng.uniform(0.5, 1.3)
             colour = c.rng.choice((c.mid, c.light, c.glow))
@@ -426,8 +497,9 @@ def _rings(c: Canvas) -> None:
     c.soften(4)
     for _ in range(3):  # tilted orbits with a small moon on each
         a, b, tilt = big * c.rng.uniform(0.4, 0.9), big * c.rng.uniform(0.08, 0.25), c.rng.uniform(-0.6, 0.6)
-        orbit = [(x + a * math.cos(t / 30) * math.cos(tilt) - b * math.sin(t / 30) * math.sin(tilt),
-                  y + a * math.cos(t / 30) * math.sin(tilt) + b * math.sin(t / 30) * math.cos(tilt)) for t in range(189)]  # fmt: skip
+        ellipse = [(a * math.cos(t / 30), b * math.sin(t / 30)) for t in range(189)]
+        cos, sin = math.cos(tilt), math.sin(tilt)
+        orbit = [(x + ex * cos - ey * sin, y + ex * sin + ey * cos) for ex, ey in ellipse]
         c.draw.line(orbit, fill=(*c.glow, 70), width=max(1, int(c.scale(1))))
         mx, my = orbit[c.rng.randrange(len(orbit))]
         c.glow_at(mx, my, c.scale(14), c.glow, 0.9)
@@ -443,13 +515,22 @@ def _aurora(c: Canvas) -> None:
         for x in range(0, c.w, width):
             y = _height_at(hem, x)
             length = tall * (0.65 + 0.35 * math.sin(x / c.w * 11 + phase)) * c.rng.uniform(0.75, 1.0)
-            for k, alpha in enumerate((70, 40, 18)):
-                c.draw.line((x, y - length * k / 3, x, y - length * (k + 1) / 3), fill=(*colour, alpha), width=width)
-    c.soften(2.5)
+            strength = c.rng.randint(30, 80)
+            for k in range(6):
+                alpha = int(strength * (1 - k / 6))
+                c.draw.line(
+                    (x, y - length * k / 6, x, y - length * (k + 1) / 6), fill=(*colour, alpha), width=width
+                )
+    c.soften(2)
     c.fill_below(c.ridge(c.h * 0.86, c.h * 0.08), _mix(c.deep, (0, 0, 0), 0.4))
 
 
-SCENES: dict[str, Callable[[Canvas], None]] = {"bokeh": _bokeh, "waves": _waves, "rings": _rings, "aurora": _aurora}
+SCENES: dict[str, Callable[[Canvas], None]] = {
+    "bokeh": _bokeh,
+    "waves": _waves,
+    "rings": _rings,
+    "aurora": _aurora,
+}
 
 
 def _open_init(data: bytes, size: tuple[int, int]) -> Image.Image:
@@ -476,8 +557,12 @@ def draw(request: GenerationRequest, seed: int) -> Image.Image:
         c.haze(c.h * 0.6, c.h * 0.35, 0.35, floor=0.12)
     if "soft" in the_plan.textures:  # watercolour: washed edges and a mottled paper
         c.soften(2.5)
-        paper = Image.frombytes("L", (c.w // 24 + 1, c.h // 24 + 1), c.rng.randbytes((c.w // 24 + 1) * (c.h // 24 + 1)))
-        paper = paper.resize((c.w, c.h), Image.Resampling.BICUBIC).point([128 + (v - 128) // 10 for v in range(256)])
+        paper = Image.frombytes(
+            "L", (c.w // 24 + 1, c.h // 24 + 1), c.rng.randbytes((c.w // 24 + 1) * (c.h // 24 + 1))
+        )
+        paper = paper.resize((c.w, c.h), Image.Resampling.BICUBIC).point(
+            [128 + (v - 128) // 10 for v in range(256)]
+        )
         c.image = ImageChops.add(c.image, Image.merge("RGB", (paper, paper, paper)), 1.0, -128)
     c.soften(0.6)  # anti-aliases the silhouettes before they are scaled up
     vignette = Image.radial_gradient("L").resize((c.w, c.h)).point([max(0, v - 150) for v in range(256)])
@@ -501,6 +586,7 @@ def draw(request: GenerationRequest, seed: int) -> Image.Image:
 def render(request: GenerationRequest, seed: int, image_format: str = "png") -> bytes:
     """One encoded picture for the request with this seed (blocking; run it in a thread)."""
     out = io.BytesIO()
+    # PNG level 3: the grain defeats deflate's longer searches; the default 6 is 2-3x slower, no smaller.
     options: dict[str, Any] = {"compress_level": 3} if image_format == "png" else {"quality": 90}
     draw(request, seed).save(out, FORMATS[image_format], **options)
     return out.getvalue()
