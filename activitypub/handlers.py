@@ -18,7 +18,7 @@ from activitypub.errors import ActivityPubError, FetchError
 from activitypub.inbox import same_origin
 from activitypub.jsonld import id_of, ids_of
 from activitypub.notes import remote_note_fields
-from activitypub.outbox import publish, response_of
+from activitypub.outbox import publish, response_of, update_of
 from activitypub.resolver import Resolver
 from activitypub.urls import LocalUrls
 from activitypub.vocab import ACTOR_TYPES, CONTEXT, NOTE_TYPES
@@ -150,10 +150,38 @@ async def _our_follow(ctx: Context) -> Follow | None:
 
 
 async def on_accept(ctx: Context) -> None:
-    """Accept{Follow}: our follow request is granted."""
+    """Accept{Follow}: our follow request is granted; Accept{QuoteRequest}: our remix is authorised."""
+    if await _quote_accepted(ctx):
+        return
     follow = await _our_follow(ctx)
     if follow is not None:
         follow.state = "accepted"
+
+
+async def _quote_accepted(ctx: Context) -> bool:
+    """Accept of one of our QuoteRequests: keep the stamp on the quoting post and send an Update."""
+    request_id = ctx.object_id
+    if not request_id or not ctx.urls.is_local(request_id):
+        return False
+    sent = await ctx.session.scalar(
+        select(Activity).where(Activity.ap_id == request_id, Activity.ap_type == "QuoteRequest")
+    )
+    if sent is None:
+        return False
+    stamp = id_of(ctx.doc.get("result"))
+    quoted = id_of(sent.document.get("object"))
+    quoting = await _status(ctx.session, id_of(sent.document.get("instrument")))
+    quoted_status = await _status(ctx.session, quoted)
+    if (
+        stamp is None or quoting is None or quoted_status is None
+        or quoted_status.actor_id != ctx.actor.id or not same_origin(stamp, ctx.actor.ap_id)
+    ):  # fmt: skip
+        return True
+    author = await ctx.session.get(Actor, quoting.actor_id)
+    if author is not None and quoting.extra.get("quote_authorization") != stamp:
+        quoting.extra = {**quoting.extra, "quote_authorization": stamp}
+        await publish(ctx.session, author, update_of(quoting, author, ctx.urls))
+    return True
 
 
 async def on_reject(ctx: Context) -> None:
@@ -172,7 +200,8 @@ async def _is_relevant(ctx: Context, fields: dict[str, Any]) -> bool:
         return True
     if any(ctx.urls.is_local(m) for m in fields["_mentions"]):
         return True
-    return ctx.urls.is_local(fields["in_reply_to_ap_id"])
+    quoted = fields["extra"].get("remix_of") or fields["extra"].get("quote_of")
+    return ctx.urls.is_local(fields["in_reply_to_ap_id"]) or ctx.urls.is_local(quoted)
 
 
 async def _apply_note(ctx: Context, status: Status, fields: dict[str, Any]) -> None:

@@ -71,6 +71,12 @@ def response_of(kind: str, ap_id: str, actor: Actor, follow_doc: dict[str, Any],
     return {"@context": CONTEXT, "id": ap_id, "type": kind, "actor": actor.ap_id, "object": obj, "to": [to]}
 
 
+def quote_request_of(ap_id: str, actor: Actor, quoted: str, quoting: str, to: str) -> dict[str, Any]:
+    """FEP-044f QuoteRequest: may ``quoting`` (our post) quote ``quoted`` (theirs)?"""
+    return {"@context": CONTEXT, "id": ap_id, "type": "QuoteRequest", "actor": actor.ap_id,
+            "object": quoted, "instrument": quoting, "to": [to]}  # fmt: skip
+
+
 def undo_of(ap_id: str, actor: Actor, inner: dict[str, Any], to: list[str]) -> dict[str, Any]:
     """Undo of one of our earlier activities."""
     obj = {k: v for k, v in inner.items() if k != "@context"}

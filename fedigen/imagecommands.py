@@ -110,8 +110,8 @@ async def post(
         author = await accounts.get_local(session, as_name)
         job = await imaging.request_generation(svc, session, author, spec, purpose="post", post=options)
     done = await follow_job(svc, job.id)
-    status = await _job_status(svc, done)
-    click.echo(f"{status.id}\t{status.url}" if status else f"job {done.id} done")
+    posted = await _job_status(svc, done)
+    click.echo(f"{posted.id}\t{posted.url}" if posted else f"job {done.id} done")
 
 
 @click.command()

@@ -13,16 +13,17 @@ from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
-from storage.images import sniff_media_type
 
 from activitypub.errors import ActivityPubError
 from activitypub.handlers import fetch_public_note
 from activitypub.notes import quote_link
+from activitypub.outbox import publish, quote_request_of
 from fedigen.errors import NotFoundError, ValidationError
 from fedigen.posting import PostRequest, create_post
 from fedigen.services import Services
 from generation.jobs import JobSpec, check_quota, submit
 from storage import MediaError
+from storage.images import sniff_media_type
 from storage.models import Actor, GenerationJob, MediaAttachment, Remix, Status, User
 
 log = logging.getLogger(__name__)
@@ -174,19 +175,28 @@ async def image_post(
     generation["private"] = bool(options.get("private_prompt"))
     extra: dict[str, Any] = {"generation": generation}
     tags: list[dict[str, Any]] = []
+    parent = await session.get(Status, job.parent_status_id) if job.parent_status_id else None
     if job.parent_ap_id:
-        parent = await session.get(Status, job.parent_status_id) if job.parent_status_id else None
         extra["remix_of"] = job.parent_ap_id
         extra["remix_url"] = parent.url if parent is not None and parent.url else job.parent_ap_id
         tags.append(quote_link(job.parent_ap_id))
+    remote_parent = parent is not None and not parent.local and parent.actor_id != author.id
     request = PostRequest(
         text=str(options.get("text") or ""), visibility=str(options.get("visibility") or "public"),
         summary=str(options.get("cw") or ""), sensitive=bool(options.get("sensitive")),
         language=options.get("language"), in_reply_to_id=options.get("in_reply_to_id"),
         media_ids=[m.id for m in media], extra=extra, extra_tags=tags,
+        also_deliver_to=[parent.actor_id] if parent is not None and remote_parent else [],
     )  # fmt: skip
     status = await create_post(svc, session, author, request)
     job.status_id = status.id
+    if parent is not None and remote_parent and status.visibility in ("public", "unlisted"):
+        # FEP-044f: ask the parent's author to authorise the quote; their Accept carries the stamp.
+        parent_author = await session.get(Actor, parent.actor_id)
+        if parent_author is not None:
+            request_doc = quote_request_of(svc.urls.new_activity(), author, parent.ap_id, status.ap_id,
+                                           parent_author.ap_id)  # fmt: skip
+            await publish(session, author, request_doc)
     return status
 
 

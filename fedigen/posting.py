@@ -43,6 +43,8 @@ class PostRequest:
     extra: dict[str, Any] = field(default_factory=dict)
     # Extra tag objects (the FEP-e232 quote Link of a remix).
     extra_tags: list[dict[str, Any]] = field(default_factory=list)
+    # Remote actors who also get the Create without being addressed (a remixed post's author).
+    also_deliver_to: list[int] = field(default_factory=list)
 
 
 def _check(request: PostRequest) -> Visibility:
@@ -186,7 +188,12 @@ async def create_post(svc: Services, session: AsyncSession, author: Actor, reque
     await record_remix(session, status)
     for actor in mentioned:
         await notify(session, actor, "mention", author, status)
-    await publish(session, author, create_of(status, author, svc.urls))
+    extra_inboxes = []
+    for actor_id in request.also_deliver_to:
+        other = await session.get(Actor, actor_id)
+        if other is not None and other.domain is not None and (other.inbox_url or other.shared_inbox_url):
+            extra_inboxes.append(other.shared_inbox_url or other.inbox_url or "")
+    await publish(session, author, create_of(status, author, svc.urls), extra_inboxes=extra_inboxes)
     return status
 
 

@@ -288,8 +288,11 @@ async def home(request: Request) -> Response:
 async def about(request: Request) -> Response:
     """What the instance is, whom to contact, and how to follow its accounts from elsewhere."""
     async with services(request).sessions() as session:
-        people = await directory(session, limit=1)
-    return render(request, "about.html", {"example": people[0].username if people else "name"})
+        people = [a for a in await directory(session, limit=5) if a.ap_type == "Person"]
+    bot = services(request).settings.bot
+    context = {"example": people[0].username if people else "name",
+               "bot": bot.username if bot.enabled else None}  # fmt: skip
+    return render(request, "about.html", context)
 
 
 async def profile(request: Request) -> Response:

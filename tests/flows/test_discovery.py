@@ -76,7 +76,8 @@ async def test_host_meta_and_nodeinfo_with_real_counts(instance: Instance) -> No
         info = (await instance.client.get(f"/nodeinfo/{version}")).json()
         assert info["version"] == version and info["software"]["name"] == "fedigen"
         assert info["protocols"] == ["activitypub"]
-        assert info["usage"]["users"] == {"total": 2, "activeMonth": 1, "activeHalfyear": 1}
+        # alice, bob and the generation bot; only alice posted
+        assert info["usage"]["users"] == {"total": 3, "activeMonth": 1, "activeHalfyear": 1}
         assert info["usage"]["localPosts"] == 2
     assert (await instance.client.get("/nodeinfo/1.0")).status_code == 404
 

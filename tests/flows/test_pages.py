@@ -62,7 +62,7 @@ async def test_home_lists_public_posts_only(instance: Any) -> None:
     for hidden in ("for followers only", "a direct word", "quietly unlisted"):
         assert hidden not in response.text
     assert 'href="http://fedigen.test/@alice"' in response.text
-    assert "1 account on fedigen.test" in response.text
+    assert "2 accounts on fedigen.test" in response.text  # alice and the generation bot
     assert "Content-Security-Policy" in response.headers
 
 
@@ -91,6 +91,7 @@ async def test_about_page_explains_following(instance: Any) -> None:
     _assert_html_page(response)
     assert "@alice@fedigen.test" in response.text
     assert 'href="/.well-known/nodeinfo"' in response.text
+    assert "@imagine@fedigen.test a lighthouse" in response.text
 
 
 async def test_profile_shows_handle_bio_counts_and_posts(instance: Any) -> None:

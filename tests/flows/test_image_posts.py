@@ -1,0 +1,273 @@
+"""Image posts end to end: a prompt in, a federated image Note out; remixes; media URLs; quotas.
+
+The procedural backend (the embedded default) makes real images; the fake remote server receives
+the deliveries and verifies their signatures as a peer would.
+"""
+
+from __future__ import annotations
+
+import io
+from collections.abc import AsyncIterator
+from contextlib import AsyncExitStack
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+from PIL import Image
+from sqlalchemy import func, select
+
+from fedigen import accounts, imaging
+from fedigen.jobs import runner
+from generation.errors import PromptRefusedError, QuotaExceededError
+from generation.jobs import JobSpec, cancel
+from storage import queue
+from storage.images import read_provenance
+from storage.models import GenerationJob, MediaAttachment, Remix, Status
+from tests.conftest import HostRouter, Instance, make_settings, start_instance
+from tests.remote_actor import PUBLIC, RemoteActor, RemoteServer, verify_delivery
+
+BASE = "http://fedigen.test"
+ALICE = f"{BASE}/users/alice"
+SMALL = {"size": "256x256", "blocked_terms": ["forbidden"], "jobs_per_hour": 5}
+
+
+@pytest.fixture
+async def imagery(tmp_path: Path, backend: str, router: HostRouter) -> AsyncIterator[Instance]:
+    """The instance under test with small images and alice."""
+    settings = make_settings(tmp_path, backend, generation=SMALL)
+    async with start_instance(settings, router) as inst:
+        await inst.create_account("alice")
+        yield inst
+
+
+async def bob_follows_alice(inst: Instance, bob: RemoteActor) -> None:
+    response = await bob.post(inst.client, "/users/alice/inbox", bob.activity("Follow", ALICE, to=[ALICE]))
+    assert response.status_code == 202
+    await inst.drain()
+
+
+async def alice_prompts(inst: Instance, prompt: str, **post: Any) -> Status:
+    """alice posts images made from ``prompt``; the worker runs the job and delivers the Create."""
+    svc = inst.services
+    count = post.pop("count", 1)
+    async with svc.sessions() as session, session.begin():
+        alice = await accounts.get_local(session, "alice")
+        job = await imaging.request_generation(
+            svc, session, alice, JobSpec(prompt=prompt, count=count), purpose="post",
+            post=imaging.post_options(post.pop("text", "made here"), **post),
+        )  # fmt: skip
+    await inst.drain()
+    async with svc.sessions() as session:
+        done = await session.get(GenerationJob, job.id)
+        assert done is not None and done.state == queue.DONE, done and done.last_error
+        status = await session.get(Status, done.status_id)
+    assert status is not None
+    return status
+
+
+async def creates_to(inst: Instance, remote: RemoteServer, inbox: str) -> list[dict[str, Any]]:
+    docs = []
+    for request in remote.posts():
+        await verify_delivery(request, inst.client)
+        if request.json["type"] == "Create":
+            docs.append(request.json)
+    return docs
+
+
+async def test_prompt_becomes_an_image_note_followers_receive(
+    imagery: Instance, remote: RemoteServer, bob: RemoteActor
+) -> None:
+    await bob_follows_alice(imagery, bob)
+    status = await alice_prompts(imagery, "a lighthouse in fog", count=2, sensitive=True)
+    [create] = await creates_to(imagery, remote, bob.inbox)
+    note = create["object"]
+    assert note["id"] == status.ap_id and note["sensitive"] is True
+    assert len(note["attachment"]) == 2
+    for item in note["attachment"]:
+        assert item["type"] == "Image" and item["mediaType"] in ("image/jpeg", "image/webp")
+        assert item["name"] == item["summary"] == "a lighthouse in fog"  # alt defaults to the prompt
+        assert (item["width"], item["height"]) == (256, 256)
+        assert 6 <= len(item["blurhash"]) <= 40 and item["focalPoint"] == [0.0, 0.0]
+        assert item["digitalSourceType"].endswith("trainedAlgorithmicMedia")
+    generation = note["generation"]
+    assert generation["prompt"] == "a lighthouse in fog" and generation["backend"] == "procedural"
+    assert isinstance(generation["seed"], int) and generation["width"] == 256
+    assert note["interactionPolicy"]["canQuote"]["automaticApproval"] == [PUBLIC]
+    # The images are served unsigned, with their real type, and carry the AI label in XMP.
+    for item in note["attachment"]:
+        response = await imagery.client.get(item["url"])
+        assert response.status_code == 200
+        assert response.headers["content-type"] == item["mediaType"]
+        assert "immutable" in response.headers["cache-control"]
+        assert len(response.content) <= 2_000_000
+        assert Image.open(io.BytesIO(response.content)).size == (256, 256)
+        assert read_provenance(response.content) is not None
+
+
+async def test_private_prompt_keeps_the_label_but_not_the_words(
+    imagery: Instance, remote: RemoteServer, bob: RemoteActor
+) -> None:
+    await bob_follows_alice(imagery, bob)
+    await alice_prompts(imagery, "my secret garden", private_prompt=True)
+    [create] = await creates_to(imagery, remote, bob.inbox)
+    note = create["object"]
+    assert "secret" not in str(note)
+    assert note["generation"]["promptPrivate"] is True
+    assert note["attachment"][0]["digitalSourceType"].endswith("trainedAlgorithmicMedia")
+
+
+async def test_blocked_prompt_and_quota_are_refused_before_anything_is_stored(imagery: Instance) -> None:
+    svc = imagery.services
+    async with svc.sessions() as session, session.begin():
+        alice = await accounts.get_local(session, "alice")
+        with pytest.raises(PromptRefusedError, match="not allowed"):
+            await imaging.request_generation(svc, session, alice, JobSpec(prompt="a FORBIDDEN thing"))
+        for _ in range(5):
+            await imaging.request_generation(svc, session, alice, JobSpec(prompt="a cat"))
+        with pytest.raises(QuotaExceededError):
+            await imaging.request_generation(svc, session, alice, JobSpec(prompt="a cat"))
+    async with svc.sessions() as session:
+        assert await session.scalar(select(func.count(GenerationJob.id))) == 5
+
+
+async def test_a_job_whose_worker_died_is_finished_once(imagery: Instance) -> None:
+    svc = imagery.services
+    async with svc.sessions() as session, session.begin():
+        alice = await accounts.get_local(session, "alice")
+        job = await imaging.request_generation(
+            svc, session, alice, JobSpec(prompt="a red kite"), purpose="post", post=imaging.post_options("kite")
+        )
+        job_id = job.id
+    # A worker claims it and dies: the lease is left behind and nothing was stored.
+    async with svc.sessions() as session, session.begin():
+        [claimed] = await queue.claim(session, GenerationJob, limit=1, lease=timedelta(0))
+        assert claimed.id == job_id
+    await imagery.drain()
+    async with svc.sessions() as session:
+        done = await session.get(GenerationJob, job_id)
+        assert done is not None and done.state == queue.DONE and done.attempts == 2
+        assert await session.scalar(select(func.count(Status.id)).where(Status.local)) == 1
+        assert await session.scalar(select(func.count(MediaAttachment.id))) == 1
+
+
+async def test_remix_links_its_parent_and_lineage_is_queryable(
+    imagery: Instance, remote: RemoteServer, bob: RemoteActor
+) -> None:
+    await bob_follows_alice(imagery, bob)
+    original = await alice_prompts(imagery, "a lighthouse in fog")
+    svc = imagery.services
+    async with svc.sessions() as session, session.begin():
+        alice = await accounts.get_local(session, "alice")
+        parent = await imaging.find_status(svc, session, original.url or "")
+        job = await imaging.remix(svc, session, alice, parent, "at sunset", post=imaging.post_options("again"))
+        assert job.prompt == "at sunset, a lighthouse in fog"
+        assert job.seed == original.extra["generation"]["seed"]
+    await imagery.drain()
+    creates = await creates_to(imagery, remote, bob.inbox)
+    assert len(creates) == 2
+    note = creates[1]["object"]
+    assert note["quote"] == note["quoteUrl"] == note["_misskey_quote"] == original.ap_id
+    assert note["generation"]["remixOf"] == original.ap_id
+    assert {"type": "Link", "href": original.ap_id} .items() <= next(
+        t for t in note["tag"] if t["type"] == "Link"
+    ).items()
+    assert "Remix of" in note["content"] and original.url in note["content"]
+    async with svc.sessions() as session:
+        parents, children = await imaging.lineage(session, await imaging.find_status(svc, session, note["id"]))
+        assert parents == [original.ap_id] and children == []
+        _, children = await imaging.lineage(session, await imaging.find_status(svc, session, original.ap_id))
+        assert children == [note["id"]]
+
+
+async def test_a_remote_fedigen_remix_of_our_post_is_recognised_as_a_child(
+    tmp_path: Path, router: HostRouter, make_instance: Any
+) -> None:
+    async with AsyncExitStack() as stack:
+        ours = await stack.enter_async_context(
+            start_instance(make_settings(tmp_path, "sqlite", generation=SMALL), router)
+        )
+        theirs = await make_instance(stack, "http://other.test", generation=SMALL)
+        await ours.create_account("alice")
+        await theirs.create_account("dora")
+        original = await alice_prompts(ours, "a lighthouse in fog")
+        svc = theirs.services
+        async with svc.sessions() as session, session.begin():
+            dora = await accounts.get_local(session, "dora")
+            parent = await imaging.find_status(svc, session, original.ap_id)  # fetched from fedigen.test
+            assert parent.extra["generation"]["prompt"] == "a lighthouse in fog"
+            job = await imaging.remix(svc, session, dora, parent, "in winter", post=imaging.post_options("!"))
+        await theirs.drain()
+        async with svc.sessions() as session:
+            remixed = await session.get(GenerationJob, job.id)
+            assert remixed is not None and remixed.state == queue.DONE
+            child = await session.get(Status, remixed.status_id)
+            assert child is not None
+        await ours.drain()
+        async with ours.services.sessions() as session:
+            row = await session.scalar(select(Remix).where(Remix.parent_ap_id == original.ap_id))
+            assert row is not None and row.child_ap_id == child.ap_id
+            stored = await session.scalar(select(Status).where(Status.ap_id == child.ap_id))
+            assert stored is not None and stored.attachments and stored.attachments[0]["blurhash"]
+        # The remix asked for a FEP-044f authorisation; ours granted it, and theirs now carries the stamp.
+        await theirs.drain()
+        async with svc.sessions() as session:
+            child = await session.get(Status, child.id)
+            assert child is not None
+            stamp_id = child.extra["quote_authorization"]
+        stamp = await ours.client.get(stamp_id, headers={"Accept": "application/activity+json"})
+        assert stamp.status_code == 200
+        assert stamp.json()["type"] == "QuoteAuthorization"
+        assert stamp.json()["interactingObject"] == child.ap_id
+        assert stamp.json()["interactionTarget"] == original.ap_id
+        note = await theirs.client.get(child.ap_id, headers={"Accept": "application/activity+json"})
+        assert note.json()["quoteAuthorization"] == stamp_id
+
+
+async def test_quote_requests_for_private_posts_are_rejected(
+    imagery: Instance, remote: RemoteServer, bob: RemoteActor
+) -> None:
+    status = await alice_prompts(imagery, "a hidden lake", visibility="followers")
+    request = bob.activity("QuoteRequest", status.ap_id, instrument=bob.new_id("statuses"), to=[ALICE])
+    response = await bob.post(imagery.client, "/users/alice/inbox", request)
+    assert response.status_code == 202
+    await imagery.drain()
+    answers = [r.json for r in remote.posts() if r.json["type"] in ("Accept", "Reject")]
+    assert [a["type"] for a in answers] == ["Reject"] and answers[0]["object"]["id"] == request["id"]
+    async with imagery.services.sessions() as session:
+        assert await session.scalar(select(func.count(Remix.id))) == 0
+
+
+async def test_remote_image_notes_keep_alt_blurhash_and_sizes(
+    imagery: Instance, remote: RemoteServer, bob: RemoteActor
+) -> None:
+    image = {"type": "Document", "mediaType": "image/jpeg", "url": f"{remote.base}/media/1.jpg",
+             "name": "a heron", "blurhash": "UBL_:rOpGG-oBUNG,qRj2so|=eE1w^n4S5NH", "width": 1200,
+             "height": 800, "focalPoint": [0.5, -0.2]}  # fmt: skip
+    note = bob.note("<p>look</p>", mention=ALICE, attachment=[image], sensitive=True)
+    response = await bob.post(imagery.client, "/users/alice/inbox", bob.create(note))
+    assert response.status_code == 202
+    await imagery.drain()
+    async with imagery.services.sessions() as session:
+        stored = await session.scalar(select(Status).where(Status.ap_id == note["id"]))
+    assert stored is not None and stored.sensitive
+    [kept] = stored.attachments
+    assert kept["name"] == "a heron" and kept["blurhash"] == image["blurhash"]
+    assert (kept["width"], kept["height"], kept["focalPoint"]) == (1200, 800, [0.5, -0.2])
+
+
+async def test_jobs_run_by_the_runner_report_progress_and_can_be_cancelled(imagery: Instance) -> None:
+    svc = imagery.services
+    async with svc.sessions() as session, session.begin():
+        alice = await accounts.get_local(session, "alice")
+        first = await imaging.request_generation(svc, session, alice, JobSpec(prompt="one"))
+        second = await imaging.request_generation(svc, session, alice, JobSpec(prompt="two"))
+        assert await cancel(session, second) is True
+    assert await runner(svc).run_once() == 1
+    async with svc.sessions() as session:
+        done = await session.get(GenerationJob, first.id)
+        assert done is not None and done.state == queue.DONE and done.progress == 100
+        cancelled = await session.get(GenerationJob, second.id)
+        assert cancelled is not None and cancelled.state == queue.CANCELLED
+        media = list(await session.scalars(select(MediaAttachment)))
+        assert [m.job_id for m in media] == [first.id] and media[0].status_id is None
