@@ -208,9 +208,10 @@ def provenance(job: GenerationJob, result: GenerationResult, seed: int | None) -
 def alt_text(job: GenerationJob, position: int) -> str:
     """Alt text of a job's image: the one given for it, else the prompt (unless kept private)."""
     given = job.post.get("alt")
-    if isinstance(given, list) and position < len(given) and isinstance(given[position], str):
-        if given[position].strip():
-            return given[position].strip()
+    if isinstance(given, list) and position < len(given):
+        text = given[position]
+        if isinstance(text, str) and text.strip():
+            return text.strip()
     if job.post.get("private_prompt"):
         return "An AI-generated image."
     return job.prompt

@@ -15,7 +15,7 @@ import pytest
 from sqlalchemy import text
 from starlette.applications import Starlette
 
-from fedigen import accounts
+from fedigen import accounts, bot
 from fedigen.app import create_app
 from fedigen.config import Settings, settings_from_mapping
 from fedigen.services import Services, open_services
@@ -119,6 +119,7 @@ async def start_instance(settings: Settings, router: HostRouter) -> AsyncIterato
         svc = await stack.enter_async_context(open_services(settings, http=http))
         async with svc.sessions() as session, session.begin():
             await accounts.ensure_instance_actor(session, svc.urls)
+            await bot.ensure_bot(session, svc.settings, svc.urls)
         await svc.signer.load()
         app = create_app(settings, run_worker=False, services=svc)
         await stack.enter_async_context(app.router.lifespan_context(app))
