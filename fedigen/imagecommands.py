@@ -12,7 +12,6 @@ from pathlib import Path
 
 import click
 from sqlalchemy import select, update
-from storage.images import process_image_async
 
 from fedigen import accounts, bot, imaging, posting
 from fedigen.commands import fail, with_services
@@ -21,6 +20,7 @@ from fedigen.services import Services
 from generation.backend import GenerationRequest, no_progress, parse_size
 from generation.jobs import JobSpec, cancel
 from storage import queue
+from storage.images import process_image_async
 from storage.models import GenerationJob, Status, utcnow
 
 VISIBILITY = click.Choice(["public", "unlisted", "followers", "direct"])

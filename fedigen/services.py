@@ -8,12 +8,9 @@ from dataclasses import dataclass
 from datetime import timedelta
 
 import httpx
-from generation.rules import ModerationClient, PromptRules
 from sqlalchemy import select
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncEngine
-from storage.images import ImageLimits
-from storage.media import MediaStore
 
 from activitypub.delivery import Deliverer, DeliveryPolicy
 from activitypub.fetch import Fetcher
@@ -23,8 +20,11 @@ from activitypub.transport import make_http_client
 from activitypub.urls import LocalUrls
 from fedigen.config import Settings
 from generation.jobs import JobRunner, JobSettings
+from generation.rules import ModerationClient, PromptRules
 from storage.attachments import MediaContext
 from storage.db import SessionFactory, create_engine, session_factory
+from storage.images import ImageLimits
+from storage.media import MediaStore
 from storage.models import Actor
 
 

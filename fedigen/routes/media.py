@@ -10,10 +10,10 @@ from __future__ import annotations
 from starlette.requests import Request
 from starlette.responses import FileResponse, JSONResponse, Response
 from starlette.routing import Route
-from storage.media import MEDIA_TYPES_BY_EXT
 
 from fedigen.routes import services
 from storage import MediaError
+from storage.media import MEDIA_TYPES_BY_EXT
 
 CACHE_FOREVER = "public, max-age=31536000, immutable"
 

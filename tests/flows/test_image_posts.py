@@ -136,7 +136,12 @@ async def test_a_job_whose_worker_died_is_finished_once(imagery: Instance) -> No
     async with svc.sessions() as session, session.begin():
         alice = await accounts.get_local(session, "alice")
         job = await imaging.request_generation(
-            svc, session, alice, JobSpec(prompt="a red kite"), purpose="post", post=imaging.post_options("kite")
+            svc,
+            session,
+            alice,
+            JobSpec(prompt="a red kite"),
+            purpose="post",
+            post=imaging.post_options("kite"),
         )
         job_id = job.id
     # A worker claims it and dies: the lease is left behind and nothing was stored.
@@ -160,7 +165,9 @@ async def test_remix_links_its_parent_and_lineage_is_queryable(
     async with svc.sessions() as session, session.begin():
         alice = await accounts.get_local(session, "alice")
         parent = await imaging.find_status(svc, session, original.url or "")
-        job = await imaging.remix(svc, session, alice, parent, "at sunset", post=imaging.post_options("again"))
+        job = await imaging.remix(
+            svc, session, alice, parent, "at sunset", post=imaging.post_options("again")
+        )
         assert job.prompt == "at sunset, a lighthouse in fog"
         assert job.seed == original.extra["generation"]["seed"]
     await imagery.drain()
@@ -169,12 +176,14 @@ async def test_remix_links_its_parent_and_lineage_is_queryable(
     note = creates[1]["object"]
     assert note["quote"] == note["quoteUrl"] == note["_misskey_quote"] == original.ap_id
     assert note["generation"]["remixOf"] == original.ap_id
-    assert {"type": "Link", "href": original.ap_id} .items() <= next(
+    assert {"type": "Link", "href": original.ap_id}.items() <= next(
         t for t in note["tag"] if t["type"] == "Link"
     ).items()
     assert "Remix of" in note["content"] and original.url in note["content"]
     async with svc.sessions() as session:
-        parents, children = await imaging.lineage(session, await imaging.find_status(svc, session, note["id"]))
+        parents, children = await imaging.lineage(
+            session, await imaging.find_status(svc, session, note["id"])
+        )
         assert parents == [original.ap_id] and children == []
         _, children = await imaging.lineage(session, await imaging.find_status(svc, session, original.ap_id))
         assert children == [note["id"]]
