@@ -28,6 +28,7 @@ from activitypub.content import strip_html
 from fedigen.accounts import get_local
 from fedigen.avatars import cached_identicon_png
 from fedigen.errors import NotFoundError, ValidationError
+from fedigen.imaging import lineage
 from fedigen.routes import services, wants_as2
 from storage.models import Actor, Follow, Status, StatusTag
 
@@ -318,7 +319,12 @@ async def status_page(request: Request) -> Response:
         return RedirectResponse(status.ap_id, status_code=302, headers={"Vary": "Accept"})
     if status.deleted_at is not None:
         return error_page(request, 410, "This post was deleted.")
-    return render(request, "status.html", {"entry": Entry(status, account)})
+    async with services(request).sessions() as session:
+        parents, children = await lineage(session, status)
+    generation = (status.extra or {}).get("generation")
+    context = {"entry": Entry(status, account), "generation": generation, "parents": parents,
+               "children": children}  # fmt: skip
+    return render(request, "status.html", context)
 
 
 async def tag_page(request: Request) -> Response:

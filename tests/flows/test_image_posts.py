@@ -187,6 +187,10 @@ async def test_remix_links_its_parent_and_lineage_is_queryable(
         assert parents == [original.ap_id] and children == []
         _, children = await imaging.lineage(session, await imaging.find_status(svc, session, original.ap_id))
         assert children == [note["id"]]
+    page = (await imagery.client.get(note["url"])).text
+    assert "AI-generated images" in page and "at sunset, a lighthouse in fog" in page
+    assert f'Remix of <a href="{original.ap_id}">' in page
+    assert "Remixed 1 time:" in (await imagery.client.get(original.url or "")).text
 
 
 async def test_a_remote_fedigen_remix_of_our_post_is_recognised_as_a_child(
