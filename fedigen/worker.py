@@ -17,6 +17,7 @@ from activitypub.errors import ActivityPubError, BlockedError, InvalidActivityEr
 from activitypub.handlers import process
 from activitypub.jsonld import id_of
 from fedigen import bot
+from fedigen.avatarcache import cache_remote_avatars
 from fedigen.jobs import runner
 from fedigen.services import Services
 from storage import queue
@@ -44,6 +45,7 @@ class Worker:
         worked = await self.process_inbox(limit=50)
         worked += await runner(self.services).run_once()
         worked += await self.services.deliverer.run_once(limit=200)
+        worked += await cache_remote_avatars(self.services)
         return worked
 
     async def _generation_loop(self) -> None:
@@ -140,6 +142,7 @@ class Worker:
             try:
                 worked = await self.process_inbox(limit=50)
                 worked += await self.services.deliverer.run_once(limit=200)
+                worked += await cache_remote_avatars(self.services)
             except Exception:  # keep the loop alive through database hiccups
                 log.exception("worker pass failed")
                 worked = 0

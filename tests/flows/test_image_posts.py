@@ -18,6 +18,7 @@ from PIL import Image
 from sqlalchemy import func, select
 
 from fedigen import accounts, imaging
+from fedigen.avatarcache import avatar_url
 from fedigen.jobs import runner
 from generation.errors import PromptRefusedError, QuotaExceededError
 from generation.jobs import JobSpec, cancel
@@ -284,3 +285,30 @@ async def test_jobs_run_by_the_runner_report_progress_and_can_be_cancelled(image
         assert cancelled is not None and cancelled.state == queue.CANCELLED
         media = list(await session.scalars(select(MediaAttachment)))
         assert [m.job_id for m in media] == [first.id] and media[0].status_id is None
+
+
+async def test_remote_avatars_are_copied_through_the_pipeline_once(
+    tmp_path: Path, router: HostRouter, make_instance: Any, remote: RemoteServer, bob: RemoteActor
+) -> None:
+    async with AsyncExitStack() as stack:
+        ours = await stack.enter_async_context(start_instance(make_settings(tmp_path, "sqlite"), router))
+        theirs = await make_instance(stack, "http://other.test")
+        await theirs.create_account("dora")
+        svc = ours.services
+        async with svc.sessions() as session, session.begin():
+            dora = await svc.resolver.get_actor("http://other.test/users/dora", session=session)
+            await svc.resolver.get_actor(bob.ap_id, session=session)  # its avatar URL answers 404
+        await ours.drain()
+        async with svc.sessions() as session:
+            rows = {m.remote_url: m for m in await session.scalars(select(MediaAttachment))}
+            assert rows[dora.icon_url].state == "ready" and rows[dora.icon_url].width
+            assert rows[f"{remote.base}/avatars/bob.png"].state == "failed"
+            dora = await session.get(type(dora), dora.id)
+            assert dora is not None
+            url = await avatar_url(svc, session, dora)
+        assert url.startswith(f"{BASE}/media/")
+        served = await ours.client.get(url)
+        assert served.status_code == 200 and served.headers["content-type"].startswith("image/")
+        fetched = len(remote.received)
+        await ours.drain()  # nothing is fetched again
+        assert len(remote.received) == fetched
