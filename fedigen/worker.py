@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Awaitable, Callable
 from datetime import timedelta
 
 from sqlalchemy import select
@@ -32,7 +33,7 @@ INBOX_MAX_AGE = timedelta(hours=12)
 
 
 class Worker:
-    """Runs inbox items and deliveries until stopped."""
+    """Runs inbox items, generation jobs, deliveries and avatar copies until stopped."""
 
     def __init__(self, services: Services) -> None:
         self.services = services
@@ -41,29 +42,10 @@ class Worker:
         self._jobs_wakeup = asyncio.Event()
 
     async def run_once(self) -> int:
-        """One pass: inbox items, generation jobs, then deliveries; returns how many rows were worked."""
-        worked = await self.process_inbox(limit=50)
-        worked += await runner(self.services).run_once()
-        worked += await self.services.deliverer.run_once(limit=200)
-        worked += await cache_remote_avatars(self.services)
-        return worked
-
-    async def _generation_loop(self) -> None:
-        """Generation jobs run beside the other queues, so a long job never holds up deliveries."""
-        jobs = runner(self.services)
-        interval = self.services.settings.worker.poll_interval
-        while not self._stopping.is_set():
-            try:
-                worked = await jobs.run_once()
-            except Exception:
-                log.exception("generation pass failed")
-                worked = 0
-            if worked == 0:
-                try:
-                    await asyncio.wait_for(self._jobs_wakeup.wait(), timeout=interval)
-                except TimeoutError:
-                    pass
-                self._jobs_wakeup.clear()
+        """One pass over every queue (generation jobs included); returns how many rows were worked."""
+        worked = await self.process_inbox(limit=50)  # first: a bot request queues a job ...
+        worked += await runner(self.services).run_once()  # ... made here ...
+        return worked + await self._outgoing_once()  # ... and delivered in the same pass
 
     async def process_inbox(self, limit: int = 50) -> int:
         """Claim and process up to ``limit`` inbox items, each in its own transaction."""
@@ -129,29 +111,39 @@ class Worker:
                 queue.mark_retry(item, decision.next_attempt_at, message)
 
     async def run(self) -> None:
-        """Work until stop() is called, sleeping poll_interval when the queues are empty."""
-        generation = asyncio.create_task(self._generation_loop())
+        """Work until stop() is called, sleeping poll_interval when the queues are empty.
+
+        Generation jobs run in a loop of their own beside the other queues, so a long job never holds
+        up inbox processing or deliveries.
+        """
+        jobs = runner(self.services)
+        generation = asyncio.create_task(self._loop("generation", jobs.run_once, self._jobs_wakeup))
         try:
-            await self._run_queues()
+            await self._loop("queue", self._queues_once, self._wakeup)
         finally:
             await generation
 
-    async def _run_queues(self) -> None:
+    async def _queues_once(self) -> int:
+        return await self.process_inbox(limit=50) + await self._outgoing_once()
+
+    async def _outgoing_once(self) -> int:
+        worked = await self.services.deliverer.run_once(limit=200)
+        return worked + await cache_remote_avatars(self.services)
+
+    async def _loop(self, name: str, one_pass: Callable[[], Awaitable[int]], wakeup: asyncio.Event) -> None:
         interval = self.services.settings.worker.poll_interval
         while not self._stopping.is_set():
             try:
-                worked = await self.process_inbox(limit=50)
-                worked += await self.services.deliverer.run_once(limit=200)
-                worked += await cache_remote_avatars(self.services)
+                worked = await one_pass()
             except Exception:  # keep the loop alive through database hiccups
-                log.exception("worker pass failed")
+                log.exception("worker %s pass failed", name)
                 worked = 0
             if worked == 0:
                 try:
-                    await asyncio.wait_for(self._wakeup.wait(), timeout=interval)
+                    await asyncio.wait_for(wakeup.wait(), timeout=interval)
                 except TimeoutError:
                     pass
-                self._wakeup.clear()
+                wakeup.clear()
 
     def stop(self) -> None:
         """Ask run() to return after the current pass."""

@@ -760,6 +760,7 @@ const routes = {
       length: bytes.byteLength,
       sha256: createHash("sha256").update(bytes).digest("hex"),
       final_url: res.url,
+      headers: Object.fromEntries(res.headers), // lower-cased names, as the response gave them
     };
   },
 };
