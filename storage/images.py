@@ -30,12 +30,13 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
-from xml.etree import ElementTree
 
-import blurhash
-from PIL import ExifTags, Image, ImageCms, ImageOps, JpegImagePlugin, PngImagePlugin
+from PIL import ExifTags, Image, JpegImagePlugin, PngImagePlugin
 
 from storage import ImageTooLargeError, UnsupportedMediaError
+
+# LAZY: ImageCms (lcms2), ImageOps, blurhash and ElementTree are imported where first used, so a
+# server that has not processed an image yet does not carry them (benchmarks/memory.py).
 from storage.media import MEDIA_TYPES_BY_EXT
 
 ALLOWED_TYPES: dict[str, str] = dict(JPEG="image/jpeg", PNG="image/png", WEBP="image/webp", GIF="image/gif")
@@ -159,6 +160,8 @@ def _digital_source_type(xmp: bytes | str) -> str | None:
     packet = (xmp.encode() if isinstance(xmp, str) else xmp).strip(b"\x00 \t\r\n")
     if b"<!DOCTYPE" in packet or b"<!ENTITY" in packet:  # XMP has no DTD; refuse entity tricks
         return None
+    from xml.etree import ElementTree  # LAZY
+
     try:
         root = ElementTree.fromstring(packet)
     except ElementTree.ParseError:
@@ -208,6 +211,8 @@ def _orientation(im: Image.Image) -> int:
 
 def _to_srgb(im: Image.Image, icc: bytes) -> Image.Image | None:
     """``im`` converted from its ICC profile to sRGB (RGB or RGBA), or None if the profile is unusable."""
+    from PIL import ImageCms  # LAZY: loads the lcms2 library only for images with a profile
+
     try:
         profile = ImageCms.ImageCmsProfile(io.BytesIO(icc))
         if profile.profile.xcolor_space.strip() != _ICC_SPACE.get(im.mode):
@@ -227,6 +232,8 @@ def _to_srgb(im: Image.Image, icc: bytes) -> Image.Image | None:
 
 def _normalize(frame: Image.Image) -> Image.Image:
     """One decoded frame, upright, in sRGB, as 8-bit RGB or RGBA, without any metadata."""
+    from PIL import ImageOps  # LAZY
+
     im = ImageOps.exif_transpose(frame) if _orientation(frame) != 1 else frame
     if im.mode in _SIXTEEN_BIT:  # Pillow's convert() clips 16-bit grey at 255: scale it down instead
         im = im.convert("I").point(lambda v: v * (1 / 256)).convert("L")
@@ -412,6 +419,8 @@ def _blurhash(im: Image.Image) -> str:
     small = im.resize(_fit(im.size, BLURHASH_SIDE), Image.Resampling.BOX)
     raw, row = small.tobytes(), small.width * 3
     rows = [[raw[i : i + 3] for i in range(r * row, (r + 1) * row, 3)] for r in range(small.height)]
+    import blurhash  # LAZY
+
     return str(blurhash.encode(rows, x, y))
 
 
