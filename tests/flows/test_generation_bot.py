@@ -97,3 +97,22 @@ async def test_an_empty_prompt_gets_help_and_other_bots_get_nothing(
     other_bot = remote.add_actor("otherbot", type="Service")
     await ask(botted, other_bot, "a lighthouse")
     assert await replies(botted, remote, other_bot) == []
+
+
+async def test_the_domain_limit_covers_all_its_accounts(
+    tmp_path: Path,
+    backend: str,
+    router: HostRouter,
+    remote: RemoteServer,
+    bob: RemoteActor,
+    carol: RemoteActor,
+) -> None:
+    settings = make_settings(tmp_path, backend, generation={"size": "64x64"},
+                             bot={"per_account_per_hour": 5, "per_domain_per_hour": 2})  # fmt: skip
+    async with start_instance(settings, router) as inst:
+        await ask(inst, bob, "one")
+        await ask(inst, bob, "two")
+        await ask(inst, carol, "three")
+        [refusal] = await replies(inst, remote, carol)
+        assert "remote.test has asked for many images" in refusal["content"] and not refusal["attachment"]
+        assert [bool(r["attachment"]) for r in await replies(inst, remote, bob)] == [True, True]

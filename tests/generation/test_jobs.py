@@ -17,7 +17,7 @@ from sqlalchemy import func, select
 from fedigen import accounts
 from generation.backend import Backend, GeneratedImage, GenerationRequest, GenerationResult, ProgressCallback
 from generation.errors import BackendError
-from generation.jobs import JobRunner, JobSettings, JobSpec, submit
+from generation.jobs import JobRunner, JobSettings, JobSpec, cancel, submit
 from storage import queue
 from storage.models import GenerationJob, MediaAttachment
 from tests.conftest import HostRouter, Instance, make_settings, start_instance
@@ -139,3 +139,31 @@ async def test_a_backend_runs_at_most_its_concurrency(inst: Instance) -> None:
     assert await runner.run_once(limit=5) == 5
     assert fake.most == 2
     assert [(await job(inst, i)).state for i in ids] == [queue.DONE] * 5
+
+
+class SlowProgressBackend(FakeBackend):
+    """Reports progress every few milliseconds for a while, as a real backend does."""
+
+    async def generate(self, request: GenerationRequest, progress: ProgressCallback) -> GenerationResult:
+        self.calls += 1
+        for percent in range(0, 100, 4):
+            await progress(percent)
+            await asyncio.sleep(0.08)
+        return GenerationResult([GeneratedImage(png(), seed=request.seed)], backend="fake")
+
+
+async def test_a_running_job_cancelled_stops_at_its_next_report_and_stores_nothing(inst: Instance) -> None:
+    fake = SlowProgressBackend()
+    runner = make_runner(inst, fake)
+    [job_id] = await queue_jobs(inst, runner)
+    running = asyncio.create_task(runner.run_once())
+    await asyncio.sleep(0.8)  # progress is written at most every half second
+    async with inst.services.sessions() as session, session.begin():
+        row = await session.get(GenerationJob, job_id)
+        assert row is not None and row.state == queue.RUNNING and 0 < row.progress < 100
+        assert await cancel(session, row)
+    await running
+    cancelled = await job(inst, job_id)
+    assert cancelled.state == queue.CANCELLED
+    async with inst.services.sessions() as session:
+        assert await session.scalar(select(func.count(MediaAttachment.id))) == 0
