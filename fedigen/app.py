@@ -37,6 +37,9 @@ STATUS_OF: list[tuple[type[Exception], int]] = [
     (fe.NotFoundError, 404),
     (fe.ConflictError, 409),
     (fe.ForbiddenError, 403),
+    (fe.UnauthorizedError, 401),
+    (fe.PayloadTooLargeError, 413),
+    (fe.RateLimitedError, 429),
     (ge.PromptRefusedError, 422),
     (ge.QuotaExceededError, 429),
     (ge.UnknownBackendError, 422),
@@ -57,8 +60,18 @@ def status_for(exc: Exception) -> int:
 async def _error_response(request: Request, exc: Exception) -> Response:
     status = status_for(exc)
     headers = {}
-    if status == 401:
+    if isinstance(exc, fe.UnauthorizedError):
+        headers["WWW-Authenticate"] = (
+            f'Bearer realm="fedigen", error="invalid_token", error_description="{exc}"'
+        )
+    elif isinstance(exc, fe.ScopeError):
+        headers["WWW-Authenticate"] = (
+            f'Bearer realm="fedigen", error="insufficient_scope", scope="{exc.needed}"'
+        )
+    elif status == 401:
         headers["WWW-Authenticate"] = 'Signature realm="fedigen", headers="(request-target) host date digest"'
+    if isinstance(exc, fe.RateLimitedError):
+        headers.update(exc.headers)
     if isinstance(exc, ge.QuotaExceededError):
         headers["Retry-After"] = str(exc.retry_after)
     if status >= 500:

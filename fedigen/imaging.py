@@ -15,9 +15,9 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from activitypub.errors import ActivityPubError
-from activitypub.handlers import fetch_public_note
 from activitypub.notes import quote_link
 from activitypub.outbox import publish, quote_request_of
+from activitypub.posts import fetch_public_note
 from fedigen.errors import NotFoundError, ValidationError
 from fedigen.posting import PostRequest, create_post
 from fedigen.services import Services

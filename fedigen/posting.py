@@ -11,9 +11,10 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from activitypub.content import parse_text, quote_paragraph, text_to_html
 from activitypub.errors import ActivityPubError
-from activitypub.handlers import notify, record_remix
+from activitypub.handling import notify
 from activitypub.notes import MAX_ATTACHMENTS
 from activitypub.outbox import create_of, delete_of, publish, update_of
+from activitypub.posts import record_remix
 from activitypub.vocab import TRAINED_ALGORITHMIC_MEDIA, VISIBILITIES, Visibility, address
 from fedigen.accounts import get_local
 from fedigen.errors import ForbiddenError, NotFoundError, ValidationError
