@@ -9,12 +9,15 @@ from collections.abc import AsyncIterator
 from typing import Any
 
 from starlette.applications import Starlette
+from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.types import ExceptionHandler
 
 from activitypub import errors as ap
 from fedigen import errors as fe
+from fedigen.api import oauth, routing
+from fedigen.api.ratelimit import RateLimitMiddleware
 from fedigen.config import Settings
 from fedigen.routes import discovery, federation, media, pages
 from fedigen.services import Services, open_services
@@ -76,7 +79,10 @@ async def _error_response(request: Request, exc: Exception) -> Response:
         headers["Retry-After"] = str(exc.retry_after)
     if status >= 500:
         log.warning("%s %s failed: %s", request.method, request.url.path, exc)
-    return JSONResponse({"error": str(exc) or type(exc).__name__}, status_code=status, headers=headers)
+    message = str(exc) or type(exc).__name__
+    if isinstance(exc, fe.ValidationError):
+        message = f"Validation failed: {message}"  # Mastodon's wording for 422
+    return JSONResponse({"error": message}, status_code=status, headers=headers)
 
 
 def create_app(
@@ -109,7 +115,11 @@ def create_app(
         StorageError: _error_response,
     }
     app = Starlette(
-        routes=[*discovery.routes, *federation.routes, *media.routes, *pages.routes],
+        routes=[
+            *discovery.routes, *federation.routes, *media.routes, *oauth.routes, *routing.routes,
+            *pages.routes,
+        ],  # fmt: skip
+        middleware=[Middleware(RateLimitMiddleware, settings=settings.api)],
         lifespan=lifespan,
         exception_handlers=handlers,
     )

@@ -135,6 +135,18 @@ class WorkerSettings:
 
 
 @dataclass(frozen=True)
+class ApiSettings:
+    # Requests per 5 minutes, counted in each process: per access token; per IP address without a
+    # token; per IP address on sign-in and app registration (POST /oauth/token, /oauth/authorize,
+    # /api/v1/apps). 0 = no limit.
+    rate_limit_per_5min: int = 300
+    anonymous_rate_limit_per_5min: int = 7500
+    sign_in_rate_limit_per_5min: int = 30
+    # Days an access token lasts; 0 = until revoked (as on Mastodon).
+    token_lifetime_days: int = 0
+
+
+@dataclass(frozen=True)
 class Settings:
     instance: InstanceSettings
     database: DatabaseSettings = field(default_factory=DatabaseSettings)
@@ -144,6 +156,7 @@ class Settings:
     worker: WorkerSettings = field(default_factory=WorkerSettings)
     generation: GenerationSettings = field(default_factory=GenerationSettings)
     bot: BotSettings = field(default_factory=BotSettings)
+    api: ApiSettings = field(default_factory=ApiSettings)
     # Directory relative paths (SQLite file, media dir) are resolved against.
     base_dir: str = "."
 
@@ -270,6 +283,10 @@ def _validate(settings: Settings) -> None:
         raise ConfigError("generation.max_attempts: must be at least 1")
     if not settings.bot.username.replace("_", "").isalnum():
         raise ConfigError(f"bot.username: letters, digits and _ only, got {settings.bot.username!r}")
+    for key in ("rate_limit_per_5min", "anonymous_rate_limit_per_5min", "sign_in_rate_limit_per_5min",
+                "token_lifetime_days"):  # fmt: skip
+        if getattr(settings.api, key) < 0:
+            raise ConfigError(f"api.{key}: must not be negative")
     if settings.federation.signature_clock_window <= 0:
         raise ConfigError("federation.signature_clock_window: must be positive")
 

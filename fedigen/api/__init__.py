@@ -1,0 +1,1 @@
+"""The Mastodon client API and OAuth 2."""

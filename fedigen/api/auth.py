@@ -1,0 +1,117 @@
+"""Who is calling: the bearer token of a Mastodon API request, its app, account and scopes.
+
+Every API endpoint starts with ``await authenticate(request, "read:statuses")`` (or
+:func:`optional_auth` for public endpoints that show more to a signed-in account). The token is found
+by the SHA-256 of the presented value in one indexed query joined with its app and account; the
+answer is kept on ``request.state`` so a second call in the same request costs nothing.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import timedelta
+
+from sqlalchemy import or_, update
+from sqlalchemy.exc import OperationalError
+from starlette.requests import HTTPConnection
+
+from fedigen.errors import ScopeError, UnauthorizedError
+from fedigen.oauth import lookup_token, split_scopes
+from fedigen.services import Services
+from storage.clients import OAuthApp, OAuthToken
+from storage.models import Actor, utcnow
+
+log = logging.getLogger(__name__)
+
+LAST_USED_EVERY = timedelta(minutes=1)
+# Mastodon's legacy "follow" scope grants what these granular scopes grant.
+FOLLOW_COVERS = frozenset(
+    {"read:follows", "read:blocks", "read:mutes", "write:follows", "write:blocks", "write:mutes"}
+)
+# GET /api/v1/accounts/verify_credentials asks for "profile", which "read" and "read:accounts" also give.
+PROFILE_COVERED_BY = frozenset({"profile", "read", "read:accounts"})
+_STATE_KEY = "fedigen_auth"
+
+
+@dataclass(frozen=True)
+class Auth:
+    """An authenticated API request: its token, app, account (None for client_credentials), scopes."""
+
+    token: OAuthToken
+    app: OAuthApp
+    account: Actor | None
+    scopes: frozenset[str]
+
+
+def scope_allows(granted: Iterable[str], needed: str) -> bool:
+    """Whether the granted scopes cover the one an endpoint needs ("read" covers "read:statuses")."""
+    scopes = set(granted)
+    if needed == "profile":
+        return not scopes.isdisjoint(PROFILE_COVERED_BY)
+    if needed in scopes:
+        return True
+    family, _, detail = needed.partition(":")
+    if detail and family in ("read", "write") and family in scopes:
+        return True
+    return needed in FOLLOW_COVERS and "follow" in scopes
+
+
+def bearer_of(request: HTTPConnection) -> str | None:
+    """The presented token: ``Authorization: Bearer``, else the ``access_token`` query parameter."""
+    header = request.headers.get("authorization", "")
+    scheme, _, value = header.partition(" ")
+    if scheme.lower() == "bearer" and value.strip():
+        return value.strip()
+    # Mastodon accepts ?access_token= too; browsers cannot set headers on a WebSocket.
+    return request.query_params.get("access_token") or None
+
+
+async def _resolve(request: HTTPConnection) -> Auth | None:
+    cached: Auth | None = getattr(request.state, _STATE_KEY, None)
+    if cached is not None:
+        return cached
+    bearer = bearer_of(request)
+    if bearer is None:
+        return None
+    svc: Services = request.app.state.services
+    sessions = svc.sessions
+    async with sessions() as session:
+        token, app, account = await lookup_token(session, bearer)
+        now = utcnow()
+        if token.last_used_at is None or now - token.last_used_at >= LAST_USED_EVERY:
+            # Conditional, so concurrent requests with one token write it once a minute at most.
+            stale = now - LAST_USED_EVERY
+            try:
+                await session.execute(
+                    update(OAuthToken)
+                    .where(
+                        OAuthToken.id == token.id,
+                        or_(OAuthToken.last_used_at.is_(None), OAuthToken.last_used_at <= stale),
+                    )
+                    .values(last_used_at=now)
+                )
+                await session.commit()
+            except OperationalError as exc:  # a busy SQLite writer: bookkeeping, not worth failing over
+                log.debug("last_used_at not updated: %s", exc)
+    auth = Auth(token, app, account, frozenset(split_scopes(token.scopes)))
+    setattr(request.state, _STATE_KEY, auth)
+    return auth
+
+
+async def authenticate(request: HTTPConnection, scope: str | None = None, *, user: bool = True) -> Auth:
+    """The request's token, required; with ``user`` it must act for an account; with ``scope``, allow it."""
+    auth = await _resolve(request)
+    if auth is None:
+        raise UnauthorizedError("The access token is invalid")
+    if user and auth.account is None:
+        raise UnauthorizedError("This method requires an authenticated user")
+    if scope is not None and not scope_allows(auth.scopes, scope):
+        raise ScopeError(scope)
+    return auth
+
+
+async def optional_auth(request: HTTPConnection) -> Auth | None:
+    """The request's token when one is given (a bad one is still 401, as Mastodon answers), else None."""
+    return await _resolve(request)
