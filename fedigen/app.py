@@ -10,6 +10,7 @@ from typing import Any
 
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
+from starlette.middleware.cors import CORSMiddleware
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.types import ExceptionHandler
@@ -119,7 +120,16 @@ def create_app(
             *discovery.routes, *federation.routes, *media.routes, *oauth.routes, *routing.routes,
             *pages.routes,
         ],  # fmt: skip
-        middleware=[Middleware(RateLimitMiddleware, settings=settings.api)],
+        middleware=[
+            # Browser-based clients (Elk, Phanpy, the Mastodon web app elsewhere) call the API
+            # cross-origin with bearer tokens, never cookies, as Mastodon allows.
+            Middleware(
+                CORSMiddleware, allow_origins=["*"], allow_methods=["*"],
+                allow_headers=["Authorization", "Content-Type", "Idempotency-Key"],
+                expose_headers=["Link", "X-RateLimit-Limit", "X-RateLimit-Remaining", "X-RateLimit-Reset"],
+            ),
+            Middleware(RateLimitMiddleware, settings=settings.api),
+        ],  # fmt: skip
         lifespan=lifespan,
         exception_handlers=handlers,
     )
