@@ -36,6 +36,21 @@ def parse_time(value: Any) -> datetime | None:
     return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
 
 
+IMAGE_TYPES = {
+    "png": "image/png",
+    "jpg": "image/jpeg",
+    "jpeg": "image/jpeg",
+    "webp": "image/webp",
+    "gif": "image/gif",
+}
+
+
+def image_object(url: str) -> dict[str, str]:
+    """An Image for an avatar or header, its mediaType read from the file name (our files are named so)."""
+    ext = url.rsplit(".", 1)[-1].lower() if "." in url.rsplit("/", 1)[-1] else ""
+    return {"type": "Image", "mediaType": IMAGE_TYPES.get(ext, "image/png"), "url": url}
+
+
 def local_actor_to_ap(actor: Actor, urls: LocalUrls) -> dict[str, Any]:
     """The actor document of a local account, with everything Mastodon and Bridgy Fed read."""
     name = actor.username
@@ -53,7 +68,13 @@ def local_actor_to_ap(actor: Actor, urls: LocalUrls) -> dict[str, Any]:
         "followers": urls.followers(name),
         "following": urls.following(name),
         "featured": urls.featured(name),
-        "endpoints": {"sharedInbox": urls.shared_inbox},
+        # C2S clients find the media upload and OAuth endpoints here (ActivityPub 4.1, C2S extensions).
+        "endpoints": {
+            "sharedInbox": urls.shared_inbox,
+            "uploadMedia": f"{urls.base}/api/fedigen/upload",
+            "oauthAuthorizationEndpoint": f"{urls.base}/oauth/authorize",
+            "oauthTokenEndpoint": f"{urls.base}/oauth/token",
+        },
         "manuallyApprovesFollowers": actor.locked,
         "discoverable": actor.discoverable,
         "indexable": actor.indexable,
@@ -63,7 +84,7 @@ def local_actor_to_ap(actor: Actor, urls: LocalUrls) -> dict[str, Any]:
             "owner": actor.ap_id,
             "publicKeyPem": actor.public_key_pem,
         },
-        "icon": {"type": "Image", "mediaType": "image/png", "url": actor.icon_url or urls.avatar(name)},
+        "icon": image_object(actor.icon_url or urls.avatar(name)),
         "attachment": [
             {"type": "PropertyValue", "name": f.get("name", ""), "value": f.get("value", "")}
             for f in actor.fields or []
@@ -72,7 +93,7 @@ def local_actor_to_ap(actor: Actor, urls: LocalUrls) -> dict[str, Any]:
         "tag": [],
     }
     if actor.image_url:
-        doc["image"] = {"type": "Image", "url": actor.image_url}
+        doc["image"] = image_object(actor.image_url)
     if actor.moved_to_ap_id:
         doc["movedTo"] = actor.moved_to_ap_id
     return doc

@@ -117,14 +117,20 @@ def create_app(
     }
     app = Starlette(
         routes=[
-            *discovery.routes, *federation.routes, *media.routes, *oauth.routes, *routing.routes,
+            *discovery.routes,
+            *federation.routes,
+            *media.routes,
+            *oauth.routes,
+            *routing.routes,
             *pages.routes,
         ],  # fmt: skip
         middleware=[
             # Browser-based clients (Elk, Phanpy, the Mastodon web app elsewhere) call the API
             # cross-origin with bearer tokens, never cookies, as Mastodon allows.
             Middleware(
-                CORSMiddleware, allow_origins=["*"], allow_methods=["*"],
+                CORSMiddleware,
+                allow_origins=["*"],
+                allow_methods=["*"],
                 allow_headers=["Authorization", "Content-Type", "Idempotency-Key"],
                 expose_headers=["Link", "X-RateLimit-Limit", "X-RateLimit-Remaining", "X-RateLimit-Reset"],
             ),

@@ -34,6 +34,8 @@ class InstanceSettings:
     name: str = "fedigen"
     description: str = "A fedigen instance: image posts made by a local generator."
     contact_email: str = ""
+    # Where this instance's source code can be had (fedigen is AGPL); shown to clients as source_url.
+    source_url: str = ""
     open_registrations: bool = False
 
 

@@ -171,7 +171,9 @@ class Status(Base):
     visibility: Mapped[str] = mapped_column(String(16), default="public")
     language: Mapped[str | None] = mapped_column(String(16))
     in_reply_to_ap_id: Mapped[str | None] = mapped_column(String(2048), index=True)
-    in_reply_to_id: Mapped[int | None] = mapped_column(ForeignKey("statuses.id", ondelete="SET NULL"))
+    in_reply_to_id: Mapped[int | None] = mapped_column(
+        ForeignKey("statuses.id", ondelete="SET NULL"), index=True
+    )
     reblog_of_id: Mapped[int | None] = mapped_column(
         ForeignKey("statuses.id", ondelete="CASCADE"), index=True
     )

@@ -20,9 +20,9 @@ from fedigen.app import create_app
 from fedigen.config import Settings, settings_from_mapping
 from fedigen.services import Services, open_services
 from fedigen.worker import Worker
+from storage import clients  # noqa: F401 - the client-side tables, truncated with the rest
 from storage.db import create_engine
 from storage.migrate import upgrade
-from storage import clients  # noqa: F401 - the client-side tables, truncated with the rest
 from storage.models import Base
 
 PG_URL = os.environ.get("FEDIGEN_TEST_POSTGRES_URL")

@@ -245,7 +245,8 @@ def status(svc: Services, row: Status, ctx: StatusContext) -> dict[str, Any]:
         "created_at": iso(row.published),
         "account": account(svc, author, ctx.stats),
         "content": row.content if boosted is None else "",
-        "visibility": row.visibility,
+        # Mastodon calls followers-only "private".
+        "visibility": "private" if row.visibility == "followers" else row.visibility,
         "sensitive": row.sensitive,
         "spoiler_text": row.summary or "",
         "media_attachments": [media_attachment(svc, m) for m in ctx.media.get(row.id, [])],

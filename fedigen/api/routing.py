@@ -8,4 +8,23 @@ from __future__ import annotations
 
 from starlette.routing import BaseRoute
 
+from fedigen.api import (
+    accounts,
+    c2s,
+    generations,
+    instance,
+    media,
+    notifications,
+    relationships,
+    search,
+    statuses,
+    streaming,
+    timelines,
+)
+
 routes: list[BaseRoute] = []
+# Literal /api/v1/accounts/... paths before /api/v1/accounts/{id}.
+routes += [*instance.routes, *accounts.routes, *relationships.routes, *accounts.id_routes]
+routes += [*notifications.routes, *search.routes]
+routes += [*statuses.routes, *timelines.routes, *media.routes, *generations.routes, *streaming.routes]
+routes += c2s.routes  # POST outbox and GET inbox: fedigen.routes.federation has the other methods

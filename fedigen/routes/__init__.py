@@ -18,4 +18,8 @@ def services(request: Request) -> Services:
 def wants_as2(request: Request) -> bool:
     """Content negotiation: does the client ask for ActivityStreams rather than HTML?"""
     accept = request.headers.get("accept", "")
-    return any(t in accept for t in AS2_TYPES)
+    if any(t in accept for t in AS2_TYPES):
+        return True
+    # Plain JSON clients (bovine's C2S client among them) get the AS2 document too, as from Mastodon;
+    # browsers name text/html first.
+    return "application/json" in accept and "text/html" not in accept

@@ -7,8 +7,8 @@ import asyncio
 from alembic import context
 from sqlalchemy.engine import Connection
 
-from storage.db import create_engine_nopool
 from storage import clients  # noqa: F401 - registers the client-side tables on Base.metadata
+from storage.db import create_engine_nopool
 from storage.models import Base
 
 target_metadata = Base.metadata

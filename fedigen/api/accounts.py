@@ -1,0 +1,249 @@
+"""Accounts (https://docs.joinmastodon.org/methods/accounts/): the signed-in account and its profile
+edits, lookup, one account, its statuses, followers and following, and account search.
+
+Relationship-changing endpoints (follow, block, mute...) are in :mod:`fedigen.api.relationships`.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from typing import Any
+
+from sqlalchemy import and_, exists, func, or_, select
+from sqlalchemy.ext.asyncio import AsyncSession
+from starlette.datastructures import UploadFile
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Route
+
+from fedigen.api import entities
+from fedigen.api.auth import authenticate, optional_auth
+from fedigen.api.pagination import Page, link_header
+from fedigen.api.params import Params, read_params
+from fedigen.api.search import search_accounts
+from fedigen.errors import NotFoundError, PayloadTooLargeError, ValidationError
+from fedigen.profiles import ProfileChanges, update_profile
+from fedigen.routes import services
+from fedigen.services import Services
+from storage.models import Actor, Block, Follow, MediaAttachment, Mention, Status
+
+FIELD_KEY_RE = re.compile(r"^fields_attributes\[(\d+)\]\[(name|value)\]$")
+
+
+async def find_account(session: AsyncSession, raw_id: str) -> Actor:
+    """The account with this id (local or remote), or NotFoundError as Mastodon words it."""
+    actor = await session.get(Actor, int(raw_id)) if raw_id.isdigit() and len(raw_id) < 19 else None
+    if actor is None or actor.deleted_at is not None or actor.ap_type == "Application":
+        raise NotFoundError("Record not found")
+    return actor
+
+
+async def render_accounts(
+    svc: Services, session: AsyncSession, actors: Sequence[Actor]
+) -> list[dict[str, Any]]:
+    """Account entities for many accounts, with their counts loaded at once."""
+    stats = await entities.account_stats(session, [a.id for a in actors])
+    return [entities.account(svc, a, stats) for a in actors]
+
+
+async def read_upload(file: UploadFile, limit: int, field: str) -> bytes:
+    """An uploaded file's bytes, refused (413) past ``limit`` and (422) when empty."""
+    data = await file.read(limit + 1)
+    if len(data) > limit:
+        raise PayloadTooLargeError(f"{field}: the file is over {limit} bytes")
+    if not data:
+        raise ValidationError(field, "the file is empty")
+    return data
+
+
+def _fields(params: Params) -> list[dict[str, str]] | None:
+    """fields_attributes as a form (fields_attributes[0][name]=...) or as JSON (a list or an object)."""
+    rows: dict[int, dict[str, str]] = {}
+    for key, values in params.values.items():
+        match = FIELD_KEY_RE.match(key)
+        if match:
+            rows.setdefault(int(match.group(1)), {})[match.group(2)] = str(values[0])
+    if "fields_attributes" in params:
+        given = params.values["fields_attributes"]
+        items = given[0].values() if len(given) == 1 and isinstance(given[0], dict) else given
+        for index, item in enumerate(items):
+            if not isinstance(item, dict):
+                raise ValidationError("fields_attributes", "each field needs a name and a value")
+            rows[index] = {"name": str(item.get("name") or ""), "value": str(item.get("value") or "")}
+    return [rows[i] for i in sorted(rows)] if rows or "fields_attributes" in params else None
+
+
+async def _image(params: Params, name: str, limit: int) -> bytes | None:
+    if name not in params:
+        return None
+    file = params.get_file(name)
+    if file is None:
+        raise ValidationError(name, "must be an image file (multipart/form-data)")
+    return await read_upload(file, limit, name)
+
+
+async def verify_credentials(request: Request) -> Response:
+    """GET /api/v1/accounts/verify_credentials: the CredentialAccount of the token."""
+    auth = await authenticate(request, "profile")
+    svc = services(request)
+    async with svc.sessions() as session:
+        actor = await session.get(Actor, auth.account.id) if auth.account else None
+        if actor is None:
+            raise NotFoundError("Record not found")
+        return JSONResponse(await entities.credential_account(svc, session, actor))
+
+
+async def update_credentials(request: Request) -> Response:
+    """PATCH /api/v1/accounts/update_credentials."""
+    auth = await authenticate(request, "write:accounts")
+    params = await read_params(request)
+    svc = services(request)
+    limit = svc.settings.media.max_upload_bytes
+    flags = {
+        k: params.get_bool(k) if k in params else None for k in ("locked", "bot", "discoverable", "indexable")
+    }
+    changes = ProfileChanges(
+        display_name=params.get_str("display_name"), note=params.get_str("note"),
+        avatar=await _image(params, "avatar", limit), header=await _image(params, "header", limit),
+        fields=_fields(params), **flags,
+    )  # fmt: skip
+    async with svc.sessions() as session, session.begin():
+        actor = await find_account(session, str(auth.account.id if auth.account else ""))
+        await update_profile(svc, session, actor, changes)
+        entity = await entities.credential_account(svc, session, actor)
+    return JSONResponse(entity)
+
+
+async def lookup(request: Request) -> Response:
+    """GET /api/v1/accounts/lookup?acct=: a stored account by handle (no WebFinger, as Mastodon)."""
+    await optional_auth(request)
+    params = await read_params(request)
+    handle = params.required("acct", max_chars=300).strip().lstrip("@")
+    svc = services(request)
+    user, _, domain = handle.partition("@")
+    local = not domain or domain.lower() == svc.urls.host.lower()
+    async with svc.sessions() as session:
+        actor = await session.scalar(
+            select(Actor).where(
+                func.lower(Actor.username) == user.lower(),
+                Actor.domain.is_(None) if local else func.lower(Actor.domain) == domain.lower(),
+                Actor.deleted_at.is_(None), Actor.ap_type != "Application",
+            )
+        )  # fmt: skip
+        if actor is None:
+            raise NotFoundError("Record not found")
+        return JSONResponse((await render_accounts(svc, session, [actor]))[0])
+
+
+async def show(request: Request) -> Response:
+    """GET /api/v1/accounts/:id."""
+    await optional_auth(request)
+    svc = services(request)
+    async with svc.sessions() as session:
+        actor = await find_account(session, request.path_params["id"])
+        return JSONResponse((await render_accounts(svc, session, [actor]))[0])
+
+
+async def _allowed(session: AsyncSession, account: Actor, viewer: Actor | None) -> Any:
+    """The condition on statuses of ``account`` that ``viewer`` may see."""
+    if viewer is not None and viewer.id == account.id:
+        return Status.visibility.is_not(None)
+    shown = ["public", "unlisted"]
+    if viewer is not None:
+        follows = await session.scalar(
+            select(Follow.id).where(
+                Follow.follower_id == viewer.id, Follow.followee_id == account.id, Follow.state == "accepted"
+            )
+        )
+        if follows is not None:
+            shown.append("followers")
+        mentioned = exists().where(Mention.status_id == Status.id, Mention.actor_id == viewer.id)
+        return or_(
+            Status.visibility.in_(shown), and_(Status.visibility.in_(("followers", "direct")), mentioned)
+        )
+    return Status.visibility.in_(shown)
+
+
+async def account_statuses(request: Request) -> Response:
+    """GET /api/v1/accounts/:id/statuses: newest first; followers-only posts to followers only."""
+    auth = await optional_auth(request)
+    viewer = auth.account if auth else None
+    params = await read_params(request)
+    page = Page.from_params(params)
+    svc = services(request)
+    async with svc.sessions() as session:
+        account = await find_account(session, request.path_params["id"])
+        if params.get_bool("pinned"):
+            return JSONResponse([])
+        if viewer is not None and await session.scalar(
+            select(Block.id).where(Block.actor_id == account.id, Block.target_id == viewer.id)
+        ):
+            return JSONResponse([])
+        query = select(Status).where(
+            Status.actor_id == account.id,
+            Status.deleted_at.is_(None),
+            await _allowed(session, account, viewer),
+        )
+        if params.get_bool("exclude_replies"):
+            query = query.where(Status.in_reply_to_ap_id.is_(None))
+        if params.get_bool("exclude_reblogs"):
+            query = query.where(Status.reblog_of_id.is_(None))
+        if params.get_bool("only_media"):
+            query = query.where(exists().where(MediaAttachment.status_id == Status.id))
+        rows = page.arrange(list(await session.scalars(page.apply(query, Status.id))))
+        body = await entities.statuses(svc, session, rows, viewer)
+    return JSONResponse(body, headers=link_header(request, [r.id for r in rows], page))
+
+
+async def follow_list(request: Request) -> Response:
+    """GET /api/v1/accounts/:id/followers and /following: accepted follows, paged by follow id."""
+    await optional_auth(request)
+    params = await read_params(request)
+    page = Page.from_params(params, default=40, most=80)
+    followers = request.url.path.endswith("/followers")
+    mine, theirs = (
+        (Follow.followee_id, Follow.follower_id) if followers else (Follow.follower_id, Follow.followee_id)
+    )
+    svc = services(request)
+    async with svc.sessions() as session:
+        account = await find_account(session, request.path_params["id"])
+        query: Any = (
+            select(Follow.id, Actor).join(Actor, Actor.id == theirs)
+            .where(mine == account.id, Follow.state == "accepted", Actor.deleted_at.is_(None))
+        )  # fmt: skip
+        rows = page.arrange(list((await session.execute(page.apply(query, Follow.id))).all()))
+        body = await render_accounts(svc, session, [actor for _, actor in rows])
+    return JSONResponse(body, headers=link_header(request, [i for i, _ in rows], page))
+
+
+async def search(request: Request) -> Response:
+    """GET /api/v1/accounts/search?q=&resolve=&following=."""
+    auth = await authenticate(request, "read:accounts")
+    params = await read_params(request)
+    query = params.required("q", max_chars=500)
+    limit = params.get_int("limit", 40, low=1, high=80) or 40
+    svc = services(request)
+    async with svc.sessions() as session, session.begin():
+        actors = await search_accounts(
+            svc, session, query, viewer=auth.account, resolve=params.get_bool("resolve"), limit=limit,
+            offset=params.get_int("offset", 0, low=0, high=10_000) or 0,
+            following=params.get_bool("following"),
+        )  # fmt: skip
+        body = await render_accounts(svc, session, actors)
+    return JSONResponse(body)
+
+
+# Literal paths first: "/api/v1/accounts/{id}" would match them too.
+routes = [
+    Route("/api/v1/accounts/verify_credentials", verify_credentials, methods=["GET"]),
+    Route("/api/v1/accounts/update_credentials", update_credentials, methods=["PATCH"]),
+    Route("/api/v1/accounts/lookup", lookup, methods=["GET"]),
+    Route("/api/v1/accounts/search", search, methods=["GET"]),
+]
+id_routes = [
+    Route("/api/v1/accounts/{id}", show, methods=["GET"]),
+    Route("/api/v1/accounts/{id}/statuses", account_statuses, methods=["GET"]),
+    Route("/api/v1/accounts/{id}/followers", follow_list, methods=["GET"]),
+    Route("/api/v1/accounts/{id}/following", follow_list, methods=["GET"]),
+]

@@ -1,0 +1,373 @@
+"""ActivityPub client-to-server (https://www.w3.org/TR/activitypub/#client-to-server-interactions):
+POST to an account's outbox with its OAuth bearer token, GET of its inbox by its owner, and media
+upload to ``endpoints.uploadMedia``.
+
+Each accepted activity type calls the use-case every other front door calls (posting, following,
+reactions, blocking, profiles), so ids, side effects and delivery are the same as for a post made
+from a Mastodon app. A bare object is wrapped in a Create (section 6.2.1). One small handler per type,
+in one visible table; anything else is a 422 naming ``type``.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import Text, cast, or_, select
+from sqlalchemy.ext.asyncio import AsyncSession
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Route
+
+from activitypub.content import strip_html
+from activitypub.handling import status_by_id
+from activitypub.jsonld import id_of, ids_of
+from activitypub.outbox import audience_of
+from activitypub.vocab import AS_CONTEXT, NOTE_TYPES, PUBLIC, visibility_of
+from fedigen import blocking, following, posting, reactions
+from fedigen.accounts import get_local
+from fedigen.api.accounts import read_upload
+from fedigen.api.auth import authenticate
+from fedigen.api.params import read_params
+from fedigen.errors import ForbiddenError, NotFoundError, ValidationError
+from fedigen.posting import PostRequest
+from fedigen.profiles import ProfileChanges, update_profile
+from fedigen.routes import services
+from fedigen.routes.federation import ActivityJSONResponse, read_body
+from fedigen.services import Services
+from storage import MediaError
+from storage.attachments import ingest
+from storage.models import Activity, Actor, Favourite, Follow, InboxItem, MediaAttachment, Status
+
+PAGE_SIZE = 20
+JSON_TYPES = ("application/activity+json", "application/ld+json", "application/json")
+
+
+@dataclass
+class Outbox:
+    """One C2S request being applied: the account, its activity, and the open transaction."""
+
+    svc: Services
+    session: AsyncSession
+    actor: Actor
+    doc: dict[str, Any]
+
+    @property
+    def object(self) -> Any:
+        """The activity's object as given."""
+        return self.doc.get("object")
+
+
+async def _own_status(box: Outbox, ref: Any) -> Status:
+    status = await status_by_id(box.session, id_of(ref))
+    if status is None or status.actor_id != box.actor.id or status.reblog_of_id is not None:
+        raise NotFoundError("no such post of yours")
+    return status
+
+
+async def _status(box: Outbox, ref: Any) -> Status:
+    status = await status_by_id(box.session, id_of(ref))
+    if status is None:
+        raise NotFoundError(f"no stored post {id_of(ref)}")
+    return status
+
+
+async def _target(box: Outbox, ref: Any) -> Actor:
+    ap_id = id_of(ref)
+    if not ap_id:
+        raise ValidationError("object", "must name an actor")
+    return await box.svc.resolver.get_actor(ap_id, session=box.session)
+
+
+def _media_ref(item: Any) -> str:
+    """An attachment's media id or URL: a string, or an object with ``mediaId`` or ``url``."""
+    ref = item.get("mediaId") or item.get("url") if isinstance(item, dict) else item
+    if isinstance(ref, list):
+        ref = ref[0] if ref else None
+    if isinstance(ref, dict):
+        ref = ref.get("href")
+    return str(ref) if isinstance(ref, str | int) else ""
+
+
+async def _media_ids(box: Outbox, attachments: Any) -> list[int]:
+    """Our media rows for a Note's attachments, given by URL (one of our media URLs) or by media id."""
+    prefix = box.svc.settings.media_url + "/"
+    mine = MediaAttachment.account_id == box.actor.id
+    ids: list[int] = []
+    for item in attachments if isinstance(attachments, list) else [attachments] if attachments else []:
+        key = _media_ref(item).removeprefix(prefix)
+        by_key = or_(MediaAttachment.original_key == key, MediaAttachment.federation_key == key,
+                     MediaAttachment.thumbnail_key == key)  # fmt: skip
+        match = MediaAttachment.id == int(key) if key.isdigit() and len(key) < 19 else by_key
+        row = await box.session.scalar(select(MediaAttachment).where(mine, match))
+        if row is None or not key:
+            raise ValidationError("attachment", f"not one of your uploaded media: {_media_ref(item)!r}")
+        if isinstance(item, dict) and isinstance(item.get("name"), str) and not row.description:
+            row.description = item["name"][:1500]
+        ids.append(row.id)
+    return ids
+
+
+def _text(note: dict[str, Any]) -> str:
+    source = note.get("source")
+    if isinstance(source, dict) and isinstance(source.get("content"), str):
+        return str(source["content"])
+    return strip_html(note.get("content") if isinstance(note.get("content"), str) else "")
+
+
+async def on_create(box: Outbox) -> str:
+    """Create{Note}: a post, through posting.create_post."""
+    note = box.object
+    if not isinstance(note, dict) or note.get("type") not in NOTE_TYPES:
+        raise ValidationError("object", "Create takes an embedded Note")
+    to, cc = ids_of(note.get("to") or box.doc.get("to")), ids_of(note.get("cc") or box.doc.get("cc"))
+    followers = box.actor.followers_url
+    visibility = visibility_of(to, cc, followers) if to or cc else "public"
+    parent = await status_by_id(box.session, id_of(note.get("inReplyTo"))) if note.get("inReplyTo") else None
+    if note.get("inReplyTo") and parent is None:
+        raise ValidationError("inReplyTo", "no such stored post")
+    request = PostRequest(
+        text=_text(note), visibility=visibility, summary=str(note.get("summary") or ""),
+        sensitive=bool(note.get("sensitive")), language=None, in_reply_to_id=parent.id if parent else None,
+        media_ids=await _media_ids(box, note.get("attachment")),
+    )  # fmt: skip
+    status = await posting.create_post(box.svc, box.session, box.actor, request)
+    return box.svc.urls.create_activity(box.actor.username, status.id)
+
+
+async def on_update(box: Outbox) -> str | None:
+    """Update of one's own Note (edit_post) or of one's own actor (the profile)."""
+    obj = box.object
+    if not isinstance(obj, dict):
+        raise ValidationError("object", "Update takes an embedded object")
+    if id_of(obj) == box.actor.ap_id:
+        changes = ProfileChanges(
+            display_name=obj.get("name") if isinstance(obj.get("name"), str) else None,
+            note=strip_html(obj["summary"]) if isinstance(obj.get("summary"), str) else None,
+        )
+        await update_profile(box.svc, box.session, box.actor, changes)
+        return None
+    status = await _own_status(box, obj)
+    summary = obj.get("summary") if isinstance(obj.get("summary"), str) else None
+    sensitive = obj.get("sensitive") if isinstance(obj.get("sensitive"), bool) else None
+    await posting.edit_post(box.svc, box.session, box.actor, status.id, _text(obj), summary, sensitive)
+    return None
+
+
+async def on_delete(box: Outbox) -> str:
+    """Delete of one's own post."""
+    status = await _own_status(box, box.object)
+    await posting.delete_post(box.svc, box.session, box.actor, status.id)
+    return f"{status.ap_id}#delete"
+
+
+async def on_follow(box: Outbox) -> str | None:
+    """Follow of any actor."""
+    row = await following.follow(box.svc, box.session, box.actor, await _target(box, box.object))
+    return row.ap_id
+
+
+async def on_like(box: Outbox) -> str | None:
+    """Like of a stored post (favourite)."""
+    status = await reactions.favourite(box.svc, box.session, box.actor, (await _status(box, box.object)).id)
+    return await box.session.scalar(
+        select(Favourite.ap_id).where(Favourite.actor_id == box.actor.id, Favourite.status_id == status.id)
+    )
+
+
+async def on_announce(box: Outbox) -> str:
+    """Announce of a stored post (reblog)."""
+    boost = await reactions.reblog(box.svc, box.session, box.actor, (await _status(box, box.object)).id)
+    return boost.ap_id
+
+
+async def on_block(box: Outbox) -> str | None:
+    """Block of an actor."""
+    return (await blocking.block(box.svc, box.session, box.actor, await _target(box, box.object))).ap_id
+
+
+async def on_undo(box: Outbox) -> str | None:
+    """Undo of one of the account's own Follow, Like, Announce or Block, named by id or embedded."""
+    inner_id = id_of(box.object)
+    embedded = box.object if isinstance(box.object, dict) else {}
+    kind, target = embedded.get("type"), id_of(embedded.get("object"))
+    if inner_id:
+        sent = await box.session.scalar(
+            select(Activity).where(Activity.ap_id == inner_id, Activity.actor_id == box.actor.id)
+        )
+        follow = await box.session.scalar(
+            select(Follow).where(Follow.ap_id == inner_id, Follow.follower_id == box.actor.id)
+        )
+        like = await box.session.scalar(
+            select(Favourite).where(Favourite.ap_id == inner_id, Favourite.actor_id == box.actor.id)
+        )
+        if sent is not None:
+            kind, target = sent.ap_type, sent.object_ap_id
+        elif follow is not None:
+            followee = await box.session.get(Actor, follow.followee_id)
+            kind, target = "Follow", followee.ap_id if followee else None
+        elif like is not None:
+            liked = await box.session.get(Status, like.status_id)
+            kind, target = "Like", liked.ap_id if liked else None
+    if kind == "Follow":
+        await following.unfollow(box.svc, box.session, box.actor, await _target(box, target))
+    elif kind == "Block":
+        await blocking.unblock(box.svc, box.session, box.actor, await _target(box, target))
+    elif kind == "Like":
+        await reactions.unfavourite(box.svc, box.session, box.actor, (await _status(box, target)).id)
+    elif kind == "Announce":
+        await reactions.unreblog(box.svc, box.session, box.actor, (await _status(box, target)).id)
+    else:
+        raise ValidationError("object", "Undo takes one of your Follow, Like, Announce or Block activities")
+    return None
+
+
+HANDLERS: dict[str, Callable[[Outbox], Awaitable[str | None]]] = {
+    "Create": on_create,
+    "Update": on_update,
+    "Delete": on_delete,
+    "Follow": on_follow,
+    "Like": on_like,
+    "Announce": on_announce,
+    "Block": on_block,
+    "Undo": on_undo,
+}
+
+
+async def _owner(request: Request, session: AsyncSession, scope: str) -> Actor:
+    """The account named in the path, which the token must act for (403 otherwise)."""
+    auth = await authenticate(request, scope)
+    account = await get_local(session, request.path_params["username"])
+    if auth.account is None or auth.account.id != account.id:
+        raise ForbiddenError("this token does not act for that account")
+    return account
+
+
+def _activity(body: bytes, actor: Actor) -> dict[str, Any]:
+    try:
+        doc = json.loads(body)
+    except ValueError:
+        raise ValidationError("body", "is not valid JSON") from None
+    if not isinstance(doc, dict) or not isinstance(doc.get("type"), str):
+        raise ValidationError("type", "an activity or object with a type is required")
+    if doc["type"] in NOTE_TYPES:  # a bare object is wrapped in a Create (ActivityPub 6.2.1)
+        doc = {"type": "Create", "object": doc, "to": doc.get("to"), "cc": doc.get("cc")}
+    if doc["type"] not in HANDLERS:
+        raise ValidationError("type", f"must be one of {', '.join(HANDLERS)} or a Note")
+    if doc.get("actor") not in (None, actor.ap_id):
+        raise ForbiddenError("actor must be the outbox's owner")
+    return doc
+
+
+async def post_outbox(request: Request) -> Response:
+    """POST /users/:name/outbox: apply one activity, 201 with Location of the activity."""
+    svc = services(request)
+    if request.headers.get("content-type", "").split(";")[0].strip().lower() not in JSON_TYPES:
+        await authenticate(request, "write")
+        raise ValidationError("content-type", "must be application/activity+json or application/ld+json")
+    async with svc.sessions() as session, session.begin():
+        actor = await _owner(request, session, "write")
+        doc = _activity(await read_body(request, svc.settings.federation.inbox_max_bytes), actor)
+        latest = await session.scalar(
+            select(Activity.id).where(Activity.actor_id == actor.id).order_by(Activity.id.desc()).limit(1)
+        )
+        location = await HANDLERS[doc["type"]](Outbox(svc, session, actor, doc))
+        if location is None:
+            published = await session.scalar(
+                select(Activity.ap_id).where(Activity.actor_id == actor.id, Activity.id > (latest or 0))
+                .order_by(Activity.id.desc()).limit(1)
+            )  # fmt: skip
+            location = published or id_of(doc.get("object")) or actor.ap_id
+    request.app.state.worker.wake()
+    return Response(status_code=201, headers={"Location": location})
+
+
+def _addressed(doc: dict[str, Any], account: Actor, followed: set[str]) -> bool:
+    """Whether a shared-inbox activity was meant for the account: named, or from someone it follows
+    and sent to their followers or the public."""
+    inner = doc.get("object")
+    audience = set(audience_of(doc)) | (set(audience_of(inner)) if isinstance(inner, dict) else set())
+    if account.ap_id in audience:
+        return True
+    sender = id_of(doc.get("actor"))
+    return sender in followed and (PUBLIC in audience or f"{sender}/followers" in audience or any(
+        a.endswith("/followers") and a.startswith(sender or "") for a in audience))  # fmt: skip
+
+
+async def get_inbox(request: Request) -> Response:
+    """GET /users/:name/inbox: what the account received, newest first, to its owner only."""
+    svc = services(request)
+    params = await read_params(request)
+    max_id = params.get_int("max_id", low=1, high=2**63 - 1)
+    async with svc.sessions() as session:
+        account = await _owner(request, session, "read")
+        inbox_id = svc.urls.inbox(account.username)
+        if not params.get_bool("page"):
+            return ActivityJSONResponse({"@context": AS_CONTEXT, "id": inbox_id, "type": "OrderedCollection",
+                                         "first": f"{inbox_id}?page=true"})  # fmt: skip
+        followed = set(await session.scalars(
+            select(Actor.ap_id).join(Follow, Follow.followee_id == Actor.id)
+            .where(Follow.follower_id == account.id, Follow.state == "accepted")))  # fmt: skip
+        mentioned = cast(InboxItem.document, Text).like(f"%{account.ap_id}%")
+        candidates = or_(
+            InboxItem.recipient_id == account.id,
+            InboxItem.recipient_id.is_(None) & (InboxItem.actor_ap_id.in_(followed) | mentioned),
+        )
+        items: list[dict[str, Any]] = []
+        last_id = max_id
+        while len(items) < PAGE_SIZE:
+            query = select(InboxItem).where(candidates).order_by(InboxItem.id.desc()).limit(100)
+            rows = list(await session.scalars(query.where(InboxItem.id < last_id) if last_id else query))
+            if not rows:
+                last_id = None
+                break
+            for row in rows:
+                last_id = row.id
+                if row.recipient_id == account.id or _addressed(row.document, account, followed):
+                    items.append({k: v for k, v in row.document.items() if k != "@context"})
+                    if len(items) == PAGE_SIZE:
+                        break
+    page_id = f"{inbox_id}?page=true" + (f"&max_id={max_id}" if max_id else "")
+    page: dict[str, Any] = {"@context": AS_CONTEXT, "id": page_id, "type": "OrderedCollectionPage",
+                            "partOf": inbox_id, "orderedItems": items}  # fmt: skip
+    if last_id and len(items) == PAGE_SIZE:
+        page["next"] = f"{inbox_id}?page=true&max_id={last_id}"
+    return ActivityJSONResponse(page)
+
+
+async def upload_media(request: Request) -> Response:
+    """POST /api/fedigen/upload (``endpoints.uploadMedia``): multipart ``file`` and ``object`` -> Image."""
+    svc = services(request)
+    auth = await authenticate(request, "write:media")
+    params = await read_params(request)
+    file = params.get_file("file")
+    if file is None:
+        raise ValidationError("file", "an image file is required (multipart/form-data)")
+    data = await read_upload(file, svc.settings.media.max_upload_bytes, "file")
+    raw = params.get_str("object") or "{}"
+    try:
+        shape = json.loads(raw)
+    except ValueError:
+        raise ValidationError("object", "is not valid JSON") from None
+    if not isinstance(shape, dict) or shape.get("type", "Image") not in ("Image", "Document"):
+        raise ValidationError("object", "must be an Image or Document object")
+    name = str(shape.get("name") or "")
+    async with svc.sessions() as session, session.begin():
+        try:
+            row = await ingest(session, svc.media, data, account_id=auth.account.id if auth.account else None,
+                               description=name)  # fmt: skip
+        except MediaError as exc:
+            raise ValidationError("file", str(exc)) from None
+        url = posting.media_url(svc, row.federation_key or "")
+        image = {**posting.attachment_to_ap(svc, row), "@context": AS_CONTEXT, "id": url,
+                 "mediaId": str(row.id)}  # fmt: skip
+    return ActivityJSONResponse(image, status_code=201, headers={"Location": url})
+
+
+routes = [
+    Route("/users/{username}/outbox", post_outbox, methods=["POST"]),
+    Route("/users/{username}/inbox", get_inbox, methods=["GET"]),
+    Route("/api/fedigen/upload", upload_media, methods=["POST"]),
+]

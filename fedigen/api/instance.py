@@ -1,0 +1,171 @@
+"""Instance information: /api/v1/instance and /api/v2/instance as Mastodon 4.3 shapes them, custom
+emojis, rules and peers (https://docs.joinmastodon.org/methods/instance/).
+
+The v2 document carries a ``fedigen`` object describing the generation API, so clients discover it.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Any
+
+from sqlalchemy import distinct, func, select
+from sqlalchemy.ext.asyncio import AsyncSession
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Route
+
+from activitypub.notes import MAX_ATTACHMENTS
+from fedigen.api import entities
+from fedigen.posting import MAX_TEXT_CHARS
+from fedigen.routes import services
+from fedigen.services import Services
+from generation.backend import MAX_SIDE, MIN_SIDE
+from storage.models import Actor, Status, User, utcnow
+
+VERSION = "4.3.0 (compatible; fedigen 0.1)"
+IMAGE_TYPES = ["image/jpeg", "image/png", "image/webp", "image/gif"]
+CHARACTERS_RESERVED_PER_URL = 23
+POLLS = {"max_options": 4, "max_characters_per_option": 50, "min_expiration": 300, "max_expiration": 2629746}
+PUBLIC_CACHE = {"Cache-Control": "public, max-age=60", "Access-Control-Allow-Origin": "*"}
+
+
+async def _counts(session: AsyncSession) -> dict[str, int]:
+    users = await session.scalar(select(func.count()).select_from(User)) or 0
+    statuses = await session.scalar(
+        select(func.count()).select_from(Status).where(
+            Status.local.is_(True), Status.deleted_at.is_(None), Status.reblog_of_id.is_(None))
+    ) or 0  # fmt: skip
+    domains = await session.scalar(
+        select(func.count(distinct(Actor.domain))).where(Actor.domain.is_not(None))
+    )
+    active = await session.scalar(
+        select(func.count(distinct(Status.actor_id))).where(
+            Status.local.is_(True), Status.created_at >= utcnow() - timedelta(days=30))
+    ) or 0  # fmt: skip
+    return {"user_count": users, "status_count": statuses, "domain_count": domains or 0, "active": active}
+
+
+async def _contact(svc: Services, session: AsyncSession) -> dict[str, Any] | None:
+    admin = await session.scalar(
+        select(Actor).join(User, User.actor_id == Actor.id)
+        .where(User.is_admin.is_(True), Actor.deleted_at.is_(None)).order_by(Actor.id).limit(1)
+    )  # fmt: skip
+    if admin is None:
+        return None
+    return entities.account(svc, admin, await entities.account_stats(session, [admin.id]))
+
+
+def _media_configuration(svc: Services) -> dict[str, Any]:
+    limit = svc.settings.media.max_upload_bytes
+    return {"supported_mime_types": IMAGE_TYPES, "image_size_limit": limit,
+            "image_matrix_limit": svc.settings.media.max_pixels, "video_size_limit": 0,
+            "video_frame_rate_limit": 0, "video_matrix_limit": 0}  # fmt: skip
+
+
+def _statuses_configuration() -> dict[str, Any]:
+    return {"max_characters": MAX_TEXT_CHARS, "max_media_attachments": MAX_ATTACHMENTS,
+            "characters_reserved_per_url": CHARACTERS_RESERVED_PER_URL}  # fmt: skip
+
+
+def _thumbnail(svc: Services) -> str:
+    return f"{svc.urls.base}/static/header.png"
+
+
+def generation_api(svc: Services) -> dict[str, Any]:
+    """What the generation API offers: its endpoints, backends, sizes and images per request."""
+    g = svc.settings.generation
+    base = svc.urls.base
+    return {
+        "endpoints": {
+            "generations": f"{base}/api/v1/fedigen/generations",
+            "generation": f"{base}/api/v1/fedigen/generations/:id",
+            "remix": f"{base}/api/v1/fedigen/statuses/:id/remix",
+            "upload_media": f"{base}/api/fedigen/upload",
+        },
+        "backends": list(dict.fromkeys([g.backend, *g.allowed_backends])),
+        "default_backend": g.backend,
+        "sizes": {"default": g.size, "min_side": MIN_SIDE, "max_side": MAX_SIDE},
+        "max_images": g.max_images,
+        "max_prompt_characters": g.max_prompt_chars,
+    }
+
+
+async def instance_v1(request: Request) -> Response:
+    """GET /api/v1/instance."""
+    svc = services(request)
+    settings = svc.settings
+    async with svc.sessions() as session:
+        counts = await _counts(session)
+        contact = await _contact(svc, session)
+    return JSONResponse({
+        "uri": settings.host, "title": settings.instance.name,
+        "short_description": settings.instance.description, "description": settings.instance.description,
+        "email": settings.instance.contact_email, "version": VERSION,
+        "urls": {"streaming_api": svc.urls.base.replace("http", "ws", 1)},
+        "stats": {k: counts[k] for k in ("user_count", "status_count", "domain_count")},
+        "thumbnail": _thumbnail(svc), "languages": ["en"],
+        "registrations": settings.instance.open_registrations, "approval_required": False,
+        "invites_enabled": False,
+        "configuration": {
+            "accounts": {"max_featured_tags": 0},
+            "statuses": _statuses_configuration(), "media_attachments": _media_configuration(svc),
+            "polls": POLLS,
+        },
+        "contact_account": contact, "rules": [],
+    }, headers=PUBLIC_CACHE)  # fmt: skip
+
+
+async def instance_v2(request: Request) -> Response:
+    """GET /api/v2/instance."""
+    svc = services(request)
+    settings = svc.settings
+    async with svc.sessions() as session:
+        counts = await _counts(session)
+        contact = await _contact(svc, session)
+    return JSONResponse({
+        "domain": settings.host, "title": settings.instance.name, "version": VERSION,
+        "source_url": settings.instance.source_url or f"{svc.urls.base}/about",
+        "description": settings.instance.description,
+        "usage": {"users": {"active_month": counts["active"]}},
+        "thumbnail": {"url": _thumbnail(svc), "blurhash": None, "versions": {}},
+        "icon": [], "languages": ["en"],
+        "configuration": {
+            "urls": {"streaming": svc.urls.base.replace("http", "ws", 1), "status": None},
+            "vapid": {"public_key": ""},
+            "accounts": {"max_featured_tags": 0, "max_pinned_statuses": 0},
+            "statuses": _statuses_configuration(),
+            "media_attachments": _media_configuration(svc),
+            "polls": POLLS,
+            "translation": {"enabled": False},
+        },
+        "registrations": {"enabled": settings.instance.open_registrations, "approval_required": False,
+                          "message": None, "url": None},
+        "api_versions": {"mastodon": 2},
+        "contact": {"email": settings.instance.contact_email, "account": contact},
+        "rules": [],
+        "fedigen": generation_api(svc),
+    }, headers=PUBLIC_CACHE)  # fmt: skip
+
+
+async def empty_list(request: Request) -> Response:
+    """GET /api/v1/custom_emojis and /api/v1/instance/rules: none here."""
+    return JSONResponse([], headers=PUBLIC_CACHE)
+
+
+async def peers(request: Request) -> Response:
+    """GET /api/v1/instance/peers: the domains of every remote account we know."""
+    async with services(request).sessions() as session:
+        domains = await session.scalars(
+            select(Actor.domain).where(Actor.domain.is_not(None)).distinct().order_by(Actor.domain)
+        )
+        return JSONResponse([d for d in domains if d], headers=PUBLIC_CACHE)
+
+
+routes = [
+    Route("/api/v1/instance", instance_v1, methods=["GET"]),
+    Route("/api/v2/instance", instance_v2, methods=["GET"]),
+    Route("/api/v1/custom_emojis", empty_list, methods=["GET"]),
+    Route("/api/v1/instance/rules", empty_list, methods=["GET"]),
+    Route("/api/v1/instance/peers", peers, methods=["GET"]),
+]

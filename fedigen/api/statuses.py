@@ -1,0 +1,251 @@
+"""Mastodon's statuses API (https://docs.joinmastodon.org/methods/statuses/): post, read, edit,
+delete, thread context, favourites, boosts and bookmarks, and who favourited or boosted."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+from starlette.requests import HTTPConnection, Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import BaseRoute, Route
+
+from fedigen import bot, reactions, timelines
+from fedigen.api import entities
+from fedigen.api.auth import Auth, authenticate, optional_auth
+from fedigen.api.idempotency import once
+from fedigen.api.pagination import Page, link_header
+from fedigen.api.params import Params, read_params
+from fedigen.errors import ForbiddenError, NotFoundError, ValidationError
+from fedigen.posting import PostRequest, create_post, delete_post, edit_post
+from fedigen.services import Services
+from storage.models import Actor, Favourite, MediaAttachment, Status
+
+
+def services_of(request: HTTPConnection) -> Services:
+    """The process's services."""
+    svc: Services = request.app.state.services
+    return svc
+
+
+def path_id(request: HTTPConnection, name: str = "id") -> int:
+    """A numeric id from the path; anything else is a 404, as Mastodon answers."""
+    value = str(request.path_params.get(name, ""))
+    if not value.isdigit() or len(value) > 19:
+        raise NotFoundError("Record not found")
+    return int(value)
+
+
+def ids_param(params: Params, name: str) -> list[int]:
+    """An array of numeric ids (422 naming the field otherwise)."""
+    values = params.get_list(name)
+    if any(not v.isdigit() or len(v) > 19 for v in values):
+        raise ValidationError(name, "must be ids")
+    return [int(v) for v in values]
+
+
+async def account_of(session: AsyncSession, auth: Auth) -> Actor:
+    """The token's account, loaded in this session."""
+    actor = await session.get(Actor, auth.account.id) if auth.account is not None else None
+    if actor is None:
+        raise NotFoundError("Record not found")
+    return actor
+
+
+async def render(svc: Services, session: AsyncSession, row: Status, viewer: Actor | None) -> dict[str, Any]:
+    """One Status entity."""
+    return (await entities.statuses(svc, session, [row], viewer))[0]
+
+
+async def status_page(
+    request: Request, svc: Services, session: AsyncSession, query: Any, page: Page, viewer: Actor | None
+) -> Response:
+    """A page of statuses from ``query`` (on Status.id) with its Link header."""
+    rows = page.arrange(list(await session.scalars(page.apply(query, Status.id))))
+    body = await entities.statuses(svc, session, rows, viewer)
+    return JSONResponse(body, headers=link_header(request, [r.id for r in rows], page))
+
+
+async def joined_page(
+    request: Request, svc: Services, session: AsyncSession, query: Any, column: Any, page: Page,
+    viewer: Actor | None,
+) -> Response:  # fmt: skip
+    """A page of (Status, cursor) rows paginated on ``column`` (a bookmark or favourite id)."""
+    rows: Sequence[Any] = page.arrange(list(await session.execute(page.apply(query, column))))
+    body = await entities.statuses(svc, session, [r[0] for r in rows], viewer)
+    return JSONResponse(body, headers=link_header(request, [r[1] for r in rows], page))
+
+
+def visibility_param(params: Params, default: str = "public") -> str:
+    """Mastodon's visibility names; "private" is what fedigen calls "followers"."""
+    value = params.get_str("visibility", default) or default
+    return "followers" if value == "private" else value
+
+
+def post_request(params: Params) -> PostRequest:
+    """What POST /api/v1/statuses asks for."""
+    if "poll" in params or "scheduled_at" in params:
+        raise ValidationError("poll" if "poll" in params else "scheduled_at", "is not supported here")
+    reply_to = params.get_str("in_reply_to_id")
+    if reply_to is not None and not reply_to.isdigit():
+        raise ValidationError("in_reply_to_id", "must be an id")
+    return PostRequest(
+        text=params.get_str("status", "") or "",
+        visibility=visibility_param(params),
+        summary=params.get_str("spoiler_text", "") or "", sensitive=params.get_bool("sensitive"),
+        language=params.get_str("language", max_chars=16) or None,
+        in_reply_to_id=int(reply_to) if reply_to else None, media_ids=ids_param(params, "media_ids"),
+    )  # fmt: skip
+
+
+async def create(request: Request) -> Response:
+    """POST /api/v1/statuses (with Idempotency-Key replay)."""
+    auth = await authenticate(request, "write:statuses")
+    params = await read_params(request)
+    svc = services_of(request)
+    post = post_request(params)
+
+    async def handler(session: AsyncSession) -> tuple[int, Any]:
+        author = await account_of(session, auth)
+        if post.in_reply_to_id is not None:
+            await timelines.visible_status(session, post.in_reply_to_id, author.id)
+        status = await create_post(svc, session, author, post)
+        if await bot.on_status(svc, session, status) is not None:
+            request.app.state.worker.wake()
+        return 200, await render(svc, session, status, author)
+
+    return await once(svc, request, auth.account.id if auth.account else 0, handler)
+
+
+async def show(request: Request) -> Response:
+    """GET /api/v1/statuses/:id (public ones without a token)."""
+    auth = await optional_auth(request)
+    viewer = auth.account if auth else None
+    svc = services_of(request)
+    async with svc.sessions() as session:
+        status = await timelines.visible_status(session, path_id(request), viewer.id if viewer else None)
+        return JSONResponse(await render(svc, session, status, viewer))
+
+
+async def _own(session: AsyncSession, author: Actor, status_id: int) -> Status:
+    found = await session.get(Status, status_id)
+    if found is None or found.actor_id != author.id or found.deleted_at is not None:
+        raise NotFoundError("Record not found")  # someone else's status is not there for you
+    return found
+
+
+async def update(request: Request) -> Response:
+    """PUT /api/v1/statuses/:id: new text, content warning or sensitivity (media stay as they are)."""
+    auth = await authenticate(request, "write:statuses")
+    params = await read_params(request)
+    svc = services_of(request)
+    async with svc.sessions() as session:
+        author = await account_of(session, auth)
+        status = await _own(session, author, path_id(request))
+        if "media_ids" in params:
+            current = list(await session.scalars(select(MediaAttachment.id).where(
+                MediaAttachment.status_id == status.id).order_by(MediaAttachment.position)))  # fmt: skip
+            if ids_param(params, "media_ids") != current:
+                raise ValidationError("media_ids", "cannot be changed by an edit here")
+        text = params.get_str("status")
+        summary = params.get_str("spoiler_text")
+        sensitive = params.get_bool("sensitive") if "sensitive" in params else None
+        try:
+            status = await edit_post(svc, session, author, status.id, status.source_text or "" if text is None
+                                     else text, summary, sensitive)  # fmt: skip
+        except ForbiddenError:
+            raise NotFoundError("Record not found") from None
+        body = await render(svc, session, status, author)
+        await session.commit()
+    return JSONResponse(body)
+
+
+async def destroy(request: Request) -> Response:
+    """DELETE /api/v1/statuses/:id: the deleted status, with its source ``text`` for delete-and-redraft."""
+    auth = await authenticate(request, "write:statuses")
+    svc = services_of(request)
+    async with svc.sessions() as session:
+        author = await account_of(session, auth)
+        status = await _own(session, author, path_id(request))
+        body = await render(svc, session, status, author)
+        await delete_post(svc, session, author, status.id)
+        await session.commit()
+    body["text"] = status.source_text or ""
+    return JSONResponse(body)
+
+
+async def context(request: Request) -> Response:
+    """GET /api/v1/statuses/:id/context."""
+    auth = await optional_auth(request)
+    viewer = auth.account if auth else None
+    viewer_id = viewer.id if viewer else None
+    svc = services_of(request)
+    async with svc.sessions() as session:
+        status = await timelines.visible_status(session, path_id(request), viewer_id)
+        ancestors, descendants = await timelines.context(session, status, viewer_id)
+        rendered = await entities.statuses(svc, session, [*ancestors, *descendants], viewer)
+    return JSONResponse({"ancestors": rendered[: len(ancestors)], "descendants": rendered[len(ancestors) :]})
+
+
+def _reaction(scope: str, action: str) -> Route:
+    async def endpoint(request: Request) -> Response:
+        auth = await authenticate(request, scope)
+        params = await read_params(request)
+        svc = services_of(request)
+        status_id = path_id(request)
+        async with svc.sessions() as session:
+            actor = await account_of(session, auth)
+            if action == "reblog":
+                shown = await reactions.reblog(svc, session, actor, status_id, visibility_param(params))
+            elif action in ("favourite", "unfavourite", "unreblog"):
+                shown = await getattr(reactions, action)(svc, session, actor, status_id)
+            else:
+                shown = await getattr(reactions, action)(session, actor, status_id)
+            await session.flush()
+            body = await render(svc, session, shown, actor)
+            await session.commit()
+        return JSONResponse(body)
+
+    endpoint.__doc__ = f"POST /api/v1/statuses/:id/{action}."
+    return Route(f"/api/v1/statuses/{{id}}/{action}", endpoint, methods=["POST"])
+
+
+def _who(kind: str) -> Route:
+    async def endpoint(request: Request) -> Response:
+        auth = await optional_auth(request)
+        viewer_id = auth.account.id if auth and auth.account else None
+        params = await read_params(request)
+        page = Page.from_params(params, default=40, most=80)
+        svc = services_of(request)
+        async with svc.sessions() as session:
+            status = await timelines.visible_status(session, path_id(request), viewer_id)
+            if kind == "favourited_by":
+                query, column = timelines.favourited_by_query(status.id), Favourite.id
+            else:
+                query, column = timelines.reblogged_by_query(status.id), Status.id
+            rows: Sequence[Any] = page.arrange(list(await session.execute(page.apply(query, column))))
+            stats = await entities.account_stats(session, [r[0].id for r in rows])
+            body = [entities.account(svc, r[0], stats) for r in rows]
+        return JSONResponse(body, headers=link_header(request, [r[1] for r in rows], page))
+
+    endpoint.__doc__ = f"GET /api/v1/statuses/:id/{kind}."
+    return Route(f"/api/v1/statuses/{{id}}/{kind}", endpoint, methods=["GET"])
+
+
+routes: list[BaseRoute] = [
+    Route("/api/v1/statuses", create, methods=["POST"]),
+    Route("/api/v1/statuses/{id}", show, methods=["GET"]),
+    Route("/api/v1/statuses/{id}", update, methods=["PUT"]),
+    Route("/api/v1/statuses/{id}", destroy, methods=["DELETE"]),
+    Route("/api/v1/statuses/{id}/context", context, methods=["GET"]),
+    _reaction("write:favourites", "favourite"),
+    _reaction("write:favourites", "unfavourite"),
+    _reaction("write:statuses", "reblog"),
+    _reaction("write:statuses", "unreblog"),
+    _reaction("write:bookmarks", "bookmark"),
+    _reaction("write:bookmarks", "unbookmark"),
+    _who("favourited_by"),
+    _who("reblogged_by"),
+]

@@ -1,0 +1,211 @@
+"""Mastodon's streaming API over WebSocket (https://docs.joinmastodon.org/methods/streaming/).
+
+Each connection polls the database about once a second for statuses, notifications and tombstones
+with ids above the last ones it saw, so events reach clients whichever process (web, worker, another
+host) wrote them, with no broker to run. Events are Mastodon's: ``{"stream": [...], "event":
+"update" | "notification" | "delete", "payload": "<JSON string>"}``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import logging
+from dataclasses import dataclass, field
+from typing import Any
+
+from sqlalchemy import func, select
+from sqlalchemy.ext.asyncio import AsyncSession
+from starlette.requests import Request
+from starlette.responses import PlainTextResponse, Response
+from starlette.routing import BaseRoute, Route, WebSocketRoute
+from starlette.websockets import WebSocket, WebSocketDisconnect
+
+from fedigen import timelines
+from fedigen.api import entities
+from fedigen.api.auth import bearer_of, scope_allows
+from fedigen.errors import FedigenError
+from fedigen.oauth import lookup_token, split_scopes
+from fedigen.services import Services
+from storage.models import Actor, Notification, Status, Tombstone
+
+log = logging.getLogger(__name__)
+
+POLL_SECONDS = 1.0
+BATCH = 100
+STREAMS = ("user", "user:notification", "public", "public:local", "public:remote", "hashtag", "hashtag:local")
+USER_STREAMS = ("user", "user:notification")
+
+
+@dataclass
+class Connection:
+    """One client's account, subscriptions and how far it has read."""
+
+    viewer: Actor | None
+    scopes: frozenset[str]
+    subscriptions: set[tuple[str, str]] = field(default_factory=set)
+    last_status: int = 0
+    last_notification: int = 0
+    last_tombstone: int = 0
+
+    def subscribe(self, stream: str | None, tag: str | None) -> str | None:
+        """Add a stream; the reason it is refused otherwise."""
+        if stream not in STREAMS:
+            return "Unknown stream type"
+        if stream in USER_STREAMS and self.viewer is None:
+            return "Missing access token"
+        if stream.startswith("hashtag") and not (tag or "").strip():
+            return "No tag for stream provided"
+        self.subscriptions.add(
+            (stream, (tag or "").lstrip("#").lower() if stream.startswith("hashtag") else "")
+        )
+        return None
+
+
+async def _viewer(websocket: WebSocket, svc: Services) -> tuple[Actor | None, frozenset[str], str | None]:
+    """The account of the token in ``access_token``, Authorization or Sec-WebSocket-Protocol."""
+    protocol = websocket.headers.get("sec-websocket-protocol", "").strip() or None
+    token = bearer_of(websocket) or protocol
+    if token is None:
+        return None, frozenset(), None
+    async with svc.sessions() as session:
+        row, _, account = await lookup_token(session, token)
+    return account, frozenset(split_scopes(row.scopes)), protocol if token == protocol else None
+
+
+def _message(stream: tuple[str, str], event: str, payload: Any) -> str:
+    name = [stream[0], stream[1]] if stream[1] else [stream[0]]
+    text = payload if isinstance(payload, str) else json.dumps(payload)
+    return json.dumps({"stream": name, "event": event, "payload": text})
+
+
+def _query(conn: Connection, stream: str, tag: str) -> Any:
+    if stream == "user":
+        assert conn.viewer is not None
+        return timelines.home_query(conn.viewer.id)
+    if stream.startswith("hashtag"):
+        return timelines.tag_query(tag, local=stream == "hashtag:local")
+    return timelines.public_query(local=stream == "public:local", remote=stream == "public:remote")
+
+
+async def start(session: AsyncSession, conn: Connection) -> None:
+    """Begin after what exists now."""
+    conn.last_status = int(await session.scalar(select(func.max(Status.id))) or 0)
+    conn.last_notification = int(await session.scalar(select(func.max(Notification.id))) or 0)
+    conn.last_tombstone = int(await session.scalar(select(func.max(Tombstone.id))) or 0)
+
+
+async def poll(svc: Services, session: AsyncSession, conn: Connection) -> list[str]:
+    """The messages for everything new since the last poll."""
+    out: list[str] = []
+    viewer_id = conn.viewer.id if conn.viewer else None
+    newest = int(await session.scalar(select(func.max(Status.id))) or 0)
+    if newest > conn.last_status:
+        for stream, tag in sorted(conn.subscriptions):
+            if stream == "user:notification":
+                continue
+            query = timelines.without_blocked(_query(conn, stream, tag), viewer_id)
+            query = (
+                query.where(Status.id > conn.last_status, Status.id <= newest)
+                .order_by(Status.id)
+                .limit(BATCH)
+            )
+            rows = list(await session.scalars(query))
+            for entity in await entities.statuses(svc, session, rows, conn.viewer):
+                out.append(_message((stream, tag), "update", entity))
+        conn.last_status = newest
+    if conn.viewer is not None and conn.subscriptions & {("user", ""), ("user:notification", "")}:
+        rows = list(
+            await session.scalars(
+                select(Notification)
+                .where(Notification.recipient_id == conn.viewer.id, Notification.id > conn.last_notification)
+                .order_by(Notification.id)
+                .limit(BATCH)
+            )
+        )
+        target = ("user", "") if ("user", "") in conn.subscriptions else ("user:notification", "")
+        for note in await entities.notifications(svc, session, rows, conn.viewer):
+            out.append(_message(target, "notification", note))
+        if rows:
+            conn.last_notification = rows[-1].id
+    deleted = list(
+        await session.execute(
+            select(Tombstone.id, Status.id)
+            .join(Status, Status.ap_id == Tombstone.ap_id)
+            .where(Tombstone.id > conn.last_tombstone)
+            .order_by(Tombstone.id)
+            .limit(BATCH)
+        )
+    )
+    for _, status_id in deleted:
+        for subscription in sorted(s for s in conn.subscriptions if s[0] != "user:notification"):
+            out.append(_message(subscription, "delete", str(status_id)))
+    if deleted:
+        conn.last_tombstone = deleted[-1][0]
+    return out
+
+
+async def _receive(websocket: WebSocket, conn: Connection) -> None:
+    """Subscribe and unsubscribe messages from the client."""
+    while True:
+        try:
+            message = json.loads(await websocket.receive_text())
+        except ValueError:
+            continue
+        if not isinstance(message, dict):
+            continue
+        stream, tag = message.get("stream"), message.get("tag")
+        if message.get("type") == "subscribe":
+            refused = conn.subscribe(stream if isinstance(stream, str) else None, str(tag or ""))
+            if refused:
+                await websocket.send_text(json.dumps({"error": refused, "status": 400}))
+        elif message.get("type") == "unsubscribe" and isinstance(stream, str):
+            conn.subscriptions.discard((stream, str(tag or "").lstrip("#").lower()))
+
+
+async def stream(websocket: WebSocket) -> None:
+    """GET /api/v1/streaming (WebSocket): ``?stream=`` and later subscribe/unsubscribe messages."""
+    svc: Services = websocket.app.state.services
+    try:
+        viewer, scopes, protocol = await _viewer(websocket, svc)
+    except FedigenError:
+        await websocket.close(code=4001)
+        return
+    if viewer is not None and not scope_allows(scopes, "read:statuses"):
+        await websocket.close(code=4003)
+        return
+    conn = Connection(viewer, scopes)
+    first = websocket.query_params.get("stream")
+    if first and conn.subscribe(first, websocket.query_params.get("tag")):
+        await websocket.close(code=4002)
+        return
+    async with svc.sessions() as session:
+        await start(session, conn)  # before accepting, so nothing posted after the handshake is missed
+    await websocket.accept(subprotocol=protocol)
+    receiver = asyncio.create_task(_receive(websocket, conn))
+    try:
+        while not receiver.done():
+            async with svc.sessions() as session:
+                messages = await poll(svc, session, conn)
+            for text in messages:
+                await websocket.send_text(text)
+            await asyncio.wait({receiver}, timeout=POLL_SECONDS)
+    except WebSocketDisconnect:
+        pass
+    finally:
+        receiver.cancel()
+        with contextlib.suppress(asyncio.CancelledError, WebSocketDisconnect, RuntimeError):
+            await receiver
+
+
+async def health(request: Request) -> Response:
+    """GET /api/v1/streaming/health."""
+    return PlainTextResponse("OK")
+
+
+routes: list[BaseRoute] = [
+    Route("/api/v1/streaming/health", health, methods=["GET", "HEAD"]),
+    WebSocketRoute("/api/v1/streaming", stream),
+    WebSocketRoute("/api/v1/streaming/", stream),
+]

@@ -1,0 +1,94 @@
+"""Mastodon's timelines (https://docs.joinmastodon.org/methods/timelines/) and the bookmarks and
+favourites lists, each paginated by id with a Link header."""
+
+from __future__ import annotations
+
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import BaseRoute, Route
+
+from fedigen import timelines
+from fedigen.api.auth import authenticate, optional_auth
+from fedigen.api.pagination import Page
+from fedigen.api.params import read_params
+from fedigen.api.statuses import joined_page, services_of, status_page
+from storage.clients import Bookmark
+from storage.models import Favourite
+
+
+async def home(request: Request) -> Response:
+    """GET /api/v1/timelines/home: the account's and its follows' statuses and boosts."""
+    auth = await authenticate(request, "read:statuses")
+    page = Page.from_params(await read_params(request))
+    svc = services_of(request)
+    viewer = auth.account
+    assert viewer is not None
+    async with svc.sessions() as session:
+        return await status_page(request, svc, session, timelines.home_query(viewer.id), page, viewer)
+
+
+async def public(request: Request) -> Response:
+    """GET /api/v1/timelines/public (?local, ?remote, ?only_media)."""
+    auth = await optional_auth(request)
+    params = await read_params(request)
+    page = Page.from_params(params)
+    viewer = auth.account if auth else None
+    query = timelines.public_query(
+        local=params.get_bool("local"),
+        remote=params.get_bool("remote"),
+        only_media=params.get_bool("only_media"),
+    )
+    svc = services_of(request)
+    async with svc.sessions() as session:
+        query = timelines.without_blocked(query, viewer.id if viewer else None)
+        return await status_page(request, svc, session, query, page, viewer)
+
+
+async def tag(request: Request) -> Response:
+    """GET /api/v1/timelines/tag/:hashtag (?local, ?only_media)."""
+    auth = await optional_auth(request)
+    params = await read_params(request)
+    page = Page.from_params(params)
+    viewer = auth.account if auth else None
+    query = timelines.tag_query(
+        str(request.path_params["hashtag"]),
+        local=params.get_bool("local"),
+        only_media=params.get_bool("only_media"),
+    )
+    svc = services_of(request)
+    async with svc.sessions() as session:
+        query = timelines.without_blocked(query, viewer.id if viewer else None)
+        return await status_page(request, svc, session, query, page, viewer)
+
+
+async def bookmarks(request: Request) -> Response:
+    """GET /api/v1/bookmarks, newest bookmark first."""
+    auth = await authenticate(request, "read:bookmarks")
+    page = Page.from_params(await read_params(request))
+    svc = services_of(request)
+    viewer = auth.account
+    assert viewer is not None
+    async with svc.sessions() as session:
+        query = timelines.bookmarks_query(viewer.id)
+        return await joined_page(request, svc, session, query, Bookmark.id, page, viewer)
+
+
+async def favourites(request: Request) -> Response:
+    """GET /api/v1/favourites, newest favourite first."""
+    auth = await authenticate(request, "read:favourites")
+    page = Page.from_params(await read_params(request))
+    svc = services_of(request)
+    viewer = auth.account
+    assert viewer is not None
+    async with svc.sessions() as session:
+        query = timelines.favourites_query(viewer.id)
+        return await joined_page(request, svc, session, query, Favourite.id, page, viewer)
+
+
+routes: list[BaseRoute] = [
+    Route("/api/v1/timelines/home", home, methods=["GET"]),
+    Route("/api/v1/timelines/public", public, methods=["GET"]),
+    Route("/api/v1/timelines/tag/{hashtag}", tag, methods=["GET"]),
+    Route("/api/v1/bookmarks", bookmarks, methods=["GET"]),
+    Route("/api/v1/favourites", favourites, methods=["GET"]),
+]

@@ -1,0 +1,116 @@
+"""Profile changes of a local account (display name, bio, avatar, header, flags, fields), sent as Update."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from activitypub.actors import format_time, local_actor_to_ap
+from activitypub.content import text_to_html
+from activitypub.outbox import publish
+from activitypub.vocab import CONTEXT, PUBLIC
+from fedigen.errors import ValidationError
+from fedigen.posting import media_url
+from fedigen.services import Services
+from storage import MediaError
+from storage.attachments import ingest
+from storage.models import Actor, utcnow
+
+# Mastodon's limits (app/models/account.rb).
+MAX_DISPLAY_NAME = 30
+MAX_NOTE = 500
+MAX_FIELDS = 4
+MAX_FIELD_CHARS = 255
+
+
+@dataclass
+class ProfileChanges:
+    """What a client asks to change; None leaves a value as it is."""
+
+    display_name: str | None = None
+    note: str | None = None
+    avatar: bytes | None = None
+    header: bytes | None = None
+    locked: bool | None = None
+    bot: bool | None = None
+    discoverable: bool | None = None
+    indexable: bool | None = None
+    fields: list[dict[str, str]] | None = None
+
+
+def _check(changes: ProfileChanges) -> None:
+    if changes.display_name is not None and len(changes.display_name) > MAX_DISPLAY_NAME:
+        raise ValidationError("display_name", f"is too long (maximum is {MAX_DISPLAY_NAME} characters)")
+    if changes.note is not None and len(changes.note) > MAX_NOTE:
+        raise ValidationError("note", f"is too long (maximum is {MAX_NOTE} characters)")
+    if changes.fields is not None:
+        if len(changes.fields) > MAX_FIELDS:
+            raise ValidationError("fields_attributes", f"at most {MAX_FIELDS} fields")
+        for item in changes.fields:
+            if len(item.get("name", "")) > MAX_FIELD_CHARS or len(item.get("value", "")) > MAX_FIELD_CHARS:
+                raise ValidationError(
+                    "fields_attributes", f"names and values up to {MAX_FIELD_CHARS} characters"
+                )
+
+
+async def _image_url(svc: Services, session: AsyncSession, actor: Actor, data: bytes, field: str) -> str:
+    try:
+        row = await ingest(
+            session, svc.media, data, account_id=actor.id, description=f"{field} of {actor.username}"
+        )
+    except MediaError as exc:
+        raise ValidationError(field, str(exc)) from None
+    # Kept off posts: an avatar's media row is not one of the account's attachable uploads.
+    row.state = "profile"
+    return media_url(svc, row.federation_key or "")
+
+
+def update_of_actor(svc: Services, actor: Actor) -> dict[str, Any]:
+    """Update{Person} with the whole actor document, to the public and the account's followers."""
+    now = utcnow()
+    obj = {k: v for k, v in local_actor_to_ap(actor, svc.urls).items() if k != "@context"}
+    obj["updated"] = format_time(now)
+    return {
+        "@context": CONTEXT, "id": f"{actor.ap_id}#updates/{int(now.timestamp() * 1000)}", "type": "Update",
+        "actor": actor.ap_id, "to": [PUBLIC],
+        "cc": [actor.followers_url or svc.urls.followers(actor.username)], "object": obj,
+    }  # fmt: skip
+
+
+async def update_profile(
+    svc: Services, session: AsyncSession, actor: Actor, changes: ProfileChanges
+) -> Actor:
+    """Apply the changes (new images through the one image pipeline) and publish Update; caller commits."""
+    if actor.domain is not None:
+        raise ValidationError("account", "only local accounts have profiles to edit")
+    _check(changes)
+    if changes.avatar is not None:
+        actor.icon_url = await _image_url(svc, session, actor, changes.avatar, "avatar")
+    if changes.header is not None:
+        actor.image_url = await _image_url(svc, session, actor, changes.header, "header")
+    if changes.display_name is not None:
+        actor.display_name = changes.display_name.strip()
+    if changes.note is not None:
+        actor.summary = (
+            text_to_html(changes.note, tag_url=svc.urls.tag, mention_urls={}) if changes.note else ""
+        )
+    if changes.locked is not None:
+        actor.locked = changes.locked
+    if changes.bot is not None:
+        actor.ap_type = "Service" if changes.bot else "Person"
+    if changes.discoverable is not None:
+        actor.discoverable = changes.discoverable
+    if changes.indexable is not None:
+        actor.indexable = changes.indexable
+    if changes.fields is not None:
+        actor.fields = [
+            {"name": f.get("name", "").strip(), "value": f.get("value", "").strip()}
+            for f in changes.fields
+            if f.get("name", "").strip() or f.get("value", "").strip()
+        ]
+    actor.updated_at = utcnow()
+    await session.flush()
+    await publish(session, actor, update_of_actor(svc, actor))
+    return actor
