@@ -21,6 +21,7 @@ from fedigen import bot
 from fedigen.avatarcache import cache_remote_avatars
 from fedigen.jobs import runner
 from fedigen.services import Services
+from fedigen.uploads import resume_uploads
 from storage import queue
 from storage.models import InboxItem, Status, utcnow
 from storage.retry import decide
@@ -128,6 +129,7 @@ class Worker:
 
     async def _outgoing_once(self) -> int:
         worked = await self.services.deliverer.run_once(limit=200)
+        worked += await resume_uploads(self.services)
         return worked + await cache_remote_avatars(self.services)
 
     async def _loop(self, name: str, one_pass: Callable[[], Awaitable[int]], wakeup: asyncio.Event) -> None:

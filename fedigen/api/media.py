@@ -1,14 +1,14 @@
 """Mastodon's media API (https://docs.joinmastodon.org/methods/media/): upload, check, describe.
 
 ``POST /api/v1/media`` runs the image pipeline before answering. ``POST /api/v2/media`` answers 202
-with a row in state ``processing`` and runs the same pipeline (:mod:`storage.attachments`) in a task
-of this process; ``GET /api/v1/media/:id`` is 206 until the row is ready. Anything refused (too large,
+with a row in state ``processing`` and runs the same pipeline in the background (:mod:`fedigen.uploads`,
+which also finishes uploads whose process died); ``GET /api/v1/media/:id`` is 206 until the row is
+ready. Anything refused (too large,
 not an image) is refused before a row or a file is written.
 """
 
 from __future__ import annotations
 
-import asyncio
 import logging
 from dataclasses import dataclass
 
@@ -23,16 +23,15 @@ from fedigen.api.params import Params, read_params
 from fedigen.api.statuses import account_of, path_id, services_of
 from fedigen.errors import NotFoundError, PayloadTooLargeError, ValidationError
 from fedigen.services import Services
-from storage import MediaError
-from storage.attachments import MAX_DESCRIPTION_CHARS, fill_row, ingest, store_processed
-from storage.images import process_image_async, sniff_media_type
+from fedigen.uploads import PROCESSING, keep_upload, start_processing
+from storage.attachments import MAX_DESCRIPTION_CHARS, ingest
+from storage.images import sniff_media_type
 from storage.models import MediaAttachment
 
 log = logging.getLogger(__name__)
 
 # Room for the multipart boundaries and the other fields beside the file.
 FORM_OVERHEAD = 64 * 1024
-_TASKS: set[asyncio.Task[None]] = set()
 
 
 @dataclass(frozen=True)
@@ -97,45 +96,16 @@ async def upload_v2(request: Request) -> Response:
     auth = await authenticate(request, "write:media")
     svc = services_of(request)
     upload = await read_upload(request, svc)
+    media_type, upload_key = await keep_upload(svc, upload.data)
     async with svc.sessions() as session:
         owner = await account_of(session, auth)
-        row = MediaAttachment(account_id=owner.id, state="processing", description=upload.description,
-                              focus_x=upload.focus[0], focus_y=upload.focus[1], media_type=sniff_media_type(
-                              upload.data))  # fmt: skip
+        row = MediaAttachment(account_id=owner.id, state=PROCESSING, description=upload.description,
+                              focus_x=upload.focus[0], focus_y=upload.focus[1], media_type=media_type,
+                              meta={"upload_key": upload_key})  # fmt: skip
         session.add(row)
         await session.commit()
-    task = asyncio.create_task(process_upload(svc, row.id, upload))
-    _TASKS.add(task)
-    task.add_done_callback(_TASKS.discard)
+    start_processing(svc, row.id, upload.data, upload.focus)
     return JSONResponse(entities.media_attachment(svc, row), status_code=202)
-
-
-async def process_upload(svc: Services, media_id: int, upload: Upload) -> None:
-    """Run the image pipeline for a processing row: ready when done, failed when the image is bad."""
-    try:
-        processed = await process_image_async(upload.data, svc.media.limits, focus=upload.focus)
-        keys = await store_processed(svc.media, processed)
-    except MediaError as exc:
-        log.info("media %s could not be processed: %s", media_id, exc)
-        async with svc.sessions() as session, session.begin():
-            row = await session.get(MediaAttachment, media_id)
-            if row is not None:
-                row.state = "failed"
-                row.meta = {"error": str(exc)}
-        return
-    async with svc.sessions() as session, session.begin():
-        row = await session.get(MediaAttachment, media_id)
-        if row is not None:
-            focus = (row.focus_x, row.focus_y)  # PUT may have changed it meanwhile
-            fill_row(row, processed, keys)
-            row.focus_x, row.focus_y = focus
-            row.meta = {**row.meta, "focus": {"x": focus[0], "y": focus[1]}}
-
-
-async def wait_processing() -> None:
-    """Wait for this process's uploads in progress (tests, shutdown)."""
-    while _TASKS:
-        await asyncio.gather(*list(_TASKS), return_exceptions=True)
 
 
 async def _mine(session: AsyncSession, request: Request, owner_id: int) -> MediaAttachment:

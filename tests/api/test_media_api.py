@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import io
 from collections.abc import AsyncIterator
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -13,8 +14,8 @@ import pytest
 from PIL import Image
 from sqlalchemy import func, select
 
-from fedigen.api.media import wait_processing
-from storage.models import MediaAttachment
+from fedigen.uploads import keep_upload, wait_processing
+from storage.models import Actor, MediaAttachment, utcnow
 from tests.api.conftest import TokenMaker, bearer, issue_token
 from tests.conftest import HostRouter, Instance, make_settings, start_instance
 
@@ -172,3 +173,20 @@ async def test_oversized_uploads_are_413(small_limit: Instance) -> None:
     assert response.status_code == 413
     await asyncio.sleep(0)
     assert await media_rows(small_limit) == 0 and stored_files(small_limit) == []
+
+
+async def test_an_upload_whose_process_died_is_finished_by_the_worker(
+    instance: Instance, alice: dict[str, str]
+) -> None:
+    svc = instance.services
+    media_type, key = await keep_upload(svc, png(40, 30))
+    async with svc.sessions() as session, session.begin():
+        owner = await session.scalar(select(Actor).where(Actor.username == "alice", Actor.domain.is_(None)))
+        assert owner is not None
+        earlier = utcnow() - timedelta(minutes=5)
+        row = MediaAttachment(account_id=owner.id, state="processing", media_type=media_type,
+                              meta={"upload_key": key}, created_at=earlier)  # fmt: skip
+        session.add(row)
+    await instance.drain()
+    ready = await instance.client.get(f"/api/v1/media/{row.id}", headers=alice)
+    assert ready.status_code == 200 and ready.json()["meta"]["original"]["width"] == 40
