@@ -207,12 +207,33 @@ async def _own_status(session: AsyncSession, author: Actor, status_id: int) -> S
     return status
 
 
+async def _replace_media(svc: Services, session: AsyncSession, author: Actor, status: Status,
+                         media_ids: list[int]) -> None:  # fmt: skip
+    """Make ``media_ids`` (the status's own media or new ready uploads) the status's media, in order."""
+    on_post = select(MediaAttachment).where(MediaAttachment.status_id == status.id)
+    current = list(await session.scalars(on_post.order_by(MediaAttachment.position)))
+    by_id = {m.id: m for m in current}
+    new_ids = [i for i in media_ids if i not in by_id]
+    added = {m.id: m for m in await _take_media(session, author, new_ids)}
+    if len(media_ids) > MAX_ATTACHMENTS or len(set(media_ids)) != len(media_ids):
+        raise ValidationError("media_ids", f"at most {MAX_ATTACHMENTS} distinct media per post")
+    chosen = [by_id.get(i) or added[i] for i in media_ids]
+    for row in current:
+        if row.id not in media_ids:
+            row.status_id = None  # kept as a file (earlier versions showed it), no longer on the post
+    for position, row in enumerate(chosen):
+        row.status_id, row.position = status.id, position
+    status.attachments = [attachment_to_ap(svc, m) for m in chosen]
+
+
 async def edit_post(
     svc: Services, session: AsyncSession, author: Actor, status_id: int, text: str,
-    summary: str | None = None, sensitive: bool | None = None,
+    summary: str | None = None, sensitive: bool | None = None, media_ids: list[int] | None = None,
 ) -> Status:  # fmt: skip
-    """Change a Note's text and send Update with ``updated`` to the same audience."""
+    """Change a Note's text (and its media) and send Update with ``updated`` to the same audience."""
     status = await _own_status(session, author, status_id)
+    if media_ids is not None:
+        await _replace_media(svc, session, author, status, media_ids)
     _check(PostRequest(text=text, visibility=status.visibility, attachments=status.attachments))
     html, hashtags, mentioned = await _render(svc, session, text)
     status.content, status.source_text = html, text

@@ -6,7 +6,6 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 from starlette.requests import HTTPConnection, Request
 from starlette.responses import JSONResponse, Response
@@ -21,7 +20,7 @@ from fedigen.api.params import Params, read_params
 from fedigen.errors import ForbiddenError, NotFoundError, ValidationError
 from fedigen.posting import PostRequest, create_post, delete_post, edit_post
 from fedigen.services import Services
-from storage.models import Actor, Favourite, MediaAttachment, Status
+from storage.models import Actor, Favourite, Status
 
 
 def services_of(request: HTTPConnection) -> Services:
@@ -137,24 +136,20 @@ async def _own(session: AsyncSession, author: Actor, status_id: int) -> Status:
 
 
 async def update(request: Request) -> Response:
-    """PUT /api/v1/statuses/:id: new text, content warning or sensitivity (media stay as they are)."""
+    """PUT /api/v1/statuses/:id: new text, content warning, sensitivity or media."""
     auth = await authenticate(request, "write:statuses")
     params = await read_params(request)
     svc = services_of(request)
     async with svc.sessions() as session:
         author = await account_of(session, auth)
         status = await _own(session, author, path_id(request))
-        if "media_ids" in params:
-            current = list(await session.scalars(select(MediaAttachment.id).where(
-                MediaAttachment.status_id == status.id).order_by(MediaAttachment.position)))  # fmt: skip
-            if ids_param(params, "media_ids") != current:
-                raise ValidationError("media_ids", "cannot be changed by an edit here")
+        media_ids = ids_param(params, "media_ids") if "media_ids" in params else None
         text = params.get_str("status")
         summary = params.get_str("spoiler_text")
         sensitive = params.get_bool("sensitive") if "sensitive" in params else None
         try:
             status = await edit_post(svc, session, author, status.id, status.source_text or "" if text is None
-                                     else text, summary, sensitive)  # fmt: skip
+                                     else text, summary, sensitive, media_ids)  # fmt: skip
         except ForbiddenError:
             raise NotFoundError("Record not found") from None
         body = await render(svc, session, status, author)

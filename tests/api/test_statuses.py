@@ -3,9 +3,11 @@ bookmarks, with Mastodon's entity shapes, Idempotency-Key replay and the 401/403
 
 from __future__ import annotations
 
+import io
 from typing import Any
 
 import pytest
+from PIL import Image
 from sqlalchemy import func, select
 
 from fedigen.oauth import digest
@@ -245,3 +247,34 @@ async def test_reactions_to_a_remote_post_federate(instance: Instance, people: d
     assert activities[2].document["object"]["type"] == "Like"
     assert activities[3].document["object"]["type"] == "Announce"
     assert inboxes == {"https://remote.test/users/dan/inbox"}
+
+
+async def test_an_edit_can_change_the_media(instance: Instance, people: dict[str, Any]) -> None:
+    async def upload(colour: tuple[int, int, int]) -> str:
+        data = io.BytesIO()
+        Image.new("RGB", (16, 16), colour).save(data, "PNG")
+        files = {"file": ("a.png", data.getvalue(), "image/png")}
+        response = await instance.client.post("/api/v1/media", files=files, headers=people["a"])
+        assert response.status_code == 200, response.text
+        return str(response.json()["id"])
+
+    first, second = await upload((255, 0, 0)), await upload((0, 0, 255))
+    created = await post(instance, people["a"], status="pictures", media_ids=[first])
+    edited = await instance.client.put(
+        f"/api/v1/statuses/{created['id']}", json={"status": "pictures", "media_ids": [second, first]},
+        headers=people["a"],
+    )  # fmt: skip
+    assert edited.status_code == 200, edited.text
+    assert [m["id"] for m in edited.json()["media_attachments"]] == [second, first]
+    dropped = await instance.client.put(
+        f"/api/v1/statuses/{created['id']}",
+        json={"status": "one", "media_ids": [second]},
+        headers=people["a"],
+    )
+    assert [m["id"] for m in dropped.json()["media_attachments"]] == [second]
+    bad = await instance.client.put(
+        f"/api/v1/statuses/{created['id']}",
+        json={"status": "x", "media_ids": ["999999"]},
+        headers=people["a"],
+    )
+    assert bad.status_code == 422 and "media_ids" in bad.json()["error"]
