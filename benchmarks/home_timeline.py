@@ -117,7 +117,10 @@ async def run(args: argparse.Namespace, tmp: Path) -> None:
                 await conn.execute(
                     text("TRUNCATE statuses, follows, oauth_tokens, oauth_apps, actors CASCADE")
                 )
-        await build(svc, args.statuses, args.authors, args.followed)
+        async with svc.sessions() as session:
+            built = await session.scalar(select(Actor.id).where(Actor.username == "viewer"))
+        if built is None:
+            await build(svc, args.statuses, args.authors, args.followed)
         app = create_app(settings, run_worker=False, services=svc)
         transport = httpx.ASGITransport(app=app)
         headers = {"Authorization": f"Bearer {TOKEN}"}
@@ -155,7 +158,12 @@ def main() -> int:
     parser.add_argument("--followed", type=int, default=300)
     parser.add_argument("--requests", type=int, default=400)
     parser.add_argument("--database", default=None, help="a PostgreSQL URL (its tables are emptied first)")
+    parser.add_argument("--keep", default=None, help="SQLite: build in (or reuse) this directory")
     args = parser.parse_args()
+    if args.keep:
+        Path(args.keep).mkdir(parents=True, exist_ok=True)
+        asyncio.run(run(args, Path(args.keep)))
+        return 0
     with tempfile.TemporaryDirectory(prefix="fedigen-bench-home-") as tmp:
         asyncio.run(run(args, Path(tmp)))
     return 0

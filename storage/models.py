@@ -19,6 +19,7 @@ from sqlalchemy import (
     TypeDecorator,
     UniqueConstraint,
     func,
+    text,
 )
 from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
@@ -189,6 +190,15 @@ class Status(Base):
     __table_args__ = (
         Index("ix_statuses_actor_id_id", "actor_id", "id"),
         Index("ix_statuses_visibility_local_id", "visibility", "local", "id"),
+        # Account counts (statuses, last status) read from the index alone, for every account on a page.
+        Index(
+            "ix_statuses_actor_id_live",
+            "actor_id",
+            "id",
+            "published",
+            sqlite_where=text("deleted_at IS NULL AND reblog_of_id IS NULL"),
+            postgresql_where=text("deleted_at IS NULL AND reblog_of_id IS NULL"),
+        ),
     )
 
 
