@@ -24,6 +24,7 @@ from storage import clients  # noqa: F401 - the client-side tables, truncated wi
 from storage.db import create_engine
 from storage.migrate import upgrade
 from storage.models import Base
+from tests.remote_actor import RemoteActor, RemoteServer
 
 PG_URL = os.environ.get("FEDIGEN_TEST_POSTGRES_URL")
 BACKENDS = ["sqlite"] + (["postgresql"] if PG_URL else [])
@@ -157,3 +158,21 @@ def make_instance(tmp_path: Path, router: HostRouter) -> Callable[..., Any]:
         )
 
     return factory
+
+
+@pytest.fixture
+def remote(router: HostRouter) -> RemoteServer:
+    """A fake Mastodon-like server at remote.test on the fake network."""
+    server = RemoteServer("remote.test")
+    router.add(server.host, server.app)
+    return server
+
+
+@pytest.fixture
+def bob(remote: RemoteServer) -> RemoteActor:
+    return remote.add_actor("bob")
+
+
+@pytest.fixture
+def carol(remote: RemoteServer) -> RemoteActor:
+    return remote.add_actor("carol")

@@ -12,8 +12,7 @@ from sqlalchemy import select
 from fedigen.oauth import digest
 from storage.clients import OAuthApp, OAuthToken
 from storage.models import Actor
-from tests.conftest import HostRouter, Instance
-from tests.remote_actor import RemoteActor, RemoteServer
+from tests.conftest import Instance
 
 TokenMaker = Callable[..., Awaitable[str]]
 
@@ -47,21 +46,3 @@ def make_token(instance: Instance) -> TokenMaker:
         return await issue_token(instance, username, scopes)
 
     return make
-
-
-@pytest.fixture
-def remote(router: HostRouter) -> RemoteServer:
-    """A fake Mastodon-like server at remote.test on the fake network."""
-    server = RemoteServer("remote.test")
-    router.add(server.host, server.app)
-    return server
-
-
-@pytest.fixture
-def bob(remote: RemoteServer) -> RemoteActor:
-    return remote.add_actor("bob")
-
-
-@pytest.fixture
-def carol(remote: RemoteServer) -> RemoteActor:
-    return remote.add_actor("carol")
