@@ -173,6 +173,8 @@ def serve(ctx: click.Context, host: str | None, port: int | None, no_worker: boo
     uvicorn.run(
         app, host=host or settings.server.host, port=port or settings.server.port,
         proxy_headers=True, log_level="info", server_header=False,
+        # The streaming API's WebSockets, on the implementation uvicorn keeps (its older one is deprecated).
+        ws="websockets-sansio",
     )  # fmt: skip
 
 

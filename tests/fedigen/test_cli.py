@@ -2,10 +2,16 @@
 
 from __future__ import annotations
 
+import asyncio
+import hashlib
+import json
+import secrets
 import sqlite3
 from pathlib import Path
 
+import httpx
 import pytest
+import websockets
 
 from tests.support.server import FedigenServer
 
@@ -75,3 +81,35 @@ def test_domain_blocks(cli: FedigenServer) -> None:
     assert missing.returncode == 1 and "not blocked" in missing.stderr
     bad = cli.cli("domain", "block", "not a domain", check=False)
     assert bad.returncode == 1 and "domain" in bad.stderr
+
+
+def test_serve_answers_the_streaming_api_over_websocket(tmp_path: Path) -> None:
+    """`fedigen serve` itself (not only the app) speaks WebSocket: a posted status reaches the stream."""
+    server = FedigenServer(tmp_path)
+    server.cli("init", "--url", server.base_url, "--admin", "admin")
+    raw = secrets.token_urlsafe(16)
+    with server, sqlite3.connect(server.directory / "data" / "fedigen.db") as db:
+        db.execute(
+            "INSERT INTO oauth_apps (client_id, client_secret_hash, name, redirect_uris, scopes, created_at)"
+            " VALUES ('c', 'x', 't', 'urn:ietf:wg:oauth:2.0:oob', 'read write', datetime('now'))"
+        )
+        app_id = db.execute("SELECT id FROM oauth_apps").fetchone()[0]
+        account_id = db.execute("SELECT id FROM actors WHERE username = 'admin'").fetchone()[0]
+        db.execute("INSERT INTO oauth_tokens (token_hash, app_id, account_id, scopes, created_at)"
+                   " VALUES (?, ?, ?, 'read write', datetime('now'))",
+                   (hashlib.sha256(raw.encode()).hexdigest(), app_id, account_id))  # fmt: skip
+        db.commit()
+
+        async def stream_one_post() -> str:
+            url = (
+                server.base_url.replace("http", "ws", 1) + f"/api/v1/streaming?access_token={raw}&stream=user"
+            )
+            async with websockets.connect(url) as ws, httpx.AsyncClient(base_url=server.base_url) as client:
+                posted = await client.post(
+                    "/api/v1/statuses", data={"status": "live"}, headers={"Authorization": f"Bearer {raw}"}
+                )
+                assert posted.status_code == 200, posted.text
+                event = json.loads(await asyncio.wait_for(ws.recv(), 15))
+                return str(json.loads(event["payload"])["content"])
+
+        assert "live" in asyncio.run(stream_one_post())
