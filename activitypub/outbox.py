@@ -77,6 +77,19 @@ def quote_request_of(ap_id: str, actor: Actor, quoted: str, quoting: str, to: st
             "object": quoted, "instrument": quoting, "to": [to]}  # fmt: skip
 
 
+def like_of(ap_id: str, actor: Actor, status: Status, author: Actor) -> dict[str, Any]:
+    """Like of a status, addressed to its author."""
+    return {"@context": CONTEXT, "id": ap_id, "type": "Like", "actor": actor.ap_id, "object": status.ap_id,
+            "to": [author.ap_id]}  # fmt: skip
+
+
+def announce_of(boost: Status, actor: Actor, status: Status) -> dict[str, Any]:
+    """Announce of a status, addressed as the boost is."""
+    return {"@context": CONTEXT, "id": boost.ap_id, "type": "Announce", "actor": actor.ap_id,
+            "published": format_time(boost.published), "to": list(boost.to), "cc": list(boost.cc),
+            "object": status.ap_id}  # fmt: skip
+
+
 def undo_of(ap_id: str, actor: Actor, inner: dict[str, Any], to: list[str]) -> dict[str, Any]:
     """Undo of one of our earlier activities."""
     obj = {k: v for k, v in inner.items() if k != "@context"}

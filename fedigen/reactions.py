@@ -8,15 +8,12 @@ private and never leave the server. The caller commits.
 
 from __future__ import annotations
 
-from typing import Any
-
 from sqlalchemy import delete, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from activitypub.actors import format_time
 from activitypub.handling import notify
-from activitypub.outbox import publish, undo_of
-from activitypub.vocab import CONTEXT, PUBLIC
+from activitypub.outbox import announce_of, like_of, publish, undo_of
+from activitypub.vocab import PUBLIC
 from fedigen.errors import NotFoundError, ValidationError
 from fedigen.services import Services
 from fedigen.timelines import visible_status
@@ -31,19 +28,6 @@ async def _author(session: AsyncSession, status: Status) -> Actor:
     if author is None:
         raise NotFoundError("Record not found")
     return author
-
-
-def like_of(ap_id: str, actor: Actor, status: Status, author: Actor) -> dict[str, Any]:
-    """Like of a status, addressed to its author."""
-    return {"@context": CONTEXT, "id": ap_id, "type": "Like", "actor": actor.ap_id, "object": status.ap_id,
-            "to": [author.ap_id]}  # fmt: skip
-
-
-def announce_of(boost: Status, actor: Actor, status: Status) -> dict[str, Any]:
-    """Announce of a status, addressed as the boost is."""
-    return {"@context": CONTEXT, "id": boost.ap_id, "type": "Announce", "actor": actor.ap_id,
-            "published": format_time(boost.published), "to": list(boost.to), "cc": list(boost.cc),
-            "object": status.ap_id}  # fmt: skip
 
 
 async def favourite(svc: Services, session: AsyncSession, actor: Actor, status_id: int | str) -> Status:

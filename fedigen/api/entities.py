@@ -17,6 +17,7 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from activitypub.content import strip_html
+from fedigen.posting import media_url
 from fedigen.services import Services
 from storage.clients import Bookmark
 from storage.models import Actor, Favourite, Follow, MediaAttachment, Mention, Notification, Status, User
@@ -135,7 +136,7 @@ def media_attachment(svc: Services, media: MediaAttachment) -> dict[str, Any]:
     """The MediaAttachment entity, for local media and for remote media we keep rows of."""
 
     def local(key: str | None) -> str | None:
-        return f"{svc.settings.media_url}/{key}" if key else None
+        return media_url(svc, key) if key else None
 
     url = local(media.federation_key) or media.remote_url
     meta = dict(media.meta or {})

@@ -21,9 +21,10 @@ from fedigen.api import entities
 from fedigen.api.auth import authenticate
 from fedigen.api.idempotency import key_of
 from fedigen.api.params import Params, read_params
-from fedigen.api.statuses import account_of, path_id, services_of, visibility_param
+from fedigen.api.statuses import account_of, path_id, visibility_param
 from fedigen.errors import NotFoundError, ValidationError
 from fedigen.imaging import post_options, remix, request_generation
+from fedigen.routes import services
 from fedigen.services import Services
 from generation.jobs import JobSpec, cancel
 from storage.models import GenerationJob, MediaAttachment
@@ -60,7 +61,7 @@ def _spec(svc: Services, params: Params, *, prompt_required: bool = True) -> Job
 async def create(request: Request) -> Response:
     """POST /api/v1/fedigen/generations: 202 with the queued job."""
     auth = await authenticate(request, "write:media")
-    svc = services_of(request)
+    svc = services(request)
     spec = _spec(svc, await read_params(request))
     async with svc.sessions() as session:
         owner = await account_of(session, auth)
@@ -81,7 +82,7 @@ async def _own_job(session: AsyncSession, request: Request, owner_id: int) -> Ge
 async def show(request: Request) -> Response:
     """GET /api/v1/fedigen/generations/:id: state, progress and (when done) the images."""
     auth = await authenticate(request, "write:media")
-    svc = services_of(request)
+    svc = services(request)
     async with svc.sessions() as session:
         job = await _own_job(session, request, (await account_of(session, auth)).id)
         return JSONResponse(await job_entity(svc, session, job))
@@ -90,7 +91,7 @@ async def show(request: Request) -> Response:
 async def destroy(request: Request) -> Response:
     """DELETE /api/v1/fedigen/generations/:id: cancel a queued or running job."""
     auth = await authenticate(request, "write:media")
-    svc = services_of(request)
+    svc = services(request)
     async with svc.sessions() as session:
         job = await _own_job(session, request, (await account_of(session, auth)).id)
         await cancel(session, job)
@@ -103,7 +104,7 @@ async def remix_status(request: Request) -> Response:
     """POST /api/v1/fedigen/statuses/:id/remix: 202 with a job whose images are posted as a remix."""
     auth = await authenticate(request, "write:statuses")
     params = await read_params(request)
-    svc = services_of(request)
+    svc = services(request)
     spec = _spec(svc, params, prompt_required=False)
     visibility = visibility_param(params)
     if visibility not in VISIBILITIES:

@@ -20,8 +20,9 @@ from starlette.routing import BaseRoute, Route
 from fedigen.api import entities
 from fedigen.api.auth import authenticate
 from fedigen.api.params import Params, read_params
-from fedigen.api.statuses import account_of, path_id, services_of
+from fedigen.api.statuses import account_of, path_id
 from fedigen.errors import NotFoundError, PayloadTooLargeError, ValidationError
+from fedigen.routes import services
 from fedigen.services import Services
 from fedigen.uploads import PROCESSING, keep_upload, start_processing
 from storage.attachments import MAX_DESCRIPTION_CHARS, ingest
@@ -81,7 +82,7 @@ async def read_upload(request: Request, svc: Services) -> Upload:
 async def upload_v1(request: Request) -> Response:
     """POST /api/v1/media: processed before the answer."""
     auth = await authenticate(request, "write:media")
-    svc = services_of(request)
+    svc = services(request)
     upload = await read_upload(request, svc)
     async with svc.sessions() as session:
         owner = await account_of(session, auth)
@@ -94,7 +95,7 @@ async def upload_v1(request: Request) -> Response:
 async def upload_v2(request: Request) -> Response:
     """POST /api/v2/media: 202 with ``url`` null while the pipeline runs in the background."""
     auth = await authenticate(request, "write:media")
-    svc = services_of(request)
+    svc = services(request)
     upload = await read_upload(request, svc)
     media_type, upload_key = await keep_upload(svc, upload.data)
     async with svc.sessions() as session:
@@ -118,7 +119,7 @@ async def _mine(session: AsyncSession, request: Request, owner_id: int) -> Media
 async def show(request: Request) -> Response:
     """GET /api/v1/media/:id: 206 while processing, 200 when ready, 422 when processing failed."""
     auth = await authenticate(request, "write:media")
-    svc = services_of(request)
+    svc = services(request)
     async with svc.sessions() as session:
         row = await _mine(session, request, (await account_of(session, auth)).id)
     if row.state == "failed":
@@ -134,7 +135,7 @@ async def update(request: Request) -> Response:
     params = await read_params(request)
     description = description_of(params)
     focus = parse_focus(params.get_str("focus"))
-    svc = services_of(request)
+    svc = services(request)
     async with svc.sessions() as session:
         row = await _mine(session, request, (await account_of(session, auth)).id)
         if row.status_id is not None:

@@ -19,14 +19,9 @@ from fedigen.api.pagination import Page, link_header
 from fedigen.api.params import Params, read_params
 from fedigen.errors import ForbiddenError, NotFoundError, ValidationError
 from fedigen.posting import PostRequest, create_post, delete_post, edit_post
+from fedigen.routes import services
 from fedigen.services import Services
 from storage.models import Actor, Favourite, Status
-
-
-def services_of(request: HTTPConnection) -> Services:
-    """The process's services."""
-    svc: Services = request.app.state.services
-    return svc
 
 
 def path_id(request: HTTPConnection, name: str = "id") -> int:
@@ -103,7 +98,7 @@ async def create(request: Request) -> Response:
     """POST /api/v1/statuses (with Idempotency-Key replay)."""
     auth = await authenticate(request, "write:statuses")
     params = await read_params(request)
-    svc = services_of(request)
+    svc = services(request)
     post = post_request(params)
 
     async def handler(session: AsyncSession) -> tuple[int, Any]:
@@ -122,7 +117,7 @@ async def show(request: Request) -> Response:
     """GET /api/v1/statuses/:id (public ones without a token)."""
     auth = await optional_auth(request)
     viewer = auth.account if auth else None
-    svc = services_of(request)
+    svc = services(request)
     async with svc.sessions() as session:
         status = await timelines.visible_status(session, path_id(request), viewer.id if viewer else None)
         return JSONResponse(await render(svc, session, status, viewer))
@@ -139,7 +134,7 @@ async def update(request: Request) -> Response:
     """PUT /api/v1/statuses/:id: new text, content warning, sensitivity or media."""
     auth = await authenticate(request, "write:statuses")
     params = await read_params(request)
-    svc = services_of(request)
+    svc = services(request)
     async with svc.sessions() as session:
         author = await account_of(session, auth)
         status = await _own(session, author, path_id(request))
@@ -160,7 +155,7 @@ async def update(request: Request) -> Response:
 async def destroy(request: Request) -> Response:
     """DELETE /api/v1/statuses/:id: the deleted status, with its source ``text`` for delete-and-redraft."""
     auth = await authenticate(request, "write:statuses")
-    svc = services_of(request)
+    svc = services(request)
     async with svc.sessions() as session:
         author = await account_of(session, auth)
         status = await _own(session, author, path_id(request))
@@ -176,7 +171,7 @@ async def context(request: Request) -> Response:
     auth = await optional_auth(request)
     viewer = auth.account if auth else None
     viewer_id = viewer.id if viewer else None
-    svc = services_of(request)
+    svc = services(request)
     async with svc.sessions() as session:
         status = await timelines.visible_status(session, path_id(request), viewer_id)
         ancestors, descendants = await timelines.context(session, status, viewer_id)
@@ -188,7 +183,7 @@ def _reaction(scope: str, action: str) -> Route:
     async def endpoint(request: Request) -> Response:
         auth = await authenticate(request, scope)
         params = await read_params(request)
-        svc = services_of(request)
+        svc = services(request)
         status_id = path_id(request)
         async with svc.sessions() as session:
             actor = await account_of(session, auth)
@@ -213,7 +208,7 @@ def _who(kind: str) -> Route:
         viewer_id = auth.account.id if auth and auth.account else None
         params = await read_params(request)
         page = Page.from_params(params, default=40, most=80)
-        svc = services_of(request)
+        svc = services(request)
         async with svc.sessions() as session:
             status = await timelines.visible_status(session, path_id(request), viewer_id)
             if kind == "favourited_by":

@@ -11,7 +11,8 @@ from fedigen import timelines
 from fedigen.api.auth import authenticate, optional_auth
 from fedigen.api.pagination import Page
 from fedigen.api.params import read_params
-from fedigen.api.statuses import joined_page, services_of, status_page
+from fedigen.api.statuses import joined_page, status_page
+from fedigen.routes import services
 from storage.clients import Bookmark
 from storage.models import Favourite
 
@@ -20,52 +21,45 @@ async def home(request: Request) -> Response:
     """GET /api/v1/timelines/home: the account's and its follows' statuses and boosts."""
     auth = await authenticate(request, "read:statuses")
     page = Page.from_params(await read_params(request))
-    svc = services_of(request)
+    svc = services(request)
     viewer = auth.account
     assert viewer is not None
     async with svc.sessions() as session:
         return await status_page(request, svc, session, timelines.home_query(viewer.id), page, viewer)
 
 
-async def public(request: Request) -> Response:
-    """GET /api/v1/timelines/public (?local, ?remote, ?only_media)."""
+async def _public_page(request: Request, tag: str | None) -> Response:
+    """A page of public statuses (all, local, remote, with media, or with a hashtag), blocks applied."""
     auth = await optional_auth(request)
     params = await read_params(request)
     page = Page.from_params(params)
     viewer = auth.account if auth else None
-    query = timelines.public_query(
-        local=params.get_bool("local"),
-        remote=params.get_bool("remote"),
-        only_media=params.get_bool("only_media"),
-    )
-    svc = services_of(request)
+    local, only_media = params.get_bool("local"), params.get_bool("only_media")
+    if tag is None:
+        query = timelines.public_query(local=local, remote=params.get_bool("remote"), only_media=only_media)
+    else:
+        query = timelines.tag_query(tag, local=local, only_media=only_media)
+    svc = services(request)
     async with svc.sessions() as session:
         query = timelines.without_blocked(query, viewer.id if viewer else None)
         return await status_page(request, svc, session, query, page, viewer)
+
+
+async def public(request: Request) -> Response:
+    """GET /api/v1/timelines/public (?local, ?remote, ?only_media)."""
+    return await _public_page(request, None)
 
 
 async def tag(request: Request) -> Response:
     """GET /api/v1/timelines/tag/:hashtag (?local, ?only_media)."""
-    auth = await optional_auth(request)
-    params = await read_params(request)
-    page = Page.from_params(params)
-    viewer = auth.account if auth else None
-    query = timelines.tag_query(
-        str(request.path_params["hashtag"]),
-        local=params.get_bool("local"),
-        only_media=params.get_bool("only_media"),
-    )
-    svc = services_of(request)
-    async with svc.sessions() as session:
-        query = timelines.without_blocked(query, viewer.id if viewer else None)
-        return await status_page(request, svc, session, query, page, viewer)
+    return await _public_page(request, str(request.path_params["hashtag"]))
 
 
 async def bookmarks(request: Request) -> Response:
     """GET /api/v1/bookmarks, newest bookmark first."""
     auth = await authenticate(request, "read:bookmarks")
     page = Page.from_params(await read_params(request))
-    svc = services_of(request)
+    svc = services(request)
     viewer = auth.account
     assert viewer is not None
     async with svc.sessions() as session:
@@ -77,7 +71,7 @@ async def favourites(request: Request) -> Response:
     """GET /api/v1/favourites, newest favourite first."""
     auth = await authenticate(request, "read:favourites")
     page = Page.from_params(await read_params(request))
-    svc = services_of(request)
+    svc = services(request)
     viewer = auth.account
     assert viewer is not None
     async with svc.sessions() as session:

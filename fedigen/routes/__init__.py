@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-from starlette.requests import Request
+from starlette.requests import HTTPConnection, Request
 
 from fedigen.services import Services
 
 AS2_TYPES = ("application/activity+json", "application/ld+json")
 
 
-def services(request: Request) -> Services:
+def services(request: HTTPConnection) -> Services:
     """The process's services, from the lifespan state."""
     svc: Services = request.app.state.services
     return svc
