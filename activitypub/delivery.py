@@ -19,7 +19,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from activitypub.errors import FetchError, RemoteStatusError
 from activitypub.fetch import Fetcher
-from activitypub.signatures import sign_request
+from activitypub.signing import SignatureAuth, SigningKey
 from storage import queue
 from storage.db import SessionFactory
 from storage.models import Activity, Actor, Delivery, Host, utcnow
@@ -103,13 +103,9 @@ class Deliverer:
 
     async def _post(self, delivery_id: int, host: str, inbox: str, body: bytes, actor: Actor) -> _Result:
         async with self._semaphore:
-            headers = sign_request(
-                method="POST", url=inbox, key_id=actor.public_key_id or f"{actor.ap_id}#main-key",
-                private_key_pem=actor.private_key_pem or "", body=body,
-                content_type="application/activity+json",
-            )  # fmt: skip
+            key = SigningKey(actor.public_key_id or f"{actor.ap_id}#main-key", actor.private_key_pem or "")
             try:
-                response = await self.fetcher.post(inbox, body, headers)
+                response = await self.fetcher.post(inbox, body, auth=SignatureAuth(key))
             except RemoteStatusError as exc:
                 return _Result(delivery_id, host, exc.status, str(exc), exc.retry_after)
             except FetchError as exc:

@@ -15,7 +15,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
-from collections.abc import AsyncIterator, Callable, Mapping
+from collections.abc import AsyncIterator, Mapping
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlsplit
@@ -42,9 +42,6 @@ JRD_ACCEPT = "application/jrd+json, application/json"
 _AS2_TYPES = frozenset({"application/activity+json", "application/ld+json", "application/json"})
 _JRD_TYPES = frozenset({"application/jrd+json", "application/json"})
 _REDIRECT_STATUSES = frozenset({301, 302, 303, 307, 308})
-
-#: ``(method, url, body) -> headers to add``; the lead builds one on activitypub.signatures.
-Signer = Callable[[str, str, bytes | None], Mapping[str, str]]
 
 
 @dataclass(frozen=True)
@@ -79,19 +76,20 @@ class Fetcher:
         self,
         client: httpx.AsyncClient,
         *,
-        signer: Signer | None = None,
+        auth: httpx.Auth | None = None,
         max_bytes: int = 1_000_000,
         max_redirects: int = 2,
         timeout: float = 10.0,
     ) -> None:
         self._client = client
-        self._signer = signer
+        # Signs fetches (the instance actor's key); deliveries bring the sending actor's own.
+        self._auth = auth
         self._max_bytes = max_bytes
         self._max_redirects = max_redirects
         self._timeout = timeout
 
     async def fetch_object(self, url: str, *, sign: bool = True) -> Fetched:
-        """GET an ActivityStreams document whose id is the URL asked for (signed when a signer is set)."""
+        """GET an ActivityStreams document whose id is the URL asked for (signed if the fetcher has auth)."""
         requested = strip_fragment(url)
         final_url, body = await self._get(requested, accept=AS2_ACCEPT, types=_AS2_TYPES, sign=sign)
         document = self._parse_object(body, final_url)
@@ -106,13 +104,13 @@ class Fetcher:
         check_bounds(document)
         return document
 
-    async def post(self, url: str, body: bytes, headers: Mapping[str, str]) -> httpx.Response:
-        """POST a delivery without following redirects; the response holds at most max_bytes of body."""
+    async def post(self, url: str, body: bytes, *, auth: httpx.Auth | None = None) -> httpx.Response:
+        """POST a delivery (signed by ``auth``) without following redirects; at most max_bytes of answer."""
         check_url_scheme(url)
-        request_headers = {"Accept-Encoding": "identity", **headers}
+        request_headers = {"Accept-Encoding": "identity", "Content-Type": "application/activity+json"}
         async with self._deadline(url), self._network_errors(url):
             async with self._client.stream(
-                "POST", url, content=body, headers=request_headers, follow_redirects=False
+                "POST", url, content=body, headers=request_headers, follow_redirects=False, auth=auth
             ) as response:
                 content = await self._read_capped(response)
                 # The body is already decoded, so the framing headers no longer describe it.
@@ -137,10 +135,9 @@ class Fetcher:
             check_url_scheme(current)
             # Compressed bodies could expand far past max_bytes in a single chunk.
             headers = {"Accept": accept, "Accept-Encoding": "identity"}
-            if sign and self._signer is not None:
-                headers.update(self._signer("GET", current, None))
+            auth = self._auth if sign else None
             async with self._network_errors(current):
-                async with self._client.stream("GET", current, headers=headers) as response:
+                async with self._client.stream("GET", current, headers=headers, auth=auth) as response:
                     location = response.headers.get("location")
                     if response.status_code in _REDIRECT_STATUSES and location:
                         current = strip_fragment(str(response.url.join(location)))

@@ -1,4 +1,4 @@
-"""HTTP signatures: signing what we send, verifying what peers send.
+"""HTTP signatures: verifying what peers send (signing what we send is :mod:`activitypub.signing`).
 
 Two schemes are spoken (see INTEROP.md, "Outgoing requests" and "Incoming requests"):
 
@@ -37,26 +37,21 @@ from cryptography.hazmat.primitives.asymmetric import ed25519, rsa
 
 from activitypub import cavage, rfc9421
 from activitypub.errors import FetchError, SignatureError
+from activitypub.signing import _authority, _request_target, _utc
 
 __all__ = [
     "KeyLookup",
     "PublicKey",
     "VerifiedSignature",
-    "generate_rsa_keypair",
-    "sign_request",
-    "sign_request_rfc9421",
     "verify_request",
 ]
 
 DRAFT_CAVAGE = "draft-cavage"
 RFC9421 = "rfc9421"
-DEFAULT_CONTENT_TYPE = "application/activity+json"
-_DEFAULT_PORTS = {"http": 80, "https": 443}
 # RFC 9110 section 7.2: Host is uri-host [ ":" port ]; no userinfo, path or spaces.
 _HOST = re.compile(r"(?:[A-Za-z0-9._~-]+|\[[0-9A-Fa-f:.]+\])(?::[0-9]{1,5})?")
 
 _PublicKeyObject = rsa.RSAPublicKey | ed25519.Ed25519PublicKey
-_PrivateKeyObject = rsa.RSAPrivateKey | ed25519.Ed25519PrivateKey
 
 
 @dataclass(frozen=True)
@@ -93,28 +88,6 @@ class _Candidate:
 # --- keys ---------------------------------------------------------------------------------------------
 
 
-def generate_rsa_keypair() -> tuple[str, str]:
-    """Make an RSA-2048 key pair: (PKCS#8 private PEM, SubjectPublicKeyInfo public PEM)."""
-    private_key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
-    private_pem = private_key.private_bytes(
-        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
-    )
-    public_pem = private_key.public_key().public_bytes(
-        serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
-    )
-    return private_pem.decode("ascii"), public_pem.decode("ascii")
-
-
-@functools.lru_cache(maxsize=1024)
-def _load_private_key(pem: str) -> _PrivateKeyObject:
-    # Parsing and validating an RSA private key costs ~70 ms (the primality checks); the signature
-    # itself ~1 ms. Signing keys are our own, so each is parsed once per process and kept.
-    key = serialization.load_pem_private_key(pem.encode("ascii"), password=None)
-    if not isinstance(key, rsa.RSAPrivateKey | ed25519.Ed25519PrivateKey):
-        raise ValueError("signing keys must be RSA or Ed25519")
-    return key
-
-
 @functools.lru_cache(maxsize=4096)
 def _parse_public_pem(pem: str) -> object:
     return serialization.load_pem_public_key(pem.encode("ascii"))
@@ -131,23 +104,6 @@ def _load_public_key(key: PublicKey) -> _PublicKeyObject | str:
 
 
 # --- URLs, headers, clock -----------------------------------------------------------------------------
-
-
-def _authority(url: str) -> str:
-    """host[:port] of an absolute URL, lowercased, without the scheme's default port."""
-    parts = urlsplit(url)
-    if not parts.hostname:
-        raise ValueError(f"not an absolute URL: {url!r}")
-    host = f"[{parts.hostname}]" if ":" in parts.hostname else parts.hostname
-    port = parts.port
-    if port is None or port == _DEFAULT_PORTS.get(parts.scheme.lower()):
-        return host
-    return f"{host}:{port}"
-
-
-def _request_target(url: str) -> str:
-    parts = urlsplit(url)
-    return (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
 
 
 def _same_host(host_header: str, url: str) -> bool:
@@ -167,16 +123,6 @@ def _lower_headers(headers: Mapping[str, str]) -> dict[str, str]:
     for name, value in headers.items():
         combined.setdefault(name.lower(), []).append(value.strip())
     return {name: ", ".join(values) for name, values in combined.items()}
-
-
-def _http_date(moment: datetime) -> str:
-    return email.utils.format_datetime(moment.astimezone(UTC), usegmt=True)
-
-
-def _utc(moment: datetime | None) -> datetime:
-    if moment is None:
-        return datetime.now(UTC)
-    return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
 
 
 def _check_time(what: str, moment: datetime, now: datetime, window: timedelta) -> None:
@@ -208,66 +154,6 @@ def _check_created(created: float, now: datetime, window: timedelta) -> None:
 def _check_expires(expires: float, now: datetime) -> None:
     if expires < now.timestamp():
         raise SignatureError("signature has expired")
-
-
-# --- signing ------------------------------------------------------------------------------------------
-
-
-def sign_request(
-    *,
-    method: str,
-    url: str,
-    key_id: str,
-    private_key_pem: str,
-    body: bytes | None = None,
-    content_type: str | None = None,
-    now: datetime | None = None,
-) -> dict[str, str]:
-    """Sign with draft-cavage (rsa-sha256; hs2019 if Ed25519): Host, Date, Digest, Content-Type, Signature."""
-    url = urldefrag(url).url
-    headers = {"host": _authority(url), "date": _http_date(_utc(now))}
-    covered = ["(request-target)", "host", "date"]
-    if body is not None:
-        headers["digest"] = cavage.digest_header(body)
-        headers["content-type"] = content_type or DEFAULT_CONTENT_TYPE
-        covered += ["digest", "content-type"]
-    signature = cavage.sign(
-        key_id=key_id,
-        private_key=_load_private_key(private_key_pem),
-        covered=tuple(covered),
-        method=method,
-        target=_request_target(url),
-        headers=headers,
-    )
-    result = {name.title(): value for name, value in headers.items()}
-    result["Signature"] = signature
-    return result
-
-
-def sign_request_rfc9421(
-    *,
-    method: str,
-    url: str,
-    key_id: str,
-    private_key_pem: str,
-    body: bytes | None = None,
-    content_type: str | None = None,
-    now: datetime | None = None,
-) -> dict[str, str]:
-    """Sign with RFC 9421: Host, Date, Content-Type, Content-Digest, Signature-Input, Signature."""
-    url = urldefrag(url).url  # a fragment is never part of a request (Fedify signs it and fails to verify)
-    moment = _utc(now)
-    headers = {"Host": _authority(url), "Date": _http_date(moment)}
-    headers |= rfc9421.sign(
-        method=method,
-        url=url,
-        key_id=key_id,
-        private_key=_load_private_key(private_key_pem),
-        body=body,
-        content_type=(content_type or DEFAULT_CONTENT_TYPE) if body is not None else content_type,
-        created=moment,
-    )
-    return headers
 
 
 # --- verifying ----------------------------------------------------------------------------------------

@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import functools
 import importlib.util
 import json
 import os
@@ -137,18 +136,6 @@ def server(cmd: Sequence[str], port: int | None, log: Path, cwd: Path | None = N
 def peer_command(kind: str, port: int, *args: str) -> list[str]:
     """The command that serves one of this module's peer apps."""
     return [sys.executable, str(SUPPORT), kind, str(port), *args]
-
-
-def cache_signing_keys() -> None:
-    """Make ``activitypub.signatures`` reuse loaded private keys, in this process only.
-
-    ``sign_request`` parses and fully validates the PEM on every call (about 70 ms for RSA-2048): a
-    client that pre-signs thousands of requests, or an experiment measuring what caching would give,
-    patches it here. Never used for what fedigen itself is measured doing unless the output says so.
-    """
-    from activitypub import signatures
-
-    signatures._load_private_key = functools.lru_cache(maxsize=64)(signatures._load_private_key)
 
 
 def stub_sniffio() -> bool:

@@ -29,7 +29,7 @@ from sqlalchemy import func, insert, select
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # run from anywhere
 
-from _support import cache_signing_keys, free_port, peer_command, server, stub_sniffio  # noqa: E402
+from _support import free_port, peer_command, server, stub_sniffio  # noqa: E402
 
 from activitypub.signatures import sign_request  # noqa: E402
 from fedigen import accounts, posting  # noqa: E402
@@ -212,12 +212,8 @@ def main() -> int:
     parser.add_argument("--profile", action="store_true", help="cProfile the delivery phase")
     parser.add_argument("--profile-sort", default="tottime", help="pstats key: tottime, cumulative, ...")
     experiments = parser.add_argument_group("experiments (patch this process; not fedigen as shipped)")
-    experiments.add_argument("--cache-signing-key", action="store_true", help="reuse loaded private keys")
     experiments.add_argument("--stub-sniffio", action="store_true", help="skip httpcore's failed import")
     args = parser.parse_args()
-    if args.cache_signing_key:
-        cache_signing_keys()
-        print("EXPERIMENT: private keys cached in activitypub.signatures (not fedigen as shipped)")
     if args.stub_sniffio and stub_sniffio():
         print("EXPERIMENT: sniffio stubbed, httpcore's per-request failed import skipped")
     print(f"load average before: {os.getloadavg()[0]:.2f}")

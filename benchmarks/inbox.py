@@ -29,7 +29,6 @@ import httpx
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # run from anywhere
 
 from _support import (  # noqa: E402
-    cache_signing_keys,
     cpu_seconds,
     fedigen_command,
     free_port,
@@ -39,14 +38,13 @@ from _support import (  # noqa: E402
     stub_sniffio,
 )
 
-from activitypub import signatures  # noqa: E402
+from activitypub import signing  # noqa: E402
 
 GOAL = 0.35
 WARMUP = 50
 DRIVE_LIMIT_S = 300.0
 # Client-side only (see _support): pre-signing reuses the loaded key, and httpx skips a failed import
 # per request, so the load generator is not the bottleneck. The servers measured are untouched.
-cache_signing_keys()
 stub_sniffio()
 
 
@@ -102,7 +100,7 @@ def presign(inbox: str, base: str, private_pem: str, count: int, to: str) -> lis
     out = []
     for n in range(count):
         body = json.dumps(create_note(base, n, to)).encode()
-        headers = signatures.sign_request(
+        headers = signing.sign_request(
             method="POST", url=inbox, key_id=f"{base}/users/bob#main-key", private_key_pem=private_pem,
             body=body, content_type="application/activity+json",
         )  # fmt: skip
@@ -208,7 +206,7 @@ def main() -> int:
         fbase, abase = f"http://127.0.0.1:{fport}", f"http://127.0.0.1:{aport}"
         bare_url, sink_url = f"http://127.0.0.1:{bport}/inbox", f"http://127.0.0.1:{sport}/inbox"
         config = prepare_instance(tmpdir, fport, ["alice"])
-        private_pem, public_pem = signatures.generate_rsa_keypair()
+        private_pem, public_pem = signing.generate_rsa_keypair()
         actor_file = tmpdir / "actor.json"
         actor_file.write_text(json.dumps(remote_actor(abase, public_pem)))
 

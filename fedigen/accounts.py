@@ -10,8 +10,8 @@ from argon2.exceptions import InvalidHashError, VerificationError
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from activitypub import signing
 from activitypub.actors import USERNAME_RE
-from activitypub.signatures import generate_rsa_keypair
 from activitypub.urls import LocalUrls
 from fedigen.errors import ConflictError, NotFoundError, ValidationError
 from storage.models import Actor, User, utcnow
@@ -95,7 +95,7 @@ async def create_account(
     )
     if taken is not None:
         raise ConflictError(f"the username {username!r} is taken")
-    private_pem, public_pem = await asyncio.to_thread(generate_rsa_keypair)
+    private_pem, public_pem = await asyncio.to_thread(signing.generate_rsa_keypair)
     actor = _local_actor_row(urls, username, "Service" if bot else "Person", public_pem, private_pem)
     actor.locked = locked
     session.add(actor)
@@ -111,7 +111,7 @@ async def ensure_instance_actor(session: AsyncSession, urls: LocalUrls) -> Actor
     actor = await session.scalar(select(Actor).where(Actor.ap_id == urls.instance_actor))
     if actor is not None:
         return actor
-    private_pem, public_pem = await asyncio.to_thread(generate_rsa_keypair)
+    private_pem, public_pem = await asyncio.to_thread(signing.generate_rsa_keypair)
     now = utcnow()
     # Its username is the host, as Mastodon names its instance actor; it is not a login account.
     actor = Actor(

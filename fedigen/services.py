@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import timedelta
@@ -15,7 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from activitypub.delivery import Deliverer, DeliveryPolicy
 from activitypub.fetch import Fetcher
 from activitypub.resolver import Resolver
-from activitypub.signatures import sign_request
+from activitypub.signing import SignatureAuth, SigningKey
 from activitypub.transport import make_http_client
 from activitypub.urls import LocalUrls
 from fedigen.config import Settings
@@ -34,22 +34,14 @@ class InstanceKeySigner:
     def __init__(self, sessions: SessionFactory, urls: LocalUrls) -> None:
         self.sessions = sessions
         self.urls = urls
-        self.key_id: str | None = None
-        self.private_key_pem: str | None = None
+        self.auth = SignatureAuth()
 
     async def load(self) -> None:
         """Read the instance actor's key from the database."""
         async with self.sessions() as session:
             actor = await session.scalar(select(Actor).where(Actor.ap_id == self.urls.instance_actor))
-        if actor is not None and actor.private_key_pem:
-            self.key_id, self.private_key_pem = actor.public_key_id, actor.private_key_pem
-
-    def __call__(self, method: str, url: str, body: bytes | None) -> Mapping[str, str]:
-        if not self.key_id or not self.private_key_pem:
-            return {}
-        return sign_request(
-            method=method, url=url, key_id=self.key_id, private_key_pem=self.private_key_pem, body=body
-        )
+        if actor is not None and actor.public_key_id and actor.private_key_pem:
+            self.auth.key = SigningKey(actor.public_key_id, actor.private_key_pem)
 
 
 @dataclass
@@ -124,7 +116,7 @@ async def open_services(
         await signer.load()
     except SQLAlchemyError:  # not migrated yet: `fedigen db migrate` creates the key, then load() again
         pass
-    fetcher = Fetcher(http, signer=signer, max_bytes=1_000_000, timeout=fed.fetch_timeout)
+    fetcher = Fetcher(http, auth=signer.auth, max_bytes=1_000_000, timeout=fed.fetch_timeout)
     resolver = Resolver(
         sessions,
         fetcher,

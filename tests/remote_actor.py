@@ -32,14 +32,12 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from activitypub import cavage
+from activitypub import cavage, signing
 from activitypub.signatures import (
     PublicKey,
-    generate_rsa_keypair,
-    sign_request,
-    sign_request_rfc9421,
     verify_request,
 )
+from activitypub.signing import sign_request, sign_request_rfc9421
 
 AS_CONTEXT = "https://www.w3.org/ns/activitystreams"
 PUBLIC = "https://www.w3.org/ns/activitystreams#Public"
@@ -74,7 +72,7 @@ class KeyPair:
 @functools.cache
 def keypair(name: str) -> KeyPair:
     """The RSA key pair called ``name``, generated once per test process (RSA generation is slow)."""
-    private_pem, public_pem = generate_rsa_keypair()
+    private_pem, public_pem = signing.generate_rsa_keypair()
     return KeyPair(private_pem, public_pem)
 
 

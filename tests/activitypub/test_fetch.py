@@ -9,7 +9,7 @@ from __future__ import annotations
 import asyncio
 import json
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
+from collections.abc import AsyncIterator, Awaitable, Callable, Generator, Iterable
 from dataclasses import dataclass, field
 from types import TracebackType
 from typing import Any
@@ -151,6 +151,18 @@ def slow(seconds: float, then: Route) -> Route:
     return route
 
 
+class CallbackAuth(httpx.Auth):
+    """An auth that adds the headers a test function returns for (method, url, body)."""
+
+    def __init__(self, sign: Callable[[str, str, bytes | None], dict[str, str]]) -> None:
+        self.sign = sign
+
+    def auth_flow(self, request: httpx.Request) -> Generator[httpx.Request, httpx.Response, None]:
+        body = request.content if request.method != "GET" else None
+        request.headers.update(self.sign(request.method, str(request.url), body))
+        yield request
+
+
 def loopback_fetcher(**kwargs: Any) -> Fetcher:
     return Fetcher(make_http_client(allow_private_addresses=True, user_agent="fedigen-test"), **kwargs)
 
@@ -176,7 +188,7 @@ async def test_fetches_an_actor_with_as2_accept_and_a_signature() -> None:
     async with LoopbackServer() as server:
         actor = {"@context": "https://www.w3.org/ns/activitystreams", "id": server.url("/users/a")}
         server.routes["/users/a"] = as2(actor)
-        fetched = await loopback_fetcher(signer=signer).fetch_object(server.url("/users/a"))
+        fetched = await loopback_fetcher(auth=CallbackAuth(signer)).fetch_object(server.url("/users/a"))
     assert fetched == Fetched(url=server.url("/users/a"), document=actor)
     assert server.requests[0].headers["accept"] == AS2_ACCEPT
     assert server.requests[0].headers["signature"] == "keyId=test"
@@ -187,7 +199,7 @@ async def test_unsigned_when_asked() -> None:
     def signer(method: str, url: str, body: bytes | None) -> dict[str, str]:
         raise AssertionError("must not sign")
 
-    fetcher = mock_fetcher(lambda request: as2_response({"id": str(request.url)}), signer=signer)
+    fetcher = mock_fetcher(lambda request: as2_response({"id": str(request.url)}), auth=CallbackAuth(signer))
     await fetcher.fetch_object("https://peer.example/notes/1", sign=False)
 
 
@@ -301,7 +313,7 @@ async def test_case23_two_redirects_are_followed_and_each_hop_is_signed() -> Non
         server.routes["/r0"] = redirect(server.url("/r1#frag"))
         server.routes["/r1"] = redirect("/r2", 308)
         server.routes["/r2"] = as2({"id": server.url("/r2")})
-        fetched = await loopback_fetcher(signer=signer).fetch_object(server.url("/r0"))
+        fetched = await loopback_fetcher(auth=CallbackAuth(signer)).fetch_object(server.url("/r0"))
     assert fetched.url == server.url("/r2")
     assert signed == [server.url(p) for p in ("/r0", "/r1", "/r2")]
     assert [r.headers["signature"] for r in server.requests] == signed
@@ -457,7 +469,9 @@ async def test_fetch_jrd_is_unsigned_and_accepts_jrd() -> None:
         assert request.headers["accept"] == "application/jrd+json, application/json"
         return as2_response({"subject": "acct:a@peer.example"}, "application/jrd+json")
 
-    jrd = await mock_fetcher(handler, signer=signer).fetch_jrd("https://peer.example/.well-known/webfinger")
+    jrd = await mock_fetcher(handler, auth=CallbackAuth(signer)).fetch_jrd(
+        "https://peer.example/.well-known/webfinger"
+    )
     assert jrd == {"subject": "acct:a@peer.example"}
 
 
@@ -473,22 +487,22 @@ async def test_fetch_jrd_refuses_html() -> None:
 async def test_post_sends_the_headers_and_does_not_follow_redirects() -> None:
     async with LoopbackServer() as server:
         server.routes["/inbox"] = redirect("/elsewhere")
-        response = await loopback_fetcher().post(
-            server.url("/inbox"), b"{}", {"Content-Type": AS2, "Signature": "sig"}
-        )
+        auth = CallbackAuth(lambda method, url, body: {"Signature": f"{method} {url} {body!r}"})
+        response = await loopback_fetcher().post(server.url("/inbox"), b"{}", auth=auth)
     assert response.status_code == 302
     assert [(r.method, r.path) for r in server.requests] == [("POST", "/inbox")]
-    assert server.requests[0].headers["signature"] == "sig"
+    assert server.requests[0].headers["signature"] == f"POST {server.url('/inbox')} b'{{}}'"
+    assert server.requests[0].headers["content-type"] == AS2
 
 
 async def test_post_keeps_at_most_max_bytes_of_the_answer() -> None:
     async with LoopbackServer() as server:
         server.routes["/inbox"] = stream_forever(2 * 1024 * 1024)
-        response = await loopback_fetcher(max_bytes=1000).post(server.url("/inbox"), b"{}", {})
+        response = await loopback_fetcher(max_bytes=1000).post(server.url("/inbox"), b"{}")
     assert response.status_code == 200
     assert len(response.content) == 1000
 
 
 async def test_post_refuses_unsafe_schemes() -> None:
     with pytest.raises(UnsafeURLError):
-        await loopback_fetcher().post("file:///tmp/inbox", b"{}", {})
+        await loopback_fetcher().post("file:///tmp/inbox", b"{}")

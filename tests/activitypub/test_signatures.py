@@ -38,10 +38,14 @@ from activitypub.errors import RemoteStatusError, SignatureError
 from activitypub.signatures import (
     PublicKey,
     VerifiedSignature,
+    verify_request,
+)
+from activitypub.signing import (
+    SignatureAuth,
+    SigningKey,
     generate_rsa_keypair,
     sign_request,
     sign_request_rfc9421,
-    verify_request,
 )
 
 pytestmark = pytest.mark.asyncio
@@ -265,6 +269,37 @@ async def test_cavage_get_roundtrip_signs_no_digest(rsa_keys: KeyPair) -> None:
     assert params_of(headers["Signature"])["headers"] == '"(request-target) host date"'
     signed = await verify(headers, Lookup(rsa_keys.public_pem), method="GET", url=url, body=b"")
     assert signed.owner == OWNER
+
+
+@pytest.mark.parametrize("method", ["GET", "POST"])
+async def test_signature_auth_signs_gets_and_posts_as_httpx_sends_them(
+    rsa_keys: KeyPair, method: str
+) -> None:
+    sent: list[httpx.Request] = []
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        sent.append(request)
+        return httpx.Response(202)
+
+    auth = SignatureAuth(SigningKey(KEY_ID, rsa_keys.private_pem))
+    async with httpx.AsyncClient(transport=httpx.MockTransport(handler), auth=auth) as client:
+        body = BODY if method == "POST" else None
+        await client.request(method, INBOX, content=body, headers={"Content-Type": AS2} if body else None)
+        await client.get(INBOX, auth=SignatureAuth())  # no key: unsigned
+    request = sent[0]
+    covered = params_of(request.headers["Signature"])["headers"]
+    assert covered == (
+        '"(request-target) host date digest content-type"' if body else '"(request-target) host date"'
+    )
+    signed = await verify_request(
+        method=method,
+        url=INBOX,
+        headers=request.headers,
+        body=body or b"",
+        key_lookup=Lookup(rsa_keys.public_pem),
+    )
+    assert signed == VerifiedSignature(KEY_ID, OWNER, "draft-cavage")
+    assert "signature" not in sent[1].headers
 
 
 @pytest.mark.parametrize(

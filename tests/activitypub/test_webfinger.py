@@ -13,6 +13,7 @@ from activitypub.errors import ContentTypeError, FetchError, UnsafeURLError
 from activitypub.fetch import Fetcher
 from activitypub.transport import make_http_client
 from activitypub.webfinger import parse_handle, resolve_handle, webfinger_url
+from tests.activitypub.test_fetch import CallbackAuth
 
 pytestmark = pytest.mark.asyncio
 
@@ -43,7 +44,7 @@ def fetcher_answering(
     def signer(method: str, url: str, body: bytes | None) -> dict[str, str]:
         raise AssertionError("WebFinger requests are not signed")
 
-    return Fetcher(httpx.AsyncClient(transport=httpx.MockTransport(handler)), signer=signer)
+    return Fetcher(httpx.AsyncClient(transport=httpx.MockTransport(handler)), auth=CallbackAuth(signer))
 
 
 @pytest.mark.parametrize(

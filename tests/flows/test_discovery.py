@@ -7,7 +7,7 @@ from typing import Any
 
 from sqlalchemy import select
 
-from activitypub.signatures import sign_request
+from activitypub.signing import sign_request
 from fedigen import posting
 from fedigen.posting import PostRequest
 from storage.models import Actor

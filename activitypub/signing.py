@@ -1,0 +1,183 @@
+"""Signing what we send: our keys, draft-cavage and RFC 9421 request signatures, and one ``httpx.Auth``.
+
+Deliveries and signed fetches both go through :class:`SignatureAuth`, so every outgoing request is
+signed the same way (INTEROP.md's outgoing rules are written out in FEDERATION.md): draft-cavage
+``rsa-sha256`` over ``(request-target) host date`` and, with a body, ``digest content-type``, which
+Mastodon, Fedify and Bridgy Fed all verify. ``sign_request_rfc9421`` is kept for peers that prefer it.
+"""
+
+from __future__ import annotations
+
+import email.utils
+import functools
+from collections.abc import Generator
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from urllib.parse import urldefrag, urlsplit
+
+import httpx
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import ed25519, rsa
+
+from activitypub import cavage, rfc9421
+
+DEFAULT_CONTENT_TYPE = "application/activity+json"
+_DEFAULT_PORTS = {"http": 80, "https": 443}
+
+_PrivateKeyObject = rsa.RSAPrivateKey | ed25519.Ed25519PrivateKey
+
+
+# --- keys ---------------------------------------------------------------------------------------------
+
+
+def generate_rsa_keypair() -> tuple[str, str]:
+    """Make an RSA-2048 key pair: (PKCS#8 private PEM, SubjectPublicKeyInfo public PEM)."""
+    private_key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    private_pem = private_key.private_bytes(
+        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+    )
+    public_pem = private_key.public_key().public_bytes(
+        serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
+    )
+    return private_pem.decode("ascii"), public_pem.decode("ascii")
+
+
+@functools.lru_cache(maxsize=1024)
+def _load_private_key(pem: str) -> _PrivateKeyObject:
+    # Parsing and validating an RSA private key costs ~70 ms (the primality checks); the signature
+    # itself ~1 ms. Signing keys are our own, so each is parsed once per process and kept.
+    key = serialization.load_pem_private_key(pem.encode("ascii"), password=None)
+    if not isinstance(key, rsa.RSAPrivateKey | ed25519.Ed25519PrivateKey):
+        raise ValueError("signing keys must be RSA or Ed25519")
+    return key
+
+
+# --- URLs and clock -----------------------------------------------------------------------------------
+
+
+def _authority(url: str) -> str:
+    """host[:port] of an absolute URL, lowercased, without the scheme's default port."""
+    parts = urlsplit(url)
+    if not parts.hostname:
+        raise ValueError(f"not an absolute URL: {url!r}")
+    host = f"[{parts.hostname}]" if ":" in parts.hostname else parts.hostname
+    port = parts.port
+    if port is None or port == _DEFAULT_PORTS.get(parts.scheme.lower()):
+        return host
+    return f"{host}:{port}"
+
+
+def _request_target(url: str) -> str:
+    parts = urlsplit(url)
+    return (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
+
+
+def _request_target(url: str) -> str:
+    parts = urlsplit(url)
+    return (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
+
+
+def _http_date(moment: datetime) -> str:
+    return email.utils.format_datetime(moment.astimezone(UTC), usegmt=True)
+
+
+def _utc(moment: datetime | None) -> datetime:
+    if moment is None:
+        return datetime.now(UTC)
+    return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
+
+
+# --- signing ------------------------------------------------------------------------------------------
+
+
+def sign_request(
+    *,
+    method: str,
+    url: str,
+    key_id: str,
+    private_key_pem: str,
+    body: bytes | None = None,
+    content_type: str | None = None,
+    now: datetime | None = None,
+) -> dict[str, str]:
+    """Sign with draft-cavage (rsa-sha256; hs2019 if Ed25519): Host, Date, Digest, Content-Type, Signature."""
+    url = urldefrag(url).url
+    headers = {"host": _authority(url), "date": _http_date(_utc(now))}
+    covered = ["(request-target)", "host", "date"]
+    if body is not None:
+        headers["digest"] = cavage.digest_header(body)
+        headers["content-type"] = content_type or DEFAULT_CONTENT_TYPE
+        covered += ["digest", "content-type"]
+    signature = cavage.sign(
+        key_id=key_id,
+        private_key=_load_private_key(private_key_pem),
+        covered=tuple(covered),
+        method=method,
+        target=_request_target(url),
+        headers=headers,
+    )
+    result = {name.title(): value for name, value in headers.items()}
+    result["Signature"] = signature
+    return result
+
+
+def sign_request_rfc9421(
+    *,
+    method: str,
+    url: str,
+    key_id: str,
+    private_key_pem: str,
+    body: bytes | None = None,
+    content_type: str | None = None,
+    now: datetime | None = None,
+) -> dict[str, str]:
+    """Sign with RFC 9421: Host, Date, Content-Type, Content-Digest, Signature-Input, Signature."""
+    url = urldefrag(url).url  # a fragment is never part of a request (Fedify signs it and fails to verify)
+    moment = _utc(now)
+    headers = {"Host": _authority(url), "Date": _http_date(moment)}
+    headers |= rfc9421.sign(
+        method=method,
+        url=url,
+        key_id=key_id,
+        private_key=_load_private_key(private_key_pem),
+        body=body,
+        content_type=(content_type or DEFAULT_CONTENT_TYPE) if body is not None else content_type,
+        created=moment,
+    )
+    return headers
+
+
+@dataclass(frozen=True)
+class SigningKey:
+    """One of our keys: the keyId peers fetch, and its private half."""
+
+    key_id: str
+    private_key_pem: str
+
+
+class SignatureAuth(httpx.Auth):
+    """Signs every request it is given with ``key`` (draft-cavage); with no key, requests go unsigned.
+
+    ``key`` may be set after construction: the instance actor's key exists only once the database is
+    migrated, and the fetcher is built before that.
+    """
+
+    requires_request_body = True
+
+    def __init__(self, key: SigningKey | None = None) -> None:
+        self.key = key
+
+    def auth_flow(self, request: httpx.Request) -> Generator[httpx.Request, httpx.Response, None]:
+        if self.key is not None:
+            body = request.content if request.method not in ("GET", "HEAD") else None
+            request.headers.update(
+                sign_request(
+                    method=request.method,
+                    url=str(request.url),
+                    key_id=self.key.key_id,
+                    private_key_pem=self.key.private_key_pem,
+                    body=body,
+                    content_type=request.headers.get("content-type"),
+                )  # fmt: skip
+            )
+        yield request
