@@ -28,6 +28,7 @@ from activitypub.errors import (
 from activitypub.jsonld import check_document, id_of
 from activitypub.resolver import Resolver
 from activitypub.signatures import VerifiedSignature, verify_request
+from activitypub.urls import same_origin
 from activitypub.vocab import NOTE_TYPES
 from storage.db import SessionFactory
 from storage.models import Actor, InboxItem
@@ -65,12 +66,6 @@ def parse_body(body: bytes, max_bytes: int) -> dict[str, Any]:
         raise InvalidActivityError("body is not a JSON object")
     check_document(doc)
     return doc
-
-
-def same_origin(a: str, b: str) -> bool:
-    """True when two URLs share scheme, host and port."""
-    pa, pb = urlsplit(a), urlsplit(b)
-    return (pa.scheme, pa.netloc.lower()) == (pb.scheme, pb.netloc.lower())
 
 
 def check_origin(doc: dict[str, Any], signed: VerifiedSignature) -> str:

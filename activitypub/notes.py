@@ -1,7 +1,10 @@
-"""Notes: ours as AS2 documents, and remote ones (Note, Question, Article, Page, Image...) read safely."""
+"""Notes: ours as AS2 documents, and remote ones (Note, Question, Article, Page, Image...) read safely
+into :class:`RemoteNote` records."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -18,7 +21,7 @@ from activitypub.vocab import (
     TRAINED_ALGORITHMIC_MEDIA,
     visibility_of,
 )
-from storage.models import Actor, Status
+from storage.models import PUBLIC_VISIBILITIES, Actor, MediaAttachment, Status, Visibility
 
 MAX_ATTACHMENTS = 4
 MAX_ALT_CHARS = 1500
@@ -91,7 +94,7 @@ def image_extensions(status: Status) -> dict[str, Any]:
         doc["_misskey_quote"] = parent
         if extra.get("quote_authorization"):
             doc["quoteAuthorization"] = extra["quote_authorization"]
-    if status.visibility in ("public", "unlisted"):
+    if status.visibility in PUBLIC_VISIBILITIES:
         doc["interactionPolicy"] = {"canQuote": {"automaticApproval": [PUBLIC]}}
     return doc
 
@@ -105,6 +108,26 @@ def quote_link(parent_ap_id: str) -> dict[str, Any]:
         "name": f"RE: {parent_ap_id}",
         "rel": "https://misskey-hub.net/ns#_misskey_quote",
     }
+
+
+def attachment_to_ap(media: MediaAttachment, url: str) -> dict[str, Any]:
+    """The AS2 Image of one of our media rows served at ``url``, as Mastodon and Bridgy Fed read it."""
+    federation = media.meta.get("federation", {}) if media.meta else {}
+    doc: dict[str, Any] = {
+        "type": "Image",
+        "mediaType": media.media_type,
+        "url": url,
+        # Mastodon reads alt text from summary, Bridgy Fed only from name: set both.
+        "name": media.description or None,
+        "summary": media.description or None,
+        "width": federation.get("width", media.width),
+        "height": federation.get("height", media.height),
+        "blurhash": media.blurhash,
+        "focalPoint": [media.focus_x, media.focus_y],
+    }
+    if media.ai_generated:
+        doc["digitalSourceType"] = TRAINED_ALGORITHMIC_MEDIA
+    return {k: v for k, v in doc.items() if v is not None}
 
 
 def tombstone_to_ap(ap_id: str, deleted: Any = None) -> dict[str, Any]:
@@ -175,8 +198,48 @@ def _tags(value: Any) -> tuple[list[dict[str, Any]], list[str], list[str]]:
     return kept, hashtags, mentions
 
 
-def remote_note_fields(doc: dict[str, Any], author: Actor, *, allow_private: bool = False) -> dict[str, Any]:
-    """Status column values from a remote Note-like object, sanitised and bounded (INTEROP.md 25, 29)."""
+@dataclass(frozen=True)
+class RemoteNote:
+    """A remote Note-like object, sanitised and bounded: what a status row is made of."""
+
+    ap_id: str
+    ap_type: str
+    url: str
+    content: str  # sanitised HTML
+    summary: str  # the content warning, plain text
+    sensitive: bool
+    visibility: Visibility
+    language: str | None
+    in_reply_to_ap_id: str | None
+    to: list[str]
+    cc: list[str]
+    tags: list[dict[str, Any]]  # kept Hashtag and Mention objects
+    attachments: list[dict[str, Any]]
+    published: datetime | None
+    edited_at: datetime | None
+    generation: dict[str, Any]  # a fedigen Note's provenance block, {} for anyone else's
+    quote_of: str | None  # what it quotes: for an image post with provenance, what it remixes
+    hashtags: list[str]  # lower-case, without '#'
+    mentions: list[str]  # actor ids
+
+    @property
+    def remix_of(self) -> str | None:
+        """The remixed post's id: a quote by a fedigen image post is a remix."""
+        return self.quote_of if self.generation else None
+
+    @property
+    def extra(self) -> dict[str, Any]:
+        """The status row's ``extra``: provenance and the remixed or quoted post."""
+        extra: dict[str, Any] = {}
+        if self.generation:
+            extra["generation"] = self.generation
+        if self.quote_of:
+            extra["remix_of" if self.generation else "quote_of"] = self.quote_of
+        return extra
+
+
+def read_note(doc: dict[str, Any], author: Actor, *, allow_private: bool = False) -> RemoteNote:
+    """A remote Note-like object as a :class:`RemoteNote`, sanitised and bounded (INTEROP.md 25, 29)."""
     if doc.get("type") not in NOTE_TYPES:
         raise ValueError(f"not a note type: {doc.get('type')!r}")
     to = normalize_audience(doc.get("to"))
@@ -195,37 +258,20 @@ def remote_note_fields(doc: dict[str, Any], author: Actor, *, allow_private: boo
     tags, hashtags, mentions = _tags(doc.get("tag"))
     items = ids_list(doc.get("attachment"))[:100]
     attachments = [a for a in (_attachment(i, allow_private) for i in items) if a][:MAX_ATTACHMENTS]
-    in_reply_to = id_of(doc.get("inReplyTo"))
-    quote = quoted_id(doc)
-    extra: dict[str, Any] = {}
-    generation = _remote_generation(doc.get("generation"))
-    if generation:
-        extra["generation"] = generation
-    if quote:
-        extra["remix_of" if generation else "quote_of"] = quote
     language = None
     if isinstance(doc.get("contentMap"), dict) and doc["contentMap"]:
         language = str(next(iter(doc["contentMap"])))[:16]
-    return {
-        "ap_id": doc["id"],
-        "ap_type": doc["type"],
-        "url": _safe_url(doc.get("url")) or doc["id"],
-        "content": sanitize_html(content),
-        "summary": strip_html(summary)[:MAX_SUMMARY_CHARS] if isinstance(summary, str) else "",
-        "sensitive": bool(doc.get("sensitive", False)),
-        "visibility": visibility_of(to, cc, author.followers_url),
-        "language": language,
-        "in_reply_to_ap_id": in_reply_to,
-        "to": to[:1000],
-        "cc": cc[:1000],
-        "tags": tags,
-        "attachments": attachments,
-        "published": parse_time(doc.get("published")),
-        "edited_at": parse_time(doc.get("updated")),
-        "extra": extra,
-        "_hashtags": hashtags,
-        "_mentions": mentions,
-    }
+    return RemoteNote(
+        ap_id=doc["id"], ap_type=doc["type"], url=_safe_url(doc.get("url")) or doc["id"],
+        content=sanitize_html(content),
+        summary=strip_html(summary)[:MAX_SUMMARY_CHARS] if isinstance(summary, str) else "",
+        sensitive=bool(doc.get("sensitive", False)),
+        visibility=visibility_of(to, cc, author.followers_url), language=language,
+        in_reply_to_ap_id=id_of(doc.get("inReplyTo")), to=to[:1000], cc=cc[:1000], tags=tags,
+        attachments=attachments, published=parse_time(doc.get("published")),
+        edited_at=parse_time(doc.get("updated")), generation=_remote_generation(doc.get("generation")),
+        quote_of=quoted_id(doc), hashtags=hashtags, mentions=mentions,
+    )  # fmt: skip
 
 
 def quoted_id(doc: dict[str, Any]) -> str | None:

@@ -17,8 +17,10 @@ from activitypub.actors import remote_actor_fields
 from activitypub.errors import BlockedError, FetchError, InvalidActivityError, SignatureError
 from activitypub.fetch import Fetcher
 from activitypub.jsonld import id_of
+from activitypub.notes import RemoteNote, read_note
 from activitypub.signatures import PublicKey
-from activitypub.urls import LocalUrls
+from activitypub.urls import LocalUrls, same_origin
+from activitypub.vocab import NOTE_TYPES
 from activitypub.webfinger import resolve_handle
 from storage.db import SessionFactory
 from storage.models import Actor, DomainBlock, RemoteKey, utcnow
@@ -150,6 +152,19 @@ class Resolver:
         """@user@host -> Actor, by WebFinger then a fetch of the actor."""
         ap_id = await resolve_handle(self.fetcher, handle, scheme=self.webfinger_scheme)
         return await self.get_actor(ap_id, session=session)
+
+    async def fetch_note(
+        self, ap_id: str, *, session: AsyncSession | None = None
+    ) -> tuple[Actor, RemoteNote]:
+        """Fetch a post by id and read it, with its author (InvalidActivityError if it is not a post)."""
+        doc = (await self.fetcher.fetch_object(ap_id)).document
+        if doc.get("type") not in NOTE_TYPES:
+            raise InvalidActivityError(f"{ap_id} is not a post")
+        author = await self.get_actor(id_of(doc.get("attributedTo")) or "", session=session)
+        note = read_note(doc, author, allow_private=self.allow_private_addresses)
+        if not same_origin(note.ap_id, author.ap_id):
+            raise InvalidActivityError(f"{ap_id} is not on its author's host")
+        return author, note
 
     async def lookup_key(self, key_id: str, refresh: bool) -> PublicKey:
         """The KeyLookup for signature verification: cache, database, then the network."""

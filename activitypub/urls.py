@@ -90,3 +90,9 @@ class LocalUrls:
             return False
         parts = urlsplit(url)
         return parts.netloc == self.host and parts.scheme == urlsplit(self.base).scheme
+
+
+def same_origin(a: str, b: str) -> bool:
+    """True when two URLs share scheme, host and port."""
+    pa, pb = urlsplit(a), urlsplit(b)
+    return (pa.scheme, pa.netloc.lower()) == (pb.scheme, pb.netloc.lower())

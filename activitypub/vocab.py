@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Any
+
+from storage.models import Visibility
 
 AS_CONTEXT = "https://www.w3.org/ns/activitystreams"
 SECURITY_CONTEXT = "https://w3id.org/security/v1"
@@ -72,8 +74,7 @@ ACTOR_TYPES = frozenset({"Person", "Service", "Application", "Group", "Organizat
 # Object types we store and show as statuses (Mastodon reads these as Notes too).
 NOTE_TYPES = frozenset({"Note", "Question", "Article", "Page", "Image", "Video", "Audio", "Event"})
 
-Visibility = Literal["public", "unlisted", "followers", "direct"]
-VISIBILITIES: tuple[Visibility, ...] = ("public", "unlisted", "followers", "direct")
+VISIBILITIES: tuple[Visibility, ...] = tuple(Visibility)
 
 
 def address(visibility: Visibility, followers_url: str, mentioned: list[str]) -> tuple[list[str], list[str]]:
@@ -83,11 +84,11 @@ def address(visibility: Visibility, followers_url: str, mentioned: list[str]) ->
     without Public; direct: only the mentioned actors
     (https://docs.joinmastodon.org/spec/activitypub/#properties-used).
     """
-    if visibility == "public":
+    if visibility == Visibility.PUBLIC:
         return [PUBLIC], [followers_url, *mentioned]
-    if visibility == "unlisted":
+    if visibility == Visibility.UNLISTED:
         return [followers_url], [PUBLIC, *mentioned]
-    if visibility == "followers":
+    if visibility == Visibility.FOLLOWERS:
         return [followers_url], list(mentioned)
     return list(mentioned), []
 
@@ -95,9 +96,9 @@ def address(visibility: Visibility, followers_url: str, mentioned: list[str]) ->
 def visibility_of(to: list[str], cc: list[str], followers_url: str | None) -> Visibility:
     """Read a remote post's visibility from its (Public-normalised) audience."""
     if PUBLIC in to:
-        return "public"
+        return Visibility.PUBLIC
     if PUBLIC in cc:
-        return "unlisted"
+        return Visibility.UNLISTED
     if followers_url and (followers_url in to or followers_url in cc):
-        return "followers"
-    return "direct"
+        return Visibility.FOLLOWERS
+    return Visibility.DIRECT

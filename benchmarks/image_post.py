@@ -25,10 +25,11 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # run from anyw
 
 from _support import free_port, peer_command, server  # noqa: E402
 
-from fedigen import accounts, imaging, posting  # noqa: E402
+from fedigen import posting  # noqa: E402
 from fedigen.config import settings_from_mapping  # noqa: E402
-from fedigen.jobs import runner  # noqa: E402
 from fedigen.services import Services, open_services  # noqa: E402
+from fedigen.social import accounts, generations
+from fedigen.social.jobs import runner  # noqa: E402
 from generation.jobs import JobSpec  # noqa: E402
 from storage.migrate import upgrade  # noqa: E402
 from storage.models import Actor, Delivery, Follow, GenerationJob  # noqa: E402
@@ -58,8 +59,8 @@ async def image_post(svc: Services, size: str, seed: int) -> tuple[float, float]
     async with svc.sessions() as session, session.begin():
         alice = await accounts.get_local(session, "alice")
         spec = JobSpec(prompt=f"a lighthouse in fog at dawn {seed}", size=size, seed=seed)
-        job = await imaging.request_generation(svc, session, alice, spec, purpose="post",
-                                               post=imaging.post_options("benchmark"))  # fmt: skip
+        job = await generations.request_generation(svc, session, alice, spec, purpose="post",
+                                               post=generations.post_options("benchmark"))  # fmt: skip
     job_start = time.perf_counter()
     assert await runner(svc).run_once() == 1
     job_s = time.perf_counter() - job_start

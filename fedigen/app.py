@@ -20,8 +20,10 @@ from fedigen import errors as fe
 from fedigen.api import oauth, routing
 from fedigen.api.ratelimit import RateLimitMiddleware
 from fedigen.config import Settings
-from fedigen.routes import discovery, federation, media, pages
+from fedigen.federation import discovery
+from fedigen.federation import routes as federation
 from fedigen.services import Services, open_services
+from fedigen.web import media, pages
 from fedigen.worker import Worker
 from generation import errors as ge
 from storage import ImageTooLargeError, StorageError, UnsupportedMediaError

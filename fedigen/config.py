@@ -134,6 +134,9 @@ class FederationSettings:
 class WorkerSettings:
     poll_interval: float = 1.0
     job_timeout: float = 60.0
+    # Finished inbox items and deliveries are deleted this long after they finished. The inbox's
+    # dedupe record of an activity id is its item, so keep it well past the signature clock window.
+    keep_finished_hours: float = 168.0
 
 
 @dataclass(frozen=True)

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import timedelta
 
 import httpx
@@ -64,8 +64,15 @@ class Services:
     job_settings: JobSettings
     rules: PromptRules
     moderation: ModerationClient | None
-    # Built on first use by fedigen.imaging.runner(), so processes that never generate load nothing.
+    # Built on first use by fedigen.social.generations.runner(), so processes that never generate load nothing.
     jobs: JobRunner | None = None
+    # Called when this process queued work (a running worker registers its wake-up here).
+    wakeups: list[Callable[[], None]] = field(default_factory=list)
+
+    def work_queued(self) -> None:
+        """Wake this process's worker now, rather than at its next poll."""
+        for wake in list(self.wakeups):
+            wake()
 
     @property
     def clock_window(self) -> timedelta:

@@ -8,22 +8,20 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from collections.abc import Awaitable, Callable
 from datetime import timedelta
 
 from sqlalchemy import select
-from sqlalchemy.ext.asyncio import AsyncSession
 
+from activitypub.dispatch import Dispatcher
 from activitypub.errors import ActivityPubError, BlockedError, InvalidActivityError, RemoteStatusError
-from activitypub.handlers import process
-from activitypub.jsonld import id_of
-from fedigen import bot
-from fedigen.avatarcache import cache_remote_avatars
-from fedigen.jobs import runner
+from fedigen.federation.inbound import HANDLERS, file_for_recipients
 from fedigen.services import Services
-from fedigen.uploads import resume_uploads
+from fedigen.social.jobs import runner
+from fedigen.social.media import cache_remote_avatars, resume_uploads
 from storage import queue
-from storage.models import InboxItem, Status, utcnow
+from storage.models import Delivery, InboxItem, utcnow
 from storage.retry import decide
 
 log = logging.getLogger(__name__)
@@ -31,6 +29,8 @@ log = logging.getLogger(__name__)
 INBOX_LEASE = timedelta(minutes=5)
 INBOX_MAX_ATTEMPTS = 8
 INBOX_MAX_AGE = timedelta(hours=12)
+# How often each worker deletes finished queue rows older than [worker] keep_finished_hours.
+PURGE_INTERVAL = 3600.0
 
 
 class Worker:
@@ -38,6 +38,8 @@ class Worker:
 
     def __init__(self, services: Services) -> None:
         self.services = services
+        self.dispatcher = Dispatcher(services.resolver, services, HANDLERS)
+        self._purged_at: float | None = None
         self._stopping = asyncio.Event()
         self._wakeup = asyncio.Event()
         self._jobs_wakeup = asyncio.Event()
@@ -59,18 +61,25 @@ class Worker:
         return len(claimed)
 
     async def _process_one(self, item_id: int) -> None:
+        """Read the item (fetching what it needs, outside any transaction), then apply it and mark it
+        done in one transaction, so its effects and its state commit together."""
         svc = self.services
-        timeout = svc.settings.worker.job_timeout
         error: BaseException | None = None
         try:
-            async with asyncio.timeout(timeout), svc.sessions() as session, session.begin():
-                item = await session.get(InboxItem, item_id)
+            async with asyncio.timeout(svc.settings.worker.job_timeout):
+                async with svc.sessions() as session:
+                    item = await session.get(InboxItem, item_id)
                 if item is None:
                     return
-                await process(session, svc.resolver, svc.urls, item)
-                if item.ap_type == "Create":
-                    await self._after_create(session, item)
-                queue.mark_done(item)
+                record = await self.dispatcher.read(item)
+                async with svc.sessions() as session, session.begin():
+                    item = await session.get(InboxItem, item_id)
+                    if item is None:
+                        return
+                    if record is not None:
+                        await self.dispatcher.apply(session, record)
+                    await file_for_recipients(session, item, record.actor if record is not None else None)
+                    queue.mark_done(item)
             return
         except (InvalidActivityError, BlockedError) as exc:
             error = exc
@@ -83,16 +92,6 @@ class Worker:
             error = exc
             permanent = True
         await self._record_failure(item_id, error, permanent)
-
-    async def _after_create(self, session: AsyncSession, item: InboxItem) -> None:
-        """A stored post that mentions the generation bot becomes a request for an image."""
-        status = await session.scalar(
-            select(Status).where(Status.ap_id == id_of(item.document.get("object")))
-        )
-        if status is not None and not status.local:
-            job = await bot.on_status(self.services, session, status)
-            if job is not None:
-                self._jobs_wakeup.set()
 
     async def _record_failure(self, item_id: int, error: BaseException, permanent: bool) -> None:
         async with self.services.sessions() as session, session.begin():
@@ -118,11 +117,13 @@ class Worker:
         up inbox processing or deliveries.
         """
         jobs = runner(self.services)
+        self.services.wakeups.append(self.wake)
         generation = asyncio.create_task(self._loop("generation", jobs.run_once, self._jobs_wakeup))
         try:
             await self._loop("queue", self._queues_once, self._wakeup)
         finally:
             await generation
+            self.services.wakeups.remove(self.wake)
 
     async def _queues_once(self) -> int:
         return await self.process_inbox(limit=50) + await self._outgoing_once()
@@ -130,7 +131,25 @@ class Worker:
     async def _outgoing_once(self) -> int:
         worked = await self.services.deliverer.run_once(limit=200)
         worked += await resume_uploads(self.services)
-        return worked + await cache_remote_avatars(self.services)
+        worked += await cache_remote_avatars(self.services)
+        await self.purge_finished()
+        return worked
+
+    async def purge_finished(self, *, force: bool = False) -> int:
+        """Delete inbox items and deliveries finished more than ``keep_finished_hours`` ago (at most
+        once per PURGE_INTERVAL unless forced); returns how many rows went."""
+        now = time.monotonic()
+        if not force and self._purged_at is not None and now - self._purged_at < PURGE_INTERVAL:
+            return 0
+        self._purged_at = now
+        keep = max(
+            timedelta(hours=self.services.settings.worker.keep_finished_hours), 2 * self.services.clock_window
+        )
+        before = utcnow() - keep
+        async with self.services.sessions() as session, session.begin():
+            return sum(
+                [await queue.purge(session, model, finished_before=before) for model in (InboxItem, Delivery)]
+            )
 
     async def _loop(self, name: str, one_pass: Callable[[], Awaitable[int]], wakeup: asyncio.Event) -> None:
         interval = self.services.settings.worker.poll_interval

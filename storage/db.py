@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -66,3 +67,16 @@ def create_engine_nopool(url: str) -> AsyncEngine:
 def session_factory(engine: AsyncEngine) -> SessionFactory:
     """The session factory handed to every use-case."""
     return async_sessionmaker(engine, expire_on_commit=False)
+
+
+def on_commit(session: AsyncSession, callback: Callable[[], None]) -> None:
+    """Call ``callback`` once the session's current transaction commits (never if it rolls back).
+
+    Used to wake a worker for work queued in this transaction: woken earlier, it could look before
+    the row is visible and then sleep a whole poll interval.
+    """
+
+    def fire(_session: Any) -> None:
+        callback()
+
+    event.listen(session.sync_session, "after_commit", fire, once=True)

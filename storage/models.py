@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from enum import StrEnum
 from typing import Any
 
 from sqlalchemy import (
@@ -59,6 +60,43 @@ class UTCDateTime(TypeDecorator[datetime]):
         if value is None:
             return None
         return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+class Visibility(StrEnum):
+    """Who a post is for, in Mastodon's terms (Mastodon's API calls ``followers`` "private")."""
+
+    PUBLIC = "public"  # everyone, in public timelines too
+    UNLISTED = "unlisted"  # everyone, but left out of public timelines
+    FOLLOWERS = "followers"  # the author's followers and the mentioned
+    DIRECT = "direct"  # the mentioned only
+
+
+#: Visibilities anyone may see, logged in or not, on any server.
+PUBLIC_VISIBILITIES = frozenset({Visibility.PUBLIC, Visibility.UNLISTED})
+
+
+class FollowState(StrEnum):
+    """Where a follow stands: ``requested`` until the followed account (or its server) accepts."""
+
+    REQUESTED = "requested"
+    ACCEPTED = "accepted"
+
+
+class _StrEnumColumn(TypeDecorator[StrEnum]):
+    """A string column read back as a member of ``enum`` (no schema change: the values are the strings)."""
+
+    impl = String(16)
+    cache_ok = True
+
+    def __init__(self, enum: type[StrEnum]) -> None:
+        super().__init__()
+        self.enum = enum
+
+    def process_bind_param(self, value: StrEnum | str | None, dialect: Dialect) -> str | None:
+        return None if value is None else self.enum(value).value
+
+    def process_result_value(self, value: str | None, dialect: Dialect) -> StrEnum | None:
+        return None if value is None else self.enum(value)
 
 
 class Base(DeclarativeBase):
@@ -149,7 +187,7 @@ class Follow(Base):
     ap_id: Mapped[str | None] = mapped_column(String(2048), index=True)
     follower_id: Mapped[int] = mapped_column(ForeignKey("actors.id", ondelete="CASCADE"))
     followee_id: Mapped[int] = mapped_column(ForeignKey("actors.id", ondelete="CASCADE"), index=True)
-    state: Mapped[str] = mapped_column(String(16), default="requested")
+    state: Mapped[FollowState] = mapped_column(_StrEnumColumn(FollowState), default=FollowState.REQUESTED)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
     __table_args__ = (UniqueConstraint("follower_id", "followee_id"),)
@@ -169,7 +207,7 @@ class Status(Base):
     source_text: Mapped[str | None] = mapped_column(Text)
     summary: Mapped[str] = mapped_column(Text, default="")
     sensitive: Mapped[bool] = mapped_column(Boolean, default=False)
-    visibility: Mapped[str] = mapped_column(String(16), default="public")
+    visibility: Mapped[Visibility] = mapped_column(_StrEnumColumn(Visibility), default=Visibility.PUBLIC)
     language: Mapped[str | None] = mapped_column(String(16))
     in_reply_to_ap_id: Mapped[str | None] = mapped_column(String(2048), index=True)
     in_reply_to_id: Mapped[int | None] = mapped_column(
@@ -344,6 +382,26 @@ class InboxItem(QueueMixin, Base):
     recipient_id: Mapped[int | None] = mapped_column(ForeignKey("actors.id", ondelete="SET NULL"))
     document: Mapped[dict[str, Any]] = mapped_column(JSON)
     __table_args__ = (Index("ix_inbox_items_state_next", "state", "next_attempt_at"),)
+
+
+class InboxEntry(Base):
+    """An activity a local account received, for its ActivityPub client-to-server inbox (``GET inbox``).
+
+    Written by the worker when it applies a received activity, one row per local account the activity
+    was for (its personal inbox, named in the audience, or a follower of the sender), so the owner's
+    ``GET`` is one indexed range read however many other activities the instance receives.
+    """
+
+    __tablename__ = "inbox_entries"
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    account_id: Mapped[int] = mapped_column(ForeignKey("actors.id", ondelete="CASCADE"))
+    activity_ap_id: Mapped[str] = mapped_column(String(2048))
+    document: Mapped[dict[str, Any]] = mapped_column(JSON)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    __table_args__ = (
+        Index("ix_inbox_entries_account_id_id", "account_id", "id"),
+        UniqueConstraint("account_id", "activity_ap_id"),
+    )
 
 
 class Delivery(QueueMixin, Base):

@@ -12,7 +12,7 @@ from collections.abc import Sequence
 from datetime import datetime, timedelta
 from typing import TypeVar
 
-from sqlalchemy import and_, or_, select, update
+from sqlalchemy import and_, delete, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage.models import QueueMixin, utcnow
@@ -71,3 +71,17 @@ def mark_failed(row: QueueMixin, error: str, now: datetime | None = None) -> Non
     row.locked_until = None
     row.last_error = error[:2000]
     row.finished_at = now or utcnow()
+
+
+async def purge(session: AsyncSession, model: type[QueueMixin], *, finished_before: datetime) -> int:
+    """Delete rows that finished (done, failed or cancelled) before ``finished_before``; returns how many.
+
+    Queues are work lists, not archives: what must be kept (the activities we published, received
+    activities' effects, generated images) lives in its own tables.
+    """
+    result = await session.execute(
+        delete(model)
+        .where(model.state.in_((DONE, FAILED, CANCELLED)), model.finished_at < finished_before)
+        .execution_options(synchronize_session=False)
+    )
+    return int(getattr(result, "rowcount", 0) or 0)

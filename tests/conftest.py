@@ -15,10 +15,10 @@ import pytest
 from sqlalchemy import text
 from starlette.applications import Starlette
 
-from fedigen import accounts, bot
 from fedigen.app import create_app
 from fedigen.config import Settings, settings_from_mapping
 from fedigen.services import Services, open_services
+from fedigen.social import accounts, bot
 from fedigen.worker import Worker
 from storage import clients  # noqa: F401 - the client-side tables, truncated with the rest
 from storage.db import create_engine

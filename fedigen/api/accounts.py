@@ -23,9 +23,9 @@ from fedigen.api.pagination import Page, link_header
 from fedigen.api.params import Params, read_params
 from fedigen.api.search import search_accounts
 from fedigen.errors import NotFoundError, PayloadTooLargeError, ValidationError
-from fedigen.profiles import ProfileChanges, update_profile
-from fedigen.routes import services
+from fedigen.http import services
 from fedigen.services import Services
+from fedigen.social.profiles import ProfileChanges, update_profile
 from storage.models import Actor, Block, Follow, MediaAttachment, Mention, Status
 
 FIELD_KEY_RE = re.compile(r"^fields_attributes\[(\d+)\]\[(name|value)\]$")

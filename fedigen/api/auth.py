@@ -17,8 +17,8 @@ from sqlalchemy import or_, update
 from sqlalchemy.exc import OperationalError
 from starlette.requests import HTTPConnection
 
+from fedigen.api.grants import lookup_token, split_scopes
 from fedigen.errors import ScopeError, UnauthorizedError
-from fedigen.oauth import lookup_token, split_scopes
 from fedigen.services import Services
 from storage.clients import OAuthApp, OAuthToken
 from storage.models import Actor, utcnow

@@ -15,31 +15,31 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Text, cast, or_, select
+from sqlalchemy import or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
 from activitypub.content import strip_html
-from activitypub.handling import status_by_id
 from activitypub.jsonld import id_of, ids_of
-from activitypub.outbox import audience_of
-from activitypub.vocab import AS_CONTEXT, NOTE_TYPES, PUBLIC, visibility_of
-from fedigen import blocking, following, posting, reactions
-from fedigen.accounts import get_local
+from activitypub.notes import attachment_to_ap
+from activitypub.vocab import AS_CONTEXT, NOTE_TYPES, visibility_of
 from fedigen.api.accounts import read_upload
 from fedigen.api.auth import authenticate
 from fedigen.api.params import read_params
 from fedigen.errors import ForbiddenError, NotFoundError, ValidationError
-from fedigen.posting import PostRequest
-from fedigen.profiles import ProfileChanges, update_profile
-from fedigen.routes import services
-from fedigen.routes.federation import ActivityJSONResponse, read_body
+from fedigen.federation.routes import ActivityJSONResponse, read_body
+from fedigen.http import services
 from fedigen.services import Services
+from fedigen.social import blocks, follows, posts, reactions
+from fedigen.social.accounts import get_local
+from fedigen.social.media import media_url
+from fedigen.social.posts import PostRequest
+from fedigen.social.profiles import ProfileChanges, update_profile
 from storage import MediaError
 from storage.attachments import ingest
-from storage.models import Activity, Actor, Favourite, Follow, InboxItem, MediaAttachment, Status
+from storage.models import Activity, Actor, Favourite, Follow, InboxEntry, MediaAttachment, Status
 
 PAGE_SIZE = 20
 JSON_TYPES = ("application/activity+json", "application/ld+json", "application/json")
@@ -61,14 +61,14 @@ class Outbox:
 
 
 async def _own_status(box: Outbox, ref: Any) -> Status:
-    status = await status_by_id(box.session, id_of(ref))
+    status = await posts.status_by_ap_id(box.session, id_of(ref))
     if status is None or status.actor_id != box.actor.id or status.reblog_of_id is not None:
         raise NotFoundError("no such post of yours")
     return status
 
 
 async def _status(box: Outbox, ref: Any) -> Status:
-    status = await status_by_id(box.session, id_of(ref))
+    status = await posts.status_by_ap_id(box.session, id_of(ref))
     if status is None:
         raise NotFoundError(f"no stored post {id_of(ref)}")
     return status
@@ -118,14 +118,18 @@ def _text(note: dict[str, Any]) -> str:
 
 
 async def on_create(box: Outbox) -> str:
-    """Create{Note}: a post, through posting.create_post."""
+    """Create{Note}: a post, through posts.create_post."""
     note = box.object
     if not isinstance(note, dict) or note.get("type") not in NOTE_TYPES:
         raise ValidationError("object", "Create takes an embedded Note")
     to, cc = ids_of(note.get("to") or box.doc.get("to")), ids_of(note.get("cc") or box.doc.get("cc"))
     followers = box.actor.followers_url
     visibility = visibility_of(to, cc, followers) if to or cc else "public"
-    parent = await status_by_id(box.session, id_of(note.get("inReplyTo"))) if note.get("inReplyTo") else None
+    parent = (
+        await posts.status_by_ap_id(box.session, id_of(note.get("inReplyTo")))
+        if note.get("inReplyTo")
+        else None
+    )
     if note.get("inReplyTo") and parent is None:
         raise ValidationError("inReplyTo", "no such stored post")
     request = PostRequest(
@@ -133,7 +137,7 @@ async def on_create(box: Outbox) -> str:
         sensitive=bool(note.get("sensitive")), language=None, in_reply_to_id=parent.id if parent else None,
         media_ids=await _media_ids(box, note.get("attachment")),
     )  # fmt: skip
-    status = await posting.create_post(box.svc, box.session, box.actor, request)
+    status = await posts.create_post(box.svc, box.session, box.actor, request)
     return box.svc.urls.create_activity(box.actor.username, status.id)
 
 
@@ -152,40 +156,38 @@ async def on_update(box: Outbox) -> str | None:
     status = await _own_status(box, obj)
     summary = obj.get("summary") if isinstance(obj.get("summary"), str) else None
     sensitive = obj.get("sensitive") if isinstance(obj.get("sensitive"), bool) else None
-    await posting.edit_post(box.svc, box.session, box.actor, status.id, _text(obj), summary, sensitive)
+    await posts.edit_post(box.svc, box.session, box.actor, status.id, _text(obj), summary, sensitive)
     return None
 
 
 async def on_delete(box: Outbox) -> str:
     """Delete of one's own post."""
     status = await _own_status(box, box.object)
-    await posting.delete_post(box.svc, box.session, box.actor, status.id)
+    await posts.delete_post(box.svc, box.session, box.actor, status.id)
     return f"{status.ap_id}#delete"
 
 
 async def on_follow(box: Outbox) -> str | None:
     """Follow of any actor."""
-    row = await following.follow(box.svc, box.session, box.actor, await _target(box, box.object))
+    row = await follows.follow(box.svc, box.session, box.actor, await _target(box, box.object))
     return row.ap_id
 
 
 async def on_like(box: Outbox) -> str | None:
     """Like of a stored post (favourite)."""
-    status = await reactions.favourite(box.svc, box.session, box.actor, (await _status(box, box.object)).id)
-    return await box.session.scalar(
-        select(Favourite.ap_id).where(Favourite.actor_id == box.actor.id, Favourite.status_id == status.id)
-    )
+    like = await reactions.favourite(box.svc, box.session, box.actor, await _status(box, box.object))
+    return like.ap_id
 
 
 async def on_announce(box: Outbox) -> str:
     """Announce of a stored post (reblog)."""
-    boost = await reactions.reblog(box.svc, box.session, box.actor, (await _status(box, box.object)).id)
+    boost = await reactions.reblog(box.svc, box.session, box.actor, await _status(box, box.object))
     return boost.ap_id
 
 
 async def on_block(box: Outbox) -> str | None:
     """Block of an actor."""
-    return (await blocking.block(box.svc, box.session, box.actor, await _target(box, box.object))).ap_id
+    return (await blocks.block(box.svc, box.session, box.actor, await _target(box, box.object))).ap_id
 
 
 async def on_undo(box: Outbox) -> str | None:
@@ -212,13 +214,13 @@ async def on_undo(box: Outbox) -> str | None:
             liked = await box.session.get(Status, like.status_id)
             kind, target = "Like", liked.ap_id if liked else None
     if kind == "Follow":
-        await following.unfollow(box.svc, box.session, box.actor, await _target(box, target))
+        await follows.unfollow(box.svc, box.session, box.actor, await _target(box, target))
     elif kind == "Block":
-        await blocking.unblock(box.svc, box.session, box.actor, await _target(box, target))
+        await blocks.unblock(box.svc, box.session, box.actor, await _target(box, target))
     elif kind == "Like":
-        await reactions.unfavourite(box.svc, box.session, box.actor, (await _status(box, target)).id)
+        await reactions.unfavourite(box.svc, box.session, box.actor, await _status(box, target))
     elif kind == "Announce":
-        await reactions.unreblog(box.svc, box.session, box.actor, (await _status(box, target)).id)
+        await reactions.unreblog(box.svc, box.session, box.actor, await _status(box, target))
     else:
         raise ValidationError("object", "Undo takes one of your Follow, Like, Announce or Block activities")
     return None
@@ -284,18 +286,6 @@ async def post_outbox(request: Request) -> Response:
     return Response(status_code=201, headers={"Location": location})
 
 
-def _addressed(doc: dict[str, Any], account: Actor, followed: set[str]) -> bool:
-    """Whether a shared-inbox activity was meant for the account: named, or from someone it follows
-    and sent to their followers or the public."""
-    inner = doc.get("object")
-    audience = set(audience_of(doc)) | (set(audience_of(inner)) if isinstance(inner, dict) else set())
-    if account.ap_id in audience:
-        return True
-    sender = id_of(doc.get("actor"))
-    return sender in followed and (PUBLIC in audience or f"{sender}/followers" in audience or any(
-        a.endswith("/followers") and a.startswith(sender or "") for a in audience))  # fmt: skip
-
-
 async def get_inbox(request: Request) -> Response:
     """GET /users/:name/inbox: what the account received, newest first, to its owner only."""
     svc = services(request)
@@ -307,33 +297,15 @@ async def get_inbox(request: Request) -> Response:
         if not params.get_bool("page"):
             return ActivityJSONResponse({"@context": AS_CONTEXT, "id": inbox_id, "type": "OrderedCollection",
                                          "first": f"{inbox_id}?page=true"})  # fmt: skip
-        followed = set(await session.scalars(
-            select(Actor.ap_id).join(Follow, Follow.followee_id == Actor.id)
-            .where(Follow.follower_id == account.id, Follow.state == "accepted")))  # fmt: skip
-        mentioned = cast(InboxItem.document, Text).like(f"%{account.ap_id}%")
-        candidates = or_(
-            InboxItem.recipient_id == account.id,
-            InboxItem.recipient_id.is_(None) & (InboxItem.actor_ap_id.in_(followed) | mentioned),
-        )
-        items: list[dict[str, Any]] = []
-        last_id = max_id
-        while len(items) < PAGE_SIZE:
-            query = select(InboxItem).where(candidates).order_by(InboxItem.id.desc()).limit(100)
-            rows = list(await session.scalars(query.where(InboxItem.id < last_id) if last_id else query))
-            if not rows:
-                last_id = None
-                break
-            for row in rows:
-                last_id = row.id
-                if row.recipient_id == account.id or _addressed(row.document, account, followed):
-                    items.append({k: v for k, v in row.document.items() if k != "@context"})
-                    if len(items) == PAGE_SIZE:
-                        break
+        query = select(InboxEntry.id, InboxEntry.document).where(InboxEntry.account_id == account.id)
+        if max_id:
+            query = query.where(InboxEntry.id < max_id)
+        rows = (await session.execute(query.order_by(InboxEntry.id.desc()).limit(PAGE_SIZE))).all()
     page_id = f"{inbox_id}?page=true" + (f"&max_id={max_id}" if max_id else "")
     page: dict[str, Any] = {"@context": AS_CONTEXT, "id": page_id, "type": "OrderedCollectionPage",
-                            "partOf": inbox_id, "orderedItems": items}  # fmt: skip
-    if last_id and len(items) == PAGE_SIZE:
-        page["next"] = f"{inbox_id}?page=true&max_id={last_id}"
+                            "partOf": inbox_id, "orderedItems": [doc for _, doc in rows]}  # fmt: skip
+    if len(rows) == PAGE_SIZE:
+        page["next"] = f"{inbox_id}?page=true&max_id={rows[-1][0]}"
     return ActivityJSONResponse(page)
 
 
@@ -360,8 +332,8 @@ async def upload_media(request: Request) -> Response:
                                description=name)  # fmt: skip
         except MediaError as exc:
             raise ValidationError("file", str(exc)) from None
-        url = posting.media_url(svc, row.federation_key or "")
-        image = {**posting.attachment_to_ap(svc, row), "@context": AS_CONTEXT, "id": url,
+        url = media_url(svc, row.federation_key)
+        image = {**attachment_to_ap(row, url), "@context": AS_CONTEXT, "id": url,
                  "mediaId": str(row.id)}  # fmt: skip
     return ActivityJSONResponse(image, status_code=201, headers={"Location": url})
 

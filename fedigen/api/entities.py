@@ -17,8 +17,8 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from activitypub.content import strip_html
-from fedigen.posting import media_url
 from fedigen.services import Services
+from fedigen.social.media import media_url
 from storage.clients import Bookmark
 from storage.models import Actor, Favourite, Follow, MediaAttachment, Mention, Notification, Status, User
 

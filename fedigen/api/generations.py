@@ -16,16 +16,16 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Route
 
 from activitypub.vocab import VISIBILITIES
-from fedigen import timelines
 from fedigen.api import entities
 from fedigen.api.auth import authenticate
 from fedigen.api.idempotency import key_of
 from fedigen.api.params import Params, read_params
 from fedigen.api.statuses import account_of, path_id, visibility_param
 from fedigen.errors import NotFoundError, ValidationError
-from fedigen.imaging import post_options, remix, request_generation
-from fedigen.routes import services
+from fedigen.http import services
 from fedigen.services import Services
+from fedigen.social.generations import post_options, remix, request_generation
+from fedigen.social.visibility import visible_status
 from generation.jobs import JobSpec, cancel
 from storage.models import GenerationJob, MediaAttachment
 
@@ -116,9 +116,9 @@ async def remix_status(request: Request) -> Response:
     )  # fmt: skip
     async with svc.sessions() as session:
         owner = await account_of(session, auth)
-        parent = await timelines.visible_status(session, path_id(request), owner.id)
+        parent = await visible_status(session, path_id(request), owner.id)
         if parent.reblog_of_id is not None:
-            parent = await timelines.visible_status(session, parent.reblog_of_id, owner.id)
+            parent = await visible_status(session, parent.reblog_of_id, owner.id)
         job = await remix(svc, session, owner, parent, spec.prompt, post=post, count=spec.count,
                           size=spec.size, backend=spec.backend)  # fmt: skip
         body = await job_entity(svc, session, job)

@@ -17,9 +17,9 @@ from starlette.routing import Route
 
 from activitypub.notes import MAX_ATTACHMENTS
 from fedigen.api import entities
-from fedigen.posting import MAX_TEXT_CHARS
-from fedigen.routes import services
+from fedigen.http import services
 from fedigen.services import Services
+from fedigen.social.posts import MAX_TEXT_CHARS
 from generation.backend import MAX_SIDE, MIN_SIDE
 from storage.models import Actor, Status, User, utcnow
 

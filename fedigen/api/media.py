@@ -1,7 +1,7 @@
 """Mastodon's media API (https://docs.joinmastodon.org/methods/media/): upload, check, describe.
 
 ``POST /api/v1/media`` runs the image pipeline before answering. ``POST /api/v2/media`` answers 202
-with a row in state ``processing`` and runs the same pipeline in the background (:mod:`fedigen.uploads`,
+with a row in state ``processing`` and runs the same pipeline in the background (:mod:`fedigen.social.media`,
 which also finishes uploads whose process died); ``GET /api/v1/media/:id`` is 206 until the row is
 ready. Anything refused (too large,
 not an image) is refused before a row or a file is written.
@@ -22,9 +22,9 @@ from fedigen.api.auth import authenticate
 from fedigen.api.params import Params, read_params
 from fedigen.api.statuses import account_of, path_id
 from fedigen.errors import NotFoundError, PayloadTooLargeError, ValidationError
-from fedigen.routes import services
+from fedigen.http import services
 from fedigen.services import Services
-from fedigen.uploads import PROCESSING, keep_upload, start_processing
+from fedigen.social.media import PROCESSING, keep_upload, start_processing
 from storage.attachments import MAX_DESCRIPTION_CHARS, ingest
 from storage.images import sniff_media_type
 from storage.models import MediaAttachment

@@ -17,7 +17,7 @@ from fedigen.api.auth import authenticate
 from fedigen.api.pagination import Page, link_header
 from fedigen.api.params import read_params
 from fedigen.errors import NotFoundError, UnauthorizedError, ValidationError
-from fedigen.routes import services
+from fedigen.http import services
 from storage.clients import Marker, Mute
 from storage.models import Actor, Notification, utcnow
 

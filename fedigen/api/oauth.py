@@ -23,12 +23,12 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, RedirectResponse, Response
 from starlette.routing import BaseRoute, Route
 
-from fedigen import oauth
+from fedigen.api import grants
 from fedigen.api.auth import authenticate
 from fedigen.api.params import Params, read_params
 from fedigen.errors import ValidationError
-from fedigen.routes import services
-from fedigen.routes.pages import PAGE_HEADERS, error_page, render
+from fedigen.http import services
+from fedigen.web.pages import PAGE_HEADERS, error_page, render
 from storage.clients import OAuthApp
 
 CSRF_COOKIE = "fedigen_authorize"
@@ -57,10 +57,10 @@ Handler = Callable[[Request], Awaitable[Response]]
 
 def application(app: OAuthApp) -> dict[str, Any]:
     """The Application entity (Mastodon 4.3), without credentials."""
-    uris = oauth.redirect_uris_of(app)
+    uris = grants.redirect_uris_of(app)
     return {
         "id": str(app.id), "name": app.name, "website": app.website,
-        "scopes": list(oauth.split_scopes(app.scopes)), "redirect_uri": "\n".join(uris),
+        "scopes": list(grants.split_scopes(app.scopes)), "redirect_uri": "\n".join(uris),
         "redirect_uris": uris, "vapid_key": "",
     }  # fmt: skip
 
@@ -78,7 +78,7 @@ def _client_auth(request: Request, params: Params) -> tuple[str | None, str | No
         try:
             decoded = base64.b64decode(value.strip(), validate=True).decode()
         except (binascii.Error, UnicodeDecodeError):
-            raise oauth.OAuthError("invalid_client", oauth.INVALID_CLIENT) from None
+            raise grants.OAuthError("invalid_client", grants.INVALID_CLIENT) from None
         client_id, _, secret = decoded.partition(":")
         return unquote_plus(client_id), unquote_plus(secret)
     return params.get_str("client_id"), params.get_str("client_secret")
@@ -105,7 +105,7 @@ def rfc6749_errors(handler: Handler) -> Handler:
     async def wrapper(request: Request) -> Response:
         try:
             return await handler(request)
-        except oauth.OAuthError as exc:
+        except grants.OAuthError as exc:
             error, description = exc.error, exc.description
         except ValidationError as exc:
             error, description = "invalid_request", str(exc)
@@ -124,7 +124,7 @@ def html_errors(handler: Handler) -> Handler:
     async def wrapper(request: Request) -> Response:
         try:
             return await handler(request)
-        except oauth.OAuthError as exc:
+        except grants.OAuthError as exc:
             return error_page(request, 400, exc.description)
 
     return wrapper
@@ -146,14 +146,14 @@ def _page_headers(redirect_uri: str) -> dict[str, str]:
     parts = urlsplit(redirect_uri)
     source = f"{parts.scheme}://{parts.netloc}" if parts.scheme in ("http", "https") else f"{parts.scheme}:"
     csp = PAGE_HEADERS["Content-Security-Policy"]
-    if redirect_uri != oauth.OOB:
+    if redirect_uri != grants.OOB:
         allowed = f"form-action 'self' {source}" if CSP_SOURCE_RE.fullmatch(source) else ""
         csp = csp.replace("form-action 'self'", allowed)
     return {**PAGE_HEADERS, **NO_STORE, "Content-Security-Policy": csp}
 
 
 def _page(
-    request: Request, req: oauth.AuthorizationRequest, context: dict[str, Any], status_code: int = 200
+    request: Request, req: grants.AuthorizationRequest, context: dict[str, Any], status_code: int = 200
 ) -> Response:
     response = render(request, "authorize.html", {"app": req.app, **context}, status_code=status_code)
     response.headers.update(_page_headers(req.redirect_uri))
@@ -161,7 +161,7 @@ def _page(
 
 
 def _consent_page(
-    request: Request, req: oauth.AuthorizationRequest, params: Mapping[str, str], error: str | None = None
+    request: Request, req: grants.AuthorizationRequest, params: Mapping[str, str], error: str | None = None
 ) -> Response:
     nonce = secrets.token_urlsafe(32)
     fields = {name: params[name] for name in REQUEST_FIELDS if params.get(name)}
@@ -183,10 +183,10 @@ def _same_site_post(request: Request, form: Mapping[str, str]) -> bool:
     return bool(cookie) and hmac.compare_digest(cookie.encode(), field.encode())
 
 
-def _finish(request: Request, req: oauth.AuthorizationRequest, values: dict[str, str]) -> Response:
+def _finish(request: Request, req: grants.AuthorizationRequest, values: dict[str, str]) -> Response:
     if req.state is not None:
         values["state"] = req.state
-    if req.redirect_uri == oauth.OOB:
+    if req.redirect_uri == grants.OOB:
         # Mastodon shows the code for the person to paste into the app (toot, Mastodon.py).
         return _page(request, req, {"mode": "oob", "code": values.get("code"), "denied": "error" in values})
     location = with_params(req.redirect_uri, values, fragment=req.response_mode == "fragment")
@@ -200,7 +200,7 @@ async def register(request: Request) -> Response:
     """POST /api/v1/apps: register a client app."""
     params = await read_params(request)
     async with services(request).sessions() as session, session.begin():
-        app, secret = await oauth.register_app(
+        app, secret = await grants.register_app(
             session, name=params.get_str("client_name"), redirect_uris=params.get_list("redirect_uris"),
             scopes=params.get_str("scopes"), website=params.get_str("website"),
         )  # fmt: skip
@@ -217,7 +217,7 @@ async def authorize_page(request: Request) -> Response:
     """GET /oauth/authorize: the login and consent page."""
     params = dict(request.query_params)
     async with services(request).sessions() as session:
-        req = await oauth.authorization_request(session, params)
+        req = await grants.authorization_request(session, params)
     return _consent_page(request, req, params)
 
 
@@ -226,17 +226,17 @@ async def authorize_submit(request: Request) -> Response:
     form = {key: value for key, value in (await request.form()).items() if isinstance(value, str)}
     svc = services(request)
     async with svc.sessions() as session:
-        req = await oauth.authorization_request(session, form)
+        req = await grants.authorization_request(session, form)
     if not _same_site_post(request, form):
-        raise oauth.OAuthError("invalid_request", "This form expired or came from another site: try again.")
+        raise grants.OAuthError("invalid_request", "This form expired or came from another site: try again.")
     if form.get("decision") == "deny":
         return _finish(request, req, {"error": "access_denied"})
     login = form.get("username", ""), form.get("password", "")
-    account = await oauth.check_login(svc.sessions, *login, domain=svc.urls.host)
+    account = await grants.check_login(svc.sessions, *login, domain=svc.urls.host)
     if account is None:
         return _consent_page(request, req, form, error="Wrong username or password.")
     async with svc.sessions() as session, session.begin():
-        code = await oauth.issue_code(session, req, account)
+        code = await grants.issue_code(session, req, account)
     return _finish(request, req, {"code": code})
 
 
@@ -246,7 +246,7 @@ async def token(request: Request) -> Response:
     client_id, client_secret = _client_auth(request, params)
     strings = {name: value for name in TOKEN_FIELDS if (value := params.get_str(name)) is not None}
     svc = services(request)
-    issued = await oauth.grant_token(
+    issued = await grants.grant_token(
         svc.sessions, strings, client_id=client_id, client_secret=client_secret, domain=svc.urls.host,
         lifetime=_lifetime(request),
     )  # fmt: skip
@@ -261,10 +261,10 @@ async def revoke(request: Request) -> Response:
     client_id, client_secret = _client_auth(request, params)
     value = params.get_str("token")
     if not value:
-        raise oauth.OAuthError("invalid_request", "Missing required parameter: token.")
+        raise grants.OAuthError("invalid_request", "Missing required parameter: token.")
     async with services(request).sessions() as session, session.begin():
-        app = await oauth.authenticate_client(session, client_id, client_secret)
-        await oauth.revoke(session, app, value)
+        app = await grants.authenticate_client(session, client_id, client_secret)
+        await grants.revoke(session, app, value)
     return JSONResponse({})
 
 
@@ -279,10 +279,10 @@ async def metadata(request: Request) -> Response:
             "token_endpoint": f"{base}/oauth/token",
             "app_registration_endpoint": f"{base}/api/v1/apps",
             "revocation_endpoint": f"{base}/oauth/revoke",
-            "scopes_supported": list(oauth.SCOPES),
+            "scopes_supported": list(grants.SCOPES),
             "response_types_supported": ["code"],
             "response_modes_supported": ["query", "fragment"],
-            "grant_types_supported": list(oauth.GRANT_TYPES),
+            "grant_types_supported": list(grants.GRANT_TYPES),
             "token_endpoint_auth_methods_supported": ["client_secret_basic", "client_secret_post"],
             "code_challenge_methods_supported": ["S256"],
         }

@@ -13,14 +13,14 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from fedigen import blocking, following
 from fedigen.api.accounts import find_account, render_accounts
 from fedigen.api.auth import authenticate
 from fedigen.api.pagination import Page, link_header
 from fedigen.api.params import read_params
 from fedigen.errors import ForbiddenError, NotFoundError
-from fedigen.routes import services
+from fedigen.http import services
 from fedigen.services import Services
+from fedigen.social import blocks, follows
 from storage.clients import Mute
 from storage.models import Actor, Block, DomainBlock, Follow, utcnow
 
@@ -102,32 +102,32 @@ async def _follow(svc: Services, session: AsyncSession, viewer: Actor, target: A
         (Block.actor_id == target.id) & (Block.target_id == viewer.id))))  # fmt: skip
     if blocked is not None:
         raise ForbiddenError("This action is not allowed")
-    await following.follow(svc, session, viewer, target)
+    await follows.follow(svc, session, viewer, target)
 
 
 async def _unfollow(svc: Services, session: AsyncSession, viewer: Actor, target: Actor, _: Any) -> None:
     try:
-        await following.unfollow(svc, session, viewer, target)
+        await follows.unfollow(svc, session, viewer, target)
     except NotFoundError:
         pass  # Mastodon answers unfollowing someone not followed with the relationship as it is
 
 
 async def _block(svc: Services, session: AsyncSession, viewer: Actor, target: Actor, _: Any) -> None:
-    await blocking.block(svc, session, viewer, target)
+    await blocks.block(svc, session, viewer, target)
 
 
 async def _unblock(svc: Services, session: AsyncSession, viewer: Actor, target: Actor, _: Any) -> None:
-    await blocking.unblock(svc, session, viewer, target)
+    await blocks.unblock(svc, session, viewer, target)
 
 
 async def _mute(svc: Services, session: AsyncSession, viewer: Actor, target: Actor, params: Any) -> None:
     notifications = params.get_bool("notifications", True)
     duration = params.get_int("duration", 0, low=0) or 0
-    await blocking.mute(session, viewer, target, notifications=notifications, duration=duration)
+    await blocks.mute(session, viewer, target, notifications=notifications, duration=duration)
 
 
 async def _unmute(svc: Services, session: AsyncSession, viewer: Actor, target: Actor, _: Any) -> None:
-    await blocking.unmute(session, viewer, target)
+    await blocks.unmute(session, viewer, target)
 
 
 async def follow(request: Request) -> Response:
@@ -198,7 +198,7 @@ async def follow_requests(request: Request) -> Response:
     )
 
 
-async def blocks(request: Request) -> Response:
+async def list_blocks(request: Request) -> Response:
     """GET /api/v1/blocks."""
     return await _account_list(request, "read:blocks", Block, Block.actor_id, Block.target_id)
 
@@ -226,7 +226,7 @@ async def answer(request: Request) -> Response:
         )
         if pending is None:
             raise NotFoundError("Record not found")
-        await following.answer_request(svc, session, owner, requester, approve=approve)
+        await follows.answer_request(svc, session, owner, requester, approve=approve)
         entity = (await relationships(session, owner, [requester]))[0]
     return JSONResponse(entity)
 
@@ -240,7 +240,7 @@ routes = [
     Route("/api/v1/accounts/{id}/mute", mute, methods=["POST"]),
     Route("/api/v1/accounts/{id}/unmute", unmute, methods=["POST"]),
     Route("/api/v1/follow_requests", follow_requests, methods=["GET"]),
-    Route("/api/v1/blocks", blocks, methods=["GET"]),
+    Route("/api/v1/blocks", list_blocks, methods=["GET"]),
     Route("/api/v1/mutes", mutes, methods=["GET"]),
     Route("/api/v1/follow_requests/{id}/authorize", answer, methods=["POST"]),
     Route("/api/v1/follow_requests/{id}/reject", answer, methods=["POST"]),

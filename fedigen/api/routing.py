@@ -27,4 +27,4 @@ routes: list[BaseRoute] = []
 routes += [*instance.routes, *accounts.routes, *relationships.routes, *accounts.id_routes]
 routes += [*notifications.routes, *search.routes]
 routes += [*statuses.routes, *timelines.routes, *media.routes, *generations.routes, *streaming.routes]
-routes += c2s.routes  # POST outbox and GET inbox: fedigen.routes.federation has the other methods
+routes += c2s.routes  # POST outbox and GET inbox: fedigen.federation.routes has the other methods

@@ -24,10 +24,9 @@ from fedigen.api import entities
 from fedigen.api.auth import authenticate, optional_auth
 from fedigen.api.params import read_params
 from fedigen.errors import NotFoundError, ValidationError
-from fedigen.following import find_actor
-from fedigen.imaging import find_status
-from fedigen.routes import services
+from fedigen.http import services
 from fedigen.services import Services
+from fedigen.social.lookup import find_actor, find_status
 from storage.models import Actor, Follow, Status, StatusTag
 
 log = logging.getLogger(__name__)

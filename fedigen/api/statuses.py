@@ -11,16 +11,17 @@ from starlette.requests import HTTPConnection, Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Route
 
-from fedigen import bot, reactions, timelines
 from fedigen.api import entities
 from fedigen.api.auth import Auth, authenticate, optional_auth
 from fedigen.api.idempotency import once
 from fedigen.api.pagination import Page, link_header
 from fedigen.api.params import Params, read_params
 from fedigen.errors import ForbiddenError, NotFoundError, ValidationError
-from fedigen.posting import PostRequest, create_post, delete_post, edit_post
-from fedigen.routes import services
+from fedigen.http import services
 from fedigen.services import Services
+from fedigen.social import reactions, timelines
+from fedigen.social.posts import PostRequest, create_post, delete_post, edit_post
+from fedigen.social.visibility import visible_status
 from storage.models import Actor, Favourite, Status
 
 
@@ -104,10 +105,8 @@ async def create(request: Request) -> Response:
     async def handler(session: AsyncSession) -> tuple[int, Any]:
         author = await account_of(session, auth)
         if post.in_reply_to_id is not None:
-            await timelines.visible_status(session, post.in_reply_to_id, author.id)
+            await visible_status(session, post.in_reply_to_id, author.id)
         status = await create_post(svc, session, author, post)
-        if await bot.on_status(svc, session, status) is not None:
-            request.app.state.worker.wake()
         return 200, await render(svc, session, status, author)
 
     return await once(svc, request, auth.account.id if auth.account else 0, handler)
@@ -119,7 +118,7 @@ async def show(request: Request) -> Response:
     viewer = auth.account if auth else None
     svc = services(request)
     async with svc.sessions() as session:
-        status = await timelines.visible_status(session, path_id(request), viewer.id if viewer else None)
+        status = await visible_status(session, path_id(request), viewer.id if viewer else None)
         return JSONResponse(await render(svc, session, status, viewer))
 
 
@@ -173,7 +172,7 @@ async def context(request: Request) -> Response:
     viewer_id = viewer.id if viewer else None
     svc = services(request)
     async with svc.sessions() as session:
-        status = await timelines.visible_status(session, path_id(request), viewer_id)
+        status = await visible_status(session, path_id(request), viewer_id)
         ancestors, descendants = await timelines.context(session, status, viewer_id)
         rendered = await entities.statuses(svc, session, [*ancestors, *descendants], viewer)
     return JSONResponse({"ancestors": rendered[: len(ancestors)], "descendants": rendered[len(ancestors) :]})
@@ -184,15 +183,21 @@ def _reaction(scope: str, action: str) -> Route:
         auth = await authenticate(request, scope)
         params = await read_params(request)
         svc = services(request)
-        status_id = path_id(request)
         async with svc.sessions() as session:
             actor = await account_of(session, auth)
+            status = await visible_status(session, path_id(request), actor.id)
+            boosted = status.reblog_of_id is not None
+            if boosted and (
+                action in ("favourite", "reblog") or action == "unreblog" and status.actor_id == actor.id
+            ):
+                status = await visible_status(session, status.reblog_of_id or 0, actor.id)  # the boosted post
+            shown = status
             if action == "reblog":
-                shown = await reactions.reblog(svc, session, actor, status_id, visibility_param(params))
+                shown = await reactions.reblog(svc, session, actor, status, visibility_param(params))
             elif action in ("favourite", "unfavourite", "unreblog"):
-                shown = await getattr(reactions, action)(svc, session, actor, status_id)
+                await getattr(reactions, action)(svc, session, actor, status)
             else:
-                shown = await getattr(reactions, action)(session, actor, status_id)
+                await getattr(reactions, action)(session, actor, status)
             await session.flush()
             body = await render(svc, session, shown, actor)
             await session.commit()
@@ -210,7 +215,7 @@ def _who(kind: str) -> Route:
         page = Page.from_params(params, default=40, most=80)
         svc = services(request)
         async with svc.sessions() as session:
-            status = await timelines.visible_status(session, path_id(request), viewer_id)
+            status = await visible_status(session, path_id(request), viewer_id)
             if kind == "favourited_by":
                 query, column = timelines.favourited_by_query(status.id), Favourite.id
             else:

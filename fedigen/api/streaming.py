@@ -22,12 +22,12 @@ from starlette.responses import PlainTextResponse, Response
 from starlette.routing import BaseRoute, Route, WebSocketRoute
 from starlette.websockets import WebSocket, WebSocketDisconnect
 
-from fedigen import timelines
 from fedigen.api import entities
 from fedigen.api.auth import bearer_of, scope_allows
+from fedigen.api.grants import lookup_token, split_scopes
 from fedigen.errors import FedigenError
-from fedigen.oauth import lookup_token, split_scopes
 from fedigen.services import Services
+from fedigen.social import timelines
 from storage.models import Actor, Notification, Status, Tombstone
 
 log = logging.getLogger(__name__)

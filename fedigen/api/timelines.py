@@ -7,12 +7,12 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 
-from fedigen import timelines
 from fedigen.api.auth import authenticate, optional_auth
 from fedigen.api.pagination import Page
 from fedigen.api.params import read_params
 from fedigen.api.statuses import joined_page, status_page
-from fedigen.routes import services
+from fedigen.http import services
+from fedigen.social import timelines
 from storage.clients import Bookmark
 from storage.models import Favourite
 

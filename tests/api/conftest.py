@@ -9,7 +9,7 @@ from collections.abc import Awaitable, Callable
 import pytest
 from sqlalchemy import select
 
-from fedigen.oauth import digest
+from fedigen.api.grants import digest
 from storage.clients import OAuthApp, OAuthToken
 from storage.models import Actor
 from tests.conftest import Instance

@@ -1,5 +1,5 @@
 """Accounts through the client API: the signed-in account, profile edits (sent as Update), lookup,
-one account, its statuses with visibility and pagination, its followers and following."""
+one account, its statuses with visibility and pagination, its followers and follows."""
 
 from __future__ import annotations
 
@@ -9,8 +9,8 @@ from typing import Any
 from PIL import Image
 from sqlalchemy import func, select
 
-from fedigen import accounts, following, posting
-from fedigen.posting import PostRequest
+from fedigen.social import accounts, follows, posts
+from fedigen.social.posts import PostRequest
 from storage.models import Actor, Follow, MediaAttachment
 from tests.api.conftest import TokenMaker, bearer
 from tests.conftest import Instance
@@ -35,7 +35,7 @@ async def post(instance: Instance, username: str, text: str, **fields: Any) -> i
     svc = instance.services
     async with svc.sessions() as session, session.begin():
         author = await accounts.get_local(session, username)
-        status = await posting.create_post(svc, session, author, PostRequest(text=text, **fields))
+        status = await posts.create_post(svc, session, author, PostRequest(text=text, **fields))
         return status.id
 
 
@@ -44,7 +44,7 @@ async def follow(instance: Instance, follower: str, followee: str) -> None:
     async with svc.sessions() as session, session.begin():
         a = await accounts.get_local(session, follower)
         b = await accounts.get_local(session, followee)
-        await following.follow(svc, session, a, b)
+        await follows.follow(svc, session, a, b)
 
 
 async def account_id(instance: Instance, username: str) -> str:

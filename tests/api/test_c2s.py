@@ -10,7 +10,7 @@ from typing import Any
 import httpx
 from sqlalchemy import select
 
-from fedigen import accounts
+from fedigen.social import accounts
 from storage.models import Block, Favourite, Follow, MediaAttachment, Status
 from tests.api.conftest import TokenMaker, bearer
 from tests.api.test_accounts import count, png, post

@@ -14,7 +14,7 @@ import pytest
 from PIL import Image
 from sqlalchemy import func, select
 
-from fedigen.uploads import keep_upload, wait_processing
+from fedigen.social.media import keep_upload, wait_processing
 from storage.models import Actor, MediaAttachment, utcnow
 from tests.api.conftest import TokenMaker, bearer, issue_token
 from tests.conftest import HostRouter, Instance, make_settings, start_instance

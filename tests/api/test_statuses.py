@@ -10,7 +10,7 @@ import pytest
 from PIL import Image
 from sqlalchemy import func, select
 
-from fedigen.oauth import digest
+from fedigen.api.grants import digest
 from storage.clients import Bookmark, IdempotentRequest, OAuthApp, OAuthToken
 from storage.models import Activity, Actor, Delivery, Favourite, Follow, Notification, Status
 from tests.api.conftest import TokenMaker, bearer

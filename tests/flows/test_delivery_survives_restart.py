@@ -9,9 +9,9 @@ from typing import Any
 import httpx
 from sqlalchemy import func, select, update
 
-from fedigen import following, posting
-from fedigen.posting import PostRequest
 from fedigen.services import open_services
+from fedigen.social import follows, lookup, posts
+from fedigen.social.posts import PostRequest
 from fedigen.worker import Worker
 from storage import queue
 from storage.models import Actor, Delivery, Status, utcnow
@@ -25,8 +25,8 @@ async def _bob_follows_alice(stack: AsyncExitStack, a: Instance, make_instance: 
     await b.create_account("bob")
     async with b.services.sessions() as session, session.begin():
         bob = (await session.scalars(select(Actor).where(Actor.username == "bob"))).one()
-        target = await following.find_actor(b.services, session, f"@alice@{a.settings.host}")
-        await following.follow(b.services, session, bob, target)
+        target = await lookup.find_actor(b.services, session, f"@alice@{a.settings.host}")
+        await follows.follow(b.services, session, bob, target)
     await b.drain()
     await a.drain()
     await b.drain()
@@ -41,7 +41,7 @@ async def test_claimed_delivery_resumes_after_restart(
         b = await _bob_follows_alice(stack, a, make_instance)
         async with a.services.sessions() as session, session.begin():
             alice = (await session.scalars(select(Actor).where(Actor.username == "alice"))).one()
-            status = await posting.create_post(a.services, session, alice, PostRequest(text="survives"))
+            status = await posts.create_post(a.services, session, alice, PostRequest(text="survives"))
             ap_id = status.ap_id
         # A worker claims the delivery and dies before finishing it.
         async with a.services.sessions() as session, session.begin():
@@ -82,7 +82,7 @@ async def test_failed_delivery_is_retried_later_then_succeeds(
         transport = router.apps.pop(b.settings.host)  # b goes offline
         async with a.services.sessions() as session, session.begin():
             alice = (await session.scalars(select(Actor).where(Actor.username == "alice"))).one()
-            await posting.create_post(a.services, session, alice, PostRequest(text="retry me"))
+            await posts.create_post(a.services, session, alice, PostRequest(text="retry me"))
         await a.drain()
         async with a.services.sessions() as session:
             row = (await session.scalars(select(Delivery).where(Delivery.state != queue.DONE))).one()

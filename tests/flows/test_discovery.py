@@ -8,8 +8,8 @@ from typing import Any
 from sqlalchemy import select
 
 from activitypub.signing import sign_request
-from fedigen import posting
-from fedigen.posting import PostRequest
+from fedigen.social import posts
+from fedigen.social.posts import PostRequest
 from storage.models import Actor
 from tests.conftest import Instance
 
@@ -19,7 +19,7 @@ AS2 = {"Accept": "application/activity+json"}
 async def _post(inst: Instance, name: str, text: str, visibility: str = "public") -> int:
     async with inst.services.sessions() as session, session.begin():
         author = (await session.scalars(select(Actor).where(Actor.username == name))).one()
-        status = await posting.create_post(
+        status = await posts.create_post(
             inst.services, session, author, PostRequest(text=text, visibility=visibility)
         )
         return status.id
@@ -129,7 +129,7 @@ async def test_outbox_and_notes_dereference_and_hide_private_posts(instance: Ins
 
 
 async def test_followers_collection_pages(instance: Instance, make_instance: Any) -> None:
-    from fedigen import following
+    from fedigen.social import follows, lookup
 
     await instance.create_account("alice")
     async with AsyncExitStack() as stack:
@@ -138,9 +138,9 @@ async def test_followers_collection_pages(instance: Instance, make_instance: Any
             await other.create_account(f"fan{i}")
         async with other.services.sessions() as session, session.begin():
             fans = list(await session.scalars(select(Actor).where(Actor.username.like("fan%"))))
-            target = await following.find_actor(other.services, session, "@alice@fedigen.test")
+            target = await lookup.find_actor(other.services, session, "@alice@fedigen.test")
             for fan in fans:
-                await following.follow(other.services, session, fan, target)
+                await follows.follow(other.services, session, fan, target)
         await other.drain()
         await instance.drain()
     coll = (await instance.client.get("/users/alice/followers", headers=AS2)).json()

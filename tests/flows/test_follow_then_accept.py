@@ -7,8 +7,8 @@ from typing import Any
 
 from sqlalchemy import func, select
 
-from fedigen import following, posting
-from fedigen.posting import PostRequest
+from fedigen.social import follows, lookup, posts
+from fedigen.social.posts import PostRequest
 from storage.models import Actor, Favourite, Follow, Notification, Status, Tombstone
 
 
@@ -26,8 +26,8 @@ async def test_remote_follow_post_edit_delete(make_instance: Any) -> None:
 
         async with b.services.sessions() as session, session.begin():
             bob = (await session.scalars(select(Actor).where(Actor.username == "bob"))).one()
-            target = await following.find_actor(b.services, session, "@alice@a.test")
-            row = await following.follow(b.services, session, bob, target)
+            target = await lookup.find_actor(b.services, session, "@alice@a.test")
+            row = await follows.follow(b.services, session, bob, target)
             assert row.state == "requested"
         await b.drain()  # delivers Follow to a
         await a.drain()  # a accepts, delivers Accept to b
@@ -38,7 +38,7 @@ async def test_remote_follow_post_edit_delete(make_instance: Any) -> None:
 
         async with a.services.sessions() as session, session.begin():
             alice = (await session.scalars(select(Actor).where(Actor.username == "alice"))).one()
-            status = await posting.create_post(
+            status = await posts.create_post(
                 a.services, session, alice, PostRequest(text="hello #Fediverse @bob@b.test")
             )
             status_id, status_ap_id = status.id, status.ap_id
@@ -52,7 +52,7 @@ async def test_remote_follow_post_edit_delete(make_instance: Any) -> None:
         async with a.services.sessions() as session, session.begin():
             alice = await session.get(Actor, alice.id)
             assert alice is not None
-            await posting.edit_post(a.services, session, alice, status_id, "edited text")
+            await posts.edit_post(a.services, session, alice, status_id, "edited text")
         await a.drain()
         await b.drain()
         async with b.services.sessions() as session:
@@ -83,7 +83,7 @@ async def test_remote_follow_post_edit_delete(make_instance: Any) -> None:
         async with a.services.sessions() as session, session.begin():
             alice = await session.get(Actor, alice.id)
             assert alice is not None
-            await posting.delete_post(a.services, session, alice, status_id)
+            await posts.delete_post(a.services, session, alice, status_id)
         await a.drain()
         await b.drain()
         async with b.services.sessions() as session:

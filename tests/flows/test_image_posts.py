@@ -17,9 +17,9 @@ import pytest
 from PIL import Image
 from sqlalchemy import func, select
 
-from fedigen import accounts, imaging
-from fedigen.avatarcache import avatar_url
-from fedigen.jobs import runner
+from fedigen.social import accounts, generations, lookup, remixes
+from fedigen.social.jobs import runner
+from fedigen.social.media import avatar_url
 from generation.errors import PromptRefusedError, QuotaExceededError
 from generation.jobs import JobSpec, cancel
 from storage import queue
@@ -54,9 +54,9 @@ async def alice_prompts(inst: Instance, prompt: str, **post: Any) -> Status:
     count = post.pop("count", 1)
     async with svc.sessions() as session, session.begin():
         alice = await accounts.get_local(session, "alice")
-        job = await imaging.request_generation(
+        job = await generations.request_generation(
             svc, session, alice, JobSpec(prompt=prompt, count=count), purpose="post",
-            post=imaging.post_options(post.pop("text", "made here"), **post),
+            post=generations.post_options(post.pop("text", "made here"), **post),
         )  # fmt: skip
     await inst.drain()
     async with svc.sessions() as session:
@@ -123,11 +123,11 @@ async def test_blocked_prompt_and_quota_are_refused_before_anything_is_stored(im
     async with svc.sessions() as session, session.begin():
         alice = await accounts.get_local(session, "alice")
         with pytest.raises(PromptRefusedError, match="not allowed"):
-            await imaging.request_generation(svc, session, alice, JobSpec(prompt="a FORBIDDEN thing"))
+            await generations.request_generation(svc, session, alice, JobSpec(prompt="a FORBIDDEN thing"))
         for _ in range(5):
-            await imaging.request_generation(svc, session, alice, JobSpec(prompt="a cat"))
+            await generations.request_generation(svc, session, alice, JobSpec(prompt="a cat"))
         with pytest.raises(QuotaExceededError):
-            await imaging.request_generation(svc, session, alice, JobSpec(prompt="a cat"))
+            await generations.request_generation(svc, session, alice, JobSpec(prompt="a cat"))
     async with svc.sessions() as session:
         assert await session.scalar(select(func.count(GenerationJob.id))) == 5
 
@@ -136,13 +136,13 @@ async def test_a_job_whose_worker_died_is_finished_once(imagery: Instance) -> No
     svc = imagery.services
     async with svc.sessions() as session, session.begin():
         alice = await accounts.get_local(session, "alice")
-        job = await imaging.request_generation(
+        job = await generations.request_generation(
             svc,
             session,
             alice,
             JobSpec(prompt="a red kite"),
             purpose="post",
-            post=imaging.post_options("kite"),
+            post=generations.post_options("kite"),
         )
         job_id = job.id
     # A worker claims it and dies: the lease is left behind and nothing was stored.
@@ -165,9 +165,9 @@ async def test_remix_links_its_parent_and_lineage_is_queryable(
     svc = imagery.services
     async with svc.sessions() as session, session.begin():
         alice = await accounts.get_local(session, "alice")
-        parent = await imaging.find_status(svc, session, original.url or "")
-        job = await imaging.remix(
-            svc, session, alice, parent, "at sunset", post=imaging.post_options("again")
+        parent = await lookup.find_status(svc, session, original.url or "")
+        job = await generations.remix(
+            svc, session, alice, parent, "at sunset", post=generations.post_options("again")
         )
         assert job.prompt == "at sunset, a lighthouse in fog"
         assert job.seed == original.extra["generation"]["seed"]
@@ -182,11 +182,9 @@ async def test_remix_links_its_parent_and_lineage_is_queryable(
     ).items()
     assert "Remix of" in note["content"] and original.url in note["content"]
     async with svc.sessions() as session:
-        parents, children = await imaging.lineage(
-            session, await imaging.find_status(svc, session, note["id"])
-        )
+        parents, children = await remixes.lineage(session, await lookup.find_status(svc, session, note["id"]))
         assert parents == [original.ap_id] and children == []
-        _, children = await imaging.lineage(session, await imaging.find_status(svc, session, original.ap_id))
+        _, children = await remixes.lineage(session, await lookup.find_status(svc, session, original.ap_id))
         assert children == [note["id"]]
     page = (await imagery.client.get(note["url"])).text
     assert "AI-generated images" in page and "at sunset, a lighthouse in fog" in page
@@ -208,9 +206,11 @@ async def test_a_remote_fedigen_remix_of_our_post_is_recognised_as_a_child(
         svc = theirs.services
         async with svc.sessions() as session, session.begin():
             dora = await accounts.get_local(session, "dora")
-            parent = await imaging.find_status(svc, session, original.ap_id)  # fetched from fedigen.test
+            parent = await lookup.find_status(svc, session, original.ap_id)  # fetched from fedigen.test
             assert parent.extra["generation"]["prompt"] == "a lighthouse in fog"
-            job = await imaging.remix(svc, session, dora, parent, "in winter", post=imaging.post_options("!"))
+            job = await generations.remix(
+                svc, session, dora, parent, "in winter", post=generations.post_options("!")
+            )
         await theirs.drain()
         async with svc.sessions() as session:
             remixed = await session.get(GenerationJob, job.id)
@@ -274,8 +274,8 @@ async def test_jobs_run_by_the_runner_report_progress_and_can_be_cancelled(image
     svc = imagery.services
     async with svc.sessions() as session, session.begin():
         alice = await accounts.get_local(session, "alice")
-        first = await imaging.request_generation(svc, session, alice, JobSpec(prompt="one"))
-        second = await imaging.request_generation(svc, session, alice, JobSpec(prompt="two"))
+        first = await generations.request_generation(svc, session, alice, JobSpec(prompt="one"))
+        second = await generations.request_generation(svc, session, alice, JobSpec(prompt="two"))
         assert await cancel(session, second) is True
     assert await runner(svc).run_once() == 1
     async with svc.sessions() as session:

@@ -16,8 +16,8 @@ from typing import Any
 import pytest
 from sqlalchemy import func, select
 
-from fedigen import accounts, following, posting
-from fedigen.posting import PostRequest
+from fedigen.social import accounts, follows, posts
+from fedigen.social.posts import PostRequest
 from storage import queue
 from storage.models import (
     Actor,
@@ -91,7 +91,7 @@ async def alice_posts(inst: Instance, text: str = "hello fediverse") -> str:
     svc = inst.services
     async with svc.sessions() as session, session.begin():
         alice = await accounts.get_local(session, "alice")
-        status = await posting.create_post(svc, session, alice, PostRequest(text=text))
+        status = await posts.create_post(svc, session, alice, PostRequest(text=text))
         ap_id = status.ap_id
     await inst.drain()
     return ap_id
@@ -102,7 +102,7 @@ async def alice_follows(inst: Instance, target: RemoteActor) -> None:
     svc = inst.services
     async with svc.sessions() as session, session.begin():
         alice = await accounts.get_local(session, "alice")
-        row = await following.follow(
+        row = await follows.follow(
             svc, session, alice, await svc.resolver.get_actor(target.ap_id, session=session)
         )
         follow = {"id": row.ap_id, "type": "Follow", "actor": ALICE, "object": target.ap_id}

@@ -25,10 +25,10 @@ from sqlalchemy import func, select
 
 from activitypub import cavage
 from activitypub.transport import IPAddress, make_http_client
-from fedigen import accounts, following
 from fedigen.app import create_app
-from fedigen.moderation import block_domain
 from fedigen.services import open_services
+from fedigen.social import accounts, follows
+from fedigen.social.moderation import block_domain
 from storage import queue
 from storage.models import Actor, Follow, InboxItem, Notification, Status
 from tests.conftest import HostRouter, Instance, make_settings, prepare_database
@@ -661,7 +661,7 @@ async def _alice_follows(inst: Instance, target: RemoteActor) -> str:
     async with svc.sessions() as session, session.begin():
         alice = await accounts.get_local(session, "alice")
         actor = await svc.resolver.get_actor(target.ap_id, session=session)
-        row = await following.follow(svc, session, alice, actor)
+        row = await follows.follow(svc, session, alice, actor)
         assert row.state == "requested" and row.ap_id
         follow_id = row.ap_id
     await inst.drain()
@@ -729,7 +729,7 @@ async def test_case20_follow_of_a_locked_account_grants_nothing_until_approved(
         lena = await accounts.get_local(session, "lena")
         requester = await session.scalar(select(Actor).where(Actor.ap_id == bob.ap_id))
         assert requester is not None
-        await following.answer_request(svc, session, lena, requester, approve=True)
+        await follows.answer_request(svc, session, lena, requester, approve=True)
     await fedigen.drain()
     assert await _follow_state(fedigen, f"{BASE}/users/lena") == "accepted"
     [accept] = remote.posts()

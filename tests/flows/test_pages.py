@@ -7,9 +7,9 @@ from typing import Any
 
 from PIL import Image
 
-from fedigen import posting
-from fedigen.avatars import identicon_png
-from fedigen.posting import PostRequest
+from fedigen.social import posts
+from fedigen.social.posts import PostRequest
+from fedigen.web.avatars import identicon_png
 from storage.models import Actor, Status
 
 AS2 = 'application/ld+json; profile="https://www.w3.org/ns/activitystreams"'
@@ -19,9 +19,7 @@ async def _post(instance: Any, author_id: int, text: str, **fields: Any) -> int:
     async with instance.services.sessions() as session, session.begin():
         author = await session.get(Actor, author_id)
         assert author is not None
-        status = await posting.create_post(
-            instance.services, session, author, PostRequest(text=text, **fields)
-        )
+        status = await posts.create_post(instance.services, session, author, PostRequest(text=text, **fields))
         return int(status.id)
 
 
@@ -29,7 +27,7 @@ async def _delete(instance: Any, author_id: int, status_id: int) -> None:
     async with instance.services.sessions() as session, session.begin():
         author = await session.get(Actor, author_id)
         assert author is not None
-        await posting.delete_post(instance.services, session, author, status_id)
+        await posts.delete_post(instance.services, session, author, status_id)
 
 
 async def _set_profile(instance: Any, actor_id: int, **fields: Any) -> None:

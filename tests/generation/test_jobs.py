@@ -14,7 +14,7 @@ import pytest
 from PIL import Image
 from sqlalchemy import func, select
 
-from fedigen import accounts
+from fedigen.social import accounts
 from generation.backend import Backend, GeneratedImage, GenerationRequest, GenerationResult, ProgressCallback
 from generation.errors import BackendError
 from generation.jobs import JobRunner, JobSettings, JobSpec, cancel, submit

@@ -37,7 +37,7 @@ from PIL import Image
 from webutil import util
 
 from activitypub.notes import note_to_ap
-from fedigen import accounts, imaging
+from fedigen.social import accounts, generations
 from generation.jobs import JobSpec
 from storage import queue
 from storage.models import Actor, GenerationJob, Status
@@ -201,9 +201,9 @@ async def post(inst: Instance, prompt: str, text: str, **options: Any) -> Status
     count = options.pop("count", 1)
     async with svc.sessions() as session, session.begin():
         alice = await accounts.get_local(session, "alice")
-        job = await imaging.request_generation(
+        job = await generations.request_generation(
             svc, session, alice, JobSpec(prompt=prompt, count=count), purpose="post",
-            post=imaging.post_options(text, **options),
+            post=generations.post_options(text, **options),
         )  # fmt: skip
     await inst.drain()
     async with svc.sessions() as session:

@@ -1,26 +1,25 @@
-"""Blocking and muting accounts: a block ends follows both ways and is sent as Block; a mute stays here."""
+"""Blocking and muting accounts, for every origin.
+
+A block ends follows both ways; a local account's block of a remote one is sent as Block, and a Block
+received from another server is recorded the same way. A mute stays on this server.
+"""
 
 from __future__ import annotations
 
 from datetime import timedelta
 
-from sqlalchemy import delete, or_, select
+from sqlalchemy import delete, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from activitypub.outbox import publish, undo_of
-from activitypub.vocab import CONTEXT
+from activitypub.activities import block_of, undo_of
+from activitypub.outbox import publish
 from fedigen.errors import ValidationError
 from fedigen.services import Services
+from fedigen.social.follows import sever
 from storage.clients import Mute
-from storage.models import Actor, Block, Follow, utcnow
+from storage.models import Actor, Block, utcnow
 
 MAX_MUTE_SECONDS = 10 * 365 * 24 * 3600
-
-
-def block_of(ap_id: str, actor: Actor, target: Actor) -> dict[str, object]:
-    """The Block activity (Mastodon sends it to the blocked account so its server hides us)."""
-    return {"@context": CONTEXT, "id": ap_id, "type": "Block", "actor": actor.ap_id,
-            "object": target.ap_id, "to": [target.ap_id]}  # fmt: skip
 
 
 def _not_self(actor: Actor, target: Actor, verb: str) -> None:
@@ -28,36 +27,30 @@ def _not_self(actor: Actor, target: Actor, verb: str) -> None:
         raise ValidationError("id", f"you cannot {verb} yourself")
 
 
-async def block(svc: Services, session: AsyncSession, actor: Actor, target: Actor) -> Block:
-    """Block ``target``: follows between the two end, and a remote target gets Block (caller commits)."""
+async def block(
+    svc: Services, session: AsyncSession, actor: Actor, target: Actor, *, ap_id: str | None = None
+) -> Block:
+    """``actor`` blocks ``target``: follows between the two end; ``ap_id`` is a received Block's id."""
     _not_self(actor, target, "block")
     row = await session.scalar(select(Block).where(Block.actor_id == actor.id, Block.target_id == target.id))
-    if row is not None:
-        return row
-    row = Block(actor_id=actor.id, target_id=target.id, ap_id=svc.urls.new_activity())
-    session.add(row)
-    await session.execute(
-        delete(Follow).where(
-            or_(
-                (Follow.follower_id == actor.id) & (Follow.followee_id == target.id),
-                (Follow.follower_id == target.id) & (Follow.followee_id == actor.id),
-            )
-        )
-    )
-    await session.flush()
-    if target.domain is not None:
-        await publish(session, actor, block_of(row.ap_id or "", actor, target))
+    if row is None:
+        row = Block(actor_id=actor.id, target_id=target.id, ap_id=ap_id or svc.urls.new_activity())
+        session.add(row)
+        await session.flush()
+        if actor.domain is None and target.domain is not None:
+            await publish(session, actor, block_of(row.ap_id or "", actor, target))
+    await sever(session, actor, target)
     return row
 
 
 async def unblock(svc: Services, session: AsyncSession, actor: Actor, target: Actor) -> None:
-    """Lift a block; a remote target gets Undo{Block}. Unblocking someone not blocked changes nothing."""
+    """Lift a block (none is a no-op); a local account's block of a remote one is undone with Undo{Block}."""
     row = await session.scalar(select(Block).where(Block.actor_id == actor.id, Block.target_id == target.id))
     if row is None:
         return
     await session.delete(row)
     await session.flush()
-    if target.domain is not None and row.ap_id:
+    if actor.domain is None and target.domain is not None and row.ap_id:
         inner = block_of(row.ap_id, actor, target)
         await publish(session, actor, undo_of(svc.urls.new_activity(), actor, inner, [target.ap_id]))
 

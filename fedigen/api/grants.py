@@ -27,8 +27,8 @@ from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.sql import ColumnElement
 
-from fedigen.accounts import hash_password, verify_password
 from fedigen.errors import FedigenError, UnauthorizedError, ValidationError
+from fedigen.social.accounts import hash_password, verify_password
 from storage.clients import OAuthApp, OAuthCode, OAuthToken
 from storage.db import SessionFactory
 from storage.models import Actor, User, utcnow

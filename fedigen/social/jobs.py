@@ -5,9 +5,10 @@ from __future__ import annotations
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from fedigen import bot
-from fedigen.imaging import fetch_image, image_post
 from fedigen.services import Services
+from fedigen.social import bot
+from fedigen.social.generations import image_post
+from fedigen.social.media import fetch_image
 from generation.jobs import JobRunner
 from storage.models import GenerationJob, MediaAttachment, Status
 

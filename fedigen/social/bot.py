@@ -18,16 +18,22 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from activitypub.content import strip_html
 from activitypub.urls import LocalUrls
-from fedigen import accounts
 from fedigen.config import Settings
 from fedigen.errors import ConflictError, NotFoundError
-from fedigen.imaging import check_prompt, image_post, jobs_per_hour, post_options
-from fedigen.posting import PostRequest, create_post
 from fedigen.services import Services
+from fedigen.social import accounts, generations, posts
 from generation.errors import BackendError, PromptRefusedError
 from generation.jobs import JobSpec, jobs_in_last_hour, submit
 from storage import queue
-from storage.models import Actor, GenerationJob, MediaAttachment, Mention, Status
+from storage.models import (
+    PUBLIC_VISIBILITIES,
+    Actor,
+    GenerationJob,
+    MediaAttachment,
+    Mention,
+    Status,
+    Visibility,
+)
 
 log = logging.getLogger(__name__)
 
@@ -81,8 +87,8 @@ def _handle(actor: Actor, settings: Settings) -> str:
     return f"@{actor.username}" if actor.domain is None else f"@{actor.username}@{actor.domain}"
 
 
-def _reply_visibility(visibility: str) -> str:
-    return visibility if visibility in ("public", "unlisted") else "direct"
+def _reply_visibility(visibility: Visibility) -> Visibility:
+    return visibility if visibility in PUBLIC_VISIBILITIES else Visibility.DIRECT
 
 
 async def on_status(svc: Services, session: AsyncSession, status: Status) -> GenerationJob | None:
@@ -97,11 +103,15 @@ async def on_status(svc: Services, session: AsyncSession, status: Status) -> Gen
     if mentioned is None or author is None or author.ap_type in BOT_TYPES:
         return None
     handle = _handle(author, svc.settings)
-    reply = post_options(
+    reply = generations.post_options(
         visibility=_reply_visibility(status.visibility), in_reply_to_id=status.id, sensitive=status.sensitive
     )
     bot_settings = svc.settings.bot
-    limit = bot_settings.per_account_per_hour if author.domain else await jobs_per_hour(svc, session, author)
+    limit = (
+        bot_settings.per_account_per_hour
+        if author.domain
+        else await generations.jobs_per_hour(svc, session, author)
+    )
     used = await jobs_in_last_hour(session, requester_id=author.id)
     domain_used = await jobs_in_last_hour(session, domain=author.domain) if author.domain else 0
     prompt = prompt_of(status)
@@ -118,7 +128,7 @@ async def on_status(svc: Services, session: AsyncSession, status: Status) -> Gen
         )
     else:
         try:
-            prompt = await check_prompt(svc, prompt)
+            prompt = await generations.check_prompt(svc, prompt)
         except PromptRefusedError as exc:
             refusal = exc.reason
         except BackendError:
@@ -141,7 +151,7 @@ async def reply_with_images(
     svc: Services, session: AsyncSession, job: GenerationJob, media: list[MediaAttachment]
 ) -> Status:
     """The bot's reply carrying a finished job's images."""
-    return await image_post(svc, session, job, media)
+    return await generations.image_post(svc, session, job, media)
 
 
 async def reply_failed(svc: Services, session: AsyncSession, job: GenerationJob, reason: str) -> None:
@@ -158,12 +168,12 @@ async def _text_reply(
     svc: Services, session: AsyncSession, bot: Actor, job: GenerationJob, text: str
 ) -> None:
     options = job.post
-    request = PostRequest(
+    request = posts.PostRequest(
         text=text, visibility=str(options.get("visibility") or "direct"),
         in_reply_to_id=options.get("in_reply_to_id"),
     )  # fmt: skip
     try:
-        status = await create_post(svc, session, bot, request)
+        status = await posts.create_post(svc, session, bot, request)
     except (NotFoundError, ValueError) as exc:
         log.info("bot could not reply to job %s: %s", job.id, exc)
         return

@@ -1,4 +1,4 @@
-"""Moderation use-cases: blocking whole domains (defederation)."""
+"""Moderation use-cases: blocking whole domains (defederation), and reports for the moderators."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from fedigen.errors import NotFoundError, ValidationError
 from fedigen.services import Services
-from storage.models import Actor, DomainBlock, Follow
+from storage.models import Actor, DomainBlock, Follow, Report
 
 
 def _normalise(domain: str) -> str:
@@ -48,3 +48,19 @@ async def unblock_domain(svc: Services, session: AsyncSession, domain: str) -> N
 async def blocked_domains(session: AsyncSession) -> Sequence[DomainBlock]:
     """Every blocked domain, alphabetically."""
     return list(await session.scalars(select(DomainBlock).order_by(DomainBlock.domain)))
+
+
+async def report_received(
+    svc: Services, session: AsyncSession, reporter: Actor, object_ap_ids: list[str], comment: str,
+    *, ap_id: str | None = None,
+) -> Report:  # fmt: skip
+    """A report (a Flag from another server): the local account it names, and the posts it lists."""
+    local = [a for a in object_ap_ids if svc.urls.is_local(a)]
+    target = await session.scalar(
+        select(Actor).where(Actor.ap_id.in_(local), Actor.domain.is_(None)).limit(1)
+    ) if local else None  # fmt: skip
+    statuses = [o for o in local if target is None or o != target.ap_id][:100]
+    report = Report(ap_id=ap_id, reporter_id=reporter.id, target_id=target.id if target else None,
+                    status_ap_ids=statuses, comment=comment[:5000])  # fmt: skip
+    session.add(report)
+    return report

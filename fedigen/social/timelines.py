@@ -11,65 +11,27 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import BigInteger, String, and_, cast, exists, literal, or_, select
+from sqlalchemy import BigInteger, String, cast, exists, literal, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from fedigen.errors import NotFoundError
+from fedigen.social.visibility import can_see, followed_by
 from storage.clients import Bookmark, Mute
-from storage.models import Actor, Block, Favourite, Follow, MediaAttachment, Mention, Status, StatusTag
+from storage.models import Actor, Block, Favourite, MediaAttachment, Status, StatusTag, Visibility
 
 MAX_ANCESTORS = 40
 MAX_DESCENDANTS = 60
 LIVE = Status.deleted_at.is_(None)
 
 
-def _follows(viewer_id: int) -> Any:
-    return select(Follow.followee_id).where(Follow.follower_id == viewer_id, Follow.state == "accepted")
-
-
-async def can_see(session: AsyncSession, status: Status, viewer_id: int | None) -> bool:
-    """Public and unlisted posts are for everyone; followers-only ones for followers and the mentioned;
-    direct ones for the mentioned; every post for its author."""
-    if status.deleted_at is not None:
-        return False
-    if status.visibility in ("public", "unlisted"):
-        return True
-    if viewer_id is None:
-        return False
-    if status.actor_id == viewer_id:
-        return True
-    mentioned = await session.scalar(
-        select(Mention.id).where(Mention.status_id == status.id, Mention.actor_id == viewer_id)
-    )
-    if mentioned is not None:
-        return True
-    if status.visibility != "followers":
-        return False
-    follows = await session.scalar(
-        select(Follow.id).where(
-            Follow.follower_id == viewer_id, Follow.followee_id == status.actor_id, Follow.state == "accepted"
-        )
-    )
-    return follows is not None
-
-
-async def visible_status(session: AsyncSession, status_id: int | str, viewer_id: int | None) -> Status:
-    """The status with this id if the viewer may see it, else NotFoundError (private ones look absent)."""
-    found = await session.get(Status, int(status_id)) if str(status_id).isdigit() else None
-    if found is None or not await can_see(session, found, viewer_id):
-        raise NotFoundError("Record not found")
-    return found
-
-
 def home_query(viewer_id: int) -> Any:
     """The viewer's own statuses and boosts, and those of the accounts they follow (not direct ones)."""
     # One IN over (follows + self) rather than an OR: SQLite then walks ix_statuses_actor_id_id per
     # author instead of a multi-index OR over the whole table (see benchmarks/home_timeline.py).
-    authors = _follows(viewer_id).union_all(select(literal(viewer_id, BigInteger)))
+    authors = followed_by(viewer_id).union_all(select(literal(viewer_id, BigInteger)))
     muted = select(Mute.target_id).where(Mute.account_id == viewer_id)
     return select(Status).where(
         Status.actor_id.in_(authors),
-        or_(Status.visibility != "direct", Status.actor_id == viewer_id),
+        or_(Status.visibility != Visibility.DIRECT, Status.actor_id == viewer_id),
         Status.actor_id.not_in(muted),
         LIVE,
     )
@@ -77,7 +39,7 @@ def home_query(viewer_id: int) -> Any:
 
 def public_query(*, local: bool = False, remote: bool = False, only_media: bool = False) -> Any:
     """Public statuses (no boosts), optionally only local, only remote, or only with media."""
-    query = select(Status).where(Status.visibility == "public", Status.reblog_of_id.is_(None), LIVE)
+    query = select(Status).where(Status.visibility == Visibility.PUBLIC, Status.reblog_of_id.is_(None), LIVE)
     if local:
         query = query.where(Status.local.is_(True))
     elif remote:
@@ -187,13 +149,3 @@ def reblogged_by_query(status_id: int) -> Any:
         .join(Status, Status.actor_id == Actor.id)
         .where(Status.reblog_of_id == status_id, LIVE)
     )
-
-
-def visible_filter(viewer_id: int | None) -> Any:
-    """A WHERE clause for statuses the viewer may see (for lists mixing authors)."""
-    public = Status.visibility.in_(["public", "unlisted"])
-    if viewer_id is None:
-        return public
-    mentioned = exists().where(Mention.status_id == Status.id, Mention.actor_id == viewer_id)
-    follower = and_(Status.visibility == "followers", Status.actor_id.in_(_follows(viewer_id)))
-    return or_(public, Status.actor_id == viewer_id, mentioned, follower)

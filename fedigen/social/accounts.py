@@ -1,4 +1,5 @@
-"""Local accounts: creation (keys, password), the instance actor, and listing."""
+"""Accounts: local ones (creation with keys and password, the instance actor, listing), and what
+happens to remote ones (they move, they are deleted)."""
 
 from __future__ import annotations
 
@@ -7,14 +8,15 @@ from collections.abc import Sequence
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
-from sqlalchemy import func, select
+from sqlalchemy import delete, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from activitypub import signing
 from activitypub.actors import USERNAME_RE
 from activitypub.urls import LocalUrls
 from fedigen.errors import ConflictError, NotFoundError, ValidationError
-from storage.models import Actor, User, utcnow
+from fedigen.social.notifications import Kind, notify
+from storage.models import Actor, Follow, User, utcnow
 
 RESERVED_USERNAMES = frozenset(
     {
@@ -144,3 +146,23 @@ async def list_accounts(session: AsyncSession) -> Sequence[tuple[Actor, User]]:
     """Every local login account with its user row, oldest first."""
     rows = await session.execute(select(Actor, User).join(User, User.actor_id == Actor.id).order_by(Actor.id))
     return [(a, u) for a, u in rows]
+
+
+async def remote_account_deleted(session: AsyncSession, actor: Actor) -> None:
+    """A remote account deleted itself: it is marked deleted and its follows end both ways."""
+    actor.deleted_at = utcnow()
+    await session.execute(
+        delete(Follow).where(or_(Follow.follower_id == actor.id, Follow.followee_id == actor.id))
+    )
+
+
+async def account_moved(session: AsyncSession, actor: Actor, target: Actor) -> None:
+    """``actor`` moved to ``target`` (which names it as an alias): recorded, and its local followers told."""
+    actor.moved_to_ap_id = target.ap_id
+    followers = await session.scalars(
+        select(Actor)
+        .join(Follow, Follow.follower_id == Actor.id)
+        .where(Follow.followee_id == actor.id, Actor.domain.is_(None))
+    )
+    for follower in followers:
+        await notify(session, follower, Kind.MOVE, actor)

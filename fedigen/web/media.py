@@ -11,7 +11,7 @@ from starlette.requests import Request
 from starlette.responses import FileResponse, JSONResponse, Response
 from starlette.routing import Route
 
-from fedigen.routes import services
+from fedigen.http import services
 from storage import MediaError
 from storage.media import MEDIA_TYPES_BY_EXT
 

@@ -13,10 +13,10 @@ from pathlib import Path
 import click
 from sqlalchemy import select, update
 
-from fedigen import accounts, bot, imaging, posting
-from fedigen.commands import fail, with_services
-from fedigen.jobs import runner
+from fedigen.cli.common import fail, with_services
 from fedigen.services import Services
+from fedigen.social import accounts, generations, lookup, posts, remixes
+from fedigen.social.jobs import runner
 from generation.backend import GenerationRequest, no_progress, parse_size
 from generation.jobs import JobSpec, cancel
 from storage import queue
@@ -96,19 +96,18 @@ async def post(
     if prompt is None:
         async with svc.sessions() as session, session.begin():
             author = await accounts.get_local(session, as_name)
-            request = posting.PostRequest(text=text, visibility=visibility, summary=cw, sensitive=sensitive)
-            status = await posting.create_post(svc, session, author, request)
-            await bot.on_status(svc, session, status)
+            request = posts.PostRequest(text=text, visibility=visibility, summary=cw, sensitive=sensitive)
+            status = await posts.create_post(svc, session, author, request)
         click.echo(f"{status.id}\t{status.url}")
         return
-    options = imaging.post_options(text, visibility=visibility, cw=cw, sensitive=sensitive, alt=list(alt),
+    options = generations.post_options(text, visibility=visibility, cw=cw, sensitive=sensitive, alt=list(alt),
                                    private_prompt=private_prompt)  # fmt: skip
     spec = JobSpec(
         prompt=prompt, negative_prompt=negative, size=size, count=count, seed=seed, backend=backend
     )
     async with svc.sessions() as session, session.begin():
         author = await accounts.get_local(session, as_name)
-        job = await imaging.request_generation(svc, session, author, spec, purpose="post", post=options)
+        job = await generations.request_generation(svc, session, author, spec, purpose="post", post=options)
     done = await follow_job(svc, job.id)
     posted = await _job_status(svc, done)
     click.echo(f"{posted.id}\t{posted.url}" if posted else f"job {done.id} done")
@@ -132,9 +131,9 @@ async def remix(
     """Remix an image post (ours by id or URL, or any server's by URL) with a new prompt."""
     async with svc.sessions() as session, session.begin():
         author = await accounts.get_local(session, as_name)
-        parent = await imaging.find_status(svc, session, target)
-        options = imaging.post_options(text, visibility=visibility, private_prompt=private_prompt)
-        job = await imaging.remix(svc, session, author, parent, prompt, post=options, count=count,
+        parent = await lookup.find_status(svc, session, target)
+        options = generations.post_options(text, visibility=visibility, private_prompt=private_prompt)
+        job = await generations.remix(svc, session, author, parent, prompt, post=options, count=count,
                                   backend=backend, strength=strength)  # fmt: skip
     done = await follow_job(svc, job.id)
     status = await _job_status(svc, done)
@@ -156,7 +155,7 @@ async def generate(
     count: int, prompt: str,
 ) -> None:  # fmt: skip
     """Make images from a prompt into files (nothing is posted), labelled as AI-generated."""
-    prompt = await imaging.check_prompt(svc, prompt, negative)
+    prompt = await generations.check_prompt(svc, prompt, negative)
     width, height = parse_size(size or svc.job_settings.default_size)
     name = svc.job_settings.check_backend(backend)
     generator = runner(svc).backend(name)
@@ -226,8 +225,8 @@ async def jobs_cancel(svc: Services, job_id: int) -> None:
 async def lineage(svc: Services, target: str) -> None:
     """Where a post's image comes from (its remix parents) and what remixed it (its children)."""
     async with svc.sessions() as session:
-        status = await imaging.find_status(svc, session, target)
-        parents, children = await imaging.lineage(session, status)
+        status = await lookup.find_status(svc, session, target)
+        parents, children = await remixes.lineage(session, status)
     for ap_id in reversed(parents):
         click.echo(f"parent\t{ap_id}")
     click.echo(f"this\t{status.ap_id}")

@@ -14,11 +14,12 @@ import sys
 import click
 from sqlalchemy import select
 
-from fedigen import accounts, bot, following, imagecommands, moderation, posting
-from fedigen.commands import fail, run_async, settings_of, with_services
+from fedigen.cli import images
+from fedigen.cli.common import fail, run_async, settings_of, with_services
 from fedigen.config import Settings, config_path
 from fedigen.errors import FedigenError
 from fedigen.services import Services, open_services
+from fedigen.social import accounts, bot, follows, lookup, moderation, posts
 from fedigen.worker import Worker
 from storage.models import Actor, Notification, Status
 
@@ -245,7 +246,7 @@ async def edit(svc: Services, as_name: str, status_id: int, text: str) -> None:
     """Edit a post's text (sends Update)."""
     async with svc.sessions() as session, session.begin():
         author = await accounts.get_local(session, as_name)
-        status = await posting.edit_post(svc, session, author, status_id, text)
+        status = await posts.edit_post(svc, session, author, status_id, text)
     click.echo(f"edited {status.url}")
 
 
@@ -257,7 +258,7 @@ async def delete(svc: Services, as_name: str, status_id: int) -> None:
     """Delete a post (sends Delete with a Tombstone)."""
     async with svc.sessions() as session, session.begin():
         author = await accounts.get_local(session, as_name)
-        await posting.delete_post(svc, session, author, status_id)
+        await posts.delete_post(svc, session, author, status_id)
     click.echo(f"deleted {status_id}")
 
 
@@ -269,8 +270,8 @@ async def follow(svc: Services, as_name: str, handle: str) -> None:
     """Follow @user@host (sends Follow; the worker delivers it)."""
     async with svc.sessions() as session, session.begin():
         me = await accounts.get_local(session, as_name)
-        target = await following.find_actor(svc, session, handle)
-        row = await following.follow(svc, session, me, target)
+        target = await lookup.find_actor(svc, session, handle)
+        row = await follows.follow(svc, session, me, target)
     click.echo(f"{'following' if row.state == 'accepted' else 'requested'} {target.ap_id}")
 
 
@@ -282,8 +283,8 @@ async def unfollow(svc: Services, as_name: str, handle: str) -> None:
     """Stop following @user@host (sends Undo{Follow})."""
     async with svc.sessions() as session, session.begin():
         me = await accounts.get_local(session, as_name)
-        target = await following.find_actor(svc, session, handle)
-        await following.unfollow(svc, session, me, target)
+        target = await lookup.find_actor(svc, session, handle)
+        await follows.unfollow(svc, session, me, target)
     click.echo(f"unfollowed {target.ap_id}")
 
 
@@ -299,7 +300,7 @@ async def requests_list(svc: Services, as_name: str) -> None:
     """List accounts waiting for approval."""
     async with svc.sessions() as session:
         me = await accounts.get_local(session, as_name)
-        pending = await following.pending_requests(session, me)
+        pending = await follows.pending_requests(session, me)
     for actor in pending:
         click.echo(f"@{actor.username}@{actor.domain or svc.urls.host}\t{actor.ap_id}")
     if not pending:
@@ -309,8 +310,8 @@ async def requests_list(svc: Services, as_name: str) -> None:
 async def _answer(svc: Services, as_name: str, handle: str, approve: bool) -> str:
     async with svc.sessions() as session, session.begin():
         me = await accounts.get_local(session, as_name)
-        requester = await following.find_actor(svc, session, handle)
-        await following.answer_request(svc, session, me, requester, approve=approve)
+        requester = await lookup.find_actor(svc, session, handle)
+        await follows.answer_request(svc, session, me, requester, approve=approve)
         return requester.ap_id
 
 
@@ -402,5 +403,5 @@ async def run_worker_once(svc: Services) -> None:
     click.echo(f"worked {await Worker(svc).run_once()} rows")
 
 
-for command in imagecommands.COMMANDS:
+for command in images.COMMANDS:
     main.add_command(command)

@@ -13,7 +13,7 @@ from starlette.routing import Route
 
 from activitypub.vocab import AS2_MEDIA_TYPE
 from fedigen.errors import NotFoundError, ValidationError
-from fedigen.routes import services
+from fedigen.http import services
 from storage.models import Actor, Status, User, utcnow
 
 JRD = "application/jrd+json"

@@ -14,21 +14,14 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from activitypub.errors import ActivityPubError
-from activitypub.notes import quote_link
-from activitypub.outbox import publish, quote_request_of
-from activitypub.posts import fetch_public_note
 from fedigen.errors import NotFoundError, ValidationError
-from fedigen.posting import PostRequest, create_post
 from fedigen.services import Services
+from fedigen.social import posts
+from fedigen.social.visibility import is_public
 from generation.jobs import JobSpec, check_quota, submit
-from storage import MediaError
-from storage.images import sniff_media_type
-from storage.models import Actor, GenerationJob, MediaAttachment, Remix, Status, User
+from storage.models import Actor, GenerationJob, MediaAttachment, Status, User
 
 log = logging.getLogger(__name__)
-
-MAX_REMOTE_IMAGE_BYTES = 16_000_000
 
 
 async def check_prompt(svc: Services, prompt: str, negative_prompt: str = "") -> str:
@@ -90,24 +83,6 @@ def post_options(
     }  # fmt: skip
 
 
-async def find_status(svc: Services, session: AsyncSession, ref: str) -> Status:
-    """A status by our id, our URL / ActivityPub id, or a remote URL (fetched and stored)."""
-    ref = ref.strip()
-    status: Status | None = None
-    if ref.isdigit():
-        status = await session.get(Status, int(ref))
-    else:
-        status = await session.scalar(select(Status).where((Status.ap_id == ref) | (Status.url == ref)))
-        if status is None and not svc.urls.is_local(ref):
-            try:
-                status = await fetch_public_note(session, svc.resolver, svc.urls, ref)
-            except (ActivityPubError, ValueError) as exc:
-                raise NotFoundError(f"could not fetch {ref}: {exc}") from None
-    if status is None or status.deleted_at is not None or status.reblog_of_id is not None:
-        raise NotFoundError(f"no post {ref}")
-    return status
-
-
 async def remix(
     svc: Services,
     session: AsyncSession,
@@ -123,7 +98,7 @@ async def remix(
 ) -> GenerationJob:
     """Queue a remix of ``parent``: seeded from its prompt (when known) plus the new one, image-to-image
     from its first image where the backend can; the new post links the parent as a quote."""
-    if parent.visibility not in ("public", "unlisted") and parent.actor_id != account.id:
+    if not is_public(parent) and parent.actor_id != account.id:
         raise NotFoundError("no such post")  # private posts are not for remixing by others
     if not parent.attachments:
         raise ValidationError("status", "that post has no image to remix")
@@ -142,80 +117,21 @@ async def remix(
     return await request_generation(svc, session, account, spec, purpose="post", post=post)
 
 
-MAX_LINEAGE_DEPTH = 50
-
-
-async def lineage(session: AsyncSession, status: Status) -> tuple[list[str], list[str]]:
-    """A post's remix ancestors (nearest first) and its direct remixes, as ActivityPub ids."""
-    parents: list[str] = []
-    current = status.ap_id
-    while len(parents) < MAX_LINEAGE_DEPTH:
-        parent = await session.scalar(select(Remix.parent_ap_id).where(Remix.child_ap_id == current))
-        if parent is None or parent in parents or parent == status.ap_id:
-            break
-        parents.append(parent)
-        current = parent
-    children = list(
-        await session.scalars(
-            select(Remix.child_ap_id).where(Remix.parent_ap_id == status.ap_id).order_by(Remix.id)
-        )
-    )
-    return parents, children
-
-
 async def image_post(
     svc: Services, session: AsyncSession, job: GenerationJob, media: list[MediaAttachment]
 ) -> Status:
-    """Post a finished job's images with its caption, provenance and remix link."""
+    """Post a finished job's images with its caption; the post takes its provenance and remix link from
+    the images (:func:`fedigen.social.posts.create_post`)."""
     author = await session.get(Actor, job.account_id)
     if author is None:
         raise NotFoundError("the job's account is gone")
     options = job.post
-    generation = dict(media[0].generation) if media else {}
-    generation["private"] = bool(options.get("private_prompt"))
-    extra: dict[str, Any] = {"generation": generation}
-    tags: list[dict[str, Any]] = []
-    parent = await session.get(Status, job.parent_status_id) if job.parent_status_id else None
-    if job.parent_ap_id:
-        extra["remix_of"] = job.parent_ap_id
-        extra["remix_url"] = parent.url if parent is not None and parent.url else job.parent_ap_id
-        tags.append(quote_link(job.parent_ap_id))
-    remote_parent = parent is not None and not parent.local and parent.actor_id != author.id
-    request = PostRequest(
+    request = posts.PostRequest(
         text=str(options.get("text") or ""), visibility=str(options.get("visibility") or "public"),
         summary=str(options.get("cw") or ""), sensitive=bool(options.get("sensitive")),
         language=options.get("language"), in_reply_to_id=options.get("in_reply_to_id"),
-        media_ids=[m.id for m in media], extra=extra, extra_tags=tags,
-        also_deliver_to=[parent.actor_id] if parent is not None and remote_parent else [],
+        media_ids=[m.id for m in media], private_prompt=bool(options.get("private_prompt")),
     )  # fmt: skip
-    status = await create_post(svc, session, author, request)
+    status = await posts.create_post(svc, session, author, request)
     job.status_id = status.id
-    if parent is not None and remote_parent and status.visibility in ("public", "unlisted"):
-        # FEP-044f: ask the parent's author to authorise the quote; their Accept carries the stamp.
-        parent_author = await session.get(Actor, parent.actor_id)
-        if parent_author is not None:
-            request_doc = quote_request_of(svc.urls.new_activity(), author, parent.ap_id, status.ap_id,
-                                           parent_author.ap_id)  # fmt: skip
-            await publish(session, author, request_doc)
     return status
-
-
-async def fetch_image(svc: Services, url: str) -> bytes | None:
-    """A remote image's bytes through the guarded federation client, if it is an allowed image type."""
-    try:
-        async with svc.http.stream("GET", url, follow_redirects=True) as response:
-            if response.status_code != 200:
-                return None
-            data = bytearray()
-            async for chunk in response.aiter_bytes():
-                data += chunk
-                if len(data) > MAX_REMOTE_IMAGE_BYTES:
-                    return None
-    except Exception as exc:  # network errors of every kind: remix from the prompt alone
-        log.info("could not fetch %s for a remix: %s", url, exc)
-        return None
-    try:
-        sniff_media_type(bytes(data))
-    except MediaError:
-        return None
-    return bytes(data)

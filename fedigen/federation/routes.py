@@ -14,12 +14,12 @@ from activitypub.actors import instance_actor_to_ap, local_actor_to_ap
 from activitypub.errors import PayloadTooLargeError
 from activitypub.inbox import receive
 from activitypub.notes import note_to_ap, tombstone_to_ap
-from activitypub.outbox import create_of
+from activitypub.activities import create_of
 from activitypub.signatures import verify_request
 from activitypub.vocab import AS_CONTEXT
-from fedigen.accounts import get_local
 from fedigen.errors import NotFoundError
-from fedigen.routes import services, wants_as2
+from fedigen.http import services, wants_as2
+from fedigen.social.accounts import get_local
 from storage.models import Activity, Actor, Follow, Status
 
 PAGE_SIZE = 20

@@ -25,11 +25,11 @@ from starlette.staticfiles import StaticFiles
 from starlette.templating import Jinja2Templates
 
 from activitypub.content import strip_html
-from fedigen.accounts import get_local
-from fedigen.avatars import cached_identicon_png
 from fedigen.errors import NotFoundError, ValidationError
-from fedigen.imaging import lineage
-from fedigen.routes import services, wants_as2
+from fedigen.http import services, wants_as2
+from fedigen.social.accounts import get_local
+from fedigen.social.remixes import lineage
+from fedigen.web.avatars import cached_identicon_png
 from storage.models import Actor, Follow, Status, StatusTag
 
 PAGE_SIZE = 20
@@ -38,7 +38,7 @@ AVATAR_SIZE = 256
 PUBLIC_ONLY = ("public",)
 PUBLIC_OR_UNLISTED = ("public", "unlisted")
 BIGINT_MAX = 2**63 - 1  # ids beyond this would overflow PostgreSQL's bigint before any row is looked up
-PACKAGE_DIR = Path(__file__).resolve().parent.parent
+PACKAGE_DIR = Path(__file__).resolve().parent
 
 # Pages run no script and load nothing from elsewhere; this keeps it so even if a template slips.
 PAGE_HEADERS = {

@@ -3,17 +3,15 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from activitypub.actors import format_time, local_actor_to_ap
+from activitypub.activities import update_of_actor
 from activitypub.content import text_to_html
 from activitypub.outbox import publish
-from activitypub.vocab import CONTEXT, PUBLIC
 from fedigen.errors import ValidationError
-from fedigen.posting import media_url
 from fedigen.services import Services
+from fedigen.social.media import media_url
 from storage import MediaError
 from storage.attachments import ingest
 from storage.models import Actor, utcnow
@@ -67,18 +65,6 @@ async def _image_url(svc: Services, session: AsyncSession, actor: Actor, data: b
     return media_url(svc, row.federation_key or "")
 
 
-def update_of_actor(svc: Services, actor: Actor) -> dict[str, Any]:
-    """Update{Person} with the whole actor document, to the public and the account's followers."""
-    now = utcnow()
-    obj = {k: v for k, v in local_actor_to_ap(actor, svc.urls).items() if k != "@context"}
-    obj["updated"] = format_time(now)
-    return {
-        "@context": CONTEXT, "id": f"{actor.ap_id}#updates/{int(now.timestamp() * 1000)}", "type": "Update",
-        "actor": actor.ap_id, "to": [PUBLIC],
-        "cc": [actor.followers_url or svc.urls.followers(actor.username)], "object": obj,
-    }  # fmt: skip
-
-
 async def update_profile(
     svc: Services, session: AsyncSession, actor: Actor, changes: ProfileChanges
 ) -> Actor:
@@ -112,5 +98,5 @@ async def update_profile(
         ]
     actor.updated_at = utcnow()
     await session.flush()
-    await publish(session, actor, update_of_actor(svc, actor))
+    await publish(session, actor, update_of_actor(actor, svc.urls))
     return actor

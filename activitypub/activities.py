@@ -1,0 +1,118 @@
+"""Our activities as AS2 documents, shaped as Mastodon sends and reads them
+(https://docs.joinmastodon.org/spec/activitypub/): what :func:`activitypub.outbox.publish` records
+and delivers."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from activitypub.actors import format_time, local_actor_to_ap
+from activitypub.notes import note_to_ap, tombstone_to_ap
+from activitypub.urls import LocalUrls
+from activitypub.vocab import CONTEXT, PUBLIC
+from storage.models import Actor, Status, utcnow
+
+
+def create_of(status: Status, author: Actor, urls: LocalUrls) -> dict[str, Any]:
+    """Create{Note} for a new status."""
+    return {
+        "@context": CONTEXT,
+        "id": urls.create_activity(author.username, status.id),
+        "type": "Create",
+        "actor": author.ap_id,
+        "published": format_time(status.published),
+        "to": list(status.to),
+        "cc": list(status.cc),
+        "object": note_to_ap(status, author, urls, with_context=False),
+    }
+
+
+def update_of(status: Status, author: Actor, urls: LocalUrls) -> dict[str, Any]:
+    """Update{Note} after an edit; the Note carries ``updated``."""
+    return {
+        "@context": CONTEXT,
+        "id": f"{status.ap_id}#updates/{int((status.edited_at or utcnow()).timestamp() * 1000)}",
+        "type": "Update",
+        "actor": author.ap_id,
+        "published": format_time(status.edited_at or utcnow()),
+        "to": list(status.to),
+        "cc": list(status.cc),
+        "object": note_to_ap(status, author, urls, with_context=False),
+    }
+
+
+def delete_of(status: Status, author: Actor, deleted_at: datetime) -> dict[str, Any]:
+    """Delete with a Tombstone, addressed as the Note was."""
+    return {
+        "@context": CONTEXT,
+        "id": f"{status.ap_id}#delete",
+        "type": "Delete",
+        "actor": author.ap_id,
+        "to": list(status.to),
+        "cc": list(status.cc),
+        "object": tombstone_to_ap(status.ap_id, deleted_at),
+    }
+
+
+def follow_of(ap_id: str, follower: Actor, followee: Actor) -> dict[str, Any]:
+    """Follow."""
+    return {
+        "@context": CONTEXT, "id": ap_id, "type": "Follow",
+        "actor": follower.ap_id, "object": followee.ap_id, "to": [followee.ap_id],
+    }  # fmt: skip
+
+
+def response_of(kind: str, ap_id: str, actor: Actor, follow_doc: dict[str, Any], to: str) -> dict[str, Any]:
+    """Accept or Reject of a Follow, carrying the Follow itself as object (what Mastodon matches on)."""
+    obj = {k: v for k, v in follow_doc.items() if k != "@context"}
+    return {"@context": CONTEXT, "id": ap_id, "type": kind, "actor": actor.ap_id, "object": obj, "to": [to]}
+
+
+def quote_request_of(ap_id: str, actor: Actor, quoted: str, quoting: str, to: str) -> dict[str, Any]:
+    """FEP-044f QuoteRequest: may ``quoting`` (our post) quote ``quoted`` (theirs)?"""
+    return {"@context": CONTEXT, "id": ap_id, "type": "QuoteRequest", "actor": actor.ap_id,
+            "object": quoted, "instrument": quoting, "to": [to]}  # fmt: skip
+
+
+def like_of(ap_id: str, actor: Actor, status: Status, author: Actor) -> dict[str, Any]:
+    """Like of a status, addressed to its author."""
+    return {"@context": CONTEXT, "id": ap_id, "type": "Like", "actor": actor.ap_id, "object": status.ap_id,
+            "to": [author.ap_id]}  # fmt: skip
+
+
+def announce_of(boost: Status, actor: Actor, status: Status) -> dict[str, Any]:
+    """Announce of a status, addressed as the boost is."""
+    return {"@context": CONTEXT, "id": boost.ap_id, "type": "Announce", "actor": actor.ap_id,
+            "published": format_time(boost.published), "to": list(boost.to), "cc": list(boost.cc),
+            "object": status.ap_id}  # fmt: skip
+
+
+def undo_of(ap_id: str, actor: Actor, inner: dict[str, Any], to: list[str]) -> dict[str, Any]:
+    """Undo of one of our earlier activities."""
+    obj = {k: v for k, v in inner.items() if k != "@context"}
+    return {"@context": CONTEXT, "id": ap_id, "type": "Undo", "actor": actor.ap_id, "object": obj, "to": to}
+
+
+def block_of(ap_id: str, actor: Actor, target: Actor) -> dict[str, Any]:
+    """Block (Mastodon sends it to the blocked account so its server hides us)."""
+    return {"@context": CONTEXT, "id": ap_id, "type": "Block", "actor": actor.ap_id,
+            "object": target.ap_id, "to": [target.ap_id]}  # fmt: skip
+
+
+def update_of_actor(actor: Actor, urls: LocalUrls) -> dict[str, Any]:
+    """Update{Person} with the whole actor document, to the public and the account's followers."""
+    now = utcnow()
+    obj = {k: v for k, v in local_actor_to_ap(actor, urls).items() if k != "@context"}
+    obj["updated"] = format_time(now)
+    return {
+        "@context": CONTEXT, "id": f"{actor.ap_id}#updates/{int(now.timestamp() * 1000)}", "type": "Update",
+        "actor": actor.ap_id, "to": [PUBLIC],
+        "cc": [actor.followers_url or urls.followers(actor.username)], "object": obj,
+    }  # fmt: skip
+
+
+def quote_authorization_of(ap_id: str, author: Actor, quoting: str, quoted: str) -> dict[str, Any]:
+    """FEP-044f QuoteAuthorization stamp: ``quoting`` may quote our ``quoted``."""
+    return {"@context": CONTEXT, "id": ap_id, "type": "QuoteAuthorization", "attributedTo": author.ap_id,
+            "interactingObject": quoting, "interactionTarget": quoted}  # fmt: skip

@@ -1,0 +1,211 @@
+"""What activities from other servers do here: one visible table from received record to use-case.
+
+:mod:`activitypub.received` reads each verified activity into a typed record; the handler for its
+type (``HANDLERS``) calls the same use-case of :mod:`fedigen.social` that a local account's request
+would call, so a Follow, a post, a like or a block has one home whatever its origin. Handlers are
+idempotent: a redelivered activity changes nothing twice (the inbox dedupes on the activity id, and
+the use-cases check what already exists).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from activitypub import received as r
+from activitypub.dispatch import Handler
+from activitypub.errors import ActivityPubError
+from activitypub.outbox import audience_of
+from activitypub.vocab import PUBLIC
+from fedigen.errors import FedigenError
+from fedigen.services import Services
+from fedigen.social import accounts, blocks, follows, moderation, posts, reactions, remixes
+from storage.models import Actor, Block, Favourite, Follow, FollowState, InboxEntry, InboxItem, Status
+
+
+async def _local(session: AsyncSession, ap_id: str | None) -> Actor | None:
+    if not ap_id:
+        return None
+    return await session.scalar(select(Actor).where(Actor.ap_id == ap_id, Actor.domain.is_(None)))
+
+
+async def on_follow(svc: Services, session: AsyncSession, rec: r.FollowReceived) -> None:
+    target = await _local(session, rec.object_ap_id)
+    if target is not None:
+        await follows.follow(svc, session, rec.actor, target, ap_id=rec.ap_id)
+
+
+async def _our_follow(
+    svc: Services, session: AsyncSession, rec: r.AnswerReceived
+) -> tuple[Follow, Actor] | None:
+    """The Follow one of our accounts sent that this Accept/Reject answers; only the followee may answer."""
+    query = (
+        select(Follow, Actor)
+        .join(Actor, Actor.id == Follow.follower_id)
+        .where(Follow.followee_id == rec.actor.id, Actor.domain.is_(None))
+    )
+    if rec.object_ap_id and svc.urls.is_local(rec.object_ap_id):
+        row = (await session.execute(query.where(Follow.ap_id == rec.object_ap_id))).first()
+    elif rec.followee_ap_id == rec.actor.ap_id and (follower := await _local(session, rec.follower_ap_id)):
+        # Some servers answer with a Follow of their own making: match it by who and whom.
+        row = (await session.execute(query.where(Follow.follower_id == follower.id))).first()
+    else:
+        row = None
+    return (row[0], row[1]) if row is not None else None
+
+
+async def on_answer(svc: Services, session: AsyncSession, rec: r.AnswerReceived) -> None:
+    if rec.accepted and await remixes.quote_accepted(
+        svc, session, rec.actor, rec.object_ap_id, rec.result_ap_id
+    ):
+        return
+    found = await _our_follow(svc, session, rec)
+    if found is not None:
+        row, follower = found
+        if rec.accepted:
+            await follows.accept(svc, session, row, follower, rec.actor)
+        else:
+            await follows.reject(svc, session, row, follower, rec.actor)
+
+
+async def on_undo(svc: Services, session: AsyncSession, rec: r.UndoReceived) -> None:
+    """Undo of the sender's Follow, Like, Announce or Block (by type, or found by id when untyped)."""
+    kind, inner_id = rec.inner_type, rec.inner_ap_id
+    if kind in ("Follow", None):
+        target = await _local(session, rec.inner_object_ap_id)
+        row = await (follows.find_follow(session, rec.actor, target) if target is not None else session.scalar(
+            select(Follow).where(Follow.follower_id == rec.actor.id, Follow.ap_id == inner_id)))  # fmt: skip
+        followee = await session.get(Actor, row.followee_id) if row is not None else None
+        if followee is not None:
+            await follows.unfollow(svc, session, rec.actor, followee)
+    if kind in ("Like", None) and inner_id:
+        like = await session.scalar(
+            select(Favourite).where(Favourite.actor_id == rec.actor.id, Favourite.ap_id == inner_id)
+        )
+        liked = await session.get(Status, like.status_id) if like is not None else None
+        if liked is not None:
+            await reactions.unfavourite(svc, session, rec.actor, liked)
+    if kind in ("Announce", None) and inner_id:
+        boost = await session.scalar(select(Status).where(Status.actor_id == rec.actor.id, Status.ap_id == inner_id,
+                                                          Status.reblog_of_id.is_not(None)))  # fmt: skip
+        boosted = (
+            await session.get(Status, boost.reblog_of_id)
+            if boost is not None and boost.reblog_of_id
+            else None
+        )
+        if boosted is not None:
+            await reactions.unreblog(svc, session, rec.actor, boosted)
+    if kind in ("Block", None) and inner_id:
+        block = await session.scalar(
+            select(Block).where(Block.actor_id == rec.actor.id, Block.ap_id == inner_id)
+        )
+        blocked = await session.get(Actor, block.target_id) if block is not None else None
+        if blocked is not None:
+            await blocks.unblock(svc, session, rec.actor, blocked)
+
+
+async def on_note(svc: Services, session: AsyncSession, rec: r.NoteReceived) -> None:
+    if rec.edited:
+        await posts.receive_edit(svc, session, rec.actor, rec.note)
+    else:
+        await posts.receive_post(svc, session, rec.actor, rec.note)
+
+
+async def on_profile(svc: Services, session: AsyncSession, rec: r.ProfileUpdated) -> None:
+    await svc.resolver.store_actor(rec.actor_document, rec.actor.ap_id, session=session)
+
+
+async def on_delete(svc: Services, session: AsyncSession, rec: r.DeleteReceived) -> None:
+    if rec.of_actor:
+        await accounts.remote_account_deleted(session, rec.actor)
+    else:
+        await posts.receive_delete(svc, session, rec.actor, rec.object_ap_id)
+
+
+async def on_like(svc: Services, session: AsyncSession, rec: r.LikeReceived) -> None:
+    status = await posts.status_by_ap_id(session, rec.object_ap_id)
+    if status is not None:
+        await reactions.favourite(svc, session, rec.actor, status, ap_id=rec.ap_id)
+
+
+async def on_announce(svc: Services, session: AsyncSession, rec: r.AnnounceReceived) -> None:
+    """A boost of a post we have, or (when someone here follows the booster) one we fetch."""
+    status = await posts.status_by_ap_id(session, rec.object_ap_id)
+    if status is None and await posts.has_local_followers(session, rec.actor):
+        try:
+            status = await posts.fetch_post(svc, session, rec.object_ap_id)
+        except (ActivityPubError, ValueError):
+            return
+    if status is None:
+        return
+    try:
+        await reactions.reblog(svc, session, rec.actor, status, ap_id=rec.ap_id, to=rec.to, cc=rec.cc)
+    except FedigenError:
+        return  # not a post that may be boosted
+
+
+async def on_block(svc: Services, session: AsyncSession, rec: r.BlockReceived) -> None:
+    target = await _local(session, rec.object_ap_id)
+    if target is not None:
+        await blocks.block(svc, session, rec.actor, target, ap_id=rec.ap_id)
+
+
+async def on_move(svc: Services, session: AsyncSession, rec: r.MoveReceived) -> None:
+    await accounts.account_moved(session, rec.actor, rec.target)
+
+
+async def on_flag(svc: Services, session: AsyncSession, rec: r.FlagReceived) -> None:
+    await moderation.report_received(svc, session, rec.actor, rec.object_ap_ids, rec.comment, ap_id=rec.ap_id)
+
+
+async def on_quote_request(svc: Services, session: AsyncSession, rec: r.QuoteRequestReceived) -> None:
+    await remixes.quote_requested(svc, session, rec.actor, rec.echo, rec.object_ap_id, rec.instrument_ap_id)
+
+
+def _handler(fn: Callable[[Services, AsyncSession, Any], Awaitable[None]]) -> Handler[Services]:
+    return fn
+
+
+HANDLERS: dict[type[r.Received], Handler[Services]] = {
+    r.FollowReceived: _handler(on_follow),
+    r.AnswerReceived: _handler(on_answer),
+    r.UndoReceived: _handler(on_undo),
+    r.NoteReceived: _handler(on_note),
+    r.ProfileUpdated: _handler(on_profile),
+    r.DeleteReceived: _handler(on_delete),
+    r.LikeReceived: _handler(on_like),
+    r.AnnounceReceived: _handler(on_announce),
+    r.BlockReceived: _handler(on_block),
+    r.MoveReceived: _handler(on_move),
+    r.FlagReceived: _handler(on_flag),
+    r.QuoteRequestReceived: _handler(on_quote_request),
+}
+
+
+async def file_for_recipients(session: AsyncSession, item: InboxItem, sender: Actor | None) -> None:
+    """Keep the activity in the C2S inbox of every local account it was for: the personal inbox it
+    came to, the accounts it names, and the sender's local followers when sent to them or the public."""
+    doc = item.document
+    inner = doc.get("object")
+    audience = set(audience_of(doc)) | (set(audience_of(inner)) if isinstance(inner, dict) else set())
+    named = select(Actor.id).where(Actor.ap_id.in_(audience), Actor.domain.is_(None))
+    ids = set(await session.scalars(named)) if audience else set()
+    if item.recipient_id is not None:
+        ids.add(item.recipient_id)
+    if sender is not None and (PUBLIC in audience or (sender.followers_url or "") in audience):
+        ids |= set(await session.scalars(
+            select(Follow.follower_id).join(Actor, Actor.id == Follow.follower_id)
+            .where(Follow.followee_id == sender.id, Follow.state == FollowState.ACCEPTED, Actor.domain.is_(None))
+        ))  # fmt: skip
+    if not ids:
+        return
+    filed = set(await session.scalars(select(InboxEntry.account_id).where(
+        InboxEntry.activity_ap_id == item.activity_ap_id, InboxEntry.account_id.in_(ids))))  # fmt: skip
+    kept = {k: v for k, v in doc.items() if k != "@context"}
+    session.add_all(
+        InboxEntry(account_id=i, activity_ap_id=item.activity_ap_id, document=kept)
+        for i in sorted(ids - filed)
+    )

@@ -1,0 +1,175 @@
+"""Media of local accounts and copies of remote ones, always through the one image pipeline.
+
+Uploads (``POST /api/v2/media``) are processed in the background and never lost: the uploaded bytes
+are written to the media store before the 202 answer, and the row remembers where
+(``meta.upload_key``). This process then runs the image pipeline in a task; if the process dies first,
+the worker finds the row still ``processing`` after a grace period and finishes it from the stored
+bytes.
+
+Remote avatars are fetched through the guarded federation client (no private addresses, a size cap),
+checked and re-encoded by :mod:`storage.images` (type from the bytes, pixel cap before decoding,
+metadata stripped), and kept as media rows keyed by their source URL, so pages and the client API can
+serve our copy instead of hot-linking another server. The work list is the database itself: actors
+whose current icon URL has no row yet. A fetch that fails leaves a ``failed`` row, so a broken avatar
+is not fetched again until its URL changes.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from datetime import timedelta
+
+from sqlalchemy import exists, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from fedigen.services import Services
+from storage import MediaError
+from storage.attachments import fill_row, ingest, store_processed
+from storage.images import EXT_BY_MEDIA_TYPE, process_image_async, sniff_media_type
+from storage.models import Actor, MediaAttachment, utcnow
+
+log = logging.getLogger(__name__)
+
+MAX_REMOTE_IMAGE_BYTES = 16_000_000
+
+PROCESSING = "processing"
+# How long an upload may stay "processing" before the worker takes it over.
+GRACE = timedelta(minutes=2)
+_TASKS: set[asyncio.Task[None]] = set()
+
+
+async def keep_upload(svc: Services, data: bytes) -> tuple[str, str]:
+    """Store the raw upload (an allowed image type); returns (media type, store key)."""
+    media_type = sniff_media_type(data)
+    return media_type, await svc.media.store.aput(data, EXT_BY_MEDIA_TYPE[media_type])
+
+
+def start_processing(svc: Services, media_id: int, data: bytes, focus: tuple[float, float]) -> None:
+    """Process an upload in a task of this process."""
+    task = asyncio.create_task(process_upload(svc, media_id, data, focus))
+    _TASKS.add(task)
+    task.add_done_callback(_TASKS.discard)
+
+
+async def process_upload(svc: Services, media_id: int, data: bytes, focus: tuple[float, float]) -> None:
+    """Run the image pipeline for a processing row: ready when done, failed when the image is bad."""
+    try:
+        processed = await process_image_async(data, svc.media.limits, focus=focus)
+        keys = await store_processed(svc.media, processed)
+    except MediaError as exc:
+        log.info("media %s could not be processed: %s", media_id, exc)
+        async with svc.sessions() as session, session.begin():
+            row = await session.get(MediaAttachment, media_id)
+            if row is not None:
+                row.state = "failed"
+                row.meta = {**(row.meta or {}), "error": str(exc)}
+        return
+    async with svc.sessions() as session, session.begin():
+        row = await session.get(MediaAttachment, media_id)
+        if row is not None and row.state == PROCESSING:
+            kept = (row.focus_x, row.focus_y)  # PUT may have changed it meanwhile
+            upload_key = (row.meta or {}).get("upload_key")
+            fill_row(row, processed, keys)
+            row.focus_x, row.focus_y = kept
+            row.meta = {**row.meta, "focus": {"x": kept[0], "y": kept[1]}, "upload_key": upload_key}
+
+
+async def resume_uploads(svc: Services, limit: int = 10) -> int:
+    """Finish uploads whose process died before processing them; returns how many were taken."""
+    stale = utcnow() - GRACE
+    async with svc.sessions() as session:
+        rows = list(
+            await session.scalars(
+                select(MediaAttachment)
+                .where(MediaAttachment.state == PROCESSING, MediaAttachment.created_at < stale)
+                .limit(limit)
+            )
+        )
+    for row in rows:
+        key = (row.meta or {}).get("upload_key")
+        try:
+            data = await svc.media.store.aread(key) if isinstance(key, str) else None
+        except MediaError:
+            data = None
+        if data is None:
+            async with svc.sessions() as session, session.begin():
+                lost = await session.get(MediaAttachment, row.id)
+                if lost is not None and lost.state == PROCESSING:
+                    lost.state = "failed"
+            continue
+        await process_upload(svc, row.id, data, (row.focus_x, row.focus_y))
+    return len(rows)
+
+
+async def wait_processing() -> None:
+    """Wait for this process's uploads in progress (tests, shutdown)."""
+    while _TASKS:
+        await asyncio.gather(*list(_TASKS), return_exceptions=True)
+
+
+async def cache_remote_avatars(svc: Services, limit: int = 20) -> int:
+    """Fetch and process up to ``limit`` remote avatars not yet copied; returns how many were tried."""
+    if not svc.settings.media.cache_remote_avatars:
+        return 0
+    copied = exists().where(MediaAttachment.remote_url == Actor.icon_url)
+    async with svc.sessions() as session:
+        rows = list(
+            await session.execute(
+                select(Actor.id, Actor.icon_url)
+                .where(Actor.domain.is_not(None), Actor.icon_url.is_not(None), Actor.deleted_at.is_(None))
+                .where(~copied)
+                .limit(limit)
+            )
+        )
+    for actor_id, url in rows:
+        data = await fetch_image(svc, str(url))
+        async with svc.sessions() as session, session.begin():
+            if await session.scalar(select(MediaAttachment.id).where(MediaAttachment.remote_url == url)):
+                continue  # another worker copied it meanwhile
+            try:
+                if data is None:
+                    raise MediaError("could not be fetched as an allowed image")
+                await ingest(session, svc.media, data, account_id=actor_id, remote_url=url)
+            except MediaError as exc:
+                log.info("avatar %s not copied: %s", url, exc)
+                session.add(MediaAttachment(account_id=actor_id, remote_url=url, state="failed"))
+    return len(rows)
+
+
+async def avatar_url(svc: Services, session: AsyncSession, actor: Actor) -> str:
+    """The URL to show for an account's avatar: our copy of a remote one when we have it."""
+    if actor.domain is None or not actor.icon_url:
+        return actor.icon_url or svc.urls.avatar(actor.username)
+    copy = await session.scalar(
+        select(MediaAttachment.thumbnail_key).where(
+            MediaAttachment.remote_url == actor.icon_url, MediaAttachment.state == "ready"
+        )
+    )
+    return media_url(svc, copy) if copy else actor.icon_url
+
+
+def media_url(svc: Services, key: str | None) -> str:
+    """Public URL of a stored media file."""
+    return f"{svc.settings.media_url}/{key or ''}"
+
+
+async def fetch_image(svc: Services, url: str) -> bytes | None:
+    """A remote image's bytes through the guarded federation client, if it is an allowed image type."""
+    try:
+        async with svc.http.stream("GET", url, follow_redirects=True) as response:
+            if response.status_code != 200:
+                return None
+            data = bytearray()
+            async for chunk in response.aiter_bytes():
+                data += chunk
+                if len(data) > MAX_REMOTE_IMAGE_BYTES:
+                    return None
+    except Exception as exc:  # network errors of every kind: remix from the prompt alone
+        log.info("could not fetch %s for a remix: %s", url, exc)
+        return None
+    try:
+        sniff_media_type(bytes(data))
+    except MediaError:
+        return None
+    return bytes(data)

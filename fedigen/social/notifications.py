@@ -1,0 +1,47 @@
+"""Notifications: the one place that decides whether a local account hears about something.
+
+Every social action that should reach someone (a follow or follow request, a mention or reply, a
+favourite, a boost, a move) calls :func:`notify`, whichever front door it came through: a local
+account, the client API, C2S, the CLI or another server.
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from storage.models import Actor, Block, Notification, Status
+
+
+class Kind(StrEnum):
+    """Notification types, named as Mastodon's API names them."""
+
+    FOLLOW = "follow"
+    FOLLOW_REQUEST = "follow_request"
+    MENTION = "mention"
+    FAVOURITE = "favourite"
+    REBLOG = "reblog"
+    MOVE = "move"
+
+
+async def blocks(session: AsyncSession, actor: Actor, target: Actor) -> bool:
+    """True when ``actor`` has blocked ``target``."""
+    found = await session.scalar(
+        select(Block.id).where(Block.actor_id == actor.id, Block.target_id == target.id)
+    )
+    return found is not None
+
+
+async def notify(
+    session: AsyncSession, recipient: Actor, kind: Kind, sender: Actor, status: Status | None = None
+) -> None:
+    """Tell a local account; never about its own actions, nor about accounts it blocked."""
+    if recipient.domain is not None or recipient.id == sender.id:
+        return
+    if not await blocks(session, recipient, sender):
+        session.add(
+            Notification(recipient_id=recipient.id, type=kind.value, from_actor_id=sender.id,
+                         status_id=status.id if status else None)
+        )  # fmt: skip

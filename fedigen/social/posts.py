@@ -1,0 +1,453 @@
+"""Posts, for every origin: written here (client API, C2S, CLI, web, the bot) or received from afar.
+
+A local post is checked, rendered (mentions resolved, hashtags linked), stored with its media, and
+published as Create to every follower inbox and mentioned actor. A received post is stored when it
+concerns a local account. Both then pass the same after-post step (:func:`after_post`): mention and
+reply notifications, the remix lineage, a quote request for a remix of another server's post, and the
+generation bot's trigger. Images made by the generator carry their AI label and generation record
+onto the post whichever way they were made (a prompt in the composer, the generation API and then
+``POST /api/v1/statuses``, a remix, the bot). Edits and deletions are one function each for both
+origins too. The caller commits.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+from typing import Any
+
+from sqlalchemy import delete, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from activitypub.activities import create_of, delete_of, update_of
+from activitypub.content import parse_text, quote_paragraph, text_to_html
+from activitypub.errors import ActivityPubError
+from activitypub.notes import MAX_ATTACHMENTS, RemoteNote, attachment_to_ap, quote_link
+from activitypub.outbox import publish
+from activitypub.vocab import VISIBILITIES, address
+from fedigen.errors import ForbiddenError, NotFoundError, ValidationError
+from fedigen.services import Services
+from fedigen.social import bot, remixes
+from fedigen.social.accounts import get_local
+from fedigen.social.media import media_url
+from fedigen.social.notifications import Kind, notify
+from fedigen.social.visibility import is_public
+from storage.db import on_commit
+from storage.models import (
+    Actor,
+    Follow,
+    FollowState,
+    MediaAttachment,
+    Mention,
+    Notification,
+    Status,
+    StatusTag,
+    Tombstone,
+    Visibility,
+    utcnow,
+)
+
+log = logging.getLogger(__name__)
+
+MAX_TEXT_CHARS = 5000
+MAX_MENTIONS = 50
+
+
+@dataclass
+class PostRequest:
+    """What a local account asks to post."""
+
+    text: str
+    visibility: str = Visibility.PUBLIC
+    summary: str = ""
+    sensitive: bool = False
+    language: str | None = None
+    in_reply_to_id: int | None = None
+    attachments: list[dict[str, object]] = field(default_factory=list)
+    # Ready media of the author's, not yet on a post (uploaded or generated), in order.
+    media_ids: list[int] = field(default_factory=list)
+    # Generated media: label the images as AI-made but keep the prompt to the author.
+    private_prompt: bool = False
+
+
+def _check(request: PostRequest) -> Visibility:
+    if request.visibility not in VISIBILITIES:
+        raise ValidationError("visibility", f"must be one of {', '.join(VISIBILITIES)}")
+    if len(request.media_ids) > MAX_ATTACHMENTS or len(set(request.media_ids)) != len(request.media_ids):
+        raise ValidationError("media_ids", f"at most {MAX_ATTACHMENTS} distinct media per post")
+    if not request.text.strip() and not request.attachments and not request.media_ids:
+        raise ValidationError("text", "a post needs text or media")
+    if len(request.text) > MAX_TEXT_CHARS:
+        raise ValidationError("text", f"over {MAX_TEXT_CHARS} characters")
+    if len(request.summary) > 1000:
+        raise ValidationError("spoiler_text", "over 1000 characters")
+    return Visibility(request.visibility)
+
+
+async def status_by_ap_id(session: AsyncSession, ap_id: str | None) -> Status | None:
+    """A live (not deleted) status by its ActivityPub id."""
+    if not ap_id:
+        return None
+    return await session.scalar(select(Status).where(Status.ap_id == ap_id, Status.deleted_at.is_(None)))
+
+
+# --- text: mentions and hashtags -----------------------------------------------------------------------
+
+
+async def _resolve_mentions(
+    svc: Services, session: AsyncSession, mentions: list[tuple[str, str | None]]
+) -> dict[tuple[str, str | None], Actor]:
+    """@user and @user@host -> actors; local names from the database, remote ones by WebFinger."""
+    found: dict[tuple[str, str | None], Actor] = {}
+    for user, domain in mentions[:MAX_MENTIONS]:
+        actor: Actor | None = None
+        if domain is None or domain.lower() == svc.urls.host.lower():
+            try:
+                actor = await get_local(session, user)
+            except NotFoundError:
+                pass
+        else:
+            actor = await session.scalar(select(Actor).where(Actor.username == user, Actor.domain == domain))
+            if actor is None:
+                try:
+                    actor = await svc.resolver.resolve_handle(f"{user}@{domain}", session=session)
+                except (ActivityPubError, ValueError) as exc:
+                    log.info("mention @%s@%s not resolved: %s", user, domain, exc)
+        if actor is not None:
+            found[(user, domain)] = actor
+    return found
+
+
+async def _render(svc: Services, session: AsyncSession, text: str) -> tuple[str, list[str], list[Actor]]:
+    """A local post's HTML, its hashtags (lower-case) and the actors it mentions."""
+    parsed = parse_text(text)
+    mentioned = await _resolve_mentions(svc, session, parsed.mentions)
+    html = text_to_html(
+        text, tag_url=svc.urls.tag,
+        mention_urls={k: (a.url or a.ap_id, a.username) for k, a in mentioned.items()},
+    )  # fmt: skip
+    actors = list({a.id: a for a in mentioned.values()}.values())
+    return html, [t.lower() for t in parsed.hashtags], actors
+
+
+def _tag_objects(svc: Services, hashtags: list[str], actors: list[Actor]) -> list[dict[str, Any]]:
+    tags: list[dict[str, Any]] = [
+        {"type": "Mention", "href": a.ap_id, "name": f"@{a.username}@{a.domain or svc.urls.host}"}
+        for a in actors
+    ]
+    tags += [{"type": "Hashtag", "href": svc.urls.tag(t), "name": f"#{t}"} for t in hashtags]
+    return tags
+
+
+async def _set_tags_and_mentions(
+    session: AsyncSession, status: Status, hashtags: list[str], actors: list[Actor]
+) -> list[Actor]:
+    """Make the status's hashtag and mention rows these; returns the actors newly mentioned."""
+    await session.execute(delete(StatusTag).where(StatusTag.status_id == status.id))
+    session.add_all(StatusTag(status_id=status.id, name=name) for name in dict.fromkeys(hashtags))
+    already = set(await session.scalars(select(Mention.actor_id).where(Mention.status_id == status.id)))
+    new = [a for a in {a.id: a for a in actors}.values() if a.id not in already]
+    session.add_all(Mention(status_id=status.id, actor_id=a.id) for a in new)
+    await session.flush()
+    return new
+
+
+# --- media and provenance --------------------------------------------------------------------------------
+
+
+async def _take_media(session: AsyncSession, author: Actor, media_ids: list[int]) -> list[MediaAttachment]:
+    """The author's ready, unattached media rows, in the order asked for (422 naming media_ids if not)."""
+    if not media_ids:
+        return []
+    rows = {
+        m.id: m
+        for m in await session.scalars(select(MediaAttachment).where(MediaAttachment.id.in_(media_ids)))
+    }
+    taken = []
+    for media_id in media_ids:
+        row = rows.get(media_id)
+        if row is None or row.account_id != author.id or row.status_id is not None:
+            raise ValidationError("media_ids", f"no media {media_id} of yours that is not on a post already")
+        if row.state != "ready":
+            raise ValidationError("media_ids", f"media {media_id} is still being processed")
+        taken.append(row)
+    return taken
+
+
+def _provenance(media: list[MediaAttachment], private_prompt: bool) -> dict[str, Any]:
+    """The post's ``extra`` from its generated images: the generation record, and what it remixes."""
+    generated = next((m for m in media if m.ai_generated and m.generation), None)
+    if generated is None:
+        return {}
+    generation = dict(generated.generation)
+    generation["private"] = private_prompt or bool(generation.get("private"))
+    extra: dict[str, Any] = {"generation": generation}
+    if isinstance(generation.get("parent"), str):
+        extra["remix_of"] = generation["parent"]
+    return extra
+
+
+def _with_remix_link(html: str, extra: dict[str, Any]) -> str:
+    """A remix's visible "Remix of" paragraph (servers that do not show quotes still show this)."""
+    if not isinstance(extra.get("remix_of"), str):
+        return html
+    return html + quote_paragraph("Remix of", extra.get("remix_url") or extra["remix_of"])
+
+
+# --- writing, for every origin --------------------------------------------------------------------------
+
+
+async def create_post(svc: Services, session: AsyncSession, author: Actor, request: PostRequest) -> Status:
+    """A local account's post: stored, run through the after-post step, and queued for delivery."""
+    visibility = _check(request)
+    media = await _take_media(session, author, request.media_ids)
+    parent = None
+    if request.in_reply_to_id is not None:
+        parent = await session.get(Status, request.in_reply_to_id)
+        if parent is None or parent.deleted_at is not None:
+            raise ValidationError("in_reply_to_id", "no such status")
+    html, hashtags, mentioned = await _render(svc, session, request.text)
+    extra = _provenance(media, request.private_prompt)
+    tags = _tag_objects(svc, hashtags, mentioned)
+    remixed = await status_by_ap_id(session, extra.get("remix_of"))
+    if "remix_of" in extra:
+        extra["remix_url"] = remixed.url if remixed is not None and remixed.url else extra["remix_of"]
+        tags.append(quote_link(extra["remix_of"]))
+    to, cc = address(visibility, author.followers_url or svc.urls.followers(author.username),
+                     [a.ap_id for a in mentioned])  # fmt: skip
+    status = Status(
+        ap_id="", actor_id=author.id, local=True, content=_with_remix_link(html, extra),
+        source_text=request.text, summary=request.summary, sensitive=request.sensitive or bool(request.summary),
+        visibility=visibility, language=request.language, in_reply_to_ap_id=parent.ap_id if parent else None,
+        in_reply_to_id=parent.id if parent else None, to=to, cc=cc, tags=tags,
+        attachments=list(request.attachments) + [attachment_to_ap(m, media_url(svc, m.federation_key)) for m in media],
+        extra=extra, published=utcnow(),
+    )  # fmt: skip
+    session.add(status)
+    await session.flush()
+    for position, row in enumerate(media):
+        row.status_id, row.position = status.id, position
+    status.ap_id = svc.urls.status(author.username, status.id)
+    status.url = svc.urls.status_page(author.username, status.id)
+    new_mentions = await _set_tags_and_mentions(session, status, hashtags, mentioned)
+    # The remixed post's remote author gets the Create even when not addressed (to show the remix).
+    remixed_author = await session.get(Actor, remixed.actor_id) if remixed is not None else None
+    extra_inboxes = []
+    if remixed_author is not None and remixed_author.domain is not None and remixed_author.id != author.id:
+        extra_inboxes.append(remixed_author.shared_inbox_url or remixed_author.inbox_url or "")
+    await publish(
+        session, author, create_of(status, author, svc.urls), extra_inboxes=[i for i in extra_inboxes if i]
+    )
+    await after_post(svc, session, status, author, new_mentions, parent)
+    return status
+
+
+async def receive_post(
+    svc: Services, session: AsyncSession, author: Actor, note: RemoteNote
+) -> Status | None:
+    """A post another server sent: stored when it concerns a local account, never after its Delete."""
+    # Only the author's own Delete suppresses a late Create (INTEROP.md case 18).
+    tombstone = select(Tombstone.id).where(
+        Tombstone.ap_id == note.ap_id, Tombstone.actor_ap_id == author.ap_id
+    )
+    if await session.scalar(tombstone) is not None:
+        return None
+    if await session.scalar(select(Status.id).where(Status.ap_id == note.ap_id)) is not None:
+        return None
+    if not await _concerns_us(svc, session, author, note):
+        return None
+    return await store_remote(svc, session, author, note)
+
+
+async def _concerns_us(svc: Services, session: AsyncSession, author: Actor, note: RemoteNote) -> bool:
+    """Whether a local account follows the author, is mentioned, or is replied to or remixed."""
+    if await has_local_followers(session, author):
+        return True
+    if any(svc.urls.is_local(m) for m in note.mentions):
+        return True
+    return svc.urls.is_local(note.in_reply_to_ap_id) or svc.urls.is_local(note.quote_of)
+
+
+async def has_local_followers(session: AsyncSession, actor: Actor) -> bool:
+    """Whether any local account follows ``actor``."""
+    found = await session.scalar(
+        select(Follow.id)
+        .join(Actor, Actor.id == Follow.follower_id)
+        .where(Follow.followee_id == actor.id, Follow.state == FollowState.ACCEPTED, Actor.domain.is_(None))
+        .limit(1)
+    )
+    return found is not None
+
+
+async def store_remote(svc: Services, session: AsyncSession, author: Actor, note: RemoteNote) -> Status:
+    """Store a remote post (received, or fetched by id) and run the after-post step."""
+    status = Status(actor_id=author.id, local=False)
+    session.add(status)
+    parent, new_mentions = await _apply_note(session, status, note)
+    await after_post(svc, session, status, author, new_mentions, parent)
+    return status
+
+
+async def _apply_note(
+    session: AsyncSession, status: Status, note: RemoteNote
+) -> tuple[Status | None, list[Actor]]:
+    """Copy a remote note onto its status row, with its media, hashtags and mentions."""
+    status.ap_id, status.ap_type, status.url = note.ap_id, note.ap_type, note.url
+    status.content, status.summary, status.sensitive = note.content, note.summary, note.sensitive
+    status.visibility, status.language = note.visibility, note.language
+    status.to, status.cc, status.tags, status.attachments = note.to, note.cc, note.tags, note.attachments
+    status.extra, status.edited_at = note.extra, note.edited_at
+    status.in_reply_to_ap_id = note.in_reply_to_ap_id
+    if note.published is not None:
+        status.published = note.published
+    parent = await status_by_ap_id(session, note.in_reply_to_ap_id)
+    status.in_reply_to_id = parent.id if parent else None
+    await session.flush()
+    await _sync_remote_media(session, status)
+    mentioned = list(
+        await session.scalars(select(Actor).where(Actor.ap_id.in_(note.mentions[:MAX_MENTIONS])))
+    )
+    return parent, await _set_tags_and_mentions(session, status, note.hashtags, mentioned)
+
+
+async def _sync_remote_media(session: AsyncSession, status: Status) -> None:
+    """One media row per remote attachment (no files: clients load them from their server), so the
+    client API can give each a stable id, as Mastodon does."""
+    await session.execute(
+        delete(MediaAttachment).where(
+            MediaAttachment.status_id == status.id, MediaAttachment.original_key.is_(None)
+        )
+    )
+    for position, item in enumerate(status.attachments or []):
+        width, height = item.get("width"), item.get("height")
+        focus = item.get("focalPoint") or [0.0, 0.0]
+        meta = {"original": {"width": width, "height": height}} if width and height else {}
+        session.add(MediaAttachment(
+            account_id=status.actor_id, status_id=status.id, position=position, state="remote",
+            remote_url=item["url"], media_type=item.get("mediaType") or "image/jpeg", width=width,
+            height=height, blurhash=item.get("blurhash"), focus_x=focus[0], focus_y=focus[1],
+            description=item.get("name") or "", meta=meta,
+        ))  # fmt: skip
+
+
+async def after_post(
+    svc: Services, session: AsyncSession, status: Status, author: Actor, new_mentions: list[Actor],
+    parent: Status | None,
+) -> None:  # fmt: skip
+    """What follows every new post, whatever made it: notifications, lineage, quote request, the bot."""
+    for actor in new_mentions:
+        await notify(session, actor, Kind.MENTION, author, status)
+    if (
+        parent is not None
+        and parent.local
+        and parent.actor_id not in {author.id, *(a.id for a in new_mentions)}
+    ):
+        parent_author = await session.get(Actor, parent.actor_id)
+        if parent_author is not None:
+            await notify(session, parent_author, Kind.MENTION, author, status)
+    await remixes.record_remix(session, status)
+    if author.domain is None and is_public(status):
+        await remixes.request_quote(svc, session, author, status)
+    if await bot.on_status(svc, session, status) is not None:
+        on_commit(session, svc.work_queued)
+
+
+async def own_status(session: AsyncSession, author: Actor, status_id: int) -> Status:
+    """One of the author's own posts (not a boost), or NotFoundError / ForbiddenError."""
+    status = await session.get(Status, status_id)
+    if status is None or status.deleted_at is not None or status.reblog_of_id is not None:
+        raise NotFoundError(f"no status {status_id}")
+    if status.actor_id != author.id:
+        raise ForbiddenError("that status belongs to someone else")
+    return status
+
+
+async def _replace_media(svc: Services, session: AsyncSession, author: Actor, status: Status,
+                         media_ids: list[int]) -> None:  # fmt: skip
+    """Make ``media_ids`` (the status's own media or new ready uploads) the status's media, in order."""
+    on_post = select(MediaAttachment).where(MediaAttachment.status_id == status.id)
+    current = list(await session.scalars(on_post.order_by(MediaAttachment.position)))
+    by_id = {m.id: m for m in current}
+    new_ids = [i for i in media_ids if i not in by_id]
+    added = {m.id: m for m in await _take_media(session, author, new_ids)}
+    if len(media_ids) > MAX_ATTACHMENTS or len(set(media_ids)) != len(media_ids):
+        raise ValidationError("media_ids", f"at most {MAX_ATTACHMENTS} distinct media per post")
+    chosen = [by_id.get(i) or added[i] for i in media_ids]
+    for row in current:
+        if row.id not in media_ids:
+            row.status_id = None  # kept as a file (earlier versions showed it), no longer on the post
+    for position, row in enumerate(chosen):
+        row.status_id, row.position = status.id, position
+    status.attachments = [attachment_to_ap(m, media_url(svc, m.federation_key)) for m in chosen]
+
+
+async def edit_post(
+    svc: Services, session: AsyncSession, author: Actor, status_id: int, text: str,
+    summary: str | None = None, sensitive: bool | None = None, media_ids: list[int] | None = None,
+) -> Status:  # fmt: skip
+    """Change a local post's text (and its media) and send Update with ``updated`` to the same audience."""
+    status = await own_status(session, author, status_id)
+    if media_ids is not None:
+        await _replace_media(svc, session, author, status, media_ids)
+    _check(PostRequest(text=text, visibility=status.visibility, attachments=status.attachments))
+    html, hashtags, mentioned = await _render(svc, session, text)
+    status.content, status.source_text = _with_remix_link(html, status.extra), text
+    if summary is not None:
+        status.summary = summary
+    if sensitive is not None:
+        status.sensitive = sensitive or bool(status.summary)
+    status.tags = _tag_objects(svc, hashtags, mentioned) + [t for t in status.tags if t.get("type") == "Link"]
+    status.edited_at = utcnow()
+    for actor in await _set_tags_and_mentions(session, status, hashtags, mentioned):
+        await notify(session, actor, Kind.MENTION, author, status)
+    await publish(session, author, update_of(status, author, svc.urls))
+    return status
+
+
+async def receive_edit(svc: Services, session: AsyncSession, author: Actor, note: RemoteNote) -> None:
+    """Update of a remote post we have, by its author: newly mentioned local accounts are told."""
+    status = await status_by_ap_id(session, note.ap_id)
+    if status is None or status.actor_id != author.id or status.local:
+        return
+    _, new_mentions = await _apply_note(session, status, note)
+    status.edited_at = note.edited_at or utcnow()
+    for actor in new_mentions:
+        await notify(session, actor, Kind.MENTION, author, status)
+
+
+async def delete_post(svc: Services, session: AsyncSession, author: Actor, status_id: int) -> Status:
+    """A local account deletes one of its posts."""
+    return await _remove(svc, session, author, await own_status(session, author, status_id))
+
+
+async def _remove(svc: Services, session: AsyncSession, author: Actor, status: Status) -> Status:
+    """Delete a post: a tombstone replaces it, its notifications go, and a local one's Delete is sent."""
+    now = utcnow()
+    status.deleted_at = now
+    await session.execute(delete(Notification).where(Notification.status_id == status.id))
+    if await session.scalar(select(Tombstone.id).where(Tombstone.ap_id == status.ap_id)) is None:
+        session.add(Tombstone(ap_id=status.ap_id, actor_ap_id=author.ap_id, deleted_at=now))
+    await session.flush()
+    if author.domain is None:
+        await publish(session, author, delete_of(status, author, now))
+    return status
+
+
+async def receive_delete(svc: Services, session: AsyncSession, author: Actor, object_ap_id: str) -> None:
+    """Delete of one of the author's objects: its post goes, and a tombstone guards against a late Create."""
+    status = await status_by_ap_id(session, object_ap_id)
+    if status is not None and status.actor_id == author.id and not status.local:
+        await _remove(svc, session, author, status)
+    elif await session.scalar(select(Tombstone.id).where(Tombstone.ap_id == object_ap_id)) is None:
+        session.add(Tombstone(ap_id=object_ap_id, actor_ap_id=author.ap_id))
+
+
+async def fetch_post(svc: Services, session: AsyncSession, ap_id: str) -> Status | None:
+    """A public or unlisted remote post by id: ours if stored, else fetched, stored and returned."""
+    known = await status_by_ap_id(session, ap_id)
+    if known is not None:
+        return known
+    author, note = await svc.resolver.fetch_note(ap_id, session=session)
+    if note.visibility not in (Visibility.PUBLIC, Visibility.UNLISTED):
+        return None
+    return await status_by_ap_id(session, note.ap_id) or await store_remote(svc, session, author, note)

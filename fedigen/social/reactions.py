@@ -1,0 +1,146 @@
+"""Reactions to a status, for every origin: favourite and boost (and their undoing), and bookmarks.
+
+The same functions serve a local account (client API, C2S) and a Like, Announce or Undo received
+from another server. They federate as Mastodon sends them: a local account's Like goes to the
+status's author only; its Announce is public, addressed to the author and the booster's followers;
+each is withdrawn with an Undo carrying the original activity
+(https://docs.joinmastodon.org/spec/activitypub/). Bookmarks are private and never leave the server.
+The caller commits.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import delete, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from activitypub.activities import announce_of, like_of, undo_of
+from activitypub.outbox import publish
+from activitypub.vocab import PUBLIC
+from fedigen.errors import NotFoundError, ValidationError
+from fedigen.services import Services
+from fedigen.social.notifications import Kind, notify
+from storage.clients import Bookmark
+from storage.models import PUBLIC_VISIBILITIES, Actor, Favourite, Status, Visibility, utcnow
+
+BOOST_VISIBILITIES = (Visibility.PUBLIC, Visibility.UNLISTED, Visibility.FOLLOWERS)
+
+
+async def _author(session: AsyncSession, status: Status) -> Actor:
+    author = await session.get(Actor, status.actor_id)
+    if author is None:
+        raise NotFoundError("Record not found")
+    return author
+
+
+async def favourite(
+    svc: Services, session: AsyncSession, actor: Actor, status: Status, *, ap_id: str | None = None
+) -> Favourite:
+    """``actor`` favourites ``status`` (again is a no-op); ``ap_id`` is a received Like's id."""
+    found = await session.scalar(
+        select(Favourite).where(Favourite.actor_id == actor.id, Favourite.status_id == status.id)
+    )
+    if found is not None:
+        return found
+    like = Favourite(ap_id=ap_id or svc.urls.new_activity(), actor_id=actor.id, status_id=status.id)
+    session.add(like)
+    await session.flush()
+    author = await _author(session, status)
+    await notify(session, author, Kind.FAVOURITE, actor, status)
+    if actor.domain is None and author.domain is not None:
+        await publish(session, actor, like_of(like.ap_id or "", actor, status, author))
+    return like
+
+
+async def unfavourite(svc: Services, session: AsyncSession, actor: Actor, status: Status) -> None:
+    """Withdraw a favourite (none is a no-op); a local account's goes to the author as Undo{Like}."""
+    found = await session.scalar(
+        select(Favourite).where(Favourite.actor_id == actor.id, Favourite.status_id == status.id)
+    )
+    if found is None:
+        return
+    await session.delete(found)
+    await session.flush()
+    author = await _author(session, status)
+    if actor.domain is None and author.domain is not None and found.ap_id:
+        like = like_of(found.ap_id, actor, status, author)
+        await publish(session, actor, undo_of(svc.urls.new_activity(), actor, like, [author.ap_id]))
+
+
+async def own_boost(session: AsyncSession, actor: Actor, status: Status) -> Status | None:
+    """``actor``'s live boost of ``status``."""
+    return await session.scalar(
+        select(Status).where(
+            Status.actor_id == actor.id, Status.reblog_of_id == status.id, Status.deleted_at.is_(None)
+        )
+    )
+
+
+async def reblog(
+    svc: Services, session: AsyncSession, actor: Actor, status: Status,
+    visibility: str = Visibility.PUBLIC, *, ap_id: str | None = None,
+    to: list[str] | None = None, cc: list[str] | None = None,
+) -> Status:  # fmt: skip
+    """``actor`` boosts ``status`` (public or unlisted; one's own followers-only ones too).
+
+    A received Announce gives its ``ap_id`` and addressing; a local boost is addressed by ``visibility``.
+    """
+    if visibility not in BOOST_VISIBILITIES:
+        raise ValidationError("visibility", f"must be one of {', '.join(BOOST_VISIBILITIES)}")
+    chosen = Visibility(visibility)
+    own_private = status.visibility == Visibility.FOLLOWERS and status.actor_id == actor.id
+    if status.visibility not in PUBLIC_VISIBILITIES and not own_private:
+        raise NotFoundError("Record not found")
+    existing = await own_boost(session, actor, status)
+    if existing is not None:
+        return existing
+    author = await _author(session, status)
+    if actor.domain is None:
+        followers = actor.followers_url or svc.urls.followers(actor.username)
+        to, cc = ([PUBLIC], [author.ap_id, followers]) if chosen == Visibility.PUBLIC else (
+            [followers], [author.ap_id, PUBLIC] if chosen == Visibility.UNLISTED else [author.ap_id])  # fmt: skip
+        chosen = Visibility.FOLLOWERS if own_private else chosen
+    else:
+        chosen = status.visibility
+    boost = Status(
+        ap_id=ap_id or svc.urls.new_activity(), actor_id=actor.id, local=actor.domain is None,
+        reblog_of_id=status.id, visibility=chosen, to=to or [], cc=cc or [], published=utcnow(),
+    )  # fmt: skip
+    session.add(boost)
+    await session.flush()
+    await notify(session, author, Kind.REBLOG, actor, status)
+    if actor.domain is None:
+        await publish(session, actor, announce_of(boost, actor, status))
+    return boost
+
+
+async def unreblog(svc: Services, session: AsyncSession, actor: Actor, status: Status) -> None:
+    """Withdraw a boost (none is a no-op); a local account's Undo{Announce} goes to the same audience."""
+    boost = await own_boost(session, actor, status)
+    if boost is None:
+        return
+    if actor.domain is not None:
+        await session.delete(boost)  # nothing of a remote boost needs keeping
+        return
+    boost.deleted_at = utcnow()  # kept: its Undo is built from it, and clients may still hold its id
+    await session.flush()
+    if actor.domain is None:
+        undo = undo_of(svc.urls.new_activity(), actor, announce_of(boost, actor, status), list(boost.to))
+        undo["cc"] = list(boost.cc)
+        await publish(session, actor, undo)
+
+
+async def bookmark(session: AsyncSession, actor: Actor, status: Status) -> None:
+    """Bookmark a status (again is a no-op)."""
+    found = await session.scalar(
+        select(Bookmark.id).where(Bookmark.account_id == actor.id, Bookmark.status_id == status.id)
+    )
+    if found is None:
+        session.add(Bookmark(account_id=actor.id, status_id=status.id))
+        await session.flush()
+
+
+async def unbookmark(session: AsyncSession, actor: Actor, status: Status) -> None:
+    """Remove a bookmark (none is a no-op)."""
+    await session.execute(
+        delete(Bookmark).where(Bookmark.account_id == actor.id, Bookmark.status_id == status.id)
+    )

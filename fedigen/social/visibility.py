@@ -1,0 +1,76 @@
+"""Who may see a post: the one rule every timeline, page, API and federation endpoint applies.
+
+- public and unlisted posts: everyone, signed in or not, here or on any server;
+- followers-only posts: the author's accepted followers, and the accounts the post mentions;
+- direct posts: the accounts the post mentions;
+- every post: its author; deleted posts: nobody.
+
+:func:`can_see` applies the rule to one loaded post, :func:`visible_to` is the same rule as a SQL
+condition for lists, and :func:`is_public` is its logged-out (and federated) case.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import and_, exists, or_, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from fedigen.errors import NotFoundError
+from storage.models import PUBLIC_VISIBILITIES, Follow, FollowState, Mention, Status, Visibility
+
+
+def is_public(status: Status) -> bool:
+    """Whether anyone at all may see the post (the logged-out view, and what other servers may fetch)."""
+    return status.deleted_at is None and status.visibility in PUBLIC_VISIBILITIES
+
+
+def followed_by(viewer_id: int) -> Any:
+    """The ids of the accounts ``viewer_id`` follows (accepted follows), as a subquery."""
+    return select(Follow.followee_id).where(
+        Follow.follower_id == viewer_id, Follow.state == FollowState.ACCEPTED
+    )
+
+
+async def can_see(session: AsyncSession, status: Status, viewer_id: int | None) -> bool:
+    """The rule, for one post and one viewer (None: logged out)."""
+    if status.deleted_at is not None:
+        return False
+    if status.visibility in PUBLIC_VISIBILITIES:
+        return True
+    if viewer_id is None:
+        return False
+    if status.actor_id == viewer_id:
+        return True
+    mentioned = await session.scalar(
+        select(Mention.id).where(Mention.status_id == status.id, Mention.actor_id == viewer_id)
+    )
+    if mentioned is not None:
+        return True
+    if status.visibility != Visibility.FOLLOWERS:
+        return False
+    follows = await session.scalar(
+        select(Follow.id).where(
+            Follow.follower_id == viewer_id, Follow.followee_id == status.actor_id,
+            Follow.state == FollowState.ACCEPTED,
+        )
+    )  # fmt: skip
+    return follows is not None
+
+
+def visible_to(viewer_id: int | None) -> Any:
+    """The rule as a WHERE condition on Status (deleted posts are the caller's filter)."""
+    public = Status.visibility.in_(PUBLIC_VISIBILITIES)
+    if viewer_id is None:
+        return public
+    mentioned = exists().where(Mention.status_id == Status.id, Mention.actor_id == viewer_id)
+    follower = and_(Status.visibility == Visibility.FOLLOWERS, Status.actor_id.in_(followed_by(viewer_id)))
+    return or_(public, Status.actor_id == viewer_id, mentioned, follower)
+
+
+async def visible_status(session: AsyncSession, status_id: int | str, viewer_id: int | None) -> Status:
+    """The status with this id if the viewer may see it, else NotFoundError (hidden ones look absent)."""
+    found = await session.get(Status, int(status_id)) if str(status_id).isdigit() else None
+    if found is None or not await can_see(session, found, viewer_id):
+        raise NotFoundError("Record not found")
+    return found

@@ -1,0 +1,48 @@
+"""inbox entries: the client-to-server inbox reads its own indexed table
+
+Revision ID: 0004
+Revises: 0003
+Create Date: 2026-12-02 07:00:00
+"""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+from alembic import op
+
+import storage.models
+
+revision = "0004"
+down_revision = "0003"
+branch_labels = None
+depends_on = None
+
+
+def upgrade() -> None:
+    op.create_table(
+        "inbox_entries",
+        sa.Column("id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False),
+        sa.Column("account_id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False),
+        sa.Column("activity_ap_id", sa.String(length=2048), nullable=False),
+        sa.Column("document", sa.JSON(), nullable=False),
+        sa.Column("created_at", storage.models.UTCDateTime(timezone=True), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["account_id"], ["actors.id"], name=op.f("fk_inbox_entries_account_id_actors"), ondelete="CASCADE"
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_inbox_entries")),
+        sa.UniqueConstraint("account_id", "activity_ap_id", name=op.f("uq_inbox_entries_account_id")),
+    )
+    with op.batch_alter_table("inbox_entries", schema=None) as batch_op:
+        batch_op.create_index("ix_inbox_entries_account_id_id", ["account_id", "id"], unique=False)
+    # Activities received at a personal inbox before this table existed stay in their owner's inbox.
+    op.execute(
+        "INSERT INTO inbox_entries (account_id, activity_ap_id, document, created_at) "
+        "SELECT recipient_id, activity_ap_id, document, created_at FROM inbox_items "
+        "WHERE recipient_id IS NOT NULL ORDER BY id"
+    )
+
+
+def downgrade() -> None:
+    with op.batch_alter_table("inbox_entries", schema=None) as batch_op:
+        batch_op.drop_index("ix_inbox_entries_account_id_id")
+    op.drop_table("inbox_entries")
