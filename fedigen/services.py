@@ -64,7 +64,7 @@ class Services:
     job_settings: JobSettings
     rules: PromptRules
     moderation: ModerationClient | None
-    # Built on first use by fedigen.social.generations.runner(), so processes that never generate load nothing.
+    # Built on first use by fedigen.social.jobs.runner(): a process that never generates loads nothing.
     jobs: JobRunner | None = None
     # Called when this process queued work (a running worker registers its wake-up here).
     wakeups: list[Callable[[], None]] = field(default_factory=list)

@@ -76,8 +76,8 @@ async def on_undo(svc: Services, session: AsyncSession, rec: r.UndoReceived) -> 
     kind, inner_id = rec.inner_type, rec.inner_ap_id
     if kind in ("Follow", None):
         target = await _local(session, rec.inner_object_ap_id)
-        row = await (follows.find_follow(session, rec.actor, target) if target is not None else session.scalar(
-            select(Follow).where(Follow.follower_id == rec.actor.id, Follow.ap_id == inner_id)))  # fmt: skip
+        by_id = select(Follow).where(Follow.follower_id == rec.actor.id, Follow.ap_id == inner_id)
+        row = await follows.find_follow(session, rec.actor, target) if target else await session.scalar(by_id)
         followee = await session.get(Actor, row.followee_id) if row is not None else None
         if followee is not None:
             await follows.unfollow(svc, session, rec.actor, followee)
@@ -89,8 +89,11 @@ async def on_undo(svc: Services, session: AsyncSession, rec: r.UndoReceived) -> 
         if liked is not None:
             await reactions.unfavourite(svc, session, rec.actor, liked)
     if kind in ("Announce", None) and inner_id:
-        boost = await session.scalar(select(Status).where(Status.actor_id == rec.actor.id, Status.ap_id == inner_id,
-                                                          Status.reblog_of_id.is_not(None)))  # fmt: skip
+        boost = await session.scalar(
+            select(Status).where(
+                Status.actor_id == rec.actor.id, Status.ap_id == inner_id, Status.reblog_of_id.is_not(None)
+            )
+        )
         boosted = (
             await session.get(Status, boost.reblog_of_id)
             if boost is not None and boost.reblog_of_id
@@ -196,10 +199,14 @@ async def file_for_recipients(session: AsyncSession, item: InboxItem, sender: Ac
     if item.recipient_id is not None:
         ids.add(item.recipient_id)
     if sender is not None and (PUBLIC in audience or (sender.followers_url or "") in audience):
-        ids |= set(await session.scalars(
-            select(Follow.follower_id).join(Actor, Actor.id == Follow.follower_id)
-            .where(Follow.followee_id == sender.id, Follow.state == FollowState.ACCEPTED, Actor.domain.is_(None))
-        ))  # fmt: skip
+        local_followers = (
+            select(Follow.follower_id)
+            .join(Actor, Actor.id == Follow.follower_id)
+            .where(
+                Follow.followee_id == sender.id, Follow.state == FollowState.ACCEPTED, Actor.domain.is_(None)
+            )
+        )
+        ids |= set(await session.scalars(local_followers))
     if not ids:
         return
     filed = set(await session.scalars(select(InboxEntry.account_id).where(

@@ -10,11 +10,11 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, RedirectResponse, Response
 from starlette.routing import Route
 
+from activitypub.activities import create_of
 from activitypub.actors import instance_actor_to_ap, local_actor_to_ap
 from activitypub.errors import PayloadTooLargeError
 from activitypub.inbox import receive
 from activitypub.notes import note_to_ap, tombstone_to_ap
-from activitypub.activities import create_of
 from activitypub.signatures import verify_request
 from activitypub.vocab import AS_CONTEXT
 from fedigen.errors import NotFoundError

@@ -40,6 +40,15 @@ def _follow_doc(row: Follow, follower: Actor, followee: Actor) -> dict[str, obje
     return follow_of(row.ap_id or "", follower, followee)
 
 
+async def _answer(svc: Services, session: AsyncSession, kind: str, row: Follow, follower: Actor,
+                  followee: Actor) -> None:  # fmt: skip
+    """Send a remote follower our Accept or Reject, carrying its Follow (what Mastodon matches on)."""
+    follow_doc = _follow_doc(row, follower, followee)
+    await publish(
+        session, followee, response_of(kind, svc.urls.new_activity(), followee, follow_doc, follower.ap_id)
+    )
+
+
 async def follow(
     svc: Services, session: AsyncSession, follower: Actor, target: Actor, *, ap_id: str | None = None
 ) -> Follow:
@@ -54,8 +63,7 @@ async def follow(
         if follower.domain is None:
             raise ForbiddenError("This action is not allowed")
         row = Follow(follower_id=follower.id, followee_id=target.id, ap_id=ap_id)
-        await publish(session, target, response_of("Reject", svc.urls.new_activity(), target,
-                                                   _follow_doc(row, follower, target), follower.ap_id))  # fmt: skip
+        await _answer(svc, session, "Reject", row, follower, target)
         return row
     found = await find_follow(session, follower, target)
     if found is None:
@@ -78,16 +86,14 @@ async def accept(svc: Services, session: AsyncSession, row: Follow, follower: Ac
     """The follow is granted: by a local followee (a remote follower is sent Accept) or a remote one."""
     row.state = FollowState.ACCEPTED
     if follower.domain is not None and followee.domain is None:
-        await publish(session, followee, response_of("Accept", svc.urls.new_activity(), followee,
-                                                     _follow_doc(row, follower, followee), follower.ap_id))  # fmt: skip
+        await _answer(svc, session, "Accept", row, follower, followee)
 
 
 async def reject(svc: Services, session: AsyncSession, row: Follow, follower: Actor, followee: Actor) -> None:
     """The follow (or request) is refused or ended by the followee; a remote follower is sent Reject."""
     await session.delete(row)
     if follower.domain is not None and followee.domain is None:
-        await publish(session, followee, response_of("Reject", svc.urls.new_activity(), followee,
-                                                     _follow_doc(row, follower, followee), follower.ap_id))  # fmt: skip
+        await _answer(svc, session, "Reject", row, follower, followee)
 
 
 async def unfollow(svc: Services, session: AsyncSession, follower: Actor, target: Actor) -> None:

@@ -215,13 +215,12 @@ async def create_post(svc: Services, session: AsyncSession, author: Actor, reque
         tags.append(quote_link(extra["remix_of"]))
     to, cc = address(visibility, author.followers_url or svc.urls.followers(author.username),
                      [a.ap_id for a in mentioned])  # fmt: skip
+    images = [attachment_to_ap(m, media_url(svc, m.federation_key)) for m in media]
     status = Status(
-        ap_id="", actor_id=author.id, local=True, content=_with_remix_link(html, extra),
-        source_text=request.text, summary=request.summary, sensitive=request.sensitive or bool(request.summary),
-        visibility=visibility, language=request.language, in_reply_to_ap_id=parent.ap_id if parent else None,
+        ap_id="", actor_id=author.id, local=True, content=_with_remix_link(html, extra), source_text=request.text,
+        summary=request.summary, sensitive=request.sensitive or bool(request.summary), visibility=visibility, language=request.language, in_reply_to_ap_id=parent.ap_id if parent else None,
         in_reply_to_id=parent.id if parent else None, to=to, cc=cc, tags=tags,
-        attachments=list(request.attachments) + [attachment_to_ap(m, media_url(svc, m.federation_key)) for m in media],
-        extra=extra, published=utcnow(),
+        attachments=list(request.attachments) + images, extra=extra, published=utcnow(),
     )  # fmt: skip
     session.add(status)
     await session.flush()

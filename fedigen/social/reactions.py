@@ -96,8 +96,10 @@ async def reblog(
     author = await _author(session, status)
     if actor.domain is None:
         followers = actor.followers_url or svc.urls.followers(actor.username)
-        to, cc = ([PUBLIC], [author.ap_id, followers]) if chosen == Visibility.PUBLIC else (
-            [followers], [author.ap_id, PUBLIC] if chosen == Visibility.UNLISTED else [author.ap_id])  # fmt: skip
+        if chosen == Visibility.PUBLIC:
+            to, cc = [PUBLIC], [author.ap_id, followers]
+        else:
+            to, cc = [followers], [author.ap_id, PUBLIC] if chosen == Visibility.UNLISTED else [author.ap_id]
         chosen = Visibility.FOLLOWERS if own_private else chosen
     else:
         chosen = status.visibility
