@@ -217,11 +217,24 @@ async def create_post(svc: Services, session: AsyncSession, author: Actor, reque
                      [a.ap_id for a in mentioned])  # fmt: skip
     images = [attachment_to_ap(m, media_url(svc, m.federation_key)) for m in media]
     status = Status(
-        ap_id="", actor_id=author.id, local=True, content=_with_remix_link(html, extra), source_text=request.text,
-        summary=request.summary, sensitive=request.sensitive or bool(request.summary), visibility=visibility, language=request.language, in_reply_to_ap_id=parent.ap_id if parent else None,
-        in_reply_to_id=parent.id if parent else None, to=to, cc=cc, tags=tags,
-        attachments=list(request.attachments) + images, extra=extra, published=utcnow(),
-    )  # fmt: skip
+        ap_id="",
+        actor_id=author.id,
+        local=True,
+        content=_with_remix_link(html, extra),
+        source_text=request.text,
+        summary=request.summary,
+        sensitive=request.sensitive or bool(request.summary),
+        visibility=visibility,
+        language=request.language,
+        in_reply_to_ap_id=parent.ap_id if parent else None,
+        in_reply_to_id=parent.id if parent else None,
+        to=to,
+        cc=cc,
+        tags=tags,
+        attachments=list(request.attachments) + images,
+        extra=extra,
+        published=utcnow(),
+    )
     session.add(status)
     await session.flush()
     for position, row in enumerate(media):
