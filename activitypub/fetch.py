@@ -1,10 +1,10 @@
 """Fetching remote ActivityStreams documents (and WebFinger JSON) safely, and posting deliveries.
 
 A :class:`Fetcher` wraps the process-wide client from :mod:`activitypub.transport` (whose
-connection guard refuses private addresses) and adds the rules of INTEROP.md "Remote
-fetching": at most ``max_redirects`` redirects, each re-checked; at most ``max_bytes`` of
+connection guard refuses private addresses) and adds the remote-fetching rules of
+docs/refusals.md: at most ``max_redirects`` redirects, each re-checked; at most ``max_bytes`` of
 body; ``timeout`` seconds for the whole exchange; only AS2 / JSON content types; and the
-document's ``id`` must be the URL we asked for (bad-input cases 21-24). Every failure is a
+document's ``id`` must be the URL we asked for (cases 21-24). Every failure is a
 :class:`~activitypub.errors.FetchError` subclass; a fetched document with a refused JSON-LD
 shape raises :class:`~activitypub.errors.InvalidActivityError` from
 :func:`activitypub.jsonld.check_document`.
@@ -33,7 +33,7 @@ from .errors import (
 from .jsonld import check_bounds, check_document
 from .transport import check_url_scheme
 
-# ActivityPub section 7 / INTEROP.md "Outgoing requests": what we ask for on fetches.
+# ActivityPub section 7 and FEDERATION.md "HTTP Signatures": what we ask for on fetches.
 AS2_ACCEPT = 'application/activity+json, application/ld+json; profile="https://www.w3.org/ns/activitystreams"'
 JRD_ACCEPT = "application/jrd+json, application/json"
 

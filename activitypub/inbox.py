@@ -69,7 +69,7 @@ def parse_body(body: bytes, max_bytes: int) -> dict[str, Any]:
 
 
 def check_origin(doc: dict[str, Any], signed: VerifiedSignature) -> str:
-    """Origin rules every activity must pass; returns the actor id (INTEROP.md cases 13-16)."""
+    """Origin rules every activity must pass; returns the actor id (docs/refusals.md cases 13-16)."""
     actor = id_of(doc.get("actor"))
     ap_id = doc.get("id")
     ap_type = doc.get("type")

@@ -1,11 +1,12 @@
 """JSON-LD, kept at arm's length: shape checks, audience helpers and an offline pyld loader.
 
 fedigen reads incoming ActivityStreams 2.0 as plain JSON with the known aliases, as Mastodon
-does (INTEROP.md "JSON-LD"; AS2 Core section 2.1 lets consumers do so). JSON-LD processing
+does (AS2 Core section 2.1 lets consumers do so; ``as:Public``, ``Public`` and the full IRI all
+mean public). JSON-LD processing
 proper (:func:`expand`, later LD-signature checks) runs pyld with :func:`document_loader`,
 which serves only the context files bundled in ``activitypub/contexts/`` and never touches the
 network: a ``@context`` naming an internal URL or a huge document is never fetched
-(INTEROP.md bad-input case 24).
+(docs/refusals.md case 24).
 
 :func:`check_document` refuses the top-level keyword shapes we will not interpret
 (``@graph``, ``@included``, ``@reverse``) and bounds nesting and list sizes so that every later

@@ -88,7 +88,7 @@ def image_extensions(status: Status) -> dict[str, Any]:
         doc["generation"] = block
     parent = extra.get("remix_of")
     if isinstance(parent, str):
-        # FEP-044f for Mastodon 4.5+, quoteUrl / _misskey_quote for older software (INTEROP.md, Quotes).
+        # FEP-044f for Mastodon 4.5+, quoteUrl / _misskey_quote for older software (FEDERATION.md).
         doc["quote"] = parent
         doc["quoteUrl"] = parent
         doc["_misskey_quote"] = parent
@@ -150,7 +150,7 @@ def _safe_url(value: Any) -> str | None:
 
 
 def _attachment(item: Any, allow_private: bool) -> dict[str, Any] | None:
-    """One remote attachment kept for timelines; unsafe URLs dropped (INTEROP.md case 26)."""
+    """One remote attachment kept for timelines; unsafe URLs dropped (docs/refusals.md case 26)."""
     if not isinstance(item, dict) or item.get("type") not in ("Image", "Document", "Video", "Audio", "Link"):
         return None
     url = _safe_url(item.get("url") or item.get("href"))
@@ -239,7 +239,7 @@ class RemoteNote:
 
 
 def read_note(doc: dict[str, Any], author: Actor, *, allow_private: bool = False) -> RemoteNote:
-    """A remote Note-like object as a :class:`RemoteNote`, sanitised and bounded (INTEROP.md 25, 29)."""
+    """A remote Note-like object as a :class:`RemoteNote`, sanitised and bounded (refusal cases 25, 29)."""
     if doc.get("type") not in NOTE_TYPES:
         raise ValueError(f"not a note type: {doc.get('type')!r}")
     to = normalize_audience(doc.get("to"))

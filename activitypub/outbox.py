@@ -13,7 +13,7 @@ from sqlalchemy import func, insert, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from activitypub.vocab import PUBLIC
-from storage.models import Activity, Actor, Delivery, Follow, utcnow
+from storage.models import Activity, Actor, Delivery, Follow, FollowState, utcnow
 
 
 def audience_of(doc: dict[str, Any]) -> list[str]:
@@ -47,7 +47,11 @@ async def inboxes_for(session: AsyncSession, actor: Actor, audience: list[str]) 
         rows = await session.execute(
             select(func.coalesce(Actor.shared_inbox_url, Actor.inbox_url))
             .join(Follow, Follow.follower_id == Actor.id)
-            .where(Follow.followee_id == actor.id, Follow.state == "accepted", Actor.domain.is_not(None))
+            .where(
+                Follow.followee_id == actor.id,
+                Follow.state == FollowState.ACCEPTED,
+                Actor.domain.is_not(None),
+            )
             .distinct()
         )
         for (follower_inbox,) in rows:

@@ -1,6 +1,6 @@
 """HTTP signatures: verifying what peers send (signing what we send is :mod:`activitypub.signing`).
 
-Two schemes are spoken (see INTEROP.md, "Outgoing requests" and "Incoming requests"):
+Two schemes are spoken (FEDERATION.md, "HTTP Signatures"):
 
 - draft-cavage-http-signatures-12 (``Signature`` header + RFC 3230 ``Digest``), what every fediverse
   server and Bridgy Fed speaks; implemented in ``activitypub.cavage``.

@@ -1,7 +1,7 @@
 """Signing what we send: our keys, draft-cavage and RFC 9421 request signatures, and one ``httpx.Auth``.
 
 Deliveries and signed fetches both go through :class:`SignatureAuth`, so every outgoing request is
-signed the same way (INTEROP.md's outgoing rules are written out in FEDERATION.md): draft-cavage
+signed the same way (FEDERATION.md, "HTTP Signatures"): draft-cavage
 ``rsa-sha256`` over ``(request-target) host date`` and, with a body, ``digest content-type``, which
 Mastodon, Fedify and Bridgy Fed all verify. ``sign_request_rfc9421`` is kept for peers that prefer it.
 """

@@ -6,9 +6,9 @@ on ``httpcore.AsyncConnectionPool`` with an :class:`AddressGuardBackend`: the po
 backend for every new TCP connection, the backend resolves the host itself, refuses the
 connection if *any* resolved address is not public, and then connects to the checked IP
 (never resolving the name a second time). Because the check happens at connect time it
-covers redirects, URLs we build ourselves, and DNS rebinding alike (INTEROP.md bad-input
-cases 11 and 26). TLS still verifies the certificate against the URL's host name, since
-httpcore passes the origin host as SNI / server_hostname independently of the connect host.
+covers redirects, URLs we build ourselves, and DNS rebinding alike (docs/refusals.md cases 11
+and 26). TLS still verifies the certificate against the URL's host name, since httpcore passes
+the origin host as SNI / server_hostname independently of the connect host.
 
 httpx 0.28's ``AsyncHTTPTransport`` has no ``network_backend`` parameter, so
 :class:`GuardedTransport` wraps the httpcore pool itself using only the public APIs of both
@@ -79,7 +79,7 @@ def is_public_http_url(url: str) -> bool:
     """True for an http(s) URL whose host is a name or a public IP (media and icons we show).
 
     Names are resolved (and checked) only when fetched; this drops what is visibly internal:
-    loopback, private and link-local literals, and localhost (INTEROP.md case 26).
+    loopback, private and link-local literals, and localhost (docs/refusals.md case 26).
     """
     try:
         parts = urlsplit(url)

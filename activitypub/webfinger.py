@@ -3,11 +3,12 @@
 Mastodon publishes, and expects from others, a JRD whose ``self`` link has type
 ``application/activity+json`` (https://docs.joinmastodon.org/spec/webfinger/); some servers
 use ``application/ld+json; profile="https://www.w3.org/ns/activitystreams"`` instead, which
-is equally accepted. Mastodon also checks the round trip the other way (INTEROP.md "Actor
-documents"); that check belongs to the code that serves our own WebFinger.
+is equally accepted. Mastodon also checks the round trip the other way
+(``acct:<preferredUsername>@<actor host>`` must lead back to the actor id exactly); that check
+belongs to the code that serves our own WebFinger.
 
 The scheme is the caller's choice: ``https`` in production, ``http`` for loopback peers
-(Fedify's own handle lookup is https-only, see INTEROP.md, so tests do this step themselves).
+(Fedify's own handle lookup is https-only, so tests do this step themselves).
 """
 
 from __future__ import annotations

@@ -20,7 +20,7 @@ from pathlib import Path
 from storage import MediaError
 
 # Served with these Content-Types: Bluesky's CDN (through Bridgy Fed) drops an image whose type is not
-# the real image/* one (INTEROP.md, "Bridgy Fed").
+# the real image/* one (FEDERATION.md, "What Bluesky users see").
 MEDIA_TYPES_BY_EXT: dict[str, str] = {
     "jpg": "image/jpeg",
     "png": "image/png",

@@ -360,7 +360,7 @@ class Host(Base):
 
 
 class QueueMixin:
-    """The columns every durable queue shares (see DESIGN.md "Durable work")."""
+    """The columns every durable queue shares (docs/architecture.md, "Durable work")."""
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
     state: Mapped[str] = mapped_column(String(16), default="queued")

@@ -1,4 +1,4 @@
-"""Imports run one way: fedigen -> {activitypub, generation} -> storage (DESIGN.md).
+"""Imports run one way: fedigen -> {activitypub, generation} -> storage (docs/architecture.md).
 
 Every import statement in the four packages, module-level or inside a function, is read from the
 source and checked against the allowed direction.

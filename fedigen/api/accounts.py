@@ -10,7 +10,7 @@ import re
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import and_, exists, func, or_, select
+from sqlalchemy import exists, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from starlette.datastructures import UploadFile
 from starlette.requests import Request
@@ -26,7 +26,8 @@ from fedigen.errors import NotFoundError, PayloadTooLargeError, ValidationError
 from fedigen.http import services
 from fedigen.services import Services
 from fedigen.social.profiles import ProfileChanges, update_profile
-from storage.models import Actor, Block, Follow, MediaAttachment, Mention, Status
+from fedigen.social.visibility import visible_to
+from storage.models import Actor, Block, Follow, FollowState, MediaAttachment, Status
 
 FIELD_KEY_RE = re.compile(r"^fields_attributes\[(\d+)\]\[(name|value)\]$")
 
@@ -145,24 +146,9 @@ async def show(request: Request) -> Response:
         return JSONResponse((await render_accounts(svc, session, [actor]))[0])
 
 
-async def _allowed(session: AsyncSession, account: Actor, viewer: Actor | None) -> Any:
-    """The condition on statuses of ``account`` that ``viewer`` may see."""
-    if viewer is not None and viewer.id == account.id:
-        return Status.visibility.is_not(None)
-    shown = ["public", "unlisted"]
-    if viewer is not None:
-        follows = await session.scalar(
-            select(Follow.id).where(
-                Follow.follower_id == viewer.id, Follow.followee_id == account.id, Follow.state == "accepted"
-            )
-        )
-        if follows is not None:
-            shown.append("followers")
-        mentioned = exists().where(Mention.status_id == Status.id, Mention.actor_id == viewer.id)
-        return or_(
-            Status.visibility.in_(shown), and_(Status.visibility.in_(("followers", "direct")), mentioned)
-        )
-    return Status.visibility.in_(shown)
+def _allowed(viewer: Actor | None) -> Any:
+    """The condition on an account's statuses that ``viewer`` may see (the one visibility rule)."""
+    return visible_to(viewer.id if viewer is not None else None)
 
 
 async def account_statuses(request: Request) -> Response:
@@ -183,7 +169,7 @@ async def account_statuses(request: Request) -> Response:
         query = select(Status).where(
             Status.actor_id == account.id,
             Status.deleted_at.is_(None),
-            await _allowed(session, account, viewer),
+            _allowed(viewer),
         )
         if params.get_bool("exclude_replies"):
             query = query.where(Status.in_reply_to_ap_id.is_(None))
@@ -210,7 +196,7 @@ async def follow_list(request: Request) -> Response:
         account = await find_account(session, request.path_params["id"])
         query: Any = (
             select(Follow.id, Actor).join(Actor, Actor.id == theirs)
-            .where(mine == account.id, Follow.state == "accepted", Actor.deleted_at.is_(None))
+            .where(mine == account.id, Follow.state == FollowState.ACCEPTED, Actor.deleted_at.is_(None))
         )  # fmt: skip
         rows = page.arrange(list((await session.execute(page.apply(query, Follow.id))).all()))
         body = await render_accounts(svc, session, [actor for _, actor in rows])

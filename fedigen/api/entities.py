@@ -20,7 +20,18 @@ from activitypub.content import strip_html
 from fedigen.services import Services
 from fedigen.social.media import media_url
 from storage.clients import Bookmark
-from storage.models import Actor, Favourite, Follow, MediaAttachment, Mention, Notification, Status, User
+from storage.models import (
+    Actor,
+    Favourite,
+    Follow,
+    FollowState,
+    MediaAttachment,
+    Mention,
+    Notification,
+    Status,
+    User,
+    Visibility,
+)
 
 
 def iso(moment: datetime | None) -> str | None:
@@ -57,7 +68,7 @@ async def account_stats(session: AsyncSession, ids: Sequence[int]) -> AccountSta
     )
     for actor_id, count, last in rows:
         stats.statuses[actor_id], stats.last_status_at[actor_id] = count, last
-    accepted = Follow.state == "accepted"
+    accepted = Follow.state == FollowState.ACCEPTED
     for column, target in ((Follow.followee_id, stats.followers), (Follow.follower_id, stats.following)):
         counted = await session.execute(
             select(column, func.count(Follow.id)).where(column.in_(ids), accepted).group_by(column)
@@ -112,7 +123,9 @@ async def credential_account(svc: Services, session: AsyncSession, actor: Actor)
     stats = await account_stats(session, [actor.id])
     entity = account(svc, actor, stats)
     requests = await session.scalar(
-        select(func.count(Follow.id)).where(Follow.followee_id == actor.id, Follow.state == "requested")
+        select(func.count(Follow.id)).where(
+            Follow.followee_id == actor.id, Follow.state == FollowState.REQUESTED
+        )
     )
     user = await session.scalar(select(User).where(User.actor_id == actor.id))
     entity["source"] = {
@@ -247,7 +260,7 @@ def status(svc: Services, row: Status, ctx: StatusContext) -> dict[str, Any]:
         "account": account(svc, author, ctx.stats),
         "content": row.content if boosted is None else "",
         # Mastodon calls followers-only "private".
-        "visibility": "private" if row.visibility == "followers" else row.visibility,
+        "visibility": "private" if row.visibility == Visibility.FOLLOWERS else str(row.visibility),
         "sensitive": row.sensitive,
         "spoiler_text": row.summary or "",
         "media_attachments": [media_attachment(svc, m) for m in ctx.media.get(row.id, [])],

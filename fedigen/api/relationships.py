@@ -22,7 +22,7 @@ from fedigen.http import services
 from fedigen.services import Services
 from fedigen.social import blocks, follows
 from storage.clients import Mute
-from storage.models import Actor, Block, DomainBlock, Follow, utcnow
+from storage.models import Actor, Block, DomainBlock, Follow, FollowState, utcnow
 
 
 async def relationships(
@@ -61,17 +61,17 @@ async def relationships(
     return [
         {
             "id": str(t.id),
-            "following": outgoing.get(t.id) == "accepted",
-            "showing_reblogs": outgoing.get(t.id) == "accepted",
+            "following": outgoing.get(t.id) == FollowState.ACCEPTED,
+            "showing_reblogs": outgoing.get(t.id) == FollowState.ACCEPTED,
             "notifying": False,
             "languages": None,
-            "followed_by": incoming.get(t.id) == "accepted",
+            "followed_by": incoming.get(t.id) == FollowState.ACCEPTED,
             "blocking": t.id in blocking_ids,
             "blocked_by": t.id in blocked_by,
             "muting": t.id in mutes,
             "muting_notifications": t.id in mutes and mutes[t.id].notifications,
-            "requested": outgoing.get(t.id) == "requested",
-            "requested_by": incoming.get(t.id) == "requested",
+            "requested": outgoing.get(t.id) == FollowState.REQUESTED,
+            "requested_by": incoming.get(t.id) == FollowState.REQUESTED,
             "domain_blocking": t.domain in blocked_domains,
             "endorsed": False,
             "note": "",
@@ -194,7 +194,12 @@ async def _account_list(
 async def follow_requests(request: Request) -> Response:
     """GET /api/v1/follow_requests: accounts waiting for approval."""
     return await _account_list(
-        request, "read:follows", Follow, Follow.followee_id, Follow.follower_id, Follow.state == "requested"
+        request,
+        "read:follows",
+        Follow,
+        Follow.followee_id,
+        Follow.follower_id,
+        Follow.state == FollowState.REQUESTED,
     )
 
 
@@ -221,7 +226,7 @@ async def answer(request: Request) -> Response:
             select(Follow.id).where(
                 Follow.follower_id == requester.id,
                 Follow.followee_id == owner.id,
-                Follow.state == "requested",
+                Follow.state == FollowState.REQUESTED,
             )
         )
         if pending is None:

@@ -27,7 +27,8 @@ from fedigen.errors import NotFoundError, ValidationError
 from fedigen.http import services
 from fedigen.services import Services
 from fedigen.social.lookup import find_actor, find_status
-from storage.models import Actor, Follow, Status, StatusTag
+from fedigen.social.visibility import can_see
+from storage.models import Actor, Follow, FollowState, Status, StatusTag
 
 log = logging.getLogger(__name__)
 
@@ -77,7 +78,7 @@ async def search_accounts(
     )  # fmt: skip
     if following and viewer is not None:
         stmt = stmt.join(Follow, Follow.followee_id == Actor.id).where(
-            Follow.follower_id == viewer.id, Follow.state == "accepted"
+            Follow.follower_id == viewer.id, Follow.state == FollowState.ACCEPTED
         )
     return list(await session.scalars(stmt))
 
@@ -116,10 +117,7 @@ async def search_statuses(
         return []
     if status is None or status.reblog_of_id is not None:
         return []
-    visible = status.visibility in ("public", "unlisted") or (
-        viewer is not None and status.actor_id == viewer.id
-    )
-    return [status] if visible else []
+    return [status] if await can_see(session, status, viewer.id if viewer else None) else []
 
 
 async def search(request: Request) -> Response:

@@ -20,7 +20,8 @@ from activitypub.vocab import AS_CONTEXT
 from fedigen.errors import NotFoundError
 from fedigen.http import services, wants_as2
 from fedigen.social.accounts import get_local
-from storage.models import Activity, Actor, Follow, Status
+from fedigen.social.visibility import is_public
+from storage.models import PUBLIC_VISIBILITIES, Activity, Actor, Follow, FollowState, Status
 
 PAGE_SIZE = 20
 
@@ -170,7 +171,7 @@ async def follow_collection(request: Request) -> Response:
             if which == "followers"
             else (Follow.follower_id, Follow.followee_id)
         )
-        where = (mine == account.id, Follow.state == "accepted")
+        where = (mine == account.id, Follow.state == FollowState.ACCEPTED)
         total = await session.scalar(select(func.count()).select_from(Follow).where(*where)) or 0
         items: list[Any] = []
         if page is not None:
@@ -194,7 +195,7 @@ async def outbox(request: Request) -> Response:
         account = await get_local(session, request.path_params["username"])
         where = (
             Status.actor_id == account.id, Status.deleted_at.is_(None), Status.reblog_of_id.is_(None),
-            Status.visibility.in_(("public", "unlisted")),
+            Status.visibility.in_(PUBLIC_VISIBILITIES),
         )  # fmt: skip
         total = await session.scalar(select(func.count()).select_from(Status).where(*where)) or 0
         items: list[Any] = []
@@ -223,10 +224,6 @@ async def featured(request: Request) -> Response:
     )  # fmt: skip
 
 
-def _visible_to_anyone(status: Status) -> bool:
-    return status.visibility in ("public", "unlisted")
-
-
 async def note(request: Request) -> Response:
     """A local Note at its id: the Note, a 410 Tombstone once deleted, 404 unless public or unlisted."""
     svc = services(request)
@@ -239,7 +236,7 @@ async def note(request: Request) -> Response:
         return ActivityJSONResponse(
             {"@context": AS_CONTEXT, **tombstone_to_ap(status.ap_id, status.deleted_at)}, status_code=410
         )
-    if not _visible_to_anyone(status):
+    if not is_public(status):
         raise NotFoundError("no such status")
     if not wants_as2(request):
         return RedirectResponse(

@@ -258,7 +258,7 @@ async def receive_post(
     svc: Services, session: AsyncSession, author: Actor, note: RemoteNote
 ) -> Status | None:
     """A post another server sent: stored when it concerns a local account, never after its Delete."""
-    # Only the author's own Delete suppresses a late Create (INTEROP.md case 18).
+    # Only the author's own Delete suppresses a late Create (docs/refusals.md case 18).
     tombstone = select(Tombstone.id).where(
         Tombstone.ap_id == note.ap_id, Tombstone.actor_ap_id == author.ap_id
     )

@@ -8,7 +8,7 @@ AS2 ``Accept`` header redirects to the actor or Note id. Templates autoescape ev
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass
 from datetime import datetime
 from functools import wraps
@@ -30,13 +30,12 @@ from fedigen.http import services, wants_as2
 from fedigen.social.accounts import get_local
 from fedigen.social.remixes import lineage
 from fedigen.web.avatars import cached_identicon_png
-from storage.models import Actor, Follow, Status, StatusTag
+from storage.models import PUBLIC_VISIBILITIES, Actor, Follow, FollowState, Status, StatusTag, Visibility
 
 PAGE_SIZE = 20
 DIRECTORY_SIZE = 40
 AVATAR_SIZE = 256
-PUBLIC_ONLY = ("public",)
-PUBLIC_OR_UNLISTED = ("public", "unlisted")
+PUBLIC_ONLY = (Visibility.PUBLIC,)
 BIGINT_MAX = 2**63 - 1  # ids beyond this would overflow PostgreSQL's bigint before any row is looked up
 PACKAGE_DIR = Path(__file__).resolve().parent
 
@@ -188,7 +187,7 @@ async def public_local_statuses(
     tag: str | None = None,
     max_id: int | None = None,
     limit: int = PAGE_SIZE,
-    visibilities: Sequence[str] = PUBLIC_ONLY,
+    visibilities: Iterable[Visibility] = PUBLIC_ONLY,
 ) -> tuple[list[Entry], int | None]:
     """Local, not deleted, not boosted statuses newest first, and the ``max_id`` of the next page."""
     query = (
@@ -242,7 +241,7 @@ async def account_counts(session: AsyncSession, actor_id: int) -> Counts:
     async def count(query: Any) -> int:
         return int(await session.scalar(query) or 0)
 
-    follows = select(func.count()).select_from(Follow).where(Follow.state == "accepted")
+    follows = select(func.count()).select_from(Follow).where(Follow.state == FollowState.ACCEPTED)
     posts = (
         select(func.count())
         .select_from(Status)
@@ -250,7 +249,7 @@ async def account_counts(session: AsyncSession, actor_id: int) -> Counts:
             Status.actor_id == actor_id,
             Status.deleted_at.is_(None),
             Status.reblog_of_id.is_(None),
-            Status.visibility.in_(PUBLIC_OR_UNLISTED),
+            Status.visibility.in_(PUBLIC_VISIBILITIES),
         )
     )
     return Counts(
@@ -268,7 +267,7 @@ async def local_status(session: AsyncSession, account: Actor, status_id: int) ->
         or status.actor_id != account.id
         or not status.local
         or status.reblog_of_id is not None
-        or status.visibility not in PUBLIC_OR_UNLISTED
+        or status.visibility not in PUBLIC_VISIBILITIES
     ):
         raise NotFoundError("no such status")
     return status
@@ -303,7 +302,7 @@ async def profile(request: Request) -> Response:
         if wants_as2(request):
             return RedirectResponse(account.ap_id, status_code=302, headers={"Vary": "Accept"})
         entries, next_max_id = await public_local_statuses(
-            session, actor_id=account.id, max_id=max_id_param(request), visibilities=PUBLIC_OR_UNLISTED
+            session, actor_id=account.id, max_id=max_id_param(request), visibilities=PUBLIC_VISIBILITIES
         )
         counts = await account_counts(session, account.id)
     context = {"account": account, "counts": counts, "entries": entries, "next_max_id": next_max_id}

@@ -1,4 +1,4 @@
-"""Fetching remote documents: limits, content types, ids and redirects (INTEROP.md cases 11, 21-24, 26).
+"""Fetching remote documents: limits, content types, ids and redirects (docs/refusals.md cases 11, 21-24, 26).
 
 Where the behaviour is about real sockets (slow peers, streamed bodies, redirects, connect-time
 refusal) the peer is a small HTTP server on 127.0.0.1; pure checks use httpx.MockTransport.

@@ -1,4 +1,4 @@
-"""JSON-LD handling: bundled contexts only, refused shapes, and the audience helpers (INTEROP.md case 24)."""
+"""JSON-LD: bundled contexts only, refused shapes, the audience helpers (docs/refusals.md case 24)."""
 
 from __future__ import annotations
 

@@ -3,7 +3,7 @@
 Independent implementations keep this honest: ``httpsig`` (draft-cavage) and ``http-message-signatures``
 (RFC 9421) sign requests that we verify and verify requests that we sign, and ``cavage_signed`` below
 builds draft-cavage signatures by hand for the shapes no library makes (``(created)``, odd digests).
-Bad-input case numbers refer to INTEROP.md, "Bad input: what must be refused".
+Bad-input case numbers refer to docs/refusals.md.
 """
 
 from __future__ import annotations

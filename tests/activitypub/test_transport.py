@@ -1,4 +1,4 @@
-"""The pooled client's address guard: private targets are refused after resolution (INTEROP.md case 11).
+"""The pooled client's address guard: private targets are refused after resolution (docs/refusals.md case 11).
 
 No test sends traffic anywhere but 127.0.0.1: names are resolved by fake resolvers, and
 "public" addresses are only ever handed to a recording fake backend.

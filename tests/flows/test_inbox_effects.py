@@ -2,7 +2,7 @@
 
 The happy paths of the dispatch table in ``activitypub.handlers`` (Follow, Undo, Create, Like, Announce,
 Update, Delete, Block, Move, Flag), and the content rules applied before a remote post is stored
-(INTEROP.md "Bad input" cases 25, 26 and 29). Deliveries fedigen makes in answer are received by the
+(docs/refusals.md cases 25, 26 and 29). Deliveries fedigen makes in answer are received by the
 fake server and verified as a peer would verify them.
 """
 

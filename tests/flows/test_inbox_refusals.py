@@ -1,4 +1,4 @@
-"""Bad input at the HTTP inbox (INTEROP.md "Bad input", cases 1-20, and "Incoming requests").
+"""Bad input at the HTTP inbox (docs/refusals.md, cases 1-20, and "Incoming requests").
 
 Every request goes through the in-process app (``POST /users/alice/inbox`` or ``/inbox``) from a fake
 remote server on the fake network (``tests.remote_actor``). A refusal must give its status with a JSON

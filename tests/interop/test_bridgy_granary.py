@@ -61,7 +61,7 @@ ORIGINAL_POST = "[Original post on fedigen.test]"
 # --- the brevity stand-in ---------------------------------------------------------------------------
 # granary 11.0 calls brevity.shorten(text, permalink=, target_length=, link_length=None, ellipsis=,
 # punctuation=, weights=False, lang=), a signature only the bridge's git fork of brevity has; PyPI's
-# brevity 0.2.17 raises TypeError on every Note (INTEROP.md). This stand-in is substituted for it.
+# brevity 0.2.17 raises TypeError on every Note. This stand-in is substituted for it.
 # It is exact for text within the limit: such text is returned unchanged, as the fork does (granary
 # only asks for the permalink when the text is cut). Longer text is cut at a word boundary and ends
 # with the ellipsis and the permalink, within the limit, counted in graphemes (weights=False and
@@ -306,7 +306,7 @@ async def test_a_long_caption_is_cut_to_300_graphemes_with_a_link_back(
 
 
 async def test_only_public_notes_are_bridged(instance_with_alice: Instance) -> None:
-    """INTEROP case 30: only Public in ``to`` is bridged; the bridge's gate is
+    """docs/refusals.md case 30: only Public in ``to`` is bridged; the bridge's gate is
     ``as1.is_public(obj, unlisted=False)`` on the converted Note."""
     inst = instance_with_alice
     public = await fetch_note(inst, await post(inst, "a lighthouse", "public"))
