@@ -73,41 +73,30 @@ async def on_answer(svc: Services, session: AsyncSession, rec: r.AnswerReceived)
 
 async def on_undo(svc: Services, session: AsyncSession, rec: r.UndoReceived) -> None:
     """Undo of the sender's Follow, Like, Announce or Block (by type, or found by id when untyped)."""
-    kind, inner_id = rec.inner_type, rec.inner_ap_id
+    kind, inner_id, me = rec.inner_type, rec.inner_ap_id, rec.actor
+
+    async def pointed_at(model: Any, owner: Any, target: Any, fetch: type[Any]) -> Any:
+        """The row the undone activity made (``model`` with its id, owned by the sender) leads to."""
+        ref = await session.scalar(select(target).where(owner == me.id, model.ap_id == inner_id))
+        return await session.get(fetch, ref) if ref is not None and inner_id else None
+
     if kind in ("Follow", None):
-        target = await _local(session, rec.inner_object_ap_id)
-        by_id = select(Follow).where(Follow.follower_id == rec.actor.id, Follow.ap_id == inner_id)
-        row = await follows.find_follow(session, rec.actor, target) if target else await session.scalar(by_id)
-        followee = await session.get(Actor, row.followee_id) if row is not None else None
-        if followee is not None:
-            await follows.unfollow(svc, session, rec.actor, followee)
-    if kind in ("Like", None) and inner_id:
-        like = await session.scalar(
-            select(Favourite).where(Favourite.actor_id == rec.actor.id, Favourite.ap_id == inner_id)
-        )
-        liked = await session.get(Status, like.status_id) if like is not None else None
-        if liked is not None:
-            await reactions.unfavourite(svc, session, rec.actor, liked)
-    if kind in ("Announce", None) and inner_id:
-        boost = await session.scalar(
-            select(Status).where(
-                Status.actor_id == rec.actor.id, Status.ap_id == inner_id, Status.reblog_of_id.is_not(None)
-            )
-        )
-        boosted = (
-            await session.get(Status, boost.reblog_of_id)
-            if boost is not None and boost.reblog_of_id
-            else None
-        )
-        if boosted is not None:
-            await reactions.unreblog(svc, session, rec.actor, boosted)
-    if kind in ("Block", None) and inner_id:
-        block = await session.scalar(
-            select(Block).where(Block.actor_id == rec.actor.id, Block.ap_id == inner_id)
-        )
-        blocked = await session.get(Actor, block.target_id) if block is not None else None
-        if blocked is not None:
-            await blocks.unblock(svc, session, rec.actor, blocked)
+        local = await _local(session, rec.inner_object_ap_id)
+        followee = local or await pointed_at(Follow, Follow.follower_id, Follow.followee_id, Actor)
+        if followee is not None and await follows.find_follow(session, me, followee) is not None:
+            await follows.unfollow(svc, session, me, followee)
+    if kind in ("Like", None) and (
+        liked := await pointed_at(Favourite, Favourite.actor_id, Favourite.status_id, Status)
+    ):
+        await reactions.unfavourite(svc, session, me, liked)
+    if kind in ("Announce", None) and (
+        boosted := await pointed_at(Status, Status.actor_id, Status.reblog_of_id, Status)
+    ):
+        await reactions.unreblog(svc, session, me, boosted)
+    if kind in ("Block", None) and (
+        blocked := await pointed_at(Block, Block.actor_id, Block.target_id, Actor)
+    ):
+        await blocks.unblock(svc, session, me, blocked)
 
 
 async def on_note(svc: Services, session: AsyncSession, rec: r.NoteReceived) -> None:
