@@ -21,7 +21,8 @@ from activitypub.vocab import (
     TRAINED_ALGORITHMIC_MEDIA,
     visibility_of,
 )
-from storage.models import PUBLIC_VISIBILITIES, Actor, MediaAttachment, Status, Visibility
+from storage.models import Actor, MediaAttachment, Status
+from storage.vocabulary import PUBLIC_VISIBILITIES, Visibility
 
 MAX_ATTACHMENTS = 4
 MAX_ALT_CHARS = 1500

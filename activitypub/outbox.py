@@ -13,7 +13,8 @@ from sqlalchemy import func, insert, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from activitypub.vocab import PUBLIC
-from storage.models import Activity, Actor, Delivery, Follow, FollowState, utcnow
+from storage.models import Activity, Actor, Delivery, Follow, utcnow
+from storage.vocabulary import FollowState
 
 
 def audience_of(doc: dict[str, Any]) -> list[str]:

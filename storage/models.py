@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from enum import StrEnum
 from typing import Any
 
 from sqlalchemy import (
@@ -24,6 +23,8 @@ from sqlalchemy import (
 )
 from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+from storage.vocabulary import FollowState, QueueState, StrEnumColumn, Visibility
 
 # Named constraints so alembic migrations are stable across SQLite and PostgreSQL.
 NAMING = {
@@ -60,43 +61,6 @@ class UTCDateTime(TypeDecorator[datetime]):
         if value is None:
             return None
         return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
-
-
-class Visibility(StrEnum):
-    """Who a post is for, in Mastodon's terms (Mastodon's API calls ``followers`` "private")."""
-
-    PUBLIC = "public"  # everyone, in public timelines too
-    UNLISTED = "unlisted"  # everyone, but left out of public timelines
-    FOLLOWERS = "followers"  # the author's followers and the mentioned
-    DIRECT = "direct"  # the mentioned only
-
-
-#: Visibilities anyone may see, logged in or not, on any server.
-PUBLIC_VISIBILITIES = frozenset({Visibility.PUBLIC, Visibility.UNLISTED})
-
-
-class FollowState(StrEnum):
-    """Where a follow stands: ``requested`` until the followed account (or its server) accepts."""
-
-    REQUESTED = "requested"
-    ACCEPTED = "accepted"
-
-
-class _StrEnumColumn(TypeDecorator[StrEnum]):
-    """A string column read back as a member of ``enum`` (no schema change: the values are the strings)."""
-
-    impl = String(16)
-    cache_ok = True
-
-    def __init__(self, enum: type[StrEnum]) -> None:
-        super().__init__()
-        self.enum = enum
-
-    def process_bind_param(self, value: StrEnum | str | None, dialect: Dialect) -> str | None:
-        return None if value is None else self.enum(value).value
-
-    def process_result_value(self, value: str | None, dialect: Dialect) -> StrEnum | None:
-        return None if value is None else self.enum(value)
 
 
 class Base(DeclarativeBase):
@@ -187,7 +151,7 @@ class Follow(Base):
     ap_id: Mapped[str | None] = mapped_column(String(2048), index=True)
     follower_id: Mapped[int] = mapped_column(ForeignKey("actors.id", ondelete="CASCADE"))
     followee_id: Mapped[int] = mapped_column(ForeignKey("actors.id", ondelete="CASCADE"), index=True)
-    state: Mapped[FollowState] = mapped_column(_StrEnumColumn(FollowState), default=FollowState.REQUESTED)
+    state: Mapped[FollowState] = mapped_column(StrEnumColumn(FollowState), default=FollowState.REQUESTED)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
     __table_args__ = (UniqueConstraint("follower_id", "followee_id"),)
@@ -207,7 +171,7 @@ class Status(Base):
     source_text: Mapped[str | None] = mapped_column(Text)
     summary: Mapped[str] = mapped_column(Text, default="")
     sensitive: Mapped[bool] = mapped_column(Boolean, default=False)
-    visibility: Mapped[Visibility] = mapped_column(_StrEnumColumn(Visibility), default=Visibility.PUBLIC)
+    visibility: Mapped[Visibility] = mapped_column(StrEnumColumn(Visibility), default=Visibility.PUBLIC)
     language: Mapped[str | None] = mapped_column(String(16))
     in_reply_to_ap_id: Mapped[str | None] = mapped_column(String(2048), index=True)
     in_reply_to_id: Mapped[int | None] = mapped_column(
@@ -363,7 +327,7 @@ class QueueMixin:
     """The columns every durable queue shares (docs/architecture.md, "Durable work")."""
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
-    state: Mapped[str] = mapped_column(String(16), default="queued")
+    state: Mapped[QueueState] = mapped_column(StrEnumColumn(QueueState), default=QueueState.QUEUED)
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     next_attempt_at: Mapped[datetime] = mapped_column(default=utcnow)
     locked_until: Mapped[datetime | None]

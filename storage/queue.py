@@ -16,14 +16,15 @@ from sqlalchemy import and_, delete, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage.models import QueueMixin, utcnow
+from storage.vocabulary import QueueState
 
 Q = TypeVar("Q", bound=QueueMixin)
 
-QUEUED = "queued"
-RUNNING = "running"
-DONE = "done"
-FAILED = "failed"
-CANCELLED = "cancelled"
+QUEUED = QueueState.QUEUED
+RUNNING = QueueState.RUNNING
+DONE = QueueState.DONE
+FAILED = QueueState.FAILED
+CANCELLED = QueueState.CANCELLED
 
 
 async def claim(

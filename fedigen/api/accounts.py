@@ -27,7 +27,8 @@ from fedigen.http import services
 from fedigen.services import Services
 from fedigen.social.profiles import ProfileChanges, update_profile
 from fedigen.social.visibility import visible_to
-from storage.models import Actor, Block, Follow, FollowState, MediaAttachment, Status
+from storage.models import Actor, Block, Follow, MediaAttachment, Status
+from storage.vocabulary import FollowState
 
 FIELD_KEY_RE = re.compile(r"^fields_attributes\[(\d+)\]\[(name|value)\]$")
 

@@ -20,18 +20,8 @@ from activitypub.content import strip_html
 from fedigen.services import Services
 from fedigen.social.media import media_url
 from storage.clients import Bookmark
-from storage.models import (
-    Actor,
-    Favourite,
-    Follow,
-    FollowState,
-    MediaAttachment,
-    Mention,
-    Notification,
-    Status,
-    User,
-    Visibility,
-)
+from storage.models import Actor, Favourite, Follow, MediaAttachment, Mention, Notification, Status, User
+from storage.vocabulary import FollowState, Visibility
 
 
 def iso(moment: datetime | None) -> str | None:

@@ -28,6 +28,7 @@ from fedigen.social.generations import post_options, remix, request_generation
 from fedigen.social.visibility import visible_status
 from generation.jobs import JobSpec, cancel
 from storage.models import GenerationJob, MediaAttachment
+from storage.vocabulary import QueueState
 
 
 async def job_entity(svc: Services, session: AsyncSession, job: GenerationJob) -> dict[str, Any]:
@@ -40,10 +41,10 @@ async def job_entity(svc: Services, session: AsyncSession, job: GenerationJob) -
         "prompt": job.prompt, "negative_prompt": job.negative_prompt, "count": job.count,
         "size": f"{job.width}x{job.height}", "seed": job.seed, "backend": job.backend, "model": job.model,
         "created_at": entities.iso(job.created_at), "finished_at": entities.iso(job.finished_at),
-        "error": job.last_error if job.state == "failed" else None,
+        "error": job.last_error if job.state == QueueState.FAILED else None,
         "remix_of_id": str(job.parent_status_id) if job.parent_status_id else None,
         "status_id": str(job.status_id) if job.status_id else None,
-        "media_attachments": [entities.media_attachment(svc, m) for m in media if job.state == "done"],
+        "media_attachments": [entities.media_attachment(svc, m) for m in media if job.state == QueueState.DONE],
     }  # fmt: skip
 
 

@@ -22,7 +22,8 @@ from fedigen.http import services
 from fedigen.services import Services
 from fedigen.social import blocks, follows
 from storage.clients import Mute
-from storage.models import Actor, Block, DomainBlock, Follow, FollowState, utcnow
+from storage.models import Actor, Block, DomainBlock, Follow, utcnow
+from storage.vocabulary import FollowState
 
 
 async def relationships(

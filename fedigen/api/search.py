@@ -28,7 +28,8 @@ from fedigen.http import services
 from fedigen.services import Services
 from fedigen.social.lookup import find_actor, find_status
 from fedigen.social.visibility import can_see
-from storage.models import Actor, Follow, FollowState, Status, StatusTag
+from storage.models import Actor, Follow, Status, StatusTag
+from storage.vocabulary import FollowState
 
 log = logging.getLogger(__name__)
 

@@ -23,7 +23,8 @@ from activitypub.vocab import PUBLIC
 from fedigen.errors import FedigenError
 from fedigen.services import Services
 from fedigen.social import accounts, blocks, follows, moderation, posts, reactions, remixes
-from storage.models import Actor, Block, Favourite, Follow, FollowState, InboxEntry, InboxItem, Status
+from storage.models import Actor, Block, Favourite, Follow, InboxEntry, InboxItem, Status
+from storage.vocabulary import FollowState
 
 
 async def _local(session: AsyncSession, ap_id: str | None) -> Actor | None:

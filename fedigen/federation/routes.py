@@ -21,7 +21,8 @@ from fedigen.errors import NotFoundError
 from fedigen.http import services, wants_as2
 from fedigen.social.accounts import get_local
 from fedigen.social.visibility import is_public
-from storage.models import PUBLIC_VISIBILITIES, Activity, Actor, Follow, FollowState, Status
+from storage.models import Activity, Actor, Follow, Status
+from storage.vocabulary import PUBLIC_VISIBILITIES, FollowState
 
 PAGE_SIZE = 20
 

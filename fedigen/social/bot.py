@@ -25,15 +25,8 @@ from fedigen.social import accounts, generations, posts
 from generation.errors import BackendError, PromptRefusedError
 from generation.jobs import JobSpec, jobs_in_last_hour, submit
 from storage import queue
-from storage.models import (
-    PUBLIC_VISIBILITIES,
-    Actor,
-    GenerationJob,
-    MediaAttachment,
-    Mention,
-    Status,
-    Visibility,
-)
+from storage.models import Actor, GenerationJob, MediaAttachment, Mention, Status
+from storage.vocabulary import PUBLIC_VISIBILITIES, Visibility
 
 log = logging.getLogger(__name__)
 

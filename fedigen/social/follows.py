@@ -16,7 +16,8 @@ from activitypub.outbox import publish
 from fedigen.errors import ConflictError, ForbiddenError, NotFoundError, ValidationError
 from fedigen.services import Services
 from fedigen.social.notifications import Kind, notify
-from storage.models import Actor, Block, Follow, FollowState
+from storage.models import Actor, Block, Follow
+from storage.vocabulary import FollowState
 
 
 async def _blocked(session: AsyncSession, a: Actor, b: Actor) -> Block | None:

@@ -36,16 +36,15 @@ from storage.db import on_commit
 from storage.models import (
     Actor,
     Follow,
-    FollowState,
     MediaAttachment,
     Mention,
     Notification,
     Status,
     StatusTag,
     Tombstone,
-    Visibility,
     utcnow,
 )
+from storage.vocabulary import FollowState, Visibility
 
 log = logging.getLogger(__name__)
 

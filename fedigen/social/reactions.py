@@ -20,7 +20,8 @@ from fedigen.errors import NotFoundError, ValidationError
 from fedigen.services import Services
 from fedigen.social.notifications import Kind, notify
 from storage.clients import Bookmark
-from storage.models import PUBLIC_VISIBILITIES, Actor, Favourite, Status, Visibility, utcnow
+from storage.models import Actor, Favourite, Status, utcnow
+from storage.vocabulary import PUBLIC_VISIBILITIES, Visibility
 
 BOOST_VISIBILITIES = (Visibility.PUBLIC, Visibility.UNLISTED, Visibility.FOLLOWERS)
 

@@ -16,7 +16,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from fedigen.social.visibility import can_see, followed_by
 from storage.clients import Bookmark, Mute
-from storage.models import Actor, Block, Favourite, MediaAttachment, Status, StatusTag, Visibility
+from storage.models import Actor, Block, Favourite, MediaAttachment, Status, StatusTag
+from storage.vocabulary import Visibility
 
 MAX_ANCESTORS = 40
 MAX_DESCENDANTS = 60

@@ -17,7 +17,8 @@ from sqlalchemy import and_, exists, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from fedigen.errors import NotFoundError
-from storage.models import PUBLIC_VISIBILITIES, Follow, FollowState, Mention, Status, Visibility
+from storage.models import Follow, Mention, Status
+from storage.vocabulary import PUBLIC_VISIBILITIES, FollowState, Visibility
 
 
 def is_public(status: Status) -> bool:

@@ -30,7 +30,8 @@ from fedigen.http import services, wants_as2
 from fedigen.social.accounts import get_local
 from fedigen.social.remixes import lineage
 from fedigen.web.avatars import cached_identicon_png
-from storage.models import PUBLIC_VISIBILITIES, Actor, Follow, FollowState, Status, StatusTag, Visibility
+from storage.models import Actor, Follow, Status, StatusTag
+from storage.vocabulary import PUBLIC_VISIBILITIES, FollowState, Visibility
 
 PAGE_SIZE = 20
 DIRECTORY_SIZE = 40

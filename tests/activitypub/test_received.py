@@ -10,7 +10,8 @@ import pytest
 from activitypub import received
 from activitypub.dispatch import Dispatcher
 from activitypub.fetch import Fetched
-from storage.models import Actor, Visibility
+from storage.models import Actor
+from storage.vocabulary import Visibility
 
 BOB = "https://remote.test/users/bob"
 PUBLIC = "https://www.w3.org/ns/activitystreams#Public"
