@@ -36,6 +36,7 @@ async def job_entity(svc: Services, session: AsyncSession, job: GenerationJob) -
     media = await session.scalars(
         select(MediaAttachment).where(MediaAttachment.job_id == job.id).order_by(MediaAttachment.position)
     )
+    done = job.state == QueueState.DONE
     return {
         "id": str(job.id), "state": job.state, "progress": job.progress, "purpose": job.purpose,
         "prompt": job.prompt, "negative_prompt": job.negative_prompt, "count": job.count,
@@ -44,7 +45,7 @@ async def job_entity(svc: Services, session: AsyncSession, job: GenerationJob) -
         "error": job.last_error if job.state == QueueState.FAILED else None,
         "remix_of_id": str(job.parent_status_id) if job.parent_status_id else None,
         "status_id": str(job.status_id) if job.status_id else None,
-        "media_attachments": [entities.media_attachment(svc, m) for m in media if job.state == QueueState.DONE],
+        "media_attachments": [entities.media_attachment(svc, m) for m in media if done],
     }  # fmt: skip
 
 
