@@ -224,11 +224,6 @@ class RemoteNote:
     mentions: list[str]  # actor ids
 
     @property
-    def remix_of(self) -> str | None:
-        """The remixed post's id: a quote by a fedigen image post is a remix."""
-        return self.quote_of if self.generation else None
-
-    @property
     def extra(self) -> dict[str, Any]:
         """The status row's ``extra``: provenance and the remixed or quoted post."""
         extra: dict[str, Any] = {}

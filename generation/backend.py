@@ -100,11 +100,6 @@ class Backend(Protocol):
 BackendFactory = Callable[[Mapping[str, Any], httpx.AsyncClient], Backend]
 
 
-def registered_backends() -> dict[str, BackendFactory]:
-    """Every backend factory registered in the ``fedigen.backends`` entry-point group, by name."""
-    return {ep.name: ep.load() for ep in entry_points(group=ENTRY_POINT_GROUP)}
-
-
 def create_backend(name: str, options: Mapping[str, Any], http: httpx.AsyncClient) -> Backend:
     """Build the backend registered as ``name`` from its config options."""
     matches = list(entry_points(group=ENTRY_POINT_GROUP, name=name))

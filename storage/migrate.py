@@ -6,8 +6,6 @@ from pathlib import Path
 
 from alembic import command
 from alembic.config import Config
-from alembic.runtime.migration import MigrationContext
-from sqlalchemy import inspect
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from storage import MigrationError
@@ -36,15 +34,3 @@ async def upgrade(engine: AsyncEngine, revision: str = "head") -> None:
             await connection.run_sync(_upgrade)
     except Exception as exc:  # alembic and the drivers raise many kinds
         raise MigrationError(f"migration failed: {exc}") from exc
-
-
-async def current_revision(engine: AsyncEngine) -> str | None:
-    """The revision the database is at, or None for an empty database."""
-
-    def _current(connection: object) -> str | None:
-        if not inspect(connection).has_table("alembic_version"):
-            return None
-        return MigrationContext.configure(connection).get_current_revision()  # type: ignore[arg-type]
-
-    async with engine.connect() as connection:
-        return await connection.run_sync(_current)

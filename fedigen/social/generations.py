@@ -62,6 +62,8 @@ async def request_generation(
     prompt = await check_prompt(svc, spec.prompt, spec.negative_prompt)
     await check_quota(session, account.id, await jobs_per_hour(svc, session, account))
     try:
+        if post is not None and not svc.settings.generation.public_prompts:
+            post = {**post, "private_prompt": True}  # the instance keeps prompts private by default
         return await submit(
             session, svc.job_settings, replace(spec, prompt=prompt), account_id=account.id,
             purpose=purpose, post=post, idempotency_key=idempotency_key,

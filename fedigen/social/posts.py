@@ -206,7 +206,8 @@ async def create_post(svc: Services, session: AsyncSession, author: Actor, reque
         if parent is None or parent.deleted_at is not None:
             raise ValidationError("in_reply_to_id", "no such status")
     html, hashtags, mentioned = await _render(svc, session, request.text)
-    extra = _provenance(media, request.private_prompt)
+    private = request.private_prompt or not svc.settings.generation.public_prompts
+    extra = _provenance(media, private)
     tags = _tag_objects(svc, hashtags, mentioned)
     remixed = await status_by_ap_id(session, extra.get("remix_of"))
     if "remix_of" in extra:

@@ -118,6 +118,21 @@ async def test_private_prompt_keeps_the_label_but_not_the_words(
     assert note["attachment"][0]["digitalSourceType"].endswith("trainedAlgorithmicMedia")
 
 
+async def test_an_instance_that_keeps_prompts_private_keeps_them_out_of_notes_and_alt_text(
+    tmp_path: Path, backend: str, router: HostRouter, remote: RemoteServer, bob: RemoteActor
+) -> None:
+    settings = make_settings(tmp_path, backend, generation={**SMALL, "public_prompts": False})
+    async with start_instance(settings, router) as inst:
+        await inst.create_account("alice")
+        await bob_follows_alice(inst, bob)
+        await alice_prompts(inst, "my secret garden")
+        [create] = await creates_to(inst, remote, bob.inbox)
+    note = create["object"]
+    assert "secret" not in str(note)
+    assert note["generation"]["promptPrivate"] is True
+    assert note["attachment"][0]["digitalSourceType"].endswith("trainedAlgorithmicMedia")
+
+
 async def test_blocked_prompt_and_quota_are_refused_before_anything_is_stored(imagery: Instance) -> None:
     svc = imagery.services
     async with svc.sessions() as session, session.begin():
