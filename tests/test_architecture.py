@@ -58,3 +58,38 @@ def test_only_fedigen_imports_starlette() -> None:
         if target == "starlette"
     ]
     assert offenders == []
+
+
+# The social tables belong to fedigen's use-cases (fedigen/social/); the protocol package only reads them.
+SOCIAL_MODELS = {
+    "Follow", "Favourite", "Status", "Mention", "StatusTag", "Tombstone", "Block", "Notification", "Report",
+    "Remix", "Bookmark", "Mute",
+}  # fmt: skip
+
+
+def _social_writes(path: Path) -> list[tuple[int, str]]:
+    """(line, call) of every row of a social table made, or statement writing one, in a file."""
+    found = []
+    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+        if not isinstance(node, ast.Call) or not isinstance(node.func, ast.Name):
+            continue
+        name = node.func.id
+        target = node.args[0].id if node.args and isinstance(node.args[0], ast.Name) else None
+        if name in SOCIAL_MODELS or (name in ("insert", "update", "delete") and target in SOCIAL_MODELS):
+            found.append((node.lineno, f"{name}({target or ''})"))
+    return found
+
+
+def test_activitypub_never_writes_the_social_tables() -> None:
+    writes = [
+        f"{path.relative_to(ROOT)}:{line} {call}"
+        for path in (ROOT / "activitypub").rglob("*.py")
+        for line, call in _social_writes(path)
+    ]
+    assert writes == []
+
+
+def test_the_social_write_checker_sees_a_write(tmp_path: Path) -> None:
+    bad = tmp_path / "x.py"
+    bad.write_text("def f(s):\n    s.add(Follow(state='accepted'))\n    s.execute(delete(Block))\n")
+    assert _social_writes(bad) == [(2, "Follow()"), (3, "delete(Block)")]
