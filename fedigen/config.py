@@ -49,6 +49,9 @@ class DatabaseSettings:
 @dataclass(frozen=True)
 class MediaSettings:
     dir: str = "data/media"
+    # Where unprocessed uploads wait for the image pipeline ("" = an "uploads" folder beside dir). Never
+    # served: only the pipeline's output (metadata removed) is published from dir.
+    upload_dir: str = ""
     # Public base URL media is served from ("" = the instance URL + /media), for a separate media host.
     url: str = ""
     # Largest upload accepted, in bytes, and largest image in pixels (checked before decoding).
@@ -195,6 +198,13 @@ class Settings:
     def media_dir(self) -> Path:
         """Absolute media directory."""
         return (Path(self.base_dir) / self.media.dir).resolve()
+
+    @property
+    def upload_dir(self) -> Path:
+        """Absolute directory of unprocessed uploads (never inside the served media directory)."""
+        if self.media.upload_dir:
+            return (Path(self.base_dir) / self.media.upload_dir).resolve()
+        return self.media_dir.parent / "uploads"
 
     @property
     def media_url(self) -> str:

@@ -87,7 +87,8 @@ def media_context(settings: Settings) -> MediaContext:
         max_input_bytes=m.max_upload_bytes, max_pixels=m.max_pixels, original_max_side=m.original_max_side,
         federation_format=m.federation_format, thumbnail_side=m.thumbnail_side,
     )  # fmt: skip
-    return MediaContext(store=MediaStore(settings.media_dir), limits=limits)
+    uploads = MediaStore(settings.upload_dir, private=True)
+    return MediaContext(store=MediaStore(settings.media_dir), limits=limits, uploads=uploads)
 
 
 def job_settings(settings: Settings) -> JobSettings:

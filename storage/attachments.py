@@ -25,6 +25,8 @@ class MediaContext:
 
     store: MediaStore
     limits: ImageLimits
+    # Unprocessed uploads waiting for the pipeline, outside the served directory.
+    uploads: MediaStore
 
 
 def _size(variant: Variant) -> dict[str, Any]:

@@ -31,6 +31,7 @@ MEDIA_TYPES_BY_EXT: dict[str, str] = {
 # "ab/" + the 64 hex digits of the SHA-256 (starting with the same two) + "." + a known extension.
 _KEY = re.compile(r"(?P<p>[0-9a-f]{2})/(?P=p)[0-9a-f]{62}\.(?:" + "|".join(MEDIA_TYPES_BY_EXT) + ")")
 _FILE_MODE = 0o644  # media is public; a web server running as another user may serve the directory
+_PRIVATE_MODE = 0o600  # raw uploads: read by fedigen alone, never served
 
 
 def media_key(data: bytes, ext: str) -> str:
@@ -44,8 +45,10 @@ def media_key(data: bytes, ext: str) -> str:
 class MediaStore:
     """Files under one root directory, named by their content hash."""
 
-    def __init__(self, root: Path) -> None:
+    def __init__(self, root: Path, *, private: bool = False) -> None:
         self.root = Path(root)
+        # A private store keeps files nobody else may read (unprocessed uploads, metadata and all).
+        self.mode = _PRIVATE_MODE if private else _FILE_MODE
 
     def path(self, key: str) -> Path:
         """The file a key names; MediaError for anything but a well-formed key."""
@@ -67,7 +70,7 @@ class MediaStore:
                 out.write(data)
                 out.flush()
                 os.fsync(out.fileno())  # the database row that names this key may commit right after
-            os.chmod(temp_name, _FILE_MODE)
+            os.chmod(temp_name, self.mode)
             os.replace(temp_name, target)
         except BaseException:
             Path(temp_name).unlink(missing_ok=True)

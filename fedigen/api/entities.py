@@ -144,6 +144,7 @@ def media_attachment(svc: Services, media: MediaAttachment) -> dict[str, Any]:
     url = local(media.federation_key) or media.remote_url
     meta = dict(media.meta or {})
     meta.pop("federation", None)
+    meta.pop("upload_key", None)
     meta["focus"] = {"x": media.focus_x, "y": media.focus_y}
     return {
         "id": str(media.id),

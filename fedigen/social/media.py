@@ -1,10 +1,11 @@
 """Media of local accounts and copies of remote ones, always through the one image pipeline.
 
 Uploads (``POST /api/v2/media``) are processed in the background and never lost: the uploaded bytes
-are written to the media store before the 202 answer, and the row remembers where
-(``meta.upload_key``). This process then runs the image pipeline in a task; if the process dies first,
-the worker finds the row still ``processing`` after a grace period and finishes it from the stored
-bytes.
+are written to the private upload store (outside the served media directory: they still carry their
+metadata, GPS included) before the 202 answer, and the row remembers where (``meta.upload_key``).
+This process then runs the image pipeline in a task; if the process dies first, the worker finds the
+row still ``processing`` after a grace period and finishes it from the kept bytes. Once processed, the
+raw upload is deleted; only the pipeline's output is ever published.
 
 Remote avatars are fetched through the guarded federation client (no private addresses, a size cap),
 checked and re-encoded by :mod:`storage.images` (type from the bytes, pixel cap before decoding,
@@ -40,9 +41,9 @@ _TASKS: set[asyncio.Task[None]] = set()
 
 
 async def keep_upload(svc: Services, data: bytes) -> tuple[str, str]:
-    """Store the raw upload (an allowed image type); returns (media type, store key)."""
+    """Keep the raw upload (an allowed image type) in the private upload store; returns (media type, key)."""
     media_type = sniff_media_type(data)
-    return media_type, await svc.media.store.aput(data, EXT_BY_MEDIA_TYPE[media_type])
+    return media_type, await svc.media.uploads.aput(data, EXT_BY_MEDIA_TYPE[media_type])
 
 
 def start_processing(svc: Services, media_id: int, data: bytes, focus: tuple[float, float]) -> None:
@@ -61,10 +62,13 @@ async def process_upload(svc: Services, media_id: int, data: bytes, focus: tuple
         log.info("media %s could not be processed: %s", media_id, exc)
         async with svc.sessions() as session, session.begin():
             row = await session.get(MediaAttachment, media_id)
+            meta = dict(row.meta or {}) if row is not None else {}
             if row is not None:
                 row.state = "failed"
-                row.meta = {**(row.meta or {}), "error": str(exc)}
+                row.meta = {k: v for k, v in meta.items() if k != "upload_key"} | {"error": str(exc)}
+        await _forget_upload(svc, meta.get("upload_key"))
         return
+    upload_key = None
     async with svc.sessions() as session, session.begin():
         row = await session.get(MediaAttachment, media_id)
         if row is not None and row.state == PROCESSING:
@@ -72,7 +76,17 @@ async def process_upload(svc: Services, media_id: int, data: bytes, focus: tuple
             upload_key = (row.meta or {}).get("upload_key")
             fill_row(row, processed, keys)
             row.focus_x, row.focus_y = kept
-            row.meta = {**row.meta, "focus": {"x": kept[0], "y": kept[1]}, "upload_key": upload_key}
+            row.meta = {**row.meta, "focus": {"x": kept[0], "y": kept[1]}}  # upload_key no longer
+    await _forget_upload(svc, upload_key)
+
+
+async def _forget_upload(svc: Services, key: object) -> None:
+    """Delete a raw upload once the pipeline is done with it (its row no longer names it)."""
+    if isinstance(key, str):
+        try:
+            await svc.media.uploads.adelete(key)
+        except MediaError:
+            pass
 
 
 async def resume_uploads(svc: Services, limit: int = 10) -> int:
@@ -89,7 +103,7 @@ async def resume_uploads(svc: Services, limit: int = 10) -> int:
     for row in rows:
         key = (row.meta or {}).get("upload_key")
         try:
-            data = await svc.media.store.aread(key) if isinstance(key, str) else None
+            data = await svc.media.uploads.aread(key) if isinstance(key, str) else None
         except MediaError:
             data = None
         if data is None:
