@@ -86,7 +86,7 @@ def local_actor_to_ap(actor: Actor, urls: LocalUrls) -> dict[str, Any]:
         },
         "icon": image_object(actor.icon_url or urls.avatar(name)),
         "attachment": [
-            {"type": "PropertyValue", "name": f.get("name", ""), "value": f.get("value", "")}
+            {"type": "PropertyValue", "name": f.get("name", ""), "value": sanitize_html(f.get("value", ""))}
             for f in actor.fields or []
         ],
         "alsoKnownAs": list(actor.also_known_as or []),

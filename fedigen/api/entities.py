@@ -16,7 +16,7 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from activitypub.content import strip_html
+from activitypub.content import sanitize_html, strip_html
 from fedigen.services import Services
 from fedigen.social.media import media_url
 from storage.clients import Bookmark
@@ -100,7 +100,8 @@ def account(svc: Services, actor: Actor, stats: AccountStats | None = None) -> d
         "emojis": [],
         "roles": [],
         "fields": [
-            {"name": f.get("name", ""), "value": f.get("value", ""), "verified_at": None}
+            # Values are HTML: sanitised here too, whatever wrote them (older rows kept raw text).
+            {"name": f.get("name", ""), "value": sanitize_html(f.get("value", "")), "verified_at": None}
             for f in actor.fields or []
             if isinstance(f, dict)
         ],
@@ -123,7 +124,15 @@ async def credential_account(svc: Services, session: AsyncSession, actor: Actor)
         "sensitive": False,
         "language": None,
         "note": strip_html(actor.summary or ""),
-        "fields": [dict(f, verified_at=None) for f in entity["fields"]],
+        "fields": [
+            {
+                "name": f.get("name", ""),
+                "value": f.get("source") or strip_html(f.get("value", "")),
+                "verified_at": None,
+            }
+            for f in actor.fields or []
+            if isinstance(f, dict)
+        ],
         "follow_requests_count": int(requests or 0),
         "hide_collections": False,
         "discoverable": actor.discoverable,

@@ -38,6 +38,12 @@ class ProfileChanges:
     fields: list[dict[str, str]] | None = None
 
 
+def field_html(svc: Services, text: str) -> str:
+    """A profile field's value as HTML: the text escaped, its links and hashtags linked, on one line."""
+    html = text_to_html(" ".join(text.split()), tag_url=svc.urls.tag, mention_urls={})
+    return html.removeprefix("<p>").removesuffix("</p>")
+
+
 def _check(changes: ProfileChanges) -> None:
     if changes.display_name is not None and len(changes.display_name) > MAX_DISPLAY_NAME:
         raise ValidationError("display_name", f"is too long (maximum is {MAX_DISPLAY_NAME} characters)")
@@ -91,11 +97,14 @@ async def update_profile(
     if changes.indexable is not None:
         actor.indexable = changes.indexable
     if changes.fields is not None:
+        # As Mastodon keeps them: the name as plain text, the value as HTML made from the text, and the
+        # text itself for editing (the API's ``source.fields``).
         actor.fields = [
-            {"name": f.get("name", "").strip(), "value": f.get("value", "").strip()}
+            {"name": f.get("name", "").strip(), "value": field_html(svc, f.get("value", "")),
+             "source": f.get("value", "").strip()}
             for f in changes.fields
             if f.get("name", "").strip() or f.get("value", "").strip()
-        ]
+        ]  # fmt: skip
     actor.updated_at = utcnow()
     await session.flush()
     await publish(session, actor, update_of_actor(actor, svc.urls))

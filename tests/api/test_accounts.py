@@ -125,7 +125,9 @@ async def test_update_credentials_changes_the_profile_and_sends_update_to_follow
     body = response.json()
     assert body["display_name"] == "Alice A." and body["locked"] is True
     assert body["source"]["note"] == "I paint with #prompts"
-    assert body["fields"][0]["name"] == "Site" and body["fields"][0]["value"] == "https://alice.example"
+    assert body["fields"][0]["name"] == "Site"
+    assert body["fields"][0]["value"].startswith('<a href="https://alice.example"')  # HTML, as Mastodon's
+    assert body["source"]["fields"][0]["value"] == "https://alice.example"  # the text, for editing
     assert body["avatar"].startswith("http://fedigen.test/media/")
     assert body["header"].startswith("http://fedigen.test/media/") and body["header"] != body["avatar"]
     assert (await instance.client.get(body["avatar"].removeprefix("http://fedigen.test"))).status_code == 200
