@@ -100,20 +100,32 @@ def parse_text(text: str) -> ParsedText:
     return parsed
 
 
+def mention_html(url: str, shown: str) -> str:
+    """A mention as Mastodon marks it up (an h-card linking to the profile)."""
+    return (
+        f'<span class="h-card" translate="no"><a href="{html.escape(url)}" '
+        f'class="u-url mention">@<span>{html.escape(shown)}</span></a></span>'
+    )
+
+
 def text_to_html(
     text: str,
     *,
     tag_url: Callable[[str], str],
     mention_urls: dict[tuple[str, str | None], tuple[str, str]],
+    literal: bool = False,
 ) -> str:
     """Plain text to Mastodon-style HTML: paragraphs, line breaks, links, #hashtags and @mentions.
 
     ``mention_urls`` maps (user, domain) to (profile URL, username shown) for mentions that resolved;
-    the rest stay text.
+    the rest stay text. ``literal`` text gets paragraphs and line breaks only: nothing in it becomes a
+    link, a hashtag or a mention (text quoted from someone else, such as a prompt the bot answers).
     """
     token_re = re.compile(f"({URL_RE.pattern})|({HASHTAG_RE.pattern})|({MENTION_RE.pattern})", re.UNICODE)
 
     def render(segment: str) -> str:
+        if literal:
+            return html.escape(segment, quote=False)
         out: list[str] = []
         pos = 0
         for match in token_re.finditer(segment):
@@ -135,11 +147,7 @@ def text_to_html(
                 if resolved is None:
                     out.append(html.escape(whole, quote=False))
                 else:
-                    url, shown = resolved
-                    out.append(
-                        f'<span class="h-card" translate="no"><a href="{html.escape(url)}" '
-                        f'class="u-url mention">@<span>{html.escape(shown)}</span></a></span>'
-                    )
+                    out.append(mention_html(*resolved))
             else:
                 out.append(html.escape(whole, quote=False))
         out.append(html.escape(segment[pos:], quote=False))

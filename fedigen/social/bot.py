@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import logging
 import re
+import unicodedata
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -71,13 +72,10 @@ async def find_bot(session: AsyncSession, settings: Settings) -> Actor | None:
 
 
 def prompt_of(status: Status) -> str:
-    """The request's text without the mentions in it."""
-    text = strip_html(status.content)
+    """The request's text without the mentions in it, and without invisible characters (zero-width
+    spaces, joiners, direction marks), which could hide a mention from this very stripping."""
+    text = "".join(c for c in strip_html(status.content) if unicodedata.category(c) != "Cf")
     return " ".join(MENTION_RE.sub(" ", text).split())
-
-
-def _handle(actor: Actor, settings: Settings) -> str:
-    return f"@{actor.username}" if actor.domain is None else f"@{actor.username}@{actor.domain}"
 
 
 def _reply_visibility(visibility: Visibility) -> Visibility:
@@ -95,10 +93,12 @@ async def on_status(svc: Services, session: AsyncSession, status: Status) -> Gen
     author = await session.get(Actor, status.actor_id)
     if mentioned is None or author is None or author.ap_type in BOT_TYPES:
         return None
-    handle = _handle(author, svc.settings)
+    # The reply mentions the requester and nobody else: its text quotes the request literally, so
+    # nothing in a prompt (or in a remote username) can become a mention, a link or an address.
     reply = generations.post_options(
-        visibility=_reply_visibility(status.visibility), in_reply_to_id=status.id, sensitive=status.sensitive
-    )
+        visibility=_reply_visibility(status.visibility), in_reply_to_id=status.id, sensitive=status.sensitive,
+        literal=True, mention_ids=[author.id],
+    )  # fmt: skip
     bot_settings = svc.settings.bot
     limit = (
         bot_settings.per_account_per_hour
@@ -133,9 +133,9 @@ async def on_status(svc: Services, session: AsyncSession, status: Status) -> Gen
                            requester_domain=author.domain, purpose="bot_reply", post=reply)  # fmt: skip
         queue.mark_failed(job, refusal)
         if not limit or used <= limit:
-            await _text_reply(svc, session, bot, job, f"{handle} Sorry, {refusal}")
+            await _text_reply(svc, session, bot, job, f"Sorry, {refusal}")
         return job
-    reply["text"] = f"{handle} Here is “{prompt}”."
+    reply["text"] = f"Here is “{prompt}”."
     return await submit(session, svc.job_settings, spec, account_id=bot.id, requester_id=author.id,
                         requester_domain=author.domain, purpose="bot_reply", post=reply)  # fmt: skip
 
@@ -153,7 +153,7 @@ async def reply_failed(svc: Services, session: AsyncSession, job: GenerationJob,
     requester = await session.get(Actor, job.requester_id)
     if bot is None or requester is None:
         return
-    text = f"{_handle(requester, svc.settings)} Sorry, I could not make that image ({reason[:200]})."
+    text = f"Sorry, I could not make that image ({reason[:200]})."
     await _text_reply(svc, session, bot, job, text)
 
 
@@ -163,7 +163,7 @@ async def _text_reply(
     options = job.post
     request = posts.PostRequest(
         text=text, visibility=str(options.get("visibility") or "direct"),
-        in_reply_to_id=options.get("in_reply_to_id"),
+        in_reply_to_id=options.get("in_reply_to_id"), literal=True, mention_ids=[job.requester_id],
     )  # fmt: skip
     try:
         status = await posts.create_post(svc, session, bot, request)

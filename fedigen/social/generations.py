@@ -76,12 +76,13 @@ async def request_generation(
 def post_options(
     text: str = "", *, visibility: str = "public", cw: str = "", sensitive: bool = False,
     alt: list[str] | None = None, private_prompt: bool = False, in_reply_to_id: int | None = None,
-    language: str | None = None,
+    language: str | None = None, literal: bool = False, mention_ids: list[int] | None = None,
 ) -> dict[str, Any]:  # fmt: skip
-    """The ``post`` column of a job whose images become a post."""
+    """The ``post`` column of a job whose images become a post (see :class:`posts.PostRequest`)."""
     return {
         "text": text, "visibility": visibility, "cw": cw, "sensitive": sensitive, "alt": list(alt or []),
         "private_prompt": private_prompt, "in_reply_to_id": in_reply_to_id, "language": language,
+        "literal": literal, "mention_ids": list(mention_ids or []),
     }  # fmt: skip
 
 
@@ -133,6 +134,7 @@ async def image_post(
         summary=str(options.get("cw") or ""), sensitive=bool(options.get("sensitive")),
         language=options.get("language"), in_reply_to_id=options.get("in_reply_to_id"),
         media_ids=[m.id for m in media], private_prompt=bool(options.get("private_prompt")),
+        literal=bool(options.get("literal")), mention_ids=[int(i) for i in options.get("mention_ids") or []],
     )  # fmt: skip
     status = await posts.create_post(svc, session, author, request)
     job.status_id = status.id

@@ -20,7 +20,7 @@ from sqlalchemy import delete, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from activitypub.activities import create_of, delete_of, update_of
-from activitypub.content import parse_text, quote_paragraph, text_to_html
+from activitypub.content import mention_html, parse_text, quote_paragraph, text_to_html
 from activitypub.errors import ActivityPubError
 from activitypub.notes import MAX_ATTACHMENTS, RemoteNote, attachment_to_ap, quote_link
 from activitypub.outbox import publish
@@ -67,6 +67,10 @@ class PostRequest:
     media_ids: list[int] = field(default_factory=list)
     # Generated media: label the images as AI-made but keep the prompt to the author.
     private_prompt: bool = False
+    # The text is shown as written: nothing in it becomes a link, hashtag or mention (the bot quoting
+    # a prompt); ``mention_ids`` are then the only accounts mentioned and addressed.
+    literal: bool = False
+    mention_ids: list[int] = field(default_factory=list)
 
 
 def _check(request: PostRequest) -> Visibility:
@@ -117,8 +121,12 @@ async def _resolve_mentions(
     return found
 
 
-async def _render(svc: Services, session: AsyncSession, text: str) -> tuple[str, list[str], list[Actor]]:
+async def _render(
+    svc: Services, session: AsyncSession, text: str, *, literal: bool = False
+) -> tuple[str, list[str], list[Actor]]:
     """A local post's HTML, its hashtags (lower-case) and the actors it mentions."""
+    if literal:
+        return text_to_html(text, tag_url=svc.urls.tag, mention_urls={}, literal=True), [], []
     parsed = parse_text(text)
     mentioned = await _resolve_mentions(svc, session, parsed.mentions)
     html = text_to_html(
@@ -127,6 +135,14 @@ async def _render(svc: Services, session: AsyncSession, text: str) -> tuple[str,
     )  # fmt: skip
     actors = list({a.id: a for a in mentioned.values()}.values())
     return html, [t.lower() for t in parsed.hashtags], actors
+
+
+def _with_mentions(svc: Services, html: str, actors: list[Actor]) -> str:
+    """Mentions of ``actors`` at the start of the post, as a reply to them starts."""
+    prefix = " ".join(mention_html(a.url or a.ap_id, a.username) for a in actors)
+    if html.startswith("<p>"):
+        return f"<p>{prefix} {html.removeprefix('<p>')}"
+    return f"<p>{prefix}</p>{html}"
 
 
 def _tag_objects(svc: Services, hashtags: list[str], actors: list[Actor]) -> list[dict[str, Any]]:
@@ -205,7 +221,11 @@ async def create_post(svc: Services, session: AsyncSession, author: Actor, reque
         parent = await session.get(Status, request.in_reply_to_id)
         if parent is None or parent.deleted_at is not None:
             raise ValidationError("in_reply_to_id", "no such status")
-    html, hashtags, mentioned = await _render(svc, session, request.text)
+    html, hashtags, mentioned = await _render(svc, session, request.text, literal=request.literal)
+    if request.mention_ids:
+        named = list(await session.scalars(select(Actor).where(Actor.id.in_(request.mention_ids))))
+        html = _with_mentions(svc, html, named)
+        mentioned += [a for a in named if a not in mentioned]
     private = request.private_prompt or not svc.settings.generation.public_prompts
     extra = _provenance(media, private)
     tags = _tag_objects(svc, hashtags, mentioned)
