@@ -16,7 +16,7 @@ import logging
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import delete, select
+from sqlalchemy import delete, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from activitypub.activities import create_of, delete_of, update_of
@@ -453,9 +453,16 @@ async def delete_post(svc: Services, session: AsyncSession, author: Actor, statu
 
 
 async def _remove(svc: Services, session: AsyncSession, author: Actor, status: Status) -> Status:
-    """Delete a post: a tombstone replaces it, its notifications go, and a local one's Delete is sent."""
+    """Delete a post: a tombstone replaces it, its boosts and notifications go with it, and a local
+    one's Delete is sent (servers that had it drop their copies and boosts of it)."""
     now = utcnow()
     status.deleted_at = now
+    await session.execute(
+        update(Status)
+        .where(Status.reblog_of_id == status.id, Status.deleted_at.is_(None))
+        .values(deleted_at=now)
+        .execution_options(synchronize_session=False)
+    )
     await session.execute(delete(Notification).where(Notification.status_id == status.id))
     if await session.scalar(select(Tombstone.id).where(Tombstone.ap_id == status.ap_id)) is None:
         session.add(Tombstone(ap_id=status.ap_id, actor_ap_id=author.ap_id, deleted_at=now))

@@ -1,4 +1,4 @@
-"""inbox entries: the client-to-server inbox reads its own indexed table
+"""inbox entries: the client-to-server inbox reads its own indexed table; boosts of deleted posts go
 
 Revision ID: 0004
 Revises: 0003
@@ -39,6 +39,12 @@ def upgrade() -> None:
         "INSERT INTO inbox_entries (account_id, activity_ap_id, document, created_at) "
         "SELECT recipient_id, activity_ap_id, document, created_at FROM inbox_items "
         "WHERE recipient_id IS NOT NULL ORDER BY id"
+    )
+    # A deleted post's boosts are deleted with it from now on; boosts of posts deleted before are too.
+    op.execute(
+        "UPDATE statuses SET deleted_at = "
+        "(SELECT d.deleted_at FROM statuses AS d WHERE d.id = statuses.reblog_of_id) "
+        "WHERE deleted_at IS NULL AND reblog_of_id IN (SELECT id FROM statuses WHERE deleted_at IS NOT NULL)"
     )
 
 
