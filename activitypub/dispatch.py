@@ -1,11 +1,12 @@
 """Handing each received activity to the handler registered for its kind.
 
-The worker calls :meth:`Dispatcher.read` (which may fetch the sender, or an object sent by reference)
-outside any transaction, then :meth:`Dispatcher.apply` inside the transaction that also marks the
-queue row done. The handlers are the composition root's: one per record type of
-:mod:`activitypub.received`, registered when the process starts, each given the composition root's
-context (its services), the transaction, and the record. A record type nobody registered is logged
-and dropped, never an error.
+The worker calls :meth:`Dispatcher.read` (which may fetch the sender, or an object sent by reference,
+and runs the record's *preparer*, which may fetch what its handler will need) outside any
+transaction, then :meth:`Dispatcher.apply` inside the transaction that also marks the queue row
+done: no transaction ever waits on another server. The handlers are the composition root's: one per
+record type of :mod:`activitypub.received`, registered when the process starts, each given the
+composition root's context (its services), the transaction, and the record. A record type nobody
+registered is logged and dropped, never an error.
 """
 
 from __future__ import annotations
@@ -28,15 +29,20 @@ log = logging.getLogger(__name__)
 
 C = TypeVar("C")
 Handler = Callable[[C, AsyncSession, Any], Awaitable[None]]
+Preparer = Callable[[C, Any], Awaitable[None]]
 
 
 class Dispatcher(Generic[C]):
     """Reads queued activities into records and runs the handler registered for each record type."""
 
-    def __init__(self, resolver: Resolver, context: C, handlers: Mapping[type[Received], Handler[C]]) -> None:
+    def __init__(
+        self, resolver: Resolver, context: C, handlers: Mapping[type[Received], Handler[C]],
+        preparers: Mapping[type[Received], Preparer[C]] | None = None,
+    ) -> None:  # fmt: skip
         self.resolver = resolver
         self.context = context
         self.handlers = dict(handlers)
+        self.preparers = dict(preparers or {})
 
     async def read(self, item: InboxItem) -> Received | None:
         """The item's record; the sender is resolved (and fetched when unknown or stale)."""
@@ -49,7 +55,11 @@ class Dispatcher(Generic[C]):
                 return None
         else:
             actor = await self.resolver.get_actor(item.actor_ap_id)
-        return await received.read(self.resolver, actor, doc)
+        record = await received.read(self.resolver, actor, doc)
+        prepare = self.preparers.get(type(record)) if record is not None else None
+        if prepare is not None:
+            await prepare(self.context, record)
+        return record
 
     async def apply(self, session: AsyncSession, record: Received) -> None:
         """Run the record's handler in the caller's transaction."""

@@ -16,7 +16,7 @@ from sqlalchemy import select
 
 from activitypub.dispatch import Dispatcher
 from activitypub.errors import ActivityPubError, BlockedError, InvalidActivityError, RemoteStatusError
-from fedigen.federation.inbound import HANDLERS, file_for_recipients
+from fedigen.federation.inbound import HANDLERS, PREPARERS, file_for_recipients
 from fedigen.services import Services
 from fedigen.social.jobs import runner
 from fedigen.social.media import cache_remote_avatars, resume_uploads
@@ -38,7 +38,7 @@ class Worker:
 
     def __init__(self, services: Services) -> None:
         self.services = services
-        self.dispatcher = Dispatcher(services.resolver, services, HANDLERS)
+        self.dispatcher = Dispatcher(services.resolver, services, HANDLERS, PREPARERS)
         self._purged_at: float | None = None
         self._stopping = asyncio.Event()
         self._wakeup = asyncio.Event()

@@ -21,7 +21,7 @@ from fedigen.api import entities
 from fedigen.api.auth import authenticate, optional_auth
 from fedigen.api.pagination import Page, link_header
 from fedigen.api.params import Params, read_params
-from fedigen.api.search import search_accounts
+from fedigen.api.search import resolve_remote, search_accounts
 from fedigen.errors import NotFoundError, PayloadTooLargeError, ValidationError
 from fedigen.http import services
 from fedigen.services import Services
@@ -211,9 +211,10 @@ async def search(request: Request) -> Response:
     query = params.required("q", max_chars=500)
     limit = params.get_int("limit", 40, low=1, high=80) or 40
     svc = services(request)
-    async with svc.sessions() as session, session.begin():
+    resolved, _ = await resolve_remote(svc, query, "accounts") if params.get_bool("resolve") else (None, None)
+    async with svc.sessions() as session:
         actors = await search_accounts(
-            svc, session, query, viewer=auth.account, resolve=params.get_bool("resolve"), limit=limit,
+            svc, session, query, viewer=auth.account, resolved=resolved, limit=limit,
             offset=params.get_int("offset", 0, low=0, high=10_000) or 0,
             following=params.get_bool("following"),
         )  # fmt: skip

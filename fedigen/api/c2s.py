@@ -75,10 +75,24 @@ async def _status(box: Outbox, ref: Any) -> Status:
 
 
 async def _target(box: Outbox, ref: Any) -> Actor:
+    """The actor an activity names (looked up beforehand by :func:`_look_up`, so known by now)."""
     ap_id = id_of(ref)
     if not ap_id:
         raise ValidationError("object", "must name an actor")
-    return await box.svc.resolver.get_actor(ap_id, session=box.session)
+    actor = await box.session.scalar(select(Actor).where(Actor.ap_id == ap_id.split("#", 1)[0]))
+    if actor is None:
+        raise NotFoundError(f"no actor {ap_id}")
+    return actor
+
+
+async def _look_up(svc: Services, doc: dict[str, Any]) -> None:
+    """What an activity needs from other servers, fetched before its transaction opens: the actor a
+    Follow or Block names, the remote accounts a post mentions."""
+    obj = doc.get("object")
+    if doc["type"] in ("Follow", "Block") and id_of(obj):
+        await svc.resolver.get_actor(id_of(obj) or "")
+    elif doc["type"] in ("Create", "Update") and isinstance(obj, dict):
+        await posts.learn_mentions(svc, _text(obj))
 
 
 def _media_ref(item: Any) -> str:
@@ -269,9 +283,12 @@ async def post_outbox(request: Request) -> Response:
     if request.headers.get("content-type", "").split(";")[0].strip().lower() not in JSON_TYPES:
         await authenticate(request, "write")
         raise ValidationError("content-type", "must be application/activity+json or application/ld+json")
+    async with svc.sessions() as session:
+        owner = await _owner(request, session, "write")
+    doc = _activity(await read_body(request, svc.settings.federation.inbox_max_bytes), owner)
+    await _look_up(svc, doc)
     async with svc.sessions() as session, session.begin():
-        actor = await _owner(request, session, "write")
-        doc = _activity(await read_body(request, svc.settings.federation.inbox_max_bytes), actor)
+        actor = await session.get(Actor, owner.id) or owner
         latest = await session.scalar(
             select(Activity.id).where(Activity.actor_id == actor.id).order_by(Activity.id.desc()).limit(1)
         )

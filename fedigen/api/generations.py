@@ -24,6 +24,7 @@ from fedigen.api.statuses import account_of, path_id, visibility_param
 from fedigen.errors import NotFoundError, ValidationError
 from fedigen.http import services
 from fedigen.services import Services
+from fedigen.social import posts
 from fedigen.social.generations import post_options, remix, request_generation
 from fedigen.social.visibility import visible_status
 from generation.jobs import JobSpec, cancel
@@ -116,6 +117,7 @@ async def remix_status(request: Request) -> Response:
         cw=params.get_str("spoiler_text", "") or "", sensitive=params.get_bool("sensitive"),
         language=params.get_str("language", max_chars=16),
     )  # fmt: skip
+    await posts.learn_mentions(svc, str(post["text"]))
     async with svc.sessions() as session:
         owner = await account_of(session, auth)
         parent = await visible_status(session, path_id(request), owner.id)

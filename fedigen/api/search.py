@@ -43,11 +43,27 @@ def _like_prefix(text: str) -> str:
     return f"{escaped}%"
 
 
+async def resolve_remote(svc: Services, query: str, kind: str | None) -> tuple[int | None, int | None]:
+    """With ``resolve=true``: the account a handle names and the post a URL names, looked up on their
+    servers when unknown here. Done before the search's transaction opens (a slow server then holds up
+    only this request); returns the ids found, (account, status)."""
+    text = query.strip()
+    actor_id = status_id = None
+    try:
+        if kind in (None, "accounts") and HANDLE_RE.match(text):
+            actor_id = (await find_actor(svc, text)).id
+        if kind in (None, "statuses") and text.startswith(("https://", "http://")):
+            status_id = (await find_status(svc, text)).id
+    except (ActivityPubError, NotFoundError, ValidationError, ValueError) as exc:
+        log.info("could not resolve %s: %s", text, exc)
+    return actor_id, status_id
+
+
 async def search_accounts(
-    svc: Services, session: AsyncSession, query: str, *, viewer: Actor | None, resolve: bool,
+    svc: Services, session: AsyncSession, query: str, *, viewer: Actor | None, resolved: int | None,
     limit: int, offset: int = 0, following: bool = False,
 ) -> list[Actor]:  # fmt: skip
-    """Accounts whose handle or display name starts with the query; a handle may be resolved remotely."""
+    """Accounts whose handle or display name starts with the query, or the one a handle resolved to."""
     text = query.strip()
     handle = HANDLE_RE.match(text)
     found: list[Actor] = []
@@ -58,11 +74,8 @@ async def search_accounts(
         row = await session.scalar(
             select(Actor).where(func.lower(Actor.username) == user.lower(), match, Actor.deleted_at.is_(None))
         )
-        if row is None and resolve and viewer is not None:
-            try:
-                row = await find_actor(svc, session, text)
-            except (ActivityPubError, NotFoundError, ValidationError, ValueError) as exc:
-                log.info("could not resolve %s: %s", text, exc)
+        if row is None and resolved is not None:
+            row = await session.get(Actor, resolved)
         if row is not None and row.ap_type != "Application":
             found.append(row)
         return found[offset : offset + limit]
@@ -100,22 +113,17 @@ def tag_entity(svc: Services, name: str) -> dict[str, Any]:
 
 
 async def search_statuses(
-    svc: Services, session: AsyncSession, query: str, *, viewer: Actor | None, resolve: bool
+    session: AsyncSession, query: str, *, viewer: Actor | None, resolved: int | None
 ) -> list[Status]:
-    """The post at a URL: stored, or (resolving, signed in) fetched from its server."""
+    """The post at a URL: stored, or the one it resolved to."""
     url = query.strip()
     if not url.startswith(("https://", "http://")):
         return []
-    status: Status | None
-    try:
-        if resolve and viewer is not None:
-            status = await find_status(svc, session, url)
-        else:
-            status = await session.scalar(
-                select(Status).where(or_(Status.ap_id == url, Status.url == url), Status.deleted_at.is_(None))
-            )
-    except NotFoundError:
-        return []
+    status = await session.scalar(
+        select(Status).where(or_(Status.ap_id == url, Status.url == url), Status.deleted_at.is_(None))
+    )
+    if status is None and resolved is not None:
+        status = await session.get(Status, resolved)
     if status is None or status.reblog_of_id is not None:
         return []
     return [status] if await can_see(session, status, viewer.id if viewer else None) else []
@@ -136,15 +144,16 @@ async def search(request: Request) -> Response:
     limit = params.get_int("limit", 20, low=1, high=40) or 20
     offset = (params.get_int("offset", 0, low=0, high=10_000) or 0) if viewer is not None else 0
     svc = services(request)
-    async with svc.sessions() as session, session.begin():
+    actor_id, status_id = await resolve_remote(svc, query, kind) if resolve else (None, None)
+    async with svc.sessions() as session:
         found: dict[str, Any] = {t: [] for t in TYPES}
         if kind in (None, "accounts"):
-            actors = await search_accounts(svc, session, query, viewer=viewer, resolve=resolve, limit=limit,
+            actors = await search_accounts(svc, session, query, viewer=viewer, resolved=actor_id, limit=limit,
                                            offset=offset, following=params.get_bool("following"))  # fmt: skip
             stats = await entities.account_stats(session, [a.id for a in actors])
             found["accounts"] = [entities.account(svc, a, stats) for a in actors]
         if kind in (None, "statuses"):
-            rows = await search_statuses(svc, session, query, viewer=viewer, resolve=resolve)
+            rows = await search_statuses(session, query, viewer=viewer, resolved=status_id)
             found["statuses"] = await entities.statuses(svc, session, rows, viewer)
         if kind in (None, "hashtags"):
             names = await search_hashtags(session, query, limit=limit, offset=offset)

@@ -19,7 +19,7 @@ from fedigen.api.params import Params, read_params
 from fedigen.errors import ForbiddenError, NotFoundError, ValidationError
 from fedigen.http import services
 from fedigen.services import Services
-from fedigen.social import reactions, timelines
+from fedigen.social import posts, reactions, timelines
 from fedigen.social.posts import PostRequest, create_post, delete_post, edit_post
 from fedigen.social.visibility import visible_status
 from storage.models import Actor, Favourite, Status
@@ -101,6 +101,7 @@ async def create(request: Request) -> Response:
     params = await read_params(request)
     svc = services(request)
     post = post_request(params)
+    await posts.learn_mentions(svc, post.text)  # remote lookups happen before the transaction
 
     async def handler(session: AsyncSession) -> tuple[int, Any]:
         author = await account_of(session, auth)
@@ -134,11 +135,12 @@ async def update(request: Request) -> Response:
     auth = await authenticate(request, "write:statuses")
     params = await read_params(request)
     svc = services(request)
+    text = params.get_str("status")
+    await posts.learn_mentions(svc, text or "")
     async with svc.sessions() as session:
         author = await account_of(session, auth)
         status = await _own(session, author, path_id(request))
         media_ids = ids_param(params, "media_ids") if "media_ids" in params else None
-        text = params.get_str("status")
         summary = params.get_str("spoiler_text")
         sensitive = params.get_bool("sensitive") if "sensitive" in params else None
         try:

@@ -244,6 +244,7 @@ async def account_list(svc: Services) -> None:
 @with_services
 async def edit(svc: Services, as_name: str, status_id: int, text: str) -> None:
     """Edit a post's text (sends Update)."""
+    await posts.learn_mentions(svc, text)
     async with svc.sessions() as session, session.begin():
         author = await accounts.get_local(session, as_name)
         status = await posts.edit_post(svc, session, author, status_id, text)
@@ -268,9 +269,9 @@ async def delete(svc: Services, as_name: str, status_id: int) -> None:
 @with_services
 async def follow(svc: Services, as_name: str, handle: str) -> None:
     """Follow @user@host (sends Follow; the worker delivers it)."""
+    target = await lookup.find_actor(svc, handle)
     async with svc.sessions() as session, session.begin():
         me = await accounts.get_local(session, as_name)
-        target = await lookup.find_actor(svc, session, handle)
         row = await follows.follow(svc, session, me, target)
     click.echo(f"{'following' if row.state == 'accepted' else 'requested'} {target.ap_id}")
 
@@ -281,9 +282,9 @@ async def follow(svc: Services, as_name: str, handle: str) -> None:
 @with_services
 async def unfollow(svc: Services, as_name: str, handle: str) -> None:
     """Stop following @user@host (sends Undo{Follow})."""
+    target = await lookup.find_actor(svc, handle)
     async with svc.sessions() as session, session.begin():
         me = await accounts.get_local(session, as_name)
-        target = await lookup.find_actor(svc, session, handle)
         await follows.unfollow(svc, session, me, target)
     click.echo(f"unfollowed {target.ap_id}")
 
@@ -308,9 +309,9 @@ async def requests_list(svc: Services, as_name: str) -> None:
 
 
 async def _answer(svc: Services, as_name: str, handle: str, approve: bool) -> str:
+    requester = await lookup.find_actor(svc, handle)
     async with svc.sessions() as session, session.begin():
         me = await accounts.get_local(session, as_name)
-        requester = await lookup.find_actor(svc, session, handle)
         await follows.answer_request(svc, session, me, requester, approve=approve)
         return requester.ap_id
 

@@ -93,6 +93,7 @@ async def post(
     private_prompt: bool, text: str,
 ) -> None:  # fmt: skip
     """Publish a post, with images generated from --prompt; the worker delivers it to followers."""
+    await posts.learn_mentions(svc, text)
     if prompt is None:
         async with svc.sessions() as session, session.begin():
             author = await accounts.get_local(session, as_name)
@@ -129,9 +130,11 @@ async def remix(
     private_prompt: bool, target: str, prompt: str, text: str,
 ) -> None:  # fmt: skip
     """Remix an image post (ours by id or URL, or any server's by URL) with a new prompt."""
+    found = await lookup.find_status(svc, target)
+    await posts.learn_mentions(svc, text)
     async with svc.sessions() as session, session.begin():
         author = await accounts.get_local(session, as_name)
-        parent = await lookup.find_status(svc, session, target)
+        parent = await session.get(Status, found.id) or found
         options = generations.post_options(text, visibility=visibility, private_prompt=private_prompt)
         job = await generations.remix(svc, session, author, parent, prompt, post=options, count=count,
                                   backend=backend, strength=strength)  # fmt: skip
@@ -224,8 +227,8 @@ async def jobs_cancel(svc: Services, job_id: int) -> None:
 @with_services
 async def lineage(svc: Services, target: str) -> None:
     """Where a post's image comes from (its remix parents) and what remixed it (its children)."""
+    status = await lookup.find_status(svc, target)
     async with svc.sessions() as session:
-        status = await lookup.find_status(svc, session, target)
         parents, children = await remixes.lineage(session, status)
     for ap_id in reversed(parents):
         click.echo(f"parent\t{ap_id}")

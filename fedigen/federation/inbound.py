@@ -9,6 +9,7 @@ the use-cases check what already exists).
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Awaitable, Callable
 from typing import Any
 
@@ -16,7 +17,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from activitypub import received as r
-from activitypub.dispatch import Handler
+from activitypub.dispatch import Handler, Preparer
 from activitypub.errors import ActivityPubError
 from activitypub.outbox import audience_of
 from activitypub.vocab import PUBLIC
@@ -25,6 +26,8 @@ from fedigen.services import Services
 from fedigen.social import accounts, blocks, follows, moderation, posts, reactions, remixes
 from storage.models import Actor, Block, Favourite, Follow, InboxEntry, InboxItem, Status
 from storage.vocabulary import FollowState
+
+log = logging.getLogger(__name__)
 
 
 async def _local(session: AsyncSession, ap_id: str | None) -> Actor | None:
@@ -124,14 +127,21 @@ async def on_like(svc: Services, session: AsyncSession, rec: r.LikeReceived) -> 
         await reactions.favourite(svc, session, rec.actor, status, ap_id=rec.ap_id)
 
 
-async def on_announce(svc: Services, session: AsyncSession, rec: r.AnnounceReceived) -> None:
-    """A boost of a post we have, or (when someone here follows the booster) one we fetch."""
-    status = await posts.status_by_ap_id(session, rec.object_ap_id)
-    if status is None and await posts.has_local_followers(session, rec.actor):
+async def prepare_announce(svc: Services, rec: r.AnnounceReceived) -> None:
+    """Before the transaction: fetch a boosted post we lack when someone here follows the booster."""
+    async with svc.sessions() as session:
+        known = await posts.status_by_ap_id(session, rec.object_ap_id)
+        followed = await posts.has_local_followers(session, rec.actor)
+    if known is None and followed:
         try:
-            status = await posts.fetch_post(svc, session, rec.object_ap_id)
-        except (ActivityPubError, ValueError):
-            return
+            await posts.fetch_post(svc, rec.object_ap_id)
+        except (ActivityPubError, ValueError) as exc:
+            log.info("boosted post %s not fetched: %s", rec.object_ap_id, exc)
+
+
+async def on_announce(svc: Services, session: AsyncSession, rec: r.AnnounceReceived) -> None:
+    """A boost of a post we have (fetched beforehand by :func:`prepare_announce` when needed)."""
+    status = await posts.status_by_ap_id(session, rec.object_ap_id)
     if status is None:
         return
     try:
@@ -160,6 +170,16 @@ async def on_quote_request(svc: Services, session: AsyncSession, rec: r.QuoteReq
 
 def _handler(fn: Callable[[Services, AsyncSession, Any], Awaitable[None]]) -> Handler[Services]:
     return fn
+
+
+def _preparer(fn: Callable[[Services, Any], Awaitable[None]]) -> Preparer[Services]:
+    return fn
+
+
+#: What runs before the transaction, for records whose handler needs something from another server.
+PREPARERS: dict[type[r.Received], Preparer[Services]] = {
+    r.AnnounceReceived: _preparer(prepare_announce),
+}
 
 
 HANDLERS: dict[type[r.Received], Handler[Services]] = {

@@ -44,7 +44,7 @@ from storage.models import (
     Tombstone,
     utcnow,
 )
-from storage.vocabulary import FollowState, Visibility
+from storage.vocabulary import PUBLIC_VISIBILITIES, FollowState, Visibility
 
 log = logging.getLogger(__name__)
 
@@ -100,7 +100,8 @@ async def status_by_ap_id(session: AsyncSession, ap_id: str | None) -> Status | 
 async def _resolve_mentions(
     svc: Services, session: AsyncSession, mentions: list[tuple[str, str | None]]
 ) -> dict[tuple[str, str | None], Actor]:
-    """@user and @user@host -> actors; local names from the database, remote ones by WebFinger."""
+    """@user and @user@host -> the actors we know (from the database only: remote ones are looked up
+    beforehand, outside any transaction, by :func:`learn_mentions`)."""
     found: dict[tuple[str, str | None], Actor] = {}
     for user, domain in mentions[:MAX_MENTIONS]:
         actor: Actor | None = None
@@ -111,11 +112,6 @@ async def _resolve_mentions(
                 pass
         else:
             actor = await session.scalar(select(Actor).where(Actor.username == user, Actor.domain == domain))
-            if actor is None:
-                try:
-                    actor = await svc.resolver.resolve_handle(f"{user}@{domain}", session=session)
-                except (ActivityPubError, ValueError) as exc:
-                    log.info("mention @%s@%s not resolved: %s", user, domain, exc)
         if actor is not None:
             found[(user, domain)] = actor
     return found
@@ -481,12 +477,42 @@ async def receive_delete(svc: Services, session: AsyncSession, author: Actor, ob
         session.add(Tombstone(ap_id=object_ap_id, actor_ap_id=author.ap_id))
 
 
-async def fetch_post(svc: Services, session: AsyncSession, ap_id: str) -> Status | None:
-    """A public or unlisted remote post by id: ours if stored, else fetched, stored and returned."""
-    known = await status_by_ap_id(session, ap_id)
+async def fetch_post(svc: Services, ap_id: str) -> Status | None:
+    """A public or unlisted remote post by id: ours if stored, else fetched, stored and returned.
+
+    It fetches over the network, so no transaction may be open: it commits what it stores itself.
+    """
+    async with svc.sessions() as session:
+        known = await status_by_ap_id(session, ap_id)
     if known is not None:
         return known
-    author, note = await svc.resolver.fetch_note(ap_id, session=session)
-    if note.visibility not in (Visibility.PUBLIC, Visibility.UNLISTED):
+    fetched_author, note = await svc.resolver.fetch_note(ap_id)
+    if note.visibility not in PUBLIC_VISIBILITIES:
         return None
-    return await status_by_ap_id(session, note.ap_id) or await store_remote(svc, session, author, note)
+    async with svc.sessions() as session, session.begin():
+        author = await session.get(Actor, fetched_author.id)
+        stored = await status_by_ap_id(session, note.ap_id)
+        if stored is None and author is not None:
+            stored = await store_remote(svc, session, author, note)
+        return stored
+
+
+async def learn_mentions(svc: Services, text: str) -> None:
+    """Look up the remote accounts a text mentions that we do not know yet (WebFinger, then their
+    actor documents), so that rendering the post finds them in the database.
+
+    Front doors call it before they open the transaction that stores a post: a slow server answering
+    a lookup then holds up only this request, never the database.
+    """
+    for user, domain in parse_text(text).mentions[:MAX_MENTIONS]:
+        if domain is None or domain.lower() == svc.urls.host.lower():
+            continue
+        async with svc.sessions() as session:
+            known = await session.scalar(
+                select(Actor.id).where(Actor.username == user, Actor.domain == domain)
+            )
+        if known is None:
+            try:
+                await svc.resolver.resolve_handle(f"{user}@{domain}")
+            except (ActivityPubError, ValueError) as exc:
+                log.info("mention @%s@%s not resolved: %s", user, domain, exc)

@@ -23,9 +23,9 @@ async def _bob_follows_alice(stack: AsyncExitStack, a: Instance, make_instance: 
     b: Instance = await make_instance(stack, "http://b.test")
     await a.create_account("alice")
     await b.create_account("bob")
+    target = await lookup.find_actor(b.services, f"@alice@{a.settings.host}")
     async with b.services.sessions() as session, session.begin():
         bob = (await session.scalars(select(Actor).where(Actor.username == "bob"))).one()
-        target = await lookup.find_actor(b.services, session, f"@alice@{a.settings.host}")
         await follows.follow(b.services, session, bob, target)
     await b.drain()
     await a.drain()

@@ -136,9 +136,9 @@ async def test_followers_collection_pages(instance: Instance, make_instance: Any
         other = await make_instance(stack, "http://other.test")
         for i in range(25):
             await other.create_account(f"fan{i}")
+        target = await lookup.find_actor(other.services, "@alice@fedigen.test")
         async with other.services.sessions() as session, session.begin():
             fans = list(await session.scalars(select(Actor).where(Actor.username.like("fan%"))))
-            target = await lookup.find_actor(other.services, session, "@alice@fedigen.test")
             for fan in fans:
                 await follows.follow(other.services, session, fan, target)
         await other.drain()

@@ -24,9 +24,9 @@ async def test_remote_follow_post_edit_delete(make_instance: Any) -> None:
         await a.create_account("alice")
         await b.create_account("bob")
 
+        target = await lookup.find_actor(b.services, "@alice@a.test")  # before the transaction
         async with b.services.sessions() as session, session.begin():
             bob = (await session.scalars(select(Actor).where(Actor.username == "bob"))).one()
-            target = await lookup.find_actor(b.services, session, "@alice@a.test")
             row = await follows.follow(b.services, session, bob, target)
             assert row.state == "requested"
         await b.drain()  # delivers Follow to a

@@ -178,9 +178,9 @@ async def test_remix_links_its_parent_and_lineage_is_queryable(
     await bob_follows_alice(imagery, bob)
     original = await alice_prompts(imagery, "a lighthouse in fog")
     svc = imagery.services
+    parent = await lookup.find_status(svc, original.url or "")
     async with svc.sessions() as session, session.begin():
         alice = await accounts.get_local(session, "alice")
-        parent = await lookup.find_status(svc, session, original.url or "")
         job = await generations.remix(
             svc, session, alice, parent, "at sunset", post=generations.post_options("again")
         )
@@ -196,10 +196,11 @@ async def test_remix_links_its_parent_and_lineage_is_queryable(
         t for t in note["tag"] if t["type"] == "Link"
     ).items()
     assert "Remix of" in note["content"] and original.url in note["content"]
+    remix, parent = await lookup.find_status(svc, note["id"]), await lookup.find_status(svc, original.ap_id)
     async with svc.sessions() as session:
-        parents, children = await remixes.lineage(session, await lookup.find_status(svc, session, note["id"]))
+        parents, children = await remixes.lineage(session, remix)
         assert parents == [original.ap_id] and children == []
-        _, children = await remixes.lineage(session, await lookup.find_status(svc, session, original.ap_id))
+        _, children = await remixes.lineage(session, parent)
         assert children == [note["id"]]
     page = (await imagery.client.get(note["url"])).text
     assert "AI-generated images" in page and "at sunset, a lighthouse in fog" in page
@@ -219,9 +220,9 @@ async def test_a_remote_fedigen_remix_of_our_post_is_recognised_as_a_child(
         await theirs.create_account("dora")
         original = await alice_prompts(ours, "a lighthouse in fog")
         svc = theirs.services
+        parent = await lookup.find_status(svc, original.ap_id)  # fetched from fedigen.test
         async with svc.sessions() as session, session.begin():
             dora = await accounts.get_local(session, "dora")
-            parent = await lookup.find_status(svc, session, original.ap_id)  # fetched from fedigen.test
             assert parent.extra["generation"]["prompt"] == "a lighthouse in fog"
             job = await generations.remix(
                 svc, session, dora, parent, "in winter", post=generations.post_options("!")

@@ -221,8 +221,8 @@ async def test_remixes_are_recorded_in_the_lineage_from_the_api_and_from_afar(
     theirs = bob.note("<p>my remix</p>", quote=parent_ap_id, generation={"prompt": "in the rain"})
     assert (await bob.post(instance.client, "/inbox", bob.create(theirs))).status_code == 202
     await instance.drain()
+    parent = await lookup.find_status(instance.services, parent_ap_id)
     async with instance.services.sessions() as session:
-        parent = await lookup.find_status(instance.services, session, parent_ap_id)
         _, children = await remixes.lineage(session, parent)
         ours = await session.scalar(
             select(Status.ap_id).where(

@@ -1,0 +1,134 @@
+"""One slow server never stalls the instance: while fedigen waits on it (a mention to resolve, a
+search with resolve=true, a boosted post to fetch), no database transaction is open for it, so every
+unrelated request, reads and writes alike, goes through at once.
+
+The slow server here does not answer at all until the test lets it: if anything held the database
+while waiting for it, the unrelated requests would wait too, and the test would time out."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+import pytest
+from starlette.types import ASGIApp, Receive, Scope, Send
+
+from tests.api.conftest import bearer, issue_token
+from tests.conftest import HostRouter, Instance
+from tests.remote_actor import PUBLIC, RemoteActor, RemoteServer
+
+BASE = "http://fedigen.test"
+PROMPT_WAIT = 5.0  # how long an unrelated request may take before the test calls it stalled
+
+
+class Gate:
+    """An ASGI wrapper that holds every request until ``opened`` is set, and says when one arrived."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+        self.arrived = asyncio.Event()
+        self.opened = asyncio.Event()
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http":
+            self.arrived.set()
+            await self.opened.wait()
+        await self.app(scope, receive, send)
+
+
+@pytest.fixture
+def slow(router: HostRouter) -> tuple[RemoteServer, Gate]:
+    server = RemoteServer("slow.test")
+    gate = Gate(server.app)
+    router.add(server.host, gate)
+    return server, gate
+
+
+async def unrelated_requests_go_through(instance: Instance, token: dict[str, str]) -> None:
+    """A write and two reads by someone else, each promptly."""
+    posted = await asyncio.wait_for(
+        instance.client.post("/api/v1/statuses", json={"status": "meanwhile"}, headers=token), PROMPT_WAIT
+    )
+    assert posted.status_code == 200, posted.text
+    for path in ("/api/v1/timelines/home", f"/api/v1/statuses/{posted.json()['id']}"):
+        read = await asyncio.wait_for(instance.client.get(path, headers=token), PROMPT_WAIT)
+        assert read.status_code == 200
+
+
+async def while_waiting(
+    gate: Gate, slow_work: Awaitable[Any], meanwhile: Callable[[], Awaitable[None]]
+) -> Any:
+    """Start ``slow_work``, wait until it reaches the slow server, run ``meanwhile``, then let it finish."""
+    task = asyncio.ensure_future(slow_work)
+    await asyncio.wait_for(gate.arrived.wait(), PROMPT_WAIT)
+    try:
+        await meanwhile()
+    finally:
+        gate.opened.set()
+    return await asyncio.wait_for(task, PROMPT_WAIT)
+
+
+async def test_a_post_mentioning_an_account_on_a_slow_server(
+    instance: Instance, slow: tuple[RemoteServer, Gate]
+) -> None:
+    server, gate = slow
+    server.add_actor("someone")
+    for name in ("alice", "carol"):
+        await instance.create_account(name)
+    alice, carol = bearer(await issue_token(instance, "alice")), bearer(await issue_token(instance, "carol"))
+    post = instance.client.post("/api/v1/statuses", json={"status": "hi @someone@slow.test"}, headers=alice)
+    response = await while_waiting(gate, post, lambda: unrelated_requests_go_through(instance, carol))
+    assert response.status_code == 200, response.text
+    assert [m["acct"] for m in response.json()["mentions"]] == ["someone@slow.test"]
+
+
+async def test_a_search_resolving_a_handle_on_a_slow_server(
+    instance: Instance, slow: tuple[RemoteServer, Gate]
+) -> None:
+    server, gate = slow
+    server.add_actor("someone")
+    for name in ("alice", "carol"):
+        await instance.create_account(name)
+    alice, carol = bearer(await issue_token(instance, "alice")), bearer(await issue_token(instance, "carol"))
+    search = instance.client.get(
+        "/api/v2/search", params={"q": "@someone@slow.test", "resolve": "true"}, headers=alice
+    )
+    response = await while_waiting(gate, search, lambda: unrelated_requests_go_through(instance, carol))
+    assert [a["acct"] for a in response.json()["accounts"]] == ["someone@slow.test"]
+
+
+async def test_a_boost_of_a_post_on_a_slow_server(
+    instance: Instance, slow: tuple[RemoteServer, Gate], bob: RemoteActor
+) -> None:
+    server, gate = slow
+    someone = server.add_actor("someone")
+    boosted = someone.note("<p>far away</p>")
+    server.serve(boosted)
+    for name in ("alice", "carol"):
+        await instance.create_account(name)
+    # alice follows bob, so bob's boost of the slow server's post is fetched for her timeline.
+    follow = await instance.client.post(
+        f"/api/v1/accounts/{await remote_id(instance, bob)}/follow",
+        headers=bearer(await issue_token(instance, "alice")),
+    )
+    assert follow.status_code == 200
+    await bob.post(
+        instance.client,
+        "/inbox",
+        bob.activity("Accept", {"type": "Follow", "actor": f"{BASE}/users/alice", "object": bob.ap_id}),
+    )
+    await instance.drain()
+    announce = bob.activity("Announce", boosted["id"], to=[PUBLIC], cc=[bob.followers])
+    assert (await bob.post(instance.client, "/inbox", announce)).status_code == 202
+    carol = bearer(await issue_token(instance, "carol"))
+    await while_waiting(gate, instance.drain(), lambda: unrelated_requests_go_through(instance, carol))
+    home = await instance.client.get(
+        "/api/v1/timelines/home", headers=bearer(await issue_token(instance, "alice"))
+    )
+    assert [s["reblog"]["uri"] for s in home.json() if s.get("reblog")] == [boosted["id"]]
+
+
+async def remote_id(instance: Instance, actor: RemoteActor) -> int:
+    async with instance.services.sessions() as session, session.begin():
+        return (await instance.services.resolver.get_actor(actor.ap_id, session=session)).id
