@@ -49,7 +49,7 @@ class Dispatcher(Generic[C]):
         doc = item.document
         if item.ap_type == "Delete" and id_of(doc.get("object")) == item.actor_ap_id:
             # A deleted actor's document is gone (410): use what we have rather than fetching it.
-            async with self.resolver.sessions() as session:
+            async with self.resolver.reads() as session:
                 actor = await session.scalar(select(Actor).where(Actor.ap_id == item.actor_ap_id))
             if actor is None:
                 return None

@@ -53,8 +53,11 @@ class Resolver:
         *,
         webfinger_scheme: str = "https",
         allow_private_addresses: bool = False,
+        reads: SessionFactory | None = None,
     ) -> None:
         self.sessions = sessions
+        # Sessions for lookups that only read (on SQLite they never take the write lock).
+        self.reads = reads or sessions
         self.fetcher = fetcher
         self.urls = urls
         self.webfinger_scheme = webfinger_scheme
@@ -82,7 +85,7 @@ class Resolver:
         """is_domain_blocked against an in-memory copy of the block list, reloaded every 30 s."""
         now = time.monotonic()
         if self._blocked is None or now - self._blocked_loaded_at > BLOCKLIST_TTL:
-            async with self.sessions() as session:
+            async with self.reads() as session:
                 self._blocked = frozenset(await session.scalars(select(DomainBlock.domain)))
             self._blocked_loaded_at = now
         return not self._blocked.isdisjoint(_domain_candidates(url))
@@ -172,7 +175,7 @@ class Resolver:
             cached = self._keys.get(key_id)
             if cached is not None:
                 return cached
-            async with self.sessions() as session:
+            async with self.reads() as session:
                 local = await session.scalar(
                     select(Actor).where(Actor.public_key_id == key_id, Actor.domain.is_(None))
                 )

@@ -22,7 +22,7 @@ from fedigen.config import Settings
 from generation.jobs import JobRunner, JobSettings
 from generation.rules import ModerationClient, PromptRules
 from storage.attachments import MediaContext
-from storage.db import SessionFactory, create_engine, session_factory
+from storage.db import SessionFactory, create_engine, read_session_factory, session_factory
 from storage.images import ImageLimits
 from storage.media import MediaStore
 from storage.models import Actor
@@ -51,6 +51,8 @@ class Services:
     settings: Settings
     engine: AsyncEngine
     sessions: SessionFactory
+    # For requests that only read (never the write lock on SQLite); anything that writes uses sessions.
+    reads: SessionFactory
     http: httpx.AsyncClient
     urls: LocalUrls
     fetcher: Fetcher
@@ -110,6 +112,7 @@ async def open_services(
         settings.database_url, echo=settings.database.echo, pool_size=settings.database.pool_size
     )
     sessions = session_factory(engine)
+    reads = read_session_factory(engine)
     fed = settings.federation
     own_http = http is None
     http = http or make_http_client(
@@ -131,6 +134,7 @@ async def open_services(
         urls,
         webfinger_scheme=fed.webfinger_scheme,
         allow_private_addresses=fed.allow_private_addresses,
+        reads=reads,
     )
     policy = DeliveryPolicy(
         max_attempts=fed.max_delivery_attempts,
@@ -143,8 +147,8 @@ async def open_services(
         timeout=httpx.Timeout(gen.timeout, connect=10.0), headers={"User-Agent": settings.user_agent}
     )
     services = Services(
-        settings=settings, engine=engine, sessions=sessions, http=http, urls=urls, fetcher=fetcher,
-        resolver=resolver, deliverer=Deliverer(sessions, fetcher, policy), signer=signer,
+        settings=settings, engine=engine, sessions=sessions, reads=reads, http=http, urls=urls,
+        fetcher=fetcher, resolver=resolver, deliverer=Deliverer(sessions, fetcher, policy), signer=signer,
         backend_http=backend_http, media=media_context(settings), job_settings=job_settings(settings),
         rules=PromptRules(max_chars=gen.max_prompt_chars, blocked_terms=gen.blocked_terms,
                           blocked_patterns=gen.blocked_patterns, refusal_message=gen.refusal_message),

@@ -67,7 +67,7 @@ class Worker:
         error: BaseException | None = None
         try:
             async with asyncio.timeout(svc.settings.worker.job_timeout):
-                async with svc.sessions() as session:
+                async with svc.reads() as session:
                     item = await session.get(InboxItem, item_id)
                 if item is None:
                     return

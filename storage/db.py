@@ -12,6 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from sqlalchemy.pool import NullPool
 
 SessionFactory = async_sessionmaker[AsyncSession]
+READ_ONLY = "fedigen_read_only"
 
 
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
@@ -49,7 +50,10 @@ def create_engine(url: str, *, echo: bool = False, pool_size: int = 5) -> AsyncE
 
         @event.listens_for(engine.sync_engine, "begin")
         def _begin(conn: Any) -> None:
-            conn.exec_driver_sql("BEGIN IMMEDIATE")
+            # Read-only sessions (read_session_factory) begin DEFERRED: in WAL mode they read a snapshot
+            # beside the one writer and never wait for, or hold, the write lock.
+            deferred = conn.get_execution_options().get(READ_ONLY, False)
+            conn.exec_driver_sql("BEGIN DEFERRED" if deferred else "BEGIN IMMEDIATE")
 
         return engine
     return create_async_engine(
@@ -67,6 +71,11 @@ def create_engine_nopool(url: str) -> AsyncEngine:
 def session_factory(engine: AsyncEngine) -> SessionFactory:
     """The session factory handed to every use-case."""
     return async_sessionmaker(engine, expire_on_commit=False)
+
+
+def read_session_factory(engine: AsyncEngine) -> SessionFactory:
+    """Sessions for requests that only read: on SQLite they never take the write lock (nor wait for it)."""
+    return async_sessionmaker(engine.execution_options(**{READ_ONLY: True}), expire_on_commit=False)
 
 
 def on_commit(session: AsyncSession, callback: Callable[[], None]) -> None:

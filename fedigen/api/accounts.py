@@ -89,7 +89,7 @@ async def verify_credentials(request: Request) -> Response:
     """GET /api/v1/accounts/verify_credentials: the CredentialAccount of the token."""
     auth = await authenticate(request, "profile")
     svc = services(request)
-    async with svc.sessions() as session:
+    async with svc.reads() as session:
         actor = await session.get(Actor, auth.account.id) if auth.account else None
         if actor is None:
             raise NotFoundError("Record not found")
@@ -125,7 +125,7 @@ async def lookup(request: Request) -> Response:
     svc = services(request)
     user, _, domain = handle.partition("@")
     local = not domain or domain.lower() == svc.urls.host.lower()
-    async with svc.sessions() as session:
+    async with svc.reads() as session:
         actor = await session.scalar(
             select(Actor).where(
                 func.lower(Actor.username) == user.lower(),
@@ -142,7 +142,7 @@ async def show(request: Request) -> Response:
     """GET /api/v1/accounts/:id."""
     await optional_auth(request)
     svc = services(request)
-    async with svc.sessions() as session:
+    async with svc.reads() as session:
         actor = await find_account(session, request.path_params["id"])
         return JSONResponse((await render_accounts(svc, session, [actor]))[0])
 
@@ -159,7 +159,7 @@ async def account_statuses(request: Request) -> Response:
     params = await read_params(request)
     page = Page.from_params(params)
     svc = services(request)
-    async with svc.sessions() as session:
+    async with svc.reads() as session:
         account = await find_account(session, request.path_params["id"])
         if params.get_bool("pinned"):
             return JSONResponse([])
@@ -193,7 +193,7 @@ async def follow_list(request: Request) -> Response:
         (Follow.followee_id, Follow.follower_id) if followers else (Follow.follower_id, Follow.followee_id)
     )
     svc = services(request)
-    async with svc.sessions() as session:
+    async with svc.reads() as session:
         account = await find_account(session, request.path_params["id"])
         query: Any = (
             select(Follow.id, Actor).join(Actor, Actor.id == theirs)
@@ -212,7 +212,7 @@ async def search(request: Request) -> Response:
     limit = params.get_int("limit", 40, low=1, high=80) or 40
     svc = services(request)
     resolved, _ = await resolve_remote(svc, query, "accounts") if params.get_bool("resolve") else (None, None)
-    async with svc.sessions() as session:
+    async with svc.reads() as session:
         actors = await search_accounts(
             svc, session, query, viewer=auth.account, resolved=resolved, limit=limit,
             offset=params.get_int("offset", 0, low=0, high=10_000) or 0,

@@ -76,13 +76,14 @@ async def _resolve(request: HTTPConnection) -> Auth | None:
     if bearer is None:
         return None
     svc: Services = request.app.state.services
-    sessions = svc.sessions
-    async with sessions() as session:
+    async with svc.reads() as session:
         token, app, account = await lookup_token(session, bearer)
-        now = utcnow()
-        if token.last_used_at is None or now - token.last_used_at >= LAST_USED_EVERY:
-            # Conditional, so concurrent requests with one token write it once a minute at most.
-            stale = now - LAST_USED_EVERY
+    now = utcnow()
+    if token.last_used_at is None or now - token.last_used_at >= LAST_USED_EVERY:
+        # Conditional, so concurrent requests with one token write it once a minute at most; in a
+        # transaction of its own, so every other request reads without the write lock.
+        stale = now - LAST_USED_EVERY
+        async with svc.sessions() as session:
             try:
                 await session.execute(
                     update(OAuthToken)

@@ -308,7 +308,7 @@ async def get_inbox(request: Request) -> Response:
     svc = services(request)
     params = await read_params(request)
     max_id = params.get_int("max_id", low=1, high=2**63 - 1)
-    async with svc.sessions() as session:
+    async with svc.reads() as session:
         account = await _owner(request, session, "read")
         inbox_id = svc.urls.inbox(account.username)
         if not params.get_bool("page"):

@@ -86,7 +86,7 @@ async def show(request: Request) -> Response:
     """GET /api/v1/fedigen/generations/:id: state, progress and (when done) the images."""
     auth = await authenticate(request, "write:media")
     svc = services(request)
-    async with svc.sessions() as session:
+    async with svc.reads() as session:
         job = await _own_job(session, request, (await account_of(session, auth)).id)
         return JSONResponse(await job_entity(svc, session, job))
 

@@ -95,7 +95,7 @@ async def instance_v1(request: Request) -> Response:
     """GET /api/v1/instance."""
     svc = services(request)
     settings = svc.settings
-    async with svc.sessions() as session:
+    async with svc.reads() as session:
         counts = await _counts(session)
         contact = await _contact(svc, session)
     return JSONResponse({
@@ -120,7 +120,7 @@ async def instance_v2(request: Request) -> Response:
     """GET /api/v2/instance."""
     svc = services(request)
     settings = svc.settings
-    async with svc.sessions() as session:
+    async with svc.reads() as session:
         counts = await _counts(session)
         contact = await _contact(svc, session)
     return JSONResponse({
@@ -155,7 +155,7 @@ async def empty_list(request: Request) -> Response:
 
 async def peers(request: Request) -> Response:
     """GET /api/v1/instance/peers: the domains of every remote account we know."""
-    async with services(request).sessions() as session:
+    async with services(request).reads() as session:
         domains = await session.scalars(
             select(Actor.domain).where(Actor.domain.is_not(None)).distinct().order_by(Actor.domain)
         )

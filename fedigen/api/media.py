@@ -120,7 +120,7 @@ async def show(request: Request) -> Response:
     """GET /api/v1/media/:id: 206 while processing, 200 when ready, 422 when processing failed."""
     auth = await authenticate(request, "write:media")
     svc = services(request)
-    async with svc.sessions() as session:
+    async with svc.reads() as session:
         row = await _mine(session, request, (await account_of(session, auth)).id)
     if row.state == "failed":
         return JSONResponse({"error": "Error processing thumbnail for uploaded media"}, status_code=422)

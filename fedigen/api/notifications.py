@@ -57,7 +57,7 @@ async def index(request: Request) -> Response:
             raise ValidationError("account_id", "must be an account id")
         query = query.where(Notification.from_actor_id == int(account_id))
     svc = services(request)
-    async with svc.sessions() as session:
+    async with svc.reads() as session:
         rows = page.arrange(list(await session.scalars(page.apply(query, Notification.id))))
         body = await entities.notifications(svc, session, rows, viewer)
     return JSONResponse(body, headers=link_header(request, [r.id for r in rows], page))
@@ -74,7 +74,7 @@ async def show(request: Request) -> Response:
     """GET /api/v1/notifications/:id."""
     viewer, _ = await _viewer(request, "read:notifications")
     svc = services(request)
-    async with svc.sessions() as session:
+    async with svc.reads() as session:
         row = await _own(session, viewer, request.path_params["id"])
         body = await entities.notifications(svc, session, [row], viewer)
     if not body:
@@ -110,7 +110,7 @@ async def markers(request: Request) -> Response:
     """GET /api/v1/markers?timeline[]=home&timeline[]=notifications."""
     viewer, params = await _viewer(request, "read:statuses")
     wanted = [t for t in params.get_list("timeline") if t in TIMELINES] or list(TIMELINES)
-    async with services(request).sessions() as session:
+    async with services(request).reads() as session:
         rows = await session.scalars(
             select(Marker).where(Marker.account_id == viewer.id, Marker.timeline.in_(wanted))
         )

@@ -166,7 +166,7 @@ async def show_relationships(request: Request) -> Response:
     auth = await authenticate(request, "read:follows")
     params = await read_params(request)
     wanted = [i for i in params.get_list("id", max_items=100) if i.isdigit() and len(i) < 19]
-    async with services(request).sessions() as session:
+    async with services(request).reads() as session:
         viewer = await find_account(session, str(auth.account.id if auth.account else ""))
         found = {
             a.id: a
@@ -184,7 +184,7 @@ async def _account_list(
     params = await read_params(request)
     page = Page.from_params(params, default=40, most=80)
     svc = services(request)
-    async with svc.sessions() as session:
+    async with svc.reads() as session:
         viewer_id = auth.account.id if auth.account else 0
         query = select(model.id, Actor).join(Actor, Actor.id == theirs).where(mine == viewer_id, *where)
         rows = page.arrange(list((await session.execute(page.apply(query, model.id))).all()))

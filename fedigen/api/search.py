@@ -145,7 +145,7 @@ async def search(request: Request) -> Response:
     offset = (params.get_int("offset", 0, low=0, high=10_000) or 0) if viewer is not None else 0
     svc = services(request)
     actor_id, status_id = await resolve_remote(svc, query, kind) if resolve else (None, None)
-    async with svc.sessions() as session:
+    async with svc.reads() as session:
         found: dict[str, Any] = {t: [] for t in TYPES}
         if kind in (None, "accounts"):
             actors = await search_accounts(svc, session, query, viewer=viewer, resolved=actor_id, limit=limit,

@@ -118,7 +118,7 @@ async def show(request: Request) -> Response:
     auth = await optional_auth(request)
     viewer = auth.account if auth else None
     svc = services(request)
-    async with svc.sessions() as session:
+    async with svc.reads() as session:
         status = await visible_status(session, path_id(request), viewer.id if viewer else None)
         return JSONResponse(await render(svc, session, status, viewer))
 
@@ -173,7 +173,7 @@ async def context(request: Request) -> Response:
     viewer = auth.account if auth else None
     viewer_id = viewer.id if viewer else None
     svc = services(request)
-    async with svc.sessions() as session:
+    async with svc.reads() as session:
         status = await visible_status(session, path_id(request), viewer_id)
         ancestors, descendants = await timelines.context(session, status, viewer_id)
         rendered = await entities.statuses(svc, session, [*ancestors, *descendants], viewer)
@@ -216,7 +216,7 @@ def _who(kind: str) -> Route:
         params = await read_params(request)
         page = Page.from_params(params, default=40, most=80)
         svc = services(request)
-        async with svc.sessions() as session:
+        async with svc.reads() as session:
             status = await visible_status(session, path_id(request), viewer_id)
             if kind == "favourited_by":
                 query, column = timelines.favourited_by_query(status.id), Favourite.id

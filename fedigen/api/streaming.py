@@ -69,7 +69,7 @@ async def _viewer(websocket: WebSocket, svc: Services) -> tuple[Actor | None, fr
     token = bearer_of(websocket) or protocol
     if token is None:
         return None, frozenset(), None
-    async with svc.sessions() as session:
+    async with svc.reads() as session:
         row, _, account = await lookup_token(session, token)
     return account, frozenset(split_scopes(row.scopes)), protocol if token == protocol else None
 
@@ -180,13 +180,13 @@ async def stream(websocket: WebSocket) -> None:
     if first and conn.subscribe(first, websocket.query_params.get("tag")):
         await websocket.close(code=4002)
         return
-    async with svc.sessions() as session:
+    async with svc.reads() as session:
         await start(session, conn)  # before accepting, so nothing posted after the handshake is missed
     await websocket.accept(subprotocol=protocol)
     receiver = asyncio.create_task(_receive(websocket, conn))
     try:
         while not receiver.done():
-            async with svc.sessions() as session:
+            async with svc.reads() as session:
                 messages = await poll(svc, session, conn)
             for text in messages:
                 await websocket.send_text(text)

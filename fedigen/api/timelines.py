@@ -24,7 +24,7 @@ async def home(request: Request) -> Response:
     svc = services(request)
     viewer = auth.account
     assert viewer is not None
-    async with svc.sessions() as session:
+    async with svc.reads() as session:
         return await status_page(request, svc, session, timelines.home_query(viewer.id), page, viewer)
 
 
@@ -40,7 +40,7 @@ async def _public_page(request: Request, tag: str | None) -> Response:
     else:
         query = timelines.tag_query(tag, local=local, only_media=only_media)
     svc = services(request)
-    async with svc.sessions() as session:
+    async with svc.reads() as session:
         query = timelines.without_blocked(query, viewer.id if viewer else None)
         return await status_page(request, svc, session, query, page, viewer)
 
@@ -62,7 +62,7 @@ async def bookmarks(request: Request) -> Response:
     svc = services(request)
     viewer = auth.account
     assert viewer is not None
-    async with svc.sessions() as session:
+    async with svc.reads() as session:
         query = timelines.bookmarks_query(viewer.id)
         return await joined_page(request, svc, session, query, Bookmark.id, page, viewer)
 
@@ -74,7 +74,7 @@ async def favourites(request: Request) -> Response:
     svc = services(request)
     viewer = auth.account
     assert viewer is not None
-    async with svc.sessions() as session:
+    async with svc.reads() as session:
         query = timelines.favourites_query(viewer.id)
         return await joined_page(request, svc, session, query, Favourite.id, page, viewer)
 

@@ -52,7 +52,7 @@ async def webfinger(request: Request) -> Response:
     if not resource:
         raise ValidationError("resource", "missing")
     username = _resource_username(resource, svc.urls.host, svc.settings.base_url)
-    async with svc.sessions() as session:
+    async with svc.reads() as session:
         actor = await session.scalar(
             select(Actor).where(func.lower(Actor.username) == username.lower(), Actor.domain.is_(None))
         )
@@ -109,7 +109,7 @@ async def nodeinfo(request: Request) -> Response:
     if version not in NODEINFO_SCHEMAS:
         raise NotFoundError("NodeInfo versions 2.0 and 2.1 are served")
     now = utcnow()
-    async with svc.sessions() as session:
+    async with svc.reads() as session:
         users = select(func.count()).select_from(User)
         total = await session.scalar(users) or 0
         active: dict[str, int] = {}

@@ -129,7 +129,7 @@ async def on_like(svc: Services, session: AsyncSession, rec: r.LikeReceived) -> 
 
 async def prepare_announce(svc: Services, rec: r.AnnounceReceived) -> None:
     """Before the transaction: fetch a boosted post we lack when someone here follows the booster."""
-    async with svc.sessions() as session:
+    async with svc.reads() as session:
         known = await posts.status_by_ap_id(session, rec.object_ap_id)
         followed = await posts.has_local_followers(session, rec.actor)
     if known is None and followed:

@@ -76,7 +76,7 @@ async def _local_account_id(request: Request, username: str) -> int:
     """A personal inbox's account id, remembered per process (one query fewer on the hot path)."""
     cache: dict[str, int] = request.app.state.__dict__.setdefault("inbox_accounts", {})
     if username not in cache:
-        async with services(request).sessions() as session:
+        async with services(request).reads() as session:
             cache[username] = (await get_local(session, username)).id
     return cache[username]
 
@@ -102,7 +102,7 @@ async def inbox(request: Request) -> Response:
 async def actor(request: Request) -> Response:
     """A local account's actor document (or its profile page for browsers)."""
     svc = services(request)
-    async with svc.sessions() as session:
+    async with svc.reads() as session:
         account = await get_local(session, request.path_params["username"])
     if not wants_as2(request):
         return RedirectResponse(svc.urls.profile(account.username), status_code=302)
@@ -113,7 +113,7 @@ async def actor(request: Request) -> Response:
 async def instance_actor(request: Request) -> Response:
     """The instance actor; always served unsigned, since verifying a signature may need it."""
     svc = services(request)
-    async with svc.sessions() as session:
+    async with svc.reads() as session:
         account = await session.scalar(select(Actor).where(Actor.ap_id == svc.urls.instance_actor))
     if account is None:
         raise NotFoundError("the instance actor does not exist yet (run `fedigen db migrate`)")
@@ -165,7 +165,7 @@ async def follow_collection(request: Request) -> Response:
     await check_fetch_signature(request)
     page = _page_number(request)
     which = request.url.path.rsplit("/", 1)[1]
-    async with svc.sessions() as session:
+    async with svc.reads() as session:
         account = await get_local(session, request.path_params["username"])
         mine, theirs = (
             (Follow.followee_id, Follow.follower_id)
@@ -192,7 +192,7 @@ async def outbox(request: Request) -> Response:
     svc = services(request)
     await check_fetch_signature(request)
     page = _page_number(request)
-    async with svc.sessions() as session:
+    async with svc.reads() as session:
         account = await get_local(session, request.path_params["username"])
         where = (
             Status.actor_id == account.id, Status.deleted_at.is_(None), Status.reblog_of_id.is_(None),
@@ -217,7 +217,7 @@ async def outbox(request: Request) -> Response:
 async def featured(request: Request) -> Response:
     """Pinned posts (none yet: pinning arrives with the client API)."""
     svc = services(request)
-    async with svc.sessions() as session:
+    async with svc.reads() as session:
         account = await get_local(session, request.path_params["username"])
     return ActivityJSONResponse(
         {"@context": AS_CONTEXT, "id": svc.urls.featured(account.username), "type": "OrderedCollection",
@@ -228,7 +228,7 @@ async def featured(request: Request) -> Response:
 async def note(request: Request) -> Response:
     """A local Note at its id: the Note, a 410 Tombstone once deleted, 404 unless public or unlisted."""
     svc = services(request)
-    async with svc.sessions() as session:
+    async with svc.reads() as session:
         account = await get_local(session, request.path_params["username"])
         status = await session.get(Status, int(request.path_params["status_id"]))
     if status is None or status.actor_id != account.id or not status.local or status.reblog_of_id is not None:
@@ -254,7 +254,7 @@ async def activity(request: Request) -> Response:
     svc = services(request)
     await check_fetch_signature(request)
     ap_id = f"{svc.settings.base_url}{request.url.path}"
-    async with svc.sessions() as session:
+    async with svc.reads() as session:
         row = await session.scalar(select(Activity).where(Activity.ap_id == ap_id))
     if row is None or not row.public:
         raise NotFoundError("no such activity")

@@ -28,7 +28,7 @@ async def find_actor(svc: Services, handle: str) -> Actor:
     if not user:
         raise ValidationError("account", f"not a handle: {handle!r}")
     if not domain or domain.lower() == svc.urls.host.lower():
-        async with svc.sessions() as session:
+        async with svc.reads() as session:
             return await get_local(session, user)
     return await svc.resolver.resolve_handle(f"{user}@{domain}")
 
@@ -37,7 +37,7 @@ async def find_status(svc: Services, ref: str) -> Status:
     """A status by our id, our URL / ActivityPub id, or a remote URL (fetched and stored)."""
     ref = ref.strip()
     status: Status | None = None
-    async with svc.sessions() as session:
+    async with svc.reads() as session:
         if ref.isdigit():
             status = await session.get(Status, int(ref))
         else:

@@ -482,7 +482,7 @@ async def fetch_post(svc: Services, ap_id: str) -> Status | None:
 
     It fetches over the network, so no transaction may be open: it commits what it stores itself.
     """
-    async with svc.sessions() as session:
+    async with svc.reads() as session:
         known = await status_by_ap_id(session, ap_id)
     if known is not None:
         return known
@@ -507,7 +507,7 @@ async def learn_mentions(svc: Services, text: str) -> None:
     for user, domain in parse_text(text).mentions[:MAX_MENTIONS]:
         if domain is None or domain.lower() == svc.urls.host.lower():
             continue
-        async with svc.sessions() as session:
+        async with svc.reads() as session:
             known = await session.scalar(
                 select(Actor.id).where(Actor.username == user, Actor.domain == domain)
             )

@@ -279,7 +279,7 @@ async def local_status(session: AsyncSession, account: Actor, status_id: int) ->
 
 async def home(request: Request) -> Response:
     """The instance's front page: what it is, who is here, and the latest public posts."""
-    async with services(request).sessions() as session:
+    async with services(request).reads() as session:
         entries, next_max_id = await public_local_statuses(session, max_id=max_id_param(request))
         accounts, people = await local_account_count(session), await directory(session)
     context = {"entries": entries, "next_max_id": next_max_id, "accounts": accounts, "people": people}
@@ -288,7 +288,7 @@ async def home(request: Request) -> Response:
 
 async def about(request: Request) -> Response:
     """What the instance is, whom to contact, and how to follow its accounts from elsewhere."""
-    async with services(request).sessions() as session:
+    async with services(request).reads() as session:
         people = [a for a in await directory(session, limit=5) if a.ap_type == "Person"]
     bot = services(request).settings.bot
     context = {"example": people[0].username if people else "name",
@@ -298,7 +298,7 @@ async def about(request: Request) -> Response:
 
 async def profile(request: Request) -> Response:
     """A local account's profile with its public posts; AS2 clients are sent to the actor id."""
-    async with services(request).sessions() as session:
+    async with services(request).reads() as session:
         account = await get_local(session, request.path_params["username"])
         if wants_as2(request):
             return RedirectResponse(account.ap_id, status_code=302, headers={"Vary": "Accept"})
@@ -312,14 +312,14 @@ async def profile(request: Request) -> Response:
 
 async def status_page(request: Request) -> Response:
     """One local status; 410 once deleted; AS2 clients are sent to the Note id."""
-    async with services(request).sessions() as session:
+    async with services(request).reads() as session:
         account = await get_local(session, request.path_params["username"])
         status = await local_status(session, account, request.path_params["status_id"])
     if wants_as2(request):
         return RedirectResponse(status.ap_id, status_code=302, headers={"Vary": "Accept"})
     if status.deleted_at is not None:
         return error_page(request, 410, "This post was deleted.")
-    async with services(request).sessions() as session:
+    async with services(request).reads() as session:
         parents, children = await lineage(session, status)
     generation = (status.extra or {}).get("generation")
     context = {"entry": Entry(status, account), "generation": generation, "parents": parents,
@@ -332,14 +332,14 @@ async def tag_page(request: Request) -> Response:
     tag = request.path_params["tag"].lstrip("#").lower()
     if not tag:
         raise NotFoundError("no such tag")
-    async with services(request).sessions() as session:
+    async with services(request).reads() as session:
         entries, next_max_id = await public_local_statuses(session, tag=tag, max_id=max_id_param(request))
     return render(request, "tag.html", {"tag": tag, "entries": entries, "next_max_id": next_max_id})
 
 
 async def avatar(request: Request) -> Response:
     """The default avatar of a local account: an identicon PNG, the same forever for that account."""
-    async with services(request).sessions() as session:
+    async with services(request).reads() as session:
         try:
             account = await get_local(session, request.path_params["username"])
         except NotFoundError:

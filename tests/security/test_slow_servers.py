@@ -12,6 +12,7 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 import pytest
+from sqlalchemy import text
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from tests.api.conftest import bearer, issue_token
@@ -132,3 +133,15 @@ async def test_a_boost_of_a_post_on_a_slow_server(
 async def remote_id(instance: Instance, actor: RemoteActor) -> int:
     async with instance.services.sessions() as session, session.begin():
         return (await instance.services.resolver.get_actor(actor.ap_id, session=session)).id
+
+
+async def test_reads_never_wait_for_the_write_lock(instance: Instance) -> None:
+    """On SQLite a request that only reads begins DEFERRED: it reads beside a writer holding the lock."""
+    await instance.create_account("carol")
+    carol = bearer(await issue_token(instance, "carol"))
+    posted = await instance.client.post("/api/v1/statuses", json={"status": "hello"}, headers=carol)
+    async with instance.services.sessions() as session, session.begin():
+        await session.execute(text("UPDATE actors SET display_name = display_name"))  # holds the write lock
+        for path in (f"/api/v1/statuses/{posted.json()['id']}", "/api/v1/timelines/public", "/@carol"):
+            read = await asyncio.wait_for(instance.client.get(path, headers=carol), PROMPT_WAIT)
+            assert read.status_code == 200, path
