@@ -22,6 +22,7 @@ from fedigen.api.ratelimit import RateLimitMiddleware
 from fedigen.config import Settings
 from fedigen.federation import discovery
 from fedigen.federation import routes as federation
+from fedigen.http import BodyLimitMiddleware
 from fedigen.services import Services, open_services
 from fedigen.web import media, pages
 from fedigen.worker import Worker
@@ -127,6 +128,12 @@ def create_app(
             *pages.routes,
         ],  # fmt: skip
         middleware=[
+            Middleware(
+                BodyLimitMiddleware,
+                default=settings.api.max_body_bytes,
+                uploads=2 * settings.media.max_upload_bytes + 64 * 1024,
+                federation=settings.federation.inbox_max_bytes,
+            ),
             # Browser-based clients (Elk, Phanpy, the Mastodon web app elsewhere) call the API
             # cross-origin with bearer tokens, never cookies, as Mastodon allows.
             Middleware(

@@ -152,6 +152,9 @@ class ApiSettings:
     sign_in_rate_limit_per_5min: int = 30
     # Days an access token lasts; 0 = until revoked (as on Mastodon).
     token_lifetime_days: int = 0
+    # Largest request body accepted by the client API, OAuth and the pages, in bytes (counted while it
+    # streams in). Media uploads are limited by [media] max_upload_bytes, federation by inbox_max_bytes.
+    max_body_bytes: int = 1_000_000
 
 
 @dataclass(frozen=True)

@@ -1,8 +1,11 @@
-"""HTTP routes: discovery (WebFinger, host-meta, NodeInfo), federation (actors, inboxes, objects), pages."""
+"""What every HTTP surface shares: the process's services, content negotiation, and body limits."""
 
 from __future__ import annotations
 
+import json
+
 from starlette.requests import HTTPConnection, Request
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from fedigen.services import Services
 
@@ -23,3 +26,78 @@ def wants_as2(request: Request) -> bool:
     # Plain JSON clients (bovine's C2S client among them) get the AS2 document too, as from Mastodon;
     # browsers name text/html first.
     return "application/json" in accept and "text/html" not in accept
+
+
+class BodyLimitMiddleware:
+    """Every request body is counted while it streams in and refused with 413 past its limit.
+
+    Nothing downstream (JSON and form parsing, multipart spooling to disk, the inbox) ever holds
+    more than the limit of one request, chunked bodies and GETs that carry a body included. A body
+    whose ``Content-Length`` is already over the limit is refused before a byte of it is read.
+    """
+
+    def __init__(self, app: ASGIApp, *, default: int, uploads: int, federation: int) -> None:
+        self.app = app
+        self.default = default
+        self.uploads = uploads
+        self.federation = federation
+
+    def limit(self, method: str, path: str) -> int:
+        """The most a request to ``path`` may send."""
+        if path in UPLOAD_PATHS:
+            return self.uploads
+        if method == "POST" and (path == "/inbox" or path.endswith(("/inbox", "/outbox"))):
+            return self.federation
+        return self.default
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        limit = self.limit(scope["method"], scope["path"])
+        declared = dict(scope["headers"]).get(b"content-length", b"")
+        if declared.isdigit() and int(declared) > limit:
+            await _too_large(limit, send)
+            return
+        received = 0
+        started = False
+
+        async def counted_receive() -> Message:
+            nonlocal received
+            message = await receive()
+            if message["type"] == "http.request":
+                received += len(message.get("body", b""))
+                if received > limit:
+                    raise _BodyTooLarge
+            return message
+
+        async def watched_send(message: Message) -> None:
+            nonlocal started
+            started = started or message["type"] == "http.response.start"
+            await send(message)
+
+        try:
+            await self.app(scope, counted_receive, watched_send)
+        except _BodyTooLarge:
+            if started:
+                raise
+            await _too_large(limit, send)
+
+
+# Endpoints that take images (multipart), limited by [media] max_upload_bytes (twice, for an avatar
+# and a header at once) rather than by the general limit on request bodies.
+UPLOAD_PATHS = frozenset(
+    {"/api/v1/media", "/api/v2/media", "/api/fedigen/upload", "/api/v1/accounts/update_credentials"}
+)
+
+
+class _BodyTooLarge(Exception):
+    """Raised into the app when a body passes its limit (the app's body read is cut short)."""
+
+
+async def _too_large(limit: int, send: Send) -> None:
+    body = json.dumps({"error": f"the request body is over the limit of {limit} bytes"}).encode()
+    headers = [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode()),
+               (b"connection", b"close")]  # fmt: skip
+    await send({"type": "http.response.start", "status": 413, "headers": headers})
+    await send({"type": "http.response.body", "body": body})
