@@ -155,6 +155,9 @@ class ApiSettings:
     # Largest request body accepted by the client API, OAuth and the pages, in bytes (counted while it
     # streams in). Media uploads are limited by [media] max_upload_bytes, federation by inbox_max_bytes.
     max_body_bytes: int = 1_000_000
+    # Streaming API connections open at once, per IP address and per access token, in each process.
+    streams_per_ip: int = 20
+    streams_per_token: int = 8
 
 
 @dataclass(frozen=True)

@@ -2,23 +2,29 @@
 
 Each connection polls the database about once a second for statuses, notifications and tombstones
 with ids above the last ones it saw, so events reach clients whichever process (web, worker, another
-host) wrote them, with no broker to run. Events are Mastodon's: ``{"stream": [...], "event":
-"update" | "notification" | "delete", "payload": "<JSON string>"}``.
+host) wrote them, with no broker to run. User streams need a token; each IP address and each token
+may hold only so many connections at once ([api] streams_per_ip, streams_per_token), and a stream
+whose token is revoked is closed within ``RECHECK_SECONDS``. Events are Mastodon's:
+``{"stream": [...], "event": "update" | "notification" | "delete", "payload": "<JSON string>"}``.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import hashlib
 import json
 import logging
+import time
+from collections import Counter
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from starlette.requests import Request
-from starlette.responses import PlainTextResponse, Response
+from starlette.responses import JSONResponse, PlainTextResponse, Response
 from starlette.routing import BaseRoute, Route, WebSocketRoute
 from starlette.websockets import WebSocket, WebSocketDisconnect
 
@@ -33,7 +39,11 @@ from storage.models import Actor, Notification, Status, Tombstone
 log = logging.getLogger(__name__)
 
 POLL_SECONDS = 1.0
+RECHECK_SECONDS = 10.0
 BATCH = 100
+# Close codes: the token is bad or revoked; too many connections from this address or token.
+CLOSE_UNAUTHORIZED = 4001
+CLOSE_TOO_MANY = 4029
 STREAMS = ("user", "user:notification", "public", "public:local", "public:remote", "hashtag", "hashtag:local")
 USER_STREAMS = ("user", "user:notification")
 
@@ -164,13 +174,73 @@ async def _receive(websocket: WebSocket, conn: Connection) -> None:
             conn.subscriptions.discard((stream, str(tag or "").lstrip("#").lower()))
 
 
+class OpenStreams:
+    """How many streams each IP address and each token holds open in this process."""
+
+    def __init__(self) -> None:
+        self.counts: Counter[str] = Counter()
+
+    @contextlib.contextmanager
+    def hold(self, keys: list[tuple[str, int]]) -> Iterator[bool]:
+        """Count a connection under ``keys`` (each with its limit); yields False (counting nothing) when
+        any is full."""
+        if any(limit and self.counts[key] >= limit for key, limit in keys):
+            yield False
+            return
+        for key, _ in keys:
+            self.counts[key] += 1
+        try:
+            yield True
+        finally:
+            for key, _ in keys:
+                self.counts[key] -= 1
+                if self.counts[key] <= 0:
+                    del self.counts[key]
+
+
+def _token_of(websocket: WebSocket) -> str | None:
+    return bearer_of(websocket) or websocket.headers.get("sec-websocket-protocol", "").strip() or None
+
+
 async def stream(websocket: WebSocket) -> None:
     """GET /api/v1/streaming (WebSocket): ``?stream=`` and later subscribe/unsubscribe messages."""
     svc: Services = websocket.app.state.services
+    limits = svc.settings.api
+    opened: OpenStreams = websocket.app.state.__dict__.setdefault("open_streams", OpenStreams())
+    token = _token_of(websocket)
+    keys = [(f"ip:{websocket.client.host if websocket.client else 'unknown'}", limits.streams_per_ip)]
+    if token:
+        keys.append(("token:" + hashlib.sha256(token.encode()).hexdigest(), limits.streams_per_token))
+    with opened.hold(keys) as admitted:
+        if not admitted:
+            await _refuse_too_many(websocket)
+            return
+        await _serve(websocket, svc, token)
+
+
+async def _refuse_too_many(websocket: WebSocket) -> None:
+    """Refuse the handshake with 429 where the server can say so, else close with CLOSE_TOO_MANY."""
+    if "websocket.http.response" in websocket.scope.get("extensions", {}):
+        response = JSONResponse({"error": "Too many streaming connections"}, status_code=429)
+        await websocket.send_denial_response(response)
+    else:
+        await websocket.close(code=CLOSE_TOO_MANY)
+
+
+async def _token_revoked(svc: Services, token: str) -> bool:
+    try:
+        async with svc.reads() as session:
+            await lookup_token(session, token)
+    except FedigenError:
+        return True
+    return False
+
+
+async def _serve(websocket: WebSocket, svc: Services, token: str | None) -> None:
     try:
         viewer, scopes, protocol = await _viewer(websocket, svc)
     except FedigenError:
-        await websocket.close(code=4001)
+        await websocket.close(code=CLOSE_UNAUTHORIZED)
         return
     if viewer is not None and not scope_allows(scopes, "read:statuses"):
         await websocket.close(code=4003)
@@ -184,8 +254,14 @@ async def stream(websocket: WebSocket) -> None:
         await start(session, conn)  # before accepting, so nothing posted after the handshake is missed
     await websocket.accept(subprotocol=protocol)
     receiver = asyncio.create_task(_receive(websocket, conn))
+    checked = time.monotonic()
     try:
         while not receiver.done():
+            if token and time.monotonic() - checked >= RECHECK_SECONDS:
+                checked = time.monotonic()
+                if await _token_revoked(svc, token):
+                    await websocket.close(code=CLOSE_UNAUTHORIZED)
+                    return
             async with svc.reads() as session:
                 messages = await poll(svc, session, conn)
             for text in messages:
