@@ -133,6 +133,7 @@ async def receive(
                 activity_ap_id=doc["id"],
                 ap_type=str(doc["type"])[:32],
                 actor_ap_id=actor_ap_id,
+                host=urlsplit(actor_ap_id).netloc.lower()[:255],
                 recipient_id=recipient_id,
                 document=doc,
             )  # fmt: skip

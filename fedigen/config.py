@@ -137,6 +137,10 @@ class FederationSettings:
 class WorkerSettings:
     poll_interval: float = 1.0
     job_timeout: float = 60.0
+    # Received activities processed at once (from different servers), and at most this many of one
+    # server's at a time, so a slow or flooding server only delays its own activities.
+    inbox_concurrency: int = 8
+    inbox_per_host: int = 2
     # Finished inbox items and deliveries are deleted this long after they finished. The inbox's
     # dedupe record of an activity id is its item, so keep it well past the signature clock window.
     keep_finished_hours: float = 168.0

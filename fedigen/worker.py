@@ -9,8 +9,9 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Collection
 from datetime import timedelta
+from typing import Any
 
 from sqlalchemy import select
 
@@ -43,6 +44,8 @@ class Worker:
         self._stopping = asyncio.Event()
         self._wakeup = asyncio.Event()
         self._jobs_wakeup = asyncio.Event()
+        self._inbox_wakeup = asyncio.Event()
+        self._media_wakeup = asyncio.Event()
 
     async def run_once(self) -> int:
         """One pass over every queue (generation jobs included); returns how many rows were worked."""
@@ -51,14 +54,66 @@ class Worker:
         return worked + await self._outgoing_once()  # ... and delivered in the same pass
 
     async def process_inbox(self, limit: int = 50) -> int:
-        """Claim and process up to ``limit`` inbox items, each in its own transaction."""
+        """Claim up to ``limit`` inbox items and process them: the hosts side by side, each host's items in
+        the order they arrived, each item in its own transaction (one pass, for ``run_once``)."""
+        batches = await self._claim_inbox(limit, skip_hosts=(), per_host=limit)
+        semaphore = asyncio.Semaphore(self.services.settings.worker.inbox_concurrency)
+
+        async def run(item_ids: list[int]) -> None:
+            async with semaphore:
+                await self._process_host(item_ids)
+
+        await asyncio.gather(*(run(ids) for ids in batches.values()))
+        return sum(len(ids) for ids in batches.values())
+
+    async def _claim_inbox(
+        self, limit: int, skip_hosts: Collection[str], per_host: int
+    ) -> dict[str, list[int]]:
+        """Due inbox items, at most ``per_host`` per sender host, none of ``skip_hosts``, by host."""
         async with self.services.sessions() as session, session.begin():
-            claimed = [
-                row.id for row in await queue.claim(session, InboxItem, limit=limit, lease=INBOX_LEASE)
-            ]
-        for item_id in claimed:
+            rows = await queue.claim(session, InboxItem, limit=limit, lease=INBOX_LEASE, per_host=per_host,
+                                     skip_hosts=skip_hosts)  # fmt: skip
+            claimed = sorted((row.id, row.host) for row in rows)
+        batches: dict[str, list[int]] = {}
+        for item_id, host in claimed:
+            batches.setdefault(host, []).append(item_id)
+        return batches
+
+    async def _process_host(self, item_ids: list[int]) -> None:
+        for item_id in item_ids:
             await self._process_one(item_id)
-        return len(claimed)
+
+    async def _inbox_loop(self) -> None:
+        """The inbox as a pool: up to ``inbox_concurrency`` hosts' items at once, claiming more as soon
+        as a host finishes, so one slow host only ever holds up its own activities."""
+        w = self.services.settings.worker
+        running: dict[str, asyncio.Task[None]] = {}
+        while not self._stopping.is_set():
+            free = w.inbox_concurrency - len(running)
+            if free > 0:
+                try:
+                    batches = await self._claim_inbox(
+                        free * w.inbox_per_host, skip_hosts=set(running), per_host=w.inbox_per_host
+                    )
+                except Exception:  # keep the loop alive through database hiccups
+                    log.exception("claiming inbox items failed")
+                    batches = {}
+                for host, ids in list(batches.items())[:free]:
+                    running[host] = asyncio.create_task(self._process_host(ids))
+                for ids in list(batches.values())[free:]:  # more hosts than room: back they go
+                    await self._release(ids)
+            waiting: set[asyncio.Future[Any]] = set(running.values())
+            wake = asyncio.ensure_future(self._inbox_wakeup.wait())
+            await asyncio.wait(waiting | {wake}, timeout=w.poll_interval, return_when=asyncio.FIRST_COMPLETED)
+            wake.cancel()
+            self._inbox_wakeup.clear()
+            running = {h: t for h, t in running.items() if not t.done()}
+        await asyncio.gather(*running.values(), return_exceptions=True)
+
+    async def _release(self, item_ids: list[int]) -> None:
+        async with self.services.sessions() as session, session.begin():
+            for item in await session.scalars(select(InboxItem).where(InboxItem.id.in_(item_ids))):
+                item.state, item.locked_until, item.attempts = queue.QUEUED, None, max(0, item.attempts - 1)
 
     async def _process_one(self, item_id: int) -> None:
         """Read the item (fetching what it needs, outside any transaction), then apply it and mark it
@@ -119,21 +174,28 @@ class Worker:
         jobs = runner(self.services)
         self.services.wakeups.append(self.wake)
         generation = asyncio.create_task(self._loop("generation", jobs.run_once, self._jobs_wakeup))
+        inbox = asyncio.create_task(self._inbox_loop())
+        media = asyncio.create_task(self._loop("media", self._media_once, self._media_wakeup))
         try:
-            await self._loop("queue", self._queues_once, self._wakeup)
+            await self._loop("deliveries", self._deliveries_once, self._wakeup)
         finally:
             await generation
+            await inbox
+            await media
             self.services.wakeups.remove(self.wake)
 
-    async def _queues_once(self) -> int:
-        return await self.process_inbox(limit=50) + await self._outgoing_once()
-
     async def _outgoing_once(self) -> int:
+        return await self._deliveries_once() + await self._media_once()
+
+    async def _deliveries_once(self) -> int:
         worked = await self.services.deliverer.run_once(limit=200)
-        worked += await resume_uploads(self.services)
-        worked += await cache_remote_avatars(self.services)
         await self.purge_finished()
         return worked
+
+    async def _media_once(self) -> int:
+        """Uploads to finish and remote avatars to copy: fetches from other servers, so in a loop of their
+        own when running (a slow avatar host must not hold up deliveries)."""
+        return await resume_uploads(self.services) + await cache_remote_avatars(self.services)
 
     async def purge_finished(self, *, force: bool = False) -> int:
         """Delete inbox items and deliveries finished more than ``keep_finished_hours`` ago (at most
@@ -169,13 +231,14 @@ class Worker:
     def stop(self) -> None:
         """Ask run() to return after the current pass."""
         self._stopping.set()
-        self._wakeup.set()
-        self._jobs_wakeup.set()
+        self.wake()
 
     def wake(self) -> None:
         """Start the next pass now: work was queued by this process (other processes poll)."""
         self._wakeup.set()
         self._jobs_wakeup.set()
+        self._inbox_wakeup.set()
+        self._media_wakeup.set()
 
 
 async def pending(services: Services) -> int:

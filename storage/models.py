@@ -343,6 +343,9 @@ class InboxItem(QueueMixin, Base):
     activity_ap_id: Mapped[str] = mapped_column(String(2048), unique=True)
     ap_type: Mapped[str] = mapped_column(String(32))
     actor_ap_id: Mapped[str] = mapped_column(String(2048))
+    # The sender's host: the worker takes a few items per host at a time, so one slow or flooding
+    # server delays only its own activities.
+    host: Mapped[str] = mapped_column(String(255), default="", server_default="")
     recipient_id: Mapped[int | None] = mapped_column(ForeignKey("actors.id", ondelete="SET NULL"))
     document: Mapped[dict[str, Any]] = mapped_column(JSON)
     __table_args__ = (Index("ix_inbox_items_state_next", "state", "next_attempt_at"),)

@@ -8,11 +8,11 @@ so a single conditional ``UPDATE ... RETURNING`` is already exclusive.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from datetime import datetime, timedelta
 from typing import TypeVar
 
-from sqlalchemy import and_, delete, or_, select, update
+from sqlalchemy import and_, delete, func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage.models import QueueMixin, utcnow
@@ -28,20 +28,40 @@ CANCELLED = QueueState.CANCELLED
 
 
 async def claim(
-    session: AsyncSession, model: type[Q], *, limit: int, lease: timedelta, now: datetime | None = None
-) -> Sequence[Q]:
-    """Claim up to ``limit`` due rows of ``model``, marking them running under a lease."""
+    session: AsyncSession, model: type[Q], *, limit: int, lease: timedelta, now: datetime | None = None,
+    per_host: int = 0, skip_hosts: Collection[str] = (),
+) -> Sequence[Q]:  # fmt: skip
+    """Claim up to ``limit`` due rows of ``model``, marking them running under a lease.
+
+    With ``per_host`` (for models with a ``host`` column), at most that many rows of each host are
+    taken, and none of ``skip_hosts``: one busy host cannot fill a whole batch.
+    """
     now = now or utcnow()
     due = or_(
         and_(model.state == QUEUED, model.next_attempt_at <= now),
         and_(model.state == RUNNING, model.locked_until < now),
     )
-    ids = select(model.id).where(due).order_by(model.next_attempt_at, model.id).limit(limit)
-    if session.bind is not None and session.bind.dialect.name == "postgresql":
-        ids = ids.with_for_update(skip_locked=True)
+    if per_host:
+        host = getattr(model, "host")  # noqa: B009 - a column only some queue models have
+        rank = func.row_number().over(partition_by=host, order_by=(model.next_attempt_at, model.id))
+        ranked = (
+            select(model.id, model.next_attempt_at, rank.label("rank"))
+            .where(due, host.not_in(list(skip_hosts)) if skip_hosts else due)
+            .subquery()
+        )
+        ids = (
+            select(ranked.c.id).where(ranked.c.rank <= per_host)
+            .order_by(ranked.c.next_attempt_at, ranked.c.id).limit(limit)
+        )  # fmt: skip
+        # No row lock can go with a window function: the UPDATE below checks ``due`` again, so two
+        # workers racing for a row cannot both take it (the second finds it running).
+    else:
+        ids = select(model.id).where(due).order_by(model.next_attempt_at, model.id).limit(limit)
+        if session.bind is not None and session.bind.dialect.name == "postgresql":
+            ids = ids.with_for_update(skip_locked=True)
     stmt = (
         update(model)
-        .where(model.id.in_(ids.scalar_subquery()))
+        .where(model.id.in_(ids.scalar_subquery()), due)
         .values(state=RUNNING, locked_until=now + lease, attempts=model.attempts + 1)
         .returning(model)
         .execution_options(synchronize_session=False)

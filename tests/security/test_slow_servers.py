@@ -145,3 +145,35 @@ async def test_reads_never_wait_for_the_write_lock(instance: Instance) -> None:
         for path in (f"/api/v1/statuses/{posted.json()['id']}", "/api/v1/timelines/public", "/@carol"):
             read = await asyncio.wait_for(instance.client.get(path, headers=carol), PROMPT_WAIT)
             assert read.status_code == 200, path
+
+
+async def test_a_flood_from_a_slow_server_does_not_delay_anyone_else(
+    instance: Instance, slow: tuple[RemoteServer, Gate], bob: RemoteActor
+) -> None:
+    """16 Creates whose objects hang on their server, then a Follow from another server: the running
+    worker accepts the Follow at once, while the slow server's activities wait on it alone."""
+    server, gate = slow
+    someone = server.add_actor("someone")
+    await instance.create_account("alice")
+    gate.opened.set()  # known beforehand (their keys verified the POSTs); then the server hangs
+    await instance.services.resolver.get_actor(someone.ap_id)
+    await instance.services.resolver.get_actor(bob.ap_id)
+    gate.opened.clear()
+    gate.arrived.clear()
+    for n in range(16):
+        note_id = f"{someone.ap_id}/statuses/{n}"  # sent by reference: fetched from the hanging server
+        create = someone.activity("Create", note_id, to=[PUBLIC])
+        assert (await someone.post(instance.client, "/inbox", create)).status_code == 202
+    follow = bob.activity("Follow", f"{BASE}/users/alice")
+    assert (await bob.post(instance.client, "/users/alice/inbox", follow)).status_code == 202
+    worker = instance.worker
+    running = asyncio.create_task(worker.run())
+    try:
+        await asyncio.wait_for(gate.arrived.wait(), PROMPT_WAIT)  # the slow server's items started
+        async with asyncio.timeout(PROMPT_WAIT):
+            while not any(r.json["type"] == "Accept" for r in bob.server.posts()):  # noqa: ASYNC110
+                await asyncio.sleep(0.05)
+    finally:
+        gate.opened.set()
+        worker.stop()
+        await asyncio.wait_for(running, 30)

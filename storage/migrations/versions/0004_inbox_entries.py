@@ -1,4 +1,5 @@
-"""inbox entries: the client-to-server inbox reads its own indexed table; boosts of deleted posts go
+"""inbox entries: the client-to-server inbox reads its own indexed table; inbox items know their
+sender's host; boosts of deleted posts go
 
 Revision ID: 0004
 Revises: 0003
@@ -6,6 +7,8 @@ Create Date: 2026-12-02 07:00:00
 """
 
 from __future__ import annotations
+
+from urllib.parse import urlsplit
 
 import sqlalchemy as sa
 from alembic import op
@@ -40,6 +43,17 @@ def upgrade() -> None:
         "SELECT recipient_id, activity_ap_id, document, created_at FROM inbox_items "
         "WHERE recipient_id IS NOT NULL ORDER BY id"
     )
+    # The sender's host of each inbox item, for the worker's per-host fairness (queued rows filled in;
+    # finished ones are purged before long anyway).
+    with op.batch_alter_table("inbox_items", schema=None) as batch_op:
+        batch_op.add_column(sa.Column("host", sa.String(length=255), server_default="", nullable=False))
+    connection = op.get_bind()
+    pending = connection.execute(sa.text("SELECT id, actor_ap_id FROM inbox_items WHERE state != 'done'"))
+    for item_id, actor in list(pending):
+        connection.execute(
+            sa.text("UPDATE inbox_items SET host = :host WHERE id = :id"),
+            {"host": urlsplit(actor).netloc.lower()[:255], "id": item_id},
+        )
     # A deleted post's boosts are deleted with it from now on; boosts of posts deleted before are too.
     op.execute(
         "UPDATE statuses SET deleted_at = "
@@ -49,6 +63,8 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
+    with op.batch_alter_table("inbox_items", schema=None) as batch_op:
+        batch_op.drop_column("host")
     with op.batch_alter_table("inbox_entries", schema=None) as batch_op:
         batch_op.drop_index("ix_inbox_entries_account_id_id")
     op.drop_table("inbox_entries")
