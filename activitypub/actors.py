@@ -25,15 +25,20 @@ def format_time(value: datetime) -> str:
     return value.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
+MIN_YEAR, MAX_YEAR = 1970, 3000
+
+
 def parse_time(value: Any) -> datetime | None:
     """Read an xsd:dateTime; None when absent or malformed."""
     if not isinstance(value, str):
         return None
     try:
         parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
-    except ValueError:
+        parsed = parsed.astimezone(UTC) if parsed.tzinfo else parsed.replace(tzinfo=UTC)
+    except (ValueError, OverflowError):  # "9999-12-31T23:59:59-14:00" is past the last datetime in UTC
         return None
-    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
+    # Dates no post can have (year 1 or 9999) would only break sorting and arithmetic: treat as absent.
+    return parsed if MIN_YEAR <= parsed.year <= MAX_YEAR else None
 
 
 IMAGE_TYPES = {

@@ -24,6 +24,8 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import ipaddress
+import logging
+import re
 import socket
 import ssl
 from collections.abc import AsyncIterable, AsyncIterator, Awaitable, Callable, Iterable, Iterator
@@ -33,6 +35,8 @@ import httpcore
 import httpx
 
 from .errors import UnsafeURLError
+
+log = logging.getLogger(__name__)
 
 IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
 
@@ -91,10 +95,22 @@ def is_public_http_url(url: str) -> bool:
     if host == "localhost" or host.endswith(".localhost"):
         return False
     try:
-        ip = ipaddress.ip_address(host)
+        return is_public_address(ipaddress.ip_address(host))
     except ValueError:
-        return True
-    return is_public_address(ip)
+        legacy = _legacy_ipv4(host)
+        return legacy is None or is_public_address(legacy)
+
+
+def _legacy_ipv4(host: str) -> ipaddress.IPv4Address | None:
+    """The IPv4 address browsers read from decimal, octal or hex forms ("2130706433", "0177.1", "0x7f.1"),
+    which are no names at all: None for a real name."""
+    parts = host.split(".")
+    if not all(re.fullmatch(r"0x[0-9a-f]*|[0-9]+", p, re.IGNORECASE) for p in parts):
+        return None
+    try:
+        return ipaddress.IPv4Address(socket.inet_aton(host))
+    except OSError:
+        return ipaddress.IPv4Address("0.0.0.0")  # numeric but malformed: nothing to show
 
 
 def check_url_scheme(url: str) -> None:
@@ -160,7 +176,9 @@ class AddressGuardBackend(httpcore.AsyncNetworkBackend):
         if refused:
             # One private answer is enough to refuse: a rebinding resolver may hand out the
             # public address first and the private one to whoever asks next.
-            raise UnsafeURLError(f"refusing to connect to {host}: {refused[0]} is not a public address")
+            # The message never names the address: it reaches users, who must not learn our network.
+            log.info("refused %s: it resolves to %s, not a public address", host, refused[0])
+            raise UnsafeURLError(f"refusing to connect to {host}: it is not a public address")
         last_error: httpcore.ConnectError | httpcore.ConnectTimeout | None = None
         for address in addresses:
             remaining = None if deadline is None else max(deadline - loop.time(), 0.0)

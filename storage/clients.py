@@ -60,6 +60,8 @@ class OAuthToken(Base):
     app_id: Mapped[int] = mapped_column(ForeignKey("oauth_apps.id", ondelete="CASCADE"), index=True)
     account_id: Mapped[int | None] = mapped_column(ForeignKey("actors.id", ondelete="CASCADE"), index=True)
     scopes: Mapped[str] = mapped_column(String(1024))
+    # The authorization code it was issued for: a second use of that code revokes it (RFC 6749 4.1.2).
+    code_id: Mapped[int | None] = mapped_column(ForeignKey("oauth_codes.id", ondelete="SET NULL"))
     expires_at: Mapped[datetime | None]
     revoked_at: Mapped[datetime | None]
     last_used_at: Mapped[datetime | None]

@@ -37,6 +37,7 @@ from fedigen.social.accounts import get_local
 from fedigen.social.media import media_url
 from fedigen.social.posts import PostRequest
 from fedigen.social.profiles import ProfileChanges, update_profile
+from fedigen.social.visibility import can_see
 from storage import MediaError
 from storage.attachments import ingest
 from storage.models import Activity, Actor, Favourite, Follow, InboxEntry, MediaAttachment, Status
@@ -134,7 +135,7 @@ def _text(note: dict[str, Any]) -> str:
 async def on_create(box: Outbox) -> str:
     """Create{Note}: a post, through posts.create_post."""
     note = box.object
-    if not isinstance(note, dict) or note.get("type") not in NOTE_TYPES:
+    if not isinstance(note, dict) or not isinstance(note.get("type"), str) or note["type"] not in NOTE_TYPES:
         raise ValidationError("object", "Create takes an embedded Note")
     to, cc = ids_of(note.get("to") or box.doc.get("to")), ids_of(note.get("cc") or box.doc.get("cc"))
     followers = box.actor.followers_url
@@ -144,8 +145,8 @@ async def on_create(box: Outbox) -> str:
         if note.get("inReplyTo")
         else None
     )
-    if note.get("inReplyTo") and parent is None:
-        raise ValidationError("inReplyTo", "no such stored post")
+    if note.get("inReplyTo") and (parent is None or not await can_see(box.session, parent, box.actor.id)):
+        raise ValidationError("inReplyTo", "no such stored post")  # one not visible to you looks absent
     request = PostRequest(
         text=_text(note), visibility=visibility, summary=str(note.get("summary") or ""),
         sensitive=bool(note.get("sensitive")), language=None, in_reply_to_id=parent.id if parent else None,
@@ -264,8 +265,8 @@ async def _owner(request: Request, session: AsyncSession, scope: str) -> Actor:
 def _activity(body: bytes, actor: Actor) -> dict[str, Any]:
     try:
         doc = json.loads(body)
-    except ValueError:
-        raise ValidationError("body", "is not valid JSON") from None
+    except (ValueError, RecursionError):
+        raise ValidationError("body", "is not valid JSON (or nested too deeply)") from None
     if not isinstance(doc, dict) or not isinstance(doc.get("type"), str):
         raise ValidationError("type", "an activity or object with a type is required")
     if doc["type"] in NOTE_TYPES:  # a bare object is wrapped in a Create (ActivityPub 6.2.1)
@@ -338,9 +339,9 @@ async def upload_media(request: Request) -> Response:
     raw = params.get_str("object") or "{}"
     try:
         shape = json.loads(raw)
-    except ValueError:
+    except (ValueError, RecursionError):
         raise ValidationError("object", "is not valid JSON") from None
-    if not isinstance(shape, dict) or shape.get("type", "Image") not in ("Image", "Document"):
+    if not isinstance(shape, dict) or str(shape.get("type", "Image")) not in ("Image", "Document"):
         raise ValidationError("object", "must be an Image or Document object")
     name = str(shape.get("name") or "")
     async with svc.sessions() as session, session.begin():

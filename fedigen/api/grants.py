@@ -53,7 +53,8 @@ MAX_STATE = 2048
 # RFC 7636 section 4.1: 43-128 unreserved characters; an S256 challenge is 43 base64url characters.
 VERIFIER_RE = re.compile(r"[A-Za-z0-9\-._~]{43,128}")
 CHALLENGE_RE = re.compile(r"[A-Za-z0-9\-_]{43}")
-FORBIDDEN_SCHEMES = frozenset({"javascript", "data", "vbscript", "file"})
+# Schemes a redirect could run code or read local data with; blob: URLs point into another page's memory.
+FORBIDDEN_SCHEMES = frozenset({"javascript", "data", "vbscript", "file", "blob", "filesystem", "about"})
 
 # Doorkeeper's descriptions, which Mastodon clients show as they are.
 INVALID_CLIENT = (
@@ -74,6 +75,14 @@ class OAuthError(FedigenError):
         super().__init__(description)
         self.error = error
         self.description = description
+
+
+class CodeReusedError(OAuthError):
+    """An authorization code presented a second time (its token is revoked before the refusal)."""
+
+    def __init__(self, code_id: int) -> None:
+        super().__init__("invalid_grant", INVALID_GRANT)
+        self.code_id = code_id
 
 
 @dataclass(frozen=True)
@@ -285,13 +294,14 @@ async def _issue_token(
     account_id: int | None,
     scopes: Iterable[str],
     lifetime: timedelta | None,
+    code_id: int | None = None,
 ) -> IssuedToken:
     raw, now = secrets.token_urlsafe(32), utcnow()
     granted = tuple(scopes)
     session.add(
         OAuthToken(
             token_hash=digest(raw), app_id=app.id, account_id=account_id, scopes=" ".join(granted),
-            expires_at=now + lifetime if lifetime else None, created_at=now,
+            expires_at=now + lifetime if lifetime else None, created_at=now, code_id=code_id,
         )
     )  # fmt: skip
     await session.flush()
@@ -312,10 +322,12 @@ async def exchange_code(
         raise OAuthError("invalid_request", "Missing required parameter: code and redirect_uri.")
     grant = await session.scalar(select(OAuthCode).where(OAuthCode.code_hash == digest(code)))
     now = utcnow()
+    if grant is not None and grant.app_id == app.id and grant.used_at is not None:
+        # A code used twice was intercepted: the token it gave is revoked too (RFC 6749 section 4.1.2).
+        raise CodeReusedError(grant.id)
     if (
         grant is None
         or grant.app_id != app.id
-        or grant.used_at is not None
         or grant.expires_at <= now
         or grant.redirect_uri != redirect_uri
     ):
@@ -331,7 +343,7 @@ async def exchange_code(
     )
     if getattr(claimed, "rowcount", 0) != 1:
         raise OAuthError("invalid_grant", INVALID_GRANT)
-    return await _issue_token(session, app, grant.account_id, split_scopes(grant.scopes), lifetime)
+    return await _issue_token(session, app, grant.account_id, split_scopes(grant.scopes), lifetime, grant.id)
 
 
 async def password_grant(
@@ -382,13 +394,22 @@ async def grant_token(
             sessions, app, username=params.get("username"), password=params.get("password"),
             scope=params.get("scope"), domain=domain, lifetime=lifetime,
         )  # fmt: skip
-    async with sessions() as session, session.begin():
-        if grant_type == "client_credentials":
-            return await client_credentials(session, app, scope=params.get("scope"), lifetime=lifetime)
-        return await exchange_code(
-            session, app, code=params.get("code"), redirect_uri=params.get("redirect_uri"),
-            code_verifier=params.get("code_verifier"), lifetime=lifetime,
-        )  # fmt: skip
+    try:
+        async with sessions() as session, session.begin():
+            if grant_type == "client_credentials":
+                return await client_credentials(session, app, scope=params.get("scope"), lifetime=lifetime)
+            return await exchange_code(
+                session, app, code=params.get("code"), redirect_uri=params.get("redirect_uri"),
+                code_verifier=params.get("code_verifier"), lifetime=lifetime,
+            )  # fmt: skip
+    except CodeReusedError as reused:
+        async with sessions() as session, session.begin():
+            await session.execute(
+                update(OAuthToken)
+                .where(OAuthToken.code_id == reused.code_id, OAuthToken.revoked_at.is_(None))
+                .values(revoked_at=utcnow())
+            )
+        raise OAuthError("invalid_grant", INVALID_GRANT) from None
 
 
 async def revoke(session: AsyncSession, app: OAuthApp, token: str) -> None:

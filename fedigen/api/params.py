@@ -125,8 +125,8 @@ async def read_params(request: Request, *, max_json_bytes: int = 1_000_000) -> P
             raise ValidationError("body", "too large")
         try:
             data = json.loads(body or b"{}")
-        except ValueError:
-            raise ValidationError("body", "is not valid JSON") from None
+        except (ValueError, RecursionError):
+            raise ValidationError("body", "is not valid JSON (or nested too deeply)") from None
         if not isinstance(data, dict):
             raise ValidationError("body", "must be a JSON object")
         for key, value in data.items():

@@ -5,6 +5,7 @@ Errors are one line on stderr and a non-zero exit; nothing waits for input unles
 
 from __future__ import annotations
 
+import copy
 import logging
 import os
 import secrets
@@ -171,9 +172,14 @@ def serve(ctx: click.Context, host: str | None, port: int | None, no_worker: boo
     if subprocess.run(migrate, env=env, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL).returncode:
         fail("database migration failed (see the message above)")
     app = create_app(settings, run_worker=not no_worker and settings.server.worker)
+    # Access tokens given in the query string (?access_token=, as WebSocket clients must) never reach
+    # the access log.
+    log_config = copy.deepcopy(uvicorn.config.LOGGING_CONFIG)
+    log_config.setdefault("filters", {})["redact"] = {"()": "fedigen.http.RedactSecrets"}
+    log_config["handlers"]["access"]["filters"] = ["redact"]
     uvicorn.run(
         app, host=host or settings.server.host, port=port or settings.server.port,
-        proxy_headers=True, log_level="info", server_header=False,
+        proxy_headers=True, log_level="info", server_header=False, log_config=log_config,
         # The streaming API's WebSockets, on the implementation uvicorn keeps (its older one is deprecated).
         ws="websockets-sansio",
     )  # fmt: skip

@@ -39,8 +39,6 @@ async def record_remix(session: AsyncSession, status: Status) -> None:
     if existing is None:
         session.add(Remix(child_ap_id=status.ap_id, child_status_id=status.id, parent_ap_id=parent_ap_id,
                           parent_status_id=parent.id if parent else None))  # fmt: skip
-    elif existing.child_status_id is None:
-        existing.child_status_id = status.id  # known from the parent's side (a QuoteRequest) first
 
 
 async def lineage(session: AsyncSession, status: Status) -> tuple[list[str], list[str]]:
@@ -101,9 +99,9 @@ async def quote_requested(
                          object_ap_id=status.ap_id, public=True, document=stamp))  # fmt: skip
     accept = response_of("Accept", svc.urls.new_activity(), author, request, requester.ap_id)
     accept["result"] = stamp["id"]
+    # The lineage learns of the remix from the remix itself (its Create, checked to be the requester's
+    # own post quoting ours), never from the request alone.
     await publish(session, author, accept)
-    if await session.scalar(select(Remix.id).where(Remix.child_ap_id == quoting_ap_id)) is None:
-        session.add(Remix(child_ap_id=quoting_ap_id, parent_ap_id=status.ap_id, parent_status_id=status.id))
 
 
 async def quote_accepted(

@@ -1,5 +1,5 @@
 """inbox entries: the client-to-server inbox reads its own indexed table; inbox items know their
-sender's host; boosts of deleted posts go
+sender's host; tokens know their authorization code; boosts of deleted posts go
 
 Revision ID: 0004
 Revises: 0003
@@ -54,6 +54,18 @@ def upgrade() -> None:
             sa.text("UPDATE inbox_items SET host = :host WHERE id = :id"),
             {"host": urlsplit(actor).netloc.lower()[:255], "id": item_id},
         )
+    # Tokens remember the authorization code they were issued for (a reused code revokes them).
+    with op.batch_alter_table("oauth_tokens", schema=None) as batch_op:
+        batch_op.add_column(
+            sa.Column("code_id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=True)
+        )
+        batch_op.create_foreign_key(
+            batch_op.f("fk_oauth_tokens_code_id_oauth_codes"),
+            "oauth_codes",
+            ["code_id"],
+            ["id"],
+            ondelete="SET NULL",
+        )
     # A deleted post's boosts are deleted with it from now on; boosts of posts deleted before are too.
     op.execute(
         "UPDATE statuses SET deleted_at = "
@@ -63,6 +75,9 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
+    with op.batch_alter_table("oauth_tokens", schema=None) as batch_op:
+        batch_op.drop_constraint("fk_oauth_tokens_code_id_oauth_codes", type_="foreignkey")
+        batch_op.drop_column("code_id")
     with op.batch_alter_table("inbox_items", schema=None) as batch_op:
         batch_op.drop_column("host")
     with op.batch_alter_table("inbox_entries", schema=None) as batch_op:
