@@ -9,7 +9,7 @@ from urllib.parse import urlsplit
 
 from activitypub.content import sanitize_html, strip_html
 from activitypub.errors import InvalidActivityError
-from activitypub.jsonld import id_of, ids_of
+from activitypub.jsonld import id_of, ids_of, type_of
 from activitypub.transport import is_public_http_url
 from activitypub.urls import LocalUrls
 from activitypub.vocab import ACTOR_TYPES, CONTEXT
@@ -175,7 +175,7 @@ def remote_actor_fields(
     ap_id = doc.get("id")
     if not isinstance(ap_id, str) or ap_id != fetched_url.split("#", 1)[0]:
         raise InvalidActivityError("actor id does not match the URL it was fetched from")
-    if doc.get("type") not in ACTOR_TYPES:
+    if type_of(doc) not in ACTOR_TYPES:
         raise InvalidActivityError(f"not an actor type: {doc.get('type')!r}")
     username = doc.get("preferredUsername")
     inbox = doc.get("inbox")

@@ -25,7 +25,7 @@ from activitypub.errors import (
     PayloadTooLargeError,
     UnsupportedMediaTypeError,
 )
-from activitypub.jsonld import check_document, id_of
+from activitypub.jsonld import check_document, id_of, type_of
 from activitypub.resolver import Resolver
 from activitypub.signatures import VerifiedSignature, verify_request
 from activitypub.urls import same_origin
@@ -86,7 +86,7 @@ def check_origin(doc: dict[str, Any], signed: VerifiedSignature) -> str:
         obj_id = obj.get("id")
         if not isinstance(obj_id, str) or not same_origin(obj_id, actor):
             raise OriginError("object id is not on the actor's host")
-        if obj.get("type") in NOTE_TYPES:
+        if type_of(obj) in NOTE_TYPES:
             attributed = id_of(obj.get("attributedTo"))
             if attributed != actor:
                 raise OriginError("object is attributed to someone other than the actor")

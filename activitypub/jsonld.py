@@ -158,12 +158,26 @@ def _check_context(context: Any) -> None:
                 raise InvalidActivityError(f"@context term {term!r} aliases a refused keyword")
 
 
+def _check_text(text: str) -> None:
+    # JSON may spell a lone UTF-16 surrogate ("\ud800"); no database or peer can store or read it.
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        raise InvalidActivityError("the document holds text that is not valid Unicode") from None
+
+
 def check_bounds(value: Any) -> None:
-    """Refuse JSON nested deeper than MAX_DEPTH or holding a list longer than MAX_LIST_ITEMS."""
+    """Refuse JSON nested deeper than MAX_DEPTH, holding a list longer than MAX_LIST_ITEMS, or holding
+    text that is not valid Unicode (an unpaired surrogate)."""
     stack: list[tuple[Any, int]] = [(value, 1)]
     while stack:
         node, depth = stack.pop()
+        if isinstance(node, str):
+            _check_text(node)
+            continue
         if isinstance(node, dict):
+            for key in node:
+                _check_text(str(key))
             children: Any = node.values()
         elif isinstance(node, list):
             if len(node) > MAX_LIST_ITEMS:
@@ -173,7 +187,13 @@ def check_bounds(value: Any) -> None:
             continue
         if depth > MAX_DEPTH:
             raise InvalidActivityError(f"the document is nested deeper than {MAX_DEPTH} levels")
-        stack.extend((child, depth + 1) for child in children if isinstance(child, dict | list))
+        stack.extend((child, depth + 1) for child in children if isinstance(child, dict | list | str))
+
+
+def type_of(doc: Mapping[str, Any]) -> str | None:
+    """A document's ``type`` when it is one string (a list or object there names no type we handle)."""
+    kind = doc.get("type")
+    return kind if isinstance(kind, str) else None
 
 
 def is_public(value: str) -> bool:

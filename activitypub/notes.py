@@ -10,7 +10,7 @@ from urllib.parse import urlsplit
 
 from activitypub.actors import format_time, parse_time
 from activitypub.content import sanitize_html, strip_html
-from activitypub.jsonld import id_of, normalize_audience
+from activitypub.jsonld import id_of, normalize_audience, type_of
 from activitypub.transport import is_public_http_url
 from activitypub.urls import LocalUrls
 from activitypub.vocab import (
@@ -236,7 +236,7 @@ class RemoteNote:
 
 def read_note(doc: dict[str, Any], author: Actor, *, allow_private: bool = False) -> RemoteNote:
     """A remote Note-like object as a :class:`RemoteNote`, sanitised and bounded (refusal cases 25, 29)."""
-    if doc.get("type") not in NOTE_TYPES:
+    if type_of(doc) not in NOTE_TYPES:
         raise ValueError(f"not a note type: {doc.get('type')!r}")
     to = normalize_audience(doc.get("to"))
     cc = normalize_audience(doc.get("cc"))

@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from activitypub.errors import ActivityPubError, FetchError
-from activitypub.jsonld import id_of, ids_of
+from activitypub.jsonld import id_of, ids_of, type_of
 from activitypub.notes import RemoteNote, read_note
 from activitypub.resolver import Resolver
 from activitypub.urls import same_origin
@@ -194,7 +194,7 @@ async def _object_document(resolver: Resolver, actor: Actor, obj: Any) -> dict[s
 
 def _own_note(resolver: Resolver, actor: Actor, obj: dict[str, Any]) -> RemoteNote | None:
     """The object as a RemoteNote if it is a Note-like object of the sender's, on its host."""
-    if obj.get("type") not in NOTE_TYPES or id_of(obj.get("attributedTo")) != actor.ap_id:
+    if type_of(obj) not in NOTE_TYPES or id_of(obj.get("attributedTo")) != actor.ap_id:
         return None
     if not isinstance(obj.get("id"), str) or not same_origin(obj["id"], actor.ap_id):
         return None
@@ -211,7 +211,7 @@ async def _update(resolver: Resolver, actor: Actor, doc: dict[str, Any]) -> Rece
     obj = doc.get("object")
     if not isinstance(obj, dict):
         return None
-    if obj.get("type") in ACTOR_TYPES:
+    if type_of(obj) in ACTOR_TYPES:
         return (
             ProfileUpdated(**_base(actor, doc), actor_document=obj) if obj.get("id") == actor.ap_id else None
         )

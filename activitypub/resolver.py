@@ -16,7 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from activitypub.actors import remote_actor_fields
 from activitypub.errors import BlockedError, FetchError, InvalidActivityError, SignatureError
 from activitypub.fetch import Fetcher
-from activitypub.jsonld import id_of
+from activitypub.jsonld import id_of, type_of
 from activitypub.notes import RemoteNote, read_note
 from activitypub.signatures import PublicKey
 from activitypub.urls import LocalUrls, same_origin
@@ -161,7 +161,7 @@ class Resolver:
     ) -> tuple[Actor, RemoteNote]:
         """Fetch a post by id and read it, with its author (InvalidActivityError if it is not a post)."""
         doc = (await self.fetcher.fetch_object(ap_id)).document
-        if doc.get("type") not in NOTE_TYPES:
+        if type_of(doc) not in NOTE_TYPES:
             raise InvalidActivityError(f"{ap_id} is not a post")
         author = await self.get_actor(id_of(doc.get("attributedTo")) or "", session=session)
         note = read_note(doc, author, allow_private=self.allow_private_addresses)

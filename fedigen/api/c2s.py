@@ -22,7 +22,8 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from activitypub.content import strip_html
-from activitypub.jsonld import id_of, ids_of
+from activitypub.errors import InvalidActivityError
+from activitypub.jsonld import check_bounds, id_of, ids_of
 from activitypub.notes import attachment_to_ap
 from activitypub.vocab import AS_CONTEXT, NOTE_TYPES, visibility_of
 from fedigen.api.accounts import read_upload
@@ -265,8 +266,11 @@ async def _owner(request: Request, session: AsyncSession, scope: str) -> Actor:
 def _activity(body: bytes, actor: Actor) -> dict[str, Any]:
     try:
         doc = json.loads(body)
-    except (ValueError, RecursionError):
-        raise ValidationError("body", "is not valid JSON (or nested too deeply)") from None
+        check_bounds(doc)
+    except (ValueError, RecursionError, InvalidActivityError):
+        raise ValidationError(
+            "body", "is not valid JSON (or nested too deeply, or not valid Unicode)"
+        ) from None
     if not isinstance(doc, dict) or not isinstance(doc.get("type"), str):
         raise ValidationError("type", "an activity or object with a type is required")
     if doc["type"] in NOTE_TYPES:  # a bare object is wrapped in a Create (ActivityPub 6.2.1)

@@ -13,6 +13,8 @@ from typing import Any
 from starlette.datastructures import UploadFile
 from starlette.requests import Request
 
+from activitypub.errors import InvalidActivityError
+from activitypub.jsonld import check_bounds
 from fedigen.errors import ValidationError
 
 TRUE = {"true", "1", "on", "yes"}
@@ -129,6 +131,10 @@ async def read_params(request: Request, *, max_json_bytes: int = 1_000_000) -> P
             raise ValidationError("body", "is not valid JSON (or nested too deeply)") from None
         if not isinstance(data, dict):
             raise ValidationError("body", "must be a JSON object")
+        try:
+            check_bounds(data)
+        except InvalidActivityError as exc:
+            raise ValidationError("body", str(exc)) from None
         for key, value in data.items():
             if isinstance(value, dict):  # nested objects (e.g. poll, fields_attributes) kept whole
                 params.values[key] = [value]
