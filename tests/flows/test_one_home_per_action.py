@@ -129,6 +129,16 @@ async def test_a_follow_notifies_whoever_follows(instance: Instance, bob: Remote
     assert [(n.type, n.from_actor_id) for n in notes] == [("follow", follower.id)]
 
 
+async def generated(instance: Instance, token: dict[str, str], **fields: Any) -> list[str]:
+    """Images of "a red boat" made through the generation API (the worker runs the job): their ids."""
+    job = await instance.client.post(
+        "/api/v1/fedigen/generations", json={"prompt": "a red boat", "size": "64x64", **fields}, headers=token
+    )
+    await instance.drain()
+    done = await instance.client.get(f"/api/v1/fedigen/generations/{job.json()['id']}", headers=token)
+    return [m["id"] for m in done.json()["media_attachments"]]
+
+
 def generation_of(note: dict[str, Any]) -> dict[str, Any]:
     """What a Note says of how its image was made, and how its image is labelled."""
     return {
@@ -153,16 +163,7 @@ async def test_generated_images_are_labelled_whichever_way_they_are_posted(
     await instance.create_account("alice")
     token = {"Authorization": f"Bearer {await issue_token(instance, 'alice')}"}
     # 1. The generation API, then an ordinary POST /api/v1/statuses with the images.
-    job = (
-        await instance.client.post(
-            "/api/v1/fedigen/generations",
-            json={"prompt": "a red boat", "size": "64x64", "seed": 7},
-            headers=token,
-        )
-    ).json()
-    await instance.drain()
-    done = (await instance.client.get(f"/api/v1/fedigen/generations/{job['id']}", headers=token)).json()
-    media_ids = [m["id"] for m in done["media_attachments"]]
+    media_ids = await generated(instance, token, seed=7)
     posted = await instance.client.post(
         "/api/v1/statuses", json={"status": "made in an app", "media_ids": media_ids}, headers=token
     )
@@ -196,17 +197,11 @@ async def test_remixes_are_recorded_in_the_lineage_from_the_api_and_from_afar(
 ) -> None:
     await instance.create_account("alice")
     token = {"Authorization": f"Bearer {await issue_token(instance, 'alice')}"}
-    job = (
-        await instance.client.post(
-            "/api/v1/fedigen/generations", json={"prompt": "a red boat", "size": "64x64"}, headers=token
-        )
-    ).json()
-    await instance.drain()
-    done = (await instance.client.get(f"/api/v1/fedigen/generations/{job['id']}", headers=token)).json()
+    media_ids = await generated(instance, token)
     original = (
         await instance.client.post(
             "/api/v1/statuses",
-            json={"status": "boat", "media_ids": [done["media_attachments"][0]["id"]]},
+            json={"status": "boat", "media_ids": [media_ids[0]]},
             headers=token,
         )
     ).json()

@@ -70,14 +70,19 @@ async def while_waiting(
     return await asyncio.wait_for(task, PROMPT_WAIT)
 
 
-async def test_a_post_mentioning_an_account_on_a_slow_server(
-    instance: Instance, slow: tuple[RemoteServer, Gate]
-) -> None:
+async def slow_someone(instance: Instance, slow: tuple[RemoteServer, Gate]) -> tuple[Gate, Any, Any]:
+    """@someone on the slow server, and alice (who will wait on it) and carol (who must not)."""
     server, gate = slow
     server.add_actor("someone")
     for name in ("alice", "carol"):
         await instance.create_account(name)
-    alice, carol = bearer(await issue_token(instance, "alice")), bearer(await issue_token(instance, "carol"))
+    return gate, bearer(await issue_token(instance, "alice")), bearer(await issue_token(instance, "carol"))
+
+
+async def test_a_post_mentioning_an_account_on_a_slow_server(
+    instance: Instance, slow: tuple[RemoteServer, Gate]
+) -> None:
+    gate, alice, carol = await slow_someone(instance, slow)
     post = instance.client.post("/api/v1/statuses", json={"status": "hi @someone@slow.test"}, headers=alice)
     response = await while_waiting(gate, post, lambda: unrelated_requests_go_through(instance, carol))
     assert response.status_code == 200, response.text
@@ -87,11 +92,7 @@ async def test_a_post_mentioning_an_account_on_a_slow_server(
 async def test_a_search_resolving_a_handle_on_a_slow_server(
     instance: Instance, slow: tuple[RemoteServer, Gate]
 ) -> None:
-    server, gate = slow
-    server.add_actor("someone")
-    for name in ("alice", "carol"):
-        await instance.create_account(name)
-    alice, carol = bearer(await issue_token(instance, "alice")), bearer(await issue_token(instance, "carol"))
+    gate, alice, carol = await slow_someone(instance, slow)
     search = instance.client.get(
         "/api/v2/search", params={"q": "@someone@slow.test", "resolve": "true"}, headers=alice
     )
