@@ -8,10 +8,12 @@ Create Date: 2026-12-02 07:00:00
 
 from __future__ import annotations
 
+import warnings
 from urllib.parse import urlsplit
 
 import sqlalchemy as sa
 from alembic import op
+from sqlalchemy.exc import SAWarning
 
 import storage.models
 
@@ -22,6 +24,14 @@ depends_on = None
 
 
 def upgrade() -> None:
+    # SQLite's batch mode reflects the tables it copies, and SQLAlchemy cannot reflect the expression
+    # index on actors (lower(username)); the index is not touched here, so the warning says nothing.
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", "Skipped unsupported reflection", SAWarning)
+        _upgrade()
+
+
+def _upgrade() -> None:
     op.create_table(
         "inbox_entries",
         sa.Column("id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False),
