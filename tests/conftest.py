@@ -3,10 +3,12 @@ fedigen apps in-process, and a transport that routes requests to in-process apps
 
 from __future__ import annotations
 
+import itertools
+import json
 import os
 import shutil
 import sqlite3
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Iterator
 from contextlib import AsyncExitStack, asynccontextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -18,6 +20,7 @@ from sqlalchemy import text
 from sqlalchemy.engine import make_url
 from starlette.applications import Starlette
 
+from activitypub import signing
 from fedigen.app import create_app
 from fedigen.config import Settings, settings_from_mapping
 from fedigen.services import Services, open_services
@@ -33,6 +36,7 @@ PG_URL = os.environ.get("FEDIGEN_TEST_POSTGRES_URL")
 BACKENDS = ["sqlite"] + (["postgresql"] if PG_URL else [])
 if os.environ.get("CI") == "true" and not PG_URL:
     raise RuntimeError("CI runs the suite on PostgreSQL too: set FEDIGEN_TEST_POSTGRES_URL (see .ci/run)")
+KEY_POOL = Path(__file__).parent / "support" / "key_pool.json"
 _pg_migrated = False
 _sqlite_template: Path | None = None
 _template_dir: Path | None = None
@@ -135,6 +139,18 @@ def database_templates(tmp_path_factory: pytest.TempPathFactory) -> None:
     """Where the migrated SQLite template is made (lazily, by the first test that needs a database)."""
     global _template_dir
     _template_dir = tmp_path_factory.mktemp("database-template")
+
+
+@pytest.fixture(scope="session", autouse=True)
+def pooled_keys() -> Iterator[None]:
+    """Accounts and fake remote actors take RSA keys from a pre-generated pool instead of making one
+    (tens of ms each). The pool is cycled, so a test gets distinct keys while it makes fewer than the
+    pool holds. Tests of key generation import ``generate_rsa_keypair`` directly and get real keys."""
+    pool = [(key["private"], key["public"]) for key in json.loads(KEY_POOL.read_text(encoding="ascii"))]
+    keys = itertools.cycle(pool)
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(signing, "generate_rsa_keypair", lambda: next(keys))
+        yield
 
 
 class HostRouter(httpx.AsyncBaseTransport):
