@@ -39,7 +39,8 @@ def test_account_create_list_and_errors(cli: FedigenServer) -> None:
     assert "created @carol@" in made.stdout
     listed = cli.cli("account", "list").stdout
     assert "@carol@" in listed and "locked" in listed and "admin" in listed
-    generated = cli.cli("account", "create", "dave")  # stdin is not a terminal: no prompt, a password is made
+    # A process whose stdin is not a terminal: no prompt, a password is made.
+    generated = cli.cli("account", "create", "dave", process=True)
     assert "password:" in generated.stdout
     dup = cli.cli("account", "create", "carol", "--password-stdin", stdin="another password\n", check=False)
     assert dup.returncode != 0 and "taken" in dup.stderr and len(dup.stderr.strip().splitlines()) == 1

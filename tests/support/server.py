@@ -1,16 +1,24 @@
-"""Run a real `fedigen serve` process on loopback for interop tests, driven through the CLI."""
+"""Run a real `fedigen serve` process on loopback for interop tests, driven through the CLI; run CLI
+commands in this process (as the `fedigen` executable would) or as processes; free ports."""
 
 from __future__ import annotations
 
+import asyncio
+import logging
 import os
 import socket
 import subprocess
 import sys
 import time
+import traceback
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from types import TracebackType
 
 import httpx
+from click.testing import CliRunner
+
+from fedigen.cli import main as fedigen_main
 
 FEDIGEN = [sys.executable, "-m", "fedigen"]
 
@@ -20,6 +28,44 @@ def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return int(sock.getsockname()[1])
+
+
+def run_cli(args: list[str], *, config: Path, cwd: Path, stdin: str = "") -> subprocess.CompletedProcess[str]:
+    """Run a fedigen command in this process as the `fedigen` executable would run it: same environment
+    (no other FEDIGEN_ variables), working directory, stdin that is not a terminal, logging set up by the
+    command itself onto its stderr, a traceback on stderr and exit status 1 for an uncaught exception.
+
+    Commands run their own event loop, so from inside a running loop this runs in a thread (and
+    blocks the caller, as waiting for a process does)."""
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:
+        return _run_cli(args, config, cwd, stdin)
+    with ThreadPoolExecutor(1) as pool:
+        return pool.submit(_run_cli, args, config, cwd, stdin).result()
+
+
+def _run_cli(args: list[str], config: Path, cwd: Path, stdin: str) -> subprocess.CompletedProcess[str]:
+    env: dict[str, str | None] = {k: None for k in os.environ if k.startswith("FEDIGEN_")}
+    env["FEDIGEN_CONFIG"] = str(config)
+    root, alembic = logging.getLogger(), logging.getLogger("alembic")
+    saved = (root.handlers[:], root.level, alembic.level)
+    root.handlers.clear()  # so that the command's logging.basicConfig() takes effect, as in a new process
+    previous_cwd = Path.cwd()
+    os.chdir(cwd)
+    try:
+        result = CliRunner().invoke(fedigen_main, args, input=stdin, env=env, prog_name="fedigen")
+    finally:
+        os.chdir(previous_cwd)
+        for handler in root.handlers:
+            handler.close()
+        root.handlers[:] = saved[0]
+        root.setLevel(saved[1])
+        alembic.setLevel(saved[2])
+    stderr = result.stderr
+    if result.exception is not None and not isinstance(result.exception, SystemExit):
+        stderr += "".join(traceback.format_exception(result.exception))
+    return subprocess.CompletedProcess(["fedigen", *args], result.exit_code, result.stdout, stderr)
 
 
 class FedigenServer:
@@ -42,13 +88,17 @@ class FedigenServer:
         return env
 
     def cli(
-        self, *args: str, stdin: str | None = None, check: bool = True
+        self, *args: str, stdin: str | None = None, check: bool = True, process: bool = False
     ) -> subprocess.CompletedProcess[str]:
-        """Run a fedigen command against this instance."""
-        proc = subprocess.run(
-            [*FEDIGEN, *args], env=self.env, cwd=self.directory, input=stdin if stdin is not None else "",
-            capture_output=True, text=True, timeout=120,
-        )  # fmt: skip
+        """Run a fedigen command against this instance: in this process (see run_cli), or with
+        ``process=True`` as a new `fedigen` process (a second of start-up)."""
+        if process:
+            proc = subprocess.run(
+                [*FEDIGEN, *args], env=self.env, cwd=self.directory, input=stdin or "",
+                capture_output=True, text=True, timeout=120,
+            )  # fmt: skip
+        else:
+            proc = run_cli(list(args), config=self.config, cwd=self.directory, stdin=stdin or "")
         if check and proc.returncode != 0:
             raise AssertionError(f"fedigen {' '.join(args)} failed ({proc.returncode}): {proc.stderr}")
         return proc
