@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import asyncpg
 import httpx
 import pytest
 from sqlalchemy import text
@@ -36,6 +37,11 @@ PG_URL = os.environ.get("FEDIGEN_TEST_POSTGRES_URL")
 BACKENDS = ["sqlite"] + (["postgresql"] if PG_URL else [])
 if os.environ.get("CI") == "true" and not PG_URL:
     raise RuntimeError("CI runs the suite on PostgreSQL too: set FEDIGEN_TEST_POSTGRES_URL (see .ci/run)")
+# Each pytest-xdist worker empties and refills its own database: fedigen_test_gw0, fedigen_test_gw1, ...
+XDIST_WORKER = os.environ.get("PYTEST_XDIST_WORKER")
+if PG_URL and XDIST_WORKER:
+    _shared = make_url(PG_URL)
+    PG_URL = _shared.set(database=f"{_shared.database}_{XDIST_WORKER}").render_as_string(hide_password=False)
 KEY_POOL = Path(__file__).parent / "support" / "key_pool.json"
 _pg_migrated = False
 _sqlite_template: Path | None = None
@@ -111,6 +117,8 @@ def _leave_wal_mode(path: Path) -> None:
 async def _empty_postgres(url: str) -> None:
     """Migrate the shared PostgreSQL database once per session, then empty its tables."""
     global _pg_migrated
+    if not _pg_migrated:
+        await _create_database_unless_exists(url)
     engine = create_engine(url)
     try:
         if not _pg_migrated:
@@ -132,6 +140,21 @@ async def _empty_postgres(url: str) -> None:
             )
     finally:
         await engine.dispose()
+
+
+async def _create_database_unless_exists(url: str) -> None:
+    """Create the database of ``url`` (an xdist worker's own) from the server's maintenance database."""
+    target = make_url(url)
+    server = target.set(drivername="postgresql", database="postgres")
+    connection = await asyncpg.connect(server.render_as_string(hide_password=False))
+    try:
+        if not await connection.fetchval("SELECT 1 FROM pg_database WHERE datname = $1", target.database):
+            try:
+                await connection.execute(f'CREATE DATABASE "{target.database}"')
+            except asyncpg.DuplicateDatabaseError:  # another session made it meanwhile
+                pass
+    finally:
+        await connection.close()
 
 
 @pytest.fixture(scope="session", autouse=True)

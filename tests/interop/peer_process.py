@@ -18,6 +18,7 @@ Usage::
 
 from __future__ import annotations
 
+import fcntl
 import functools
 import json as jsonlib
 import os
@@ -86,7 +87,10 @@ def ensure_installed() -> str | None:
     """
     if _install_result:
         return _install_result[0]
-    reason = _ensure_installed()
+    # pytest-xdist workers can get here at once: one runs npm ci, the others wait and find it done.
+    with open(Path(tempfile.gettempdir()) / "fedigen-peer-install.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        reason = _ensure_installed()
     _install_result.append(reason)
     return reason
 

@@ -4,8 +4,10 @@ commands in this process (as the `fedigen` executable would) or as processes; fr
 from __future__ import annotations
 
 import asyncio
+import itertools
 import logging
 import os
+import random
 import socket
 import subprocess
 import sys
@@ -22,12 +24,27 @@ from fedigen.cli import main as fedigen_main
 
 FEDIGEN = [sys.executable, "-m", "fedigen"]
 
+# Ports are handed out below the kernel's ephemeral range (32768 and up on Linux), in a block of their
+# own per xdist worker: neither another bind(0) nor an outgoing connection can take a port between the
+# probe here and the server binding it, and two workers never pick the same one.
+_PORT_BLOCK = 200
+_PORT_BASE = 20000
+_WORKER = int(os.environ.get("PYTEST_XDIST_WORKER", "gw0").removeprefix("gw") or 0)
+_ports = itertools.count(random.randrange(_PORT_BLOCK))  # another session on the machine starts elsewhere
+
 
 def free_port() -> int:
-    """An unused TCP port on 127.0.0.1."""
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
+    """An unused TCP port on 127.0.0.1, from this worker's block."""
+    first = _PORT_BASE + (_WORKER * _PORT_BLOCK) % (32768 - _PORT_BASE - _PORT_BLOCK)
+    for _ in range(_PORT_BLOCK):
+        port = first + next(_ports) % _PORT_BLOCK
+        with socket.socket() as sock:
+            try:
+                sock.bind(("127.0.0.1", port))
+            except OSError:
+                continue
+            return port
+    raise RuntimeError(f"no free port in {first}-{first + _PORT_BLOCK - 1}")
 
 
 def run_cli(args: list[str], *, config: Path, cwd: Path, stdin: str = "") -> subprocess.CompletedProcess[str]:
