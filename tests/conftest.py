@@ -3,6 +3,7 @@ fedigen apps in-process, and a transport that routes requests to in-process apps
 
 from __future__ import annotations
 
+import functools
 import itertools
 import json
 import os
@@ -17,6 +18,7 @@ from typing import Any
 import asyncpg
 import httpx
 import pytest
+from httpx._config import create_ssl_context
 from sqlalchemy import text
 from sqlalchemy.engine import make_url
 from starlette.applications import Starlette
@@ -173,6 +175,16 @@ def pooled_keys() -> Iterator[None]:
     keys = itertools.cycle(pool)
     with pytest.MonkeyPatch.context() as patch:
         patch.setattr(signing, "generate_rsa_keypair", lambda: next(keys))
+        yield
+
+
+@pytest.fixture(scope="session", autouse=True)
+def shared_tls_contexts() -> Iterator[None]:
+    """httpx clients made with the same TLS settings share one context. Each new context loads the CA
+    bundle (~25 ms, and every in-process instance opens a client for generation backends); no test
+    speaks TLS, and a context is safe to share."""
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr("httpx._transports.default.create_ssl_context", functools.cache(create_ssl_context))
         yield
 
 
