@@ -33,7 +33,7 @@ from storage import clients  # noqa: F401 - the client-side tables, emptied with
 from storage.db import create_engine
 from storage.migrate import upgrade
 from storage.models import Base
-from tests.remote_actor import RemoteActor, RemoteServer
+from tests.remote_actor import RemoteActor, RemoteServer, keypair
 
 PG_URL = os.environ.get("FEDIGEN_TEST_POSTGRES_URL")
 BACKENDS = ["sqlite"] + (["postgresql"] if PG_URL else [])
@@ -176,6 +176,14 @@ def pooled_keys() -> Iterator[None]:
     with pytest.MonkeyPatch.context() as patch:
         patch.setattr(signing, "generate_rsa_keypair", lambda: next(keys))
         yield
+
+
+@pytest.fixture(autouse=True)
+def fresh_remote_keys() -> None:
+    """Fake remote actors draw their keys in each test: tests/remote_actor.py keeps a key per name for
+    the whole process, and a key kept from an earlier test could come round the pool again and be
+    another actor's in this one (a "rogue" key that is bob's would sign for bob)."""
+    keypair.cache_clear()
 
 
 @pytest.fixture(scope="session", autouse=True)
