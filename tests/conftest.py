@@ -20,7 +20,7 @@ import httpx
 import pytest
 from httpx._config import create_ssl_context
 from sqlalchemy import text
-from sqlalchemy.engine import make_url
+from sqlalchemy.engine import URL, make_url
 from starlette.applications import Starlette
 
 from activitypub import signing
@@ -121,34 +121,39 @@ async def _empty_postgres(url: str) -> None:
     global _pg_migrated
     if not _pg_migrated:
         await _create_database_unless_exists(url)
-    engine = create_engine(url)
-    try:
-        if not _pg_migrated:
+        engine = create_engine(url)
+        try:
             async with engine.begin() as conn:
                 await conn.execute(text("DROP SCHEMA public CASCADE"))
                 await conn.execute(text("CREATE SCHEMA public"))
             await upgrade(engine)
-            _pg_migrated = True
-        # DELETE (children first) and resetting the sequences take ~2 ms on these small tables, where
-        # TRUNCATE ... RESTART IDENTITY takes ~30 ms. One round trip: asyncpg runs a script as given.
-        deletes = "; ".join(f"DELETE FROM {t.name}" for t in reversed(Base.metadata.sorted_tables))
-        async with engine.connect() as conn:
-            driver = (await conn.get_raw_connection()).driver_connection
-            assert driver is not None
-            await driver.execute(
-                f"{deletes}; SELECT setval(s.oid, 1, false) FROM pg_class s"
-                " JOIN pg_namespace n ON n.oid = s.relnamespace"
-                " WHERE s.relkind = 'S' AND n.nspname = current_schema()"
-            )
+        finally:
+            await engine.dispose()
+        _pg_migrated = True
+    # DELETE (children first) and resetting the sequences take ~2 ms on these small tables, where
+    # TRUNCATE ... RESTART IDENTITY takes ~30 ms; a bare asyncpg connection, without an engine's set-up
+    # queries, runs it as one script in one round trip.
+    deletes = "; ".join(f"DELETE FROM {t.name}" for t in reversed(Base.metadata.sorted_tables))
+    connection = await asyncpg.connect(_asyncpg_dsn(make_url(url)))
+    try:
+        await connection.execute(
+            f"{deletes}; SELECT setval(s.oid, 1, false) FROM pg_class s"
+            " JOIN pg_namespace n ON n.oid = s.relnamespace"
+            " WHERE s.relkind = 'S' AND n.nspname = current_schema()"
+        )
     finally:
-        await engine.dispose()
+        await connection.close()
+
+
+def _asyncpg_dsn(url: URL) -> str:
+    """The URL of a ``postgresql+asyncpg`` engine as a DSN asyncpg itself takes."""
+    return url.set(drivername="postgresql").render_as_string(hide_password=False)
 
 
 async def _create_database_unless_exists(url: str) -> None:
     """Create the database of ``url`` (an xdist worker's own) from the server's maintenance database."""
     target = make_url(url)
-    server = target.set(drivername="postgresql", database="postgres")
-    connection = await asyncpg.connect(server.render_as_string(hide_password=False))
+    connection = await asyncpg.connect(_asyncpg_dsn(target.set(database="postgres")))
     try:
         if not await connection.fetchval("SELECT 1 FROM pg_database WHERE datname = $1", target.database):
             try:
