@@ -97,6 +97,27 @@ class Fetcher:
         check_document(document)
         return Fetched(url=final_url, document=document)
 
+    async def fetch_key_document(self, url: str) -> Fetched:
+        """GET the document a signature's keyId names, whatever id it carries on the key's own origin.
+
+        A keyId often does not name a document of its own. Mastodon's ``actor#main-key`` is served as
+        the actor; GoToSocial's ``actor/main-key`` is served as a stub of the actor whose ``id`` is the
+        actor's URL, not the key's. So the id is not checked against the URL here; the caller checks
+        that the document holds the key (``publicKey.id`` or its own ``id`` equals the keyId) and then
+        fetches the key's owner at its own id, strictly. The document must still come from the origin
+        the keyId names, and its id (when it has one) must be on that origin too.
+        """
+        requested = strip_fragment(url)
+        final_url, body = await self._get(requested, accept=AS2_ACCEPT, types=_AS2_TYPES, sign=True)
+        document = self._parse_object(body, final_url)
+        ap_id = document.get("id")
+        if _origin(final_url) != _origin(requested) or (
+            ap_id is not None and (not isinstance(ap_id, str) or _origin(ap_id) != _origin(final_url))
+        ):
+            raise IdMismatchError(f"the key document for {requested} is not on the key's origin")
+        check_document(document)
+        return Fetched(url=final_url, document=document)
+
     async def fetch_jrd(self, url: str) -> dict[str, Any]:
         """GET a WebFinger / host-meta JSON resource description, unsigned."""
         final_url, body = await self._get(url, accept=JRD_ACCEPT, types=_JRD_TYPES, sign=False)

@@ -15,7 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from activitypub.actors import remote_actor_fields
 from activitypub.errors import BlockedError, FetchError, InvalidActivityError, SignatureError
-from activitypub.fetch import Fetcher
+from activitypub.fetch import Fetcher, strip_fragment
 from activitypub.jsonld import id_of, type_of
 from activitypub.notes import RemoteNote, read_note
 from activitypub.signatures import PublicKey
@@ -204,12 +204,12 @@ class Resolver:
             if await self.is_domain_blocked(session, key_id):
                 raise BlockedError("signer's domain is blocked")
         try:
-            fetched = await self.fetcher.fetch_object(key_id)
+            fetched = await self.fetcher.fetch_key_document(key_id)
         except FetchError as exc:
             raise SignatureError(f"could not fetch key {key_id}: {exc}") from exc
         doc = fetched.document
-        if "inbox" in doc and "publicKey" in doc:
-            # The keyId was an actor URL with a fragment: the actor document embeds its keys.
+        if doc.get("id") == strip_fragment(key_id) and "inbox" in doc:
+            # Mastodon's form: the keyId is the actor's URL with a fragment, and the actor embeds its key.
             try:
                 actor = await self.store_actor(doc, fetched.url)
             except InvalidActivityError as exc:
@@ -217,11 +217,15 @@ class Resolver:
             if actor.public_key_id != key_id or not actor.public_key_pem:
                 raise SignatureError("the actor document does not list this key")
             return self._remember(PublicKey(key_id, actor.ap_id, actor.public_key_pem))
-        # A standalone key document: its owner must list it back (Mastodon's and Fedify's check).
-        owner = id_of(doc.get("owner") or doc.get("controller"))
-        pem = doc.get("publicKeyPem")
-        if doc.get("id") != key_id or not owner or not isinstance(pem, str):
-            raise SignatureError("key document lacks id, owner or publicKeyPem")
+        # Any other document must hold the key: GoToSocial serves a stub of the actor with the key in
+        # publicKey (its id is the actor's, not the key's); others serve a standalone key document
+        # (id = keyId, owner or controller, publicKeyPem). Either way the owner is then fetched at its own
+        # id and must list the key back (Mastodon's and Fedify's check), and must be on the key's origin.
+        owner, pem = _key_in_document(doc, key_id)
+        if owner is None or pem is None:
+            raise SignatureError("the document at the keyId does not hold that key with an owner")
+        if not same_origin(owner, key_id):
+            raise SignatureError("the key's owner is on another host than the key")
         try:
             actor = await self.get_actor(owner, refresh=True)
         except (FetchError, InvalidActivityError) as exc:
@@ -231,3 +235,24 @@ class Resolver:
         async with self.sessions() as session, session.begin():
             await self._store_key(session, key_id, actor.ap_id, pem)
         return self._remember(PublicKey(key_id, actor.ap_id, pem))
+
+
+def _key_in_document(doc: dict[str, Any], key_id: str) -> tuple[str | None, str | None]:
+    """(owner, PEM) of the key ``key_id`` as a fetched document holds it, or (None, None).
+
+    The key is the document itself (a standalone key: id, owner/controller, publicKeyPem) or one of its
+    ``publicKey`` entries (an actor or actor stub: the owner is the entry's, else the document's id).
+    """
+    candidates: list[tuple[dict[str, Any], str | None]] = [(doc, None)]
+    keys = doc.get("publicKey")
+    for entry in keys if isinstance(keys, list) else [keys]:
+        if isinstance(entry, dict):
+            candidates.append((entry, id_of(doc.get("id"))))
+    for entry, fallback_owner in candidates:
+        if entry.get("id") != key_id:
+            continue
+        owner = id_of(entry.get("owner") or entry.get("controller")) or fallback_owner
+        pem = entry.get("publicKeyPem")
+        if owner and isinstance(pem, str):
+            return owner, pem
+    return None, None

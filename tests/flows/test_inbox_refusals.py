@@ -291,13 +291,47 @@ async def test_case10_key_document_whose_owner_does_not_list_it_is_refused(
     assert remote.requests_to(bob.ap_id), "its owner was fetched to check that it lists the key"
 
 
+def gotosocial_key_stub(actor: RemoteActor, key_id: str) -> dict[str, object]:
+    """What GoToSocial serves at ``/users/NAME/main-key``: a stub of the actor (its id is the actor's URL,
+    not the key's) holding only the key. Shape from GoToSocial's docs/federation/federating_with_gotosocial.md
+    ("Quirks")."""
+    return {
+        "@context": ["https://w3id.org/security/v1", "https://www.w3.org/ns/activitystreams"],
+        "id": actor.ap_id,
+        "preferredUsername": actor.username,
+        "publicKey": {"id": key_id, "owner": actor.ap_id, "publicKeyPem": actor.keys.public_pem},
+        "type": "Person",
+    }
+
+
+async def test_gotosocial_key_stub_is_accepted_on_first_contact(
+    fedigen: Instance, remote: RemoteServer
+) -> None:
+    # GoToSocial's keyId is a path of its own (no fragment) and the document there is an actor stub
+    # whose id is the actor's; fedigen then fetches the actor at its id, which lists the key.
+    keys = keypair("remote.test/kim")
+    key_id = f"{remote.base}/users/kim/main-key"
+    kim = remote.add_actor("kim", keys=keys)
+    kim.extra["publicKey"] = {"id": key_id, "owner": kim.ap_id, "publicKeyPem": keys.public_pem}
+    remote.serve(gotosocial_key_stub(kim, key_id), url=key_id)
+    note = kim.note(mention=ALICE)
+    response = await kim.post(fedigen.client, INBOX, kim.create(note), key_id=key_id)
+    assert response.status_code == 202, response.text
+    await fedigen.drain()
+    assert await status_row(fedigen, note["id"]) is not None
+    assert remote.requests_to(key_id) and remote.requests_to(kim.ap_id), "the stub, then the actor at its id"
+    async with fedigen.services.sessions() as session:
+        actor = await session.scalar(select(Actor).where(Actor.ap_id == kim.ap_id))
+    assert actor is not None and actor.inbox_url == kim.inbox, "the full actor was stored, not the stub"
+
+
 async def test_standalone_key_document_listed_by_its_owner_is_accepted(
     fedigen: Instance, remote: RemoteServer
 ) -> None:
-    # The control for the case above: the keyId is a key document (GoToSocial-style, not actor#fragment)
-    # and the owner's actor document lists it. (It once left a resolver session open and locked SQLite.)
+    # The other form a keyId takes: a key document of its own (id = keyId, owner, publicKeyPem), listed
+    # by its owner's actor document. (It once left a resolver session open and locked SQLite.)
     keys = keypair("remote.test/kim")
-    key_id = f"{remote.base}/users/kim/main-key"
+    key_id = f"{remote.base}/keys/kim"
     key_doc = {"id": key_id, "owner": f"{remote.base}/users/kim", "publicKeyPem": keys.public_pem}
     kim = remote.add_actor("kim", keys=keys, publicKey=key_doc)
     remote.serve({"@context": "https://w3id.org/security/v1", **key_doc})
@@ -306,6 +340,41 @@ async def test_standalone_key_document_listed_by_its_owner_is_accepted(
     assert response.status_code == 202, response.text
     await fedigen.drain()
     assert await status_row(fedigen, note["id"]) is not None
+
+
+async def test_gotosocial_key_stub_whose_actor_does_not_list_the_key_is_refused(
+    fedigen: Instance, remote: RemoteServer
+) -> None:
+    # The stub names kim, but kim's actor document lists another key: the owner check still runs.
+    rogue = keypair("rogue")
+    kim = remote.add_actor("kim")
+    key_id = f"{remote.base}/users/kim/main-key"
+    stub = gotosocial_key_stub(kim, key_id)
+    stub["publicKey"] = {"id": key_id, "owner": kim.ap_id, "publicKeyPem": rogue.public_pem}
+    remote.serve(stub, url=key_id)
+    response = await kim.post(
+        fedigen.client, INBOX, kim.create(kim.note(mention=ALICE)), keys=rogue, key_id=key_id
+    )
+    await assert_refused(response, fedigen, 401)
+    assert remote.requests_to(kim.ap_id), "the owner was fetched to check that it lists the key"
+
+
+async def test_key_stub_on_one_host_cannot_vouch_for_an_actor_on_another(
+    fedigen: Instance, router: HostRouter, remote: RemoteServer
+) -> None:
+    # evil.test serves a GoToSocial-shaped stub at its own keyId naming kim of remote.test as owner, and
+    # signs an activity of kim's with it. Kim's own document even lists that key (a compromised or
+    # careless peer): a key on one host still never speaks for an actor on another.
+    evil = RemoteServer("evil.test")
+    router.add(evil.host, evil.app)
+    rogue = keypair("rogue")
+    key_id = f"{evil.base}/users/kim/main-key"
+    kim = remote.add_actor("kim", keys=rogue)
+    kim.extra["publicKey"] = {"id": key_id, "owner": kim.ap_id, "publicKeyPem": rogue.public_pem}
+    evil.serve({**gotosocial_key_stub(kim, key_id), "id": f"{evil.base}/users/kim"}, url=key_id)
+    response = await kim.post(fedigen.client, INBOX, kim.create(kim.note(mention=ALICE)), key_id=key_id)
+    await assert_refused(response, fedigen, 401)
+    assert not remote.requests_to(kim.ap_id), "the refusal came before any fetch of the named owner"
 
 
 async def test_case10_actor_document_not_listing_the_key_is_refused(
