@@ -88,11 +88,25 @@ class Fetcher:
         self._max_redirects = max_redirects
         self._timeout = timeout
 
-    async def fetch_object(self, url: str, *, sign: bool = True) -> Fetched:
-        """GET an ActivityStreams document whose id is the URL asked for (signed if the fetcher has auth)."""
+    async def fetch_object(self, url: str, *, sign: bool = True, canonical: bool = False) -> Fetched:
+        """GET an ActivityStreams document whose id is the URL asked for (signed if the fetcher has auth).
+
+        With ``canonical``, a URL that is not the document's id but serves it (a post or profile URL
+        copied from a browser: Mastodon serves the Note at ``/@bob/123`` whose id is
+        ``/users/bob/statuses/123``) is followed once to the id, when that id is on the origin that
+        served the document; the document is trusted only as fetched again at its id.
+        """
         requested = strip_fragment(url)
         final_url, body = await self._get(requested, accept=AS2_ACCEPT, types=_AS2_TYPES, sign=sign)
         document = self._parse_object(body, final_url)
+        ap_id = document.get("id")
+        if (
+            canonical
+            and isinstance(ap_id, str)
+            and ap_id not in (requested, final_url)
+            and _origin(ap_id) == _origin(final_url)
+        ):
+            return await self.fetch_object(ap_id, sign=sign)
         self._check_id(document, requested, final_url)
         check_document(document)
         return Fetched(url=final_url, document=document)

@@ -20,7 +20,7 @@ from activitypub.jsonld import id_of, type_of
 from activitypub.notes import RemoteNote, read_note
 from activitypub.signatures import PublicKey
 from activitypub.urls import LocalUrls, same_origin
-from activitypub.vocab import NOTE_TYPES
+from activitypub.vocab import ACTOR_TYPES, NOTE_TYPES
 from activitypub.webfinger import resolve_handle
 from storage.db import SessionFactory
 from storage.models import Actor, DomainBlock, RemoteKey, utcnow
@@ -159,14 +159,34 @@ class Resolver:
     async def fetch_note(
         self, ap_id: str, *, session: AsyncSession | None = None
     ) -> tuple[Actor, RemoteNote]:
-        """Fetch a post by id and read it, with its author (InvalidActivityError if it is not a post)."""
-        doc = (await self.fetcher.fetch_object(ap_id)).document
-        if type_of(doc) not in NOTE_TYPES:
+        """Fetch a post by id or by its copied URL and read it, with its author (InvalidActivityError
+        if it is not a post)."""
+        found = await self.fetch_url(ap_id, session=session)
+        if isinstance(found, Actor):
             raise InvalidActivityError(f"{ap_id} is not a post")
+        return found
+
+    async def fetch_url(
+        self, url: str, *, session: AsyncSession | None = None
+    ) -> Actor | tuple[Actor, RemoteNote]:
+        """What a URL pasted by a person names: an actor (stored) or a post with its author.
+
+        The URL may be the object's id or the page URL a browser shows (followed to the id on the same
+        host, see Fetcher.fetch_object). InvalidActivityError when it is neither an actor nor a post.
+        """
+        async with self.reads() as db:
+            if await self.is_domain_blocked(db, url):
+                raise BlockedError(f"domain of {url} is blocked")
+        fetched = await self.fetcher.fetch_object(url, canonical=True)
+        doc = fetched.document
+        if type_of(doc) in ACTOR_TYPES:
+            return await self.store_actor(doc, fetched.url, session=session)
+        if type_of(doc) not in NOTE_TYPES:
+            raise InvalidActivityError(f"{url} is neither an account nor a post")
         author = await self.get_actor(id_of(doc.get("attributedTo")) or "", session=session)
         note = read_note(doc, author, allow_private=self.allow_private_addresses)
         if not same_origin(note.ap_id, author.ap_id):
-            raise InvalidActivityError(f"{ap_id} is not on its author's host")
+            raise InvalidActivityError(f"{url} is not on its author's host")
         return author, note
 
     async def lookup_key(self, key_id: str, refresh: bool) -> PublicKey:

@@ -303,6 +303,7 @@ class RemoteServer:
     actors: dict[str, RemoteActor] = field(default_factory=dict)
     documents: dict[str, dict[str, Any]] = field(default_factory=dict)
     gone: set[str] = field(default_factory=set)
+    files: dict[str, tuple[str, bytes]] = field(default_factory=dict)  # url -> (content type, bytes)
     received: list[ReceivedRequest] = field(default_factory=list)
 
     def __post_init__(self) -> None:
@@ -350,6 +351,9 @@ class RemoteServer:
             return JSONResponse(self.actors[path[len("/users/") :]].document(), media_type=AS2_TYPE)
         if url in self.documents:
             return JSONResponse(self.documents[url], media_type=AS2_TYPE)
+        if url in self.files:
+            content_type, content = self.files[url]
+            return Response(content, media_type=content_type)
         return JSONResponse({"error": "not found"}, status_code=404)
 
     def _webfinger(self, resource: str) -> Response:

@@ -26,7 +26,7 @@ from fedigen.api.params import read_params
 from fedigen.errors import NotFoundError, ValidationError
 from fedigen.http import services
 from fedigen.services import Services
-from fedigen.social.lookup import find_actor, find_status
+from fedigen.social.lookup import find_actor, find_by_url
 from fedigen.social.visibility import can_see
 from storage.models import Actor, Follow, Status, StatusTag
 from storage.vocabulary import FollowState
@@ -52,8 +52,14 @@ async def resolve_remote(svc: Services, query: str, kind: str | None) -> tuple[i
     try:
         if kind in (None, "accounts") and HANDLE_RE.match(text):
             actor_id = (await find_actor(svc, text)).id
-        if kind in (None, "statuses") and text.startswith(("https://", "http://")):
-            status_id = (await find_status(svc, text)).id
+        if text.startswith(("https://", "http://")):
+            # A URL names an account or a post, by id or as the page a browser showed (Mastodon's
+            # /@bob and /@bob/123): one fetch tells which.
+            found = await find_by_url(svc, text)
+            if isinstance(found, Actor) and kind in (None, "accounts"):
+                actor_id = found.id
+            elif isinstance(found, Status) and kind in (None, "statuses"):
+                status_id = found.id
     except (ActivityPubError, NotFoundError, ValidationError, ValueError) as exc:
         log.info("could not resolve %s: %s", text, exc)
     return actor_id, status_id
@@ -63,10 +69,18 @@ async def search_accounts(
     svc: Services, session: AsyncSession, query: str, *, viewer: Actor | None, resolved: int | None,
     limit: int, offset: int = 0, following: bool = False,
 ) -> list[Actor]:  # fmt: skip
-    """Accounts whose handle or display name starts with the query, or the one a handle resolved to."""
+    """Accounts whose handle or display name starts with the query, or the one a handle or URL names."""
     text = query.strip()
     handle = HANDLE_RE.match(text)
     found: list[Actor] = []
+    if text.startswith(("https://", "http://")):
+        # An account by its id or profile page URL: stored, or the one it resolved to.
+        row = await session.scalar(
+            select(Actor).where(or_(Actor.ap_id == text, Actor.url == text), Actor.deleted_at.is_(None))
+        )
+        if row is None and resolved is not None:
+            row = await session.get(Actor, resolved)
+        return [row][offset : offset + limit] if row is not None and row.ap_type != "Application" else []
     if handle is not None:
         user, domain = handle.groups()
         local = domain.lower() == svc.urls.host.lower()

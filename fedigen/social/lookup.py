@@ -23,7 +23,10 @@ async def find_actor(svc: Services, handle: str) -> Actor:
     """A local or remote actor by @user@host, user@host, a local username or an actor URL."""
     value = handle.strip()
     if value.startswith(("http://", "https://")):
-        return await svc.resolver.get_actor(value)
+        found = await find_by_url(svc, value)
+        if not isinstance(found, Actor):
+            raise ValidationError("account", f"{value} is a post, not an account")
+        return found
     user, _, domain = value.lstrip("@").partition("@")
     if not user:
         raise ValidationError("account", f"not a handle: {handle!r}")
@@ -50,3 +53,29 @@ async def find_status(svc: Services, ref: str) -> Status:
     if status is None or status.deleted_at is not None or status.reblog_of_id is not None:
         raise NotFoundError(f"no post {ref}")
     return status
+
+
+async def find_by_url(svc: Services, url: str) -> Actor | Status:
+    """The account or post a URL names: its id, or the page URL a browser shows (Mastodon's ``/@bob``
+    and ``/@bob/123``), known here or fetched and stored. NotFoundError when it names neither, or a
+    post that is not public."""
+    url = url.strip()
+    async with svc.reads() as session:
+        status = await session.scalar(select(Status).where((Status.ap_id == url) | (Status.url == url)))
+        if status is not None and status.deleted_at is None and status.reblog_of_id is None:
+            return status
+        actor = await session.scalar(select(Actor).where((Actor.ap_id == url) | (Actor.url == url)))
+    if actor is not None:
+        return actor if actor.local else await svc.resolver.get_actor(actor.ap_id)
+    if svc.urls.is_local(url):
+        raise NotFoundError(f"nothing here at {url}")
+    try:
+        found = await svc.resolver.fetch_url(url)
+        if isinstance(found, Actor):
+            return found
+        stored = await posts.store_fetched(svc, *found)
+    except (ActivityPubError, ValueError) as exc:
+        raise NotFoundError(f"could not fetch {url}: {exc}") from None
+    if stored is None or stored.deleted_at is not None:
+        raise NotFoundError(f"no post {url}")
+    return stored

@@ -487,6 +487,11 @@ async def fetch_post(svc: Services, ap_id: str) -> Status | None:
     if known is not None:
         return known
     fetched_author, note = await svc.resolver.fetch_note(ap_id)
+    return await store_fetched(svc, fetched_author, note)
+
+
+async def store_fetched(svc: Services, fetched_author: Actor, note: RemoteNote) -> Status | None:
+    """Store a post fetched by id or URL (unless known); None when it is not public or unlisted."""
     if note.visibility not in PUBLIC_VISIBILITIES:
         return None
     async with svc.sessions() as session, session.begin():

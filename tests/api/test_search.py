@@ -109,3 +109,48 @@ async def test_search_with_a_token_needs_the_search_scope(instance: Instance, ma
     assert response.status_code == 403
     accounts_search = await instance.client.get("/api/v1/accounts/search", params={"q": "a"})
     assert accounts_search.status_code == 401
+
+
+async def test_copied_post_and_profile_urls_resolve_to_their_ids(
+    instance: Instance, make_token: TokenMaker, bob: RemoteActor
+) -> None:
+    # Mastodon serves the Note at the page URL /@bob/ID too, but its id stays /users/bob/statuses/ID
+    # (and the profile at /@bob with id /users/bob): a URL copied from a browser must still resolve.
+    await instance.create_account("alice")
+    note = bob.note("<p>A remote painting</p>")
+    page = f"{bob.server.base}/@bob/{note['id'].rsplit('/', 1)[-1]}"
+    note["url"] = page
+    bob.server.serve(note)
+    bob.server.serve(note, url=page)
+    bob.server.serve(bob.document(), url=f"{bob.server.base}/@bob")
+    token = await make_token("alice")
+    found = await instance.client.get(
+        "/api/v2/search", params={"q": page, "resolve": "true"}, headers=bearer(token)
+    )
+    [status] = found.json()["statuses"]
+    assert status["uri"] == note["id"] and status["url"] == page
+    assert bob.server.requests_to(note["id"]), "trusted only as fetched again at its id"
+    profile = await instance.client.get(
+        "/api/v2/search", params={"q": f"{bob.server.base}/@bob", "resolve": "true"}, headers=bearer(token)
+    )
+    [account] = profile.json()["accounts"]
+    assert account["acct"] == "bob@remote.test" and profile.json()["statuses"] == []
+    assert await count(instance, Actor, Actor.ap_id == bob.ap_id) == 1
+
+
+async def test_a_page_naming_an_id_on_another_host_resolves_to_nothing(
+    instance: Instance, make_token: TokenMaker, bob: RemoteActor, carol: RemoteActor
+) -> None:
+    # The page on remote.test serves a Note claiming an id on other.test: not followed, nothing stored.
+    from tests.remote_actor import RemoteServer
+
+    other = RemoteServer("other.test")
+    await instance.create_account("alice")
+    note = bob.note("<p>not mine</p>", id=f"{other.base}/users/bob/statuses/1")
+    bob.server.serve(note, url=f"{bob.server.base}/@bob/1")
+    found = await instance.client.get(
+        "/api/v2/search", params={"q": f"{bob.server.base}/@bob/1", "resolve": "true"},
+        headers=bearer(await make_token("alice")),
+    )  # fmt: skip
+    assert found.status_code == 200 and found.json()["statuses"] == []
+    assert await count(instance, Status) == 0

@@ -10,21 +10,18 @@ document on another loopback port (another origin) that claims the same account 
 
 from __future__ import annotations
 
-import asyncio
 import json
 import sqlite3
-import threading
 from collections.abc import Iterator
 from typing import Any
 
 import httpx
 import pytest
-import uvicorn
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
 from tests.remote_actor import AS2_TYPE, PUBLIC, RemoteActor, RemoteServer, keypair
-from tests.support.server import FedigenServer, free_port
+from tests.support.server import FedigenServer, LoopbackApp, free_port
 
 pytestmark = pytest.mark.interop
 
@@ -71,28 +68,6 @@ class GoToSocialShapes(RemoteServer):
             doc.pop("endpoints", None)  # GoToSocial has no shared inbox
             return JSONResponse(doc, media_type=AS2_TYPE)
         return response
-
-
-class LoopbackApp:
-    """Serve an ASGI app with uvicorn on 127.0.0.1 in a thread of its own."""
-
-    def __init__(self, app: Any, port: int) -> None:
-        self.server = uvicorn.Server(
-            uvicorn.Config(app, host="127.0.0.1", port=port, lifespan="off", log_level="warning")
-        )
-        self.thread = threading.Thread(target=lambda: asyncio.run(self.server.serve()), daemon=True)
-
-    def __enter__(self) -> LoopbackApp:
-        self.thread.start()
-        for _ in range(500):
-            if self.server.started:
-                return self
-            threading.Event().wait(0.01)
-        raise RuntimeError("loopback app did not start")
-
-    def __exit__(self, *exc: object) -> None:
-        self.server.should_exit = True
-        self.thread.join(timeout=10)
 
 
 @pytest.fixture(scope="module")

@@ -11,13 +11,16 @@ import random
 import socket
 import subprocess
 import sys
+import threading
 import time
 import traceback
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from types import TracebackType
+from typing import Any
 
 import httpx
+import uvicorn
 from click.testing import CliRunner
 
 from fedigen.cli import main as fedigen_main
@@ -164,3 +167,25 @@ class FedigenServer:
         raise AssertionError(
             f"timed out waiting for {what}; server log tail:\n{self.log.read_text()[-3000:]}"
         )
+
+
+class LoopbackApp:
+    """Serve an ASGI app with uvicorn on 127.0.0.1 in a thread of its own."""
+
+    def __init__(self, app: Any, port: int) -> None:
+        self.server = uvicorn.Server(
+            uvicorn.Config(app, host="127.0.0.1", port=port, lifespan="off", log_level="warning")
+        )
+        self.thread = threading.Thread(target=lambda: asyncio.run(self.server.serve()), daemon=True)
+
+    def __enter__(self) -> LoopbackApp:
+        self.thread.start()
+        for _ in range(500):
+            if self.server.started:
+                return self
+            threading.Event().wait(0.01)
+        raise RuntimeError("loopback app did not start")
+
+    def __exit__(self, *exc: object) -> None:
+        self.server.should_exit = True
+        self.thread.join(timeout=10)
