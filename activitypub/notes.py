@@ -89,12 +89,18 @@ def image_extensions(status: Status) -> dict[str, Any]:
         doc["generation"] = block
     parent = extra.get("remix_of")
     if isinstance(parent, str):
-        # FEP-044f for Mastodon 4.5+, quoteUrl / _misskey_quote for older software (FEDERATION.md).
-        doc["quote"] = parent
+        # quoteUrl / _misskey_quote for Misskey, Akkoma and older software, always. FEP-044f's
+        # ``quote`` only with a QuoteAuthorization, or while the parent's server (one that answers
+        # QuoteRequests) considers ours: Mastodon 4.4+ shows a ``quote`` without a stamp as a pending
+        # quote and hides the visible "Remix of" fallback, so after a Reject or no answer it goes
+        # (FEDERATION.md, "Remixes as quotes").
         doc["quoteUrl"] = parent
         doc["_misskey_quote"] = parent
         if extra.get("quote_authorization"):
+            doc["quote"] = parent
             doc["quoteAuthorization"] = extra["quote_authorization"]
+        elif extra.get("quote_state") == "pending":
+            doc["quote"] = parent
     if status.visibility in PUBLIC_VISIBILITIES:
         doc["interactionPolicy"] = {"canQuote": {"automaticApproval": [PUBLIC]}}
     return doc
@@ -222,6 +228,8 @@ class RemoteNote:
     quote_of: str | None  # what it quotes: for an image post with provenance, what it remixes
     hashtags: list[str]  # lower-case, without '#'
     mentions: list[str]  # actor ids
+    # Whether its server answers FEP-044f QuoteRequests: it states who may quote it (interactionPolicy).
+    quotable: bool = False
 
     @property
     def extra(self) -> dict[str, Any]:
@@ -231,6 +239,8 @@ class RemoteNote:
             extra["generation"] = self.generation
         if self.quote_of:
             extra["remix_of" if self.generation else "quote_of"] = self.quote_of
+        if self.quotable:
+            extra["fep044f"] = True
         return extra
 
 
@@ -266,8 +276,13 @@ def read_note(doc: dict[str, Any], author: Actor, *, allow_private: bool = False
         in_reply_to_ap_id=id_of(doc.get("inReplyTo")), to=to[:1000], cc=cc[:1000], tags=tags,
         attachments=attachments, published=parse_time(doc.get("published")),
         edited_at=parse_time(doc.get("updated")), generation=_remote_generation(doc.get("generation")),
-        quote_of=quoted_id(doc), hashtags=hashtags, mentions=mentions,
+        quote_of=quoted_id(doc), hashtags=hashtags, mentions=mentions, quotable=_states_quote_policy(doc),
     )  # fmt: skip
+
+
+def _states_quote_policy(doc: dict[str, Any]) -> bool:
+    policy = doc.get("interactionPolicy")
+    return isinstance(policy, dict) and isinstance(policy.get("canQuote"), dict)
 
 
 def quoted_id(doc: dict[str, Any]) -> str | None:

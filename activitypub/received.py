@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from activitypub.errors import ActivityPubError, FetchError
@@ -146,6 +146,9 @@ class QuoteRequestReceived(Received):
 
     object_ap_id: str
     instrument_ap_id: str | None
+    # Filled before the transaction by the composition root's preparer: the instrument as fetched from
+    # its own server, when it is the sender's post (a request's embedded copy is never trusted).
+    prepared: dict[str, Any] = field(default_factory=dict, compare=False)
 
 
 Reader = Callable[[Resolver, Actor, dict[str, Any]], Awaitable[Received | None]]

@@ -19,6 +19,7 @@ from activitypub.dispatch import Dispatcher
 from activitypub.errors import ActivityPubError, BlockedError, InvalidActivityError, RemoteStatusError
 from fedigen.federation.inbound import HANDLERS, PREPARERS, file_for_recipients
 from fedigen.services import Services
+from fedigen.social import remixes
 from fedigen.social.jobs import runner
 from fedigen.social.media import cache_remote_avatars, resume_uploads
 from storage import queue
@@ -32,6 +33,8 @@ INBOX_MAX_ATTEMPTS = 8
 INBOX_MAX_AGE = timedelta(hours=12)
 # How often each worker deletes finished queue rows older than [worker] keep_finished_hours.
 PURGE_INTERVAL = 3600.0
+# Unanswered quote requests are looked at this often (their retry delays are hours).
+QUOTE_CHASE_INTERVAL = 300.0
 
 
 class Worker:
@@ -41,6 +44,7 @@ class Worker:
         self.services = services
         self.dispatcher = Dispatcher(services.resolver, services, HANDLERS, PREPARERS)
         self._purged_at: float | None = None
+        self._chased_at: float | None = None
         self._stopping = asyncio.Event()
         self._wakeup = asyncio.Event()
         self._jobs_wakeup = asyncio.Event()
@@ -190,7 +194,21 @@ class Worker:
     async def _deliveries_once(self) -> int:
         worked = await self.services.deliverer.run_once(limit=200)
         await self.purge_finished()
+        await self.chase_quote_requests()
         return worked
+
+    async def chase_quote_requests(self, *, force: bool = False) -> int:
+        """Ask again for unanswered quote authorisations, then fall back (at most once per
+        QUOTE_CHASE_INTERVAL unless forced); returns how many remixes were touched."""
+        now = time.monotonic()
+        if not force and self._chased_at is not None and now - self._chased_at < QUOTE_CHASE_INTERVAL:
+            return 0
+        self._chased_at = now
+        async with self.services.sessions() as session, session.begin():
+            touched = await remixes.chase_quote_requests(self.services, session)
+        if touched:
+            self.services.work_queued()
+        return touched
 
     async def _media_once(self) -> int:
         """Uploads to finish and remote avatars to copy: fetches from other servers, so in a loop of their

@@ -20,6 +20,7 @@ from activitypub import received as r
 from activitypub.dispatch import Handler, Preparer
 from activitypub.errors import ActivityPubError
 from activitypub.outbox import audience_of
+from activitypub.urls import same_origin
 from activitypub.vocab import PUBLIC
 from fedigen.errors import FedigenError
 from fedigen.services import Services
@@ -65,6 +66,8 @@ async def on_answer(svc: Services, session: AsyncSession, rec: r.AnswerReceived)
     if rec.accepted and await remixes.quote_accepted(
         svc, session, rec.actor, rec.object_ap_id, rec.result_ap_id
     ):
+        return
+    if not rec.accepted and await remixes.quote_rejected(svc, session, rec.actor, rec.object_ap_id):
         return
     found = await _our_follow(svc, session, rec)
     if found is not None:
@@ -164,8 +167,29 @@ async def on_flag(svc: Services, session: AsyncSession, rec: r.FlagReceived) -> 
     await moderation.report_received(svc, session, rec.actor, rec.object_ap_ids, rec.comment, ap_id=rec.ap_id)
 
 
+async def prepare_quote_request(svc: Services, rec: r.QuoteRequestReceived) -> None:
+    """Before the transaction: fetch the post that would quote ours from its own server, and keep it
+    when it is the requester's (FEP-044f: the instrument is checked before any stamp is issued)."""
+    instrument = rec.instrument_ap_id
+    if (
+        not instrument
+        or not same_origin(instrument, rec.actor.ap_id)
+        or not svc.urls.is_local(rec.object_ap_id)
+    ):
+        return
+    try:
+        author, note = await svc.resolver.fetch_note(instrument)
+    except (ActivityPubError, ValueError) as exc:
+        log.info("quote request %s: instrument %s not fetched: %s", rec.ap_id, instrument, exc)
+        return
+    if author.ap_id == rec.actor.ap_id and note.ap_id == instrument:
+        rec.prepared["instrument"] = note
+
+
 async def on_quote_request(svc: Services, session: AsyncSession, rec: r.QuoteRequestReceived) -> None:
-    await remixes.quote_requested(svc, session, rec.actor, rec.echo, rec.object_ap_id, rec.instrument_ap_id)
+    await remixes.quote_requested(
+        svc, session, rec.actor, rec.echo, rec.object_ap_id, rec.prepared.get("instrument")
+    )
 
 
 def _handler(fn: Callable[[Services, AsyncSession, Any], Awaitable[None]]) -> Handler[Services]:
@@ -179,6 +203,7 @@ def _preparer(fn: Callable[[Services, Any], Awaitable[None]]) -> Preparer[Servic
 #: What runs before the transaction, for records whose handler needs something from another server.
 PREPARERS: dict[type[r.Received], Preparer[Services]] = {
     r.AnnounceReceived: _preparer(prepare_announce),
+    r.QuoteRequestReceived: _preparer(prepare_quote_request),
 }
 
 

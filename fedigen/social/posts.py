@@ -260,6 +260,8 @@ async def create_post(svc: Services, session: AsyncSession, author: Actor, reque
     new_mentions = await _set_tags_and_mentions(session, status, hashtags, mentioned)
     # The remixed post's remote author gets the Create even when not addressed (to show the remix).
     remixed_author = await session.get(Actor, remixed.actor_id) if remixed is not None else None
+    if "remix_of" in extra:
+        await remixes.quote_parent(svc, session, author, status, remixed)
     extra_inboxes = []
     if remixed_author is not None and remixed_author.domain is not None and remixed_author.id != author.id:
         extra_inboxes.append(remixed_author.shared_inbox_url or remixed_author.inbox_url or "")

@@ -7,7 +7,6 @@ the deliveries and verifies their signatures as a peer would.
 from __future__ import annotations
 
 import io
-from collections.abc import AsyncIterator
 from contextlib import AsyncExitStack
 from datetime import timedelta
 from pathlib import Path
@@ -26,20 +25,11 @@ from storage import queue
 from storage.images import read_provenance
 from storage.models import GenerationJob, MediaAttachment, Remix, Status
 from tests.conftest import HostRouter, Instance, make_settings, start_instance
+from tests.flows.conftest import SMALL
 from tests.remote_actor import PUBLIC, RemoteActor, RemoteServer, verify_delivery
 
 BASE = "http://fedigen.test"
 ALICE = f"{BASE}/users/alice"
-SMALL = {"size": "256x256", "blocked_terms": ["forbidden"], "jobs_per_hour": 5}
-
-
-@pytest.fixture
-async def imagery(tmp_path: Path, backend: str, router: HostRouter) -> AsyncIterator[Instance]:
-    """The instance under test with small images and alice."""
-    settings = make_settings(tmp_path, backend, generation=SMALL)
-    async with start_instance(settings, router) as inst:
-        await inst.create_account("alice")
-        yield inst
 
 
 async def bob_follows_alice(inst: Instance, bob: RemoteActor) -> None:

@@ -123,3 +123,29 @@ def test_the_peer_mentions_the_bot_and_gets_an_image_reply(server: FedigenServer
     assert [a["type"] for a in attachments] == ["Image"]
     done = "SELECT count(*) FROM generation_jobs WHERE purpose='bot_reply' AND state='done'"
     assert basics._count(server, done) == 1
+
+
+def test_the_peer_receives_a_remix_of_a_local_post_with_a_local_authorisation(
+    server: FedigenServer, peer: PeerProcess
+) -> None:
+    # dora remixes alice's post on the same instance: the stamp is issued here, at once, so the remix
+    # reaches the peer as a quote that Mastodon 4.5 would show (FEP-044f), not a pending one.
+    server.cli("account", "create", "dora", "--password-stdin", stdin="correct horse battery\n")
+    alice, dora = f"{server.base_url}/users/alice", f"{server.base_url}/users/dora"
+    peer.control("POST", "/follow", {"handle": f"dora@{server.host}"})
+    peer.wait_for(lambda a: a["type"] == "Accept" and a["actor"] == dora, timeout=20)
+    out = server.cli("post", "--as", "alice", "--prompt", "a red boat", "Boat").stdout
+    parent = f"{alice}/statuses/{out.strip().splitlines()[-1].split(chr(9))[0]}"
+    server.cli("remix", "--as", "dora", parent, "at night", "Boat by night")
+    create = peer.wait_for(lambda a: a["type"] == "Create" and a["actor"] == dora, timeout=60)
+    note = create["raw"]["object"]
+    assert note["quote"] == parent and note["quoteUrl"] == parent and "Remix of" in note["content"]
+    # Fedify read the FEP-044f properties from the Note it verified.
+    fedify_note = create["activity"]["object"]
+    assert fedify_note.get("quote") == parent
+    assert fedify_note.get("quoteAuthorization") == note["quoteAuthorization"]
+    fetched = peer.control("POST", "/fetch", {"url": note["quoteAuthorization"]})
+    assert fetched["status"] == 200, fetched
+    stamp = fetched["document"]
+    assert stamp["type"] == "QuoteAuthorization" and stamp["attributedTo"] == alice
+    assert stamp["interactingObject"] == note["id"] and stamp["interactionTarget"] == parent
