@@ -107,10 +107,15 @@ def _load_public_key(key: PublicKey) -> _PublicKeyObject | str:
 
 
 def _same_host(host_header: str, url: str) -> bool:
-    """Whether a Host header value names the host[:port] of ``url`` (case and default port aside)."""
+    """Whether a Host header value names the host of ``url``: host[:port] with case and the scheme's
+    default port aside, or the host name alone (a proxy in front of a server on another port may pass
+    the Host on without the port, as the peer addressed it)."""
     if not _HOST.fullmatch(host_header):
         return False
     try:
+        named = urlsplit(f"{urlsplit(url).scheme}://{host_header}/")
+        if named.port is None:
+            return (named.hostname or "") == (urlsplit(url).hostname or "").lower()
         return _authority(f"{urlsplit(url).scheme}://{host_header}/") == _authority(url)
     except ValueError:
         return False

@@ -22,7 +22,7 @@ from fedigen.api.ratelimit import RateLimitMiddleware
 from fedigen.config import Settings
 from fedigen.federation import discovery
 from fedigen.federation import routes as federation
-from fedigen.http import BodyLimitMiddleware
+from fedigen.http import BodyLimitMiddleware, VaryAcceptMiddleware
 from fedigen.services import Services, open_services
 from fedigen.web import media, pages
 from fedigen.worker import Worker
@@ -144,6 +144,7 @@ def create_app(
                 expose_headers=["Link", "X-RateLimit-Limit", "X-RateLimit-Remaining", "X-RateLimit-Reset"],
             ),
             Middleware(RateLimitMiddleware, settings=settings.api),
+            Middleware(VaryAcceptMiddleware),
         ],  # fmt: skip
         lifespan=lifespan,
         exception_handlers=handlers,

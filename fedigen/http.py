@@ -86,6 +86,39 @@ class BodyLimitMiddleware:
             await _too_large(limit, send)
 
 
+# URLs that answer HTML or ActivityStreams depending on Accept: actors, Notes and their Creates, and
+# the profile and post pages (which send AS2 clients on to the ids).
+NEGOTIATED_PATHS = re.compile(r"^/(?:users/[^/]+(?:/statuses/\d+(?:/activity)?)?|@[^/]+(?:/\d+)?)/?$")
+
+
+class VaryAcceptMiddleware:
+    """``Vary: Accept`` on every answer from a content-negotiated URL, errors and redirects included,
+    so that no cache hands a browser's HTML to a server or a server's JSON to a browser."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or not NEGOTIATED_PATHS.match(scope["path"]):
+            await self.app(scope, receive, send)
+            return
+
+        async def send_with_vary(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                headers = [(k, v) for k, v in message.get("headers", []) if k.lower() != b"vary"]
+                varied = {
+                    part.strip().lower(): part.strip()
+                    for k, v in message.get("headers", []) if k.lower() == b"vary"
+                    for part in v.decode("latin-1").split(",") if part.strip()
+                }  # fmt: skip
+                varied.setdefault("accept", "Accept")
+                headers.append((b"vary", ", ".join(varied.values()).encode("latin-1")))
+                message = {**message, "headers": headers}
+            await send(message)
+
+        await self.app(scope, receive, send_with_vary)
+
+
 # Endpoints that take images (multipart), limited by [media] max_upload_bytes (twice, for an avatar
 # and a header at once) rather than by the general limit on request bodies.
 UPLOAD_PATHS = frozenset(

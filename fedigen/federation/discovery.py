@@ -37,7 +37,7 @@ def _resource_username(resource: str, host: str, base: str) -> str:
             raise NotFoundError("not an account of this server")
         path = unquote(parts.path)
         if path == "/actor":
-            return host
+            return parts.hostname or host  # the instance actor is named after the host name
         for prefix in ("/users/", "/@"):
             if path.startswith(prefix) and "/" not in path[len(prefix) :]:
                 return path[len(prefix) :]

@@ -12,7 +12,7 @@ from starlette.routing import Route
 
 from activitypub.activities import create_of
 from activitypub.actors import instance_actor_to_ap, local_actor_to_ap
-from activitypub.errors import PayloadTooLargeError
+from activitypub.errors import ActivityPubError, PayloadTooLargeError
 from activitypub.inbox import receive
 from activitypub.notes import note_to_ap, tombstone_to_ap
 from activitypub.signatures import verify_request
@@ -20,7 +20,7 @@ from activitypub.vocab import AS_CONTEXT
 from fedigen.errors import NotFoundError
 from fedigen.http import services, wants_as2
 from fedigen.social.accounts import get_local
-from fedigen.social.visibility import is_public
+from fedigen.social.visibility import can_see, is_public
 from storage.models import Activity, Actor, Follow, Status
 from storage.vocabulary import PUBLIC_VISIBILITIES, FollowState
 
@@ -238,15 +238,36 @@ async def note(request: Request) -> Response:
             {"@context": AS_CONTEXT, **tombstone_to_ap(status.ap_id, status.deleted_at)}, status_code=410
         )
     if not is_public(status):
-        raise NotFoundError("no such status")
-    if not wants_as2(request):
+        if not wants_as2(request) or not await _signer_may_see(request, status):
+            raise NotFoundError("no such status")
+    elif not wants_as2(request):
         return RedirectResponse(
             status.url or svc.urls.status_page(account.username, status.id), status_code=302
         )
-    await check_fetch_signature(request)
+    else:
+        await check_fetch_signature(request)
     if request.path_params.get("activity"):
         return ActivityJSONResponse(create_of(status, account, svc.urls))
     return ActivityJSONResponse(note_to_ap(status, account, svc.urls))
+
+
+async def _signer_may_see(request: Request, status: Status) -> bool:
+    """Whether a signed GET comes from an actor who may see this followers-only or direct post: a
+    follower or a mentioned account (how Mastodon fetches the replies and posts its users were sent).
+    Unsigned and badly signed requests may not, and learn nothing more than a 404."""
+    if "signature" not in request.headers and "signature-input" not in request.headers:
+        return False
+    svc = services(request)
+    try:
+        signed = await verify_request(
+            method="GET", url=public_url(request), headers=request.headers, body=b"",
+            key_lookup=svc.resolver.lookup_key, clock_window=svc.clock_window,
+        )  # fmt: skip
+    except ActivityPubError:
+        return False
+    async with svc.reads() as session:
+        signer = await session.scalar(select(Actor.id).where(Actor.ap_id == signed.owner))
+        return signer is not None and await can_see(session, status, signer)
 
 
 async def activity(request: Request) -> Response:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Sequence
+from urllib.parse import urlsplit
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
@@ -110,14 +111,18 @@ async def create_account(
 
 async def ensure_instance_actor(session: AsyncSession, urls: LocalUrls) -> Actor:
     """The instance's Application actor at /actor, created on first use."""
+    # Its username is the host name, as Mastodon names its instance actor (without a port: peers
+    # refuse a preferredUsername with a colon); it is not a login account.
+    username = urlsplit(urls.base).hostname or urls.host
     actor = await session.scalar(select(Actor).where(Actor.ap_id == urls.instance_actor))
     if actor is not None:
+        if actor.username != username:  # named host:port by earlier versions
+            actor.username = username
         return actor
     private_pem, public_pem = await asyncio.to_thread(signing.generate_rsa_keypair)
     now = utcnow()
-    # Its username is the host, as Mastodon names its instance actor; it is not a login account.
     actor = Actor(
-        ap_id=urls.instance_actor, ap_type="Application", username=urls.host, domain=None,
+        ap_id=urls.instance_actor, ap_type="Application", username=username, domain=None,
         display_name=urls.host, inbox_url=urls.instance_actor + "/inbox", shared_inbox_url=urls.shared_inbox,
         outbox_url=urls.instance_actor + "/outbox", public_key_id=urls.instance_actor + "#main-key",
         public_key_pem=public_pem, private_key_pem=private_pem, locked=True, discoverable=False,

@@ -717,6 +717,14 @@ async def test_case7_cavage_must_cover_host_target_and_time(
     ("signed_url", "our_url", "accepted"),
     [
         ("https://EXAMPLE.com:443/inbox", "https://example.com/inbox", True),
+        # Our URL written with its default port; the peer's Host without it, and with it.
+        ("https://example.com/inbox", "https://example.com:443/inbox", True),
+        ("https://example.com:443/inbox", "https://example.com:443/inbox", True),
+        # Our host on another port, addressed by its name alone (a proxy passed the Host on so).
+        ("http://example.com/inbox", "http://example.com:8080/inbox", True),
+        ("http://example.com:8080/inbox", "http://example.com:8080/inbox", True),
+        ("http://example.com:8081/inbox", "http://example.com:8080/inbox", False),
+        ("http://example.org/inbox", "http://example.com:8080/inbox", False),
         ("http://evil@127.0.0.1:8000/users/alice/inbox", INBOX, False),
         ("http://127.0.0.1:8001/users/alice/inbox", INBOX, False),
     ],
