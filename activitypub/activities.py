@@ -8,6 +8,7 @@ from datetime import datetime
 from typing import Any
 
 from activitypub.actors import format_time, local_actor_to_ap
+from activitypub.jsonld import id_of
 from activitypub.notes import note_to_ap, tombstone_to_ap
 from activitypub.urls import LocalUrls
 from activitypub.vocab import CONTEXT, PUBLIC
@@ -63,9 +64,15 @@ def follow_of(ap_id: str, follower: Actor, followee: Actor) -> dict[str, Any]:
     }  # fmt: skip
 
 
-def response_of(kind: str, ap_id: str, actor: Actor, follow_doc: dict[str, Any], to: str) -> dict[str, Any]:
-    """Accept or Reject of a Follow, carrying the Follow itself as object (what Mastodon matches on)."""
-    obj = {k: v for k, v in follow_doc.items() if k != "@context"}
+def response_of(kind: str, ap_id: str, actor: Actor, request_doc: dict[str, Any], to: str) -> dict[str, Any]:
+    """Accept or Reject of a Follow or QuoteRequest, carrying it as object (what Mastodon matches on).
+
+    Only its ``id``, ``type``, ``actor`` and ``object`` (and a QuoteRequest's ``instrument``, by id) are
+    embedded, as Mastodon does: whatever else the requester put in stays with them.
+    """
+    obj: dict[str, Any] = {k: request_doc[k] for k in ("id", "type", "actor", "object") if k in request_doc}
+    if "instrument" in request_doc:
+        obj["instrument"] = id_of(request_doc["instrument"]) or request_doc["instrument"]
     return {"@context": CONTEXT, "id": ap_id, "type": kind, "actor": actor.ap_id, "object": obj, "to": [to]}
 
 

@@ -93,6 +93,14 @@ def check_origin(doc: dict[str, Any], signed: VerifiedSignature) -> str:
     return actor
 
 
+async def _deletes_an_actor_we_never_saw(reads: SessionFactory, doc: dict[str, Any]) -> bool:
+    actor = id_of(doc.get("actor"))
+    if doc.get("type") != "Delete" or not actor or id_of(doc.get("object")) != actor:
+        return False
+    async with reads() as session:
+        return await session.scalar(select(Actor.id).where(Actor.ap_id == actor)) is None
+
+
 async def receive(
     *,
     sessions: SessionFactory,
@@ -108,6 +116,10 @@ async def receive(
     """Check an inbox POST and queue it; raises an ActivityPubError subclass for every refusal."""
     check_content_type(headers.get("content-type"))
     doc = parse_body(body, max_bytes)
+    if await _deletes_an_actor_we_never_saw(resolver.reads, doc):
+        # A deleted account's server tells everyone it ever knew; its key is gone with it (a fetch would
+        # answer 410), and there is nothing of it here to remove: accept quietly, fetch nothing.
+        return Received(None, ignored=True)
     signed = await verify_request(
         method=method, url=url, headers=headers, body=body,
         key_lookup=resolver.lookup_key, clock_window=clock_window,

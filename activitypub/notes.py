@@ -270,7 +270,7 @@ def read_note(doc: dict[str, Any], author: Actor, *, allow_private: bool = False
     return RemoteNote(
         ap_id=doc["id"], ap_type=doc["type"], url=_safe_url(doc.get("url")) or doc["id"],
         content=sanitize_html(content),
-        summary=strip_html(summary)[:MAX_SUMMARY_CHARS] if isinstance(summary, str) else "",
+        summary=_content_warning(summary),
         sensitive=bool(doc.get("sensitive", False)),
         visibility=visibility_of(to, cc, author.followers_url), language=language,
         in_reply_to_ap_id=id_of(doc.get("inReplyTo")), to=to[:1000], cc=cc[:1000], tags=tags,
@@ -278,6 +278,19 @@ def read_note(doc: dict[str, Any], author: Actor, *, allow_private: bool = False
         edited_at=parse_time(doc.get("updated")), generation=_remote_generation(doc.get("generation")),
         quote_of=quoted_id(doc), hashtags=hashtags, mentions=mentions, quotable=_states_quote_policy(doc),
     )  # fmt: skip
+
+
+# Characters that print nothing. Misskey sends a lone U+200B as ``summary`` for a note whose content
+# warning is empty (its renderNote: ``note.cw === '' ? String.fromCharCode(0x200B) : note.cw``).
+_INVISIBLE = "\u200b\u200c\u200d\u2060\ufeff"
+
+
+def _content_warning(summary: Any) -> str:
+    """A Note's ``summary`` as a content warning; one that shows nothing counts as none."""
+    if not isinstance(summary, str):
+        return ""
+    text = strip_html(summary)[:MAX_SUMMARY_CHARS]
+    return text if text.strip(_INVISIBLE + " \t\r\n\xa0") else ""
 
 
 def _states_quote_policy(doc: dict[str, Any]) -> bool:

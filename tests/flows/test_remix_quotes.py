@@ -224,8 +224,8 @@ async def test_quote_requests_are_checked_against_the_instrument_fetched_from_it
         request = bob.activity("QuoteRequest", original.ap_id, instrument=instrument, to=[ALICE])
         assert (await bob.post(imagery.client, "/users/alice/inbox", request)).status_code == 202
         await imagery.drain()
-    answers = [(a["type"], a["object"]["instrument"]["id"]) for a in await sent(imagery, remote, "Accept")]
-    answers += [(a["type"], a["object"]["instrument"]["id"]) for a in await sent(imagery, remote, "Reject")]
+    answers = [(a["type"], a["object"]["instrument"]) for a in await sent(imagery, remote, "Accept")]
+    answers += [(a["type"], a["object"]["instrument"]) for a in await sent(imagery, remote, "Reject")]
     assert sorted(answers) == sorted(
         [("Accept", honest["id"]), ("Reject", forged["id"]), ("Reject", missing["id"])]
     )

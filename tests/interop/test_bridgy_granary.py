@@ -327,3 +327,35 @@ async def test_only_public_notes_are_bridged(instance_with_alice: Instance) -> N
         doc = note_to_ap(private, author, inst.services.urls)
     assert PUBLIC not in doc["to"] + doc["cc"] and doc["to"] == [author.followers_url]
     assert as1.is_public(as2.to_as1(doc), unlisted=False) is False
+
+
+async def test_a_remix_keeps_its_remix_of_line_on_bluesky(
+    instance_with_alice: Instance, bluesky_view: Any
+) -> None:
+    """The bridge makes no quote of a remix (its parent is a fediverse post, not a Bluesky record), so
+    the visible "Remix of" paragraph is what tells Bluesky readers where the image came from."""
+    inst = instance_with_alice
+    parent = await post(inst, "a lighthouse in fog", "Foggy tonight")
+    svc = inst.services
+    async with svc.sessions() as session, session.begin():
+        alice = await accounts.get_local(session, "alice")
+        row = await session.get(Status, parent.id)
+        assert row is not None
+        job = await generations.remix(
+            svc, session, alice, row, "at dawn", post=generations.post_options("Dawn")
+        )
+    await inst.drain()
+    async with svc.sessions() as session:
+        done = await session.get(GenerationJob, job.id)
+        assert done is not None and done.status_id is not None
+        remix = await session.get(Status, done.status_id)
+    assert remix is not None
+    note = await fetch_note(inst, remix)
+    record, _ = await bluesky_view(note)
+    # The paragraph becomes a line of its own, its link a link facet over the parent's page URL.
+    assert record["text"] == f"Dawn\n\nRemix of {parent.url}"
+    [link] = record["facets"]
+    assert link["features"] == [{"$type": "app.bsky.richtext.facet#link", "uri": parent.url}]
+    start, end = link["index"]["byteStart"], link["index"]["byteEnd"]
+    assert record["text"].encode()[start:end].decode() == parent.url
+    assert record["embed"]["$type"] == "app.bsky.embed.images"
