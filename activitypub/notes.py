@@ -10,6 +10,7 @@ from urllib.parse import urlsplit
 
 from activitypub.actors import format_time, parse_time
 from activitypub.content import sanitize_html, strip_html
+from activitypub.emoji import RemoteEmoji, read_emoji_tags
 from activitypub.jsonld import id_of, normalize_audience, type_of
 from activitypub.transport import is_public_http_url
 from activitypub.urls import LocalUrls
@@ -222,6 +223,7 @@ class RemoteNote:
     quote_of: str | None  # what it quotes: for an image post with provenance, what it remixes
     hashtags: list[str]  # lower-case, without '#'
     mentions: list[str]  # actor ids
+    emojis: tuple[RemoteEmoji, ...] = ()  # the custom emoji its Emoji tags name
 
     @property
     def extra(self) -> dict[str, Any]:
@@ -267,6 +269,7 @@ def read_note(doc: dict[str, Any], author: Actor, *, allow_private: bool = False
         attachments=attachments, published=parse_time(doc.get("published")),
         edited_at=parse_time(doc.get("updated")), generation=_remote_generation(doc.get("generation")),
         quote_of=quoted_id(doc), hashtags=hashtags, mentions=mentions,
+        emojis=tuple(read_emoji_tags(doc.get("tag"), allow_private=allow_private)),
     )  # fmt: skip
 
 
