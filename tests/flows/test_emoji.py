@@ -24,6 +24,7 @@ from storage.models import (
     Actor,
     ActorEmoji,
     CustomEmoji,
+    DomainBlock,
     Favourite,
     Notification,
     Reaction,
@@ -525,6 +526,8 @@ async def strict(tmp_path: Path, backend: str, router: HostRouter) -> AsyncItera
 async def test_emoji_on_private_addresses_or_with_bad_shortcodes_are_dropped_and_the_post_kept(
     strict: Instance, router: HostRouter, misskey: RemoteServer, ayaka: RemoteActor
 ) -> None:
+    """docs/refusals.md case 26, for emoji icons; and shortcodes other than [A-Za-z0-9_]+."""
+
     def tagged(name: str, url: str, media_type: str = "image/png") -> dict[str, Any]:
         return {"id": f"{misskey.base}/emojis/x", "type": "Emoji", "name": name,
                 "icon": {"type": "Image", "mediaType": media_type, "url": url}}  # fmt: skip
@@ -555,11 +558,17 @@ async def test_emoji_on_private_addresses_or_with_bad_shortcodes_are_dropped_and
     assert [e["shortcode"] for e in entity["emojis"]] == ["blobcat"]
 
 
-@pytest.mark.parametrize("kind", ["html", "oversized", "bomb", "missing"])
+@pytest.mark.parametrize("kind", ["html", "oversized", "bomb", "missing", "blocked"])
 async def test_an_emoji_whose_image_is_refused_stores_no_file_and_is_not_shown(
-    fedigen: Instance, misskey: RemoteServer, ayaka: RemoteActor, kind: str
+    fedigen: Instance, router: HostRouter, misskey: RemoteServer, ayaka: RemoteActor, kind: str
 ) -> None:
+    """docs/refusals.md cases 27 and 28, for emoji images; and Mastodon's 256 KB limit."""
     url = f"{misskey.base}/files/webpublic-bad-{kind}"
+    if kind == "blocked":  # an image on a blocked domain is never fetched
+        url = "http://cdn.blocked.test/emoji/broken.png"
+        async with fedigen.services.sessions() as session, session.begin():
+            session.add(DomainBlock(domain="blocked.test"))
+        fedigen.services.resolver.forget_blocklist()
     bodies = {
         "html": (b"<!doctype html><title>login</title>", "image/png"),  # declared an image, is not one
         "oversized": (raw_png(320, 320, os.urandom(320 * 320 * 3)), "image/png"),  # > 256 KB
@@ -583,6 +592,7 @@ async def test_an_emoji_whose_image_is_refused_stores_no_file_and_is_not_shown(
     tried = len(misskey.requests_to(url))
     await fedigen.drain()
     assert len(misskey.requests_to(url)) == tried  # a refused image is not fetched again
+    assert "cdn.blocked.test" not in {request.url.host for request in router.requests}
 
 
 def media_files(inst: Instance) -> set[Path]:
