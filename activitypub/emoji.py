@@ -29,6 +29,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
+from urllib.parse import urlsplit
 
 from sqlalchemy import delete, select
 from sqlalchemy.exc import IntegrityError
@@ -91,7 +92,11 @@ def _http_url(value: Any) -> str | None:
             return _http_url(value)
     if not isinstance(value, str) or len(value) > 2048:
         return None
-    return value if value.lower().startswith(("https://", "http://")) else None
+    try:
+        parts = urlsplit(value)
+    except ValueError:
+        return None
+    return value if parts.scheme.lower() in ("http", "https") and parts.hostname else None
 
 
 def read_emoji(item: Any, *, allow_private: bool = False) -> RemoteEmoji | None:

@@ -260,12 +260,12 @@ async def reaction_counts(
     return counts
 
 
-def reaction_name(reaction: ReactionCount | Reaction, emoji: CustomEmoji | None) -> str:
+def reaction_name(reaction: ReactionCount) -> str:
     """How Pleroma names a reaction: the emoji itself; a custom one's shortcode, with ``@domain`` when
     it is another server's."""
-    if emoji is None or emoji.domain is None:
+    if reaction.emoji is None or reaction.emoji.domain is None:
         return reaction.name
-    return f"{reaction.name}@{emoji.domain}"
+    return f"{reaction.name}@{reaction.emoji.domain}"
 
 
 def _reactions(
@@ -275,7 +275,7 @@ def _reactions(
     pleroma, mastodon = [], []
     for item in counts:
         image = emojis.image_of(svc, item.emoji) if item.emoji is not None else None
-        name = reaction_name(item, item.emoji)
+        name = reaction_name(item)
         pleroma.append(
             {"name": name, "count": item.count, "me": item.me, "url": image.url if image else None}
         )
