@@ -10,6 +10,7 @@ from urllib.parse import urlsplit
 
 from activitypub.actors import format_time, parse_time
 from activitypub.content import sanitize_html, strip_html
+from activitypub.emoji import RemoteEmoji, read_emoji_tags
 from activitypub.jsonld import id_of, normalize_audience, type_of
 from activitypub.transport import is_public_http_url
 from activitypub.urls import LocalUrls
@@ -230,6 +231,7 @@ class RemoteNote:
     mentions: list[str]  # actor ids
     # Whether its server answers FEP-044f QuoteRequests: it states who may quote it (interactionPolicy).
     quotable: bool = False
+    emojis: tuple[RemoteEmoji, ...] = ()  # the custom emoji its Emoji tags name
 
     @property
     def extra(self) -> dict[str, Any]:
@@ -277,6 +279,7 @@ def read_note(doc: dict[str, Any], author: Actor, *, allow_private: bool = False
         attachments=attachments, published=parse_time(doc.get("published")),
         edited_at=parse_time(doc.get("updated")), generation=_remote_generation(doc.get("generation")),
         quote_of=quoted_id(doc), hashtags=hashtags, mentions=mentions, quotable=_states_quote_policy(doc),
+        emojis=tuple(read_emoji_tags(doc.get("tag"), allow_private=allow_private)),
     )  # fmt: skip
 
 

@@ -18,6 +18,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+from activitypub.emoji import EmojiReaction, read_reaction
 from activitypub.errors import ActivityPubError, FetchError
 from activitypub.jsonld import id_of, ids_of, type_of
 from activitypub.notes import RemoteNote, read_note
@@ -104,9 +105,18 @@ class DeleteReceived(Received):
 
 @dataclass(frozen=True)
 class LikeReceived(Received):
-    """Like of ``object_ap_id``."""
+    """Like of ``object_ap_id``; Misskey's carry the emoji reacted with (``_misskey_reaction``)."""
 
     object_ap_id: str
+    reaction: EmojiReaction | None = None
+
+
+@dataclass(frozen=True)
+class EmojiReactReceived(Received):
+    """Pleroma's and Akkoma's EmojiReact: ``object_ap_id`` reacted to with ``reaction``."""
+
+    object_ap_id: str
+    reaction: EmojiReaction
 
 
 @dataclass(frozen=True)
@@ -231,7 +241,19 @@ async def _delete(resolver: Resolver, actor: Actor, doc: dict[str, Any]) -> Rece
 
 async def _like(resolver: Resolver, actor: Actor, doc: dict[str, Any]) -> Received | None:
     target = id_of(doc.get("object"))
-    return LikeReceived(**_base(actor, doc), object_ap_id=target) if target else None
+    if not target:
+        return None
+    reaction = read_reaction(doc, allow_private=resolver.allow_private_addresses)
+    return LikeReceived(**_base(actor, doc), object_ap_id=target, reaction=reaction)
+
+
+async def _emoji_react(resolver: Resolver, actor: Actor, doc: dict[str, Any]) -> Received | None:
+    """An EmojiReact whose content is no emoji is dropped, as Pleroma's validator refuses it."""
+    target = id_of(doc.get("object"))
+    reaction = read_reaction(doc, allow_private=resolver.allow_private_addresses)
+    if not target or reaction is None:
+        return None
+    return EmojiReactReceived(**_base(actor, doc), object_ap_id=target, reaction=reaction)
 
 
 async def _announce(resolver: Resolver, actor: Actor, doc: dict[str, Any]) -> Received | None:
@@ -287,6 +309,7 @@ READERS: dict[str, Reader] = {
     "Update": _update,
     "Delete": _delete,
     "Like": _like,
+    "EmojiReact": _emoji_react,
     "Announce": _announce,
     "Block": _block,
     "Move": _move,

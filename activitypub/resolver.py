@@ -14,6 +14,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from activitypub.actors import remote_actor_fields
+from activitypub.emoji import link_actor, read_emoji_tags
 from activitypub.errors import BlockedError, FetchError, InvalidActivityError, SignatureError
 from activitypub.fetch import Fetcher, strip_fragment
 from activitypub.jsonld import id_of, type_of
@@ -138,6 +139,10 @@ class Resolver:
             if values["public_key_id"] and values["public_key_pem"]:
                 await self._store_key(db, values["public_key_id"], actor.ap_id, values["public_key_pem"])
             await db.flush()
+            # The custom emoji of its name, bio and fields (images copied later, by the worker).
+            await link_actor(
+                db, actor, read_emoji_tags(doc.get("tag"), allow_private=self.allow_private_addresses)
+            )
         return actor
 
     async def _store_key(self, session: AsyncSession, key_id: str, owner: str, pem: str) -> None:

@@ -64,6 +64,8 @@ class MediaSettings:
     thumbnail_side: int = 640
     # Keep a processed copy of remote avatars (served from here instead of hot-linking).
     cache_remote_avatars: bool = True
+    # Keep a processed copy of other servers' custom emoji (their image and a static PNG of it).
+    cache_remote_emojis: bool = True
 
 
 @dataclass(frozen=True)

@@ -20,6 +20,7 @@ from activitypub.errors import ActivityPubError, BlockedError, InvalidActivityEr
 from fedigen.federation.inbound import HANDLERS, PREPARERS, file_for_recipients
 from fedigen.services import Services
 from fedigen.social import remixes
+from fedigen.social.emoji import cache_remote_emojis
 from fedigen.social.jobs import runner
 from fedigen.social.media import cache_remote_avatars, resume_uploads
 from storage import queue
@@ -38,7 +39,7 @@ QUOTE_CHASE_INTERVAL = 300.0
 
 
 class Worker:
-    """Runs inbox items, generation jobs, deliveries and avatar copies until stopped."""
+    """Runs inbox items, generation jobs, deliveries and avatar and emoji copies until stopped."""
 
     def __init__(self, services: Services) -> None:
         self.services = services
@@ -211,9 +212,10 @@ class Worker:
         return touched
 
     async def _media_once(self) -> int:
-        """Uploads to finish and remote avatars to copy: fetches from other servers, so in a loop of their
-        own when running (a slow avatar host must not hold up deliveries)."""
-        return await resume_uploads(self.services) + await cache_remote_avatars(self.services)
+        """Uploads to finish, remote avatars and custom emoji to copy: fetches from other servers, so in a
+        loop of their own when running (a slow avatar host must not hold up deliveries)."""
+        svc = self.services
+        return await resume_uploads(svc) + await cache_remote_avatars(svc) + await cache_remote_emojis(svc)
 
     async def purge_finished(self, *, force: bool = False) -> int:
         """Delete inbox items and deliveries finished more than ``keep_finished_hours`` ago (at most

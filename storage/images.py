@@ -485,3 +485,61 @@ async def process_image_async(
 ) -> ProcessedImage:
     """:func:`process_image` in a worker thread, so the event loop only waits."""
     return await asyncio.to_thread(process_image, data, limits, ai_generated=ai_generated, focus=focus)
+
+
+# Custom emoji: Mastodon refuses remote emoji over 256 KB (CustomEmoji::LIMIT) and shows them about a
+# line high; the copy keeps at most 512 px on its longest side, sharp on any screen.
+EMOJI_LIMITS = ImageLimits(
+    max_input_bytes=262_144,
+    max_pixels=4_194_304,  # 2048 x 2048, checked from the header before decoding
+    original_max_side=512,
+    max_frames=500,
+    max_animation_pixels=16_000_000,
+)
+
+
+@dataclass(frozen=True)
+class EmojiImage:
+    """A custom emoji through the pipeline: the image as shown (an animation stays one) and its first
+    frame as a PNG (Mastodon's ``static_url``), both without metadata."""
+
+    image: Variant
+    static: Variant
+    animated: bool
+
+
+def process_emoji(data: bytes, limits: ImageLimits = EMOJI_LIMITS) -> EmojiImage:
+    """Check and clean a custom emoji; MediaError subclasses for bad input, as :func:`process_image`."""
+    if len(data) > limits.max_input_bytes:
+        raise ImageTooLargeError(f"{len(data)} bytes is over the limit of {limits.max_input_bytes}")
+    fmt = _sniff_format(data)
+    with _decoding(), Image.open(io.BytesIO(data), formats=[fmt]) as source:
+        _check_pixels(source.size, limits.max_pixels)
+        if fmt == "JPEG" and max(source.size) > limits.original_max_side:
+            source.draft(None, _fit(source.size, limits.original_max_side))
+        source.load()
+        animated = fmt != "JPEG" and bool(getattr(source, "is_animated", False))
+        if animated:
+            frames, durations, loop = _frames(source, limits)
+            base = frames[0]
+            params = _save_params(fmt, data, source, None)
+            if fmt == "GIF":
+                params["disposal"] = 2
+            image_data = _encode(
+                base, fmt, save_all=True, append_images=frames[1:], duration=durations, loop=loop, **params
+            )
+        else:
+            frame = _normalize(source)
+            base = _resized(frame, _fit(frame.size, limits.original_max_side))
+            image_data = _encode(base, fmt, **_save_params(fmt, data, source, None))
+        static_data = _encode(base, "PNG", compress_level=PNG_COMPRESS_LEVEL)
+    return EmojiImage(
+        image=_variant(image_data, fmt, base.size),
+        static=_variant(static_data, "PNG", base.size),
+        animated=animated,
+    )
+
+
+async def process_emoji_async(data: bytes, limits: ImageLimits = EMOJI_LIMITS) -> EmojiImage:
+    """:func:`process_emoji` in a worker thread."""
+    return await asyncio.to_thread(process_emoji, data, limits)

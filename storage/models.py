@@ -246,6 +246,67 @@ class Favourite(Base):
     __table_args__ = (UniqueConstraint("actor_id", "status_id"),)
 
 
+class CustomEmoji(Base):
+    """A custom emoji another server's posts, names, bios or reactions use, and our copy of its image.
+
+    Emoji are named by shortcode within the domain of the account that used them (as Mastodon keeps
+    them), so one server can never replace another's. ``state`` is ``pending`` until the worker has
+    copied the image (``image_key``: the emoji as shown, animation kept; ``static_key``: its first
+    frame as PNG), ``ready`` after, or ``failed`` when the image was refused; a new ``remote_url`` or a
+    newer ``updated`` makes it ``pending`` again.
+    """
+
+    __tablename__ = "custom_emojis"
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    shortcode: Mapped[str] = mapped_column(String(100))
+    domain: Mapped[str | None] = mapped_column(String(255))
+    ap_id: Mapped[str | None] = mapped_column(String(2048))
+    remote_url: Mapped[str] = mapped_column(String(2048))
+    media_type: Mapped[str | None] = mapped_column(String(64))
+    updated: Mapped[datetime | None]
+    state: Mapped[str] = mapped_column(String(16), default="pending", index=True)
+    image_key: Mapped[str | None] = mapped_column(String(255))
+    static_key: Mapped[str | None] = mapped_column(String(255))
+    fetched_at: Mapped[datetime | None]
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    __table_args__ = (UniqueConstraint("shortcode", "domain"),)
+
+
+class StatusEmoji(Base):
+    """A custom emoji a status's text (content or content warning) was sent with."""
+
+    __tablename__ = "status_emojis"
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    status_id: Mapped[int] = mapped_column(ForeignKey("statuses.id", ondelete="CASCADE"), index=True)
+    emoji_id: Mapped[int] = mapped_column(ForeignKey("custom_emojis.id", ondelete="CASCADE"))
+    __table_args__ = (UniqueConstraint("status_id", "emoji_id"),)
+
+
+class ActorEmoji(Base):
+    """A custom emoji a remote actor's name, bio or profile fields were sent with."""
+
+    __tablename__ = "actor_emojis"
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    actor_id: Mapped[int] = mapped_column(ForeignKey("actors.id", ondelete="CASCADE"), index=True)
+    emoji_id: Mapped[int] = mapped_column(ForeignKey("custom_emojis.id", ondelete="CASCADE"))
+    __table_args__ = (UniqueConstraint("actor_id", "emoji_id"),)
+
+
+class Reaction(Base):
+    """An emoji reaction to a status: ``name`` is a Unicode emoji, or a custom emoji's shortcode
+    (``emoji_id`` then names it). ``ap_id`` is the Like or EmojiReact that made it."""
+
+    __tablename__ = "reactions"
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    ap_id: Mapped[str | None] = mapped_column(String(2048), index=True)
+    actor_id: Mapped[int] = mapped_column(ForeignKey("actors.id", ondelete="CASCADE"))
+    status_id: Mapped[int] = mapped_column(ForeignKey("statuses.id", ondelete="CASCADE"), index=True)
+    name: Mapped[str] = mapped_column(String(128))
+    emoji_id: Mapped[int | None] = mapped_column(ForeignKey("custom_emojis.id", ondelete="SET NULL"))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    __table_args__ = (UniqueConstraint("actor_id", "status_id", "name"),)
+
+
 class Block(Base):
     """actor blocks target."""
 
@@ -283,7 +344,8 @@ class Report(Base):
 
 
 class Notification(Base):
-    """Something a local account should see: follow, follow_request, mention, favourite, reblog, move."""
+    """Something a local account should see: follow, follow_request, mention, favourite, reblog, move,
+    and an emoji reaction (``reaction_id``; the notification goes when the reaction is undone)."""
 
     __tablename__ = "notifications"
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
@@ -291,6 +353,7 @@ class Notification(Base):
     type: Mapped[str] = mapped_column(String(32))
     from_actor_id: Mapped[int] = mapped_column(ForeignKey("actors.id", ondelete="CASCADE"))
     status_id: Mapped[int | None] = mapped_column(ForeignKey("statuses.id", ondelete="CASCADE"))
+    reaction_id: Mapped[int | None] = mapped_column(ForeignKey("reactions.id", ondelete="CASCADE"))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     read_at: Mapped[datetime | None]
     __table_args__ = (Index("ix_notifications_recipient_id_id", "recipient_id", "id"),)

@@ -305,6 +305,7 @@ class RemoteServer:
     gone: set[str] = field(default_factory=set)
     files: dict[str, tuple[str, bytes]] = field(default_factory=dict)  # url -> (content type, bytes)
     received: list[ReceivedRequest] = field(default_factory=list)
+    files: dict[str, tuple[bytes, str]] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         self.app = Starlette(routes=[Route("/{path:path}", self._handle, methods=["GET", "POST"])])
@@ -322,6 +323,10 @@ class RemoteServer:
     def serve(self, doc: dict[str, Any], url: str | None = None) -> None:
         """Serve ``doc`` as AS2 at ``url`` (default: its id)."""
         self.documents[url or doc["id"]] = doc
+
+    def serve_file(self, url: str, data: bytes, content_type: str = "image/png") -> None:
+        """Serve raw bytes (an image, say) at ``url`` with that Content-Type."""
+        self.files[url] = (data, content_type)
 
     def delete(self, url: str) -> None:
         """Answer 410 Gone at ``url`` from now on."""
@@ -344,6 +349,9 @@ class RemoteServer:
             return Response(status_code=202)
         if url in self.gone:
             return JSONResponse({"id": url, "type": "Tombstone"}, status_code=410, media_type=AS2_TYPE)
+        if url in self.files:
+            data, content_type = self.files[url]
+            return Response(data, media_type=content_type)
         if request.url.path == "/.well-known/webfinger":
             return self._webfinger(request.query_params.get("resource", ""))
         path = request.url.path

@@ -18,9 +18,21 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from activitypub.content import sanitize_html, strip_html
 from fedigen.services import Services
+from fedigen.social import emoji as emojis
 from fedigen.social.media import media_url
 from storage.clients import Bookmark
-from storage.models import Actor, Favourite, Follow, MediaAttachment, Mention, Notification, Status, User
+from storage.models import (
+    Actor,
+    CustomEmoji,
+    Favourite,
+    Follow,
+    MediaAttachment,
+    Mention,
+    Notification,
+    Reaction,
+    Status,
+    User,
+)
 from storage.vocabulary import FollowState, Visibility
 
 
@@ -44,13 +56,16 @@ class AccountStats:
     followers: dict[int, int] = field(default_factory=dict)
     following: dict[int, int] = field(default_factory=dict)
     last_status_at: dict[int, datetime] = field(default_factory=dict)
+    # The custom emoji of each remote account's name, bio and fields.
+    emojis: dict[int, list[CustomEmoji]] = field(default_factory=dict)
 
 
 async def account_stats(session: AsyncSession, ids: Sequence[int]) -> AccountStats:
-    """Statuses, followers and following counts for many accounts at once."""
+    """Statuses, followers and following counts (and custom emoji) for many accounts at once."""
     stats = AccountStats()
     if not ids:
         return stats
+    stats.emojis = await emojis.actor_emojis(session, ids)
     rows = await session.execute(
         select(Status.actor_id, func.count(Status.id), func.max(Status.published))
         .where(Status.actor_id.in_(ids), Status.deleted_at.is_(None), Status.reblog_of_id.is_(None))
@@ -65,6 +80,20 @@ async def account_stats(session: AsyncSession, ids: Sequence[int]) -> AccountSta
         )
         target.update({k: v for k, v in counted})
     return stats
+
+
+def custom_emoji(svc: Services, emoji: CustomEmoji) -> dict[str, Any] | None:
+    """The CustomEmoji entity of another server's emoji (never in our picker), or None if not shown."""
+    image = emojis.image_of(svc, emoji)
+    if image is None:
+        return None
+    return {"shortcode": emoji.shortcode, "url": image.url, "static_url": image.static_url,
+            "visible_in_picker": False, "category": None}  # fmt: skip
+
+
+def custom_emojis(svc: Services, rows: Iterable[CustomEmoji], *texts: str | None) -> list[dict[str, Any]]:
+    """The CustomEmoji entities of the emoji the texts use."""
+    return [e for e in (custom_emoji(svc, row) for row in emojis.used_in(rows, *texts)) if e is not None]
 
 
 def account(svc: Services, actor: Actor, stats: AccountStats | None = None) -> dict[str, Any]:
@@ -97,7 +126,7 @@ def account(svc: Services, actor: Actor, stats: AccountStats | None = None) -> d
         "last_status_at": last.strftime("%Y-%m-%d") if last else None,
         "hide_collections": False,
         "noindex": not actor.indexable,
-        "emojis": [],
+        "emojis": custom_emojis(svc, stats.emojis.get(actor.id, []), *emojis.actor_texts(actor)),
         "roles": [],
         "fields": [
             # Values are HTML: sanitised here too, whatever wrote them (older rows kept raw text).
@@ -186,6 +215,75 @@ class StatusContext:
     bookmarked: set[int] = field(default_factory=set)
     # Author of each replied-to status on the page, by that status's id.
     reply_authors: dict[int, int] = field(default_factory=dict)
+    emojis: dict[int, list[CustomEmoji]] = field(default_factory=dict)
+    reactions: dict[int, list[ReactionCount]] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class ReactionCount:
+    """One emoji reacted to a status with: how many reacted with it, and whether the viewer did."""
+
+    name: str  # the Unicode emoji, or the custom emoji's shortcode
+    emoji: CustomEmoji | None
+    count: int
+    me: bool
+
+
+async def reaction_counts(
+    session: AsyncSession, ids: list[int], viewer: Actor | None
+) -> dict[int, list[ReactionCount]]:
+    """The emoji reactions of each status, in the order they were first given; deleted accounts' left out."""
+    rows = list(await session.execute(
+        select(Reaction.status_id, Reaction.name, Reaction.emoji_id, func.count(Reaction.id),
+               func.min(Reaction.id))
+        .join(Actor, Actor.id == Reaction.actor_id)
+        .where(Reaction.status_id.in_(ids), Actor.deleted_at.is_(None))
+        .group_by(Reaction.status_id, Reaction.name, Reaction.emoji_id)
+        .order_by(func.min(Reaction.id))
+    ))  # fmt: skip
+    if not rows:
+        return {}
+    emoji_ids = {row[2] for row in rows if row[2] is not None}
+    found = {e.id: e for e in await session.scalars(select(CustomEmoji).where(CustomEmoji.id.in_(emoji_ids)))}
+    mine: set[tuple[int, str]] = set()
+    if viewer is not None:
+        given = await session.execute(
+            select(Reaction.status_id, Reaction.name).where(
+                Reaction.actor_id == viewer.id, Reaction.status_id.in_(ids)
+            )
+        )
+        mine = {(status_id, name) for status_id, name in given}
+    counts: dict[int, list[ReactionCount]] = defaultdict(list)
+    for status_id, name, emoji_id, count, _ in rows:
+        counts[status_id].append(ReactionCount(name, found.get(emoji_id) if emoji_id else None, int(count),
+                                               (status_id, name) in mine))  # fmt: skip
+    return counts
+
+
+def reaction_name(reaction: ReactionCount) -> str:
+    """How Pleroma names a reaction: the emoji itself; a custom one's shortcode, with ``@domain`` when
+    it is another server's."""
+    if reaction.emoji is None or reaction.emoji.domain is None:
+        return reaction.name
+    return f"{reaction.name}@{reaction.emoji.domain}"
+
+
+def _reactions(
+    svc: Services, counts: list[ReactionCount]
+) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    """Pleroma's ``emoji_reactions`` and the Mastodon Reaction entities (``reactions``) of a status."""
+    pleroma, mastodon = [], []
+    for item in counts:
+        image = emojis.image_of(svc, item.emoji) if item.emoji is not None else None
+        name = reaction_name(item)
+        pleroma.append(
+            {"name": name, "count": item.count, "me": item.me, "url": image.url if image else None}
+        )
+        entry: dict[str, Any] = {"name": name, "count": item.count, "me": item.me}
+        if item.emoji is not None:
+            entry |= {"url": image.url if image else None, "static_url": image.static_url if image else None}
+        mastodon.append(entry)
+    return pleroma, mastodon
 
 
 async def _counts(session: AsyncSession, column: Any, ids: list[int], *where: Any) -> dict[int, int]:
@@ -223,6 +321,8 @@ async def load_context(
         ctx.favourites = await _counts(session, Favourite.status_id, ids)
         ctx.reblogs = await _counts(session, Status.reblog_of_id, ids, Status.deleted_at.is_(None))
         ctx.replies = await _counts(session, Status.in_reply_to_id, ids, Status.deleted_at.is_(None))
+        ctx.emojis = await emojis.status_emojis(session, ids)
+        ctx.reactions = await reaction_counts(session, ids, viewer)
         if viewer is not None:
             mine = Favourite.actor_id == viewer.id
             ctx.favourited = set(
@@ -274,7 +374,7 @@ def status(svc: Services, row: Status, ctx: StatusContext) -> dict[str, Any]:
             for t in row.tags or []
             if isinstance(t, dict) and t.get("type") == "Hashtag"
         ],
-        "emojis": [],
+        "emojis": custom_emojis(svc, ctx.emojis.get(row.id, []), row.content, row.summary),
         "reblogs_count": ctx.reblogs.get(row.id, 0),
         "favourites_count": ctx.favourites.get(row.id, 0),
         "replies_count": ctx.replies.get(row.id, 0),
@@ -293,6 +393,11 @@ def status(svc: Services, row: Status, ctx: StatusContext) -> dict[str, Any]:
         "language": row.language,
         "text": None,
     }
+    # Emoji reactions as Pleroma and Akkoma show them, and as Mastodon's Reaction entities (the shape
+    # Mastodon gives announcements' reactions, and forks with emoji reactions give statuses').
+    pleroma_reactions, mastodon_reactions = _reactions(svc, ctx.reactions.get(row.id, []))
+    entity["pleroma"] = {"emoji_reactions": pleroma_reactions}
+    entity["reactions"] = mastodon_reactions
     generation = (row.extra or {}).get("generation")
     if isinstance(generation, dict):
         # fedigen's own field; Mastodon clients ignore unknown keys.
@@ -320,16 +425,37 @@ async def notifications(
     senders = {a.id: a for a in await session.scalars(
         select(Actor).where(Actor.id.in_({n.from_actor_id for n in rows})))}  # fmt: skip
     stats = await account_stats(session, list(senders))
+    reacted = await _notified_reactions(session, [n.reaction_id for n in rows if n.reaction_id is not None])
     out = []
     for n in rows:
         sender = senders.get(n.from_actor_id)
         if sender is None:
             continue
         shown = status_rows.get(n.status_id) if n.status_id is not None else None
-        out.append({
+        entity = {
             "id": str(n.id), "type": n.type, "created_at": iso(n.created_at),
             "group_key": f"ungrouped-{n.id}",
             "account": account(svc, sender, stats),
             "status": status(svc, shown, ctx) if shown is not None and shown.actor_id in ctx.actors else None,
-        })  # fmt: skip
+        }  # fmt: skip
+        if n.reaction_id is not None and n.reaction_id in reacted:
+            # Pleroma's pleroma:emoji_reaction notification names the emoji (and its picture).
+            reaction, custom = reacted[n.reaction_id]
+            image = emojis.image_of(svc, custom) if custom is not None else None
+            entity["emoji"] = f":{reaction.name}:" if reaction.emoji_id is not None else reaction.name
+            entity["emoji_url"] = image.url if image else None
+        out.append(entity)
     return out
+
+
+async def _notified_reactions(
+    session: AsyncSession, ids: list[int]
+) -> dict[int, tuple[Reaction, CustomEmoji | None]]:
+    if not ids:
+        return {}
+    rows = await session.execute(
+        select(Reaction, CustomEmoji)
+        .outerjoin(CustomEmoji, CustomEmoji.id == Reaction.emoji_id)
+        .where(Reaction.id.in_(ids))
+    )
+    return {reaction.id: (reaction, custom) for reaction, custom in rows}

@@ -79,7 +79,8 @@ async def on_answer(svc: Services, session: AsyncSession, rec: r.AnswerReceived)
 
 
 async def on_undo(svc: Services, session: AsyncSession, rec: r.UndoReceived) -> None:
-    """Undo of the sender's Follow, Like, Announce or Block (by type, or found by id when untyped)."""
+    """Undo of the sender's Follow, Like, EmojiReact, Announce or Block (by type, or found by id when
+    untyped, as Pleroma sends it)."""
     kind, inner_id, me = rec.inner_type, rec.inner_ap_id, rec.actor
 
     async def pointed_at(model: Any, owner: Any, target: Any, fetch: type[Any]) -> Any:
@@ -96,6 +97,8 @@ async def on_undo(svc: Services, session: AsyncSession, rec: r.UndoReceived) -> 
         liked := await pointed_at(Favourite, Favourite.actor_id, Favourite.status_id, Status)
     ):
         await reactions.unfavourite(svc, session, me, liked)
+    if kind in ("Like", "EmojiReact", None):
+        await reactions.unreact(svc, session, me, inner_id)  # Misskey's Like, Pleroma's EmojiReact
     if kind in ("Announce", None) and (
         boosted := await pointed_at(Status, Status.actor_id, Status.reblog_of_id, Status)
     ):
@@ -125,9 +128,19 @@ async def on_delete(svc: Services, session: AsyncSession, rec: r.DeleteReceived)
 
 
 async def on_like(svc: Services, session: AsyncSession, rec: r.LikeReceived) -> None:
+    """A favourite, as Mastodon counts every Like; Misskey's emoji is recorded as a reaction too."""
     status = await posts.status_by_ap_id(session, rec.object_ap_id)
     if status is not None:
         await reactions.favourite(svc, session, rec.actor, status, ap_id=rec.ap_id)
+        if rec.reaction is not None:
+            await reactions.react(svc, session, rec.actor, status, rec.reaction, ap_id=rec.ap_id,
+                                  notify_author=False)  # fmt: skip
+
+
+async def on_emoji_react(svc: Services, session: AsyncSession, rec: r.EmojiReactReceived) -> None:
+    status = await posts.status_by_ap_id(session, rec.object_ap_id)
+    if status is not None:
+        await reactions.react(svc, session, rec.actor, status, rec.reaction, ap_id=rec.ap_id)
 
 
 async def prepare_announce(svc: Services, rec: r.AnnounceReceived) -> None:
@@ -215,6 +228,7 @@ HANDLERS: dict[type[r.Received], Handler[Services]] = {
     r.ProfileUpdated: _handler(on_profile),
     r.DeleteReceived: _handler(on_delete),
     r.LikeReceived: _handler(on_like),
+    r.EmojiReactReceived: _handler(on_emoji_react),
     r.AnnounceReceived: _handler(on_announce),
     r.BlockReceived: _handler(on_block),
     r.MoveReceived: _handler(on_move),

@@ -168,8 +168,9 @@ def media_url(svc: Services, key: str | None) -> str:
     return f"{svc.settings.media_url}/{key or ''}"
 
 
-async def fetch_image(svc: Services, url: str) -> bytes | None:
-    """A remote image's bytes through the guarded federation client, if it is an allowed image type."""
+async def fetch_image(svc: Services, url: str, *, max_bytes: int = MAX_REMOTE_IMAGE_BYTES) -> bytes | None:
+    """A remote image's bytes through the guarded federation client, if it is an allowed image type of
+    at most ``max_bytes`` (the download stops as soon as it passes them)."""
     try:
         async with svc.http.stream("GET", url, follow_redirects=True) as response:
             if response.status_code != 200:
@@ -177,10 +178,10 @@ async def fetch_image(svc: Services, url: str) -> bytes | None:
             data = bytearray()
             async for chunk in response.aiter_bytes():
                 data += chunk
-                if len(data) > MAX_REMOTE_IMAGE_BYTES:
+                if len(data) > max_bytes:
                     return None
-    except Exception as exc:  # network errors of every kind: remix from the prompt alone
-        log.info("could not fetch %s for a remix: %s", url, exc)
+    except Exception as exc:  # network errors of every kind: the caller goes on without the image
+        log.info("could not fetch %s: %s", url, exc)
         return None
     try:
         sniff_media_type(bytes(data))

@@ -24,6 +24,8 @@ class Kind(StrEnum):
     FAVOURITE = "favourite"
     REBLOG = "reblog"
     MOVE = "move"
+    # Pleroma's and Akkoma's name, which Mastodon API clients that show reactions read.
+    EMOJI_REACTION = "pleroma:emoji_reaction"
 
 
 async def blocks(session: AsyncSession, actor: Actor, target: Actor) -> bool:
@@ -35,13 +37,17 @@ async def blocks(session: AsyncSession, actor: Actor, target: Actor) -> bool:
 
 
 async def notify(
-    session: AsyncSession, recipient: Actor, kind: Kind, sender: Actor, status: Status | None = None
-) -> None:
-    """Tell a local account; never about its own actions, nor about accounts it blocked."""
+    session: AsyncSession, recipient: Actor, kind: Kind, sender: Actor, status: Status | None = None,
+    *, reaction_id: int | None = None,
+) -> None:  # fmt: skip
+    """Tell a local account; never about its own actions, nor about accounts it blocked.
+
+    ``reaction_id`` is the emoji reaction an EMOJI_REACTION is about (undoing it removes the notification).
+    """
     if recipient.domain is not None or recipient.id == sender.id:
         return
     if not await blocks(session, recipient, sender):
         session.add(
             Notification(recipient_id=recipient.id, type=kind.value, from_actor_id=sender.id,
-                         status_id=status.id if status else None)
+                         status_id=status.id if status else None, reaction_id=reaction_id)
         )  # fmt: skip

@@ -27,7 +27,7 @@ from activitypub.outbox import publish
 from activitypub.vocab import VISIBILITIES, address
 from fedigen.errors import ForbiddenError, NotFoundError, ValidationError
 from fedigen.services import Services
-from fedigen.social import bot, remixes
+from fedigen.social import bot, emoji, remixes
 from fedigen.social.accounts import get_local
 from fedigen.social.media import media_url
 from fedigen.social.notifications import Kind, notify
@@ -314,6 +314,7 @@ async def store_remote(svc: Services, session: AsyncSession, author: Actor, note
     status = Status(actor_id=author.id, local=False)
     session.add(status)
     parent, new_mentions = await _apply_note(session, status, note)
+    await emoji.link_status(session, status, author, note.emojis)
     await after_post(svc, session, status, author, new_mentions, parent)
     return status
 
@@ -440,6 +441,7 @@ async def receive_edit(svc: Services, session: AsyncSession, author: Actor, note
     if status is None or status.actor_id != author.id or status.local:
         return
     _, new_mentions = await _apply_note(session, status, note)
+    await emoji.link_status(session, status, author, note.emojis)
     status.edited_at = note.edited_at or utcnow()
     for actor in new_mentions:
         await notify(session, actor, Kind.MENTION, author, status)

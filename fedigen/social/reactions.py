@@ -1,29 +1,38 @@
-"""Reactions to a status, for every origin: favourite and boost (and their undoing), and bookmarks.
+"""Reactions to a status, for every origin: favourite and boost (and their undoing), emoji reactions,
+and bookmarks.
 
 The same functions serve a local account (client API, C2S) and a Like, Announce or Undo received
 from another server. They federate as Mastodon sends them: a local account's Like goes to the
 status's author only; its Announce is public, addressed to the author and the booster's followers;
 each is withdrawn with an Undo carrying the original activity
 (https://docs.joinmastodon.org/spec/activitypub/). Bookmarks are private and never leave the server.
-The caller commits.
+
+Emoji reactions come from other servers (fedigen's own accounts do not react yet, so nothing is sent):
+Misskey's Like with ``_misskey_reaction`` is a favourite, as Mastodon counts it, and its emoji is
+recorded as a reaction too, without a second notification; Pleroma's and Akkoma's EmojiReact is a
+reaction, and tells the author with Pleroma's ``pleroma:emoji_reaction`` notification. An Undo of
+either removes the reaction and that notification. The caller commits.
 """
 
 from __future__ import annotations
 
-from sqlalchemy import delete, select
+from sqlalchemy import delete, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from activitypub.activities import announce_of, like_of, undo_of
+from activitypub.emoji import EmojiReaction, known_emoji, remember
 from activitypub.outbox import publish
 from activitypub.vocab import PUBLIC
 from fedigen.errors import NotFoundError, ValidationError
 from fedigen.services import Services
 from fedigen.social.notifications import Kind, notify
 from storage.clients import Bookmark
-from storage.models import Actor, Favourite, Status, utcnow
+from storage.models import Actor, CustomEmoji, Favourite, Notification, Reaction, Status, utcnow
 from storage.vocabulary import PUBLIC_VISIBILITIES, Visibility
 
 BOOST_VISIBILITIES = (Visibility.PUBLIC, Visibility.UNLISTED, Visibility.FOLLOWERS)
+# Distinct emoji one account may react to one status with (Pleroma sets no limit; Misskey allows one).
+MAX_REACTIONS_PER_ACCOUNT = 20
 
 
 async def _author(session: AsyncSession, status: Status) -> Actor:
@@ -65,6 +74,66 @@ async def unfavourite(svc: Services, session: AsyncSession, actor: Actor, status
     if actor.domain is None and author.domain is not None and found.ap_id:
         like = like_of(found.ap_id, actor, status, author)
         await publish(session, actor, undo_of(svc.urls.new_activity(), actor, like, [author.ap_id]))
+
+
+async def _reaction_emoji(session: AsyncSession, actor: Actor, reaction: EmojiReaction) -> CustomEmoji | None:
+    """The custom emoji of a reaction: from the activity's tag, or one of the reacting server's emoji
+    seen before (Akkoma sends its reactions as Like with ``_misskey_reaction`` alone)."""
+    if not actor.domain:
+        return None
+    if reaction.emoji is not None:
+        rows = await remember(session, actor.domain, [reaction.emoji])
+        return rows[0] if rows else None
+    return await known_emoji(session, actor.domain, reaction.name)
+
+
+async def react(
+    svc: Services, session: AsyncSession, actor: Actor, status: Status, reaction: EmojiReaction, *,
+    ap_id: str | None = None, notify_author: bool = True,
+) -> Reaction | None:  # fmt: skip
+    """``actor`` reacts to ``status`` with an emoji (again is a no-op); ``ap_id`` is the Like or
+    EmojiReact received. A custom emoji nobody described (no tag, never seen) is no reaction: None.
+    ``notify_author`` is False for a Like, whose favourite already told the author."""
+    found = await session.scalar(
+        select(Reaction).where(
+            Reaction.actor_id == actor.id, Reaction.status_id == status.id, Reaction.name == reaction.name
+        )
+    )
+    if found is not None:
+        return found
+    emoji = await _reaction_emoji(session, actor, reaction) if reaction.custom else None
+    if reaction.custom and emoji is None:
+        return None
+    given = await session.scalar(
+        select(func.count(Reaction.id)).where(Reaction.actor_id == actor.id, Reaction.status_id == status.id)
+    )
+    if int(given or 0) >= MAX_REACTIONS_PER_ACCOUNT:
+        return None
+    row = Reaction(
+        ap_id=ap_id or svc.urls.new_activity(), actor_id=actor.id, status_id=status.id, name=reaction.name,
+        emoji_id=emoji.id if emoji is not None else None,
+    )  # fmt: skip
+    session.add(row)
+    await session.flush()
+    if notify_author:
+        await notify(session, await _author(session, status), Kind.EMOJI_REACTION, actor, status,
+                     reaction_id=row.id)  # fmt: skip
+    return row
+
+
+async def unreact(svc: Services, session: AsyncSession, actor: Actor, ap_id: str | None) -> bool:
+    """Withdraw the reaction the activity ``ap_id`` of ``actor``'s made, and its notification."""
+    if not ap_id:
+        return False
+    found = await session.scalar(
+        select(Reaction).where(Reaction.actor_id == actor.id, Reaction.ap_id == ap_id)
+    )
+    if found is None:
+        return False
+    await session.execute(delete(Notification).where(Notification.reaction_id == found.id))
+    await session.delete(found)
+    await session.flush()
+    return True
 
 
 async def own_boost(session: AsyncSession, actor: Actor, status: Status) -> Status | None:

@@ -2,14 +2,15 @@
 
 These are the same URLs peers fetch as ActivityStreams: a profile or status page asked for with an
 AS2 ``Accept`` header redirects to the actor or Note id. Templates autoescape everything; only
-``Status.content`` and ``Actor.summary``, sanitized when they were stored, are marked safe.
+``Status.content`` and ``Actor.summary``, sanitized when they were stored, are marked safe, with the
+custom emoji they were sent with shown as pictures (:mod:`fedigen.web.emoji`).
 """
 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable, Callable, Iterable
-from dataclasses import dataclass
+from collections.abc import Awaitable, Callable, Iterable, Mapping
+from dataclasses import dataclass, field
 from datetime import datetime
 from functools import wraps
 from pathlib import Path
@@ -27,9 +28,12 @@ from starlette.templating import Jinja2Templates
 from activitypub.content import strip_html
 from fedigen.errors import NotFoundError, ValidationError
 from fedigen.http import services, wants_as2
+from fedigen.services import Services
+from fedigen.social import emoji
 from fedigen.social.accounts import get_local
 from fedigen.social.remixes import lineage
 from fedigen.web.avatars import cached_identicon_png
+from fedigen.web.emoji import emojify_html, emojify_text
 from storage.models import Actor, Follow, Status, StatusTag
 from storage.vocabulary import PUBLIC_VISIBILITIES, FollowState, Visibility
 
@@ -55,10 +59,13 @@ AVATAR_HEADERS = {"Cache-Control": "public, max-age=31536000, immutable", "X-Con
 
 @dataclass(frozen=True)
 class Entry:
-    """A status with its author, as a page lists it."""
+    """A status with its author, as a page lists it, and the pictures of the custom emoji each was sent
+    with (shortcode -> URL of our copy)."""
 
     status: Status
     author: Actor
+    emojis: Mapping[str, str] = field(default_factory=dict)
+    author_emojis: Mapping[str, str] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -125,7 +132,8 @@ def _environment() -> jinja2.Environment:
         trim_blocks=True,
         lstrip_blocks=True,
     )
-    env.filters.update(iso=_iso, when=_when, plain=strip_html, attachments=attachments_of)
+    env.filters.update(iso=_iso, when=_when, plain=strip_html, attachments=attachments_of,
+                       emojify=emojify_html, emojify_text=emojify_text)  # fmt: skip
     return env
 
 
@@ -179,6 +187,34 @@ def max_id_param(request: Request) -> int | None:
 
 
 # ---- queries ----
+
+
+def _pictures(svc: Services, rows: Iterable[Any]) -> dict[str, str]:
+    """Shortcode -> our copy's URL, for the emoji whose image has been copied (pages never hot-link)."""
+    images = (emoji.image_of(svc, row) for row in rows)
+    return {image.shortcode: image.url for image in images if image is not None and image.cached}
+
+
+async def with_emojis(svc: Services, session: AsyncSession, entries: list[Entry]) -> list[Entry]:
+    """The entries with the pictures of their statuses' and authors' custom emoji."""
+    if not entries:
+        return entries
+    by_status = await emoji.status_emojis(session, [e.status.id for e in entries])
+    by_actor = await emoji.actor_emojis(session, [e.author.id for e in entries])
+    return [
+        Entry(
+            e.status,
+            e.author,
+            _pictures(svc, by_status.get(e.status.id, [])),
+            _pictures(svc, by_actor.get(e.author.id, [])),
+        )  # fmt: skip
+        for e in entries
+    ]
+
+
+async def account_pictures(svc: Services, session: AsyncSession, account: Actor) -> dict[str, str]:
+    """The pictures of the custom emoji an account's name and bio were sent with."""
+    return _pictures(svc, (await emoji.actor_emojis(session, [account.id])).get(account.id, []))
 
 
 async def public_local_statuses(
@@ -279,8 +315,10 @@ async def local_status(session: AsyncSession, account: Actor, status_id: int) ->
 
 async def home(request: Request) -> Response:
     """The instance's front page: what it is, who is here, and the latest public posts."""
-    async with services(request).reads() as session:
+    svc = services(request)
+    async with svc.reads() as session:
         entries, next_max_id = await public_local_statuses(session, max_id=max_id_param(request))
+        entries = await with_emojis(svc, session, entries)
         accounts, people = await local_account_count(session), await directory(session)
     context = {"entries": entries, "next_max_id": next_max_id, "accounts": accounts, "people": people}
     return render(request, "home.html", context)
@@ -298,15 +336,19 @@ async def about(request: Request) -> Response:
 
 async def profile(request: Request) -> Response:
     """A local account's profile with its public posts; AS2 clients are sent to the actor id."""
-    async with services(request).reads() as session:
+    svc = services(request)
+    async with svc.reads() as session:
         account = await get_local(session, request.path_params["username"])
         if wants_as2(request):
             return RedirectResponse(account.ap_id, status_code=302, headers={"Vary": "Accept"})
         entries, next_max_id = await public_local_statuses(
             session, actor_id=account.id, max_id=max_id_param(request), visibilities=PUBLIC_VISIBILITIES
         )
+        entries = await with_emojis(svc, session, entries)
         counts = await account_counts(session, account.id)
-    context = {"account": account, "counts": counts, "entries": entries, "next_max_id": next_max_id}
+        pictures = await account_pictures(svc, session, account)
+    context = {"account": account, "counts": counts, "entries": entries, "next_max_id": next_max_id,
+               "account_emojis": pictures}  # fmt: skip
     return render(request, "profile.html", context)
 
 
@@ -321,9 +363,9 @@ async def status_page(request: Request) -> Response:
         return error_page(request, 410, "This post was deleted.")
     async with services(request).reads() as session:
         parents, children = await lineage(session, status)
+        [entry] = await with_emojis(services(request), session, [Entry(status, account)])
     generation = (status.extra or {}).get("generation")
-    context = {"entry": Entry(status, account), "generation": generation, "parents": parents,
-               "children": children}  # fmt: skip
+    context = {"entry": entry, "generation": generation, "parents": parents, "children": children}
     return render(request, "status.html", context)
 
 
@@ -334,6 +376,7 @@ async def tag_page(request: Request) -> Response:
         raise NotFoundError("no such tag")
     async with services(request).reads() as session:
         entries, next_max_id = await public_local_statuses(session, tag=tag, max_id=max_id_param(request))
+        entries = await with_emojis(services(request), session, entries)
     return render(request, "tag.html", {"tag": tag, "entries": entries, "next_max_id": next_max_id})
 
 
