@@ -16,6 +16,7 @@ from activitypub.activities import quote_authorization_of, quote_request_of, res
 from activitypub.outbox import publish
 from activitypub.urls import same_origin
 from fedigen.services import Services
+from fedigen.social import polls
 from fedigen.social.notifications import blocks
 from fedigen.social.visibility import is_public
 from storage.models import Activity, Actor, Remix, Status
@@ -128,5 +129,6 @@ async def quote_accepted(
     author = await session.get(Actor, quoting.actor_id)
     if author is not None and quoting.extra.get("quote_authorization") != stamp:
         quoting.extra = {**quoting.extra, "quote_authorization": stamp}
-        await publish(session, author, update_of(quoting, author, svc.urls))
+        poll = await polls.poll_of(session, quoting.id)
+        await publish(session, author, update_of(quoting, author, svc.urls, poll))
     return True
