@@ -21,9 +21,9 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
+from activitypub.actors import parse_time
 from activitypub.content import strip_html
 from activitypub.errors import InvalidActivityError
-from activitypub.actors import parse_time
 from activitypub.jsonld import check_bounds, id_of, ids_of
 from activitypub.notes import attachment_to_ap
 from activitypub.vocab import AS_CONTEXT, NOTE_TYPES, visibility_of
