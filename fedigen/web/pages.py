@@ -27,10 +27,11 @@ from starlette.templating import Jinja2Templates
 from activitypub.content import strip_html
 from fedigen.errors import NotFoundError, ValidationError
 from fedigen.http import services, wants_as2
+from fedigen.social import polls
 from fedigen.social.accounts import get_local
 from fedigen.social.remixes import lineage
 from fedigen.web.avatars import cached_identicon_png
-from storage.models import Actor, Follow, Status, StatusTag
+from storage.models import Actor, Follow, Poll, Status, StatusTag
 from storage.vocabulary import PUBLIC_VISIBILITIES, FollowState, Visibility
 
 PAGE_SIZE = 20
@@ -321,10 +322,27 @@ async def status_page(request: Request) -> Response:
         return error_page(request, 410, "This post was deleted.")
     async with services(request).reads() as session:
         parents, children = await lineage(session, status)
+        poll = await polls.poll_of(session, status.id)
     generation = (status.extra or {}).get("generation")
     context = {"entry": Entry(status, account), "generation": generation, "parents": parents,
-               "children": children}  # fmt: skip
+               "children": children, "poll": poll_view(poll)}  # fmt: skip
     return render(request, "status.html", context)
+
+
+def poll_view(poll: Poll | None) -> dict[str, Any] | None:
+    """What the status page shows of a poll: options with their votes (unless the author hides them until
+    the end), the total, and when it ends or ended."""
+    if poll is None:
+        return None
+    ended = polls.has_ended(poll)
+    shown = ended or not poll.hide_totals
+    tallies = list(poll.tallies or [])
+    options = [
+        (title, int(tallies[i]) if shown and i < len(tallies) else None)
+        for i, title in enumerate(poll.options)
+    ]
+    return {"options": options, "votes": polls.votes_count(poll), "ended": ended,
+            "expires_at": poll.expires_at, "multiple": poll.multiple}  # fmt: skip
 
 
 async def tag_page(request: Request) -> Response:

@@ -349,3 +349,13 @@ async def test_the_end_tells_the_author_and_the_voters_and_sends_the_final_count
     late = await fedigen.client.post(f"/api/v1/polls/{status['poll']['id']}/votes", json={"choices": [0]},
                                      headers=dave)  # fmt: skip
     assert late.status_code == 422
+
+
+async def test_the_status_page_shows_the_poll(
+    fedigen: Instance, alice: dict[str, str], bob: RemoteActor
+) -> None:
+    status = await post_poll(fedigen, alice, json=TEA_OR_COFFEE)
+    await send(fedigen, bob, mastodon_vote(bob, status["uri"], ALICE, "Coffee", 1))
+    page = await fedigen.client.get(status["url"])
+    assert page.status_code == 200 and page.headers["content-type"].startswith("text/html")
+    assert "Tea · 0 votes" in page.text and "Coffee · 1 vote<" in page.text and "Ends <time" in page.text
