@@ -251,13 +251,22 @@ class Poll(Base):
     hide_totals: Mapped[bool] = mapped_column(Boolean, default=False)
     # Distinct voters (toot:votersCount); None when a remote server does not say.
     voters_count: Mapped[int | None] = mapped_column(Integer)
-    expires_at: Mapped[datetime | None] = mapped_column(index=True)
+    expires_at: Mapped[datetime | None]
     # Local polls: when the Update with the new counts is due (votes are sent in batches).
     update_due_at: Mapped[datetime | None] = mapped_column(index=True)
     # When the end was handled: voters and the author told, the final counts sent.
     ended_at: Mapped[datetime | None]
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+    __table_args__ = (
+        # The polls still to end, for the worker's look each pass (ended ones leave the index).
+        Index(
+            "ix_polls_ending",
+            "expires_at",
+            sqlite_where=text("ended_at IS NULL"),
+            postgresql_where=text("ended_at IS NULL"),
+        ),
+    )
 
 
 class PollVote(Base):

@@ -25,8 +25,9 @@ import logging
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 
-from sqlalchemy import delete, distinct, func, select, update
+from sqlalchemy import and_, delete, distinct, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from activitypub.activities import poll_update_of, vote_of
@@ -253,12 +254,12 @@ async def receive_vote(svc: Services, session: AsyncSession, voter: Actor, note:
     """
     if not note.name or not note.in_reply_to_ap_id or note.poll is not None:
         return False
-    status = await session.scalar(
-        select(Status).where(Status.ap_id == note.in_reply_to_ap_id, Status.deleted_at.is_(None))
-    )
+    status = await session.scalar(select(Status).where(Status.ap_id == note.in_reply_to_ap_id))
     poll = await poll_of(session, status.id, lock=True) if status is not None else None
     if status is None or poll is None:
         return False
+    if status.deleted_at is not None:
+        return not strip_html(note.content)  # a vote in a deleted poll counts for nothing
     if note.name not in poll.options:
         # A reply with a title and words of its own is a post; a bare name that is no option, a bad vote.
         return not strip_html(note.content)
@@ -374,12 +375,24 @@ async def _end(svc: Services, session: AsyncSession, poll: Poll, now: datetime) 
         await _send_counts(svc, session, poll, status)
 
 
+def _ending(now: datetime) -> Any:
+    return and_(Poll.expires_at <= now, Poll.ended_at.is_(None))
+
+
 async def run_due(svc: Services) -> int:
-    """End the polls whose time is up and send the counts that are due; returns how many polls."""
+    """End the polls whose time is up and send the counts that are due; returns how many polls.
+
+    Runs each worker pass: it looks first with a read (no write lock on SQLite) and writes only when a
+    poll is due."""
     now = utcnow()
+    async with svc.reads() as session:
+        ending = await session.scalar(select(Poll.id).where(_ending(now)).limit(1))
+        updating = await session.scalar(select(Poll.id).where(Poll.update_due_at <= now).limit(1))
+    if ending is None and updating is None:
+        return 0
     async with svc.sessions() as session, session.begin():
         ended = list(await session.scalars(
-            select(Poll).where(Poll.expires_at <= now, Poll.ended_at.is_(None))
+            select(Poll).where(_ending(now))
             .order_by(Poll.expires_at).limit(BATCH).with_for_update(skip_locked=True)
         ))  # fmt: skip
         for poll in ended:

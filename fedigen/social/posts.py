@@ -320,7 +320,8 @@ async def store_remote(svc: Services, session: AsyncSession, author: Actor, note
     status = Status(actor_id=author.id, local=False)
     session.add(status)
     parent, new_mentions = await _apply_note(session, status, note)
-    await polls.sync_remote(session, status, note.poll, allow_significant=True)
+    if note.poll is not None:
+        await polls.sync_remote(session, status, note.poll, allow_significant=True)
     await after_post(svc, session, status, author, new_mentions, parent)
     return status
 

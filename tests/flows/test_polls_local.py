@@ -359,3 +359,13 @@ async def test_the_status_page_shows_the_poll(
     page = await fedigen.client.get(status["url"])
     assert page.status_code == 200 and page.headers["content-type"].startswith("text/html")
     assert "Tea · 0 votes" in page.text and "Coffee · 1 vote<" in page.text and "Ends <time" in page.text
+
+
+async def test_a_vote_in_a_deleted_poll_is_dropped(
+    fedigen: Instance, alice: dict[str, str], bob: RemoteActor
+) -> None:
+    status = await post_poll(fedigen, alice, json=TEA_OR_COFFEE)
+    assert (await fedigen.client.delete(f"/api/v1/statuses/{status['id']}", headers=alice)).status_code == 200
+    await send(fedigen, bob, mastodon_vote(bob, status["uri"], ALICE, "Tea", 1))
+    assert await count(fedigen, PollVote) == 0 and await count(fedigen, Status) == 1  # no reply was stored
+    assert await count(fedigen, Notification) == 0

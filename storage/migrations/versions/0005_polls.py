@@ -42,7 +42,11 @@ def upgrade() -> None:
         sa.UniqueConstraint("status_id", name=op.f("uq_polls_status_id")),
     )
     with op.batch_alter_table("polls", schema=None) as batch_op:
-        batch_op.create_index(batch_op.f("ix_polls_expires_at"), ["expires_at"], unique=False)
+        # The polls still to end (see storage/models.py).
+        batch_op.create_index(
+            "ix_polls_ending", ["expires_at"], unique=False,
+            sqlite_where=sa.text("ended_at IS NULL"), postgresql_where=sa.text("ended_at IS NULL"),
+        )  # fmt: skip
         batch_op.create_index(batch_op.f("ix_polls_update_due_at"), ["update_due_at"], unique=False)
     op.create_table(
         "poll_votes",
@@ -71,5 +75,5 @@ def downgrade() -> None:
     op.drop_table("poll_votes")
     with op.batch_alter_table("polls", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_polls_update_due_at"))
-        batch_op.drop_index(batch_op.f("ix_polls_expires_at"))
+        batch_op.drop_index("ix_polls_ending")
     op.drop_table("polls")
