@@ -149,6 +149,20 @@ async def test_a_pleroma_question_ends_when_closed_says(fedigen: Instance, plero
     assert entity["expired"] is False and entity["voters_count"] == 3
 
 
+async def test_a_question_fetched_by_its_url_keeps_its_poll(fedigen: Instance, bob: RemoteActor) -> None:
+    question = mastodon_question(bob, "Found by URL", ["left", "right"], [1, 2], voters=3)
+    bob.server.serve({"@context": mastodon_create(bob, question)["@context"], **question})
+    token = await issue_token(fedigen, "alice")
+    query = {"q": question["id"], "resolve": "true", "type": "statuses"}
+    found = await fedigen.client.get("/api/v2/search", headers=bearer(token), params=query)
+    [status] = found.json()["statuses"]
+    assert status["poll"]["options"] == [
+        {"title": "left", "votes_count": 1},
+        {"title": "right", "votes_count": 2},
+    ]
+    assert status["poll"]["voters_count"] == 3
+
+
 async def test_a_closed_question_is_expired_and_takes_no_vote(fedigen: Instance, bob: RemoteActor) -> None:
     await alice_follows(fedigen, bob)
     ended = when(timedelta(hours=-1))
