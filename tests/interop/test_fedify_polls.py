@@ -1,10 +1,10 @@
 """Polls with an independent server: a poll and a vote round-trip between fedigen and the Fedify peer.
 
-fedigen (a real `fedigen serve`, alice posting through the client API as an app would) posts a poll; the
-peer, which follows her, receives it as a Question (verified and parsed by Fedify), votes as Mastodon
-does (a Create of a Note named after the option, in reply to the Question) and gets the new counts in
-an Update. The other way, the peer posts a Question mentioning alice; fedigen keeps its poll, alice
-votes through the client API, the peer receives and counts her vote, and its Update with the counts is
+fedigen (a real `fedigen serve`, alice posting with Mastodon.py, a real Mastodon client library) posts a
+poll; the peer, which follows her, receives it as a Question (verified and parsed by Fedify), votes as
+Mastodon does (a Create of a Note named after the option, in reply to the Question) and gets the new
+counts in an Update. The other way, the peer posts a Question mentioning alice; fedigen keeps its poll,
+alice votes with Mastodon.py, the peer receives and counts her vote, and its Update with the counts is
 taken by fedigen as no edit.
 """
 
@@ -16,6 +16,7 @@ from typing import Any
 
 import httpx
 import pytest
+from mastodon import Mastodon
 
 from tests.interop import test_fedify_peer as basics
 from tests.interop.clients import password_token, poll
@@ -38,12 +39,24 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[FedigenServer]:
 
 
 @pytest.fixture(scope="module")
-def api(server: FedigenServer) -> Iterator[httpx.Client]:
-    """alice's client API session."""
-    token = password_token(server.base_url, "alice", PASSWORD, "read write")
+def token(server: FedigenServer) -> str:
+    return password_token(server.base_url, "alice", PASSWORD, "read write")
+
+
+@pytest.fixture(scope="module")
+def api(server: FedigenServer, token: str) -> Iterator[httpx.Client]:
+    """alice's client API session, for reading."""
     headers = {"Authorization": f"Bearer {token}"}
     with httpx.Client(base_url=server.base_url, headers=headers, timeout=15, trust_env=False) as client:
         yield client
+
+
+@pytest.fixture(scope="module")
+def app(server: FedigenServer, token: str) -> Mastodon:
+    """alice in Mastodon.py, which posts and votes as apps do."""
+    return Mastodon(
+        access_token=token, api_base_url=server.base_url, version_check_mode="none", request_timeout=30
+    )
 
 
 def _count(server: FedigenServer, sql: str, *args: Any) -> int:
@@ -52,17 +65,14 @@ def _count(server: FedigenServer, sql: str, *args: Any) -> int:
 
 
 def test_a_fedigen_poll_gets_the_peers_vote_and_sends_the_counts(
-    server: FedigenServer, peer: PeerProcess, api: httpx.Client
+    server: FedigenServer, peer: PeerProcess, api: httpx.Client, app: Mastodon
 ) -> None:
     alice = f"{server.base_url}/users/alice"
     peer.control("POST", "/follow", {"handle": f"alice@{server.host}"})
     peer.wait_for(lambda a: a["type"] == "Accept" and a["actor"] == alice, timeout=20)
 
-    posted = api.post("/api/v1/statuses", data={
-        "status": "Tea or coffee?", "poll[options][]": ["Tea", "Coffee"], "poll[expires_in]": "3600",
-    })  # fmt: skip
-    assert posted.status_code == 200, posted.text
-    status = posted.json()
+    status = app.status_post("Tea or coffee?", poll=app.make_poll(["Tea", "Coffee"], expires_in=3600))
+    assert [o.title for o in status.poll.options] == ["Tea", "Coffee"] and status.poll.voted is True
     create = peer.wait_for(lambda a: a["type"] == "Create" and a["object"] == status["uri"], timeout=30)
     question = create["raw"]["object"]
     assert question["type"] == "Question" and question["votersCount"] == 0
@@ -87,7 +97,7 @@ def test_a_fedigen_poll_gets_the_peers_vote_and_sends_the_counts(
 
 
 def test_the_peers_poll_gets_a_vote_from_fedigen(
-    server: FedigenServer, peer: PeerProcess, api: httpx.Client
+    server: FedigenServer, peer: PeerProcess, api: httpx.Client, app: Mastodon
 ) -> None:
     alice = f"{server.base_url}/users/alice"
     sent = peer.control("POST", "/question", {
@@ -109,9 +119,8 @@ def test_the_peers_poll_gets_a_vote_from_fedigen(
     assert [o["title"] for o in entity["options"]] == ["Cats", "Dogs"]
     assert entity["multiple"] is False and entity["expired"] is False and entity["voted"] is False
 
-    voted = api.post(f"/api/v1/polls/{entity['id']}/votes", data={"choices[]": "1"})
-    assert voted.status_code == 200, voted.text
-    assert voted.json()["own_votes"] == [1] and voted.json()["voted"] is True
+    voted = app.poll_vote(entity["id"], [1])
+    assert voted.own_votes == [1] and voted.voted is True and voted.votes_count == 1
 
     vote = peer.wait_for(lambda a: a["type"] == "Create" and a["actor"] == alice
                          and (a["raw"] or {}).get("object", {}).get("inReplyTo") == question_id,
