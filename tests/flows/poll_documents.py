@@ -12,6 +12,9 @@ Each builder follows the sender's own serializer, field by field (facts only, no
   ``type`` the poll turns into Question, ``_misskey_content``, ``source`` in MFM, ``quoteUrl``,
   ``endTime`` (``closed`` once over), options with ``replies.totalItems``; no ``votersCount``), and
   ``renderVote`` for its votes.
+- Misskey 11 (src/remote/activitypub/renderer/note.ts): the same inline poll, with ``_misskey_question``
+  naming the poll's own Question document, and ``closed`` (the end time) instead of ``endTime`` once
+  the poll is over.
 - Pleroma/Akkoma: lib/pleroma/web/common_api/utils.ex ``make_poll_data`` (options as Notes with
   ``replies``, the end time in ``closed``, not ``endTime``) and transmogrifier.ex ``prepare_object``
   (``votersCount`` from the voters, ``actor`` and ``attributedTo``, ``context``/``conversation``,
@@ -193,6 +196,18 @@ def misskey_question(
         "endTime": end,
         "anyOf" if multiple else "oneOf": _options(names, counts),
     }
+
+
+def misskey11_question(actor: RemoteActor, text: str, names: list[str], counts: list[int], *, ended: str,
+                       mention: str) -> dict[str, Any]:  # fmt: skip
+    """A Misskey 11 note with an ended poll: ``_misskey_question``, ``closed``, no ``source``."""
+    note = misskey_question(actor, text, names, counts, multiple=False, end=ended, mention=mention)
+    number = note["id"].rsplit("/", 1)[-1]
+    del note["endTime"], note["source"]
+    note["closed"] = ended
+    note["_misskey_question"] = f"{actor.server.base}/questions/{number}"
+    note["_misskey_quote"] = None
+    return note
 
 
 def misskey_create(actor: RemoteActor, note: dict[str, Any]) -> dict[str, Any]:

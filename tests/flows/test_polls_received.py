@@ -20,6 +20,7 @@ from tests.flows.poll_documents import (
     mastodon_create,
     mastodon_question,
     mastodon_tally_update,
+    misskey11_question,
     misskey_create,
     misskey_question,
     pleroma_create,
@@ -132,6 +133,19 @@ async def test_a_misskey_multiple_choice_question_is_read_from_any_of(
     assert entity["multiple"] is True and entity["votes_count"] == 8 and entity["voters_count"] is None
     assert entity["expires_at"] == end.replace("Z", ".000Z") and entity["expired"] is False
     assert await count(fedigen, Notification, Notification.type == "mention") == 1
+
+
+async def test_an_older_misskeys_ended_poll_is_read_from_closed(
+    fedigen: Instance, misskey: RemoteActor
+) -> None:
+    ended = when(timedelta(hours=-3))
+    note = misskey11_question(misskey, "Done?", ["yes", "no"], [6, 1], ended=ended, mention=ALICE)
+    await send(fedigen, misskey, misskey_create(misskey, note))
+    status, poll = await stored(fedigen, note["id"])
+    assert poll is not None and poll.tallies == [6, 1]
+    assert poll.expires_at == datetime.fromisoformat(ended.replace("Z", "+00:00"))
+    entity = await api_poll(fedigen, status.id)
+    assert entity["expired"] is True and entity["votes_count"] == 7 and entity["voters_count"] == 7
 
 
 async def test_a_pleroma_question_ends_when_closed_says(fedigen: Instance, pleroma: RemoteActor) -> None:
