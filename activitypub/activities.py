@@ -12,11 +12,11 @@ from activitypub.jsonld import id_of
 from activitypub.notes import note_to_ap, tombstone_to_ap
 from activitypub.urls import LocalUrls
 from activitypub.vocab import CONTEXT, PUBLIC
-from storage.models import Actor, Status, utcnow
+from storage.models import Actor, Poll, Status, utcnow
 
 
-def create_of(status: Status, author: Actor, urls: LocalUrls) -> dict[str, Any]:
-    """Create{Note} for a new status."""
+def create_of(status: Status, author: Actor, urls: LocalUrls, poll: Poll | None = None) -> dict[str, Any]:
+    """Create{Note} for a new status (Create{Question} when it has a poll)."""
     return {
         "@context": CONTEXT,
         "id": urls.create_activity(author.username, status.id),
@@ -25,11 +25,11 @@ def create_of(status: Status, author: Actor, urls: LocalUrls) -> dict[str, Any]:
         "published": format_time(status.published),
         "to": list(status.to),
         "cc": list(status.cc),
-        "object": note_to_ap(status, author, urls, with_context=False),
+        "object": note_to_ap(status, author, urls, with_context=False, poll=poll),
     }
 
 
-def update_of(status: Status, author: Actor, urls: LocalUrls) -> dict[str, Any]:
+def update_of(status: Status, author: Actor, urls: LocalUrls, poll: Poll | None = None) -> dict[str, Any]:
     """Update{Note} after an edit; the Note carries ``updated``."""
     return {
         "@context": CONTEXT,
@@ -39,8 +39,40 @@ def update_of(status: Status, author: Actor, urls: LocalUrls) -> dict[str, Any]:
         "published": format_time(status.edited_at or utcnow()),
         "to": list(status.to),
         "cc": list(status.cc),
-        "object": note_to_ap(status, author, urls, with_context=False),
+        "object": note_to_ap(status, author, urls, with_context=False, poll=poll),
     }
+
+
+def poll_update_of(status: Status, author: Actor, urls: LocalUrls, poll: Poll) -> dict[str, Any]:
+    """Update{Question} with a poll's new counts, as Mastodon sends it after votes and at the end: the
+    Question carries ``updated`` only if the post was edited before, so it is no edit anywhere."""
+    now = utcnow()
+    return {
+        "@context": CONTEXT,
+        "id": f"{status.ap_id}#updates/poll/{int(now.timestamp() * 1000)}",
+        "type": "Update",
+        "actor": author.ap_id,
+        "published": format_time(now),
+        "to": list(status.to),
+        "cc": list(status.cc),
+        "object": note_to_ap(status, author, urls, with_context=False, poll=poll),
+    }
+
+
+def vote_of(
+    ap_id: str, voter: Actor, question_ap_id: str, poll_author_ap_id: str, choice: str
+) -> dict[str, Any]:
+    """A poll vote as Mastodon sends it (app/serializers/activitypub/vote_serializer.rb): Create of a
+    Note named after the chosen option, in reply to the Question, addressed to the poll's author only."""
+    return {
+        "@context": CONTEXT,
+        "id": f"{ap_id}/activity",
+        "type": "Create",
+        "actor": voter.ap_id,
+        "to": [poll_author_ap_id],
+        "object": {"id": ap_id, "type": "Note", "name": choice, "attributedTo": voter.ap_id,
+                   "inReplyTo": question_ap_id, "to": [poll_author_ap_id]},
+    }  # fmt: skip
 
 
 def delete_of(status: Status, author: Actor, deleted_at: datetime) -> dict[str, Any]:

@@ -1,10 +1,11 @@
 """Notes: ours as AS2 documents, and remote ones (Note, Question, Article, Page, Image...) read safely
-into :class:`RemoteNote` records."""
+into :class:`RemoteNote` records; a Question's poll (options, counts, end) both ways."""
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -22,7 +23,7 @@ from activitypub.vocab import (
     TRAINED_ALGORITHMIC_MEDIA,
     visibility_of,
 )
-from storage.models import Actor, MediaAttachment, Status
+from storage.models import Actor, MediaAttachment, Poll, Status
 from storage.vocabulary import PUBLIC_VISIBILITIES, Visibility
 
 MAX_ATTACHMENTS = 4
@@ -30,12 +31,16 @@ MAX_ALT_CHARS = 1500
 MAX_TAGS = 100
 MAX_SUMMARY_CHARS = 5_000
 IMAGE_MEDIA_PREFIXES = ("image/", "video/", "audio/")
+# Remote polls: options kept, characters of an option's title, and the largest count believed.
+MAX_POLL_OPTIONS = 100
+MAX_POLL_OPTION_CHARS = 500
+MAX_POLL_COUNT = 2**31 - 1
 
 
 def note_to_ap(
-    status: Status, author: Actor, urls: LocalUrls, *, with_context: bool = True
+    status: Status, author: Actor, urls: LocalUrls, *, with_context: bool = True, poll: Poll | None = None
 ) -> dict[str, Any]:
-    """The AS2 Note of one of our statuses."""
+    """The AS2 Note of one of our statuses; a Question when it has a ``poll``."""
     doc: dict[str, Any] = {
         "id": status.ap_id,
         "type": "Note",
@@ -54,6 +59,9 @@ def note_to_ap(
     }
     del doc["replies"]
     doc.update(image_extensions(status))
+    if poll is not None:
+        doc["type"] = "Question"
+        doc.update(question_properties(poll))
     if status.language:
         doc["contentMap"] = {status.language: status.content}
     if status.edited_at:
@@ -104,6 +112,30 @@ def image_extensions(status: Status) -> dict[str, Any]:
             doc["quote"] = parent
     if status.visibility in PUBLIC_VISIBILITIES:
         doc["interactionPolicy"] = {"canQuote": {"automaticApproval": [PUBLIC]}}
+    return doc
+
+
+def question_properties(poll: Poll, now: datetime | None = None) -> dict[str, Any]:
+    """A Question's poll as Mastodon serves it: ``oneOf`` (single choice) or ``anyOf`` (multiple), each
+    option a Note whose ``name`` is its title and ``replies.totalItems`` its votes (left out while the
+    author hides the totals), ``endTime``, ``closed`` once ended, and ``votersCount``."""
+    now = now or datetime.now(UTC)
+    ended = poll.expires_at is not None and poll.expires_at <= now
+    shown = ended or not poll.hide_totals
+    tallies = list(poll.tallies or [])
+    options = []
+    for index, title in enumerate(poll.options or []):
+        replies: dict[str, Any] = {"type": "Collection"}
+        if shown:
+            replies["totalItems"] = int(tallies[index]) if index < len(tallies) else 0
+        options.append({"type": "Note", "name": title, "replies": replies})
+    doc: dict[str, Any] = {"anyOf" if poll.multiple else "oneOf": options}
+    if poll.expires_at is not None:
+        doc["endTime"] = format_time(poll.expires_at)
+        if ended:
+            doc["closed"] = format_time(poll.expires_at)
+    if poll.voters_count is not None:
+        doc["votersCount"] = poll.voters_count
     return doc
 
 
@@ -207,6 +239,64 @@ def _tags(value: Any) -> tuple[list[dict[str, Any]], list[str], list[str]]:
 
 
 @dataclass(frozen=True)
+class RemotePoll:
+    """A remote Question's poll, bounded: option titles (plain text), votes per option, end, voters."""
+
+    options: list[str]
+    tallies: list[int]
+    multiple: bool
+    expires_at: datetime | None
+    voters_count: int | None
+
+
+def _count(value: Any) -> int | None:
+    """A non-negative count as JSON gives it (3, or 3.0 from JavaScript), bounded; None otherwise."""
+    if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value) or value < 0:
+        return None
+    return min(MAX_POLL_COUNT, int(value))
+
+
+def read_poll(doc: dict[str, Any], now: datetime | None = None) -> RemotePoll | None:
+    """A Question's poll as Mastodon reads it (app/lib/activitypub/parser/poll_parser.rb), or None.
+
+    ``anyOf`` means multiple choice, ``oneOf`` single; each option's title is its ``name`` (or
+    ``content``) and its votes ``replies.totalItems`` (Misskey also sends ``_misskey_votes``). The end:
+    ``closed`` as a date (Pleroma puts the end time there, past or future), ``closed: true`` (ended
+    now), or else ``endTime``.
+    """
+    if type_of(doc) != "Question":
+        return None
+    multiple = isinstance(doc.get("anyOf"), list)
+    items = doc.get("anyOf") if multiple else doc.get("oneOf")
+    if not isinstance(items, list):
+        return None
+    options: list[str] = []
+    tallies: list[int] = []
+    for item in items[:MAX_POLL_OPTIONS]:
+        if not isinstance(item, dict):
+            continue
+        title = item.get("name") or item.get("content")
+        title = strip_html(title)[:MAX_POLL_OPTION_CHARS].strip() if isinstance(title, str) else ""
+        if not title:
+            continue
+        replies = item.get("replies")
+        votes = _count(replies.get("totalItems")) if isinstance(replies, dict) else None
+        options.append(title)
+        tallies.append(votes if votes is not None else _count(item.get("_misskey_votes")) or 0)
+    if not options:
+        return None
+    closed = doc.get("closed")
+    if isinstance(closed, str):
+        expires_at = parse_time(closed)
+    elif closed is not None and closed is not False:
+        expires_at = now or datetime.now(UTC)
+    else:
+        expires_at = parse_time(doc.get("endTime"))
+    return RemotePoll(options=options, tallies=tallies, multiple=multiple, expires_at=expires_at,
+                      voters_count=_count(doc.get("votersCount")))  # fmt: skip
+
+
+@dataclass(frozen=True)
 class RemoteNote:
     """A remote Note-like object, sanitised and bounded: what a status row is made of."""
 
@@ -232,6 +322,8 @@ class RemoteNote:
     # Whether its server answers FEP-044f QuoteRequests: it states who may quote it (interactionPolicy).
     quotable: bool = False
     emojis: tuple[RemoteEmoji, ...] = ()  # the custom emoji its Emoji tags name
+    name: str = ""  # the object's own name, plain text (a poll vote's choice)
+    poll: RemotePoll | None = None  # a Question's options, counts and end
 
     @property
     def extra(self) -> dict[str, Any]:
@@ -280,6 +372,8 @@ def read_note(doc: dict[str, Any], author: Actor, *, allow_private: bool = False
         edited_at=parse_time(doc.get("updated")), generation=_remote_generation(doc.get("generation")),
         quote_of=quoted_id(doc), hashtags=hashtags, mentions=mentions, quotable=_states_quote_policy(doc),
         emojis=tuple(read_emoji_tags(doc.get("tag"), allow_private=allow_private)),
+        name=strip_html(name)[:MAX_POLL_OPTION_CHARS].strip() if isinstance(name, str) else "",
+        poll=read_poll(doc),
     )  # fmt: skip
 
 

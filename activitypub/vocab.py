@@ -31,6 +31,7 @@ EXTENSION_CONTEXT: dict[str, Any] = {
     "indexable": "toot:indexable",
     "blurhash": "toot:blurhash",
     "focalPoint": {"@container": "@list", "@id": "toot:focalPoint"},
+    "votersCount": "toot:votersCount",
     "schema": "http://schema.org#",
     "PropertyValue": "schema:PropertyValue",
     "value": "schema:value",

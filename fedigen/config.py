@@ -146,6 +146,9 @@ class WorkerSettings:
     # Finished inbox items and deliveries are deleted this long after they finished. The inbox's
     # dedupe record of an activity id is its item, so keep it well past the signature clock window.
     keep_finished_hours: float = 168.0
+    # Seconds between a vote in a local poll and the Update{Question} that sends the new counts to other
+    # servers; votes arriving meanwhile go out in the same Update (Mastodon waits 3 minutes).
+    poll_update_delay: float = 60.0
 
 
 @dataclass(frozen=True)

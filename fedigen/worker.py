@@ -19,7 +19,7 @@ from activitypub.dispatch import Dispatcher
 from activitypub.errors import ActivityPubError, BlockedError, InvalidActivityError, RemoteStatusError
 from fedigen.federation.inbound import HANDLERS, PREPARERS, file_for_recipients
 from fedigen.services import Services
-from fedigen.social import remixes
+from fedigen.social import polls, remixes
 from fedigen.social.emoji import cache_remote_emojis
 from fedigen.social.jobs import runner
 from fedigen.social.media import cache_remote_avatars, resume_uploads
@@ -39,7 +39,7 @@ QUOTE_CHASE_INTERVAL = 300.0
 
 
 class Worker:
-    """Runs inbox items, generation jobs, deliveries and avatar and emoji copies until stopped."""
+    """Runs inbox items, generation jobs, deliveries, poll ends and avatar and emoji copies until stopped."""
 
     def __init__(self, services: Services) -> None:
         self.services = services
@@ -193,7 +193,9 @@ class Worker:
         return await self._deliveries_once() + await self._media_once()
 
     async def _deliveries_once(self) -> int:
-        worked = await self.services.deliverer.run_once(limit=200)
+        # Polls first: an ended poll's final counts and batched vote counts go out in the same pass.
+        worked = await polls.run_due(self.services)
+        worked += await self.services.deliverer.run_once(limit=200)
         await self.purge_finished()
         await self.chase_quote_requests()
         return worked

@@ -234,6 +234,55 @@ class Tombstone(Base):
     deleted_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 
+class Poll(Base):
+    """The poll of a status (an ActivityPub Question): its options, per-option counts and end.
+
+    A local poll counts the votes recorded in ``poll_votes``; a remote one mirrors the counts its
+    server sends (``Update{Question}``), plus the votes of local accounts until the next update.
+    """
+
+    __tablename__ = "polls"
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    status_id: Mapped[int] = mapped_column(ForeignKey("statuses.id", ondelete="CASCADE"), unique=True)
+    options: Mapped[list[Any]] = mapped_column(JSON, default=list)
+    # Votes per option, in the order of ``options`` (Mastodon's cached_tallies).
+    tallies: Mapped[list[Any]] = mapped_column(JSON, default=list)
+    multiple: Mapped[bool] = mapped_column(Boolean, default=False)
+    hide_totals: Mapped[bool] = mapped_column(Boolean, default=False)
+    # Distinct voters (toot:votersCount); None when a remote server does not say.
+    voters_count: Mapped[int | None] = mapped_column(Integer)
+    expires_at: Mapped[datetime | None]
+    # Local polls: when the Update with the new counts is due (votes are sent in batches).
+    update_due_at: Mapped[datetime | None] = mapped_column(index=True)
+    # When the end was handled: voters and the author told, the final counts sent.
+    ended_at: Mapped[datetime | None]
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+    __table_args__ = (
+        # The polls still to end, for the worker's look each pass (ended ones leave the index).
+        Index(
+            "ix_polls_ending",
+            "expires_at",
+            sqlite_where=text("ended_at IS NULL"),
+            postgresql_where=text("ended_at IS NULL"),
+        ),
+    )
+
+
+class PollVote(Base):
+    """One choice of one voter (local or remote) in a poll; a voter counts once per option."""
+
+    __tablename__ = "poll_votes"
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    poll_id: Mapped[int] = mapped_column(ForeignKey("polls.id", ondelete="CASCADE"))
+    actor_id: Mapped[int] = mapped_column(ForeignKey("actors.id", ondelete="CASCADE"), index=True)
+    choice: Mapped[int] = mapped_column(Integer)
+    # The vote's Note: ours for local voters, the voter's for remote ones.
+    ap_id: Mapped[str | None] = mapped_column(String(2048))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    __table_args__ = (UniqueConstraint("poll_id", "actor_id", "choice"),)
+
+
 class Favourite(Base):
     """A Like of a status."""
 
@@ -345,7 +394,8 @@ class Report(Base):
 
 class Notification(Base):
     """Something a local account should see: follow, follow_request, mention, favourite, reblog, move,
-    and an emoji reaction (``reaction_id``; the notification goes when the reaction is undone)."""
+    poll (a poll it made or voted in has ended), and an emoji reaction (``reaction_id``; the
+    notification goes when the reaction is undone)."""
 
     __tablename__ = "notifications"
     id: Mapped[int] = mapped_column(BigId, primary_key=True)

@@ -63,7 +63,7 @@ def test_only_fedigen_imports_starlette() -> None:
 # The social tables belong to fedigen's use-cases (fedigen/social/); the protocol package only reads them.
 SOCIAL_MODELS = {
     "Follow", "Favourite", "Status", "Mention", "StatusTag", "Tombstone", "Block", "Notification", "Report",
-    "Remix", "Bookmark", "Mute", "Reaction", "StatusEmoji",
+    "Remix", "Bookmark", "Mute", "Reaction", "StatusEmoji", "Poll", "PollVote",
 }  # fmt: skip
 
 

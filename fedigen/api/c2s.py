@@ -21,6 +21,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
+from activitypub.actors import parse_time
 from activitypub.content import strip_html
 from activitypub.errors import InvalidActivityError
 from activitypub.jsonld import check_bounds, id_of, ids_of
@@ -33,7 +34,7 @@ from fedigen.errors import ForbiddenError, NotFoundError, ValidationError
 from fedigen.federation.routes import ActivityJSONResponse, read_body
 from fedigen.http import services
 from fedigen.services import Services
-from fedigen.social import blocks, follows, posts, reactions
+from fedigen.social import blocks, follows, polls, posts, reactions
 from fedigen.social.accounts import get_local
 from fedigen.social.media import media_url
 from fedigen.social.posts import PostRequest
@@ -41,7 +42,7 @@ from fedigen.social.profiles import ProfileChanges, update_profile
 from fedigen.social.visibility import can_see
 from storage import MediaError
 from storage.attachments import ingest
-from storage.models import Activity, Actor, Favourite, Follow, InboxEntry, MediaAttachment, Status
+from storage.models import Activity, Actor, Favourite, Follow, InboxEntry, MediaAttachment, Status, utcnow
 
 PAGE_SIZE = 20
 JSON_TYPES = ("application/activity+json", "application/ld+json", "application/json")
@@ -133,8 +134,39 @@ def _text(note: dict[str, Any]) -> str:
     return strip_html(note.get("content") if isinstance(note.get("content"), str) else "")
 
 
+def _poll(note: dict[str, Any]) -> polls.PollRequest | None:
+    """A Question's poll as a local account posts it: ``oneOf`` / ``anyOf`` option names and ``endTime``."""
+    if note.get("type") != "Question":
+        return None
+    multiple = isinstance(note.get("anyOf"), list)
+    items = note.get("anyOf") if multiple else note.get("oneOf")
+    if not isinstance(items, list):
+        raise ValidationError("oneOf", "a Question takes its options in oneOf or anyOf")
+    names = [
+        str(i.get("name") or "") if isinstance(i, dict) else str(i) for i in items[: polls.MAX_OPTIONS * 25]
+    ]
+    end = parse_time(note.get("endTime"))
+    expires_in = round((end - utcnow()).total_seconds()) if end is not None else None
+    return polls.PollRequest(options=names, expires_in=expires_in, multiple=multiple)
+
+
+async def _vote(box: Outbox, note: dict[str, Any], parent: Status | None) -> str | None:
+    """A Note named after an option of the poll it answers, without content: a vote (None if it is none)."""
+    name = note.get("name")
+    if not isinstance(name, str) or not name or parent is None or _text(note).strip():
+        return None
+    poll = await polls.poll_of(box.session, parent.id)
+    if poll is None:
+        return None
+    if name not in poll.options:
+        raise ValidationError("name", "The chosen vote option does not exist")
+    votes = await polls.vote(box.svc, box.session, box.actor, parent, [list(poll.options).index(name)])
+    return f"{votes[0].ap_id}/activity"
+
+
 async def on_create(box: Outbox) -> str:
-    """Create{Note}: a post, through posts.create_post."""
+    """Create{Note}: a post, through posts.create_post (a Question: a post with its poll); a Note named
+    after an option of the poll it answers: a vote, through polls.vote."""
     note = box.object
     if not isinstance(note, dict) or not isinstance(note.get("type"), str) or note["type"] not in NOTE_TYPES:
         raise ValidationError("object", "Create takes an embedded Note")
@@ -148,10 +180,13 @@ async def on_create(box: Outbox) -> str:
     )
     if note.get("inReplyTo") and (parent is None or not await can_see(box.session, parent, box.actor.id)):
         raise ValidationError("inReplyTo", "no such stored post")  # one not visible to you looks absent
+    voted = await _vote(box, note, parent)
+    if voted is not None:
+        return voted
     request = PostRequest(
         text=_text(note), visibility=visibility, summary=str(note.get("summary") or ""),
         sensitive=bool(note.get("sensitive")), language=None, in_reply_to_id=parent.id if parent else None,
-        media_ids=await _media_ids(box, note.get("attachment")),
+        media_ids=await _media_ids(box, note.get("attachment")), poll=_poll(note),
     )  # fmt: skip
     status = await posts.create_post(box.svc, box.session, box.actor, request)
     return box.svc.urls.create_activity(box.actor.username, status.id)

@@ -19,6 +19,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from activitypub.content import sanitize_html, strip_html
 from fedigen.services import Services
 from fedigen.social import emoji as emojis
+from fedigen.social import polls
 from fedigen.social.media import media_url
 from storage.clients import Bookmark
 from storage.models import (
@@ -29,9 +30,11 @@ from storage.models import (
     MediaAttachment,
     Mention,
     Notification,
+    Poll,
     Reaction,
     Status,
     User,
+    utcnow,
 )
 from storage.vocabulary import FollowState, Visibility
 
@@ -217,6 +220,9 @@ class StatusContext:
     reply_authors: dict[int, int] = field(default_factory=dict)
     emojis: dict[int, list[CustomEmoji]] = field(default_factory=dict)
     reactions: dict[int, list[ReactionCount]] = field(default_factory=dict)
+    polls: dict[int, Poll] = field(default_factory=dict)  # by status id
+    own_votes: dict[int, list[int]] = field(default_factory=dict)  # the viewer's choices, by poll id
+    viewer_id: int | None = None
 
 
 @dataclass(frozen=True)
@@ -295,7 +301,7 @@ async def load_context(
     session: AsyncSession, statuses: Iterable[Status], viewer: Actor | None
 ) -> StatusContext:
     """Load what rendering ``statuses`` (and the statuses they boost) needs."""
-    ctx = StatusContext()
+    ctx = StatusContext(viewer_id=viewer.id if viewer is not None else None)
     page = list(statuses)
     boosted_ids = [s.reblog_of_id for s in page if s.reblog_of_id is not None]
     if boosted_ids:
@@ -323,7 +329,9 @@ async def load_context(
         ctx.replies = await _counts(session, Status.in_reply_to_id, ids, Status.deleted_at.is_(None))
         ctx.emojis = await emojis.status_emojis(session, ids)
         ctx.reactions = await reaction_counts(session, ids, viewer)
+        ctx.polls = await polls.polls_of(session, ids)
         if viewer is not None:
+            ctx.own_votes = await polls.own_votes(session, viewer.id, [p.id for p in ctx.polls.values()])
             mine = Favourite.actor_id == viewer.id
             ctx.favourited = set(
                 await session.scalars(select(Favourite.status_id).where(mine, Favourite.status_id.in_(ids)))
@@ -388,7 +396,7 @@ def status(svc: Services, row: Status, ctx: StatusContext) -> dict[str, Any]:
         "in_reply_to_id": str(row.in_reply_to_id) if row.in_reply_to_id else None,
         "in_reply_to_account_id": str(parent_author) if parent_author else None,
         "reblog": status(svc, boosted, ctx) if boosted is not None else None,
-        "poll": None,
+        "poll": poll(row, ctx) if boosted is None else None,
         "card": None,
         "language": row.language,
         "text": None,
@@ -404,6 +412,43 @@ def status(svc: Services, row: Status, ctx: StatusContext) -> dict[str, Any]:
         entity["fedigen"] = {"generation": {k: v for k, v in generation.items() if not (
             generation.get("private") and k in ("prompt", "negative_prompt", "seed"))},
             "remix_of": (row.extra or {}).get("remix_of")}  # fmt: skip
+    return entity
+
+
+def poll(row: Status, ctx: StatusContext) -> dict[str, Any] | None:
+    """The Poll entity of a status (https://docs.joinmastodon.org/entities/Poll/), or None.
+
+    Per-option counts are null while the author hides the totals; ``voted`` and ``own_votes`` are there
+    only for a signed-in viewer (``voted`` is true for the poll's author, as on Mastodon).
+    """
+    found = ctx.polls.get(row.id)
+    if found is None:
+        return None
+    now = utcnow()
+    ended = polls.has_ended(found, now)
+    shown = ended or not found.hide_totals
+    tallies = list(found.tallies or [])
+    total = polls.votes_count(found)
+    voters = found.voters_count
+    if voters is None and not found.multiple:
+        voters = total  # one vote per voter
+    entity: dict[str, Any] = {
+        "id": str(found.id),
+        "expires_at": iso(found.expires_at),
+        "expired": ended,
+        "multiple": found.multiple,
+        "votes_count": total,
+        "voters_count": voters,
+        "options": [
+            {"title": title, "votes_count": (int(tallies[i]) if i < len(tallies) else 0) if shown else None}
+            for i, title in enumerate(found.options or [])
+        ],
+        "emojis": [],
+    }
+    if ctx.viewer_id is not None:
+        mine = ctx.own_votes.get(found.id, [])
+        entity["voted"] = bool(mine) or row.actor_id == ctx.viewer_id
+        entity["own_votes"] = list(mine)
     return entity
 
 

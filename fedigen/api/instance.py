@@ -19,6 +19,7 @@ from activitypub.notes import MAX_ATTACHMENTS
 from fedigen.api import entities
 from fedigen.http import services
 from fedigen.services import Services
+from fedigen.social import polls
 from fedigen.social.posts import MAX_TEXT_CHARS
 from generation.backend import MAX_SIDE, MIN_SIDE
 from storage.models import Actor, Status, User, utcnow
@@ -26,7 +27,7 @@ from storage.models import Actor, Status, User, utcnow
 VERSION = "4.3.0 (compatible; fedigen 0.1)"
 IMAGE_TYPES = ["image/jpeg", "image/png", "image/webp", "image/gif"]
 CHARACTERS_RESERVED_PER_URL = 23
-POLLS = {"max_options": 4, "max_characters_per_option": 50, "min_expiration": 300, "max_expiration": 2629746}
+POLLS = polls.LIMITS
 PUBLIC_CACHE = {"Cache-Control": "public, max-age=60", "Access-Control-Allow-Origin": "*"}
 
 

@@ -15,6 +15,7 @@ from fedigen.api import (
     instance,
     media,
     notifications,
+    polls,
     relationships,
     search,
     statuses,
@@ -26,5 +27,6 @@ routes: list[BaseRoute] = []
 # Literal /api/v1/accounts/... paths before /api/v1/accounts/{id}.
 routes += [*instance.routes, *accounts.routes, *relationships.routes, *accounts.id_routes]
 routes += [*notifications.routes, *search.routes]
+routes += polls.routes
 routes += [*statuses.routes, *timelines.routes, *media.routes, *generations.routes, *streaming.routes]
 routes += c2s.routes  # POST outbox and GET inbox: fedigen.federation.routes has the other methods

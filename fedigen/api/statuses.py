@@ -3,6 +3,7 @@ delete, thread context, favourites, boosts and bookmarks, and who favourited or 
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from typing import Any
 
@@ -20,6 +21,7 @@ from fedigen.errors import ForbiddenError, NotFoundError, ValidationError
 from fedigen.http import services
 from fedigen.services import Services
 from fedigen.social import posts, reactions, timelines
+from fedigen.social.polls import MAX_OPTIONS, PollRequest
 from fedigen.social.posts import PostRequest, create_post, delete_post, edit_post
 from fedigen.social.visibility import visible_status
 from storage.models import Actor, Favourite, Status
@@ -79,10 +81,47 @@ def visibility_param(params: Params, default: str = "public") -> str:
     return "followers" if value == "private" else value
 
 
+POLL_FIELD = re.compile(r"poll\[(\w+)\](?:\[(\d{1,3})\])?")
+
+
+def poll_request(params: Params) -> PollRequest | None:
+    """The poll of a status, as Mastodon apps send it: ``poll[options][]``, ``poll[expires_in]``,
+    ``poll[multiple]``, ``poll[hide_totals]`` in a form (``poll[options][0]`` too), or a ``poll`` object in
+    JSON. None when there is none."""
+    poll = Params()
+    nested = (params.values.get("poll") or [None])[0]
+    if isinstance(nested, dict):
+        for key, value in nested.items():
+            poll.add(str(key), value)
+    elif nested is not None:
+        raise ValidationError("poll", "must be an object with options and expires_in")
+    else:
+        indexed: dict[str, list[tuple[int, Any]]] = {}
+        for key, values in params.values.items():
+            match = POLL_FIELD.fullmatch(key)
+            if match and match.group(2) is not None:
+                indexed.setdefault(match.group(1), []).extend((int(match.group(2)), v) for v in values)
+            elif match:
+                poll.values[match.group(1)] = list(values)
+        for name, items in indexed.items():
+            poll.values.setdefault(name, []).extend(v for _, v in sorted(items, key=lambda i: i[0]))
+    if not poll.values:
+        return None
+    options = poll.values.get("options", [])
+    if any(not isinstance(o, str) for o in options) or len(options) > MAX_OPTIONS * 25:
+        raise ValidationError("poll[options]", "must be a list of texts")
+    try:
+        expires_in = poll.get_int("expires_in")
+        return PollRequest(options=list(options), expires_in=expires_in, multiple=poll.get_bool("multiple"),
+                           hide_totals=poll.get_bool("hide_totals"))  # fmt: skip
+    except ValidationError as exc:
+        raise ValidationError(f"poll[{exc.field}]", str(exc).split(": ", 1)[-1]) from None
+
+
 def post_request(params: Params) -> PostRequest:
     """What POST /api/v1/statuses asks for."""
-    if "poll" in params or "scheduled_at" in params:
-        raise ValidationError("poll" if "poll" in params else "scheduled_at", "is not supported here")
+    if "scheduled_at" in params:
+        raise ValidationError("scheduled_at", "is not supported here")
     reply_to = params.get_str("in_reply_to_id")
     if reply_to is not None and not reply_to.isdigit():
         raise ValidationError("in_reply_to_id", "must be an id")
@@ -92,6 +131,7 @@ def post_request(params: Params) -> PostRequest:
         summary=params.get_str("spoiler_text", "") or "", sensitive=params.get_bool("sensitive"),
         language=params.get_str("language", max_chars=16) or None,
         in_reply_to_id=int(reply_to) if reply_to else None, media_ids=ids_param(params, "media_ids"),
+        poll=poll_request(params),
     )  # fmt: skip
 
 
@@ -131,7 +171,7 @@ async def _own(session: AsyncSession, author: Actor, status_id: int) -> Status:
 
 
 async def update(request: Request) -> Response:
-    """PUT /api/v1/statuses/:id: new text, content warning, sensitivity or media."""
+    """PUT /api/v1/statuses/:id: new text, content warning, sensitivity, media or poll."""
     auth = await authenticate(request, "write:statuses")
     params = await read_params(request)
     svc = services(request)
@@ -143,9 +183,10 @@ async def update(request: Request) -> Response:
         media_ids = ids_param(params, "media_ids") if "media_ids" in params else None
         summary = params.get_str("spoiler_text")
         sensitive = params.get_bool("sensitive") if "sensitive" in params else None
+        poll = poll_request(params)
         try:
             status = await edit_post(svc, session, author, status.id, status.source_text or "" if text is None
-                                     else text, summary, sensitive, media_ids)  # fmt: skip
+                                     else text, summary, sensitive, media_ids, poll)  # fmt: skip
         except ForbiddenError:
             raise NotFoundError("Record not found") from None
         body = await render(svc, session, status, author)

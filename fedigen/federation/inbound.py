@@ -24,7 +24,7 @@ from activitypub.urls import same_origin
 from activitypub.vocab import PUBLIC
 from fedigen.errors import FedigenError
 from fedigen.services import Services
-from fedigen.social import accounts, blocks, follows, moderation, posts, reactions, remixes
+from fedigen.social import accounts, blocks, follows, moderation, polls, posts, reactions, remixes
 from storage.models import Actor, Block, Favourite, Follow, InboxEntry, InboxItem, Status
 from storage.vocabulary import FollowState
 
@@ -112,7 +112,7 @@ async def on_undo(svc: Services, session: AsyncSession, rec: r.UndoReceived) -> 
 async def on_note(svc: Services, session: AsyncSession, rec: r.NoteReceived) -> None:
     if rec.edited:
         await posts.receive_edit(svc, session, rec.actor, rec.note)
-    else:
+    elif not await polls.receive_vote(svc, session, rec.actor, rec.note):  # a vote is no post
         await posts.receive_post(svc, session, rec.actor, rec.note)
 
 

@@ -19,6 +19,7 @@ from activitypub.signatures import verify_request
 from activitypub.vocab import AS_CONTEXT
 from fedigen.errors import NotFoundError
 from fedigen.http import services, wants_as2
+from fedigen.social import polls
 from fedigen.social.accounts import get_local
 from fedigen.social.visibility import can_see, is_public
 from storage.models import Activity, Actor, Follow, Status
@@ -208,8 +209,15 @@ async def outbox(request: Request) -> Response:
                 .offset((page - 1) * PAGE_SIZE)
                 .limit(PAGE_SIZE)
             )
+            statuses = list(rows)
+            by_status = await polls.polls_of(session, [s.id for s in statuses])
             items = [
-                {k: v for k, v in create_of(s, account, svc.urls).items() if k != "@context"} for s in rows
+                {
+                    k: v
+                    for k, v in create_of(s, account, svc.urls, by_status.get(s.id)).items()
+                    if k != "@context"
+                }
+                for s in statuses
             ]
     return ActivityJSONResponse(collection(svc.urls.outbox(account.username), total, page, items))
 
@@ -226,11 +234,13 @@ async def featured(request: Request) -> Response:
 
 
 async def note(request: Request) -> Response:
-    """A local Note at its id: the Note, a 410 Tombstone once deleted, 404 unless public or unlisted."""
+    """A local Note (a Question with its poll) at its id: a 410 Tombstone once deleted, 404 unless public
+    or unlisted."""
     svc = services(request)
     async with svc.reads() as session:
         account = await get_local(session, request.path_params["username"])
         status = await session.get(Status, int(request.path_params["status_id"]))
+        poll = await polls.poll_of(session, status.id) if status is not None else None
     if status is None or status.actor_id != account.id or not status.local or status.reblog_of_id is not None:
         raise NotFoundError("no such status")
     if status.deleted_at is not None:
@@ -247,8 +257,8 @@ async def note(request: Request) -> Response:
     else:
         await check_fetch_signature(request)
     if request.path_params.get("activity"):
-        return ActivityJSONResponse(create_of(status, account, svc.urls))
-    return ActivityJSONResponse(note_to_ap(status, account, svc.urls))
+        return ActivityJSONResponse(create_of(status, account, svc.urls, poll))
+    return ActivityJSONResponse(note_to_ap(status, account, svc.urls, poll=poll))
 
 
 async def _signer_may_see(request: Request, status: Status) -> bool:

@@ -1,8 +1,8 @@
 """Notifications: the one place that decides whether a local account hears about something.
 
 Every social action that should reach someone (a follow or follow request, a mention or reply, a
-favourite, a boost, a move) calls :func:`notify`, whichever front door it came through: a local
-account, the client API, C2S, the CLI or another server.
+favourite, a boost, a move, the end of a poll) calls :func:`notify`, whichever front door it came
+through: a local account, the client API, C2S, the CLI or another server.
 """
 
 from __future__ import annotations
@@ -26,6 +26,7 @@ class Kind(StrEnum):
     MOVE = "move"
     # Pleroma's and Akkoma's name, which Mastodon API clients that show reactions read.
     EMOJI_REACTION = "pleroma:emoji_reaction"
+    POLL = "poll"  # a poll the account made or voted in has ended
 
 
 async def blocks(session: AsyncSession, actor: Actor, target: Actor) -> bool:
@@ -40,11 +41,12 @@ async def notify(
     session: AsyncSession, recipient: Actor, kind: Kind, sender: Actor, status: Status | None = None,
     *, reaction_id: int | None = None,
 ) -> None:  # fmt: skip
-    """Tell a local account; never about its own actions, nor about accounts it blocked.
+    """Tell a local account; never about its own actions (except that its own poll ended, which comes
+    from itself as on Mastodon), nor about accounts it blocked.
 
     ``reaction_id`` is the emoji reaction an EMOJI_REACTION is about (undoing it removes the notification).
     """
-    if recipient.domain is not None or recipient.id == sender.id:
+    if recipient.domain is not None or (recipient.id == sender.id and kind != Kind.POLL):
         return
     if not await blocks(session, recipient, sender):
         session.add(

@@ -27,7 +27,7 @@ from activitypub.outbox import publish
 from activitypub.vocab import VISIBILITIES, address
 from fedigen.errors import ForbiddenError, NotFoundError, ValidationError
 from fedigen.services import Services
-from fedigen.social import bot, emoji, remixes
+from fedigen.social import bot, emoji, polls, remixes
 from fedigen.social.accounts import get_local
 from fedigen.social.media import media_url
 from fedigen.social.notifications import Kind, notify
@@ -71,6 +71,8 @@ class PostRequest:
     # a prompt); ``mention_ids`` are then the only accounts mentioned and addressed.
     literal: bool = False
     mention_ids: list[int] = field(default_factory=list)
+    # A poll posted with the text (a Question on the wire).
+    poll: polls.PollRequest | None = None
 
 
 def _check(request: PostRequest) -> Visibility:
@@ -84,6 +86,8 @@ def _check(request: PostRequest) -> Visibility:
         raise ValidationError("text", f"over {MAX_TEXT_CHARS} characters")
     if len(request.summary) > 1000:
         raise ValidationError("spoiler_text", "over 1000 characters")
+    if request.poll is not None:
+        polls.check_request(request.poll)
     return Visibility(request.visibility)
 
 
@@ -257,6 +261,7 @@ async def create_post(svc: Services, session: AsyncSession, author: Actor, reque
         row.status_id, row.position = status.id, position
     status.ap_id = svc.urls.status(author.username, status.id)
     status.url = svc.urls.status_page(author.username, status.id)
+    poll = await polls.create_local(session, status, request.poll) if request.poll is not None else None
     new_mentions = await _set_tags_and_mentions(session, status, hashtags, mentioned)
     # The remixed post's remote author gets the Create even when not addressed (to show the remix).
     remixed_author = await session.get(Actor, remixed.actor_id) if remixed is not None else None
@@ -266,7 +271,10 @@ async def create_post(svc: Services, session: AsyncSession, author: Actor, reque
     if remixed_author is not None and remixed_author.domain is not None and remixed_author.id != author.id:
         extra_inboxes.append(remixed_author.shared_inbox_url or remixed_author.inbox_url or "")
     await publish(
-        session, author, create_of(status, author, svc.urls), extra_inboxes=[i for i in extra_inboxes if i]
+        session,
+        author,
+        create_of(status, author, svc.urls, poll),
+        extra_inboxes=[i for i in extra_inboxes if i],
     )
     await after_post(svc, session, status, author, new_mentions, parent)
     return status
@@ -315,6 +323,8 @@ async def store_remote(svc: Services, session: AsyncSession, author: Actor, note
     session.add(status)
     parent, new_mentions = await _apply_note(session, status, note)
     await emoji.link_status(session, status, author, note.emojis)
+    if note.poll is not None:
+        await polls.sync_remote(session, status, note.poll, allow_significant=True)
     await after_post(svc, session, status, author, new_mentions, parent)
     return status
 
@@ -415,9 +425,14 @@ async def _replace_media(svc: Services, session: AsyncSession, author: Actor, st
 async def edit_post(
     svc: Services, session: AsyncSession, author: Actor, status_id: int, text: str,
     summary: str | None = None, sensitive: bool | None = None, media_ids: list[int] | None = None,
+    poll: polls.PollRequest | None = None,
 ) -> Status:  # fmt: skip
-    """Change a local post's text (and its media) and send Update with ``updated`` to the same audience."""
+    """Change a local post's text (its media, its poll) and send Update with ``updated`` to the same
+    audience. A poll given with other options, or switched between single and multiple choice, loses
+    its votes (as on Mastodon); without one the poll stays as it is."""
     status = await own_status(session, author, status_id)
+    if poll is not None:
+        polls.check_request(poll)
     if media_ids is not None:
         await _replace_media(svc, session, author, status, media_ids)
     _check(PostRequest(text=text, visibility=status.visibility, attachments=status.attachments))
@@ -431,18 +446,38 @@ async def edit_post(
     status.edited_at = utcnow()
     for actor in await _set_tags_and_mentions(session, status, hashtags, mentioned):
         await notify(session, actor, Kind.MENTION, author, status)
-    await publish(session, author, update_of(status, author, svc.urls))
+    current = (
+        await polls.replace_local(session, status, poll) if poll else await polls.poll_of(session, status.id)
+    )
+    await publish(session, author, update_of(status, author, svc.urls, current))
     return status
 
 
 async def receive_edit(svc: Services, session: AsyncSession, author: Actor, note: RemoteNote) -> None:
-    """Update of a remote post we have, by its author: newly mentioned local accounts are told."""
+    """Update of a remote post we have, by its author: newly mentioned local accounts are told.
+
+    As Mastodon reads an Update (ActivityPub::ProcessStatusUpdateService): one older than the last edit
+    changes nothing; one of a poll without a newer ``updated`` (how servers send new counts) changes
+    only the counts, never the post; and the post shows as edited only when its text, content warning,
+    media or poll options changed, not for new counts under a new ``updated``.
+    """
     status = await status_by_ap_id(session, note.ap_id)
     if status is None or status.actor_id != author.id or status.local:
         return
+    if status.edited_at is not None and note.edited_at is not None and status.edited_at > note.edited_at:
+        return  # an Update older than the edit we have
+    newer = note.edited_at is not None and (status.edited_at is None or note.edited_at > status.edited_at)
+    poll = await polls.poll_of(session, status.id)
+    if not newer and (poll is not None or note.poll is not None):
+        await polls.sync_remote(session, status, note.poll, allow_significant=False)
+        return
+    before = (status.content, status.summary, [a.get("url") for a in status.attachments or []])
+    edited_at = status.edited_at
     _, new_mentions = await _apply_note(session, status, note)
     await emoji.link_status(session, status, author, note.emojis)
-    status.edited_at = note.edited_at or utcnow()
+    poll_changed = await polls.sync_remote(session, status, note.poll, allow_significant=True)
+    after = (status.content, status.summary, [a.get("url") for a in status.attachments or []])
+    status.edited_at = (note.edited_at or utcnow()) if before != after or poll_changed else edited_at
     for actor in new_mentions:
         await notify(session, actor, Kind.MENTION, author, status)
 

@@ -29,12 +29,12 @@ from activitypub.content import strip_html
 from fedigen.errors import NotFoundError, ValidationError
 from fedigen.http import services, wants_as2
 from fedigen.services import Services
-from fedigen.social import emoji
+from fedigen.social import emoji, polls
 from fedigen.social.accounts import get_local
 from fedigen.social.remixes import lineage
 from fedigen.web.avatars import cached_identicon_png
 from fedigen.web.emoji import emojify_html, emojify_text
-from storage.models import Actor, Follow, Status, StatusTag
+from storage.models import Actor, Follow, Poll, Status, StatusTag
 from storage.vocabulary import PUBLIC_VISIBILITIES, FollowState, Visibility
 
 PAGE_SIZE = 20
@@ -364,9 +364,27 @@ async def status_page(request: Request) -> Response:
     async with services(request).reads() as session:
         parents, children = await lineage(session, status)
         [entry] = await with_emojis(services(request), session, [Entry(status, account)])
+        poll = await polls.poll_of(session, status.id)
     generation = (status.extra or {}).get("generation")
-    context = {"entry": entry, "generation": generation, "parents": parents, "children": children}
+    context = {"entry": entry, "generation": generation, "parents": parents, "children": children,
+               "poll": poll_view(poll)}  # fmt: skip
     return render(request, "status.html", context)
+
+
+def poll_view(poll: Poll | None) -> dict[str, Any] | None:
+    """What the status page shows of a poll: options with their votes (unless the author hides them until
+    the end), the total, and when it ends or ended."""
+    if poll is None:
+        return None
+    ended = polls.has_ended(poll)
+    shown = ended or not poll.hide_totals
+    tallies = list(poll.tallies or [])
+    options = [
+        (title, int(tallies[i]) if shown and i < len(tallies) else None)
+        for i, title in enumerate(poll.options)
+    ]
+    return {"options": options, "votes": polls.votes_count(poll), "ended": ended,
+            "expires_at": poll.expires_at, "multiple": poll.multiple}  # fmt: skip
 
 
 async def tag_page(request: Request) -> Response:

@@ -2,7 +2,7 @@
 remote status and actor was sent with, reactions to statuses, and the reaction a notification is about
 
 Revision ID: 0006_emoji
-Revises: 0004
+Revises: 0005_polls
 Create Date: 2026-12-05 09:00:00
 """
 
@@ -17,7 +17,7 @@ from sqlalchemy.exc import SAWarning
 import storage.models
 
 revision = "0006_emoji"
-down_revision = "0004"
+down_revision = "0005_polls"
 branch_labels = None
 depends_on = None
 

@@ -94,8 +94,8 @@ const {
 } = await import("@fedify/fedify");
 const vocab = await import("@fedify/vocab");
 const {
-  Accept, Activity, Announce, Create, Delete, Endpoints, Follow, Image, Like, Mention, Note, Person,
-  PUBLIC_COLLECTION, Reject, Tombstone, Undo, Update, isActor,
+  Accept, Activity, Announce, Collection, Create, Delete, Endpoints, Follow, Image, Like, Mention, Note, Person,
+  PUBLIC_COLLECTION, Question, Reject, Tombstone, Undo, Update, isActor,
 } = vocab;
 
 await configure({
@@ -119,6 +119,8 @@ const following = new Map(); // followed actor id -> { followId, accepted }
 const sent = new Map(); // activity id -> { activity, recipients, kind }
 const objects = new Map(); // object/activity id -> Fedify object, served by the object dispatchers
 const notes = new Map(); // note id -> { note, create, recipients, toUrls, ccUrls }
+// question id -> { question, create, recipients, public, names, multiple, votes: Map voter id -> Set of names }
+const questions = new Map();
 
 const keyPairs = [
   await generateCryptoKeyPair("RSASSA-PKCS1-v1_5"),
@@ -215,6 +217,7 @@ function buildFederation(origin) {
   // Every object and activity we create is dereferenceable at its id.
   const objectRoutes = [
     [Note, "/notes/{id}"],
+    [Question, "/questions/{id}"],
     [Create, "/activities/create/{id}"],
     [Update, "/activities/update/{id}"],
     [Delete, "/activities/delete/{id}"],
@@ -302,7 +305,7 @@ function buildFederation(origin) {
         if (f.followId === followId && reject.actorId?.href === actorId) following.delete(actorId);
       }
     }))
-    .on(Create, listener("Create"))
+    .on(Create, listener("Create", countVote))
     .on(Update, listener("Update"))
     .on(Delete, listener("Delete"))
     .on(Like, listener("Like"))
@@ -361,6 +364,58 @@ async function embeddedOrReferencedId(activity) {
 }
 
 const STARTED = Temporal.Now.instant();
+
+// ---------------------------------------------------------------------------------------------------
+// Polls: our Questions, and the votes other servers send for them
+// ---------------------------------------------------------------------------------------------------
+
+// A Question's options as Mastodon serves them: Notes with a name and replies.totalItems (the votes).
+function pollOptions(names, votes) {
+  return names.map((name) => new Note({
+    name,
+    replies: new Collection({ totalItems: [...votes.values()].filter((chosen) => chosen.has(name)).length }),
+  }));
+}
+
+function questionWithCounts(stored) {
+  const options = pollOptions(stored.names, stored.votes);
+  return stored.question.clone({
+    exclusiveOptions: stored.multiple ? [] : options,
+    inclusiveOptions: stored.multiple ? options : [],
+    voters: stored.votes.size,
+  });
+}
+
+// Create listener: a Note named after an option of one of our Questions, in reply to it, is a vote (as
+// Mastodon, Misskey and Pleroma send votes). Counted once per voter and option (one option in all for
+// a single-choice poll); the voter then gets an Update of the Question with the new counts and no
+// `updated` (how Mastodon sends counts), queued like the Accept of a Follow.
+async function countVote(ctx, create) {
+  const note = await create.getObject(ctx);
+  if (!(note instanceof Note) || note.replyTargetId == null || note.name == null) return;
+  const stored = questions.get(note.replyTargetId.href);
+  const name = String(note.name);
+  if (stored == null || !stored.names.includes(name) || create.actorId == null) return;
+  const voter = create.actorId.href;
+  const chosen = stored.votes.get(voter) ?? new Set();
+  if (chosen.has(name) || (!stored.multiple && chosen.size > 0)) return;
+  chosen.add(name);
+  stored.votes.set(voter, chosen);
+  stored.question = questionWithCounts(stored);
+  objects.set(stored.question.id.href, stored.question);
+  const actor = await create.getActor(ctx);
+  if (actor == null) throw new Error(`could not dereference voter ${voter}`);
+  const update = new Update({
+    id: ctx.getObjectUri(Update, { id: randomUUID() }),
+    actor: ctx.getActorUri(USERNAME),
+    object: stored.question,
+    tos: stored.question.toIds,
+    ccs: stored.question.ccIds,
+  });
+  objects.set(update.id.href, update);
+  sent.set(update.id.href, { activity: update, recipients: [actor], kind: "Update" });
+  await ctx.sendActivity({ identifier: USERNAME }, actor, update);
+}
 
 // ---------------------------------------------------------------------------------------------------
 // Control API helpers
@@ -468,6 +523,35 @@ function asUrlList(value, key) {
   return list.map((v) => parseUrl(v, key).href);
 }
 
+// The audience of a post from a control call's body (`to`, `cc`, `mention`, `mention_name`, `public`):
+// the to/cc URLs, the Mention tags, and every addressed actor resolved (not Public, not our followers).
+async function audience(ctx, body) {
+  const isPublic = body.public === true;
+  const toUrls = asUrlList(body.to, "to");
+  const ccUrls = asUrlList(body.cc, "cc");
+  const followersUri = ctx.getFollowersUri(USERNAME).href;
+  const tags = [];
+  let mentionActor = null;
+  if (body.mention != null) {
+    mentionActor = await resolveActor(ctx, body.mention);
+    const name = body.mention_name ??
+      `@${mentionActor.preferredUsername ?? "unknown"}@${mentionActor.id.host}`;
+    tags.push(new Mention({ href: mentionActor.id, name }));
+    if (!toUrls.includes(mentionActor.id.href) && !ccUrls.includes(mentionActor.id.href)) toUrls.push(mentionActor.id.href);
+  }
+  if (isPublic) {
+    if (!toUrls.some(isPublicAlias) && !ccUrls.some(isPublicAlias)) toUrls.unshift(PUBLIC_COLLECTION.href);
+    if (!ccUrls.includes(followersUri)) ccUrls.push(followersUri);
+  }
+  const recipients = [];
+  for (const u of [...toUrls, ...ccUrls]) {
+    if (isPublicAlias(u) || u === followersUri) continue;
+    if (recipients.some((r) => r.id.href === u)) continue;
+    recipients.push(mentionActor?.id.href === u ? mentionActor : await resolveActor(ctx, u));
+  }
+  return { isPublic, toUrls, ccUrls, tags, recipients };
+}
+
 async function withExchanges(fn) {
   const exchanges = [];
   const result = await exchangeScope.run(exchanges, fn);
@@ -563,30 +647,7 @@ const routes = {
   "POST /_control/create": async (body) => {
     const ctx = context();
     const content = requireString(body, "content");
-    const isPublic = body.public === true;
-    const toUrls = asUrlList(body.to, "to");
-    const ccUrls = asUrlList(body.cc, "cc");
-    const followersUri = ctx.getFollowersUri(USERNAME).href;
-    const tags = [];
-    let mentionActor = null;
-    if (body.mention != null) {
-      mentionActor = await resolveActor(ctx, body.mention);
-      const name = body.mention_name ??
-        `@${mentionActor.preferredUsername ?? "unknown"}@${mentionActor.id.host}`;
-      tags.push(new Mention({ href: mentionActor.id, name }));
-      if (!toUrls.includes(mentionActor.id.href) && !ccUrls.includes(mentionActor.id.href)) toUrls.push(mentionActor.id.href);
-    }
-    if (isPublic) {
-      if (!toUrls.some(isPublicAlias) && !ccUrls.some(isPublicAlias)) toUrls.unshift(PUBLIC_COLLECTION.href);
-      if (!ccUrls.includes(followersUri)) ccUrls.push(followersUri);
-    }
-    // Resolve every addressed actor (not Public, not our followers collection) to its inbox.
-    const recipients = [];
-    for (const u of [...toUrls, ...ccUrls]) {
-      if (isPublicAlias(u) || u === followersUri) continue;
-      if (recipients.some((r) => r.id.href === u)) continue;
-      recipients.push(mentionActor?.id.href === u ? mentionActor : await resolveActor(ctx, u));
-    }
+    const { isPublic, toUrls, ccUrls, tags, recipients } = await audience(ctx, body);
     const attachments = (body.attachments ?? []).map((a) => new Image({
       url: parseUrl(a.url, "attachments[].url"),
       mediaType: a.media_type ?? null,
@@ -630,6 +691,94 @@ const routes = {
       delivered_to: recipients.map((r) => r.inboxId.href),
       activity: await create.toJsonLd({ contextLoader: ctx.contextLoader }),
     };
+  },
+
+  // A poll: Create{Question} addressed as `create` addresses a Note.
+  "POST /_control/question": async (body) => {
+    const ctx = context();
+    const content = requireString(body, "content");
+    const names = body.options;
+    if (!Array.isArray(names) || names.length < 2 || names.some((n) => typeof n !== "string" || n === "")) {
+      throw new ControlError(400, `"options" must be a list of at least two names`);
+    }
+    const multiple = body.multiple === true;
+    const { isPublic, toUrls, ccUrls, tags, recipients } = await audience(ctx, body);
+    const published = Temporal.Now.instant();
+    const endTime = body.end_time != null
+      ? Temporal.Instant.from(body.end_time)
+      : published.add({ seconds: Number(body.expires_in ?? 3600) });
+    const questionId = ctx.getObjectUri(Question, { id: randomUUID() });
+    const options = pollOptions(names, new Map());
+    const question = new Question({
+      id: questionId,
+      attribution: ctx.getActorUri(USERNAME),
+      content,
+      tos: toUrls.map((u) => new URL(u)),
+      ccs: ccUrls.map((u) => new URL(u)),
+      tags,
+      exclusiveOptions: multiple ? [] : options,
+      inclusiveOptions: multiple ? options : [],
+      endTime,
+      voters: 0,
+      url: questionId,
+      published,
+    });
+    const create = new Create({
+      id: ctx.getObjectUri(Create, { id: randomUUID() }),
+      actor: ctx.getActorUri(USERNAME),
+      object: question,
+      tos: question.toIds,
+      ccs: question.ccIds,
+      published,
+    });
+    objects.set(question.id.href, question);
+    objects.set(create.id.href, create);
+    questions.set(question.id.href, { question, create, recipients, public: isPublic, names, multiple, votes: new Map() });
+    sent.set(create.id.href, { activity: create, recipients, kind: "Create", followers: isPublic });
+    await deliver(ctx, recipients, create, { followers: isPublic, preferSharedInbox: body.prefer_shared_inbox === true });
+    return {
+      activity_id: create.id.href,
+      question_id: question.id.href,
+      delivered_to: recipients.map((r) => r.inboxId.href),
+      activity: await create.toJsonLd({ contextLoader: ctx.contextLoader }),
+    };
+  },
+
+  // What our Questions have counted so far (votes received in the inbox).
+  "GET /_control/questions": async () => [...questions.entries()].map(([id, q]) => ({
+    id,
+    options: q.names,
+    multiple: q.multiple,
+    votes: Object.fromEntries([...q.votes.entries()].map(([voter, chosen]) => [voter, [...chosen]])),
+  })),
+
+  // Vote in another server's poll as Mastodon does: for each choice a Create of a Note whose name is
+  // the option, inReplyTo the Question, attributed to us, addressed to the poll's author only.
+  "POST /_control/vote": async (body) => {
+    const ctx = context();
+    const question = parseUrl(requireString(body, "question"), "question");
+    const author = await resolveActor(ctx, requireString(body, "actor"));
+    const choices = body.choices;
+    if (!Array.isArray(choices) || choices.length === 0 || choices.some((c) => typeof c !== "string" || c === "")) {
+      throw new ControlError(400, `"choices" must be a non-empty list of option names`);
+    }
+    const votes = [];
+    for (const name of choices) {
+      const noteId = ctx.getObjectUri(Note, { id: randomUUID() });
+      const note = new Note({ id: noteId, name, attribution: ctx.getActorUri(USERNAME), replyTarget: question, to: author.id });
+      const create = new Create({
+        id: ctx.getObjectUri(Create, { id: randomUUID() }),
+        actor: ctx.getActorUri(USERNAME),
+        object: note,
+        to: author.id,
+      });
+      objects.set(note.id.href, note);
+      objects.set(create.id.href, create);
+      sent.set(create.id.href, { activity: create, recipients: [author], kind: "Create" });
+      await deliver(ctx, [author], create, { preferSharedInbox: body.prefer_shared_inbox === true });
+      votes.push({ activity_id: create.id.href, note_id: note.id.href, name });
+    }
+    return { votes };
   },
 
   "POST /_control/update": async (body) => {
