@@ -21,6 +21,7 @@ from fedigen.federation.inbound import HANDLERS, PREPARERS, file_for_recipients
 from fedigen.services import Services
 from fedigen.social.jobs import runner
 from fedigen.social.media import cache_remote_avatars, resume_uploads
+from fedigen.social.pins import sync_featured_collections
 from storage import queue
 from storage.models import Delivery, InboxItem, utcnow
 from storage.retry import decide
@@ -35,7 +36,7 @@ PURGE_INTERVAL = 3600.0
 
 
 class Worker:
-    """Runs inbox items, generation jobs, deliveries and avatar copies until stopped."""
+    """Runs inbox items, generation jobs, deliveries, avatar copies and featured reads until stopped."""
 
     def __init__(self, services: Services) -> None:
         self.services = services
@@ -193,9 +194,13 @@ class Worker:
         return worked
 
     async def _media_once(self) -> int:
-        """Uploads to finish and remote avatars to copy: fetches from other servers, so in a loop of their
-        own when running (a slow avatar host must not hold up deliveries)."""
-        return await resume_uploads(self.services) + await cache_remote_avatars(self.services)
+        """Uploads to finish, remote avatars to copy and remote featured collections (pinned posts) to
+        read: fetches from other servers, so in a loop of their own when running (a slow host must not
+        hold up deliveries)."""
+        svc = self.services
+        return (
+            await resume_uploads(svc) + await cache_remote_avatars(svc) + await sync_featured_collections(svc)
+        )
 
     async def purge_finished(self, *, force: bool = False) -> int:
         """Delete inbox items and deliveries finished more than ``keep_finished_hours`` ago (at most

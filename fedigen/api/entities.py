@@ -20,7 +20,17 @@ from activitypub.content import sanitize_html, strip_html
 from fedigen.services import Services
 from fedigen.social.media import media_url
 from storage.clients import Bookmark
-from storage.models import Actor, Favourite, Follow, MediaAttachment, Mention, Notification, Status, User
+from storage.models import (
+    Actor,
+    Favourite,
+    Follow,
+    MediaAttachment,
+    Mention,
+    Notification,
+    Status,
+    StatusPin,
+    User,
+)
 from storage.vocabulary import FollowState, Visibility
 
 
@@ -122,7 +132,7 @@ async def credential_account(svc: Services, session: AsyncSession, actor: Actor)
     entity["source"] = {
         "privacy": "public",
         "sensitive": False,
-        "language": None,
+        "language": actor.default_language,
         "note": strip_html(actor.summary or ""),
         "fields": [
             {
@@ -184,6 +194,9 @@ class StatusContext:
     favourited: set[int] = field(default_factory=set)
     reblogged: set[int] = field(default_factory=set)
     bookmarked: set[int] = field(default_factory=set)
+    # The viewer's own pinned posts on the page.
+    pinned: set[int] = field(default_factory=set)
+    viewer_id: int | None = None
     # Author of each replied-to status on the page, by that status's id.
     reply_authors: dict[int, int] = field(default_factory=dict)
 
@@ -197,7 +210,7 @@ async def load_context(
     session: AsyncSession, statuses: Iterable[Status], viewer: Actor | None
 ) -> StatusContext:
     """Load what rendering ``statuses`` (and the statuses they boost) needs."""
-    ctx = StatusContext()
+    ctx = StatusContext(viewer_id=viewer.id if viewer is not None else None)
     page = list(statuses)
     boosted_ids = [s.reblog_of_id for s in page if s.reblog_of_id is not None]
     if boosted_ids:
@@ -235,6 +248,10 @@ async def load_context(
             marked = Bookmark.account_id == viewer.id
             ctx.bookmarked = set(
                 await session.scalars(select(Bookmark.status_id).where(marked, Bookmark.status_id.in_(ids)))
+            )
+            pinned = StatusPin.account_id == viewer.id
+            ctx.pinned = set(
+                await session.scalars(select(StatusPin.status_id).where(pinned, StatusPin.status_id.in_(ids)))
             )
     parent_ids = [s.in_reply_to_id for s in shown if s.in_reply_to_id is not None]
     if parent_ids:
@@ -275,8 +292,9 @@ def status(svc: Services, row: Status, ctx: StatusContext) -> dict[str, Any]:
             if isinstance(t, dict) and t.get("type") == "Hashtag"
         ],
         "emojis": [],
-        "reblogs_count": ctx.reblogs.get(row.id, 0),
-        "favourites_count": ctx.favourites.get(row.id, 0),
+        # A remote post's server's own counts when it reported them (Mastodon's untrusted counts).
+        "reblogs_count": _count(row.untrusted_reblogs_count, ctx.reblogs.get(row.id, 0), row),
+        "favourites_count": _count(row.untrusted_favourites_count, ctx.favourites.get(row.id, 0), row),
         "replies_count": ctx.replies.get(row.id, 0),
         "edited_at": iso(row.edited_at),
         "favourited": row.id in ctx.favourited,
@@ -293,6 +311,11 @@ def status(svc: Services, row: Status, ctx: StatusContext) -> dict[str, Any]:
         "language": row.language,
         "text": None,
     }
+    # Only on the viewer's own posts that may be pinned, as Mastodon shows it.
+    if row.actor_id != ctx.viewer_id or boosted is not None or row.visibility == Visibility.DIRECT:
+        del entity["pinned"]
+    else:
+        entity["pinned"] = row.id in ctx.pinned
     generation = (row.extra or {}).get("generation")
     if isinstance(generation, dict):
         # fedigen's own field; Mastodon clients ignore unknown keys.
@@ -300,6 +323,10 @@ def status(svc: Services, row: Status, ctx: StatusContext) -> dict[str, Any]:
             generation.get("private") and k in ("prompt", "negative_prompt", "seed"))},
             "remix_of": (row.extra or {}).get("remix_of")}  # fmt: skip
     return entity
+
+
+def _count(reported: int | None, ours: int, row: Status) -> int:
+    return reported if reported is not None and not row.local else ours
 
 
 async def statuses(

@@ -14,12 +14,14 @@ from activitypub.activities import create_of
 from activitypub.actors import instance_actor_to_ap, local_actor_to_ap
 from activitypub.errors import PayloadTooLargeError
 from activitypub.inbox import receive
-from activitypub.notes import note_to_ap, tombstone_to_ap
+from activitypub.notes import counted_collection, note_to_ap, tombstone_to_ap
 from activitypub.signatures import verify_request
-from activitypub.vocab import AS_CONTEXT
+from activitypub.vocab import AS_CONTEXT, CONTEXT
 from fedigen.errors import NotFoundError
 from fedigen.http import services, wants_as2
 from fedigen.social.accounts import get_local
+from fedigen.social.pins import pinned_query
+from fedigen.social.reactions import note_counts
 from fedigen.social.visibility import is_public
 from storage.models import Activity, Actor, Follow, Status
 from storage.vocabulary import PUBLIC_VISIBILITIES, FollowState
@@ -201,52 +203,98 @@ async def outbox(request: Request) -> Response:
         total = await session.scalar(select(func.count()).select_from(Status).where(*where)) or 0
         items: list[Any] = []
         if page is not None:
-            rows = await session.scalars(
-                select(Status)
-                .where(*where)
-                .order_by(Status.id.desc())
-                .offset((page - 1) * PAGE_SIZE)
-                .limit(PAGE_SIZE)
+            rows = list(
+                await session.scalars(
+                    select(Status)
+                    .where(*where)
+                    .order_by(Status.id.desc())
+                    .offset((page - 1) * PAGE_SIZE)
+                    .limit(PAGE_SIZE)
+                )
             )
+            counts = await note_counts(session, [s.id for s in rows])
             items = [
-                {k: v for k, v in create_of(s, account, svc.urls).items() if k != "@context"} for s in rows
+                {k: v for k, v in create_of(s, account, svc.urls, counts[s.id]).items() if k != "@context"}
+                for s in rows
             ]
     return ActivityJSONResponse(collection(svc.urls.outbox(account.username), total, page, items))
 
 
 async def featured(request: Request) -> Response:
-    """Pinned posts (none yet: pinning arrives with the client API)."""
+    """The account's pinned posts, as Mastodon serves them: an OrderedCollection of the Notes, the most
+    recently pinned first; a followers-only one is listed by its id alone."""
     svc = services(request)
+    await check_fetch_signature(request)
     async with svc.reads() as session:
         account = await get_local(session, request.path_params["username"])
+        rows = list(await session.scalars(pinned_query(account.id).where(Status.reblog_of_id.is_(None))))
+        counts = await note_counts(session, [r.id for r in rows if is_public(r)])
+    items: list[Any] = [
+        note_to_ap(r, account, svc.urls, with_context=False, counts=counts[r.id]) if is_public(r) else r.ap_id
+        for r in rows
+    ]
     return ActivityJSONResponse(
-        {"@context": AS_CONTEXT, "id": svc.urls.featured(account.username), "type": "OrderedCollection",
-         "totalItems": 0, "orderedItems": []}
+        {"@context": CONTEXT, "id": svc.urls.featured(account.username), "type": "OrderedCollection",
+         "totalItems": len(items), "orderedItems": items}
     )  # fmt: skip
 
 
-async def note(request: Request) -> Response:
-    """A local Note at its id: the Note, a 410 Tombstone once deleted, 404 unless public or unlisted."""
+async def _local_note(request: Request) -> tuple[Actor, Status]:
+    """The local Note at this path, deleted or not (404 for anything else)."""
     svc = services(request)
     async with svc.reads() as session:
         account = await get_local(session, request.path_params["username"])
         status = await session.get(Status, int(request.path_params["status_id"]))
     if status is None or status.actor_id != account.id or not status.local or status.reblog_of_id is not None:
         raise NotFoundError("no such status")
+    return account, status
+
+
+async def _check_visible(request: Request, status: Status) -> None:
+    """The rule for a Note, and for its likes and shares alike: 404 unless it is public or unlisted."""
+    if not is_public(status):
+        raise NotFoundError("no such status")
+
+
+async def note(request: Request) -> Response:
+    """A local Note at its id: the Note, a 410 Tombstone once deleted, 404 unless public or unlisted."""
+    svc = services(request)
+    account, status = await _local_note(request)
     if status.deleted_at is not None:
         return ActivityJSONResponse(
             {"@context": AS_CONTEXT, **tombstone_to_ap(status.ap_id, status.deleted_at)}, status_code=410
         )
-    if not is_public(status):
-        raise NotFoundError("no such status")
+    await _check_visible(request, status)
     if not wants_as2(request):
         return RedirectResponse(
             status.url or svc.urls.status_page(account.username, status.id), status_code=302
         )
     await check_fetch_signature(request)
+    async with svc.reads() as session:
+        counts = (await note_counts(session, [status.id]))[status.id]
     if request.path_params.get("activity"):
-        return ActivityJSONResponse(create_of(status, account, svc.urls))
-    return ActivityJSONResponse(note_to_ap(status, account, svc.urls))
+        return ActivityJSONResponse(create_of(status, account, svc.urls, counts))
+    return ActivityJSONResponse(note_to_ap(status, account, svc.urls, counts=counts))
+
+
+async def note_counted(request: Request) -> Response:
+    """A local Note's ``likes`` or ``shares``: a Collection with its ``totalItems``, as Mastodon serves
+    them (no items), to whoever may see the Note."""
+    svc = services(request)
+    account, status = await _local_note(request)
+    if status.deleted_at is not None:
+        raise NotFoundError("no such status")
+    await _check_visible(request, status)
+    await check_fetch_signature(request)
+    async with svc.reads() as session:
+        counts = (await note_counts(session, [status.id]))[status.id]
+    if request.url.path.endswith("/likes"):
+        return ActivityJSONResponse(
+            counted_collection(svc.urls.likes(account.username, status.id), counts.likes)
+        )
+    return ActivityJSONResponse(
+        counted_collection(svc.urls.shares(account.username, status.id), counts.shares)
+    )
 
 
 async def activity(request: Request) -> Response:
@@ -280,5 +328,7 @@ routes = [
     Route("/users/{username}/collections/featured", featured, methods=["GET"]),
     Route("/users/{username}/statuses/{status_id:int}", note, methods=["GET"]),
     Route("/users/{username}/statuses/{status_id:int}/activity", note_activity, methods=["GET"]),
+    Route("/users/{username}/statuses/{status_id:int}/likes", note_counted, methods=["GET"]),
+    Route("/users/{username}/statuses/{status_id:int}/shares", note_counted, methods=["GET"]),
     Route("/activities/{activity_id}", activity, methods=["GET"]),
 ]
