@@ -16,6 +16,7 @@ At most :data:`MAX_REMOTE_PINS` of a remote account's pins are kept, its newest.
 from __future__ import annotations
 
 import logging
+from datetime import timedelta
 from typing import Any
 
 from sqlalchemy import delete, func, or_, select, update
@@ -234,6 +235,9 @@ async def _match_pins(svc: Services, session: AsyncSession, actor: Actor, items:
                 chosen.append(status)
     await session.execute(delete(StatusPin).where(StatusPin.account_id == actor.id))
     now = utcnow()
-    # Listed newest pin first: inserted last to first, so the newest has the highest id.
-    session.add_all(StatusPin(account_id=actor.id, status_id=s.id, created_at=now) for s in reversed(chosen))
+    # Listed newest pin first: each one a moment older than the one before it.
+    session.add_all(
+        StatusPin(account_id=actor.id, status_id=s.id, created_at=now - timedelta(milliseconds=n))
+        for n, s in enumerate(chosen)
+    )
     await session.flush()
