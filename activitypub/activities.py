@@ -9,14 +9,17 @@ from typing import Any
 
 from activitypub.actors import format_time, local_actor_to_ap
 from activitypub.jsonld import id_of
-from activitypub.notes import note_to_ap, tombstone_to_ap
+from activitypub.notes import Counts, note_to_ap, tombstone_to_ap
 from activitypub.urls import LocalUrls
 from activitypub.vocab import CONTEXT, PUBLIC
 from storage.models import Actor, Poll, Status, utcnow
 
 
-def create_of(status: Status, author: Actor, urls: LocalUrls, poll: Poll | None = None) -> dict[str, Any]:
-    """Create{Note} for a new status (Create{Question} when it has a poll)."""
+def create_of(
+    status: Status, author: Actor, urls: LocalUrls, poll: Poll | None = None, counts: Counts | None = None
+) -> dict[str, Any]:
+    """Create{Note} for a new status (Create{Question} when it has a poll; ``counts``: its likes and
+    shares, when known)."""
     return {
         "@context": CONTEXT,
         "id": urls.create_activity(author.username, status.id),
@@ -25,11 +28,13 @@ def create_of(status: Status, author: Actor, urls: LocalUrls, poll: Poll | None 
         "published": format_time(status.published),
         "to": list(status.to),
         "cc": list(status.cc),
-        "object": note_to_ap(status, author, urls, with_context=False, poll=poll),
+        "object": note_to_ap(status, author, urls, with_context=False, poll=poll, counts=counts),
     }
 
 
-def update_of(status: Status, author: Actor, urls: LocalUrls, poll: Poll | None = None) -> dict[str, Any]:
+def update_of(
+    status: Status, author: Actor, urls: LocalUrls, poll: Poll | None = None, counts: Counts | None = None
+) -> dict[str, Any]:
     """Update{Note} after an edit; the Note carries ``updated``."""
     return {
         "@context": CONTEXT,
@@ -39,7 +44,7 @@ def update_of(status: Status, author: Actor, urls: LocalUrls, poll: Poll | None 
         "published": format_time(status.edited_at or utcnow()),
         "to": list(status.to),
         "cc": list(status.cc),
-        "object": note_to_ap(status, author, urls, with_context=False, poll=poll),
+        "object": note_to_ap(status, author, urls, with_context=False, poll=poll, counts=counts),
     }
 
 
@@ -86,6 +91,17 @@ def delete_of(status: Status, author: Actor, deleted_at: datetime) -> dict[str, 
         "cc": list(status.cc),
         "object": tombstone_to_ap(status.ap_id, deleted_at),
     }
+
+
+def featured_change_of(
+    kind: str, ap_id: str, actor: Actor, status: Status, featured: str, followers: str
+) -> dict[str, Any]:
+    """Add or Remove of a pinned post to or from the author's featured collection, as Mastodon sends it
+    (``object`` the post's id, ``target`` the collection); ours also carry an id and their audience: the
+    author's followers, and the public for a public or unlisted post."""
+    cc = [PUBLIC] if PUBLIC in (*status.to, *status.cc) else []
+    return {"@context": CONTEXT, "id": ap_id, "type": kind, "actor": actor.ap_id, "object": status.ap_id,
+            "target": featured, "to": [followers], "cc": cc}  # fmt: skip
 
 
 def follow_of(ap_id: str, follower: Actor, followee: Actor) -> dict[str, Any]:

@@ -211,7 +211,7 @@ def remote_actor_fields(
         "public_key_pem": key_pem,
         "locked": bool(doc.get("manuallyApprovesFollowers", False)),
         "discoverable": bool(doc.get("discoverable", False)),
-        "indexable": bool(doc.get("indexable", False)),
+        "indexable": doc.get("indexable") is True,  # absent (or not a boolean): not indexable
         "fields": fields,
         "also_known_as": [u for u in ids_of(doc.get("alsoKnownAs")) if _safe_http_url(u)][:16],
         "moved_to_ap_id": _safe_http_url(id_of(doc.get("movedTo"))),

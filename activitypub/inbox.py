@@ -6,6 +6,7 @@ only then the dedupe record, so a forged activity can never suppress the genuine
 
 from __future__ import annotations
 
+import hashlib
 import json
 import logging
 from collections.abc import Mapping
@@ -36,6 +37,8 @@ from storage.models import Actor, InboxItem
 log = logging.getLogger(__name__)
 
 ACCEPTED_MEDIA_TYPES = ("application/activity+json", "application/ld+json", "application/json")
+# Activities Mastodon sends without an id: its Add and Remove of a pinned post (AddNoteSerializer).
+IDLESS_TYPES = frozenset({"Add", "Remove"})
 
 
 @dataclass(frozen=True)
@@ -66,6 +69,17 @@ def parse_body(body: bytes, max_bytes: int) -> dict[str, Any]:
         raise InvalidActivityError("body is not a JSON object")
     check_document(doc)
     return doc
+
+
+def derived_id(doc: dict[str, Any], headers: Mapping[str, str], body: bytes) -> str | None:
+    """An id for an activity sent without one, on its actor's host: a digest of the signed request, so
+    an exact replay is the same activity (and deduplicated) while a new signing is a new one."""
+    actor = id_of(doc.get("actor"))
+    if not actor or type_of(doc) not in IDLESS_TYPES:
+        return None
+    signed = "\n".join(headers.get(h, "") for h in ("signature", "signature-input")).encode()
+    digest = hashlib.sha256(signed + b"\n" + body).hexdigest()[:32]
+    return f"{actor}#{str(doc['type']).lower()}-{digest}"
 
 
 def check_origin(doc: dict[str, Any], signed: VerifiedSignature) -> str:
@@ -129,6 +143,8 @@ async def receive(
         # Relayed with only a Linked Data signature: we do not verify those, so drop it quietly.
         log.info("ignoring relayed activity %s signed by %s", doc.get("id"), signed.owner)
         return Received(None, ignored=True)
+    if doc.get("id") is None and (made := derived_id(doc, headers, body)):
+        doc["id"] = made
     actor_ap_id = check_origin(doc, signed)
     if await resolver.is_domain_blocked_cached(actor_ap_id):
         raise BlockedError("your domain is blocked here")

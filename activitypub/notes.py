@@ -4,6 +4,7 @@ into :class:`RemoteNote` records; a Question's poll (options, counts, end) both 
 from __future__ import annotations
 
 import math
+import re
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -35,12 +36,29 @@ IMAGE_MEDIA_PREFIXES = ("image/", "video/", "audio/")
 MAX_POLL_OPTIONS = 100
 MAX_POLL_OPTION_CHARS = 500
 MAX_POLL_COUNT = 2**31 - 1
+# Counts another server reports are believed up to this (Mastodon's MAX_UNTRUSTED_COUNT).
+MAX_REMOTE_COUNT = 100_000_000
+# A language tag's shape (BCP 47, loosely): "en", "pt-BR", "zh-Hant-TW"; anything else is no language.
+LANGUAGE_TAG = re.compile(r"^[A-Za-z]{2,3}(?:[-_][A-Za-z0-9]{1,8}){0,3}$")
+
+
+@dataclass(frozen=True)
+class Counts:
+    """How often one of our Notes was favourited and boosted: its ``likes`` and ``shares`` totals."""
+
+    likes: int = 0
+    shares: int = 0
 
 
 def note_to_ap(
-    status: Status, author: Actor, urls: LocalUrls, *, with_context: bool = True, poll: Poll | None = None
-) -> dict[str, Any]:
-    """The AS2 Note of one of our statuses; a Question when it has a ``poll``."""
+    status: Status, author: Actor, urls: LocalUrls, *, with_context: bool = True, poll: Poll | None = None,
+    counts: Counts | None = None,
+) -> dict[str, Any]:  # fmt: skip
+    """The AS2 Note of one of our statuses; a Question when it has a ``poll``.
+
+    It names its ``likes`` and ``shares`` collections as Mastodon does, with their ``totalItems`` when
+    ``counts`` are given (a new post's are zero; the caller counts for any other).
+    """
     doc: dict[str, Any] = {
         "id": status.ap_id,
         "type": "Note",
@@ -66,9 +84,24 @@ def note_to_ap(
         doc["contentMap"] = {status.language: status.content}
     if status.edited_at:
         doc["updated"] = format_time(status.edited_at)
+    doc["likes"] = _counted(urls.likes(author.username, status.id), counts.likes if counts else None)
+    doc["shares"] = _counted(urls.shares(author.username, status.id), counts.shares if counts else None)
     if with_context:
         doc = {"@context": CONTEXT, **doc}
     return doc
+
+
+def _counted(ap_id: str, total: int | None) -> dict[str, Any]:
+    """A Collection known by its size alone, as Mastodon serves a Note's likes and shares."""
+    doc: dict[str, Any] = {"id": ap_id, "type": "Collection"}
+    if total is not None:
+        doc["totalItems"] = total
+    return doc
+
+
+def counted_collection(ap_id: str, total: int) -> dict[str, Any]:
+    """The document served at a Note's ``likes`` or ``shares`` URL."""
+    return {"@context": CONTEXT[0], **_counted(ap_id, total)}
 
 
 def image_extensions(status: Status) -> dict[str, Any]:
@@ -324,6 +357,9 @@ class RemoteNote:
     emojis: tuple[RemoteEmoji, ...] = ()  # the custom emoji its Emoji tags name
     name: str = ""  # the object's own name, plain text (a poll vote's choice)
     poll: RemotePoll | None = None  # a Question's options, counts and end
+    # What its server says it counts: ``likes`` and ``shares`` ``totalItems`` (None when not said).
+    likes_count: int | None = None
+    shares_count: int | None = None
 
     @property
     def extra(self) -> dict[str, Any]:
@@ -358,15 +394,12 @@ def read_note(doc: dict[str, Any], author: Actor, *, allow_private: bool = False
     tags, hashtags, mentions = _tags(doc.get("tag"))
     items = ids_list(doc.get("attachment"))[:100]
     attachments = [a for a in (_attachment(i, allow_private) for i in items) if a][:MAX_ATTACHMENTS]
-    language = None
-    if isinstance(doc.get("contentMap"), dict) and doc["contentMap"]:
-        language = str(next(iter(doc["contentMap"])))[:16]
     return RemoteNote(
         ap_id=doc["id"], ap_type=doc["type"], url=_safe_url(doc.get("url")) or doc["id"],
         content=sanitize_html(content),
         summary=_content_warning(summary),
         sensitive=bool(doc.get("sensitive", False)),
-        visibility=visibility_of(to, cc, author.followers_url), language=language,
+        visibility=visibility_of(to, cc, author.followers_url), language=language_of(doc),
         in_reply_to_ap_id=id_of(doc.get("inReplyTo")), to=to[:1000], cc=cc[:1000], tags=tags,
         attachments=attachments, published=parse_time(doc.get("published")),
         edited_at=parse_time(doc.get("updated")), generation=_remote_generation(doc.get("generation")),
@@ -374,6 +407,7 @@ def read_note(doc: dict[str, Any], author: Actor, *, allow_private: bool = False
         emojis=tuple(read_emoji_tags(doc.get("tag"), allow_private=allow_private)),
         name=strip_html(name)[:MAX_POLL_OPTION_CHARS].strip() if isinstance(name, str) else "",
         poll=read_poll(doc),
+        likes_count=total_items(doc.get("likes")), shares_count=total_items(doc.get("shares")),
     )  # fmt: skip
 
 
@@ -393,6 +427,26 @@ def _content_warning(summary: Any) -> str:
 def _states_quote_policy(doc: dict[str, Any]) -> bool:
     policy = doc.get("interactionPolicy")
     return isinstance(policy, dict) and isinstance(policy.get("canQuote"), dict)
+
+
+def language_of(doc: dict[str, Any]) -> str | None:
+    """A post's language as Mastodon reads it: the first key of its ``contentMap`` (else ``nameMap``,
+    ``summaryMap``), when it has the shape of a language tag."""
+    for key in ("contentMap", "nameMap", "summaryMap"):
+        value = doc.get(key)
+        if isinstance(value, dict) and value:
+            first = next(iter(value))
+            return first if isinstance(first, str) and LANGUAGE_TAG.match(first) else None
+    return None
+
+
+def total_items(value: Any) -> int | None:
+    """The ``totalItems`` of an embedded collection (a Note's ``likes`` or ``shares``), bounded; None if
+    absent."""
+    total = value.get("totalItems") if isinstance(value, dict) else None
+    if not isinstance(total, int) or isinstance(total, bool) or total < 0:
+        return None
+    return min(total, MAX_REMOTE_COUNT)
 
 
 def quoted_id(doc: dict[str, Any]) -> str | None:

@@ -161,6 +161,16 @@ class QuoteRequestReceived(Received):
     prepared: dict[str, Any] = field(default_factory=dict, compare=False)
 
 
+@dataclass(frozen=True)
+class FeaturedChanged(Received):
+    """Add (``added``) or Remove of one of the sender's posts to or from its ``featured`` collection: a
+    pin or an unpin. ``note`` is the post when the Add embeds it."""
+
+    added: bool
+    object_ap_id: str
+    note: RemoteNote | None
+
+
 Reader = Callable[[Resolver, Actor, dict[str, Any]], Awaitable[Received | None]]
 
 
@@ -299,6 +309,23 @@ async def _quote_request(resolver: Resolver, actor: Actor, doc: dict[str, Any]) 
     )
 
 
+async def _featured(resolver: Resolver, actor: Actor, doc: dict[str, Any]) -> Received | None:
+    """Add or Remove whose ``target`` is the sender's featured collection, of a post on its host.
+
+    Other targets (Mastodon's featured hashtags collection, anything else) ask nothing of us.
+    """
+    target = id_of(doc.get("target"))
+    obj = doc.get("object")
+    object_ap_id = id_of(obj)
+    if not target or target != actor.featured_url or not object_ap_id:
+        return None
+    if (isinstance(obj, dict) and type_of(obj) == "Hashtag") or not same_origin(object_ap_id, actor.ap_id):
+        return None
+    added = doc.get("type") == "Add"
+    note = _own_note(resolver, actor, obj) if added and isinstance(obj, dict) else None
+    return FeaturedChanged(**_base(actor, doc), added=added, object_ap_id=object_ap_id, note=note)
+
+
 #: How each activity type is read; types not listed are logged and dropped.
 READERS: dict[str, Reader] = {
     "Follow": _follow,
@@ -315,6 +342,8 @@ READERS: dict[str, Reader] = {
     "Move": _move,
     "Flag": _flag,
     "QuoteRequest": _quote_request,
+    "Add": _featured,
+    "Remove": _featured,
 }
 
 

@@ -68,6 +68,14 @@ class LocalUrls:
         """Note id."""
         return f"{self.actor(username)}/statuses/{status_id}"
 
+    def likes(self, username: str, status_id: int) -> str:
+        """Collection counting a Note's favourites (Mastodon's path)."""
+        return f"{self.status(username, status_id)}/likes"
+
+    def shares(self, username: str, status_id: int) -> str:
+        """Collection counting a Note's boosts (Mastodon's path)."""
+        return f"{self.status(username, status_id)}/shares"
+
     def status_page(self, username: str, status_id: int) -> str:
         """Human-readable page of a Note."""
         return f"{self.profile(username)}/{status_id}"

@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
+from fedigen.languages import normalize as normalize_language
 from generation.backend import parse_size
 
 ENV_PREFIX = "FEDIGEN_"
@@ -37,6 +38,8 @@ class InstanceSettings:
     # Where this instance's source code can be had (fedigen is AGPL); shown to clients as source_url.
     source_url: str = ""
     open_registrations: bool = False
+    # The language of posts whose author chose none (ISO 639-1), sent as their contentMap.
+    default_language: str = "en"
 
 
 @dataclass(frozen=True)
@@ -290,6 +293,10 @@ def _validate(settings: Settings) -> None:
         )
     if parts.query or parts.fragment:
         raise ConfigError("instance.url: must not have a query or fragment")
+    try:
+        normalize_language(settings.instance.default_language)
+    except ValueError as exc:
+        raise ConfigError(f"instance.default_language: {exc}") from None
     db = settings.database.url
     if not (db.startswith("sqlite+aiosqlite://") or db.startswith("postgresql+asyncpg://")):
         raise ConfigError(

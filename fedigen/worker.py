@@ -23,6 +23,7 @@ from fedigen.social import polls, remixes
 from fedigen.social.emoji import cache_remote_emojis
 from fedigen.social.jobs import runner
 from fedigen.social.media import cache_remote_avatars, resume_uploads
+from fedigen.social.pins import sync_featured_collections
 from storage import queue
 from storage.models import Delivery, InboxItem, utcnow
 from storage.retry import decide
@@ -39,7 +40,8 @@ QUOTE_CHASE_INTERVAL = 300.0
 
 
 class Worker:
-    """Runs inbox items, generation jobs, deliveries, poll ends and avatar and emoji copies until stopped."""
+    """Runs inbox items, generation jobs, deliveries, poll ends, avatar and emoji copies and featured
+    reads until stopped."""
 
     def __init__(self, services: Services) -> None:
         self.services = services
@@ -214,10 +216,14 @@ class Worker:
         return touched
 
     async def _media_once(self) -> int:
-        """Uploads to finish, remote avatars and custom emoji to copy: fetches from other servers, so in a
-        loop of their own when running (a slow avatar host must not hold up deliveries)."""
+        """Uploads to finish, remote avatars and custom emoji to copy and remote featured collections
+        (pinned posts) to read: fetches from other servers, so in a loop of their own when running (a
+        slow host must not hold up deliveries)."""
         svc = self.services
-        return await resume_uploads(svc) + await cache_remote_avatars(svc) + await cache_remote_emojis(svc)
+        return (
+            await resume_uploads(svc) + await cache_remote_avatars(svc) + await cache_remote_emojis(svc)
+            + await sync_featured_collections(svc)
+        )  # fmt: skip
 
     async def purge_finished(self, *, force: bool = False) -> int:
         """Delete inbox items and deliveries finished more than ``keep_finished_hours`` ago (at most

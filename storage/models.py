@@ -93,12 +93,18 @@ class Actor(Base):
     private_key_pem: Mapped[str | None] = mapped_column(Text)
     locked: Mapped[bool] = mapped_column(Boolean, default=False)
     discoverable: Mapped[bool] = mapped_column(Boolean, default=True)
-    indexable: Mapped[bool] = mapped_column(Boolean, default=True)
+    # Whether the account's public posts may be searched by anyone (Mastodon's opt-in: off until asked).
+    indexable: Mapped[bool] = mapped_column(Boolean, default=False)
+    # A local account's default posting language (ISO 639-1; None: the instance's default).
+    default_language: Mapped[str | None] = mapped_column(String(16))
     fields: Mapped[list[Any]] = mapped_column(JSON, default=list)
     also_known_as: Mapped[list[Any]] = mapped_column(JSON, default=list)
     moved_to_ap_id: Mapped[str | None] = mapped_column(String(2048))
     published: Mapped[datetime | None]
     fetched_at: Mapped[datetime | None]
+    # When a remote actor's featured collection (its pinned posts) was last read: it is read again
+    # after the actor's document is fetched again (fetched_at later than this).
+    featured_synced_at: Mapped[datetime | None]
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
     deleted_at: Mapped[datetime | None]
@@ -185,6 +191,10 @@ class Status(Base):
     tags: Mapped[list[Any]] = mapped_column(JSON, default=list)
     attachments: Mapped[list[Any]] = mapped_column(JSON, default=list)
     extra: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    # A remote post's favourites and boosts as its server counts them (its ``likes`` and ``shares``
+    # ``totalItems``), shown instead of ours when known, as Mastodon does; None for local posts.
+    untrusted_favourites_count: Mapped[int | None] = mapped_column(Integer)
+    untrusted_reblogs_count: Mapped[int | None] = mapped_column(Integer)
     published: Mapped[datetime] = mapped_column(default=utcnow)
     edited_at: Mapped[datetime | None]
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
@@ -202,6 +212,17 @@ class Status(Base):
             postgresql_where=text("deleted_at IS NULL AND reblog_of_id IS NULL"),
         ),
     )
+
+
+class StatusPin(Base):
+    """A post its author pinned to their profile (the ``featured`` collection); remote accounts' too."""
+
+    __tablename__ = "status_pins"
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    account_id: Mapped[int] = mapped_column(ForeignKey("actors.id", ondelete="CASCADE"))
+    status_id: Mapped[int] = mapped_column(ForeignKey("statuses.id", ondelete="CASCADE"), index=True)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    __table_args__ = (UniqueConstraint("account_id", "status_id"),)
 
 
 class Mention(Base):

@@ -25,6 +25,7 @@ from fedigen.api.search import resolve_remote, search_accounts
 from fedigen.errors import NotFoundError, PayloadTooLargeError, ValidationError
 from fedigen.http import services
 from fedigen.services import Services
+from fedigen.social.pins import pinned_query
 from fedigen.social.profiles import ProfileChanges, update_profile
 from fedigen.social.visibility import visible_to
 from storage.models import Actor, Block, Follow, MediaAttachment, Status
@@ -76,6 +77,20 @@ def _fields(params: Params) -> list[dict[str, str]] | None:
     return [rows[i] for i in sorted(rows)] if rows or "fields_attributes" in params else None
 
 
+def _source(params: Params, key: str) -> str | None:
+    """``source[key]``, as a form sends it or nested in JSON (``{"source": {"key": ...}}``)."""
+    name = f"source[{key}]"
+    if name in params:
+        return params.get_str(name, "", max_chars=100) or ""
+    given = params.values.get("source", [None])[0]
+    if isinstance(given, dict) and key in given:
+        value = given[key]
+        if value is not None and not isinstance(value, str):
+            raise ValidationError(name, "must be a string")
+        return value or ""
+    return None
+
+
 async def _image(params: Params, name: str, limit: int) -> bytes | None:
     if name not in params:
         return None
@@ -108,7 +123,7 @@ async def update_credentials(request: Request) -> Response:
     changes = ProfileChanges(
         display_name=params.get_str("display_name"), note=params.get_str("note"),
         avatar=await _image(params, "avatar", limit), header=await _image(params, "header", limit),
-        fields=_fields(params), **flags,
+        fields=_fields(params), language=_source(params, "language"), **flags,
     )  # fmt: skip
     async with svc.sessions() as session, session.begin():
         actor = await find_account(session, str(auth.account.id if auth.account else ""))
@@ -161,12 +176,17 @@ async def account_statuses(request: Request) -> Response:
     svc = services(request)
     async with svc.reads() as session:
         account = await find_account(session, request.path_params["id"])
-        if params.get_bool("pinned"):
-            return JSONResponse([])
         if viewer is not None and await session.scalar(
             select(Block.id).where(Block.actor_id == account.id, Block.target_id == viewer.id)
         ):
             return JSONResponse([])
+        if params.get_bool("pinned"):
+            # Every pin fits on the first page (MAX_PINNED of ours, as many of a remote account's).
+            if page.max_id is not None or page.since_id is not None or page.min_id is not None:
+                return JSONResponse([])
+            pinned = pinned_query(account.id).where(Status.reblog_of_id.is_(None), _allowed(viewer))
+            rows = list(await session.scalars(pinned.limit(page.limit)))
+            return JSONResponse(await entities.statuses(svc, session, rows, viewer))
         query = select(Status).where(
             Status.actor_id == account.id,
             Status.deleted_at.is_(None),

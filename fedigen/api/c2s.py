@@ -127,11 +127,26 @@ async def _media_ids(box: Outbox, attachments: Any) -> list[int]:
     return ids
 
 
+def _language(note: dict[str, Any]) -> str | None:
+    """The language a client gave its Note: the key of its ``contentMap`` (validated by create_post)."""
+    content_map = note.get("contentMap")
+    if isinstance(content_map, dict) and content_map:
+        first = next(iter(content_map))
+        if not isinstance(first, str) or not first.strip():
+            raise ValidationError("contentMap", "its key must be a language code")
+        return first
+    return None
+
+
 def _text(note: dict[str, Any]) -> str:
     source = note.get("source")
     if isinstance(source, dict) and isinstance(source.get("content"), str):
         return str(source["content"])
-    return strip_html(note.get("content") if isinstance(note.get("content"), str) else "")
+    content = note.get("content")
+    content_map = note.get("contentMap")
+    if not isinstance(content, str) and isinstance(content_map, dict) and content_map:
+        content = next(iter(content_map.values()))  # only the language map was given
+    return strip_html(content if isinstance(content, str) else "")
 
 
 def _poll(note: dict[str, Any]) -> polls.PollRequest | None:
@@ -185,7 +200,8 @@ async def on_create(box: Outbox) -> str:
         return voted
     request = PostRequest(
         text=_text(note), visibility=visibility, summary=str(note.get("summary") or ""),
-        sensitive=bool(note.get("sensitive")), language=None, in_reply_to_id=parent.id if parent else None,
+        sensitive=bool(note.get("sensitive")), language=_language(note),
+        in_reply_to_id=parent.id if parent else None,
         media_ids=await _media_ids(box, note.get("attachment")), poll=_poll(note),
     )  # fmt: skip
     status = await posts.create_post(box.svc, box.session, box.actor, request)
@@ -207,7 +223,9 @@ async def on_update(box: Outbox) -> str | None:
     status = await _own_status(box, obj)
     summary = obj.get("summary") if isinstance(obj.get("summary"), str) else None
     sensitive = obj.get("sensitive") if isinstance(obj.get("sensitive"), bool) else None
-    await posts.edit_post(box.svc, box.session, box.actor, status.id, _text(obj), summary, sensitive)
+    await posts.edit_post(
+        box.svc, box.session, box.actor, status.id, _text(obj), summary, sensitive, language=_language(obj)
+    )
     return None
 
 

@@ -33,6 +33,7 @@ from storage.models import (
     Poll,
     Reaction,
     Status,
+    StatusPin,
     User,
     utcnow,
 )
@@ -154,7 +155,7 @@ async def credential_account(svc: Services, session: AsyncSession, actor: Actor)
     entity["source"] = {
         "privacy": "public",
         "sensitive": False,
-        "language": None,
+        "language": actor.default_language,
         "note": strip_html(actor.summary or ""),
         "fields": [
             {
@@ -216,13 +217,15 @@ class StatusContext:
     favourited: set[int] = field(default_factory=set)
     reblogged: set[int] = field(default_factory=set)
     bookmarked: set[int] = field(default_factory=set)
+    # The viewer's own pinned posts on the page.
+    pinned: set[int] = field(default_factory=set)
+    viewer_id: int | None = None
     # Author of each replied-to status on the page, by that status's id.
     reply_authors: dict[int, int] = field(default_factory=dict)
     emojis: dict[int, list[CustomEmoji]] = field(default_factory=dict)
     reactions: dict[int, list[ReactionCount]] = field(default_factory=dict)
     polls: dict[int, Poll] = field(default_factory=dict)  # by status id
     own_votes: dict[int, list[int]] = field(default_factory=dict)  # the viewer's choices, by poll id
-    viewer_id: int | None = None
 
 
 @dataclass(frozen=True)
@@ -344,6 +347,10 @@ async def load_context(
             ctx.bookmarked = set(
                 await session.scalars(select(Bookmark.status_id).where(marked, Bookmark.status_id.in_(ids)))
             )
+            pinned = StatusPin.account_id == viewer.id
+            ctx.pinned = set(
+                await session.scalars(select(StatusPin.status_id).where(pinned, StatusPin.status_id.in_(ids)))
+            )
     parent_ids = [s.in_reply_to_id for s in shown if s.in_reply_to_id is not None]
     if parent_ids:
         rows = await session.execute(select(Status.id, Status.actor_id).where(Status.id.in_(parent_ids)))
@@ -383,8 +390,9 @@ def status(svc: Services, row: Status, ctx: StatusContext) -> dict[str, Any]:
             if isinstance(t, dict) and t.get("type") == "Hashtag"
         ],
         "emojis": custom_emojis(svc, ctx.emojis.get(row.id, []), row.content, row.summary),
-        "reblogs_count": ctx.reblogs.get(row.id, 0),
-        "favourites_count": ctx.favourites.get(row.id, 0),
+        # A remote post's server's own counts when it reported them (Mastodon's untrusted counts).
+        "reblogs_count": _count(row.untrusted_reblogs_count, ctx.reblogs.get(row.id, 0), row),
+        "favourites_count": _count(row.untrusted_favourites_count, ctx.favourites.get(row.id, 0), row),
         "replies_count": ctx.replies.get(row.id, 0),
         "edited_at": iso(row.edited_at),
         "favourited": row.id in ctx.favourited,
@@ -406,6 +414,11 @@ def status(svc: Services, row: Status, ctx: StatusContext) -> dict[str, Any]:
     pleroma_reactions, mastodon_reactions = _reactions(svc, ctx.reactions.get(row.id, []))
     entity["pleroma"] = {"emoji_reactions": pleroma_reactions}
     entity["reactions"] = mastodon_reactions
+    # Only on the viewer's own posts that may be pinned, as Mastodon shows it.
+    if row.actor_id != ctx.viewer_id or boosted is not None or row.visibility == Visibility.DIRECT:
+        del entity["pinned"]
+    else:
+        entity["pinned"] = row.id in ctx.pinned
     generation = (row.extra or {}).get("generation")
     if isinstance(generation, dict):
         # fedigen's own field; Mastodon clients ignore unknown keys.
@@ -450,6 +463,10 @@ def poll(row: Status, ctx: StatusContext) -> dict[str, Any] | None:
         entity["voted"] = bool(mine) or row.actor_id == ctx.viewer_id
         entity["own_votes"] = list(mine)
     return entity
+
+
+def _count(reported: int | None, ours: int, row: Status) -> int:
+    return reported if reported is not None and not row.local else ours
 
 
 async def statuses(

@@ -23,6 +23,7 @@ from fedigen.api.params import Params, read_params
 from fedigen.api.statuses import account_of, path_id, visibility_param
 from fedigen.errors import NotFoundError, ValidationError
 from fedigen.http import services
+from fedigen.languages import checked as checked_language
 from fedigen.services import Services
 from fedigen.social import posts
 from fedigen.social.generations import post_options, remix, request_generation
@@ -115,7 +116,8 @@ async def remix_status(request: Request) -> Response:
     post = post_options(
         params.get_str("status", "") or "", visibility=visibility,
         cw=params.get_str("spoiler_text", "") or "", sensitive=params.get_bool("sensitive"),
-        language=params.get_str("language", max_chars=16),
+        # Checked now: the post is made when the images are, too late to refuse it.
+        language=checked_language("language", params.get_str("language", max_chars=16)),
     )  # fmt: skip
     await posts.learn_mentions(svc, str(post["text"]))
     async with svc.sessions() as session:

@@ -1,5 +1,5 @@
 """Instance information: /api/v1/instance and /api/v2/instance as Mastodon 4.3 shapes them, custom
-emojis, rules and peers (https://docs.joinmastodon.org/methods/instance/).
+emojis, rules, peers and the languages posts may be in (https://docs.joinmastodon.org/methods/instance/).
 
 The v2 document carries a ``fedigen`` object describing the generation API, so clients discover it.
 """
@@ -18,8 +18,11 @@ from starlette.routing import Route
 from activitypub.notes import MAX_ATTACHMENTS
 from fedigen.api import entities
 from fedigen.http import services
+from fedigen.languages import LANGUAGES
+from fedigen.languages import normalize as normalize_language
 from fedigen.services import Services
 from fedigen.social import polls
+from fedigen.social.pins import MAX_PINNED
 from fedigen.social.posts import MAX_TEXT_CHARS
 from generation.backend import MAX_SIDE, MIN_SIDE
 from storage.models import Actor, Status, User, utcnow
@@ -69,6 +72,11 @@ def _statuses_configuration() -> dict[str, Any]:
             "characters_reserved_per_url": CHARACTERS_RESERVED_PER_URL}  # fmt: skip
 
 
+def _languages(svc: Services) -> list[str]:
+    """The instance's language (the default of posts), as Mastodon lists its own."""
+    return [normalize_language(svc.settings.instance.default_language)]
+
+
 def _thumbnail(svc: Services) -> str:
     return f"{svc.urls.base}/static/header.png"
 
@@ -105,11 +113,11 @@ async def instance_v1(request: Request) -> Response:
         "email": settings.instance.contact_email, "version": VERSION,
         "urls": {"streaming_api": svc.urls.base.replace("http", "ws", 1)},
         "stats": {k: counts[k] for k in ("user_count", "status_count", "domain_count")},
-        "thumbnail": _thumbnail(svc), "languages": ["en"],
+        "thumbnail": _thumbnail(svc), "languages": _languages(svc),
         "registrations": settings.instance.open_registrations, "approval_required": False,
         "invites_enabled": False,
         "configuration": {
-            "accounts": {"max_featured_tags": 0},
+            "accounts": {"max_featured_tags": 0, "max_pinned_statuses": MAX_PINNED},
             "statuses": _statuses_configuration(), "media_attachments": _media_configuration(svc),
             "polls": POLLS,
         },
@@ -130,11 +138,11 @@ async def instance_v2(request: Request) -> Response:
         "description": settings.instance.description,
         "usage": {"users": {"active_month": counts["active"]}},
         "thumbnail": {"url": _thumbnail(svc), "blurhash": None, "versions": {}},
-        "icon": [], "languages": ["en"],
+        "icon": [], "languages": _languages(svc),
         "configuration": {
             "urls": {"streaming": svc.urls.base.replace("http", "ws", 1), "status": None},
             "vapid": {"public_key": ""},
-            "accounts": {"max_featured_tags": 0, "max_pinned_statuses": 0},
+            "accounts": {"max_featured_tags": 0, "max_pinned_statuses": MAX_PINNED},
             "statuses": _statuses_configuration(),
             "media_attachments": _media_configuration(svc),
             "polls": POLLS,
@@ -154,6 +162,11 @@ async def empty_list(request: Request) -> Response:
     return JSONResponse([], headers=PUBLIC_CACHE)
 
 
+async def languages(request: Request) -> Response:
+    """GET /api/v1/instance/languages: every language a post may be given (ISO 639-1), for apps' pickers."""
+    return JSONResponse([{"code": c, "name": n} for c, n in LANGUAGES.items()], headers=PUBLIC_CACHE)
+
+
 async def peers(request: Request) -> Response:
     """GET /api/v1/instance/peers: the domains of every remote account we know."""
     async with services(request).reads() as session:
@@ -169,4 +182,5 @@ routes = [
     Route("/api/v1/custom_emojis", empty_list, methods=["GET"]),
     Route("/api/v1/instance/rules", empty_list, methods=["GET"]),
     Route("/api/v1/instance/peers", peers, methods=["GET"]),
+    Route("/api/v1/instance/languages", languages, methods=["GET"]),
 ]

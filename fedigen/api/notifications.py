@@ -154,11 +154,15 @@ async def save_markers(request: Request) -> Response:
 
 
 async def preferences(request: Request) -> Response:
-    """GET /api/v1/preferences: the posting and reading defaults (fixed here)."""
-    await authenticate(request, "read:accounts")
+    """GET /api/v1/preferences: the posting and reading defaults (the account's posting language; the
+    others fixed here)."""
+    auth = await authenticate(request, "read:accounts")
+    async with services(request).reads() as session:
+        account = await session.get(Actor, auth.account.id) if auth.account is not None else None
     return JSONResponse({
         "posting:default:visibility": "public", "posting:default:sensitive": False,
-        "posting:default:language": None, "reading:expand:media": "default", "reading:expand:spoilers": False,
+        "posting:default:language": account.default_language if account is not None else None,
+        "reading:expand:media": "default", "reading:expand:spoilers": False,
     })  # fmt: skip
 
 

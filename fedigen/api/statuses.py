@@ -20,7 +20,7 @@ from fedigen.api.params import Params, read_params
 from fedigen.errors import ForbiddenError, NotFoundError, ValidationError
 from fedigen.http import services
 from fedigen.services import Services
-from fedigen.social import posts, reactions, timelines
+from fedigen.social import pins, posts, reactions, timelines
 from fedigen.social.polls import MAX_OPTIONS, PollRequest
 from fedigen.social.posts import PostRequest, create_post, delete_post, edit_post
 from fedigen.social.visibility import visible_status
@@ -184,9 +184,10 @@ async def update(request: Request) -> Response:
         summary = params.get_str("spoiler_text")
         sensitive = params.get_bool("sensitive") if "sensitive" in params else None
         poll = poll_request(params)
+        language = params.get_str("language", max_chars=16)
         try:
             status = await edit_post(svc, session, author, status.id, status.source_text or "" if text is None
-                                     else text, summary, sensitive, media_ids, poll)  # fmt: skip
+                                     else text, summary, sensitive, media_ids, poll, language)  # fmt: skip
         except ForbiddenError:
             raise NotFoundError("Record not found") from None
         body = await render(svc, session, status, author)
@@ -250,6 +251,22 @@ def _reaction(scope: str, action: str) -> Route:
     return Route(f"/api/v1/statuses/{{id}}/{action}", endpoint, methods=["POST"])
 
 
+def _pin(action: str) -> Route:
+    async def endpoint(request: Request) -> Response:
+        auth = await authenticate(request, "write:accounts")
+        svc = services(request)
+        async with svc.sessions() as session:
+            actor = await account_of(session, auth)
+            status = await visible_status(session, path_id(request), actor.id)  # one you cannot see is absent
+            await getattr(pins, action)(svc, session, actor, status)
+            body = await render(svc, session, status, actor)
+            await session.commit()
+        return JSONResponse(body)
+
+    endpoint.__doc__ = f"POST /api/v1/statuses/:id/{action}: Mastodon's rules, 422 when refused."
+    return Route(f"/api/v1/statuses/{{id}}/{action}", endpoint, methods=["POST"])
+
+
 def _who(kind: str) -> Route:
     async def endpoint(request: Request) -> Response:
         auth = await optional_auth(request)
@@ -284,6 +301,8 @@ routes: list[BaseRoute] = [
     _reaction("write:statuses", "unreblog"),
     _reaction("write:bookmarks", "bookmark"),
     _reaction("write:bookmarks", "unbookmark"),
+    _pin("pin"),
+    _pin("unpin"),
     _who("favourited_by"),
     _who("reblogged_by"),
 ]

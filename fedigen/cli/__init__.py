@@ -20,7 +20,7 @@ from fedigen.cli.common import fail, run_async, settings_of, with_services
 from fedigen.config import Settings, config_path
 from fedigen.errors import FedigenError
 from fedigen.services import Services, open_services
-from fedigen.social import accounts, bot, follows, lookup, moderation, posts
+from fedigen.social import accounts, bot, follows, lookup, moderation, posts, profiles
 from fedigen.worker import Worker
 from storage.models import Actor, Notification, Status
 
@@ -125,14 +125,16 @@ async def _migrate(settings: Settings) -> None:
 
 
 async def _create_account(
-    settings: Settings, name: str, password: str | None, *, admin: bool, locked: bool, exist_ok: bool = False
-) -> bool:
+    settings: Settings, name: str, password: str | None, *, admin: bool, locked: bool, exist_ok: bool = False,
+    indexable: bool = False, language: str | None = None,
+) -> bool:  # fmt: skip
     async with open_services(settings) as svc:
         async with svc.sessions() as session, session.begin():
             try:
                 await accounts.create_account(
-                    session, svc.urls, name, password=password, admin=admin, locked=locked
-                )
+                    session, svc.urls, name, password=password, admin=admin, locked=locked,
+                    indexable=indexable, language=language,
+                )  # fmt: skip
             except FedigenError as exc:
                 if exist_ok and "taken" in str(exc):
                     return False
@@ -211,8 +213,13 @@ def account() -> None:
 @click.option("--admin", is_flag=True, help="Give the account admin rights.")
 @click.option("--locked", is_flag=True, help="Follow requests need approval.")
 @click.option("--password-stdin", is_flag=True, help="Read the password from standard input.")
+@click.option("--indexable", is_flag=True, help="Let anyone search the account's public posts.")
+@click.option("--language", default=None, help="Default posting language (ISO 639-1).")
 @click.pass_context
-def account_create(ctx: click.Context, name: str, admin: bool, locked: bool, password_stdin: bool) -> None:
+def account_create(
+    ctx: click.Context, name: str, admin: bool, locked: bool, password_stdin: bool, indexable: bool,
+    language: str | None,
+) -> None:  # fmt: skip
     """Create a local account."""
     settings = settings_of(ctx)
     generated = False
@@ -224,7 +231,10 @@ def account_create(ctx: click.Context, name: str, admin: bool, locked: bool, pas
         password = click.prompt("Password", hide_input=True, confirmation_prompt=True)
     else:
         password, generated = secrets.token_urlsafe(12), True
-    run_async(_create_account(settings, name, password, admin=admin, locked=locked))
+    run_async(
+        _create_account(settings, name, password, admin=admin, locked=locked, indexable=indexable,
+                        language=language)
+    )  # fmt: skip
     click.echo(f"created @{name}@{settings.host}" + (" (admin)" if admin else ""))
     if generated:
         click.echo(f"password: {password}")
@@ -243,17 +253,33 @@ async def account_list(svc: Services) -> None:
         click.echo("no accounts yet: fedigen account create NAME")
 
 
+@account.command("set")
+@click.argument("name")
+@click.option("--indexable/--not-indexable", default=None, help="Whether anyone may search its public posts.")
+@click.option("--language", default=None, help='Default posting language (ISO 639-1; "" for none).')
+@with_services
+async def account_set(svc: Services, name: str, indexable: bool | None, language: str | None) -> None:
+    """Change an account's settings (sends its profile Update, as an edit from an app does)."""
+    async with svc.sessions() as session, session.begin():
+        actor = await accounts.get_local(session, name)
+        changes = profiles.ProfileChanges(indexable=indexable, language=language)
+        await profiles.update_profile(svc, session, actor, changes)
+    state = "indexable" if actor.indexable else "not indexable"
+    click.echo(f"@{actor.username}: {state}, posts in {actor.default_language or 'the instance default'}")
+
+
 @main.command()
 @click.option("--as", "as_name", required=True)
+@click.option("--language", default=None, help="Change the post's language (ISO 639-1).")
 @click.argument("status_id", type=int)
 @click.argument("text")
 @with_services
-async def edit(svc: Services, as_name: str, status_id: int, text: str) -> None:
+async def edit(svc: Services, as_name: str, language: str | None, status_id: int, text: str) -> None:
     """Edit a post's text (sends Update)."""
     await posts.learn_mentions(svc, text)
     async with svc.sessions() as session, session.begin():
         author = await accounts.get_local(session, as_name)
-        status = await posts.edit_post(svc, session, author, status_id, text)
+        status = await posts.edit_post(svc, session, author, status_id, text, language=language)
     click.echo(f"edited {status.url}")
 
 

@@ -14,6 +14,7 @@ import click
 from sqlalchemy import select, update
 
 from fedigen.cli.common import fail, with_services
+from fedigen.languages import checked as checked_language
 from fedigen.services import Services
 from fedigen.social import accounts, generations, lookup, posts, remixes
 from fedigen.social.jobs import runner
@@ -85,24 +86,30 @@ async def _job_status(svc: Services, job: GenerationJob) -> Status | None:
 @click.option(
     "--private-prompt", is_flag=True, help="Label the images as AI-made but do not show the prompt."
 )
+@click.option(
+    "--language", default=None, help="ISO 639-1 code (default: the account's, else the instance's)."
+)
 @click.argument("text", default="")
 @with_services
 async def post(
     svc: Services, as_name: str, visibility: str, cw: str, sensitive: bool, prompt: str | None, negative: str,
     count: int, alt: tuple[str, ...], size: str | None, seed: int | None, backend: str | None,
-    private_prompt: bool, text: str,
+    private_prompt: bool, language: str | None, text: str,
 ) -> None:  # fmt: skip
     """Publish a post, with images generated from --prompt; the worker delivers it to followers."""
+    language = checked_language("language", language)
     await posts.learn_mentions(svc, text)
     if prompt is None:
         async with svc.sessions() as session, session.begin():
             author = await accounts.get_local(session, as_name)
-            request = posts.PostRequest(text=text, visibility=visibility, summary=cw, sensitive=sensitive)
+            request = posts.PostRequest(
+                text=text, visibility=visibility, summary=cw, sensitive=sensitive, language=language
+            )
             status = await posts.create_post(svc, session, author, request)
         click.echo(f"{status.id}\t{status.url}")
         return
     options = generations.post_options(text, visibility=visibility, cw=cw, sensitive=sensitive, alt=list(alt),
-                                   private_prompt=private_prompt)  # fmt: skip
+                                   private_prompt=private_prompt, language=language)  # fmt: skip
     spec = JobSpec(
         prompt=prompt, negative_prompt=negative, size=size, count=count, seed=seed, backend=backend
     )
@@ -121,21 +128,27 @@ async def post(
 @click.option("--strength", type=click.FloatRange(0, 1), default=None, help="How far from the original.")
 @click.option("--backend", default=None)
 @click.option("--private-prompt", is_flag=True)
+@click.option(
+    "--language", default=None, help="ISO 639-1 code (default: the account's, else the instance's)."
+)
 @click.argument("target")
 @click.argument("prompt")
 @click.argument("text", default="")
 @with_services
 async def remix(
     svc: Services, as_name: str, visibility: str, count: int, strength: float | None, backend: str | None,
-    private_prompt: bool, target: str, prompt: str, text: str,
+    private_prompt: bool, language: str | None, target: str, prompt: str, text: str,
 ) -> None:  # fmt: skip
     """Remix an image post (ours by id or URL, or any server's by URL) with a new prompt."""
+    language = checked_language("language", language)
     found = await lookup.find_status(svc, target)
     await posts.learn_mentions(svc, text)
     async with svc.sessions() as session, session.begin():
         author = await accounts.get_local(session, as_name)
         parent = await session.get(Status, found.id) or found
-        options = generations.post_options(text, visibility=visibility, private_prompt=private_prompt)
+        options = generations.post_options(
+            text, visibility=visibility, private_prompt=private_prompt, language=language
+        )
         job = await generations.remix(svc, session, author, parent, prompt, post=options, count=count,
                                   backend=backend, strength=strength)  # fmt: skip
     done = await follow_job(svc, job.id)

@@ -24,7 +24,7 @@ from activitypub.urls import same_origin
 from activitypub.vocab import PUBLIC
 from fedigen.errors import FedigenError
 from fedigen.services import Services
-from fedigen.social import accounts, blocks, follows, moderation, polls, posts, reactions, remixes
+from fedigen.social import accounts, blocks, follows, moderation, pins, polls, posts, reactions, remixes
 from storage.models import Actor, Block, Favourite, Follow, InboxEntry, InboxItem, Status
 from storage.vocabulary import FollowState
 
@@ -205,6 +205,32 @@ async def on_quote_request(svc: Services, session: AsyncSession, rec: r.QuoteReq
     )
 
 
+async def prepare_featured(svc: Services, rec: r.FeaturedChanged) -> None:
+    """Before the transaction: fetch a newly pinned post we lack (when the Add names it by id)."""
+    if not rec.added or rec.note is not None:
+        return
+    async with svc.reads() as session:
+        known = await posts.status_by_ap_id(session, rec.object_ap_id)
+    if known is None:
+        try:
+            await posts.fetch_post(svc, rec.object_ap_id, author_ap_id=rec.actor.ap_id)
+        except (ActivityPubError, ValueError) as exc:
+            log.info("pinned post %s not fetched: %s", rec.object_ap_id, exc)
+
+
+async def on_featured(svc: Services, session: AsyncSession, rec: r.FeaturedChanged) -> None:
+    """Add or Remove of one of the sender's posts to or from its featured collection: its pins."""
+    status = await posts.status_by_ap_id(session, rec.object_ap_id)
+    if status is None and rec.note is not None:
+        status = await posts.keep_fetched(svc, session, rec.actor, rec.note)
+    if status is None:
+        return
+    if rec.added:
+        await pins.pin(svc, session, rec.actor, status)
+    else:
+        await pins.unpin(svc, session, rec.actor, status)
+
+
 def _handler(fn: Callable[[Services, AsyncSession, Any], Awaitable[None]]) -> Handler[Services]:
     return fn
 
@@ -217,6 +243,7 @@ def _preparer(fn: Callable[[Services, Any], Awaitable[None]]) -> Preparer[Servic
 PREPARERS: dict[type[r.Received], Preparer[Services]] = {
     r.AnnounceReceived: _preparer(prepare_announce),
     r.QuoteRequestReceived: _preparer(prepare_quote_request),
+    r.FeaturedChanged: _preparer(prepare_featured),
 }
 
 
@@ -234,6 +261,7 @@ HANDLERS: dict[type[r.Received], Handler[Services]] = {
     r.MoveReceived: _handler(on_move),
     r.FlagReceived: _handler(on_flag),
     r.QuoteRequestReceived: _handler(on_quote_request),
+    r.FeaturedChanged: _handler(on_featured),
 }
 
 

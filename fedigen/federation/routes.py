@@ -14,15 +14,17 @@ from activitypub.activities import create_of
 from activitypub.actors import instance_actor_to_ap, local_actor_to_ap
 from activitypub.errors import ActivityPubError, PayloadTooLargeError
 from activitypub.inbox import receive
-from activitypub.notes import note_to_ap, tombstone_to_ap
+from activitypub.notes import counted_collection, note_to_ap, tombstone_to_ap
 from activitypub.signatures import verify_request
-from activitypub.vocab import AS_CONTEXT
+from activitypub.vocab import AS_CONTEXT, CONTEXT
 from fedigen.errors import NotFoundError
 from fedigen.http import services, wants_as2
 from fedigen.social import polls
 from fedigen.social.accounts import get_local
+from fedigen.social.pins import pinned_query
+from fedigen.social.reactions import note_counts
 from fedigen.social.visibility import can_see, is_public
-from storage.models import Activity, Actor, Follow, Status
+from storage.models import Activity, Actor, Follow, Poll, Status
 from storage.vocabulary import PUBLIC_VISIBILITIES, FollowState
 
 PAGE_SIZE = 20
@@ -202,19 +204,22 @@ async def outbox(request: Request) -> Response:
         total = await session.scalar(select(func.count()).select_from(Status).where(*where)) or 0
         items: list[Any] = []
         if page is not None:
-            rows = await session.scalars(
-                select(Status)
-                .where(*where)
-                .order_by(Status.id.desc())
-                .offset((page - 1) * PAGE_SIZE)
-                .limit(PAGE_SIZE)
+            rows = list(
+                await session.scalars(
+                    select(Status)
+                    .where(*where)
+                    .order_by(Status.id.desc())
+                    .offset((page - 1) * PAGE_SIZE)
+                    .limit(PAGE_SIZE)
+                )
             )
             statuses = list(rows)
             by_status = await polls.polls_of(session, [s.id for s in statuses])
+            counts = await note_counts(session, [s.id for s in statuses])
             items = [
                 {
                     k: v
-                    for k, v in create_of(s, account, svc.urls, by_status.get(s.id)).items()
+                    for k, v in create_of(s, account, svc.urls, by_status.get(s.id), counts[s.id]).items()
                     if k != "@context"
                 }
                 for s in statuses
@@ -223,19 +228,26 @@ async def outbox(request: Request) -> Response:
 
 
 async def featured(request: Request) -> Response:
-    """Pinned posts (none yet: pinning arrives with the client API)."""
+    """The account's pinned posts, as Mastodon serves them: an OrderedCollection of the Notes, the most
+    recently pinned first; a followers-only one is listed by its id alone."""
     svc = services(request)
+    await check_fetch_signature(request)
     async with svc.reads() as session:
         account = await get_local(session, request.path_params["username"])
+        rows = list(await session.scalars(pinned_query(account.id).where(Status.reblog_of_id.is_(None))))
+        counts = await note_counts(session, [r.id for r in rows if is_public(r)])
+    items: list[Any] = [
+        note_to_ap(r, account, svc.urls, with_context=False, counts=counts[r.id]) if is_public(r) else r.ap_id
+        for r in rows
+    ]
     return ActivityJSONResponse(
-        {"@context": AS_CONTEXT, "id": svc.urls.featured(account.username), "type": "OrderedCollection",
-         "totalItems": 0, "orderedItems": []}
+        {"@context": CONTEXT, "id": svc.urls.featured(account.username), "type": "OrderedCollection",
+         "totalItems": len(items), "orderedItems": items}
     )  # fmt: skip
 
 
-async def note(request: Request) -> Response:
-    """A local Note (a Question with its poll) at its id: a 410 Tombstone once deleted, 404 unless public
-    or unlisted."""
+async def _local_note(request: Request) -> tuple[Actor, Status, Poll | None]:
+    """The local Note at this path, deleted or not, with its poll (404 for anything else)."""
     svc = services(request)
     async with svc.reads() as session:
         account = await get_local(session, request.path_params["username"])
@@ -243,22 +255,17 @@ async def note(request: Request) -> Response:
         poll = await polls.poll_of(session, status.id) if status is not None else None
     if status is None or status.actor_id != account.id or not status.local or status.reblog_of_id is not None:
         raise NotFoundError("no such status")
-    if status.deleted_at is not None:
-        return ActivityJSONResponse(
-            {"@context": AS_CONTEXT, **tombstone_to_ap(status.ap_id, status.deleted_at)}, status_code=410
-        )
-    if not is_public(status):
-        if not wants_as2(request) or not await _signer_may_see(request, status):
-            raise NotFoundError("no such status")
-    elif not wants_as2(request):
-        return RedirectResponse(
-            status.url or svc.urls.status_page(account.username, status.id), status_code=302
-        )
-    else:
+    return account, status, poll
+
+
+async def _check_visible(request: Request, status: Status) -> None:
+    """The rule for a Note, and for its likes and shares alike: public and unlisted ones are served (with
+    authorized fetch, to signed requests); followers-only and direct ones only to a signed GET from an
+    actor who may see them; 404 otherwise."""
+    if is_public(status):
         await check_fetch_signature(request)
-    if request.path_params.get("activity"):
-        return ActivityJSONResponse(create_of(status, account, svc.urls, poll))
-    return ActivityJSONResponse(note_to_ap(status, account, svc.urls, poll=poll))
+    elif not wants_as2(request) or not await _signer_may_see(request, status):
+        raise NotFoundError("no such status")
 
 
 async def _signer_may_see(request: Request, status: Status) -> bool:
@@ -278,6 +285,46 @@ async def _signer_may_see(request: Request, status: Status) -> bool:
     async with svc.reads() as session:
         signer = await session.scalar(select(Actor.id).where(Actor.ap_id == signed.owner))
         return signer is not None and await can_see(session, status, signer)
+
+
+async def note(request: Request) -> Response:
+    """A local Note (a Question with its poll) at its id: a 410 Tombstone once deleted; see
+    _check_visible for who may have it."""
+    svc = services(request)
+    account, status, poll = await _local_note(request)
+    if status.deleted_at is not None:
+        return ActivityJSONResponse(
+            {"@context": AS_CONTEXT, **tombstone_to_ap(status.ap_id, status.deleted_at)}, status_code=410
+        )
+    if is_public(status) and not wants_as2(request):
+        return RedirectResponse(
+            status.url or svc.urls.status_page(account.username, status.id), status_code=302
+        )
+    await _check_visible(request, status)
+    async with svc.reads() as session:
+        counts = (await note_counts(session, [status.id]))[status.id]
+    if request.path_params.get("activity"):
+        return ActivityJSONResponse(create_of(status, account, svc.urls, poll, counts))
+    return ActivityJSONResponse(note_to_ap(status, account, svc.urls, poll=poll, counts=counts))
+
+
+async def note_counted(request: Request) -> Response:
+    """A local Note's ``likes`` or ``shares``: a Collection with its ``totalItems``, as Mastodon serves
+    them (no items), to whoever may see the Note."""
+    svc = services(request)
+    account, status, _ = await _local_note(request)
+    if status.deleted_at is not None:
+        raise NotFoundError("no such status")
+    await _check_visible(request, status)
+    async with svc.reads() as session:
+        counts = (await note_counts(session, [status.id]))[status.id]
+    if request.url.path.endswith("/likes"):
+        return ActivityJSONResponse(
+            counted_collection(svc.urls.likes(account.username, status.id), counts.likes)
+        )
+    return ActivityJSONResponse(
+        counted_collection(svc.urls.shares(account.username, status.id), counts.shares)
+    )
 
 
 async def activity(request: Request) -> Response:
@@ -311,5 +358,7 @@ routes = [
     Route("/users/{username}/collections/featured", featured, methods=["GET"]),
     Route("/users/{username}/statuses/{status_id:int}", note, methods=["GET"]),
     Route("/users/{username}/statuses/{status_id:int}/activity", note_activity, methods=["GET"]),
+    Route("/users/{username}/statuses/{status_id:int}/likes", note_counted, methods=["GET"]),
+    Route("/users/{username}/statuses/{status_id:int}/shares", note_counted, methods=["GET"]),
     Route("/activities/{activity_id}", activity, methods=["GET"]),
 ]

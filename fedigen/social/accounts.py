@@ -16,6 +16,7 @@ from activitypub import signing
 from activitypub.actors import USERNAME_RE
 from activitypub.urls import LocalUrls
 from fedigen.errors import ConflictError, NotFoundError, ValidationError
+from fedigen.languages import checked as checked_language
 from fedigen.social.notifications import Kind, notify
 from storage.models import Actor, Follow, User, utcnow
 
@@ -88,9 +89,16 @@ async def create_account(
     admin: bool = False,
     locked: bool = False,
     bot: bool = False,
+    indexable: bool = False,
+    language: str | None = None,
 ) -> Actor:
-    """Create a local account with an RSA-2048 key (the caller commits)."""
+    """Create a local account with an RSA-2048 key (the caller commits).
+
+    As on Mastodon, a new account is not ``indexable`` (its posts are not searchable by everyone) until
+    its owner says so; ``language`` is its default posting language (None: the instance's).
+    """
     check_username(username)
+    default_language = checked_language("language", language)
     if password is not None and len(password) < MIN_PASSWORD_CHARS:
         raise ValidationError("password", f"must be at least {MIN_PASSWORD_CHARS} characters")
     taken = await session.scalar(
@@ -100,7 +108,7 @@ async def create_account(
         raise ConflictError(f"the username {username!r} is taken")
     private_pem, public_pem = await asyncio.to_thread(signing.generate_rsa_keypair)
     actor = _local_actor_row(urls, username, "Service" if bot else "Person", public_pem, private_pem)
-    actor.locked = locked
+    actor.locked, actor.indexable, actor.default_language = locked, indexable, default_language
     session.add(actor)
     await session.flush()
     password_hash = await hash_password(password) if password else None

@@ -22,12 +22,14 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from activitypub.activities import create_of, delete_of, update_of
 from activitypub.content import mention_html, parse_text, quote_paragraph, text_to_html
 from activitypub.errors import ActivityPubError
-from activitypub.notes import MAX_ATTACHMENTS, RemoteNote, attachment_to_ap, quote_link
+from activitypub.notes import MAX_ATTACHMENTS, Counts, RemoteNote, attachment_to_ap, quote_link
 from activitypub.outbox import publish
 from activitypub.vocab import VISIBILITIES, address
 from fedigen.errors import ForbiddenError, NotFoundError, ValidationError
+from fedigen.languages import checked as checked_language
+from fedigen.languages import normalize as normalize_language
 from fedigen.services import Services
-from fedigen.social import bot, emoji, polls, remixes
+from fedigen.social import bot, emoji, polls, reactions, remixes
 from fedigen.social.accounts import get_local
 from fedigen.social.media import media_url
 from fedigen.social.notifications import Kind, notify
@@ -40,6 +42,7 @@ from storage.models import (
     Mention,
     Notification,
     Status,
+    StatusPin,
     StatusTag,
     Tombstone,
     utcnow,
@@ -60,6 +63,7 @@ class PostRequest:
     visibility: str = Visibility.PUBLIC
     summary: str = ""
     sensitive: bool = False
+    # ISO 639-1; None: the author's default posting language, else the instance's.
     language: str | None = None
     in_reply_to_id: int | None = None
     attachments: list[dict[str, object]] = field(default_factory=list)
@@ -89,6 +93,16 @@ def _check(request: PostRequest) -> Visibility:
     if request.poll is not None:
         polls.check_request(request.poll)
     return Visibility(request.visibility)
+
+
+def post_language(svc: Services, author: Actor, asked: str | None) -> str:
+    """A local post's language: the one asked for (validated: 422 naming ``language``), else the
+    author's default posting language, else the instance's (``[instance] default_language``)."""
+    return (
+        checked_language("language", asked)
+        or author.default_language
+        or normalize_language(svc.settings.instance.default_language)
+    )
 
 
 async def status_by_ap_id(session: AsyncSession, ap_id: str | None) -> Status | None:
@@ -215,6 +229,7 @@ def _with_remix_link(html: str, extra: dict[str, Any]) -> str:
 async def create_post(svc: Services, session: AsyncSession, author: Actor, request: PostRequest) -> Status:
     """A local account's post: stored, run through the after-post step, and queued for delivery."""
     visibility = _check(request)
+    language = post_language(svc, author, request.language)
     media = await _take_media(session, author, request.media_ids)
     parent = None
     if request.in_reply_to_id is not None:
@@ -245,7 +260,7 @@ async def create_post(svc: Services, session: AsyncSession, author: Actor, reque
         summary=request.summary,
         sensitive=request.sensitive or bool(request.summary),
         visibility=visibility,
-        language=request.language,
+        language=language,
         in_reply_to_ap_id=parent.ap_id if parent else None,
         in_reply_to_id=parent.id if parent else None,
         to=to,
@@ -271,11 +286,9 @@ async def create_post(svc: Services, session: AsyncSession, author: Actor, reque
     if remixed_author is not None and remixed_author.domain is not None and remixed_author.id != author.id:
         extra_inboxes.append(remixed_author.shared_inbox_url or remixed_author.inbox_url or "")
     await publish(
-        session,
-        author,
-        create_of(status, author, svc.urls, poll),
+        session, author, create_of(status, author, svc.urls, poll, Counts()),  # new: nobody liked it yet
         extra_inboxes=[i for i in extra_inboxes if i],
-    )
+    )  # fmt: skip
     await after_post(svc, session, status, author, new_mentions, parent)
     return status
 
@@ -339,6 +352,11 @@ async def _apply_note(
     status.to, status.cc, status.tags, status.attachments = note.to, note.cc, note.tags, note.attachments
     status.extra, status.edited_at = note.extra, note.edited_at
     status.in_reply_to_ap_id = note.in_reply_to_ap_id
+    # The counts its server reports, when it reports them (an Update without them keeps the last ones).
+    if note.likes_count is not None:
+        status.untrusted_favourites_count = note.likes_count
+    if note.shares_count is not None:
+        status.untrusted_reblogs_count = note.shares_count
     if note.published is not None:
         status.published = note.published
     parent = await status_by_ap_id(session, note.in_reply_to_ap_id)
@@ -425,14 +443,18 @@ async def _replace_media(svc: Services, session: AsyncSession, author: Actor, st
 async def edit_post(
     svc: Services, session: AsyncSession, author: Actor, status_id: int, text: str,
     summary: str | None = None, sensitive: bool | None = None, media_ids: list[int] | None = None,
-    poll: polls.PollRequest | None = None,
+    poll: polls.PollRequest | None = None, language: str | None = None,
 ) -> Status:  # fmt: skip
-    """Change a local post's text (its media, its poll) and send Update with ``updated`` to the same
-    audience. A poll given with other options, or switched between single and multiple choice, loses
-    its votes (as on Mastodon); without one the poll stays as it is."""
+    """Change a local post's text (its media, its poll, its language) and send Update with ``updated``
+    to the same audience; what is not given stays as it was. A poll given with other options, or
+    switched between single and multiple choice, loses its votes (as on Mastodon)."""
     status = await own_status(session, author, status_id)
     if poll is not None:
         polls.check_request(poll)
+    # As Mastodon's edit: the language asked for, else the post's, else the defaults a new post gets.
+    status.language = (
+        checked_language("language", language) or status.language or post_language(svc, author, None)
+    )
     if media_ids is not None:
         await _replace_media(svc, session, author, status, media_ids)
     _check(PostRequest(text=text, visibility=status.visibility, attachments=status.attachments))
@@ -449,7 +471,8 @@ async def edit_post(
     current = (
         await polls.replace_local(session, status, poll) if poll else await polls.poll_of(session, status.id)
     )
-    await publish(session, author, update_of(status, author, svc.urls, current))
+    counts = (await reactions.note_counts(session, [status.id]))[status.id]
+    await publish(session, author, update_of(status, author, svc.urls, current, counts))
     return status
 
 
@@ -499,6 +522,7 @@ async def _remove(svc: Services, session: AsyncSession, author: Actor, status: S
         .execution_options(synchronize_session=False)
     )
     await session.execute(delete(Notification).where(Notification.status_id == status.id))
+    await session.execute(delete(StatusPin).where(StatusPin.status_id == status.id))
     if await session.scalar(select(Tombstone.id).where(Tombstone.ap_id == status.ap_id)) is None:
         session.add(Tombstone(ap_id=status.ap_id, actor_ap_id=author.ap_id, deleted_at=now))
     await session.flush()
@@ -516,8 +540,9 @@ async def receive_delete(svc: Services, session: AsyncSession, author: Actor, ob
         session.add(Tombstone(ap_id=object_ap_id, actor_ap_id=author.ap_id))
 
 
-async def fetch_post(svc: Services, ap_id: str) -> Status | None:
-    """A public or unlisted remote post by id: ours if stored, else fetched, stored and returned.
+async def fetch_post(svc: Services, ap_id: str, *, author_ap_id: str | None = None) -> Status | None:
+    """A public or unlisted remote post by id: ours if stored, else fetched, stored and returned
+    (with ``author_ap_id``, only when that actor wrote it).
 
     It fetches over the network, so no transaction may be open: it commits what it stores itself.
     """
@@ -526,6 +551,8 @@ async def fetch_post(svc: Services, ap_id: str) -> Status | None:
     if known is not None:
         return known
     fetched_author, note = await svc.resolver.fetch_note(ap_id)
+    if author_ap_id not in (None, fetched_author.ap_id):
+        return None
     return await store_fetched(svc, fetched_author, note)
 
 
@@ -535,10 +562,23 @@ async def store_fetched(svc: Services, fetched_author: Actor, note: RemoteNote) 
         return None
     async with svc.sessions() as session, session.begin():
         author = await session.get(Actor, fetched_author.id)
-        stored = await status_by_ap_id(session, note.ap_id)
-        if stored is None and author is not None:
-            stored = await store_remote(svc, session, author, note)
-        return stored
+        return await keep_fetched(svc, session, author, note) if author is not None else None
+
+
+async def keep_fetched(
+    svc: Services, session: AsyncSession, author: Actor, note: RemoteNote
+) -> Status | None:
+    """A remote post of ``author``'s fetched from its server (not received): the stored one, else
+    stored now if public or unlisted; None for others' and deleted posts, and those it may not show."""
+    row = await session.scalar(select(Status).where(Status.ap_id == note.ap_id))
+    if row is not None:
+        return row if row.deleted_at is None and row.actor_id == author.id else None
+    tombstone = select(Tombstone.id).where(
+        Tombstone.ap_id == note.ap_id, Tombstone.actor_ap_id == author.ap_id
+    )
+    if note.visibility not in PUBLIC_VISIBILITIES or await session.scalar(tombstone) is not None:
+        return None
+    return await store_remote(svc, session, author, note)
 
 
 async def learn_mentions(svc: Services, text: str) -> None:

@@ -1,4 +1,5 @@
-"""Profile changes of a local account (display name, bio, avatar, header, flags, fields), sent as Update."""
+"""Profile changes of a local account (display name, bio, avatar, header, flags, fields, its default
+posting language), sent as Update."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ from activitypub.activities import update_of_actor
 from activitypub.content import text_to_html
 from activitypub.outbox import publish
 from fedigen.errors import ValidationError
+from fedigen.languages import checked as checked_language
 from fedigen.services import Services
 from fedigen.social.media import media_url
 from storage import MediaError
@@ -36,6 +38,8 @@ class ProfileChanges:
     discoverable: bool | None = None
     indexable: bool | None = None
     fields: list[dict[str, str]] | None = None
+    # The default posting language (Mastodon's ``source[language]``): an ISO 639-1 code, "" for none.
+    language: str | None = None
 
 
 def field_html(svc: Services, text: str) -> str:
@@ -45,6 +49,7 @@ def field_html(svc: Services, text: str) -> str:
 
 
 def _check(changes: ProfileChanges) -> None:
+    checked_language("source[language]", changes.language)
     if changes.display_name is not None and len(changes.display_name) > MAX_DISPLAY_NAME:
         raise ValidationError("display_name", f"is too long (maximum is {MAX_DISPLAY_NAME} characters)")
     if changes.note is not None and len(changes.note) > MAX_NOTE:
@@ -96,6 +101,8 @@ async def update_profile(
         actor.discoverable = changes.discoverable
     if changes.indexable is not None:
         actor.indexable = changes.indexable
+    if changes.language is not None:
+        actor.default_language = checked_language("source[language]", changes.language)
     if changes.fields is not None:
         # As Mastodon keeps them: the name as plain text, the value as HTML made from the text, and the
         # text itself for editing (the API's ``source.fields``).

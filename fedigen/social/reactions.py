@@ -11,7 +11,10 @@ Emoji reactions come from other servers (fedigen's own accounts do not react yet
 Misskey's Like with ``_misskey_reaction`` is a favourite, as Mastodon counts it, and its emoji is
 recorded as a reaction too, without a second notification; Pleroma's and Akkoma's EmojiReact is a
 reaction, and tells the author with Pleroma's ``pleroma:emoji_reaction`` notification. An Undo of
-either removes the reaction and that notification. The caller commits.
+either removes the reaction and that notification.
+
+A remote post whose server reported its counts (``likes`` / ``shares`` ``totalItems``) shows those,
+moved by each favourite and boost made here, as Mastodon moves them. The caller commits.
 """
 
 from __future__ import annotations
@@ -21,6 +24,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from activitypub.activities import announce_of, like_of, undo_of
 from activitypub.emoji import EmojiReaction, known_emoji, remember
+from activitypub.notes import Counts
 from activitypub.outbox import publish
 from activitypub.vocab import PUBLIC
 from fedigen.errors import NotFoundError, ValidationError
@@ -42,6 +46,32 @@ async def _author(session: AsyncSession, status: Status) -> Actor:
     return author
 
 
+async def note_counts(session: AsyncSession, status_ids: list[int]) -> dict[int, Counts]:
+    """How often each of these posts was favourited and boosted (live boosts), for its Note's ``likes``
+    and ``shares``."""
+    if not status_ids:
+        return {}
+    likes = await session.execute(
+        select(Favourite.status_id, func.count()).where(Favourite.status_id.in_(status_ids))
+        .group_by(Favourite.status_id)
+    )  # fmt: skip
+    shares = await session.execute(
+        select(Status.reblog_of_id, func.count())
+        .where(Status.reblog_of_id.in_(status_ids), Status.deleted_at.is_(None))
+        .group_by(Status.reblog_of_id)
+    )
+    liked, shared = {k: v for k, v in likes}, {k: v for k, v in shares}
+    return {i: Counts(likes=liked.get(i, 0), shares=shared.get(i, 0)) for i in status_ids}
+
+
+def _move_remote_count(status: Status, column: str, by: int) -> None:
+    """Move the count a remote post's server reported, if it reported one (as Mastodon's
+    ``Status#increment_count!`` does)."""
+    reported = getattr(status, column)
+    if not status.local and reported is not None:
+        setattr(status, column, max(0, reported + by))
+
+
 async def favourite(
     svc: Services, session: AsyncSession, actor: Actor, status: Status, *, ap_id: str | None = None
 ) -> Favourite:
@@ -53,6 +83,7 @@ async def favourite(
         return found
     like = Favourite(ap_id=ap_id or svc.urls.new_activity(), actor_id=actor.id, status_id=status.id)
     session.add(like)
+    _move_remote_count(status, "untrusted_favourites_count", +1)
     await session.flush()
     author = await _author(session, status)
     await notify(session, author, Kind.FAVOURITE, actor, status)
@@ -69,6 +100,7 @@ async def unfavourite(svc: Services, session: AsyncSession, actor: Actor, status
     if found is None:
         return
     await session.delete(found)
+    _move_remote_count(status, "untrusted_favourites_count", -1)
     await session.flush()
     author = await _author(session, status)
     if actor.domain is None and author.domain is not None and found.ap_id:
@@ -178,6 +210,7 @@ async def reblog(
         reblog_of_id=status.id, visibility=chosen, to=to or [], cc=cc or [], published=utcnow(),
     )  # fmt: skip
     session.add(boost)
+    _move_remote_count(status, "untrusted_reblogs_count", +1)
     await session.flush()
     await notify(session, author, Kind.REBLOG, actor, status)
     if actor.domain is None:
@@ -190,6 +223,7 @@ async def unreblog(svc: Services, session: AsyncSession, actor: Actor, status: S
     boost = await own_boost(session, actor, status)
     if boost is None:
         return
+    _move_remote_count(status, "untrusted_reblogs_count", -1)
     if actor.domain is not None:
         await session.delete(boost)  # nothing of a remote boost needs keeping
         return

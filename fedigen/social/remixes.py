@@ -21,7 +21,7 @@ from activitypub.notes import RemoteNote
 from activitypub.outbox import publish
 from activitypub.urls import same_origin
 from fedigen.services import Services
-from fedigen.social import polls
+from fedigen.social import polls, reactions
 from fedigen.social.notifications import blocks
 from fedigen.social.visibility import is_public
 from storage.models import Activity, Actor, Remix, Status, utcnow
@@ -216,7 +216,8 @@ async def _send_update(svc: Services, session: AsyncSession, status: Status) -> 
     if parent_author is not None and parent_author.domain is not None and parent_author.id != author.id:
         extra = [i for i in (parent_author.shared_inbox_url or parent_author.inbox_url,) if i]
     poll = await polls.poll_of(session, status.id)
-    await publish(session, author, update_of(status, author, svc.urls, poll), extra_inboxes=extra)
+    counts = (await reactions.note_counts(session, [status.id]))[status.id]
+    await publish(session, author, update_of(status, author, svc.urls, poll, counts), extra_inboxes=extra)
 
 
 #: When an unanswered QuoteRequest is sent again (after the previous one), and how long the last one
