@@ -2,6 +2,10 @@
 
 Order matters: cheap checks first, then the signature (which may fetch a key), then origin rules, and
 only then the dedupe record, so a forged activity can never suppress the genuine one with the same id.
+
+An activity whose actor is not the HTTP signer was forwarded (a reply Mastodon passes on to the
+followers of the thread's author, a relay): it is taken only with a good Linked Data signature by its
+actor (:mod:`activitypub.ldsig`), and what is queued is then the signed document as ldsig reads it.
 """
 
 from __future__ import annotations
@@ -18,6 +22,7 @@ from sqlalchemy import select
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
+from activitypub import ldsig
 from activitypub.errors import (
     BlockedError,
     InvalidActivityError,
@@ -114,9 +119,13 @@ async def receive(
     )  # fmt: skip
     actor_ap_id = id_of(doc.get("actor"))
     if actor_ap_id and signed.owner != actor_ap_id and "signature" in doc:
-        # Relayed with only a Linked Data signature: we do not verify those, so drop it quietly.
-        log.info("ignoring relayed activity %s signed by %s", doc.get("id"), signed.owner)
-        return Received(None, ignored=True)
+        # Forwarded: the forwarder's own domain must not be blocked, and the actor's signature must hold
+        # (docs/refusals.md case 19).
+        if await resolver.is_domain_blocked_cached(signed.owner):
+            raise BlockedError("your domain is blocked here")
+        forwarder = signed.owner
+        signed, doc = await ldsig.verify(doc, resolver.lookup_key)
+        log.info("accepting %s of %s forwarded by %s", doc.get("id"), signed.owner, forwarder)
     actor_ap_id = check_origin(doc, signed)
     if await resolver.is_domain_blocked_cached(actor_ap_id):
         raise BlockedError("your domain is blocked here")
