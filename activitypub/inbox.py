@@ -32,6 +32,7 @@ from activitypub.errors import (
 )
 from activitypub.jsonld import check_document, id_of, type_of
 from activitypub.resolver import Resolver
+from activitypub.schemes import SignatureSchemes
 from activitypub.signatures import VerifiedSignature, verify_request
 from activitypub.urls import same_origin
 from activitypub.vocab import NOTE_TYPES
@@ -109,6 +110,7 @@ async def receive(
     recipient_id: int | None,
     max_bytes: int,
     clock_window: timedelta,
+    schemes: SignatureSchemes | None = None,
 ) -> Received:
     """Check an inbox POST and queue it; raises an ActivityPubError subclass for every refusal."""
     check_content_type(headers.get("content-type"))
@@ -117,18 +119,20 @@ async def receive(
         method=method, url=url, headers=headers, body=body,
         key_lookup=resolver.lookup_key, clock_window=clock_window,
     )  # fmt: skip
+    sender = signed
     actor_ap_id = id_of(doc.get("actor"))
     if actor_ap_id and signed.owner != actor_ap_id and "signature" in doc:
         # Forwarded: the forwarder's own domain must not be blocked, and the actor's signature must hold
         # (docs/refusals.md case 19).
-        if await resolver.is_domain_blocked_cached(signed.owner):
+        if await resolver.is_domain_blocked_cached(sender.owner):
             raise BlockedError("your domain is blocked here")
-        forwarder = signed.owner
         signed, doc = await ldsig.verify(doc, resolver.lookup_key)
-        log.info("accepting %s of %s forwarded by %s", doc.get("id"), signed.owner, forwarder)
+        log.info("accepting %s of %s forwarded by %s", doc.get("id"), signed.owner, sender.owner)
     actor_ap_id = check_origin(doc, signed)
     if await resolver.is_domain_blocked_cached(actor_ap_id):
         raise BlockedError("your domain is blocked here")
+    if schemes is not None:
+        await schemes.heard(sender.owner, sender.scheme)  # whoever signs RFC 9421 verifies it
     async with sessions() as session:
         # Core statements, not ORM objects: this is the hot path of every delivery we receive.
         deleted = await session.scalar(select(Actor.deleted_at).where(Actor.ap_id == actor_ap_id))
