@@ -22,6 +22,7 @@ from starlette.routing import Route
 
 from fedigen.social.moderation import block_domain
 from storage.models import Actor, InboxItem, Notification, Status
+from storage.vocabulary import Visibility
 from tests.api.conftest import bearer, issue_token
 from tests.conftest import HostRouter, Instance
 from tests.remote_actor import KeyPair, RemoteActor, RemoteServer, keypair
@@ -93,6 +94,7 @@ async def test_forwarded_reply_with_a_good_signature_is_stored_as_its_authors(
         author = await session.get(Actor, status.actor_id)
     assert author is not None and author.ap_id == ld_fixtures.CAROL
     assert "Nice one" in status.content
+    assert status.visibility == Visibility.PUBLIC and not status.sensitive
     assert status.in_reply_to_ap_id == ld_fixtures.THREAD
     assert status.attachments and status.attachments[0]["url"].endswith("/a1b2.png")
     assert origin.requests_to(ld_fixtures.CAROL), "carol's key was fetched from her own server"
