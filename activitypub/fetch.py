@@ -31,6 +31,15 @@ from .errors import (
     TooManyRedirectsError,
 )
 from .jsonld import check_bounds, check_document
+from .schemes import (
+    SignatureSchemes,
+    Software,
+    nodeinfo_link,
+    nodeinfo_software,
+    other,
+    refused_signature,
+)
+from .signing import SignatureAuth
 from .transport import check_url_scheme
 
 # ActivityPub section 7 and FEDERATION.md "HTTP Signatures": what we ask for on fetches.
@@ -42,6 +51,8 @@ JRD_ACCEPT = "application/jrd+json, application/json"
 _AS2_TYPES = frozenset({"application/activity+json", "application/ld+json", "application/json"})
 _JRD_TYPES = frozenset({"application/jrd+json", "application/json"})
 _REDIRECT_STATUSES = frozenset({301, 302, 303, 307, 308})
+# How much of a 400 is read to see whether it is about the signature.
+_PEEK_BYTES = 4096
 
 
 @dataclass(frozen=True)
@@ -80,10 +91,13 @@ class Fetcher:
         max_bytes: int = 1_000_000,
         max_redirects: int = 2,
         timeout: float = 10.0,
+        schemes: SignatureSchemes | None = None,
     ) -> None:
         self._client = client
         # Signs fetches (the instance actor's key); deliveries bring the sending actor's own.
         self._auth = auth
+        # Which scheme each host is signed for first (without it: draft-cavage, no second knock).
+        self.schemes = schemes
         self._max_bytes = max_bytes
         self._max_redirects = max_redirects
         self._timeout = timeout
@@ -139,13 +153,18 @@ class Fetcher:
         check_bounds(document)
         return document
 
+    async def fetch_software(self, base: str) -> Software | None:
+        """What the NodeInfo of the host at ``base`` (scheme://host[:port]) says it runs, unsigned."""
+        href = nodeinfo_link(await self.fetch_jrd(f"{base}/.well-known/nodeinfo"), base)
+        return nodeinfo_software(await self.fetch_jrd(href)) if href is not None else None
+
     async def post(self, url: str, body: bytes, *, auth: httpx.Auth | None = None) -> httpx.Response:
         """POST a delivery (signed by ``auth``) without following redirects; at most max_bytes of answer."""
         check_url_scheme(url)
         request_headers = {"Accept-Encoding": "identity", "Content-Type": "application/activity+json"}
         async with self._deadline(url), self._network_errors(url):
-            async with self._client.stream(
-                "POST", url, content=body, headers=request_headers, follow_redirects=False, auth=auth
+            async with self._send(
+                "POST", url, headers=request_headers, content=body, auth=auth, probe=True
             ) as response:
                 content = await self._read_capped(response)
                 # The body is already decoded, so the framing headers no longer describe it.
@@ -172,7 +191,7 @@ class Fetcher:
             headers = {"Accept": accept, "Accept-Encoding": "identity"}
             auth = self._auth if sign else None
             async with self._network_errors(current):
-                async with self._client.stream("GET", current, headers=headers, auth=auth) as response:
+                async with self._send("GET", current, headers=headers, auth=auth, probe=False) as response:
                     location = response.headers.get("location")
                     if response.status_code in _REDIRECT_STATUSES and location:
                         current = strip_fragment(str(response.url.join(location)))
@@ -180,6 +199,53 @@ class Fetcher:
                     self._check_response(response, current, types)
                     return current, await self._read_capped(response, refuse_over_limit=True)
         raise TooManyRedirectsError(f"more than {self._max_redirects} redirects fetching {url}")
+
+    @contextlib.asynccontextmanager
+    async def _send(
+        self,
+        method: str,
+        url: str,
+        *,
+        headers: dict[str, str],
+        auth: httpx.Auth | None,
+        probe: bool,
+        content: bytes | None = None,
+    ) -> AsyncIterator[httpx.Response]:
+        """Stream one request, not following redirects. Signed with a key, it is double-knocked: signed
+        in the scheme activitypub.schemes picks for the host, and on a refusal of the signature once
+        more in the other; what the host took is remembered (FEDERATION.md, "HTTP Signatures")."""
+        schemes = self.schemes
+        if not isinstance(auth, SignatureAuth) or auth.key is None or schemes is None:
+            async with self._client.stream(
+                method, url, headers=headers, content=content, auth=auth, follow_redirects=False
+            ) as response:
+                yield response
+            return
+        first = await schemes.first(url, probe=probe)
+        async with self._client.stream(
+            method, url, headers=headers, content=content, auth=auth.using(first), follow_redirects=False
+        ) as response:
+            peek = await self._peek(response) if response.status_code == 400 else b""
+            if not refused_signature(response.status_code, peek):
+                schemes.learned(url, first=first, used=first, status=response.status_code)
+                yield response
+                return
+        second = other(first)
+        async with self._client.stream(
+            method, url, headers=headers, content=content, auth=auth.using(second), follow_redirects=False
+        ) as response:
+            schemes.learned(url, first=first, used=second, status=response.status_code)
+            yield response
+
+    @staticmethod
+    async def _peek(response: httpx.Response) -> bytes:
+        """The start of a response's body (the response is not read again afterwards)."""
+        data = b""
+        async for chunk in response.aiter_bytes():
+            data += chunk
+            if len(data) >= _PEEK_BYTES:
+                break
+        return data[:_PEEK_BYTES]
 
     def _check_response(self, response: httpx.Response, url: str, types: frozenset[str]) -> None:
         if not response.is_success:

@@ -2,6 +2,10 @@
 
 Order matters: cheap checks first, then the signature (which may fetch a key), then origin rules, and
 only then the dedupe record, so a forged activity can never suppress the genuine one with the same id.
+
+An activity whose actor is not the HTTP signer was forwarded (a reply Mastodon passes on to the
+followers of the thread's author, a relay): it is taken only with a good Linked Data signature by its
+actor (:mod:`activitypub.ldsig`), and what is queued is then the signed document as ldsig reads it.
 """
 
 from __future__ import annotations
@@ -19,6 +23,7 @@ from sqlalchemy import select
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
+from activitypub import ldsig
 from activitypub.errors import (
     BlockedError,
     InvalidActivityError,
@@ -28,6 +33,7 @@ from activitypub.errors import (
 )
 from activitypub.jsonld import check_document, id_of, type_of
 from activitypub.resolver import Resolver
+from activitypub.schemes import SignatureSchemes
 from activitypub.signatures import VerifiedSignature, verify_request
 from activitypub.urls import same_origin
 from activitypub.vocab import NOTE_TYPES
@@ -126,6 +132,7 @@ async def receive(
     recipient_id: int | None,
     max_bytes: int,
     clock_window: timedelta,
+    schemes: SignatureSchemes | None = None,
 ) -> Received:
     """Check an inbox POST and queue it; raises an ActivityPubError subclass for every refusal."""
     check_content_type(headers.get("content-type"))
@@ -138,16 +145,22 @@ async def receive(
         method=method, url=url, headers=headers, body=body,
         key_lookup=resolver.lookup_key, clock_window=clock_window,
     )  # fmt: skip
+    sender = signed
     actor_ap_id = id_of(doc.get("actor"))
     if actor_ap_id and signed.owner != actor_ap_id and "signature" in doc:
-        # Relayed with only a Linked Data signature: we do not verify those, so drop it quietly.
-        log.info("ignoring relayed activity %s signed by %s", doc.get("id"), signed.owner)
-        return Received(None, ignored=True)
+        # Forwarded: the forwarder's own domain must not be blocked, and the actor's signature must hold
+        # (docs/refusals.md case 19).
+        if await resolver.is_domain_blocked_cached(sender.owner):
+            raise BlockedError("your domain is blocked here")
+        signed, doc = await ldsig.verify(doc, resolver.lookup_key)
+        log.info("accepting %s of %s forwarded by %s", doc.get("id"), signed.owner, sender.owner)
     if doc.get("id") is None and (made := derived_id(doc, headers, body)):
         doc["id"] = made
     actor_ap_id = check_origin(doc, signed)
     if await resolver.is_domain_blocked_cached(actor_ap_id):
         raise BlockedError("your domain is blocked here")
+    if schemes is not None:
+        await schemes.heard(sender.owner, sender.scheme)  # whoever signs RFC 9421 verifies it
     async with sessions() as session:
         # Core statements, not ORM objects: this is the hot path of every delivery we receive.
         deleted = await session.scalar(select(Actor.deleted_at).where(Actor.ap_id == actor_ap_id))

@@ -3,7 +3,8 @@
 fedigen reads incoming ActivityStreams 2.0 as plain JSON with the known aliases, as Mastodon
 does (AS2 Core section 2.1 lets consumers do so; ``as:Public``, ``Public`` and the full IRI all
 mean public). JSON-LD processing
-proper (:func:`expand`, later LD-signature checks) runs pyld with :func:`document_loader`,
+proper (:func:`expand`, and the Linked Data signature checks of :mod:`activitypub.ldsig`) runs pyld
+with :func:`document_loader` (through :func:`pyld_options`),
 which serves only the context files bundled in ``activitypub/contexts/`` and never touches the
 network: a ``@context`` naming an internal URL or a huge document is never fetched
 (docs/refusals.md case 24).
@@ -43,9 +44,9 @@ _REFUSED_KEYWORDS = ("@graph", "@included", "@reverse")
 _BUNDLED: dict[str, str] = {
     "www.w3.org/ns/activitystreams": "activitystreams.jsonld",
     "w3id.org/security/v1": "security-v1.jsonld",
-    # The identity context is a superset of security v1; the terms peers use from it
-    # (publicKey, owner, publicKeyPem, signature) are the security ones.
-    "w3id.org/identity/v1": "security-v1.jsonld",
+    # The published identity context itself: Linked Data Signatures hash their options under it
+    # (activitypub.ldsig), so an alias with the same terms for most uses would not be enough.
+    "w3id.org/identity/v1": "identity-v1.jsonld",
     "w3id.org/security/data-integrity/v1": "data-integrity-v1.jsonld",
     "w3id.org/security/multikey/v1": "multikey-v1.jsonld",
     # Fedify puts the DID context on every actor (for assertionMethod / Multikey keys).
@@ -103,24 +104,30 @@ def document_loader(url: str, options: Mapping[str, Any] | None = None) -> dict[
     }
 
 
-def expand(doc: Mapping[str, Any]) -> list[Any]:
-    """Expand ``doc`` with pyld using only the bundled contexts (InvalidActivityError otherwise)."""
-    from pyld import jsonld as pyld_jsonld
+def pyld_options() -> dict[str, Any]:
+    """pyld options that load only the bundled contexts, with our private resolved-context cache."""
     from pyld.context_resolver import ContextResolver
 
-    check_document(doc)
-    options = {
+    return {
         "documentLoader": document_loader,
         "contextResolver": ContextResolver(_context_cache, document_loader),
     }
+
+
+def expand(doc: Mapping[str, Any]) -> list[Any]:
+    """Expand ``doc`` with pyld using only the bundled contexts (InvalidActivityError otherwise)."""
+    from pyld import jsonld as pyld_jsonld
+
+    check_document(doc)
+    options = pyld_options()
     try:
         result = pyld_jsonld.expand(copy.deepcopy(dict(doc)), options)
     except pyld_jsonld.JsonLdError as exc:
-        raise InvalidActivityError(f"JSON-LD expansion failed: {_root_message(exc)}") from exc
+        raise InvalidActivityError(f"JSON-LD expansion failed: {root_message(exc)}") from exc
     return list(result)
 
 
-def _root_message(exc: BaseException) -> str:
+def root_message(exc: BaseException) -> str:
     """pyld nests the useful message in a chain of causes: report the innermost one."""
     while exc.__cause__ is not None:
         exc = exc.__cause__

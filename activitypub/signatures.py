@@ -37,7 +37,7 @@ from cryptography.hazmat.primitives.asymmetric import ed25519, rsa
 
 from activitypub import cavage, rfc9421
 from activitypub.errors import FetchError, SignatureError
-from activitypub.signing import _authority, _request_target, _utc
+from activitypub.signing import DRAFT_CAVAGE, RFC9421, _authority, _request_target, _utc
 
 __all__ = [
     "KeyLookup",
@@ -46,8 +46,6 @@ __all__ = [
     "verify_request",
 ]
 
-DRAFT_CAVAGE = "draft-cavage"
-RFC9421 = "rfc9421"
 # RFC 9110 section 7.2: Host is uri-host [ ":" port ]; no userinfo, path or spaces.
 _HOST = re.compile(r"(?:[A-Za-z0-9._~-]+|\[[0-9A-Fa-f:.]+\])(?::[0-9]{1,5})?")
 

@@ -1,9 +1,15 @@
 """Signing what we send: our keys, draft-cavage and RFC 9421 request signatures, and one ``httpx.Auth``.
 
 Deliveries and signed fetches both go through :class:`SignatureAuth`, so every outgoing request is
-signed the same way (FEDERATION.md, "HTTP Signatures"): draft-cavage
-``rsa-sha256`` over ``(request-target) host date`` and, with a body, ``digest content-type``, which
-Mastodon, Fedify and Bridgy Fed all verify. ``sign_request_rfc9421`` is kept for peers that prefer it.
+signed the same way (FEDERATION.md, "HTTP Signatures"), in one of two schemes:
+
+- draft-cavage ``rsa-sha256`` over ``(request-target) host date`` and, with a body,
+  ``digest content-type``: what every fediverse server verifies, Bridgy Fed only this;
+- RFC 9421 ``rsa-v1_5-sha256`` over ``@method @target-uri`` and, with a body, ``content-type
+  content-digest``, with ``created`` and ``keyid``: what Mastodon 4.5 (and Fedify) verify.
+
+Which one a request gets first, and the retry with the other, is decided per host by
+:mod:`activitypub.schemes` ("double-knocking"); :meth:`SignatureAuth.using` picks it.
 """
 
 from __future__ import annotations
@@ -22,6 +28,9 @@ from cryptography.hazmat.primitives.asymmetric import ed25519, rsa
 from activitypub import cavage, rfc9421
 
 DEFAULT_CONTENT_TYPE = "application/activity+json"
+#: The two schemes, as :attr:`activitypub.signatures.VerifiedSignature.scheme` names them too.
+DRAFT_CAVAGE = "draft-cavage"
+RFC9421 = "rfc9421"
 _DEFAULT_PORTS = {"http": 80, "https": 443}
 
 _PrivateKeyObject = rsa.RSAPrivateKey | ed25519.Ed25519PrivateKey
@@ -151,22 +160,31 @@ class SigningKey:
 
 
 class SignatureAuth(httpx.Auth):
-    """Signs every request it is given with ``key`` (draft-cavage); with no key, requests go unsigned.
+    """Signs every request it is given with ``key`` in ``scheme``; with no key, requests go unsigned.
 
     ``key`` may be set after construction: the instance actor's key exists only once the database is
-    migrated, and the fetcher is built before that.
+    migrated, and the fetcher is built before that. One instance serves many requests at once, so the
+    scheme is fixed per instance: :meth:`using` gives one for another scheme.
     """
 
     requires_request_body = True
 
-    def __init__(self, key: SigningKey | None = None) -> None:
+    def __init__(self, key: SigningKey | None = None, scheme: str = DRAFT_CAVAGE) -> None:
+        if scheme not in (DRAFT_CAVAGE, RFC9421):
+            raise ValueError(f"unknown signature scheme {scheme!r}")
         self.key = key
+        self.scheme = scheme
+
+    def using(self, scheme: str) -> SignatureAuth:
+        """The same key, signing in ``scheme``."""
+        return SignatureAuth(self.key, scheme)
 
     def auth_flow(self, request: httpx.Request) -> Generator[httpx.Request, httpx.Response, None]:
         if self.key is not None:
             body = request.content if request.method not in ("GET", "HEAD") else None
+            sign = sign_request_rfc9421 if self.scheme == RFC9421 else sign_request
             request.headers.update(
-                sign_request(
+                sign(
                     method=request.method,
                     url=str(request.url),
                     key_id=self.key.key_id,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
@@ -15,6 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from activitypub.delivery import Deliverer, DeliveryPolicy
 from activitypub.fetch import Fetcher
 from activitypub.resolver import Resolver
+from activitypub.schemes import SignatureSchemes
 from activitypub.signing import SignatureAuth, SigningKey
 from activitypub.transport import make_http_client
 from activitypub.urls import LocalUrls
@@ -127,7 +129,9 @@ async def open_services(
         await signer.load()
     except SQLAlchemyError:  # not migrated yet: `fedigen db migrate` creates the key, then load() again
         pass
-    fetcher = Fetcher(http, auth=signer.auth, max_bytes=1_000_000, timeout=fed.fetch_timeout)
+    schemes = SignatureSchemes(sessions, reads)
+    fetcher = Fetcher(http, auth=signer.auth, max_bytes=1_000_000, timeout=fed.fetch_timeout, schemes=schemes)
+    schemes.nodeinfo = fetcher.fetch_software
     resolver = Resolver(
         sessions,
         fetcher,
@@ -158,6 +162,11 @@ async def open_services(
     try:
         yield services
     finally:
+        try:
+            async with asyncio.timeout(5):
+                await schemes.flush()  # what was just learned of hosts' signatures
+        except TimeoutError:
+            pass
         if services.jobs is not None:
             await services.jobs.aclose()
         await backend_http.aclose()

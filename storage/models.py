@@ -445,7 +445,8 @@ class Activity(Base):
 
 
 class Host(Base):
-    """Delivery health of a remote host; ``unavailable_since`` set when it kept failing for days."""
+    """What we know of a remote host (``domain`` is its host[:port]): delivery health, with
+    ``unavailable_since`` set when it kept failing for days; and the HTTP signature scheme it accepts."""
 
     __tablename__ = "hosts"
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
@@ -455,6 +456,14 @@ class Host(Base):
     last_success_at: Mapped[datetime | None]
     failures: Mapped[int] = mapped_column(Integer, default=0)
     unavailable_since: Mapped[datetime | None]
+    # activitypub.schemes: "rfc9421" (it accepted an RFC 9421 signature) or "draft-cavage" (it refused
+    # one and took draft-cavage), and when that was learned; the software its NodeInfo names, and when
+    # NodeInfo was last asked (software_name stays empty when it could not be read).
+    signature_scheme: Mapped[str | None] = mapped_column(String(16))
+    signature_scheme_at: Mapped[datetime | None]
+    software_name: Mapped[str | None] = mapped_column(String(64))
+    software_version: Mapped[str | None] = mapped_column(String(64))
+    nodeinfo_checked_at: Mapped[datetime | None]
 
 
 class QueueMixin:

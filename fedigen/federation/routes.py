@@ -95,7 +95,7 @@ async def inbox(request: Request) -> Response:
     result = await receive(
         sessions=svc.sessions, resolver=svc.resolver, method="POST", url=public_url(request),
         headers=request.headers, body=body, recipient_id=recipient_id, max_bytes=limit,
-        clock_window=svc.clock_window,
+        clock_window=svc.clock_window, schemes=svc.fetcher.schemes,
     )  # fmt: skip
     if not result.duplicate and not result.ignored:
         request.app.state.worker.wake()

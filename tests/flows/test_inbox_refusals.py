@@ -708,17 +708,19 @@ async def test_case18_delete_by_someone_else_does_not_suppress_the_authors_late_
     assert await status_row(fedigen, note["id"]) is not None
 
 
-async def test_case19_activity_with_only_an_ld_signature_from_someone_else_is_ignored(
+async def test_case19_activity_whose_ld_signature_does_not_verify_is_refused(
     fedigen: Instance, bob: RemoteActor, carol: RemoteActor
 ) -> None:
-    # A relay (bob's key) forwards carol's activity, vouched for only by a Linked Data signature.
+    # A relay (bob's key) forwards carol's activity with a Linked Data signature that is not carol's.
+    # Good signatures: tests/flows/test_forwarded_activities.py.
     relayed = carol.create(carol.note(mention=ALICE))
     relayed["signature"] = {
         "type": "RsaSignature2017", "creator": carol.key_id, "created": "2026-01-01T12:00:00Z",
         "signatureValue": "bm90IGEgcmVhbCBzaWduYXR1cmU=",
     }  # fmt: skip
     response = await bob.post(fedigen.client, SHARED_INBOX, relayed)
-    assert response.status_code == 202, response.text
+    await assert_refused(response, fedigen, 403)
+    assert "Linked Data signature does not verify" in response.json()["error"]
     await fedigen.drain()
     assert await stored(fedigen) == (0, 0)
     assert await count(fedigen, Notification) == 0

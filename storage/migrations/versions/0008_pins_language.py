@@ -3,7 +3,7 @@ account's default posting language, when a remote actor's featured collection wa
 the favourite and boost counts a remote post's server reports
 
 Revision ID: 0008_pins_language
-Revises: 0006_emoji
+Revises: 0007_signature_schemes
 Create Date: 2026-12-09 09:00:00
 """
 
@@ -18,7 +18,7 @@ from sqlalchemy.exc import SAWarning
 import storage.models
 
 revision = "0008_pins_language"
-down_revision = "0006_emoji"
+down_revision = "0007_signature_schemes"
 branch_labels = None
 depends_on = None
 
