@@ -11,7 +11,7 @@ from sqlalchemy import func, select
 from storage.models import Actor, Notification, Status
 from tests.api.conftest import bearer, issue_token
 from tests.conftest import Instance
-from tests.peer_shapes import GOTOSOCIAL, MISSKEY, PEERS, Peer, account_on
+from tests.peer_shapes import GOTOSOCIAL, MASTODON, MISSKEY, PEERS, Peer, account_on
 from tests.remote_actor import RemoteActor, RemoteServer
 
 ALICE = "http://fedigen.test/users/alice"
@@ -63,6 +63,9 @@ async def test_an_image_post_mentioning_us_is_stored_shown_and_deleted(
         assert media["blurhash"] == sent_image["blurhash"]
     if "contentMap" in note and "en" in note["contentMap"]:
         assert entity["language"] == "en"
+    if "likes" in note:  # Mastodon's own counts are shown, as Mastodon shows another server's
+        assert entity["favourites_count"] == note["likes"]["totalItems"]
+        assert entity["reblogs_count"] == note["shares"]["totalItems"]
 
     await send(fedigen, peer, actor, peer.delete(actor, note))
     gone = await fedigen.client.get(f"/api/v1/statuses/{row.id}", headers=bearer(token))
@@ -102,3 +105,29 @@ async def test_a_delete_of_an_actor_never_seen_is_accepted_without_fetching(
     assert remote.received == [], "nothing was fetched"
     async with fedigen.services.sessions() as session:
         assert await session.scalar(select(Actor.id).where(Actor.ap_id == ghost.ap_id)) is None
+
+
+@pytest.mark.parametrize("peer", [MASTODON, MISSKEY], ids=["mastodon", "misskey"])
+async def test_a_quote_of_our_post_is_kept_with_what_it_quotes(
+    fedigen: Instance, remote: RemoteServer, peer: Peer
+) -> None:
+    # Mastodon 4.5 quotes with FEP-044f ``quote`` and the stamp we issued; Misskey with _misskey_quote
+    # and quoteUrl, and the "RE: URL" line in its content. Neither mentions alice: the quote alone
+    # makes the post hers to see.
+    from fedigen.social.posts import PostRequest, create_post
+
+    async with fedigen.services.sessions() as session, session.begin():
+        alice = (await session.scalars(select(Actor).where(Actor.username == "alice"))).one()
+        ours = await create_post(fedigen.services, session, alice, PostRequest(text="a red boat"))
+    actor = account_on(remote, peer, "quoter")
+    note = peer.note(actor, ALICE)
+    note["tag"], note["cc"] = [], [actor.followers]
+    if peer is MASTODON:
+        note |= {"quote": ours.ap_id, "quoteAuthorization": f"{ALICE}/quote_authorizations/1"}
+    else:
+        note |= {"_misskey_quote": ours.ap_id, "quoteUrl": ours.ap_id,
+                 "content": f"<p>look at this<br><br>RE: {ours.ap_id}</p>"}  # fmt: skip
+    await send(fedigen, peer, actor, peer.create(actor, note))
+    async with fedigen.services.sessions() as session:
+        row = await session.scalar(select(Status).where(Status.ap_id == note["id"]))
+    assert row is not None and row.extra.get("quote_of") == ours.ap_id
