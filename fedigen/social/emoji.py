@@ -20,6 +20,7 @@ import logging
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 from sqlalchemy import delete, select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -89,31 +90,28 @@ async def link_status(
 
 async def status_emojis(session: AsyncSession, status_ids: Iterable[int]) -> dict[int, list[CustomEmoji]]:
     """The shown emoji of each status (those whose image was refused left out)."""
-    found: dict[int, list[CustomEmoji]] = defaultdict(list)
-    wanted = list(set(status_ids))
-    if wanted:
-        rows = await session.execute(
-            select(StatusEmoji.status_id, CustomEmoji)
-            .join(CustomEmoji, CustomEmoji.id == StatusEmoji.emoji_id)
-            .where(StatusEmoji.status_id.in_(wanted), CustomEmoji.state != FAILED)
-        )
-        for status_id, emoji in rows:
-            found[status_id].append(emoji)
-    return found
+    return await _emojis_of(session, StatusEmoji.status_id, StatusEmoji.emoji_id, status_ids)
 
 
 async def actor_emojis(session: AsyncSession, actor_ids: Iterable[int]) -> dict[int, list[CustomEmoji]]:
     """The shown emoji of each actor (those whose image was refused left out)."""
+    return await _emojis_of(session, ActorEmoji.actor_id, ActorEmoji.emoji_id, actor_ids)
+
+
+async def _emojis_of(
+    session: AsyncSession, owner: Any, emoji_id: Any, owner_ids: Iterable[int]
+) -> dict[int, list[CustomEmoji]]:
+    """The shown emoji linked to each owner (a status or an actor) through ``owner`` / ``emoji_id``."""
     found: dict[int, list[CustomEmoji]] = defaultdict(list)
-    wanted = list(set(actor_ids))
+    wanted = list(set(owner_ids))
     if wanted:
         rows = await session.execute(
-            select(ActorEmoji.actor_id, CustomEmoji)
-            .join(CustomEmoji, CustomEmoji.id == ActorEmoji.emoji_id)
-            .where(ActorEmoji.actor_id.in_(wanted), CustomEmoji.state != FAILED)
+            select(owner, CustomEmoji)
+            .join(CustomEmoji, CustomEmoji.id == emoji_id)
+            .where(owner.in_(wanted), CustomEmoji.state != FAILED)
         )
-        for actor_id, emoji in rows:
-            found[actor_id].append(emoji)
+        for owner_id, emoji in rows:
+            found[owner_id].append(emoji)
     return found
 
 

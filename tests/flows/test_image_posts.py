@@ -48,13 +48,32 @@ async def alice_prompts(inst: Instance, prompt: str, **post: Any) -> Status:
             svc, session, alice, JobSpec(prompt=prompt, count=count), purpose="post",
             post=generations.post_options(post.pop("text", "made here"), **post),
         )  # fmt: skip
+    return await posted_by_job(inst, job.id)
+
+
+async def posted_by_job(inst: Instance, job_id: int) -> Status:
+    """Run the worker until the queues are empty; the post that generation job made."""
     await inst.drain()
-    async with svc.sessions() as session:
-        done = await session.get(GenerationJob, job.id)
+    async with inst.services.sessions() as session:
+        done = await session.get(GenerationJob, job_id)
         assert done is not None and done.state == queue.DONE, done and done.last_error
         status = await session.get(Status, done.status_id)
     assert status is not None
     return status
+
+
+async def remix_as(
+    inst: Instance, name: str, parent_ref: str, prompt: str = "in the rain", text: str = "!"
+) -> Status:
+    """``name`` remixes the post ``parent_ref`` (fetched when remote); the worker runs the job."""
+    svc = inst.services
+    parent = await lookup.find_status(svc, parent_ref)
+    async with svc.sessions() as session, session.begin():
+        author = await accounts.get_local(session, name)
+        row = await session.get(Status, parent.id)
+        assert row is not None
+        job = await generations.remix(svc, session, author, row, prompt, post=generations.post_options(text))
+    return await posted_by_job(inst, job.id)
 
 
 async def creates_to(inst: Instance, remote: RemoteServer, inbox: str) -> list[dict[str, Any]]:

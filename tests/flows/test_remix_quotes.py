@@ -17,11 +17,10 @@ from typing import Any
 from PIL import Image
 from sqlalchemy import func, select
 
-from fedigen.social import accounts, generations, lookup, remixes
-from storage import queue
-from storage.models import Activity, GenerationJob, Status, utcnow
+from fedigen.social import remixes
+from storage.models import Activity, Status, utcnow
 from tests.conftest import Instance
-from tests.flows.test_image_posts import ALICE, alice_prompts
+from tests.flows.test_image_posts import ALICE, alice_prompts, remix_as
 from tests.remote_actor import PUBLIC, RemoteActor, RemoteServer, verify_delivery
 
 AS2 = {"Accept": "application/activity+json"}
@@ -42,24 +41,6 @@ def image_note(bob: RemoteActor, **fields: Any) -> dict[str, Any]:
     note = bob.note("<p>harbour at dusk</p>", attachment=[image], **fields)
     bob.server.serve(note)
     return note
-
-
-async def remix_as(inst: Instance, name: str, parent_ref: str, prompt: str = "in the rain") -> Status:
-    """``name`` remixes the post ``parent_ref`` (fetched when remote); the worker runs the job."""
-    svc = inst.services
-    parent = await lookup.find_status(svc, parent_ref)
-    async with svc.sessions() as session, session.begin():
-        author = await accounts.get_local(session, name)
-        row = await session.get(Status, parent.id)
-        assert row is not None
-        job = await generations.remix(svc, session, author, row, prompt, post=generations.post_options("!"))
-    await inst.drain()
-    async with svc.sessions() as session:
-        done = await session.get(GenerationJob, job.id)
-        assert done is not None and done.state == queue.DONE, done and done.last_error
-        status = await session.get(Status, done.status_id)
-    assert status is not None
-    return status
 
 
 async def note_of(inst: Instance, status: Status) -> dict[str, Any]:

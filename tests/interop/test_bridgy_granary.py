@@ -42,6 +42,7 @@ from generation.jobs import JobSpec
 from storage import queue
 from storage.models import Actor, GenerationJob, Status
 from tests.conftest import HostRouter, Instance, make_settings, start_instance
+from tests.flows.test_image_posts import remix_as
 
 pytestmark = [
     pytest.mark.interop,
@@ -336,20 +337,7 @@ async def test_a_remix_keeps_its_remix_of_line_on_bluesky(
     the visible "Remix of" paragraph is what tells Bluesky readers where the image came from."""
     inst = instance_with_alice
     parent = await post(inst, "a lighthouse in fog", "Foggy tonight")
-    svc = inst.services
-    async with svc.sessions() as session, session.begin():
-        alice = await accounts.get_local(session, "alice")
-        row = await session.get(Status, parent.id)
-        assert row is not None
-        job = await generations.remix(
-            svc, session, alice, row, "at dawn", post=generations.post_options("Dawn")
-        )
-    await inst.drain()
-    async with svc.sessions() as session:
-        done = await session.get(GenerationJob, job.id)
-        assert done is not None and done.status_id is not None
-        remix = await session.get(Status, done.status_id)
-    assert remix is not None
+    remix = await remix_as(inst, "alice", parent.ap_id, "at dawn", "Dawn")
     note = await fetch_note(inst, remix)
     record, _ = await bluesky_view(note)
     # The paragraph becomes a line of its own, its link a link facet over the parent's page URL.

@@ -8,27 +8,17 @@ the Accept and every later delivery go out signed with RFC 9421, and Fedify take
 
 from __future__ import annotations
 
-import os
 import sqlite3
 from collections.abc import Iterator
 
 import pytest
 
-from tests.interop.peer_process import PeerProcess, ensure_installed
+from tests.interop import test_fedify_peer as basics
+from tests.interop.peer_process import PeerProcess
 from tests.support.server import FedigenServer
 
 pytestmark = pytest.mark.interop
-
-
-@pytest.fixture(scope="module")
-def peer() -> Iterator[PeerProcess]:
-    reason = ensure_installed()
-    if reason:
-        if os.environ.get("CI") == "true":
-            pytest.fail(f"the Fedify peer must run in CI: {reason}")
-        pytest.skip(reason)
-    with PeerProcess() as running:
-        yield running
+peer = basics.peer  # the same module-scoped Fedify peer fixture (one peer for this module)
 
 
 @pytest.fixture(scope="module")

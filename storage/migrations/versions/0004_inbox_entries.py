@@ -8,14 +8,13 @@ Create Date: 2026-12-02 07:00:00
 
 from __future__ import annotations
 
-import warnings
 from urllib.parse import urlsplit
 
 import sqlalchemy as sa
 from alembic import op
-from sqlalchemy.exc import SAWarning
 
 import storage.models
+from storage.db import batch_reflection_warnings_hidden
 
 revision = "0004"
 down_revision = "0003"
@@ -24,10 +23,7 @@ depends_on = None
 
 
 def upgrade() -> None:
-    # SQLite's batch mode reflects the tables it copies, and SQLAlchemy cannot reflect the expression
-    # index on actors (lower(username)); the index is not touched here, so the warning says nothing.
-    with warnings.catch_warnings():
-        warnings.filterwarnings("ignore", "Skipped unsupported reflection", SAWarning)
+    with batch_reflection_warnings_hidden():
         _upgrade()
 
 

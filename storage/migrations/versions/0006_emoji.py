@@ -8,13 +8,11 @@ Create Date: 2026-12-05 09:00:00
 
 from __future__ import annotations
 
-import warnings
-
 import sqlalchemy as sa
 from alembic import op
-from sqlalchemy.exc import SAWarning
 
 import storage.models
+from storage.db import batch_reflection_warnings_hidden
 
 revision = "0006_emoji"
 down_revision = "0005_polls"
@@ -25,10 +23,7 @@ ID = sa.BigInteger().with_variant(sa.Integer(), "sqlite")
 
 
 def upgrade() -> None:
-    # SQLite's batch mode reflects the tables it copies (notifications here) and warns about the
-    # expression index on actors it cannot reflect; that index is not touched.
-    with warnings.catch_warnings():
-        warnings.filterwarnings("ignore", "Skipped unsupported reflection", SAWarning)
+    with batch_reflection_warnings_hidden():
         _upgrade()
 
 
@@ -133,8 +128,7 @@ def _upgrade() -> None:
 
 
 def downgrade() -> None:
-    with warnings.catch_warnings():
-        warnings.filterwarnings("ignore", "Skipped unsupported reflection", SAWarning)
+    with batch_reflection_warnings_hidden():
         with op.batch_alter_table("notifications", schema=None) as batch_op:
             batch_op.drop_constraint("fk_notifications_reaction_id_reactions", type_="foreignkey")
             batch_op.drop_column("reaction_id")

@@ -9,13 +9,11 @@ Create Date: 2026-12-09 09:00:00
 
 from __future__ import annotations
 
-import warnings
-
 import sqlalchemy as sa
 from alembic import op
-from sqlalchemy.exc import SAWarning
 
 import storage.models
+from storage.db import batch_reflection_warnings_hidden
 
 revision = "0008_pins_language"
 down_revision = "0007_signature_schemes"
@@ -26,9 +24,7 @@ Id = sa.BigInteger().with_variant(sa.Integer(), "sqlite")
 
 
 def upgrade() -> None:
-    # As in 0004: SQLite's batch mode cannot reflect the expression index on actors, which stays as it is.
-    with warnings.catch_warnings():
-        warnings.filterwarnings("ignore", "Skipped unsupported reflection", SAWarning)
+    with batch_reflection_warnings_hidden():
         _upgrade()
 
 
@@ -63,8 +59,7 @@ def _upgrade() -> None:
 
 
 def downgrade() -> None:
-    with warnings.catch_warnings():
-        warnings.filterwarnings("ignore", "Skipped unsupported reflection", SAWarning)
+    with batch_reflection_warnings_hidden():
         with op.batch_alter_table("statuses", schema=None) as batch_op:
             batch_op.drop_column("untrusted_reblogs_count")
             batch_op.drop_column("untrusted_favourites_count")
