@@ -133,7 +133,8 @@ class User(Base):
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
     actor_id: Mapped[int] = mapped_column(ForeignKey("actors.id", ondelete="CASCADE"), unique=True)
     password_hash: Mapped[str | None] = mapped_column(Text)
-    is_admin: Mapped[bool] = mapped_column(Boolean, default=False)
+    # owner, admin, moderator or member (fedigen.social.roles says what each may do).
+    role: Mapped[str] = mapped_column(String(16), default="member", server_default="member")
     email: Mapped[str | None] = mapped_column(String(320))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 

@@ -13,15 +13,16 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import timedelta
 
-from sqlalchemy import or_, update
+from sqlalchemy import or_, select, update
 from sqlalchemy.exc import OperationalError
 from starlette.requests import HTTPConnection
 
 from fedigen.api.grants import lookup_token, split_scopes
 from fedigen.errors import ScopeError, UnauthorizedError
 from fedigen.services import Services
+from fedigen.social.roles import Permission, Role, require, role_of
 from storage.clients import OAuthApp, OAuthToken
-from storage.models import Actor, utcnow
+from storage.models import Actor, User, utcnow
 
 log = logging.getLogger(__name__)
 
@@ -55,6 +56,10 @@ def scope_allows(granted: Iterable[str], needed: str) -> bool:
     family, _, detail = needed.partition(":")
     if detail and family in ("read", "write") and family in scopes:
         return True
+    if family == "admin":  # "admin:read" covers "admin:read:accounts"
+        level, _, what = detail.partition(":")
+        if what and f"admin:{level}" in scopes:
+            return True
     return needed in FOLLOW_COVERS and "follow" in scopes
 
 
@@ -116,3 +121,18 @@ async def authenticate(request: HTTPConnection, scope: str | None = None, *, use
 async def optional_auth(request: HTTPConnection) -> Auth | None:
     """The request's token when one is given (a bad one is still 401, as Mastodon answers), else None."""
     return await _resolve(request)
+
+
+async def authenticate_staff(
+    request: HTTPConnection, scope: str, permission: Permission
+) -> tuple[Auth, Role]:
+    """An admin API call: a token with ``scope`` (``admin:read...`` / ``admin:write...``) acting for an
+    account whose role holds ``permission``; 401, 403 otherwise (Mastodon answers 403 to both a missing
+    scope and a missing permission)."""
+    auth = await authenticate(request, scope)
+    assert auth.account is not None
+    svc: Services = request.app.state.services
+    async with svc.reads() as session:
+        role = role_of(await session.scalar(select(User.role).where(User.actor_id == auth.account.id)))
+    require(role, permission)
+    return auth, role

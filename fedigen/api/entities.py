@@ -19,7 +19,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from activitypub.content import sanitize_html, strip_html
 from fedigen.services import Services
 from fedigen.social import emoji as emojis
-from fedigen.social import polls
+from fedigen.social import polls, roles
 from fedigen.social.media import media_url
 from storage.clients import Bookmark
 from storage.models import (
@@ -171,9 +171,7 @@ async def credential_account(svc: Services, session: AsyncSession, actor: Actor)
         "discoverable": actor.discoverable,
         "indexable": actor.indexable,
     }
-    admin = bool(user and user.is_admin)
-    entity["role"] = {"id": "3" if admin else "-99", "name": "Admin" if admin else "", "permissions": "0",
-                      "color": "", "highlighted": False}  # fmt: skip
+    entity["role"] = roles.role_entity(user.role if user else None)
     return entity
 
 

@@ -34,7 +34,8 @@ from storage.db import SessionFactory
 from storage.models import Actor, User, utcnow
 
 OOB = "urn:ietf:wg:oauth:2.0:oob"
-# Mastodon 4.3's scopes without the admin ones, in its order (config/initializers/doorkeeper.rb).
+# Mastodon 4.3's scopes, in its order (config/initializers/doorkeeper.rb). An admin scope gives a token
+# nothing its account's role does not allow (fedigen.social.roles).
 SCOPES: tuple[str, ...] = (
     "read", "profile", "write",
     "write:accounts", "write:blocks", "write:bookmarks", "write:conversations", "write:favourites",
@@ -43,6 +44,12 @@ SCOPES: tuple[str, ...] = (
     "read:accounts", "read:blocks", "read:bookmarks", "read:favourites", "read:filters", "read:follows",
     "read:lists", "read:mutes", "read:notifications", "read:search", "read:statuses",
     "follow", "push",
+    "admin:read", "admin:read:accounts", "admin:read:reports", "admin:read:domain_allows",
+    "admin:read:domain_blocks", "admin:read:ip_blocks", "admin:read:email_domain_blocks",
+    "admin:read:canonical_email_blocks",
+    "admin:write", "admin:write:accounts", "admin:write:reports", "admin:write:domain_allows",
+    "admin:write:domain_blocks", "admin:write:ip_blocks", "admin:write:email_domain_blocks",
+    "admin:write:canonical_email_blocks",
 )  # fmt: skip
 DEFAULT_SCOPE = "read"
 GRANT_TYPES = ("authorization_code", "password", "client_credentials")

@@ -51,9 +51,11 @@ async def _counts(session: AsyncSession) -> dict[str, int]:
 
 
 async def _contact(svc: Services, session: AsyncSession) -> dict[str, Any] | None:
+    # The owner, else the first admin: who the instance names as its contact.
     admin = await session.scalar(
         select(Actor).join(User, User.actor_id == Actor.id)
-        .where(User.is_admin.is_(True), Actor.deleted_at.is_(None)).order_by(Actor.id).limit(1)
+        .where(User.role.in_(("owner", "admin")), Actor.deleted_at.is_(None))
+        .order_by(User.role != "owner", Actor.id).limit(1)
     )  # fmt: skip
     if admin is None:
         return None

@@ -21,6 +21,7 @@ from fedigen.config import Settings, config_path
 from fedigen.errors import FedigenError
 from fedigen.services import Services, open_services
 from fedigen.social import accounts, bot, follows, lookup, moderation, posts, profiles
+from fedigen.social.roles import Role, parse_role
 from fedigen.worker import Worker
 from storage.models import Actor, Notification, Status
 
@@ -106,7 +107,7 @@ def init(ctx: click.Context, url: str, name: str, database: str, admin_name: str
     if admin_name:
         password = secrets.token_urlsafe(12)
         created = run_async(
-            _create_account(settings, admin_name, password, admin=True, locked=False, exist_ok=True)
+            _create_account(settings, admin_name, password, role=Role.OWNER, locked=False, exist_ok=True)
         )
         if created:
             click.echo(f"admin account @{admin_name}@{settings.host} created; password: {password}")
@@ -125,14 +126,14 @@ async def _migrate(settings: Settings) -> None:
 
 
 async def _create_account(
-    settings: Settings, name: str, password: str | None, *, admin: bool, locked: bool, exist_ok: bool = False,
+    settings: Settings, name: str, password: str | None, *, role: Role, locked: bool, exist_ok: bool = False,
     indexable: bool = False, language: str | None = None,
 ) -> bool:  # fmt: skip
     async with open_services(settings) as svc:
         async with svc.sessions() as session, session.begin():
             try:
                 await accounts.create_account(
-                    session, svc.urls, name, password=password, admin=admin, locked=locked,
+                    session, svc.urls, name, password=password, role=role, locked=locked,
                     indexable=indexable, language=language,
                 )  # fmt: skip
             except FedigenError as exc:
@@ -210,18 +211,23 @@ def account() -> None:
 
 @account.command("create")
 @click.argument("name")
-@click.option("--admin", is_flag=True, help="Give the account admin rights.")
+@click.option("--admin", is_flag=True, help="Give the account admin rights (as --role admin).")
+@click.option("--role", "role_name", default=None, help="owner, admin, moderator or member (the default).")
 @click.option("--locked", is_flag=True, help="Follow requests need approval.")
 @click.option("--password-stdin", is_flag=True, help="Read the password from standard input.")
 @click.option("--indexable", is_flag=True, help="Let anyone search the account's public posts.")
 @click.option("--language", default=None, help="Default posting language (ISO 639-1).")
 @click.pass_context
 def account_create(
-    ctx: click.Context, name: str, admin: bool, locked: bool, password_stdin: bool, indexable: bool,
-    language: str | None,
+    ctx: click.Context, name: str, admin: bool, role_name: str | None, locked: bool, password_stdin: bool,
+    indexable: bool, language: str | None,
 ) -> None:  # fmt: skip
     """Create a local account."""
     settings = settings_of(ctx)
+    try:
+        role = parse_role(role_name) if role_name else (Role.ADMIN if admin else Role.MEMBER)
+    except FedigenError as exc:
+        fail(str(exc))
     generated = False
     if password_stdin:
         password: str | None = sys.stdin.readline().rstrip("\n")
@@ -232,10 +238,10 @@ def account_create(
     else:
         password, generated = secrets.token_urlsafe(12), True
     run_async(
-        _create_account(settings, name, password, admin=admin, locked=locked, indexable=indexable,
+        _create_account(settings, name, password, role=role, locked=locked, indexable=indexable,
                         language=language)
     )  # fmt: skip
-    click.echo(f"created @{name}@{settings.host}" + (" (admin)" if admin else ""))
+    click.echo(f"created @{name}@{settings.host}" + (f" ({role})" if role != Role.MEMBER else ""))
     if generated:
         click.echo(f"password: {password}")
 
@@ -247,10 +253,23 @@ async def account_list(svc: Services) -> None:
     async with svc.sessions() as session:
         rows = await accounts.list_accounts(session)
     for actor, user in rows:
-        flags = [f for f, on in (("admin", user.is_admin), ("locked", actor.locked)) if on]
+        flags = [f for f, on in ((user.role, user.role != Role.MEMBER), ("locked", actor.locked)) if on]
         click.echo(f"@{actor.username}@{svc.urls.host}\t{actor.ap_id}\t{','.join(flags)}")
     if not rows:
         click.echo("no accounts yet: fedigen account create NAME")
+
+
+@account.command("set-role")
+@click.argument("name")
+@click.argument("role")
+@with_services
+async def account_set_role(svc: Services, name: str, role: str) -> None:
+    """Make an account owner, admin, moderator or member (the operator may give any role)."""
+    wanted = parse_role(role)
+    async with svc.sessions() as session, session.begin():
+        actor = await accounts.get_local(session, name)
+        before = await accounts.set_role(session, actor, wanted)
+    click.echo(f"@{actor.username}: {before} -> {wanted}")
 
 
 @account.command("set")

@@ -15,9 +15,10 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from activitypub import signing
 from activitypub.actors import USERNAME_RE
 from activitypub.urls import LocalUrls
-from fedigen.errors import ConflictError, NotFoundError, ValidationError
+from fedigen.errors import ConflictError, ForbiddenError, NotFoundError, ValidationError
 from fedigen.languages import checked as checked_language
 from fedigen.social.notifications import Kind, notify
+from fedigen.social.roles import Role, may_assign, role_of
 from storage.models import Actor, Follow, User, utcnow
 
 RESERVED_USERNAMES = frozenset(
@@ -87,6 +88,7 @@ async def create_account(
     *,
     password: str | None = None,
     admin: bool = False,
+    role: Role | None = None,
     locked: bool = False,
     bot: bool = False,
     indexable: bool = False,
@@ -95,7 +97,8 @@ async def create_account(
     """Create a local account with an RSA-2048 key (the caller commits).
 
     As on Mastodon, a new account is not ``indexable`` (its posts are not searchable by everyone) until
-    its owner says so; ``language`` is its default posting language (None: the instance's).
+    its owner says so; ``language`` is its default posting language (None: the instance's). Its role
+    is ``role``, else admin when ``admin``, else member.
     """
     check_username(username)
     default_language = checked_language("language", language)
@@ -112,7 +115,8 @@ async def create_account(
     session.add(actor)
     await session.flush()
     password_hash = await hash_password(password) if password else None
-    session.add(User(actor_id=actor.id, password_hash=password_hash, is_admin=admin))
+    chosen = role or (Role.ADMIN if admin else Role.MEMBER)
+    session.add(User(actor_id=actor.id, password_hash=password_hash, role=chosen.value))
     await session.flush()
     return actor
 
@@ -179,3 +183,24 @@ async def account_moved(session: AsyncSession, actor: Actor, target: Actor) -> N
     )
     for follower in followers:
         await notify(session, follower, Kind.MOVE, actor)
+
+
+async def set_role(session: AsyncSession, target: Actor, wanted: Role, *, by: Actor | None = None) -> Role:
+    """Give a local account a role; ``by`` is the account doing it (None: the operator, at the CLI, who
+    may do anything). An instance always keeps an owner. Returns the role it had."""
+    user = await session.scalar(select(User).where(User.actor_id == target.id))
+    if user is None or target.domain is not None:
+        raise NotFoundError("no such local account")
+    current = role_of(user.role)
+    if by is not None:
+        by_user = await session.scalar(select(User).where(User.actor_id == by.id))
+        if by_user is None or by.id == target.id or not may_assign(by_user.role, current, wanted):
+            raise ForbiddenError("your role may not give that role")
+    if current == Role.OWNER and wanted != Role.OWNER:
+        owners = await session.scalar(select(func.count(User.id)).where(User.role == Role.OWNER.value))
+        if (owners or 0) <= 1:
+            raise ValidationError(
+                "role", "the instance's only owner keeps that role (make another owner first)"
+            )
+    user.role = wanted.value
+    return current

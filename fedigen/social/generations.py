@@ -16,7 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from fedigen.errors import NotFoundError, ValidationError
 from fedigen.services import Services
-from fedigen.social import posts
+from fedigen.social import posts, roles
 from fedigen.social.visibility import is_public
 from generation.jobs import JobSpec, check_quota, submit
 from storage.models import Actor, GenerationJob, MediaAttachment, Status, User
@@ -35,7 +35,8 @@ async def check_prompt(svc: Services, prompt: str, negative_prompt: str = "") ->
 async def jobs_per_hour(svc: Services, session: AsyncSession, account: Actor) -> int:
     user = await session.scalar(select(User).where(User.actor_id == account.id))
     g = svc.settings.generation
-    return g.jobs_per_hour_admin if user is not None and user.is_admin else g.jobs_per_hour
+    staff = user is not None and roles.role_of(user.role) in (roles.Role.ADMIN, roles.Role.OWNER)
+    return g.jobs_per_hour_admin if staff else g.jobs_per_hour
 
 
 async def request_generation(
