@@ -100,6 +100,9 @@ class GenerationSettings:
     public_prompts: bool = True
     # Options of each backend, from the [generation.<name>] tables.
     backends: dict[str, dict[str, Any]] = field(default_factory=dict)
+    # Where `fedigen model pull` keeps models; the one `fedigen model use` chose is the diffusers
+    # backend's model unless [generation.diffusers] model_dir names another.
+    models_dir: str = "data/models"
 
 
 @dataclass(frozen=True)
@@ -216,6 +219,11 @@ class Settings:
     def media_dir(self) -> Path:
         """Absolute media directory."""
         return (Path(self.base_dir) / self.media.dir).resolve()
+
+    @property
+    def models_dir(self) -> Path:
+        """Absolute directory of the models `fedigen model pull` fetched."""
+        return (Path(self.base_dir) / self.generation.models_dir).resolve()
 
     @property
     def upload_dir(self) -> Path:

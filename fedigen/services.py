@@ -7,6 +7,7 @@ from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from datetime import timedelta
+from typing import Any
 
 import httpx
 from sqlalchemy import select
@@ -21,6 +22,7 @@ from activitypub.signing import SignatureAuth, SigningKey
 from activitypub.transport import make_http_client
 from activitypub.urls import LocalUrls
 from fedigen.config import Settings
+from generation.hub import ModelStore
 from generation.jobs import JobRunner, JobSettings
 from generation.rules import ModerationClient, PromptRules
 from storage.attachments import MediaContext
@@ -95,11 +97,23 @@ def media_context(settings: Settings) -> MediaContext:
     return MediaContext(store=MediaStore(settings.media_dir), limits=limits, uploads=uploads)
 
 
+def backend_options(settings: Settings) -> dict[str, dict[str, Any]]:
+    """Each backend's [generation.<name>] options; the diffusers backend's model is the one `fedigen
+    model use` chose when its table names no model_dir."""
+    options = {name: dict(values) for name, values in settings.generation.backends.items()}
+    if not options.get("diffusers", {}).get("model_dir"):
+        chosen = ModelStore(settings.models_dir).active()
+        if chosen is not None:
+            options["diffusers"] = {**options.get("diffusers", {}), "model_dir": str(chosen.path)}
+    return options
+
+
 def job_settings(settings: Settings) -> JobSettings:
     """What the generation job runner needs from [generation]."""
     g = settings.generation
     return JobSettings(
-        default_backend=g.backend, allowed_backends=g.allowed_backends, backend_options=g.backends,
+        default_backend=g.backend, allowed_backends=g.allowed_backends,
+        backend_options=backend_options(settings),
         default_size=g.size, max_images=g.max_images, timeout=g.timeout, max_attempts=g.max_attempts,
     )  # fmt: skip
 

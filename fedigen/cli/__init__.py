@@ -15,7 +15,7 @@ import sys
 import click
 from sqlalchemy import select
 
-from fedigen.cli import images
+from fedigen.cli import images, models
 from fedigen.cli.common import fail, run_async, settings_of, with_services
 from fedigen.config import Settings, config_path
 from fedigen.errors import FedigenError
@@ -455,5 +455,5 @@ async def run_worker_once(svc: Services) -> None:
     click.echo(f"worked {await Worker(svc).run_once()} rows")
 
 
-for command in images.COMMANDS:
+for command in [*images.COMMANDS, *models.COMMANDS]:
     main.add_command(command)
