@@ -9,11 +9,11 @@ import pytest
 from sqlalchemy import func, select
 
 from fedigen.errors import ForbiddenError
-from storage.models import GenerationJob, MediaAttachment
+from storage.models import Actor, GenerationJob, MediaAttachment
 from tests.api.conftest import bearer, issue_token
 from tests.conftest import Instance
 from tests.flows.test_image_posts import ALICE, alice_prompts, remix_as
-from tests.flows.test_remix_quotes import note_of, sent
+from tests.flows.test_remix_quotes import image_note, note_of, sent
 from tests.remote_actor import RemoteActor, RemoteServer
 
 AS2 = {"Accept": "application/activity+json"}
@@ -119,3 +119,23 @@ async def test_no_remixes_by_others_when_the_author_refuses_them(
     assert await sent(imagery, remote, "Accept") == []
     [reject] = await sent(imagery, remote, "Reject")
     assert reject["object"]["instrument"] == honest["id"]
+
+
+async def test_a_remote_author_refusing_remixes_is_not_remixed(
+    imagery: Instance, remote: RemoteServer
+) -> None:
+    rita = remote.add_actor("rita", allowRemixes=False, aiTrainingOptOut=True)
+    note = image_note(rita)
+    with pytest.raises(ForbiddenError):
+        await remix_as(imagery, "alice", note["id"])
+    async with imagery.services.sessions() as session:
+        stored = await session.scalar(select(Actor).where(Actor.ap_id == rita.ap_id))
+        assert stored is not None and stored.allow_remixes is False and stored.ai_training_opt_out is True
+        assert await session.scalar(select(func.count(GenerationJob.id))) == 0
+    # An author that states nothing (Mastodon, say) allows remixes and is not read as opted out.
+    sam = remote.add_actor("sam")
+    remix = await remix_as(imagery, "alice", image_note(sam)["id"])
+    assert remix.extra["remix_of"]
+    async with imagery.services.sessions() as session:
+        stored = await session.scalar(select(Actor).where(Actor.ap_id == sam.ap_id))
+        assert stored is not None and stored.allow_remixes is True and stored.ai_training_opt_out is False
