@@ -9,7 +9,7 @@ from urllib.parse import urlsplit
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
-from sqlalchemy import delete, func, or_, select
+from sqlalchemy import delete, func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from activitypub import signing
@@ -28,6 +28,7 @@ from storage.models import (
     Activity,
     Actor,
     Block,
+    Delivery,
     Favourite,
     Follow,
     GenerationJob,
@@ -41,7 +42,7 @@ from storage.models import (
     User,
     utcnow,
 )
-from storage.vocabulary import FollowState
+from storage.vocabulary import FollowState, QueueState
 
 RESERVED_USERNAMES = frozenset(
     {
@@ -274,11 +275,11 @@ async def delete_local_account(
     data, or the operator at the CLI (``by`` None). The caller commits, then removes the files named
     by the returned media keys with :func:`remove_media_files`.
 
-    As Mastodon does, the account's ``Delete`` (signed with its key, which its tombstone keeps so a
-    delivery queued before a crash can still be signed and peers can still verify it) is queued for
-    every inbox we know; its posts, media, follows both ways, blocks, mutes, bookmarks, favourites,
-    notifications, tokens and login are removed; the actor row stays, emptied, so the username is
-    never given to someone else.
+    As Mastodon does, the account's ``Delete`` (signed with its key, which its tombstone keeps until the
+    deliveries are over, so a delivery resumed after a crash can still be signed: then
+    :func:`forget_deleted_keys` drops the private half) is queued for every inbox we know; its posts,
+    media, follows both ways, blocks, mutes, bookmarks, favourites, notifications, tokens and login are
+    removed; the actor row stays, emptied, so the username is never given to someone else.
     """
     if actor.domain is not None or actor.ap_type == "Application":
         raise NotFoundError("no such local account")
@@ -336,6 +337,30 @@ async def delete_local_account(
     await session.flush()
     svc.work_queued()
     return keys
+
+
+async def forget_deleted_keys(session: AsyncSession) -> int:
+    """Drop the private key of every deleted local account whose deliveries are all over (its Delete
+    signed and sent, or given up): nothing will ever be signed for it again. Its public key stays, so
+    peers can still verify what it sent. Returns how many keys went."""
+    pending = (
+        select(Delivery.id)
+        .join(Activity, Activity.id == Delivery.activity_id)
+        .where(Activity.actor_id == Actor.id, Delivery.state.in_((QueueState.QUEUED, QueueState.RUNNING)))
+        .exists()
+    )
+    result = await session.execute(
+        update(Actor)
+        .where(
+            Actor.domain.is_(None),
+            Actor.deleted_at.is_not(None),
+            Actor.private_key_pem.is_not(None),
+            ~pending,
+        )
+        .values(private_key_pem=None)
+        .execution_options(synchronize_session=False)
+    )
+    return int(getattr(result, "rowcount", 0) or 0)
 
 
 async def remove_media_files(svc: Services, session: AsyncSession, keys: Sequence[str]) -> int:

@@ -201,6 +201,11 @@ async def test_deleting_an_account_removes_its_data_and_tells_every_known_server
         for peer in (b, c):
             gone = await _actor(peer, alice)
             assert gone is not None and gone.deleted_at is not None
+        # Its Delete delivered, the private key goes; the public key stays for peers to verify with.
+        await a.worker.purge_finished(force=True)
+        kept = await _actor(a, alice)
+        assert kept is not None and kept.private_key_pem is None and kept.public_key_pem
+        assert (await _actor(a, "http://a.test/users/ann")).private_key_pem is not None  # type: ignore[union-attr]
         assert await _count(b, Follow) == 0
 
 
