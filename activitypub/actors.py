@@ -83,6 +83,8 @@ def local_actor_to_ap(actor: Actor, urls: LocalUrls) -> dict[str, Any]:
         "manuallyApprovesFollowers": actor.locked,
         "discoverable": actor.discoverable,
         "indexable": actor.indexable,
+        "aiTrainingOptOut": actor.ai_training_opt_out,
+        "allowRemixes": actor.allow_remixes,
         "published": format_time(actor.published or actor.created_at),
         "publicKey": {
             "id": actor.public_key_id or urls.key(name),
@@ -102,6 +104,35 @@ def local_actor_to_ap(actor: Actor, urls: LocalUrls) -> dict[str, Any]:
     if actor.moved_to_ap_id:
         doc["movedTo"] = actor.moved_to_ap_id
     return doc
+
+
+def deleted_actor_to_ap(actor: Actor, urls: LocalUrls) -> dict[str, Any]:
+    """What stays of a deleted local account, as Mastodon serves one: its id, name and public key
+    (so peers can still verify the account's own Delete), nothing of its profile."""
+    name = actor.username
+    return {
+        "@context": CONTEXT,
+        "id": actor.ap_id,
+        "type": actor.ap_type,
+        "preferredUsername": name,
+        "name": "",
+        "summary": "",
+        "url": urls.profile(name),
+        "inbox": urls.inbox(name),
+        "outbox": urls.outbox(name),
+        "followers": urls.followers(name),
+        "following": urls.following(name),
+        "endpoints": {"sharedInbox": urls.shared_inbox},
+        "manuallyApprovesFollowers": True,
+        "discoverable": False,
+        "indexable": False,
+        "suspended": True,
+        "publicKey": {
+            "id": actor.public_key_id or urls.key(name),
+            "owner": actor.ap_id,
+            "publicKeyPem": actor.public_key_pem,
+        },
+    }
 
 
 def instance_actor_to_ap(actor: Actor, urls: LocalUrls) -> dict[str, Any]:
@@ -212,6 +243,9 @@ def remote_actor_fields(
         "locked": bool(doc.get("manuallyApprovesFollowers", False)),
         "discoverable": bool(doc.get("discoverable", False)),
         "indexable": doc.get("indexable") is True,  # absent (or not a boolean): not indexable
+        # fedigen's privacy terms: absent means the server states no opt-out and allows remixes.
+        "ai_training_opt_out": doc.get("aiTrainingOptOut") is True,
+        "allow_remixes": doc.get("allowRemixes") is not False,
         "fields": fields,
         "also_known_as": [u for u in ids_of(doc.get("alsoKnownAs")) if _safe_http_url(u)][:16],
         "moved_to_ap_id": _safe_http_url(id_of(doc.get("movedTo"))),

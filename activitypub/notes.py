@@ -77,6 +77,10 @@ def note_to_ap(
     }
     del doc["replies"]
     doc.update(image_extensions(status))
+    if "interactionPolicy" in doc and not author.allow_remixes:
+        # The author allows no remixes by others: only the author's own quotes are approved, as
+        # Mastodon states a "nobody" quote policy.
+        doc["interactionPolicy"] = {"canQuote": {"automaticApproval": [author.ap_id]}}
     if poll is not None:
         doc["type"] = "Question"
         doc.update(question_properties(poll))

@@ -29,6 +29,7 @@ EXTENSION_CONTEXT: dict[str, Any] = {
     "featured": {"@id": "toot:featured", "@type": "@id"},
     "discoverable": "toot:discoverable",
     "indexable": "toot:indexable",
+    "suspended": "toot:suspended",
     "blurhash": "toot:blurhash",
     "focalPoint": {"@container": "@list", "@id": "toot:focalPoint"},
     "votersCount": "toot:votersCount",
@@ -67,6 +68,10 @@ EXTENSION_CONTEXT: dict[str, Any] = {
     "promptPrivate": "fedigen:promptPrivate",
     "remixOf": {"@id": "fedigen:remixOf", "@type": "@id"},
     "digitalSourceType": {"@id": "fedigen:digitalSourceType", "@type": "@id"},
+    # An account's privacy choices (docs/privacy.md): no AI training on its posts and images, and
+    # whether others may remix them.
+    "aiTrainingOptOut": "fedigen:aiTrainingOptOut",
+    "allowRemixes": "fedigen:allowRemixes",
 }
 
 CONTEXT: list[Any] = [AS_CONTEXT, SECURITY_CONTEXT, EXTENSION_CONTEXT]

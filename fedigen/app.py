@@ -25,6 +25,7 @@ from fedigen.federation import routes as federation
 from fedigen.http import BodyLimitMiddleware, VaryAcceptMiddleware
 from fedigen.services import Services, open_services
 from fedigen.web import media, pages
+from fedigen.web import privacy as web_privacy
 from fedigen.worker import Worker
 from generation import errors as ge
 from storage import ImageTooLargeError, StorageError, UnsupportedMediaError
@@ -123,6 +124,7 @@ def create_app(
             *discovery.routes,
             *federation.routes,
             *media.routes,
+            *web_privacy.routes,
             *oauth.routes,
             *routing.routes,
             *pages.routes,

@@ -19,7 +19,7 @@ from activitypub.dispatch import Dispatcher
 from activitypub.errors import ActivityPubError, BlockedError, InvalidActivityError, RemoteStatusError
 from fedigen.federation.inbound import HANDLERS, PREPARERS, file_for_recipients
 from fedigen.services import Services
-from fedigen.social import polls, remixes
+from fedigen.social import accounts, polls, remixes
 from fedigen.social.emoji import cache_remote_emojis
 from fedigen.social.jobs import runner
 from fedigen.social.media import cache_remote_avatars, resume_uploads
@@ -237,6 +237,7 @@ class Worker:
         )
         before = utcnow() - keep
         async with self.services.sessions() as session, session.begin():
+            await accounts.forget_deleted_keys(session)  # deleted accounts, once their Delete went out
             return sum(
                 [await queue.purge(session, model, finished_before=before) for model in (InboxItem, Delivery)]
             )

@@ -20,6 +20,7 @@ from sqlalchemy import (
     UniqueConstraint,
     func,
     text,
+    true,
 )
 from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
@@ -100,6 +101,11 @@ class Actor(Base):
     fields: Mapped[list[Any]] = mapped_column(JSON, default=list)
     also_known_as: Mapped[list[Any]] = mapped_column(JSON, default=list)
     moved_to_ap_id: Mapped[str | None] = mapped_column(String(2048))
+    # Privacy (docs/privacy.md): the owner asks that its posts and images not be used to train AI
+    # (robots noai/noimageai, TDM reservation; fedigen:aiTrainingOptOut), and whether others may remix
+    # them (fedigen:allowRemixes). Remote actors' values are read from their actor documents.
+    ai_training_opt_out: Mapped[bool] = mapped_column(Boolean, default=True, server_default=true())
+    allow_remixes: Mapped[bool] = mapped_column(Boolean, default=True, server_default=true())
     published: Mapped[datetime | None]
     fetched_at: Mapped[datetime | None]
     # When a remote actor's featured collection (its pinned posts) was last read: it is read again

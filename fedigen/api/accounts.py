@@ -91,6 +91,22 @@ def _source(params: Params, key: str) -> str | None:
     return None
 
 
+def _source_flag(params: Params, key: str) -> bool | None:
+    """A fedigen flag given as ``key``, ``source[key]`` (form) or ``{"source": {key: ...}}`` (JSON)."""
+    for name in (key, f"source[{key}]"):
+        if name in params:
+            return params.get_bool(name)
+    given = params.values.get("source", [None])[0]
+    if isinstance(given, dict) and key in given:
+        value = given[key]
+        if isinstance(value, bool):
+            return value
+        if isinstance(value, str) and value.lower() in ("true", "1", "false", "0"):
+            return value.lower() in ("true", "1")
+        raise ValidationError(f"source[{key}]", "must be true or false")
+    return None
+
+
 async def _image(params: Params, name: str, limit: int) -> bytes | None:
     if name not in params:
         return None
@@ -124,6 +140,8 @@ async def update_credentials(request: Request) -> Response:
         display_name=params.get_str("display_name"), note=params.get_str("note"),
         avatar=await _image(params, "avatar", limit), header=await _image(params, "header", limit),
         fields=_fields(params), language=_source(params, "language"), **flags,
+        ai_training_opt_out=_source_flag(params, "ai_training_opt_out"),
+        allow_remixes=_source_flag(params, "allow_remixes"),
     )  # fmt: skip
     async with svc.sessions() as session, session.begin():
         actor = await find_account(session, str(auth.account.id if auth.account else ""))

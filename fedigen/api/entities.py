@@ -170,6 +170,9 @@ async def credential_account(svc: Services, session: AsyncSession, actor: Actor)
         "hide_collections": False,
         "discoverable": actor.discoverable,
         "indexable": actor.indexable,
+        # fedigen's privacy settings (docs/privacy.md).
+        "ai_training_opt_out": actor.ai_training_opt_out,
+        "allow_remixes": actor.allow_remixes,
     }
     entity["role"] = roles.role_entity(user.role if user else None)
     return entity

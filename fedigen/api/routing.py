@@ -16,6 +16,7 @@ from fedigen.api import (
     media,
     notifications,
     polls,
+    privacy,
     relationships,
     search,
     statuses,
@@ -30,3 +31,4 @@ routes += [*notifications.routes, *search.routes]
 routes += polls.routes
 routes += [*statuses.routes, *timelines.routes, *media.routes, *generations.routes, *streaming.routes]
 routes += c2s.routes  # POST outbox and GET inbox: fedigen.federation.routes has the other methods
+routes += privacy.routes  # /api/fedigen/account/..., export and import (docs/privacy.md)

@@ -15,7 +15,7 @@ import sys
 import click
 from sqlalchemy import select
 
-from fedigen.cli import images, models
+from fedigen.cli import images, models, privacy
 from fedigen.cli.common import fail, run_async, settings_of, with_services
 from fedigen.config import Settings, config_path
 from fedigen.errors import FedigenError
@@ -276,15 +276,32 @@ async def account_set_role(svc: Services, name: str, role: str) -> None:
 @click.argument("name")
 @click.option("--indexable/--not-indexable", default=None, help="Whether anyone may search its public posts.")
 @click.option("--language", default=None, help='Default posting language (ISO 639-1; "" for none).')
+@click.option(
+    "--ai-opt-out/--no-ai-opt-out", default=None, help="Ask that its posts not train AI (docs/privacy.md)."
+)
+@click.option("--allow-remixes/--no-allow-remixes", default=None, help="Whether others may remix its posts.")
 @with_services
-async def account_set(svc: Services, name: str, indexable: bool | None, language: str | None) -> None:
+async def account_set(
+    svc: Services, name: str, indexable: bool | None, language: str | None, ai_opt_out: bool | None,
+    allow_remixes: bool | None,
+) -> None:  # fmt: skip
     """Change an account's settings (sends its profile Update, as an edit from an app does)."""
     async with svc.sessions() as session, session.begin():
         actor = await accounts.get_local(session, name)
-        changes = profiles.ProfileChanges(indexable=indexable, language=language)
+        changes = profiles.ProfileChanges(
+            indexable=indexable,
+            language=language,
+            ai_training_opt_out=ai_opt_out,
+            allow_remixes=allow_remixes,
+        )
         await profiles.update_profile(svc, session, actor, changes)
     state = "indexable" if actor.indexable else "not indexable"
-    click.echo(f"@{actor.username}: {state}, posts in {actor.default_language or 'the instance default'}")
+    privacy_state = (
+        f"{'opted out of' if actor.ai_training_opt_out else 'not opted out of'} AI training, "
+        f"remixes {'allowed' if actor.allow_remixes else 'refused'}"
+    )
+    language = actor.default_language or "the instance default"
+    click.echo(f"@{actor.username}: {state}, posts in {language}, {privacy_state}")
 
 
 @main.command()
@@ -457,3 +474,5 @@ async def run_worker_once(svc: Services) -> None:
 
 for command in [*images.COMMANDS, *models.COMMANDS]:
     main.add_command(command)
+for command in privacy.COMMANDS:  # account delete, export, import, alias, move (docs/privacy.md)
+    account.add_command(command)

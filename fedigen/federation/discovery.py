@@ -56,7 +56,7 @@ async def webfinger(request: Request) -> Response:
         actor = await session.scalar(
             select(Actor).where(func.lower(Actor.username) == username.lower(), Actor.domain.is_(None))
         )
-    if actor is None:
+    if actor is None or actor.deleted_at is not None:
         raise NotFoundError("no such account")
     links: list[dict[str, Any]] = [{"rel": "self", "type": AS2_MEDIA_TYPE, "href": actor.ap_id}]
     if actor.ap_type != "Application":

@@ -173,7 +173,7 @@ async def on_block(svc: Services, session: AsyncSession, rec: r.BlockReceived) -
 
 
 async def on_move(svc: Services, session: AsyncSession, rec: r.MoveReceived) -> None:
-    await accounts.account_moved(session, rec.actor, rec.target)
+    await accounts.account_moved(svc, session, rec.actor, rec.target)
 
 
 async def on_flag(svc: Services, session: AsyncSession, rec: r.FlagReceived) -> None:

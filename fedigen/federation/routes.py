@@ -11,7 +11,7 @@ from starlette.responses import JSONResponse, RedirectResponse, Response
 from starlette.routing import Route
 
 from activitypub.activities import create_of
-from activitypub.actors import instance_actor_to_ap, local_actor_to_ap
+from activitypub.actors import deleted_actor_to_ap, instance_actor_to_ap, local_actor_to_ap
 from activitypub.errors import ActivityPubError, PayloadTooLargeError
 from activitypub.inbox import receive
 from activitypub.notes import counted_collection, note_to_ap, tombstone_to_ap
@@ -106,7 +106,12 @@ async def actor(request: Request) -> Response:
     """A local account's actor document (or its profile page for browsers)."""
     svc = services(request)
     async with svc.reads() as session:
-        account = await get_local(session, request.path_params["username"])
+        account = await get_local(session, request.path_params["username"], include_deleted=True)
+    if account.deleted_at is not None:
+        # What stays of a deleted account: its key, so peers can verify its Delete (docs/privacy.md).
+        if not wants_as2(request):
+            return JSONResponse({"error": "This account was deleted."}, status_code=410)
+        return ActivityJSONResponse(deleted_actor_to_ap(account, svc.urls))
     if not wants_as2(request):
         return RedirectResponse(svc.urls.profile(account.username), status_code=302)
     await check_fetch_signature(request)

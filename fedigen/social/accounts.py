@@ -9,17 +9,40 @@ from urllib.parse import urlsplit
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
-from sqlalchemy import delete, func, or_, select
+from sqlalchemy import delete, func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from activitypub import signing
 from activitypub.actors import USERNAME_RE
+from activitypub.outbox import enqueue_deliveries, record
 from activitypub.urls import LocalUrls
-from fedigen.errors import ConflictError, ForbiddenError, NotFoundError, ValidationError
+from activitypub.vocab import AS_CONTEXT, PUBLIC
+from fedigen.errors import ConflictError, FedigenError, ForbiddenError, NotFoundError, ValidationError
 from fedigen.languages import checked as checked_language
+from fedigen.services import Services
+from fedigen.social import follows
 from fedigen.social.notifications import Kind, notify
-from fedigen.social.roles import Role, may_assign, role_of
-from storage.models import Actor, Follow, User, utcnow
+from fedigen.social.roles import Permission, Role, allowed, may_assign, role_of
+from storage.clients import Bookmark, IdempotentRequest, Marker, Mute, OAuthCode, OAuthToken
+from storage.models import (
+    Activity,
+    Actor,
+    Block,
+    Delivery,
+    Favourite,
+    Follow,
+    GenerationJob,
+    InboxEntry,
+    MediaAttachment,
+    Notification,
+    PollVote,
+    Reaction,
+    Status,
+    StatusPin,
+    User,
+    utcnow,
+)
+from storage.vocabulary import FollowState, QueueState
 
 RESERVED_USERNAMES = frozenset(
     {
@@ -145,8 +168,9 @@ async def ensure_instance_actor(session: AsyncSession, urls: LocalUrls) -> Actor
     return actor
 
 
-async def get_local(session: AsyncSession, username: str) -> Actor:
-    """The local account with this username (case-insensitive), or NotFoundError."""
+async def get_local(session: AsyncSession, username: str, *, include_deleted: bool = False) -> Actor:
+    """The local account with this username (case-insensitive), or NotFoundError; a deleted account
+    (its tombstone row) only when ``include_deleted``."""
     actor = await session.scalar(
         select(Actor).where(
             func.lower(Actor.username) == username.lower().lstrip("@"),
@@ -154,7 +178,7 @@ async def get_local(session: AsyncSession, username: str) -> Actor:
             Actor.ap_type != "Application",
         )
     )
-    if actor is None:
+    if actor is None or (actor.deleted_at is not None and not include_deleted):
         raise NotFoundError(f"no local account named {username!r}")
     return actor
 
@@ -173,16 +197,31 @@ async def remote_account_deleted(session: AsyncSession, actor: Actor) -> None:
     )
 
 
-async def account_moved(session: AsyncSession, actor: Actor, target: Actor) -> None:
-    """``actor`` moved to ``target`` (which names it as an alias): recorded, and its local followers told."""
+async def account_moved(svc: Services, session: AsyncSession, actor: Actor, target: Actor) -> None:
+    """``actor`` moved to ``target`` (which names it as an alias): recorded, and its local followers
+    told and moved with it, as Mastodon's MoveWorker does: each follows ``target`` (a Follow goes out
+    when it is remote) and stops following ``actor`` (an Undo when it is remote). A follower ``target``
+    blocks, or ``target`` itself, only gets the notification."""
     actor.moved_to_ap_id = target.ap_id
-    followers = await session.scalars(
-        select(Actor)
-        .join(Follow, Follow.follower_id == Actor.id)
-        .where(Follow.followee_id == actor.id, Actor.domain.is_(None))
+    followers = list(
+        await session.scalars(
+            select(Actor)
+            .join(Follow, Follow.follower_id == Actor.id)
+            .where(
+                Follow.followee_id == actor.id, Follow.state == FollowState.ACCEPTED, Actor.domain.is_(None)
+            )
+            .order_by(Actor.id)
+        )
     )
     for follower in followers:
         await notify(session, follower, Kind.MOVE, actor)
+        if follower.id == target.id or follower.deleted_at is not None:
+            continue
+        try:  # refused (a block, following itself) before anything is written
+            await follows.follow(svc, session, follower, target)
+        except FedigenError:
+            continue
+        await follows.unfollow(svc, session, follower, actor)
 
 
 async def set_role(session: AsyncSession, target: Actor, wanted: Role, *, by: Actor | None = None) -> Role:
@@ -204,3 +243,138 @@ async def set_role(session: AsyncSession, target: Actor, wanted: Role, *, by: Ac
             )
     user.role = wanted.value
     return current
+
+
+async def known_inboxes(session: AsyncSession) -> list[str]:
+    """Every inbox of every server we know: the shared inbox of each known remote actor (its own
+    inbox when it has none), once each."""
+    rows = await session.scalars(
+        select(func.coalesce(Actor.shared_inbox_url, Actor.inbox_url))
+        .where(Actor.domain.is_not(None), Actor.deleted_at.is_(None))
+        .distinct()
+    )
+    return sorted({inbox for inbox in rows if inbox})
+
+
+def actor_delete_of(actor: Actor) -> dict[str, object]:
+    """Mastodon's Delete of an account: the object is the actor's id, addressed to the public."""
+    return {
+        "@context": AS_CONTEXT,
+        "id": f"{actor.ap_id}#delete",
+        "type": "Delete",
+        "actor": actor.ap_id,
+        "object": actor.ap_id,
+        "to": [PUBLIC],
+    }
+
+
+async def delete_local_account(
+    svc: Services, session: AsyncSession, actor: Actor, *, by: Actor | None
+) -> list[str]:
+    """Delete a local account: by itself (``by`` is the account), a member of staff who may delete user
+    data, or the operator at the CLI (``by`` None). The caller commits, then removes the files named
+    by the returned media keys with :func:`remove_media_files`.
+
+    As Mastodon does, the account's ``Delete`` (signed with its key, which its tombstone keeps until the
+    deliveries are over, so a delivery resumed after a crash can still be signed: then
+    :func:`forget_deleted_keys` drops the private half) is queued for every inbox we know; its posts,
+    media, follows both ways, blocks, mutes, bookmarks, favourites, notifications, tokens and login are
+    removed; the actor row stays, emptied, so the username is never given to someone else.
+    """
+    if actor.domain is not None or actor.ap_type == "Application":
+        raise NotFoundError("no such local account")
+    if actor.deleted_at is not None:
+        raise ConflictError("that account is already deleted")
+    user = await session.scalar(select(User).where(User.actor_id == actor.id))
+    if by is not None and by.id != actor.id:
+        by_user = await session.scalar(select(User).where(User.actor_id == by.id))
+        by_role = by_user.role if by_user else None
+        if not allowed(by_role, Permission.DELETE_USER_DATA) or not may_assign(
+            by_role, user.role if user else None, Role.MEMBER
+        ):
+            raise ForbiddenError("your role may not delete that account")
+    if user is not None and role_of(user.role) == Role.OWNER:
+        owners = await session.scalar(select(func.count(User.id)).where(User.role == Role.OWNER.value))
+        if (owners or 0) <= 1:
+            raise ValidationError(
+                "account", "the instance's only owner cannot be deleted (make another owner first)"
+            )
+    inboxes = await known_inboxes(session)
+    delete_activity = await record(session, actor, actor_delete_of(actor))
+    await enqueue_deliveries(session, delete_activity, inboxes)
+    media_rows = await session.execute(
+        select(MediaAttachment.original_key, MediaAttachment.federation_key, MediaAttachment.thumbnail_key)
+        .where(MediaAttachment.account_id == actor.id)
+    )  # fmt: skip
+    keys = sorted({key for row in media_rows for key in row if key})
+    me = actor.id
+    for statement in (
+        delete(Notification).where(or_(Notification.recipient_id == me, Notification.from_actor_id == me)),
+        delete(Follow).where(or_(Follow.follower_id == me, Follow.followee_id == me)),
+        delete(Block).where(or_(Block.actor_id == me, Block.target_id == me)),
+        delete(Mute).where(or_(Mute.account_id == me, Mute.target_id == me)),
+        delete(Bookmark).where(Bookmark.account_id == me),
+        delete(Favourite).where(Favourite.actor_id == me),
+        delete(Reaction).where(Reaction.actor_id == me),
+        delete(PollVote).where(PollVote.actor_id == me),
+        delete(StatusPin).where(StatusPin.account_id == me),
+        delete(InboxEntry).where(InboxEntry.account_id == me),
+        delete(MediaAttachment).where(MediaAttachment.account_id == me),
+        delete(GenerationJob).where(or_(GenerationJob.account_id == me, GenerationJob.requester_id == me)),
+        delete(Status).where(Status.actor_id == me),
+        delete(Activity).where(Activity.actor_id == me, Activity.id != delete_activity.id),
+        delete(OAuthToken).where(OAuthToken.account_id == me),
+        delete(OAuthCode).where(OAuthCode.account_id == me),
+        delete(Marker).where(Marker.account_id == me),
+        delete(IdempotentRequest).where(IdempotentRequest.account_id == me),
+        delete(User).where(User.actor_id == me),
+    ):
+        await session.execute(statement)
+    actor.display_name, actor.summary, actor.fields, actor.also_known_as = "", "", [], []
+    actor.icon_url = actor.image_url = actor.moved_to_ap_id = None
+    actor.locked, actor.discoverable, actor.indexable = True, False, False
+    actor.deleted_at = utcnow()
+    await session.flush()
+    svc.work_queued()
+    return keys
+
+
+async def forget_deleted_keys(session: AsyncSession) -> int:
+    """Drop the private key of every deleted local account whose deliveries are all over (its Delete
+    signed and sent, or given up): nothing will ever be signed for it again. Its public key stays, so
+    peers can still verify what it sent. Returns how many keys went."""
+    pending = (
+        select(Delivery.id)
+        .join(Activity, Activity.id == Delivery.activity_id)
+        .where(Activity.actor_id == Actor.id, Delivery.state.in_((QueueState.QUEUED, QueueState.RUNNING)))
+        .exists()
+    )
+    result = await session.execute(
+        update(Actor)
+        .where(
+            Actor.domain.is_(None),
+            Actor.deleted_at.is_not(None),
+            Actor.private_key_pem.is_not(None),
+            ~pending,
+        )
+        .values(private_key_pem=None)
+        .execution_options(synchronize_session=False)
+    )
+    return int(getattr(result, "rowcount", 0) or 0)
+
+
+async def remove_media_files(svc: Services, session: AsyncSession, keys: Sequence[str]) -> int:
+    """After a deletion committed: remove the stored files no other media row uses (files are named by
+    their content, so two uploads of one image share them). Returns how many were removed."""
+    removed = 0
+    for key in keys:
+        used = await session.scalar(
+            select(MediaAttachment.id)
+            .where(or_(MediaAttachment.original_key == key, MediaAttachment.federation_key == key,
+                       MediaAttachment.thumbnail_key == key))
+            .limit(1)
+        )  # fmt: skip
+        if used is None and svc.media.store.exists(key):
+            await svc.media.store.adelete(key)
+            removed += 1
+    return removed

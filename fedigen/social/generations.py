@@ -14,9 +14,9 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from fedigen.errors import NotFoundError, ValidationError
+from fedigen.errors import ForbiddenError, NotFoundError, ValidationError
 from fedigen.services import Services
-from fedigen.social import posts, roles
+from fedigen.social import posts, remixes, roles
 from fedigen.social.visibility import is_public
 from generation.jobs import JobSpec, check_quota, submit
 from storage.models import Actor, GenerationJob, MediaAttachment, Status, User
@@ -106,6 +106,8 @@ async def remix(
         raise NotFoundError("no such post")  # private posts are not for remixing by others
     if not parent.attachments:
         raise ValidationError("status", "that post has no image to remix")
+    if not remixes.may_remix(await session.get(Actor, parent.actor_id), account):
+        raise ForbiddenError("the author of that post does not allow remixes")
     generation = (parent.extra or {}).get("generation") or {}
     original = generation.get("prompt") if not generation.get("private") else None
     combined = f"{prompt.strip()}, {original}" if original and prompt.strip() else (prompt or original or "")

@@ -40,6 +40,9 @@ class ProfileChanges:
     fields: list[dict[str, str]] | None = None
     # The default posting language (Mastodon's ``source[language]``): an ISO 639-1 code, "" for none.
     language: str | None = None
+    # Privacy (docs/privacy.md): no AI training on the account's posts and images; others may remix them.
+    ai_training_opt_out: bool | None = None
+    allow_remixes: bool | None = None
 
 
 def field_html(svc: Services, text: str) -> str:
@@ -101,6 +104,10 @@ async def update_profile(
         actor.discoverable = changes.discoverable
     if changes.indexable is not None:
         actor.indexable = changes.indexable
+    if changes.ai_training_opt_out is not None:
+        actor.ai_training_opt_out = changes.ai_training_opt_out
+    if changes.allow_remixes is not None:
+        actor.allow_remixes = changes.allow_remixes
     if changes.language is not None:
         actor.default_language = checked_language("source[language]", changes.language)
     if changes.fields is not None:

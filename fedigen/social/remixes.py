@@ -65,6 +65,14 @@ async def lineage(session: AsyncSession, status: Status) -> tuple[list[str], lis
     return parents, children
 
 
+def may_remix(parent_author: Actor | None, remixer: Actor) -> bool:
+    """Whether ``remixer`` may make a remix of a post by ``parent_author``: always its own, and anyone's
+    whose author allows remixes (the account's ``allow_remixes``; a remote author's ``allowRemixes``).
+    An author opted out of AI training whose remixes are allowed is remixed: remixing is a visible,
+    credited act the author agreed to, not training (docs/privacy.md)."""
+    return parent_author is None or parent_author.id == remixer.id or parent_author.allow_remixes
+
+
 async def quote_parent(
     svc: Services, session: AsyncSession, author: Actor, status: Status, parent: Status | None
 ) -> None:
@@ -81,7 +89,7 @@ async def quote_parent(
     if parent is not None and parent.local:
         parent_author = await session.get(Actor, parent.actor_id)
         allowed = (
-            parent_author is not None and is_public(parent)
+            parent_author is not None and is_public(parent) and may_remix(parent_author, author)
             and (parent_author.id == author.id or not await blocks(session, parent_author, author))
         )  # fmt: skip
         if allowed and parent_author is not None:
@@ -134,7 +142,7 @@ async def quote_requested(
     if author is None:
         return
     allowed = (
-        instrument is not None and instrument.quote_of == status.ap_id
+        instrument is not None and instrument.quote_of == status.ap_id and may_remix(author, requester)
         and is_public(status) and not await blocks(session, author, requester)
     )  # fmt: skip
     if not allowed or instrument is None:

@@ -12,10 +12,13 @@ from starlette.responses import FileResponse, JSONResponse, Response
 from starlette.routing import Route
 
 from fedigen.http import services
+from fedigen.web.privacy import media_opted_out
 from storage import MediaError
 from storage.media import MEDIA_TYPES_BY_EXT
 
 CACHE_FOREVER = "public, max-age=31536000, immutable"
+# The reservation of an account opted out of AI training (fedigen.web.pages has the same for pages).
+AI_OPT_OUT_HEADERS = {"X-Robots-Tag": "noai, noimageai", "tdm-reservation": "1"}
 
 
 async def media_file(request: Request) -> Response:
@@ -31,6 +34,9 @@ async def media_file(request: Request) -> Response:
     media_type = MEDIA_TYPES_BY_EXT.get(path.suffix.lstrip(".").lower(), "application/octet-stream")
     headers = {"Cache-Control": CACHE_FOREVER, "X-Content-Type-Options": "nosniff",
                "Access-Control-Allow-Origin": "*"}  # fmt: skip
+    async with services(request).reads() as session:
+        if await media_opted_out(session, key):
+            headers.update(AI_OPT_OUT_HEADERS)
     return FileResponse(path, media_type=media_type, headers=headers)
 
 

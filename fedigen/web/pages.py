@@ -54,6 +54,8 @@ PAGE_HEADERS = {
     "Referrer-Policy": "same-origin",
 }
 NEGOTIATED_HEADERS = {**PAGE_HEADERS, "Vary": "Accept"}
+# An account opted out of AI training: the robots directives and the TDM reservation (TDMRep).
+AI_OPT_OUT_HEADERS = {"X-Robots-Tag": "noai, noimageai", "tdm-reservation": "1"}
 AVATAR_HEADERS = {"Cache-Control": "public, max-age=31536000, immutable", "X-Content-Type-Options": "nosniff"}
 
 
@@ -145,9 +147,14 @@ def _site(request: Request) -> dict[str, Any]:
 templates = Jinja2Templates(env=_environment(), context_processors=[_site])
 
 
-def render(request: Request, name: str, context: dict[str, Any], *, status_code: int = 200) -> Response:
-    """A template as an HTML response with the pages' security headers."""
+def render(
+    request: Request, name: str, context: dict[str, Any], *, status_code: int = 200, ai_opt_out: bool = False
+) -> Response:
+    """A template as an HTML response with the pages' security headers; ``ai_opt_out`` adds the
+    AI-training reservation of the account the page shows (docs/privacy.md)."""
     headers = NEGOTIATED_HEADERS if name in ("profile.html", "status.html") else PAGE_HEADERS
+    if ai_opt_out:
+        headers = {**headers, **AI_OPT_OUT_HEADERS}
     return templates.TemplateResponse(request, name, context, status_code=status_code, headers=headers)
 
 
@@ -349,7 +356,7 @@ async def profile(request: Request) -> Response:
         pictures = await account_pictures(svc, session, account)
     context = {"account": account, "counts": counts, "entries": entries, "next_max_id": next_max_id,
                "account_emojis": pictures}  # fmt: skip
-    return render(request, "profile.html", context)
+    return render(request, "profile.html", context, ai_opt_out=account.ai_training_opt_out)
 
 
 async def status_page(request: Request) -> Response:
@@ -368,7 +375,7 @@ async def status_page(request: Request) -> Response:
     generation = (status.extra or {}).get("generation")
     context = {"entry": entry, "generation": generation, "parents": parents, "children": children,
                "poll": poll_view(poll)}  # fmt: skip
-    return render(request, "status.html", context)
+    return render(request, "status.html", context, ai_opt_out=account.ai_training_opt_out)
 
 
 def poll_view(poll: Poll | None) -> dict[str, Any] | None:
