@@ -16,6 +16,7 @@ from fedigen.api import (
     media,
     notifications,
     polls,
+    registrations,
     relationships,
     search,
     statuses,
@@ -29,4 +30,5 @@ routes += [*instance.routes, *accounts.routes, *relationships.routes, *accounts.
 routes += [*notifications.routes, *search.routes]
 routes += polls.routes
 routes += [*statuses.routes, *timelines.routes, *media.routes, *generations.routes, *streaming.routes]
+routes += registrations.routes  # sign-up, email confirmation, password resets, invite links
 routes += c2s.routes  # POST outbox and GET inbox: fedigen.federation.routes has the other methods

@@ -139,7 +139,7 @@ async def nodeinfo(request: Request) -> Response:
         "software": software,
         "protocols": ["activitypub"],
         "services": {"inbound": [], "outbound": []},
-        "openRegistrations": instance.open_registrations,
+        "openRegistrations": instance.registration_mode in ("open", "approval"),
         "usage": {"users": {"total": total, **active}, "localPosts": posts},
         "metadata": {"nodeName": instance.name, "nodeDescription": instance.description},
     }
