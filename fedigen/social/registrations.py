@@ -132,12 +132,12 @@ async def list_invites(session: AsyncSession, *, include_inactive: bool = False)
 
 
 async def revoke_invite(session: AsyncSession, code: str, *, by: Actor | None = None) -> Invite:
-    """The invite stops working at once."""
-    if by is not None:
-        await _require(session, by, Permission.MANAGE_INVITES)
+    """The invite stops working at once; ``by`` (None: the operator) made it, or has MANAGE_INVITES."""
     invite = await session.scalar(select(Invite).where(Invite.code == code.strip()))
     if invite is None:
         raise NotFoundError(f"no invite with the code {code!r}")
+    if by is not None and invite.created_by_id != by.id:
+        await _require(session, by, Permission.MANAGE_INVITES)
     if invite.revoked_at is None:
         invite.revoked_at = utcnow()
     return invite
@@ -401,9 +401,10 @@ async def reject(session: AsyncSession, target: Actor, *, by: Actor | None = Non
 
 
 async def confirm(session: AsyncSession, target: Actor, *, by: Actor | None = None) -> bool:
-    """Confirm an account's email for it (when no mail can be sent). False when it was confirmed."""
+    """Confirm an account's email for it (when no mail can be sent; ``by`` needs MANAGE_USER_ACCESS, an
+    admin's, as on Mastodon). False when it was confirmed."""
     if by is not None:
-        await _require(session, by, Permission.MANAGE_USERS)
+        await _require(session, by, Permission.MANAGE_USER_ACCESS)
     signup = await _signup_for(session, target)
     if signup.confirmed_at is not None:
         return False

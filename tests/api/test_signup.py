@@ -242,11 +242,17 @@ async def test_without_smtp_an_admin_confirms(start: Any, smtp: SmtpServer) -> N
         assert await session.scalar(select(func.count()).select_from(EmailToken)) == 0
     admin = await inst.create_account("boss", password=PASSWORD, role=Role.ADMIN)
     member = await inst.create_account("member", password=PASSWORD)
+    moderator = await inst.create_account("mod", password=PASSWORD, role=Role.MODERATOR)
     async with inst.services.sessions() as session, session.begin():
         newbie = await session.scalar(select(Actor).where(Actor.username == "newbie"))
         assert newbie is not None
-        with pytest.raises(ForbiddenError):
-            await registrations.confirm(session, newbie, by=member)
+        for not_allowed in (member, moderator):  # confirming is an admin's (MANAGE_USER_ACCESS)
+            with pytest.raises(ForbiddenError):
+                await registrations.confirm(session, newbie, by=not_allowed)
+    assert (await signup_row(inst, "newbie")).confirmed_at is None
+    async with inst.services.sessions() as session, session.begin():
+        newbie = await session.scalar(select(Actor).where(Actor.username == "newbie"))
+        assert newbie is not None
         assert await registrations.confirm(session, newbie, by=admin) is True
     assert (
         await inst.client.get("/api/v1/accounts/verify_credentials", headers=bearer(user_token))
@@ -345,8 +351,10 @@ async def test_invite_mode_takes_invites_within_their_limits(start: Any, smtp: S
             await registrations.create_invite(session, by=member)
         once = await registrations.create_invite(session, by=moderator, max_uses=1)
         expired = await registrations.create_invite(session, expires_in=timedelta(hours=1))
-        revoked = await registrations.create_invite(session)
-        await registrations.revoke_invite(session, revoked.code)
+        revoked = await registrations.create_invite(session, by=moderator)
+        with pytest.raises(ForbiddenError):  # someone else's invite
+            await registrations.revoke_invite(session, revoked.code, by=member)
+        await registrations.revoke_invite(session, revoked.code, by=moderator)  # their own
         once_code, expired_code, revoked_code = once.code, expired.code, revoked.code
         await session.execute(
             update(Invite).where(Invite.id == expired.id).values(expires_at=utcnow() - timedelta(minutes=1))
