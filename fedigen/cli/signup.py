@@ -68,15 +68,18 @@ async def account_reset_password(svc: Services, name: str, password_stdin: bool)
 @click.command("pending")
 @with_services
 async def account_pending(svc: Services) -> None:
-    """List sign-ups waiting for approval, with their reasons."""
+    """List sign-ups that cannot sign in yet (awaiting approval or an email confirmation), with reasons."""
     async with svc.sessions() as session:
-        rows = await registrations.pending(session)
+        rows = await registrations.waiting(session)
     for actor, signup in rows:
+        approval = "approved" if signup.approved_at else "awaiting approval"
         confirmed = "email confirmed" if signup.confirmed_at else "email unconfirmed"
         reason = signup.reason.replace("\n", " ")
-        click.echo(f"@{actor.username}\t{signup.created_at:%Y-%m-%d %H:%M}\t{confirmed}\t{reason}")
+        click.echo(
+            f"@{actor.username}\t{signup.created_at:%Y-%m-%d %H:%M}\t{approval}\t{confirmed}\t{reason}"
+        )
     if not rows:
-        click.echo("nobody is waiting for approval")
+        click.echo("nobody is waiting")
 
 
 ACCOUNT_COMMANDS: list[click.Command] = [

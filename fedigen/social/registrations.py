@@ -358,6 +358,15 @@ async def pending(session: AsyncSession) -> Sequence[tuple[Actor, Signup]]:
     return [(a, s) for a, s in rows]
 
 
+async def waiting(session: AsyncSession) -> Sequence[tuple[Actor, Signup]]:
+    """Every signed-up account that cannot sign in yet (email unconfirmed or approval pending)."""
+    rows = await session.execute(
+        select(Actor, Signup).join(Signup, Signup.actor_id == Actor.id)
+        .where(or_(Signup.approved_at.is_(None), Signup.confirmed_at.is_(None))).order_by(Signup.id)
+    )  # fmt: skip
+    return [(a, s) for a, s in rows]
+
+
 async def signup_of(session: AsyncSession, actor: Actor) -> Signup | None:
     """The account's sign-up record (None for accounts made at the CLI)."""
     return await session.scalar(select(Signup).where(Signup.actor_id == actor.id))

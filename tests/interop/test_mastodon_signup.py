@@ -90,7 +90,7 @@ def test_mastodon_py_signs_up_confirms_by_mail_and_waits_for_approval(
     assert "approved" in server.cli("account", "approve", "newbie").stdout
     me = api.account_verify_credentials()
     assert me.username == "newbie"
-    assert "nobody is waiting" in server.cli("account", "pending").stdout
+    assert "@newbie" not in server.cli("account", "pending").stdout
 
     # Signing in with the password grant, by email as Mastodon apps do.
     again = _app(server)
@@ -163,11 +163,14 @@ def test_the_admins_commands(server: FedigenServer, smtp: SmtpServer) -> None:
     assert httpx.get(f"{server.base_url}/invite/{other}").status_code == 404
 
     # The invited account skipped approval; with no link followed, an admin confirms it.
+    waiting = server.cli("account", "pending").stdout
+    assert "@invited" in waiting and "\tapproved\temail unconfirmed" in waiting
     invited = Mastodon(access_token=signed.json()["access_token"], api_base_url=server.base_url,
                        version_check_mode="none")  # fmt: skip
     assert "missing a confirmed e-mail address" in _refusal(invited)
     assert "confirmed" in server.cli("account", "confirm", "invited").stdout
     assert invited.account_verify_credentials().username == "invited"
+    assert "nobody is waiting" in server.cli("account", "pending").stdout
 
     # An applicant turned away is deleted.
     _app(server).create_account(
