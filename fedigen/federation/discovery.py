@@ -14,6 +14,7 @@ from starlette.routing import Route
 from activitypub.vocab import AS2_MEDIA_TYPE
 from fedigen.errors import NotFoundError, ValidationError
 from fedigen.http import services
+from fedigen.social import registrations
 from storage.models import Actor, Status, User, utcnow
 
 JRD = "application/jrd+json"
@@ -56,6 +57,8 @@ async def webfinger(request: Request) -> Response:
         actor = await session.scalar(
             select(Actor).where(func.lower(Actor.username) == username.lower(), Actor.domain.is_(None))
         )
+        if actor is not None and await registrations.hidden(session, actor):
+            actor = None  # signed up, not confirmed or approved yet
     if actor is None:
         raise NotFoundError("no such account")
     links: list[dict[str, Any]] = [{"rel": "self", "type": AS2_MEDIA_TYPE, "href": actor.ap_id}]

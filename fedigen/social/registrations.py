@@ -349,6 +349,13 @@ async def login_refusal(session: AsyncSession, actor_id: int) -> str | None:
     return None
 
 
+async def hidden(session: AsyncSession, actor: Actor) -> bool:
+    """Whether a local account is kept from the world (WebFinger, its actor document, its profile) because
+    it cannot sign in yet: other servers never learn of an applicant who may be turned away, as on
+    Mastodon."""
+    return actor.domain is None and await login_refusal(session, actor.id) is not None
+
+
 async def pending(session: AsyncSession) -> Sequence[tuple[Actor, Signup]]:
     """Applicants waiting for approval, oldest first (for the admin accounts API and the CLI)."""
     rows = await session.execute(

@@ -260,6 +260,33 @@ async def test_without_smtp_an_admin_confirms(start: Any, smtp: SmtpServer) -> N
     assert smtp.messages == []
 
 
+async def test_other_servers_never_see_an_account_that_cannot_sign_in_yet(start: Any) -> None:
+    inst = await start("approval", mail=False)
+    client = inst.client
+    _, token = await app_token(client)
+    assert (await sign_up(client, token, reason="hi")).status_code == 200
+    as2 = {"Accept": "application/activity+json"}
+
+    async def seen() -> list[int]:
+        return [
+            (await client.get("/.well-known/webfinger?resource=acct:newbie@fedigen.test")).status_code,
+            (await client.get("/users/newbie", headers=as2)).status_code,
+            (await client.get("/@newbie")).status_code,
+        ]
+
+    assert await seen() == [404, 404, 404]
+    async with inst.services.sessions() as session, session.begin():
+        newbie = await session.scalar(select(Actor).where(Actor.username == "newbie"))
+        assert newbie is not None
+        await registrations.confirm(session, newbie)
+    assert await seen() == [404, 404, 404]  # confirmed, still awaiting approval
+    async with inst.services.sessions() as session, session.begin():
+        newbie = await session.scalar(select(Actor).where(Actor.username == "newbie"))
+        assert newbie is not None
+        await registrations.approve(session, newbie)
+    assert await seen() == [200, 200, 200]
+
+
 # ---- approval ----
 
 
