@@ -7,6 +7,7 @@ https://docs.joinmastodon.org/methods/accounts/#create, https://docs.joinmastodo
 from __future__ import annotations
 
 import html
+from typing import Any
 
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, JSONResponse, Response
@@ -22,6 +23,7 @@ from fedigen.social import registrations
 
 NO_STORE = {"Cache-Control": "no-store"}
 MAX_FIELD_CHARS = 2000
+SIGN_UP_FIELDS = ("username", "email", "password", "locale", "reason", "invite_code")
 
 
 def _page(status: int, title: str, text: str) -> HTMLResponse:
@@ -44,13 +46,16 @@ async def create_account(request: Request) -> Response:
     def text(name: str) -> str | None:
         return params.get_str(name, max_chars=MAX_FIELD_CHARS)
 
+    fields: dict[str, Any] = {name: text(name) for name in SIGN_UP_FIELDS}
+    fields["agreement"] = params.get_bool("agreement")
     try:
+        # Checked first without the write lock, then the slow parts (password hash, key pair) made
+        # outside the transaction; the transaction checks again and stores.
+        async with svc.reads() as session:
+            checked = await registrations.check_sign_up(session, svc.settings, **fields)
+        prepared = await registrations.prepare(checked.password)
         async with svc.sessions() as session, session.begin():
-            signed = await registrations.sign_up(
-                session, svc.settings, svc.urls, username=text("username"), email=text("email"),
-                password=text("password"), agreement=params.get_bool("agreement"), locale=text("locale"),
-                reason=text("reason"), invite_code=text("invite_code"),
-            )  # fmt: skip
+            signed = await registrations.sign_up(session, svc.settings, svc.urls, **fields, prepared=prepared)
             issued = await grants.issue_account_token(session, auth.app, signed.actor)
     except registrations.RegistrationInvalid as exc:
         return JSONResponse({"error": f"Validation failed: {exc}", "details": exc.details}, status_code=422)

@@ -11,6 +11,7 @@ sends it after committing.
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import re
 import secrets
@@ -21,6 +22,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import delete, func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from activitypub import signing
 from activitypub.urls import LocalUrls
 from fedigen.config import Settings
 from fedigen.errors import ForbiddenError, NotFoundError, ValidationError
@@ -175,10 +177,40 @@ def _error(details: dict[str, list[dict[str, str]]], field: str, code: str, desc
     details.setdefault(field, []).append({"error": code, "description": description})
 
 
-async def sign_up(
+@dataclass(frozen=True)
+class Application:
+    """A sign-up's parameters, checked."""
+
+    username: str
+    email: str
+    password: str
+    reason: str
+    locale: str | None
+    language: str | None
+    invite: Invite | None
+    needs_approval: bool
+
+
+@dataclass(frozen=True)
+class Prepared:
+    """What is slow to make for a new account (the password's hash, the RSA key pair), made before the
+    transaction so that the database is not locked meanwhile."""
+
+    password_hash: str
+    keypair: tuple[str, str]
+
+
+async def prepare(password: str) -> Prepared:
+    """Hash the password and make the key pair, each in a thread."""
+    password_hash, keypair = await asyncio.gather(
+        accounts.hash_password(password), asyncio.to_thread(signing.generate_rsa_keypair)
+    )
+    return Prepared(password_hash, keypair)
+
+
+async def check_sign_up(
     session: AsyncSession,
     settings: Settings,
-    urls: LocalUrls,
     *,
     username: str | None,
     email: str | None,
@@ -187,8 +219,8 @@ async def sign_up(
     locale: str | None = None,
     reason: str | None = None,
     invite_code: str | None = None,
-) -> SignedUp:
-    """Make an account for someone signing up (the caller commits, then sends the mail).
+) -> Application:
+    """Check a sign-up without storing anything.
 
     ForbiddenError when registrations are closed (or by invite and no invite code is given), as
     Mastodon answers 403; RegistrationInvalid (422, with every field's errors) otherwise. A valid invite
@@ -249,20 +281,49 @@ async def sign_up(
             _error(details, "locale", "ERR_INCLUSION", "is not a known language")
     if details:
         raise RegistrationInvalid(details)
-    if invite is not None and not await _use_invite(session, invite):
-        raise RegistrationInvalid({"invite_code": [{"error": "ERR_INVALID", "description": "is used up"}]})
     assert password is not None
-    actor = await accounts.create_account(session, urls, username, password=password, language=language)
+    return Application(username, email, password, reason, locale, language, invite, needs_approval)
+
+
+async def sign_up(
+    session: AsyncSession,
+    settings: Settings,
+    urls: LocalUrls,
+    *,
+    username: str | None,
+    email: str | None,
+    password: str | None,
+    agreement: bool,
+    locale: str | None = None,
+    reason: str | None = None,
+    invite_code: str | None = None,
+    prepared: Prepared | None = None,
+) -> SignedUp:
+    """Make an account for someone signing up (the caller commits, then sends the mail): checked as
+    :func:`check_sign_up` does (again, inside this transaction), with ``prepared`` made beforehand when
+    given (see :func:`prepare`)."""
+    app = await check_sign_up(
+        session, settings, username=username, email=email, password=password, agreement=agreement,
+        locale=locale, reason=reason, invite_code=invite_code,
+    )  # fmt: skip
+    if app.invite is not None and not await _use_invite(session, app.invite):
+        raise RegistrationInvalid({"invite_code": [{"error": "ERR_INVALID", "description": "is used up"}]})
+    ready = prepared or await prepare(app.password)
+    actor = await accounts.create_account(
+        session, urls, app.username, language=app.language, password_hash=ready.password_hash,
+        keypair=ready.keypair,
+    )  # fmt: skip
     user = await session.scalar(select(User).where(User.actor_id == actor.id))
     assert user is not None
-    user.email = email
+    user.email = app.email
     now = utcnow()
     session.add(
-        Signup(actor_id=actor.id, reason=reason, locale=locale, invite_id=invite.id if invite else None,
-               confirmed_at=None, approved_at=None if needs_approval else now)
+        Signup(actor_id=actor.id, reason=app.reason, locale=app.locale,
+               invite_id=app.invite.id if app.invite else None, confirmed_at=None,
+               approved_at=None if app.needs_approval else now)
     )  # fmt: skip
     await session.flush()
-    return SignedUp(actor, await _confirmation_mail(session, settings, urls, actor, email))
+    return SignedUp(actor, await _confirmation_mail(session, settings, urls, actor, app.email))
 
 
 async def _new_token(session: AsyncSession, actor: Actor, purpose: str, lifetime: timedelta) -> str:
