@@ -21,7 +21,7 @@ from fedigen.http import services
 from fedigen.languages import LANGUAGES
 from fedigen.languages import normalize as normalize_language
 from fedigen.services import Services
-from fedigen.social import polls
+from fedigen.social import polls, registrations
 from fedigen.social.pins import MAX_PINNED
 from fedigen.social.posts import MAX_TEXT_CHARS
 from generation.backend import MAX_SIDE, MIN_SIDE
@@ -35,7 +35,9 @@ PUBLIC_CACHE = {"Cache-Control": "public, max-age=60", "Access-Control-Allow-Ori
 
 
 async def _counts(session: AsyncSession) -> dict[str, int]:
-    users = await session.scalar(select(func.count()).select_from(User)) or 0
+    users = await session.scalar(
+        select(func.count()).select_from(User).where(User.actor_id.not_in(registrations.waiting_ids()))
+    ) or 0  # fmt: skip
     statuses = await session.scalar(
         select(func.count()).select_from(Status).where(
             Status.local.is_(True), Status.deleted_at.is_(None), Status.reblog_of_id.is_(None))

@@ -113,7 +113,9 @@ async def nodeinfo(request: Request) -> Response:
         raise NotFoundError("NodeInfo versions 2.0 and 2.1 are served")
     now = utcnow()
     async with svc.reads() as session:
-        users = select(func.count()).select_from(User)
+        users = (
+            select(func.count()).select_from(User).where(User.actor_id.not_in(registrations.waiting_ids()))
+        )
         total = await session.scalar(users) or 0
         active: dict[str, int] = {}
         for label, days in (("activeMonth", 30), ("activeHalfyear", 180)):

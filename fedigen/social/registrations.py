@@ -19,7 +19,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import delete, func, or_, select, update
+from sqlalchemy import Select, delete, func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from activitypub import signing
@@ -408,6 +408,11 @@ async def login_refusal(session: AsyncSession, actor_id: int) -> str | None:
     if signup.approved_at is None:
         return PENDING
     return None
+
+
+def waiting_ids() -> Select[int]:
+    """The ids of accounts that cannot sign in yet: not counted among the instance's users."""
+    return select(Signup.actor_id).where(or_(Signup.confirmed_at.is_(None), Signup.approved_at.is_(None)))
 
 
 async def hidden(session: AsyncSession, actor: Actor) -> bool:

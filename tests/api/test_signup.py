@@ -28,6 +28,7 @@ from storage.models import Actor, User, utcnow
 from storage.signup import EmailToken, Invite, Signup
 from tests.api.conftest import bearer
 from tests.conftest import Instance, make_settings
+from tests.support.server import free_port
 from tests.support.smtp import SmtpServer
 
 PASSWORD = "correct horse battery"
@@ -45,10 +46,12 @@ async def start(make_instance: Callable[..., Any], smtp: SmtpServer) -> AsyncIte
     """``await start("approval")``: an instance in that registration mode, mailing through ``smtp``."""
     async with AsyncExitStack() as stack:
 
-        async def started(mode: str, *, mail: bool = True, **instance: Any) -> Instance:
+        async def started(
+            mode: str, *, mail: bool = True, smtp_section: dict[str, Any] | None = None, **instance: Any
+        ) -> Instance:
             sections: dict[str, Any] = {"instance": {"registrations": mode, "rules": RULES, **instance}}
             if mail:
-                sections["smtp"] = smtp.config()
+                sections["smtp"] = smtp_section or smtp.config()
             inst: Instance = await make_instance(stack, "http://fedigen.test", **sections)
             return inst
 
@@ -174,6 +177,24 @@ async def test_the_confirmation_can_be_mailed_again(start: Any, smtp: SmtpServer
     assert done.status_code == 403
 
 
+async def test_a_mail_server_that_is_down_does_not_undo_the_sign_up(
+    start: Any, caplog: pytest.LogCaptureFixture
+) -> None:
+    down = {"host": "127.0.0.1", "port": free_port(), "tls": "none", "timeout": 5}
+    inst = await start("open", smtp_section=down)
+    _, token = await app_token(inst.client)
+    made = await sign_up(inst.client, token)
+    assert made.status_code == 200, made.text
+    assert "mail to newbie@mail.test not sent" in caplog.text
+    assert (await signup_row(inst, "newbie")).confirmed_at is None
+    # The app may ask again later; the account waits for its confirmation meanwhile.
+    again = await inst.client.post(
+        "/api/v1/emails/confirmations", headers=bearer(made.json()["access_token"])
+    )
+    assert again.status_code == 200
+    assert await count(inst, EmailToken) == 2
+
+
 async def test_bad_sign_ups_are_422_with_mastodons_details_and_store_nothing(
     start: Any, smtp: SmtpServer
 ) -> None:
@@ -274,7 +295,13 @@ async def test_other_servers_never_see_an_account_that_cannot_sign_in_yet(start:
             (await client.get("/@newbie")).status_code,
         ]
 
+    async def users() -> tuple[int, int]:
+        v1 = (await client.get("/api/v1/instance")).json()["stats"]["user_count"]
+        return v1, (await client.get("/nodeinfo/2.1")).json()["usage"]["users"]["total"]
+
     assert await seen() == [404, 404, 404]
+    before = await users()  # the applicant is not counted either (the generation bot is)
+    assert before[0] == before[1] == await count(inst, User) - 1
     async with inst.services.sessions() as session, session.begin():
         newbie = await session.scalar(select(Actor).where(Actor.username == "newbie"))
         assert newbie is not None
@@ -285,6 +312,7 @@ async def test_other_servers_never_see_an_account_that_cannot_sign_in_yet(start:
         assert newbie is not None
         await registrations.approve(session, newbie)
     assert await seen() == [200, 200, 200]
+    assert await users() == (before[0] + 1, before[1] + 1)
 
 
 # ---- approval ----
