@@ -23,10 +23,11 @@ from fedigen.config import ConfigError
 from fedigen.errors import ForbiddenError
 from fedigen.social import registrations
 from fedigen.social.roles import Role
-from storage.clients import OAuthToken
+from storage.clients import OAuthCode, OAuthToken
 from storage.models import Actor, User, utcnow
 from storage.signup import EmailToken, Invite, Signup
 from tests.api.conftest import bearer
+from tests.api.test_oauth import OOB, consent
 from tests.conftest import Instance, make_settings
 from tests.support.server import free_port
 from tests.support.smtp import SmtpServer
@@ -313,6 +314,22 @@ async def test_other_servers_never_see_an_account_that_cannot_sign_in_yet(start:
         await registrations.approve(session, newbie)
     assert await seen() == [200, 200, 200]
     assert await users() == (before[0] + 1, before[1] + 1)
+
+
+async def test_the_sign_in_page_refuses_an_unconfirmed_account(start: Any) -> None:
+    inst = await start("open", mail=False)
+    app, token = await app_token(inst.client)
+    assert (await sign_up(inst.client, token, username="alice")).status_code == 200
+    page = await consent(inst.client, app, redirect_uri=OOB, scope="read")
+    assert "Your login is missing a confirmed e-mail address." in page.text
+    assert await count(inst, OAuthCode) == 0
+    async with inst.services.sessions() as session, session.begin():
+        alice = await session.scalar(select(Actor).where(Actor.username == "alice"))
+        assert alice is not None
+        await registrations.confirm(session, alice)
+    granted = await consent(inst.client, app, redirect_uri=OOB, scope="read")
+    assert "missing a confirmed" not in granted.text
+    assert await count(inst, OAuthCode) == 1
 
 
 # ---- approval ----
