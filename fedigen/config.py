@@ -40,6 +40,18 @@ class InstanceSettings:
     open_registrations: bool = False
     # The language of posts whose author chose none (ISO 639-1), sent as their contentMap.
     default_language: str = "en"
+    # Who may sign up: "open", "approval" (an admin approves each applicant, who gives a reason),
+    # "invite" (only with an invite code), "closed". Unset: open_registrations decides (true = open).
+    registrations: str = ""
+    # The instance's rules, which people agree to when they sign up (Mastodon's Rule entities).
+    rules: tuple[str, ...] = ()
+    # Shown to people signing up (Mastodon's registrations.message); "" = none.
+    registrations_message: str = ""
+
+    @property
+    def registration_mode(self) -> str:
+        """open, approval, invite or closed: ``registrations``, else the ``open_registrations`` alias."""
+        return self.registrations or ("open" if self.open_registrations else "closed")
 
 
 @dataclass(frozen=True)
@@ -176,6 +188,26 @@ class ApiSettings:
 
 
 @dataclass(frozen=True)
+class SmtpSettings:
+    # The mail server sending sign-up confirmations and password resets; "" = no mail (admins confirm
+    # accounts and reset passwords with the CLI).
+    host: str = ""
+    port: int = 587
+    username: str = ""
+    password: str = ""
+    # The sender (the TOML key is ``from``); "" = fedigen@<the instance's host name>.
+    from_address: str = ""
+    # "none", "starttls" (port 587) or "ssl" (implicit TLS, port 465).
+    tls: str = "starttls"
+    timeout: float = 30.0
+
+
+REGISTRATION_MODES = ("open", "approval", "invite", "closed")
+# TOML keys that are not Python names: (section, key) -> field.
+_KEY_ALIASES = {("smtp", "from"): "from_address"}
+
+
+@dataclass(frozen=True)
 class Settings:
     instance: InstanceSettings
     database: DatabaseSettings = field(default_factory=DatabaseSettings)
@@ -186,6 +218,7 @@ class Settings:
     generation: GenerationSettings = field(default_factory=GenerationSettings)
     bot: BotSettings = field(default_factory=BotSettings)
     api: ApiSettings = field(default_factory=ApiSettings)
+    smtp: SmtpSettings = field(default_factory=SmtpSettings)
     # Directory relative paths (SQLite file, media dir) are resolved against.
     base_dir: str = "."
 
@@ -334,6 +367,27 @@ def _validate(settings: Settings) -> None:
             raise ConfigError(f"api.{key}: must not be negative")
     if settings.federation.signature_clock_window <= 0:
         raise ConfigError("federation.signature_clock_window: must be positive")
+    _validate_signup(settings)
+
+
+def _validate_signup(settings: Settings) -> None:
+    mode = settings.instance.registrations
+    if mode and mode not in REGISTRATION_MODES:
+        raise ConfigError(
+            f"instance.registrations: expected one of {', '.join(REGISTRATION_MODES)}, got {mode!r}"
+        )
+    if any(not rule.strip() for rule in settings.instance.rules):
+        raise ConfigError("instance.rules: a rule must not be empty")
+    email = settings.instance.contact_email
+    if email and (email.count("@") != 1 or not all(email.split("@"))):
+        raise ConfigError(f"instance.contact_email: expected an email address, got {email!r}")
+    smtp = settings.smtp
+    if smtp.tls not in ("none", "starttls", "ssl"):
+        raise ConfigError(f"smtp.tls: expected none, starttls or ssl, got {smtp.tls!r}")
+    if not 1 <= smtp.port <= 65535:
+        raise ConfigError(f"smtp.port: out of range: {smtp.port}")
+    if smtp.from_address and "@" not in smtp.from_address:
+        raise ConfigError(f"smtp.from: expected an email address, got {smtp.from_address!r}")
 
 
 def _split_tables(section: str, values: Mapping[str, Any], kwargs: dict[str, Any]) -> dict[str, Any]:
@@ -381,6 +435,7 @@ def settings_from_mapping(
         kwargs: dict[str, Any] = {}
         if "backends" in known:
             values = _split_tables(section, values, kwargs)
+        values = {_KEY_ALIASES.get((section, key), key): value for key, value in values.items()}
         for key, value in values.items():
             if key not in known or key == "backends":
                 raise ConfigError(f"{section}.{key}: unknown key")

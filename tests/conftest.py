@@ -29,7 +29,7 @@ from fedigen.config import Settings, settings_from_mapping
 from fedigen.services import Services, open_services
 from fedigen.social import accounts, bot
 from fedigen.worker import Worker
-from storage import clients  # noqa: F401 - the client-side tables, emptied with the rest
+from storage import clients, signup  # noqa: F401 - the client-side tables, emptied with the rest
 from storage.db import create_engine
 from storage.migrate import upgrade
 from storage.models import Base

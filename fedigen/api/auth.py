@@ -18,8 +18,9 @@ from sqlalchemy.exc import OperationalError
 from starlette.requests import HTTPConnection
 
 from fedigen.api.grants import lookup_token, split_scopes
-from fedigen.errors import ScopeError, UnauthorizedError
+from fedigen.errors import ForbiddenError, ScopeError, UnauthorizedError
 from fedigen.services import Services
+from fedigen.social import registrations
 from fedigen.social.roles import Permission, Role, require, role_of
 from storage.clients import OAuthApp, OAuthToken
 from storage.models import Actor, User, utcnow
@@ -44,6 +45,8 @@ class Auth:
     app: OAuthApp
     account: Actor | None
     scopes: frozenset[str]
+    # Why the account may not act yet (email unconfirmed, sign-up pending approval), or None.
+    refusal: str | None = None
 
 
 def scope_allows(granted: Iterable[str], needed: str) -> bool:
@@ -83,6 +86,7 @@ async def _resolve(request: HTTPConnection) -> Auth | None:
     svc: Services = request.app.state.services
     async with svc.reads() as session:
         token, app, account = await lookup_token(session, bearer)
+        refusal = await registrations.login_refusal(session, account.id) if account is not None else None
     now = utcnow()
     if token.last_used_at is None or now - token.last_used_at >= LAST_USED_EVERY:
         # Conditional, so concurrent requests with one token write it once a minute at most; in a
@@ -101,18 +105,23 @@ async def _resolve(request: HTTPConnection) -> Auth | None:
                 await session.commit()
             except OperationalError as exc:  # a busy SQLite writer: bookkeeping, not worth failing over
                 log.debug("last_used_at not updated: %s", exc)
-    auth = Auth(token, app, account, frozenset(split_scopes(token.scopes)))
+    auth = Auth(token, app, account, frozenset(split_scopes(token.scopes)), refusal)
     setattr(request.state, _STATE_KEY, auth)
     return auth
 
 
-async def authenticate(request: HTTPConnection, scope: str | None = None, *, user: bool = True) -> Auth:
-    """The request's token, required; with ``user`` it must act for an account; with ``scope``, allow it."""
+async def authenticate(
+    request: HTTPConnection, scope: str | None = None, *, user: bool = True, pending_ok: bool = False
+) -> Auth:
+    """The request's token, required; with ``user`` it must act for an account (one that may act: its
+    email confirmed and its sign-up approved, unless ``pending_ok``); with ``scope``, allow it."""
     auth = await _resolve(request)
     if auth is None:
         raise UnauthorizedError("The access token is invalid")
     if user and auth.account is None:
         raise UnauthorizedError("This method requires an authenticated user")
+    if user and auth.refusal is not None and not pending_ok:
+        raise ForbiddenError(auth.refusal)
     if scope is not None and not scope_allows(auth.scopes, scope):
         raise ScopeError(scope)
     return auth

@@ -28,6 +28,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.sql import ColumnElement
 
 from fedigen.errors import FedigenError, UnauthorizedError, ValidationError
+from fedigen.social import registrations
 from fedigen.social.accounts import hash_password, verify_password
 from storage.clients import OAuthApp, OAuthCode, OAuthToken
 from storage.db import SessionFactory
@@ -370,8 +371,26 @@ async def password_grant(
     account = await check_login(sessions, username, password, domain=domain)
     if account is None:
         raise OAuthError("invalid_grant", INVALID_GRANT)
+    refusal = await login_refusal(sessions, account)
+    if refusal is not None:
+        raise OAuthError("invalid_grant", refusal)
     async with sessions() as session, session.begin():
         return await _issue_token(session, app, account.id, scopes, lifetime)
+
+
+async def login_refusal(sessions: SessionFactory, account: Actor) -> str | None:
+    """Why an account whose password was right still may not sign in (email unconfirmed, sign-up not
+    approved yet), or None."""
+    async with sessions() as session:
+        return await registrations.login_refusal(session, account.id)
+
+
+async def issue_account_token(
+    session: AsyncSession, app: OAuthApp, account: Actor, lifetime: timedelta | None = None
+) -> IssuedToken:
+    """A token of ``account`` for ``app`` with every scope the app has (POST /api/v1/accounts, as
+    Mastodon gives the new account's token)."""
+    return await _issue_token(session, app, account.id, split_scopes(app.scopes), lifetime)
 
 
 async def client_credentials(

@@ -21,7 +21,7 @@ from fedigen.http import services
 from fedigen.languages import LANGUAGES
 from fedigen.languages import normalize as normalize_language
 from fedigen.services import Services
-from fedigen.social import polls
+from fedigen.social import polls, registrations
 from fedigen.social.pins import MAX_PINNED
 from fedigen.social.posts import MAX_TEXT_CHARS
 from generation.backend import MAX_SIDE, MIN_SIDE
@@ -35,7 +35,9 @@ PUBLIC_CACHE = {"Cache-Control": "public, max-age=60", "Access-Control-Allow-Ori
 
 
 async def _counts(session: AsyncSession) -> dict[str, int]:
-    users = await session.scalar(select(func.count()).select_from(User)) or 0
+    users = await session.scalar(
+        select(func.count()).select_from(User).where(User.actor_id.not_in(registrations.waiting_ids()))
+    ) or 0  # fmt: skip
     statuses = await session.scalar(
         select(func.count()).select_from(Status).where(
             Status.local.is_(True), Status.deleted_at.is_(None), Status.reblog_of_id.is_(None))
@@ -79,6 +81,25 @@ def _languages(svc: Services) -> list[str]:
     return [normalize_language(svc.settings.instance.default_language)]
 
 
+def rules(svc: Services) -> list[dict[str, str]]:
+    """The instance's rules as Mastodon's Rule entities, numbered from 1 in the order configured."""
+    return [{"id": str(n), "text": text, "hint": ""} for n, text in enumerate(svc.settings.instance.rules, 1)]
+
+
+def registrations_v2(svc: Services) -> dict[str, Any]:
+    """v2's ``registrations``: anyone may sign up in open and approval modes (invite-only instances need
+    a code, which apps send as ``invite_code``)."""
+    mode = svc.settings.instance.registration_mode
+    return {
+        "enabled": mode in ("open", "approval"),
+        "approval_required": mode == "approval",
+        "reason_required": mode == "approval",
+        "message": svc.settings.instance.registrations_message or None,
+        "url": None,
+        "min_age": None,
+    }
+
+
 def _thumbnail(svc: Services) -> str:
     return f"{svc.urls.base}/static/header.png"
 
@@ -116,14 +137,15 @@ async def instance_v1(request: Request) -> Response:
         "urls": {"streaming_api": svc.urls.base.replace("http", "ws", 1)},
         "stats": {k: counts[k] for k in ("user_count", "status_count", "domain_count")},
         "thumbnail": _thumbnail(svc), "languages": _languages(svc),
-        "registrations": settings.instance.open_registrations, "approval_required": False,
-        "invites_enabled": False,
+        "registrations": registrations_v2(svc)["enabled"],
+        "approval_required": registrations_v2(svc)["approval_required"],
+        "invites_enabled": settings.instance.registration_mode == "invite",
         "configuration": {
             "accounts": {"max_featured_tags": 0, "max_pinned_statuses": MAX_PINNED},
             "statuses": _statuses_configuration(), "media_attachments": _media_configuration(svc),
             "polls": POLLS,
         },
-        "contact_account": contact, "rules": [],
+        "contact_account": contact, "rules": rules(svc),
     }, headers=PUBLIC_CACHE)  # fmt: skip
 
 
@@ -150,18 +172,22 @@ async def instance_v2(request: Request) -> Response:
             "polls": POLLS,
             "translation": {"enabled": False},
         },
-        "registrations": {"enabled": settings.instance.open_registrations, "approval_required": False,
-                          "message": None, "url": None},
+        "registrations": registrations_v2(svc),
         "api_versions": {"mastodon": 2},
         "contact": {"email": settings.instance.contact_email, "account": contact},
-        "rules": [],
+        "rules": rules(svc),
         "fedigen": generation_api(svc),
     }, headers=PUBLIC_CACHE)  # fmt: skip
 
 
 async def empty_list(request: Request) -> Response:
-    """GET /api/v1/custom_emojis and /api/v1/instance/rules: none here."""
+    """GET /api/v1/custom_emojis: none here."""
     return JSONResponse([], headers=PUBLIC_CACHE)
+
+
+async def instance_rules(request: Request) -> Response:
+    """GET /api/v1/instance/rules: the rules people agree to when they sign up."""
+    return JSONResponse(rules(services(request)), headers=PUBLIC_CACHE)
 
 
 async def languages(request: Request) -> Response:
@@ -182,7 +208,7 @@ routes = [
     Route("/api/v1/instance", instance_v1, methods=["GET"]),
     Route("/api/v2/instance", instance_v2, methods=["GET"]),
     Route("/api/v1/custom_emojis", empty_list, methods=["GET"]),
-    Route("/api/v1/instance/rules", empty_list, methods=["GET"]),
+    Route("/api/v1/instance/rules", instance_rules, methods=["GET"]),
     Route("/api/v1/instance/peers", peers, methods=["GET"]),
     Route("/api/v1/instance/languages", languages, methods=["GET"]),
 ]

@@ -235,6 +235,9 @@ async def authorize_submit(request: Request) -> Response:
     account = await grants.check_login(svc.sessions, *login, domain=svc.urls.host)
     if account is None:
         return _consent_page(request, req, form, error="Wrong username or password.")
+    refusal = await grants.login_refusal(svc.sessions, account)
+    if refusal is not None:
+        return _consent_page(request, req, form, error=f"{refusal}.")
     async with svc.sessions() as session, session.begin():
         code = await grants.issue_code(session, req, account)
     return _finish(request, req, {"code": code})

@@ -29,7 +29,10 @@ from fedigen.config import ApiSettings
 PERIOD = 300  # seconds: Mastodon's five minutes
 PREFIXES = ("/api/", "/oauth/")
 # Where passwords are tried and apps are made: the stricter per-IP bucket (POST only).
-SIGN_IN_PATHS = frozenset({"/oauth/token", "/oauth/authorize", "/api/v1/apps"})
+SIGN_IN_PATHS = frozenset({
+    "/oauth/token", "/oauth/authorize", "/api/v1/apps", "/api/v1/accounts", "/api/v1/emails/confirmations",
+    "/api/fedigen/password_reset", "/api/fedigen/password_reset/confirm",
+})  # fmt: skip
 TOO_MANY = json.dumps({"error": "Too many requests"}).encode()
 
 

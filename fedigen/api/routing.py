@@ -17,6 +17,7 @@ from fedigen.api import (
     notifications,
     polls,
     privacy,
+    registrations,
     relationships,
     search,
     statuses,
@@ -30,5 +31,6 @@ routes += [*instance.routes, *accounts.routes, *relationships.routes, *accounts.
 routes += [*notifications.routes, *search.routes]
 routes += polls.routes
 routes += [*statuses.routes, *timelines.routes, *media.routes, *generations.routes, *streaming.routes]
+routes += registrations.routes  # sign-up, email confirmation, password resets, invite links
 routes += c2s.routes  # POST outbox and GET inbox: fedigen.federation.routes has the other methods
 routes += privacy.routes  # /api/fedigen/account/..., export and import (docs/privacy.md)

@@ -15,7 +15,7 @@ import sys
 import click
 from sqlalchemy import select
 
-from fedigen.cli import images, models, privacy
+from fedigen.cli import images, models, privacy, signup
 from fedigen.cli.common import fail, run_async, settings_of, with_services
 from fedigen.config import Settings, config_path
 from fedigen.errors import FedigenError
@@ -476,3 +476,6 @@ for command in [*images.COMMANDS, *models.COMMANDS]:
     main.add_command(command)
 for command in privacy.COMMANDS:  # account delete, export, import, alias, move (docs/privacy.md)
     account.add_command(command)
+for command in signup.ACCOUNT_COMMANDS:
+    account.add_command(command)
+main.add_command(signup.invite)

@@ -14,6 +14,7 @@ from starlette.routing import Route
 from activitypub.vocab import AS2_MEDIA_TYPE
 from fedigen.errors import NotFoundError, ValidationError
 from fedigen.http import services
+from fedigen.social import registrations
 from storage.models import Actor, Status, User, utcnow
 
 JRD = "application/jrd+json"
@@ -56,6 +57,8 @@ async def webfinger(request: Request) -> Response:
         actor = await session.scalar(
             select(Actor).where(func.lower(Actor.username) == username.lower(), Actor.domain.is_(None))
         )
+        if actor is not None and await registrations.hidden(session, actor):
+            actor = None  # signed up, not confirmed or approved yet
     if actor is None or actor.deleted_at is not None:
         raise NotFoundError("no such account")
     links: list[dict[str, Any]] = [{"rel": "self", "type": AS2_MEDIA_TYPE, "href": actor.ap_id}]
@@ -110,7 +113,9 @@ async def nodeinfo(request: Request) -> Response:
         raise NotFoundError("NodeInfo versions 2.0 and 2.1 are served")
     now = utcnow()
     async with svc.reads() as session:
-        users = select(func.count()).select_from(User)
+        users = (
+            select(func.count()).select_from(User).where(User.actor_id.not_in(registrations.waiting_ids()))
+        )
         total = await session.scalar(users) or 0
         active: dict[str, int] = {}
         for label, days in (("activeMonth", 30), ("activeHalfyear", 180)):
@@ -139,7 +144,7 @@ async def nodeinfo(request: Request) -> Response:
         "software": software,
         "protocols": ["activitypub"],
         "services": {"inbound": [], "outbound": []},
-        "openRegistrations": instance.open_registrations,
+        "openRegistrations": instance.registration_mode in ("open", "approval"),
         "usage": {"users": {"total": total, **active}, "localPosts": posts},
         "metadata": {"nodeName": instance.name, "nodeDescription": instance.description},
     }

@@ -19,7 +19,7 @@ from activitypub.signatures import verify_request
 from activitypub.vocab import AS_CONTEXT, CONTEXT
 from fedigen.errors import NotFoundError
 from fedigen.http import services, wants_as2
-from fedigen.social import polls
+from fedigen.social import polls, registrations
 from fedigen.social.accounts import get_local
 from fedigen.social.pins import pinned_query
 from fedigen.social.reactions import note_counts
@@ -107,6 +107,8 @@ async def actor(request: Request) -> Response:
     svc = services(request)
     async with svc.reads() as session:
         account = await get_local(session, request.path_params["username"], include_deleted=True)
+        if account.deleted_at is None and await registrations.hidden(session, account):
+            raise NotFoundError("no such account")  # signed up, not confirmed or approved yet
     if account.deleted_at is not None:
         # What stays of a deleted account: its key, so peers can verify its Delete (docs/privacy.md).
         if not wants_as2(request):

@@ -116,12 +116,15 @@ async def create_account(
     bot: bool = False,
     indexable: bool = False,
     language: str | None = None,
+    password_hash: str | None = None,
+    keypair: tuple[str, str] | None = None,
 ) -> Actor:
     """Create a local account with an RSA-2048 key (the caller commits).
 
     As on Mastodon, a new account is not ``indexable`` (its posts are not searchable by everyone) until
     its owner says so; ``language`` is its default posting language (None: the instance's). Its role
-    is ``role``, else admin when ``admin``, else member.
+    is ``role``, else admin when ``admin``, else member. ``password_hash`` and ``keypair`` (private,
+    public PEM) may be made beforehand, outside the transaction (sign-up does: both are slow).
     """
     check_username(username)
     default_language = checked_language("language", language)
@@ -132,12 +135,15 @@ async def create_account(
     )
     if taken is not None:
         raise ConflictError(f"the username {username!r} is taken")
-    private_pem, public_pem = await asyncio.to_thread(signing.generate_rsa_keypair)
+    if keypair is None:
+        keypair = await asyncio.to_thread(signing.generate_rsa_keypair)
+    private_pem, public_pem = keypair
     actor = _local_actor_row(urls, username, "Service" if bot else "Person", public_pem, private_pem)
     actor.locked, actor.indexable, actor.default_language = locked, indexable, default_language
     session.add(actor)
     await session.flush()
-    password_hash = await hash_password(password) if password else None
+    if password_hash is None and password:
+        password_hash = await hash_password(password)
     chosen = role or (Role.ADMIN if admin else Role.MEMBER)
     session.add(User(actor_id=actor.id, password_hash=password_hash, role=chosen.value))
     await session.flush()

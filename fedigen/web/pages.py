@@ -29,7 +29,7 @@ from activitypub.content import strip_html
 from fedigen.errors import NotFoundError, ValidationError
 from fedigen.http import services, wants_as2
 from fedigen.services import Services
-from fedigen.social import emoji, polls
+from fedigen.social import emoji, polls, registrations
 from fedigen.social.accounts import get_local
 from fedigen.social.remixes import lineage
 from fedigen.web.avatars import cached_identicon_png
@@ -346,6 +346,8 @@ async def profile(request: Request) -> Response:
     svc = services(request)
     async with svc.reads() as session:
         account = await get_local(session, request.path_params["username"])
+        if await registrations.hidden(session, account):
+            raise NotFoundError("no such account")
         if wants_as2(request):
             return RedirectResponse(account.ap_id, status_code=302, headers={"Vary": "Accept"})
         entries, next_max_id = await public_local_statuses(

@@ -7,7 +7,7 @@ import asyncio
 from alembic import context
 from sqlalchemy.engine import Connection
 
-from storage import clients  # noqa: F401 - registers the client-side tables on Base.metadata
+from storage import clients, signup  # noqa: F401 - registers the client-side and sign-up tables on Base.metadata
 from storage.db import create_engine_nopool
 from storage.models import Base
 

@@ -74,7 +74,9 @@ def test_example_config_documents_every_key_and_loads() -> None:
     import dataclasses
     import tomllib
 
-    from fedigen.config import _SECTIONS
+    from fedigen.config import _KEY_ALIASES, _SECTIONS
+
+    toml_key = {(section, field): key for (section, key), field in _KEY_ALIASES.items()}
 
     example = Path(__file__).resolve().parents[2] / "config.example.toml"
     data = tomllib.loads(example.read_text(encoding="utf-8"))
@@ -82,7 +84,8 @@ def test_example_config_documents_every_key_and_loads() -> None:
         for f in dataclasses.fields(cls):
             if f.name == "backends":  # the [generation.<name>] tables, one shown uncommented
                 continue
-            assert f.name in data.get(section, {}), f"config.example.toml lacks {section}.{f.name}"
+            key = toml_key.get((section, f.name), f.name)
+            assert key in data.get(section, {}), f"config.example.toml lacks {section}.{key}"
     settings = settings_from_mapping(data, {})
     assert settings.generation.backends == {"procedural": {"concurrency": 2}}
 

@@ -8,7 +8,7 @@ from typing import Any
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 
-from storage import clients  # noqa: F401 - the client-side tables are part of the schema
+from storage import clients, signup  # noqa: F401 - the client-side tables are part of the schema
 from storage.db import create_engine
 from storage.migrate import upgrade
 from storage.models import Base
