@@ -16,6 +16,8 @@ from sqlalchemy.pool import NullPool
 
 SessionFactory = async_sessionmaker[AsyncSession]
 READ_ONLY = "fedigen_read_only"
+# An execution option for migrations: SQLite's foreign keys off for the connection's transactions.
+FOREIGN_KEYS_OFF = "fedigen_foreign_keys_off"
 
 
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
@@ -55,7 +57,11 @@ def create_engine(url: str, *, echo: bool = False, pool_size: int = 5) -> AsyncE
         def _begin(conn: Any) -> None:
             # Read-only sessions (read_session_factory) begin DEFERRED: in WAL mode they read a snapshot
             # beside the one writer and never wait for, or hold, the write lock.
-            deferred = conn.get_execution_options().get(READ_ONLY, False)
+            options = conn.get_execution_options()
+            if options.get(FOREIGN_KEYS_OFF, False):
+                # Only outside a transaction does this PRAGMA take effect: here, just before BEGIN.
+                conn.exec_driver_sql("PRAGMA foreign_keys=OFF")
+            deferred = options.get(READ_ONLY, False)
             conn.exec_driver_sql("BEGIN DEFERRED" if deferred else "BEGIN IMMEDIATE")
 
         return engine

@@ -9,6 +9,7 @@ from alembic.config import Config
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from storage import MigrationError
+from storage.db import FOREIGN_KEYS_OFF
 
 MIGRATIONS_DIR = Path(__file__).parent / "migrations"
 
@@ -30,7 +31,25 @@ async def upgrade(engine: AsyncEngine, revision: str = "head") -> None:
         command.upgrade(config, revision)
 
     try:
-        async with engine.begin() as connection:
-            await connection.run_sync(_upgrade)
+        async with engine.connect() as connection:
+            sqlite = connection.dialect.name == "sqlite"
+            if sqlite:
+                # SQLite's batch mode alters a table by copying it and dropping the old one; with foreign
+                # keys on, that drop would delete every row that refers to it (ON DELETE CASCADE): a
+                # user's account, posts and follows. So they are off while migrating, checked before the
+                # commit, and the connection is not reused afterwards (a new one has them on again).
+                connection = await connection.execution_options(**{FOREIGN_KEYS_OFF: True})
+            try:
+                await connection.run_sync(_upgrade)
+                if sqlite:
+                    broken = (await connection.exec_driver_sql("PRAGMA foreign_key_check")).all()
+                    if broken:
+                        raise MigrationError(f"migration left rows whose references are gone: {broken[:5]}")
+                await connection.commit()
+            finally:
+                if sqlite:
+                    await connection.invalidate()
+    except MigrationError:
+        raise
     except Exception as exc:  # alembic and the drivers raise many kinds
         raise MigrationError(f"migration failed: {exc}") from exc
