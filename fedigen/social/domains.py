@@ -98,6 +98,15 @@ async def is_on_domains(session: AsyncSession, actor_id: int, *severities: str) 
     return bool(await session.scalar(select(author_on_domains(actor_id, *severities))))
 
 
+async def rejects_media_of(session: AsyncSession, actor_id: int) -> bool:
+    """Whether this account's media is neither fetched nor copied (its domain rejects media, or is
+    suspended), read from the database (for the worker, inside its transaction)."""
+    covering = author_on_domains(actor_id, SUSPEND, SILENCE, NOOP).where(
+        or_(DomainBlock.reject_media.is_(True), DomainBlock.severity == SUSPEND)
+    )
+    return bool(await session.scalar(select(covering)))
+
+
 def _remote_on(name: str) -> Any:
     return select(Actor.id).where(
         Actor.domain.is_not(None),
