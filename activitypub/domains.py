@@ -4,8 +4,9 @@ The policies live in the database (``domain_blocks``, ``domain_allows``, the fed
 settings); each process keeps a copy. Every change bumps ``moderation_version.value`` in the same
 transaction, and each check reads that one-row table (a primary-key lookup) at most once every
 ``CHECK_INTERVAL`` seconds, reloading the copy when it moved: a change made anywhere (the CLI, another
-``fedigen serve``, a worker) is applied by every process within ``CHECK_INTERVAL`` of its commit, and
-by the process that made it at once (:meth:`DomainPolicies.forget`).
+``fedigen serve``, a worker) is applied by every process within ``CHECK_INTERVAL`` of its commit (fetches,
+deliveries, media), by the process that made it at once (:meth:`DomainPolicies.forget`), and by every
+inbox at once (its first check reads the counter on each POST: ``fresh=True``).
 
 A block or allow entry names a host (``example.com``, covering its subdomains) or a host with a port
 (``127.0.0.1:8001``, covering that port only), as the keys of :func:`candidates`.
@@ -92,10 +93,10 @@ class DomainPolicies:
         """Read the policies again on the next check (this process just changed them)."""
         self._snapshot = None
 
-    async def _current(self) -> _Snapshot:
+    async def _current(self, fresh: bool = False) -> _Snapshot:
         now = time.monotonic()
         snapshot = self._snapshot
-        if snapshot is not None and now - self._checked_at < CHECK_INTERVAL:
+        if snapshot is not None and not fresh and now - self._checked_at < CHECK_INTERVAL:
             return snapshot
         async with self.reads() as session:
             version = await session.scalar(select(ModerationVersion.value).where(ModerationVersion.id == 1))
@@ -110,21 +111,25 @@ class DomainPolicies:
         self._checked_at = now
         return snapshot
 
-    async def policy(self, url_or_host: str) -> Policy:
-        """The policy for the host of a URL (or a host): the most specific block covering it."""
+    async def policy(self, url_or_host: str, *, fresh: bool = False) -> Policy:
+        """The policy for the host of a URL (or a host): the most specific block covering it.
+
+        ``fresh`` reads the version counter now (one primary-key lookup) rather than within
+        CHECK_INTERVAL: the inbox does, so a change committed anywhere refuses the very next POST.
+        """
         keys = candidates(url_or_host)
         if not keys or keys[0] in self.local_hosts or host_of(url_or_host) in self.local_hosts:
             return OPEN_POLICY
-        snapshot = await self._current()
+        snapshot = await self._current(fresh)
         block = next((snapshot.blocks[k] for k in keys if k in snapshot.blocks), None)
         if self.mode == ALLOWLIST and snapshot.allows.isdisjoint(keys):
             return Policy(block.domain if block else None, block.severity if block else None,
                           True, True, not_allowed=True)  # fmt: skip
         return block or OPEN_POLICY
 
-    async def refused(self, url_or_host: str) -> bool:
+    async def refused(self, url_or_host: str, *, fresh: bool = False) -> bool:
         """True when nothing may go to or come from this host (suspended, or not in the allow list)."""
-        return (await self.policy(url_or_host)).refused
+        return (await self.policy(url_or_host, fresh=fresh)).refused
 
     async def domains_with(self, severity: str) -> list[str]:
         """The block entries of one severity (for filters in SQL)."""

@@ -151,8 +151,10 @@ async def receive(
     doc = parse_body(body, max_bytes)
     # A suspended (or, in allowlist mode, not allowed) domain is refused before anything is fetched or
     # verified: by the activity's actor and by the signature's keyId.
+    # The first check reads the policies' version now, so a change committed by any process (the CLI, an
+    # admin in another server process) refuses the very next POST.
     claimed_actor = id_of(doc.get("actor"))
-    if claimed_actor and await resolver.is_domain_blocked_cached(claimed_actor):
+    if await resolver.domains.refused(claimed_actor or "", fresh=True):
         raise BlockedError("your domain is blocked here")
     key_id = _signature_key_id(headers)
     if key_id and await resolver.is_domain_blocked_cached(key_id):
