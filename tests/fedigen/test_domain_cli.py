@@ -67,8 +67,10 @@ def test_export_then_import_on_another_instance(cli: FedigenServer, tmp_path: Pa
     cli.cli("domain", "block", "loud.example", "--severity", "silence", "--reject-media")
     exported = cli.cli("domain", "export").stdout
     assert exported.splitlines() == [
-        HEADER, "loud.example,silence,true,false,,false", 'spam.example,suspend,false,false,"spam, lots",true',
-    ]  # fmt: skip
+        HEADER,
+        "loud.example,silence,true,false,,false",
+        'spam.example,suspend,false,false,"spam, lots",true',
+    ]
     file = tmp_path / "blocks.csv"
     assert "exported 2 domain blocks" in cli.cli("domain", "export", str(file)).stdout
 

@@ -329,8 +329,10 @@ async def test_admin_domain_blocks_permissions_and_shapes(instance: Instance) ->
     made = await client.post("/api/v1/admin/domain_blocks", json=body, headers=bearer(tokens["boss"]))
     assert made.status_code == 200, made.text
     entity = made.json()
-    assert set(entity) == {"id", "domain", "digest", "created_at", "severity", "reject_media", "reject_reports",
-                           "private_comment", "public_comment", "obfuscate"}  # fmt: skip
+    assert set(entity) == {
+        "id", "domain", "digest", "created_at", "severity", "reject_media", "reject_reports",
+        "private_comment", "public_comment", "obfuscate",
+    }  # fmt: skip
     assert (entity["domain"], entity["severity"], entity["private_comment"]) == (
         "spam.example",
         "suspend",
