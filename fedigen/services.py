@@ -142,6 +142,7 @@ async def open_services(
         reads=reads,
         domains=DomainPolicies(reads, mode=fed.mode, local_hosts=[urls.host]),
     )
+    fetcher.domains = resolver.domains
     policy = DeliveryPolicy(
         max_attempts=fed.max_delivery_attempts,
         max_age=timedelta(hours=fed.delivery_max_age_hours),

@@ -409,3 +409,15 @@ async def test_public_domain_blocks_with_digest_comment_and_obfuscation(instance
     }
     hidden = by_digest[domains.digest("secretive.example")]
     assert hidden["domain"] == "secre****.***mple"  # Mastodon's DomainBlock#public_domain
+
+
+async def test_nothing_is_fetched_from_a_suspended_domain(
+    fedigen: Instance, remote: RemoteServer, bob: RemoteActor
+) -> None:
+    await set_policy(fedigen, "remote.test", severity="suspend")
+    for ask in (f"@bob@{remote.host}", bob.ap_id):
+        with pytest.raises(Exception, match="blocked"):
+            await lookup.find_actor(fedigen.services, ask)
+    with pytest.raises(Exception, match="blocked"):
+        await fedigen.services.fetcher.fetch_object(f"{remote.base}/anything")
+    assert remote.received == [], "not even WebFinger"
