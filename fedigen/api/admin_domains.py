@@ -190,6 +190,11 @@ async def public_blocks(request: Request) -> Response:
 routes = [
     Route("/api/v1/admin/domain_blocks", list_blocks, methods=["GET"]),
     Route("/api/v1/admin/domain_blocks", create_block, methods=["POST"]),
+    # Mastodon.py asks for the collections with a trailing slash, which Rails accepts.
+    Route("/api/v1/admin/domain_blocks/", list_blocks, methods=["GET"]),
+    Route("/api/v1/admin/domain_blocks/", create_block, methods=["POST"]),
+    Route("/api/v1/admin/domain_allows/", list_allows, methods=["GET"]),
+    Route("/api/v1/admin/domain_allows/", create_allow, methods=["POST"]),
     Route("/api/v1/admin/domain_blocks/{id}", show_block, methods=["GET"]),
     Route("/api/v1/admin/domain_blocks/{id}", update_block, methods=["PUT"]),
     Route("/api/v1/admin/domain_blocks/{id}", delete_block, methods=["DELETE"]),
