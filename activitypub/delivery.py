@@ -17,6 +17,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from activitypub.domains import DomainPolicies
 from activitypub.errors import FetchError, RemoteStatusError
 from activitypub.fetch import Fetcher
 from activitypub.signing import SignatureAuth, SigningKey
@@ -28,6 +29,7 @@ from storage.retry import decide
 log = logging.getLogger(__name__)
 
 PROBE_INTERVAL = timedelta(days=1)
+REFUSED = "not delivered: the domain is suspended or not allowed here"
 
 
 @dataclass(frozen=True)
@@ -58,10 +60,15 @@ class _Result:
 class Deliverer:
     """Runs claimed delivery rows: one signed POST each, many at once."""
 
-    def __init__(self, sessions: SessionFactory, fetcher: Fetcher, policy: DeliveryPolicy) -> None:
+    def __init__(
+        self, sessions: SessionFactory, fetcher: Fetcher, policy: DeliveryPolicy,
+        domains: DomainPolicies | None = None,
+    ) -> None:  # fmt: skip
         self.sessions = sessions
         self.fetcher = fetcher
         self.policy = policy
+        # Suspended (and, in allowlist mode, not allowed) hosts get nothing: their deliveries are dropped.
+        self.domains = domains
         self._semaphore = asyncio.Semaphore(policy.concurrency)
 
     async def run_once(self, limit: int = 200) -> int:
@@ -86,6 +93,9 @@ class Deliverer:
         tasks = []
         skipped: list[_Result] = []
         for delivery_id, activity_id, inbox, host, _attempts, _created in claimed:
+            if self.domains is not None and await self.domains.refused(inbox):
+                skipped.append(_Result(delivery_id, host, None, REFUSED, skipped=True))
+                continue
             host_row = hosts.get(host)
             if (
                 host_row
@@ -125,6 +135,14 @@ class Deliverer:
             done_ids: list[int] = []
             for result in results:
                 row = rows[result.delivery_id]
+                if result.error == REFUSED:
+                    row.state, row.locked_until, row.last_error, row.finished_at = (
+                        queue.CANCELLED,
+                        None,
+                        REFUSED,
+                        now,
+                    )
+                    continue
                 if result.ok:
                     done_ids.append(row.id)
                     ok_hosts.add(result.host)

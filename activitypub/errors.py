@@ -15,7 +15,8 @@
         ├── TooManyRedirectsError more redirects than allowed
         ├── ContentTypeError      served as something other than AS2 / JSON
         ├── IdMismatchError       the document's id is not the URL that was asked for
-        └── RemoteStatusError     the peer answered with an error status (``status`` attribute)
+        ├── RemoteStatusError     the peer answered with an error status (``status`` attribute)
+        └── DomainRefusedError    the host is suspended (or not allowed) here: nothing is asked of it
 
 ``fedigen.app`` maps these to HTTP statuses in one place.
 """
@@ -82,3 +83,7 @@ class RemoteStatusError(FetchError):
         super().__init__(message)
         self.status = status
         self.retry_after = retry_after
+
+
+class DomainRefusedError(FetchError):
+    """Not fetched: the host is suspended here, or not in the allow list (docs/moderation-domains.md)."""

@@ -22,8 +22,10 @@ from urllib.parse import urlsplit
 
 import httpx
 
+from .domains import DomainPolicies
 from .errors import (
     ContentTypeError,
+    DomainRefusedError,
     FetchError,
     IdMismatchError,
     RemoteStatusError,
@@ -101,6 +103,8 @@ class Fetcher:
         self._max_bytes = max_bytes
         self._max_redirects = max_redirects
         self._timeout = timeout
+        # Suspended (or, in allowlist mode, not allowed) hosts are never asked anything, at any hop.
+        self.domains: DomainPolicies | None = None
 
     async def fetch_object(self, url: str, *, sign: bool = True, canonical: bool = False) -> Fetched:
         """GET an ActivityStreams document whose id is the URL asked for (signed if the fetcher has auth).
@@ -187,6 +191,8 @@ class Fetcher:
             # Each hop is checked again: a redirect may point at file: or ftp: (bad-input case 26),
             # and the transport's address guard refuses private hosts at connect time (case 11).
             check_url_scheme(current)
+            if self.domains is not None and await self.domains.refused(current):
+                raise DomainRefusedError(f"not fetching {current}: its domain is blocked here")
             # Compressed bodies could expand far past max_bytes in a single chunk.
             headers = {"Accept": accept, "Accept-Encoding": "identity"}
             auth = self._auth if sign else None

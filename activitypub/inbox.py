@@ -13,6 +13,7 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import timedelta
@@ -41,6 +42,7 @@ from storage.db import SessionFactory
 from storage.models import Actor, InboxItem
 
 log = logging.getLogger(__name__)
+_KEY_ID = re.compile(r'keyid="([^"]+)"', re.IGNORECASE)
 
 ACCEPTED_MEDIA_TYPES = ("application/activity+json", "application/ld+json", "application/json")
 # Activities Mastodon sends without an id: its Add and Remove of a pinned post (AddNoteSerializer).
@@ -121,6 +123,16 @@ async def _deletes_an_actor_we_never_saw(reads: SessionFactory, doc: dict[str, A
         return await session.scalar(select(Actor.id).where(Actor.ap_id == actor)) is None
 
 
+def _signature_key_id(headers: Mapping[str, str]) -> str | None:
+    """The keyId of a draft-cavage Signature or an RFC 9421 Signature-Input header, read loosely."""
+    for name in ("signature", "signature-input"):
+        value = headers.get(name) or ""
+        match = _KEY_ID.search(value)
+        if match:
+            return match.group(1)
+    return None
+
+
 async def receive(
     *,
     sessions: SessionFactory,
@@ -137,6 +149,16 @@ async def receive(
     """Check an inbox POST and queue it; raises an ActivityPubError subclass for every refusal."""
     check_content_type(headers.get("content-type"))
     doc = parse_body(body, max_bytes)
+    # A suspended (or, in allowlist mode, not allowed) domain is refused before anything is fetched or
+    # verified: by the activity's actor and by the signature's keyId.
+    # The first check reads the policies' version now, so a change committed by any process (the CLI, an
+    # admin in another server process) refuses the very next POST.
+    claimed_actor = id_of(doc.get("actor"))
+    if await resolver.domains.refused(claimed_actor or "", fresh=True):
+        raise BlockedError("your domain is blocked here")
+    key_id = _signature_key_id(headers)
+    if key_id and await resolver.is_domain_blocked_cached(key_id):
+        raise BlockedError("your domain is blocked here")
     if await _deletes_an_actor_we_never_saw(resolver.reads, doc):
         # A deleted account's server tells everyone it ever knew; its key is gone with it (a fetch would
         # answer 410), and there is nothing of it here to remove: accept quietly, fetch nothing.

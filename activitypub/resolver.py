@@ -14,6 +14,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from activitypub.actors import remote_actor_fields
+from activitypub.domains import DomainPolicies
 from activitypub.emoji import link_actor, read_emoji_tags
 from activitypub.errors import BlockedError, FetchError, InvalidActivityError, SignatureError
 from activitypub.fetch import Fetcher, strip_fragment
@@ -24,23 +25,14 @@ from activitypub.urls import LocalUrls, same_origin
 from activitypub.vocab import ACTOR_TYPES, NOTE_TYPES
 from activitypub.webfinger import resolve_handle
 from storage.db import SessionFactory
-from storage.models import Actor, DomainBlock, RemoteKey, utcnow
+from storage.models import Actor, RemoteKey, utcnow
 
 log = logging.getLogger(__name__)
 
 ACTOR_TTL = timedelta(days=1)
-# Domain blocks made by another process take effect on the inbox within this many seconds.
-BLOCKLIST_TTL = 30.0
 # A key is fetched again on a verification failure at most this often (key rotation, not a DoS vector).
 KEY_REFRESH_INTERVAL = 60.0
 MEMORY_CACHE_SIZE = 4096
-
-
-def _domain_candidates(url: str) -> set[str]:
-    """Every domain whose block covers the URL: its host, each parent domain, and host:port."""
-    parts = urlsplit(url)
-    host = parts.hostname or ""
-    return {".".join(host.split(".")[i:]) for i in range(host.count(".") + 1)} | {parts.netloc}
 
 
 class Resolver:
@@ -55,6 +47,7 @@ class Resolver:
         webfinger_scheme: str = "https",
         allow_private_addresses: bool = False,
         reads: SessionFactory | None = None,
+        domains: DomainPolicies | None = None,
     ) -> None:
         self.sessions = sessions
         # Sessions for lookups that only read (on SQLite they never take the write lock).
@@ -66,8 +59,8 @@ class Resolver:
         self.allow_private_addresses = allow_private_addresses
         self._keys: dict[str, PublicKey] = {}
         self._refreshed_at: dict[str, float] = {}
-        self._blocked: frozenset[str] | None = None
-        self._blocked_loaded_at = 0.0
+        # Suspended and (in allowlist mode) not-allowed domains: nothing is fetched from them.
+        self.domains = domains or DomainPolicies(self.reads, local_hosts=[urls.host])
 
     @asynccontextmanager
     async def _session(self, session: AsyncSession | None) -> AsyncIterator[AsyncSession]:
@@ -83,23 +76,16 @@ class Resolver:
             yield own
 
     async def is_domain_blocked_cached(self, url: str) -> bool:
-        """is_domain_blocked against an in-memory copy of the block list, reloaded every 30 s."""
-        now = time.monotonic()
-        if self._blocked is None or now - self._blocked_loaded_at > BLOCKLIST_TTL:
-            async with self.reads() as session:
-                self._blocked = frozenset(await session.scalars(select(DomainBlock.domain)))
-            self._blocked_loaded_at = now
-        return not self._blocked.isdisjoint(_domain_candidates(url))
+        """True when the URL's host is suspended or not allowed (see activitypub.domains)."""
+        return await self.domains.refused(url)
 
     def forget_blocklist(self) -> None:
-        """Reload the domain block list on next use (after it changed in this process)."""
-        self._blocked = None
+        """Read the domain policies again on next use (after they changed in this process)."""
+        self.domains.forget()
 
     async def is_domain_blocked(self, session: AsyncSession, url: str) -> bool:
-        """True when the URL's host (or a parent domain) is blocked."""
-        candidates = _domain_candidates(url)
-        found = await session.scalar(select(DomainBlock.id).where(DomainBlock.domain.in_(candidates)))
-        return found is not None
+        """The same as is_domain_blocked_cached (``session`` is unused, kept for callers)."""
+        return await self.domains.refused(url)
 
     async def get_actor(
         self, ap_id: str, *, refresh: bool = False, session: AsyncSession | None = None

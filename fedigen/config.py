@@ -151,6 +151,12 @@ class FederationSettings:
     host_unavailable_after_days: int = 3
     delivery_concurrency: int = 32
     user_agent: str = ""
+    # "open": federate with every domain not suspended; "allowlist" ("limited federation"): only with
+    # the domains in the allow list (`fedigen domain allow`, /api/v1/admin/domain_allows).
+    mode: str = "open"
+    # Who sees the list of suspended and silenced servers (GET /api/v1/instance/domain_blocks):
+    # "all", "users" (signed in; Mastodon's default) or "disabled".
+    show_domain_blocks: str = "users"
 
 
 @dataclass(frozen=True)
@@ -345,6 +351,10 @@ def _validate(settings: Settings) -> None:
         )
     if settings.federation.webfinger_scheme not in ("http", "https"):
         raise ConfigError("federation.webfinger_scheme: expected http or https")
+    if settings.federation.mode not in ("open", "allowlist"):
+        raise ConfigError(f"federation.mode: expected open or allowlist, got {settings.federation.mode!r}")
+    if settings.federation.show_domain_blocks not in ("all", "users", "disabled"):
+        raise ConfigError("federation.show_domain_blocks: expected all, users or disabled")
     if not 1 <= settings.server.port <= 65535:
         raise ConfigError(f"server.port: out of range: {settings.server.port}")
     if settings.media.federation_format not in ("jpeg", "webp"):

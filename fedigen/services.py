@@ -15,6 +15,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from activitypub.delivery import Deliverer, DeliveryPolicy
+from activitypub.domains import DomainPolicies
 from activitypub.fetch import Fetcher
 from activitypub.resolver import Resolver
 from activitypub.schemes import SignatureSchemes
@@ -153,7 +154,9 @@ async def open_services(
         webfinger_scheme=fed.webfinger_scheme,
         allow_private_addresses=fed.allow_private_addresses,
         reads=reads,
+        domains=DomainPolicies(reads, mode=fed.mode, local_hosts=[urls.host]),
     )
+    fetcher.domains = resolver.domains
     policy = DeliveryPolicy(
         max_attempts=fed.max_delivery_attempts,
         max_age=timedelta(hours=fed.delivery_max_age_hours),
@@ -166,7 +169,8 @@ async def open_services(
     )
     services = Services(
         settings=settings, engine=engine, sessions=sessions, reads=reads, http=http, urls=urls,
-        fetcher=fetcher, resolver=resolver, deliverer=Deliverer(sessions, fetcher, policy), signer=signer,
+        fetcher=fetcher, resolver=resolver, signer=signer,
+        deliverer=Deliverer(sessions, fetcher, policy, resolver.domains),
         backend_http=backend_http, media=media_context(settings), job_settings=job_settings(settings),
         rules=PromptRules(max_chars=gen.max_prompt_chars, blocked_terms=gen.blocked_terms,
                           blocked_patterns=gen.blocked_patterns, refusal_message=gen.refusal_message),

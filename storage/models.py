@@ -18,6 +18,7 @@ from sqlalchemy import (
     Text,
     TypeDecorator,
     UniqueConstraint,
+    false,
     func,
     text,
     true,
@@ -397,13 +398,22 @@ class Block(Base):
 
 
 class DomainBlock(Base):
-    """A domain this instance refuses to federate with."""
+    """A moderation decision about a domain, as Mastodon's DomainBlock (docs/moderation-domains.md).
+
+    ``severity`` is ``suspend``, ``silence`` or ``noop``; ``reason`` is Mastodon's private comment.
+    """
 
     __tablename__ = "domain_blocks"
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
     domain: Mapped[str] = mapped_column(String(255), unique=True)
     reason: Mapped[str] = mapped_column(Text, default="")
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    severity: Mapped[str] = mapped_column(String(16), default="suspend", server_default="suspend")
+    reject_media: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+    reject_reports: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+    public_comment: Mapped[str] = mapped_column(Text, default="", server_default="")
+    obfuscate: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+    updated_at: Mapped[datetime | None] = mapped_column(default=utcnow, onupdate=utcnow)
 
 
 class Report(Base):
@@ -622,3 +632,21 @@ class Remix(Base):
 
 
 QUEUE_MODELS: tuple[type[QueueMixin], ...] = (InboxItem, Delivery, GenerationJob)
+
+
+class DomainAllow(Base):
+    """A domain that federates in allowlist ("limited federation") mode, as Mastodon's DomainAllow."""
+
+    __tablename__ = "domain_allows"
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    domain: Mapped[str] = mapped_column(String(255), unique=True)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class ModerationVersion(Base):
+    """One row (id 1) whose ``value`` goes up in the same transaction as every domain-policy change:
+    each process reads it (cheaply, at most once a second) to know its copy of the policies is stale."""
+
+    __tablename__ = "moderation_version"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    value: Mapped[int] = mapped_column(BigInteger, default=0)

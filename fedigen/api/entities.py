@@ -185,15 +185,16 @@ def media_attachment(svc: Services, media: MediaAttachment) -> dict[str, Any]:
         return media_url(svc, key) if key else None
 
     url = local(media.federation_key) or media.remote_url
+    rejected = media.state == "rejected"  # its domain's media is not shown here: a link, as on Mastodon
     meta = dict(media.meta or {})
     meta.pop("federation", None)
     meta.pop("upload_key", None)
     meta["focus"] = {"x": media.focus_x, "y": media.focus_y}
     return {
         "id": str(media.id),
-        "type": "image" if media.media_type.startswith("image/") else "unknown",
+        "type": "image" if media.media_type.startswith("image/") and not rejected else "unknown",
         "url": url if media.state != "processing" else None,
-        "preview_url": local(media.thumbnail_key) or url,
+        "preview_url": None if rejected else local(media.thumbnail_key) or url,
         "remote_url": media.remote_url if media.original_key is None else None,
         "preview_remote_url": None,
         "text_url": None,

@@ -10,6 +10,7 @@ from starlette.routing import BaseRoute
 
 from fedigen.api import (
     accounts,
+    admin_domains,
     c2s,
     generations,
     instance,
@@ -26,6 +27,7 @@ from fedigen.api import (
 )
 
 routes: list[BaseRoute] = []
+routes += admin_domains.routes
 # Literal /api/v1/accounts/... paths before /api/v1/accounts/{id}.
 routes += [*instance.routes, *accounts.routes, *relationships.routes, *accounts.id_routes]
 routes += [*notifications.routes, *search.routes]

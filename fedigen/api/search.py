@@ -26,6 +26,7 @@ from fedigen.api.params import read_params
 from fedigen.errors import NotFoundError, ValidationError
 from fedigen.http import services
 from fedigen.services import Services
+from fedigen.social import domains
 from fedigen.social.lookup import find_actor, find_by_url
 from fedigen.social.visibility import can_see
 from storage.models import Actor, Follow, Status, StatusTag
@@ -100,6 +101,7 @@ async def search_accounts(
             or_(func.lower(Actor.username).like(prefix, escape="\\"),
                 func.lower(Actor.display_name).like(prefix, escape="\\")),
             Actor.deleted_at.is_(None), Actor.ap_type != "Application",
+            ~domains.on_domains(Actor.domain, domains.SUSPEND, domains.SILENCE),  # not discoverable
         )
         .order_by(Actor.domain.is_not(None), Actor.username, Actor.id)
         .offset(offset).limit(limit)

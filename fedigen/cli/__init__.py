@@ -15,12 +15,12 @@ import sys
 import click
 from sqlalchemy import select
 
-from fedigen.cli import images, models, privacy, signup
+from fedigen.cli import domains, images, models, privacy, signup
 from fedigen.cli.common import fail, run_async, settings_of, with_services
 from fedigen.config import Settings, config_path
 from fedigen.errors import FedigenError
 from fedigen.services import Services, open_services
-from fedigen.social import accounts, bot, follows, lookup, moderation, posts, profiles
+from fedigen.social import accounts, bot, follows, lookup, posts, profiles
 from fedigen.social.roles import Role, parse_role
 from fedigen.worker import Worker
 from storage.models import Actor, Notification, Status
@@ -427,44 +427,6 @@ async def notifications(svc: Services, as_name: str, limit: int) -> None:
         click.echo("no notifications")
 
 
-@main.group()
-def domain() -> None:
-    """Domain blocks (defederation)."""
-
-
-@domain.command("block")
-@click.argument("name")
-@click.option("--reason", default="", help="Why (kept for moderators).")
-@with_services
-async def domain_block(svc: Services, name: str, reason: str) -> None:
-    """Refuse everything from a domain and its subdomains; drops follows with its accounts."""
-    async with svc.sessions() as session, session.begin():
-        block = await moderation.block_domain(svc, session, name, reason)
-    click.echo(f"blocked {block.domain} (running servers apply it within 30 s)")
-
-
-@domain.command("unblock")
-@click.argument("name")
-@with_services
-async def domain_unblock(svc: Services, name: str) -> None:
-    """Federate with a domain again."""
-    async with svc.sessions() as session, session.begin():
-        await moderation.unblock_domain(svc, session, name)
-    click.echo(f"unblocked {name}")
-
-
-@domain.command("list")
-@with_services
-async def domain_list(svc: Services) -> None:
-    """List blocked domains."""
-    async with svc.sessions() as session:
-        blocks = await moderation.blocked_domains(session)
-    for block in blocks:
-        click.echo(f"{block.domain}\t{block.reason}")
-    if not blocks:
-        click.echo("no blocked domains")
-
-
 @main.command("run-worker-once", hidden=True)
 @with_services
 async def run_worker_once(svc: Services) -> None:
@@ -479,3 +441,5 @@ for command in privacy.COMMANDS:  # account delete, export, import, alias, move 
 for command in signup.ACCOUNT_COMMANDS:
     account.add_command(command)
 main.add_command(signup.invite)
+for command in domains.COMMANDS:
+    main.add_command(command)

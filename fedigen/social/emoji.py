@@ -27,6 +27,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from activitypub.emoji import FAILED, PENDING, READY, RemoteEmoji, remember, shortcodes_in
 from fedigen.services import Services
+from fedigen.social import domains
 from fedigen.social.media import fetch_image, media_url
 from storage import MediaError
 from storage.images import EMOJI_LIMITS, process_emoji_async
@@ -122,18 +123,20 @@ async def cache_remote_emojis(svc: Services, limit: int = 20) -> int:
     async with svc.reads() as session:
         rows = list(
             await session.execute(
-                select(CustomEmoji.id, CustomEmoji.remote_url)
+                select(CustomEmoji.id, CustomEmoji.remote_url, CustomEmoji.domain)
                 .where(CustomEmoji.state == PENDING, CustomEmoji.domain.is_not(None))
                 .order_by(CustomEmoji.id)
                 .limit(limit)
             )
         )
-    for emoji_id, url in rows:
+    for emoji_id, url, domain in rows:
         keys: tuple[str, str] | None = None
         media_type = None
         error = ""
         if await svc.resolver.is_domain_blocked_cached(url):
             error = "its host is blocked"
+        elif await domains.media_rejected(svc, domain or url):
+            error = "its domain's media is rejected here"
         elif (data := await fetch_image(svc, url, max_bytes=EMOJI_LIMITS.max_input_bytes)) is None:
             error = f"not fetched as a JPEG, PNG, WebP or GIF of at most {EMOJI_LIMITS.max_input_bytes} bytes"
         else:

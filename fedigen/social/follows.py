@@ -15,6 +15,7 @@ from activitypub.activities import follow_of, response_of, undo_of
 from activitypub.outbox import publish
 from fedigen.errors import ConflictError, ForbiddenError, NotFoundError, ValidationError
 from fedigen.services import Services
+from fedigen.social import domains
 from fedigen.social.notifications import Kind, notify
 from storage.models import Actor, Block, Follow
 from storage.vocabulary import FollowState
@@ -66,19 +67,21 @@ async def follow(
         row = Follow(follower_id=follower.id, followee_id=target.id, ap_id=ap_id)
         await _answer(svc, session, "Reject", row, follower, target)
         return row
+    # A follow from a silenced domain's account is a request, whatever the target's setting.
+    request = target.locked or await domains.follow_needs_approval(session, follower)
     found = await find_follow(session, follower, target)
     if found is None:
         row = Follow(follower_id=follower.id, followee_id=target.id, state=FollowState.REQUESTED,
                      ap_id=ap_id or svc.urls.new_activity())  # fmt: skip
         session.add(row)
         await session.flush()
-        await notify(session, target, Kind.FOLLOW_REQUEST if target.locked else Kind.FOLLOW, follower)
+        await notify(session, target, Kind.FOLLOW_REQUEST if request else Kind.FOLLOW, follower)
         if target.domain is not None:
             await publish(session, follower, _follow_doc(row, follower, target))
     else:
         row = found
         row.ap_id = ap_id or row.ap_id
-    if target.domain is None and (not target.locked or row.state == FollowState.ACCEPTED):
+    if target.domain is None and (not request or row.state == FollowState.ACCEPTED):
         await accept(svc, session, row, follower, target)
     return row
 

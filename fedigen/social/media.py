@@ -25,6 +25,7 @@ from sqlalchemy import exists, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from fedigen.services import Services
+from fedigen.social import domains
 from storage import MediaError
 from storage.attachments import fill_row, ingest, store_processed
 from storage.images import EXT_BY_MEDIA_TYPE, process_image_async, sniff_media_type
@@ -137,11 +138,15 @@ async def cache_remote_avatars(svc: Services, limit: int = 20) -> int:
             )
         )
     for actor_id, url in rows:
-        data = await fetch_image(svc, str(url))
+        async with svc.reads() as session:
+            rejected = await domains.rejects_media_of(session, actor_id)
+        data = None if rejected else await fetch_image(svc, str(url))
         async with svc.sessions() as session, session.begin():
             if await session.scalar(select(MediaAttachment.id).where(MediaAttachment.remote_url == url)):
                 continue  # another worker copied it meanwhile
             try:
+                if rejected:
+                    raise MediaError("its domain's media is rejected here")
                 if data is None:
                     raise MediaError("could not be fetched as an allowed image")
                 await ingest(session, svc.media, data, account_id=actor_id, remote_url=url)

@@ -1,60 +1,40 @@
-"""Moderation use-cases: blocking whole domains (defederation), and reports for the moderators."""
+"""Moderation use-cases: reports for the moderators (domain blocks live in fedigen.social.domains)."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 
-from sqlalchemy import delete, select
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from fedigen.errors import NotFoundError, ValidationError
 from fedigen.services import Services
-from storage.models import Actor, DomainBlock, Follow, Report
-
-
-def _normalise(domain: str) -> str:
-    value = domain.strip().lower().lstrip("@")
-    if not value or "/" in value or " " in value or "." not in value.split(":")[0] and value != "localhost":
-        raise ValidationError("domain", f"not a domain: {domain!r}")
-    return value
+from fedigen.social import domains
+from storage.models import Actor, DomainBlock, Report
 
 
 async def block_domain(svc: Services, session: AsyncSession, domain: str, reason: str = "") -> DomainBlock:
-    """Refuse everything from a domain (and its subdomains) and drop follows with its accounts."""
-    name = _normalise(domain)
-    block = await session.scalar(select(DomainBlock).where(DomainBlock.domain == name))
-    if block is None:
-        block = DomainBlock(domain=name, reason=reason)
-        session.add(block)
-    remote = select(Actor.id).where((Actor.domain == name) | Actor.domain.like(f"%.{name}"))
-    await session.execute(
-        delete(Follow).where(Follow.follower_id.in_(remote) | Follow.followee_id.in_(remote))
-    )
-    await session.flush()
-    svc.resolver.forget_blocklist()
-    return block
+    """Suspend a domain (see fedigen.social.domains, the home of domain moderation)."""
+    return await domains.block(svc, session, domain, severity=domains.SUSPEND, private_comment=reason)
 
 
 async def unblock_domain(svc: Services, session: AsyncSession, domain: str) -> None:
     """Federate with a domain again."""
-    block = await session.scalar(select(DomainBlock).where(DomainBlock.domain == _normalise(domain)))
-    if block is None:
-        raise NotFoundError(f"{domain} is not blocked")
-    await session.delete(block)
-    await session.flush()
-    svc.resolver.forget_blocklist()
+    await domains.unblock(svc, session, domain)
 
 
 async def blocked_domains(session: AsyncSession) -> Sequence[DomainBlock]:
     """Every blocked domain, alphabetically."""
-    return list(await session.scalars(select(DomainBlock).order_by(DomainBlock.domain)))
+    return await domains.blocks(session)
 
 
 async def report_received(
     svc: Services, session: AsyncSession, reporter: Actor, object_ap_ids: list[str], comment: str,
     *, ap_id: str | None = None,
-) -> Report:  # fmt: skip
-    """A report (a Flag from another server): the local account it names, and the posts it lists."""
+) -> Report | None:  # fmt: skip
+    """A report (a Flag from another server): the local account it names, and the posts it lists.
+    None (nothing stored) when reports from the reporter's domain are rejected."""
+    if reporter.domain is not None and await domains.reports_rejected(svc, reporter.ap_id):
+        return None
     local = [a for a in object_ap_ids if svc.urls.is_local(a)]
     target = await session.scalar(
         select(Actor).where(Actor.ap_id.in_(local), Actor.domain.is_(None)).limit(1)

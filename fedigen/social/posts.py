@@ -29,7 +29,7 @@ from fedigen.errors import ForbiddenError, NotFoundError, ValidationError
 from fedigen.languages import checked as checked_language
 from fedigen.languages import normalize as normalize_language
 from fedigen.services import Services
-from fedigen.social import bot, emoji, polls, reactions, remixes
+from fedigen.social import bot, domains, emoji, polls, reactions, remixes
 from fedigen.social.accounts import get_local
 from fedigen.social.media import media_url
 from fedigen.social.notifications import Kind, notify
@@ -377,12 +377,18 @@ async def _sync_remote_media(session: AsyncSession, status: Status) -> None:
             MediaAttachment.status_id == status.id, MediaAttachment.original_key.is_(None)
         )
     )
+    # Media of a domain blocked with reject_media is shown as links (fedigen.social.domains).
+    state = (
+        "rejected"
+        if status.attachments and await domains.rejects_media_of(session, status.actor_id)
+        else "remote"
+    )
     for position, item in enumerate(status.attachments or []):
         width, height = item.get("width"), item.get("height")
         focus = item.get("focalPoint") or [0.0, 0.0]
         meta = {"original": {"width": width, "height": height}} if width and height else {}
         session.add(MediaAttachment(
-            account_id=status.actor_id, status_id=status.id, position=position, state="remote",
+            account_id=status.actor_id, status_id=status.id, position=position, state=state,
             remote_url=item["url"], media_type=item.get("mediaType") or "image/jpeg", width=width,
             height=height, blurhash=item.get("blurhash"), focus_x=focus[0], focus_y=focus[1],
             description=item.get("name") or "", meta=meta,

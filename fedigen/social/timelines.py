@@ -14,6 +14,7 @@ from typing import Any
 from sqlalchemy import BigInteger, String, cast, exists, literal, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from fedigen.social import domains
 from fedigen.social.visibility import can_see, followed_by
 from storage.clients import Bookmark, Mute
 from storage.models import Actor, Block, Favourite, MediaAttachment, Status, StatusTag
@@ -41,6 +42,13 @@ def home_query(viewer_id: int) -> Any:
 def public_query(*, local: bool = False, remote: bool = False, only_media: bool = False) -> Any:
     """Public statuses (no boosts), optionally only local, only remote, or only with media."""
     query = select(Status).where(Status.visibility == Visibility.PUBLIC, Status.reblog_of_id.is_(None), LIVE)
+    # Suspended and silenced domains' posts are not in public timelines.
+    query = query.where(
+        or_(
+            Status.local.is_(True),
+            ~domains.author_on_domains(Status.actor_id, domains.SUSPEND, domains.SILENCE),
+        )
+    )
     if local:
         query = query.where(Status.local.is_(True))
     elif remote:

@@ -17,6 +17,7 @@ from sqlalchemy import and_, exists, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from fedigen.errors import NotFoundError
+from fedigen.social import domains
 from storage.models import Follow, Mention, Status
 from storage.vocabulary import PUBLIC_VISIBILITIES, FollowState, Visibility
 
@@ -37,7 +38,13 @@ async def can_see(session: AsyncSession, status: Status, viewer_id: int | None) 
     """The rule, for one post and one viewer (None: logged out)."""
     if status.deleted_at is not None:
         return False
-    if status.visibility in PUBLIC_VISIBILITIES:
+    limited = False
+    if not status.local:
+        # A suspended domain's posts are hidden; a silenced one's are seen only by followers and mentions.
+        if await domains.is_on_domains(session, status.actor_id, domains.SUSPEND):
+            return False
+        limited = await domains.is_on_domains(session, status.actor_id, domains.SILENCE)
+    if status.visibility in PUBLIC_VISIBILITIES and not limited:
         return True
     if viewer_id is None:
         return False
@@ -48,7 +55,7 @@ async def can_see(session: AsyncSession, status: Status, viewer_id: int | None) 
     )
     if mentioned is not None:
         return True
-    if status.visibility != Visibility.FOLLOWERS:
+    if status.visibility not in (Visibility.FOLLOWERS, *PUBLIC_VISIBILITIES):
         return False
     follows = await session.scalar(
         select(Follow.id).where(
@@ -61,12 +68,18 @@ async def can_see(session: AsyncSession, status: Status, viewer_id: int | None) 
 
 def visible_to(viewer_id: int | None) -> Any:
     """The rule as a WHERE condition on Status (deleted posts are the caller's filter)."""
-    public = Status.visibility.in_(PUBLIC_VISIBILITIES)
+    suspended = domains.author_on_domains(Status.actor_id, domains.SUSPEND)
+    silenced = domains.author_on_domains(Status.actor_id, domains.SILENCE)
+    public = and_(Status.visibility.in_(PUBLIC_VISIBILITIES), or_(Status.local.is_(True), ~silenced))
     if viewer_id is None:
-        return public
+        return and_(public, or_(Status.local.is_(True), ~suspended))
     mentioned = exists().where(Mention.status_id == Status.id, Mention.actor_id == viewer_id)
-    follower = and_(Status.visibility == Visibility.FOLLOWERS, Status.actor_id.in_(followed_by(viewer_id)))
-    return or_(public, Status.actor_id == viewer_id, mentioned, follower)
+    follower = and_(
+        Status.visibility.in_((Visibility.FOLLOWERS, *PUBLIC_VISIBILITIES)),
+        Status.actor_id.in_(followed_by(viewer_id)),
+    )
+    seen = or_(public, Status.actor_id == viewer_id, mentioned, follower)
+    return and_(seen, or_(Status.local.is_(True), ~suspended))
 
 
 async def visible_status(session: AsyncSession, status_id: int | str, viewer_id: int | None) -> Status:
