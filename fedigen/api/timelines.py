@@ -25,7 +25,8 @@ async def home(request: Request) -> Response:
     viewer = auth.account
     assert viewer is not None
     async with svc.reads() as session:
-        return await status_page(request, svc, session, timelines.home_query(viewer.id), page, viewer)
+        query = timelines.home_query(viewer.id)
+        return await status_page(request, svc, session, query, page, viewer, "home")
 
 
 async def _public_page(request: Request, tag: str | None) -> Response:
@@ -42,7 +43,7 @@ async def _public_page(request: Request, tag: str | None) -> Response:
     svc = services(request)
     async with svc.reads() as session:
         query = timelines.without_blocked(query, viewer.id if viewer else None)
-        return await status_page(request, svc, session, query, page, viewer)
+        return await status_page(request, svc, session, query, page, viewer, "public")
 
 
 async def public(request: Request) -> Response:
