@@ -11,8 +11,10 @@ from starlette.routing import BaseRoute
 from fedigen.api import (
     accounts,
     c2s,
+    filters,
     generations,
     instance,
+    lists,
     media,
     notifications,
     polls,
@@ -21,6 +23,7 @@ from fedigen.api import (
     statuses,
     streaming,
     timelines,
+    user_tools,
 )
 
 routes: list[BaseRoute] = []
@@ -29,4 +32,5 @@ routes += [*instance.routes, *accounts.routes, *relationships.routes, *accounts.
 routes += [*notifications.routes, *search.routes]
 routes += polls.routes
 routes += [*statuses.routes, *timelines.routes, *media.routes, *generations.routes, *streaming.routes]
+routes += [*filters.routes, *lists.routes, *user_tools.routes]  # users' own tools (issue 12, item 8)
 routes += c2s.routes  # POST outbox and GET inbox: fedigen.federation.routes has the other methods

@@ -11,12 +11,13 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import BigInteger, String, cast, exists, literal, or_, select
+from sqlalchemy import BigInteger, String, and_, cast, exists, literal, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import aliased
 
 from fedigen.social.visibility import can_see, followed_by
-from storage.clients import Bookmark, Mute
-from storage.models import Actor, Block, Favourite, MediaAttachment, Status, StatusTag
+from storage.clients import AccountDomainBlock, AccountList, Bookmark, ListAccount, Mute, TagFollow
+from storage.models import Actor, Block, Favourite, Follow, MediaAttachment, Status, StatusTag
 from storage.vocabulary import Visibility
 
 MAX_ANCESTORS = 40
@@ -25,16 +26,90 @@ LIVE = Status.deleted_at.is_(None)
 
 
 def home_query(viewer_id: int) -> Any:
-    """The viewer's own statuses and boosts, and those of the accounts they follow (not direct ones)."""
+    """The viewer's own statuses and boosts, those of the accounts they follow (not direct ones) but
+    not of members of their exclusive lists, and public posts with hashtags they follow; nothing from
+    domains they blocked."""
     # One IN over (follows + self) rather than an OR: SQLite then walks ix_statuses_actor_id_id per
     # author instead of a multi-index OR over the whole table (see benchmarks/home_timeline.py).
     authors = followed_by(viewer_id).union_all(select(literal(viewer_id, BigInteger)))
     muted = select(Mute.target_id).where(Mute.account_id == viewer_id)
     return select(Status).where(
-        Status.actor_id.in_(authors),
+        or_(Status.actor_id.in_(authors), followed_tags_clause(viewer_id)),
         or_(Status.visibility != Visibility.DIRECT, Status.actor_id == viewer_id),
         Status.actor_id.not_in(muted),
+        Status.actor_id.not_in(exclusive_list_members(viewer_id)),
+        Status.actor_id.not_in(domain_blocked_accounts(viewer_id)),
         LIVE,
+    )
+
+
+def followed_tags_clause(viewer_id: int) -> Any:
+    """Public posts (not boosts) carrying a hashtag the viewer follows, from accounts not blocked."""
+    followed = select(TagFollow.name).where(TagFollow.account_id == viewer_id)
+    tagged = select(StatusTag.status_id).where(StatusTag.name.in_(followed))
+    blocked = select(Block.target_id).where(Block.actor_id == viewer_id)
+    return and_(
+        Status.visibility == Visibility.PUBLIC,
+        Status.reblog_of_id.is_(None),
+        Status.id.in_(tagged),
+        Status.actor_id.not_in(blocked),
+    )
+
+
+def exclusive_list_members(viewer_id: int) -> Any:
+    """The ids of the accounts on the viewer's exclusive lists (their posts stay out of home)."""
+    return (
+        select(ListAccount.account_id)
+        .join(AccountList, AccountList.id == ListAccount.list_id)
+        .where(
+            AccountList.account_id == viewer_id,
+            AccountList.exclusive.is_(True),
+            ListAccount.account_id != viewer_id,
+        )
+    )
+
+
+def domain_blocked_accounts(viewer_id: int) -> Any:
+    """The ids of the accounts on domains the viewer blocked for themselves."""
+    domains = select(AccountDomainBlock.domain).where(AccountDomainBlock.account_id == viewer_id)
+    return select(Actor.id).where(Actor.domain.in_(domains))
+
+
+def list_query(owner_id: int, list_id: int, replies_policy: str) -> Any:
+    """Statuses and boosts of a list's members (accounts the owner follows or asked to follow, and the
+    owner), with replies as ``replies_policy`` says: "followed" (to accounts the owner follows), "list"
+    (to members), "none"; replies to oneself and to the owner always show, as on Mastodon."""
+    requested = select(Follow.followee_id).where(Follow.follower_id == owner_id)
+    members = select(ListAccount.account_id).where(
+        ListAccount.list_id == list_id,
+        or_(ListAccount.account_id.in_(requested), ListAccount.account_id == owner_id),
+    )
+    parent = aliased(Status)
+    replies = [
+        Status.in_reply_to_id.is_(None),
+        parent.actor_id == Status.actor_id,
+        parent.actor_id == owner_id,
+    ]
+    if replies_policy == "followed":
+        replies.append(parent.actor_id.in_(followed_by(owner_id)))
+    elif replies_policy == "list":
+        replies.append(parent.actor_id.in_(members))
+    muted = select(Mute.target_id).where(Mute.account_id == owner_id)
+    return (
+        select(Status)
+        .outerjoin(parent, parent.id == Status.in_reply_to_id)
+        .where(
+            Status.actor_id.in_(members),
+            or_(
+                Status.visibility.in_([Visibility.PUBLIC, Visibility.UNLISTED]),
+                Status.actor_id.in_(followed_by(owner_id)),
+                Status.actor_id == owner_id,
+            ),
+            or_(*replies),
+            Status.actor_id.not_in(muted),
+            Status.actor_id.not_in(domain_blocked_accounts(owner_id)),
+            LIVE,
+        )
     )
 
 
@@ -59,7 +134,7 @@ def tag_query(tag: str, *, local: bool = False, only_media: bool = False) -> Any
 
 
 def without_blocked(query: Any, viewer_id: int | None) -> Any:
-    """Leave out statuses of accounts the viewer blocked or muted."""
+    """Leave out statuses of accounts the viewer blocked or muted, or on domains they blocked."""
     if viewer_id is None:
         return query
     hidden = (
@@ -67,7 +142,9 @@ def without_blocked(query: Any, viewer_id: int | None) -> Any:
         .where(Block.actor_id == viewer_id)
         .union(select(Mute.target_id).where(Mute.account_id == viewer_id))
     )
-    return query.where(Status.actor_id.not_in(hidden))
+    return query.where(
+        Status.actor_id.not_in(hidden), Status.actor_id.not_in(domain_blocked_accounts(viewer_id))
+    )
 
 
 async def context(
