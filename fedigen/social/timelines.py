@@ -39,6 +39,7 @@ def home_query(viewer_id: int) -> Any:
         Status.actor_id.not_in(muted),
         Status.actor_id.not_in(exclusive_list_members(viewer_id)),
         Status.actor_id.not_in(domain_blocked_accounts(viewer_id)),
+        not_boosting_blocked_domains(viewer_id),
         LIVE,
     )
 
@@ -75,6 +76,14 @@ def domain_blocked_accounts(viewer_id: int) -> Any:
     return select(Actor.id).where(Actor.domain.in_(domains))
 
 
+def not_boosting_blocked_domains(viewer_id: int) -> Any:
+    """Not a boost of a post from a domain the viewer blocked."""
+    boosted = aliased(Status)
+    return ~exists().where(
+        boosted.id == Status.reblog_of_id, boosted.actor_id.in_(domain_blocked_accounts(viewer_id))
+    )
+
+
 def list_query(owner_id: int, list_id: int, replies_policy: str) -> Any:
     """Statuses and boosts of a list's members (accounts the owner follows or asked to follow, and the
     owner), with replies as ``replies_policy`` says: "followed" (to accounts the owner follows), "list"
@@ -108,6 +117,7 @@ def list_query(owner_id: int, list_id: int, replies_policy: str) -> Any:
             or_(*replies),
             Status.actor_id.not_in(muted),
             Status.actor_id.not_in(domain_blocked_accounts(owner_id)),
+            not_boosting_blocked_domains(owner_id),
             LIVE,
         )
     )

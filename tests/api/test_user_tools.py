@@ -303,3 +303,38 @@ async def test_status_source_is_the_authors_own(instance: Instance, make_token: 
     ).status_code == 404
     assert (await instance.client.get("/api/v1/statuses/999/source", headers=t["alice"])).status_code == 404
     assert (await instance.client.get(f"/api/v1/statuses/{status_id}/source")).status_code == 401
+
+
+async def test_after_a_domain_block_follows_are_refused_both_ways_and_boosts_of_it_are_hidden(
+    instance: Instance, make_token: TokenMaker, bob: RemoteActor
+) -> None:
+    t = await people(instance, make_token, "alice", "gus")
+    await follow(instance, "alice", "gus")
+    found = await instance.client.get(
+        "/api/v2/search",
+        params={"q": "@bob@remote.test", "resolve": "true", "type": "accounts"},
+        headers=t["alice"],
+    )
+    bob_id = found.json()["accounts"][0]["id"]
+    async with instance.services.sessions() as session, session.begin():
+        row = Status(
+            ap_id=f"{bob.ap_id}/statuses/1", actor_id=int(bob_id), content="<p>boosted from afar</p>"
+        )
+        session.add(row)
+        await session.flush()
+        remote_status = row.id
+    boost = await instance.client.post(f"/api/v1/statuses/{remote_status}/reblog", headers=t["gus"])
+    assert boost.status_code == 200, boost.text
+    assert boost.json()["id"] in await home_ids(instance, t["alice"])
+    await instance.client.post("/api/v1/domain_blocks", data={"domain": "remote.test"}, headers=t["alice"])
+    assert boost.json()["id"] not in await home_ids(instance, t["alice"])
+    # alice cannot follow bob; bob's Follow is answered with Reject and stores nothing.
+    refused = await instance.client.post(f"/api/v1/accounts/{bob_id}/follow", headers=t["alice"])
+    assert refused.status_code == 403
+    before = len(bob.server.posts())
+    their_follow = bob.activity("Follow", "http://fedigen.test/users/alice")
+    assert (await bob.post(instance.client, "/users/alice/inbox", their_follow)).status_code == 202
+    await instance.drain()
+    assert await count(instance, Follow, Follow.follower_id == int(bob_id)) == 0
+    answers = [r.json["type"] for r in bob.server.posts()[before:] if r.json["type"] in ("Accept", "Reject")]
+    assert answers == ["Reject"]
