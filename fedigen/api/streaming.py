@@ -33,7 +33,7 @@ from fedigen.api.auth import bearer_of, scope_allows
 from fedigen.api.grants import lookup_token, split_scopes
 from fedigen.errors import FedigenError
 from fedigen.services import Services
-from fedigen.social import timelines
+from fedigen.social import tags, timelines
 from storage.clients import AccountList
 from storage.models import Actor, Notification, Status, Tombstone
 
@@ -98,10 +98,10 @@ def _message(stream: tuple[str, str], event: str, payload: Any) -> str:
     return json.dumps({"stream": name, "event": event, "payload": text})
 
 
-def _query(conn: Connection, stream: str, tag: str) -> Any:
+def _query(conn: Connection, stream: str, tag: str, followed_tags: list[str]) -> Any:
     if stream == "user":
         assert conn.viewer is not None
-        return timelines.home_query(conn.viewer.id)
+        return timelines.home_query(conn.viewer.id, followed_tags)
     if stream.startswith("hashtag"):
         return timelines.tag_query(tag, local=stream == "hashtag:local")
     return timelines.public_query(local=stream == "public:local", remote=stream == "public:remote")
@@ -130,7 +130,12 @@ async def poll(svc: Services, session: AsyncSession, conn: Connection) -> list[s
                     continue
                 base = timelines.list_query(conn.viewer.id, found.id, found.replies_policy)
             else:
-                base = _query(conn, stream, tag)
+                followed = (
+                    await tags.followed_names(session, conn.viewer.id)
+                    if stream == "user" and conn.viewer
+                    else []
+                )
+                base = _query(conn, stream, tag, followed)
             query = timelines.without_blocked(base, viewer_id)
             query = (
                 query.where(Status.id > conn.last_status, Status.id <= newest)

@@ -12,7 +12,7 @@ from fedigen.api.pagination import Page
 from fedigen.api.params import read_params
 from fedigen.api.statuses import joined_page, status_page
 from fedigen.http import services
-from fedigen.social import timelines
+from fedigen.social import tags, timelines
 from storage.clients import Bookmark
 from storage.models import Favourite
 
@@ -25,7 +25,7 @@ async def home(request: Request) -> Response:
     viewer = auth.account
     assert viewer is not None
     async with svc.reads() as session:
-        query = timelines.home_query(viewer.id)
+        query = timelines.home_query(viewer.id, await tags.followed_names(session, viewer.id))
         return await status_page(request, svc, session, query, page, viewer, "home")
 
 

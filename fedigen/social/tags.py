@@ -52,6 +52,11 @@ async def unfollow_tag(session: AsyncSession, account: Actor, name: str) -> None
     await session.execute(delete(TagFollow).where(TagFollow.account_id == account.id, TagFollow.name == key))
 
 
+async def followed_names(session: AsyncSession, account_id: int) -> list[str]:
+    """The names of the hashtags an account follows (for its home timeline)."""
+    return list(await session.scalars(select(TagFollow.name).where(TagFollow.account_id == account_id)))
+
+
 def followed_query(account: Actor) -> Any:
     """(TagFollow.id, name) rows of the hashtags an account follows; paginate on TagFollow.id."""
     return select(TagFollow.id, TagFollow.name).where(TagFollow.account_id == account.id)
