@@ -98,10 +98,10 @@ def _message(stream: tuple[str, str], event: str, payload: Any) -> str:
     return json.dumps({"stream": name, "event": event, "payload": text})
 
 
-def _query(conn: Connection, stream: str, tag: str, followed_tags: list[str]) -> Any:
+def _query(conn: Connection, stream: str, tag: str) -> Any:
     if stream == "user":
         assert conn.viewer is not None
-        return timelines.home_query(conn.viewer.id, followed_tags)
+        return timelines.home_query(conn.viewer.id)
     if stream.startswith("hashtag"):
         return timelines.tag_query(tag, local=stream == "hashtag:local")
     return timelines.public_query(local=stream == "public:local", remote=stream == "public:remote")
@@ -130,21 +130,19 @@ async def poll(svc: Services, session: AsyncSession, conn: Connection) -> list[s
                     continue
                 base = timelines.list_query(conn.viewer.id, found.id, found.replies_policy)
             else:
-                followed = (
-                    await tags.followed_names(session, conn.viewer.id)
-                    if stream == "user" and conn.viewer
-                    else []
-                )
-                base = _query(conn, stream, tag, followed)
-            query = timelines.without_blocked(base, viewer_id)
-            query = (
-                query.where(Status.id > conn.last_status, Status.id <= newest)
-                .order_by(Status.id)
-                .limit(BATCH)
-            )
-            rows = list(await session.scalars(query))
+                base = _query(conn, stream, tag)
+            queries = [timelines.without_blocked(base, viewer_id)]
+            if stream == "user" and conn.viewer is not None:
+                followed = await tags.followed_names(session, conn.viewer.id)
+                if followed:  # public posts with hashtags the viewer follows
+                    queries.append(timelines.followed_tags_query(conn.viewer.id, followed))
+            new = [Status.id > conn.last_status, Status.id <= newest]
+            pages = [
+                list(await session.scalars(q.where(*new).order_by(Status.id).limit(BATCH))) for q in queries
+            ]
+            statuses = timelines.merge_pages(pages, BATCH, ascending=True)
             context = "home" if stream in ("user", "list") else "public"
-            for entity in await entities.statuses(svc, session, rows, conn.viewer, context):
+            for entity in await entities.statuses(svc, session, statuses, conn.viewer, context):
                 out.append(_message((stream, tag), "update", entity))
         conn.last_status = newest
     if conn.viewer is not None and conn.subscriptions & {("user", ""), ("user:notification", "")}:

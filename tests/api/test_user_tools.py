@@ -338,3 +338,41 @@ async def test_after_a_domain_block_follows_are_refused_both_ways_and_boosts_of_
     assert await count(instance, Follow, Follow.follower_id == int(bob_id)) == 0
     answers = [r.json["type"] for r in bob.server.posts()[before:] if r.json["type"] in ("Accept", "Reject")]
     assert answers == ["Reject"]
+
+
+async def test_followed_hashtag_posts_page_with_the_home_timeline_and_stream(
+    instance: Instance, make_token: TokenMaker
+) -> None:
+    t = await people(instance, make_token, "alice", "gus", "ivy")
+    await follow(instance, "alice", "gus")
+    await instance.client.post("/api/v1/tags/art/follow", headers=t["alice"])
+    expected = []
+    for n in range(3):
+        expected.append(await post(instance, t["gus"], f"followed {n} #art"))  # in both: shown once
+        expected.append(await post(instance, t["ivy"], f"tagged {n} #art"))
+        await post(instance, t["ivy"], f"untagged {n}")
+    expected.reverse()
+    seen: list[str] = []
+    params: dict[str, str] = {"limit": "2"}
+    while True:
+        response = await instance.client.get("/api/v1/timelines/home", params=params, headers=t["alice"])
+        page = [s["id"] for s in response.json()]
+        if not page:
+            break
+        seen += page
+        params = {"limit": "2", "max_id": page[-1]}
+    assert seen == expected
+    newer = await instance.client.get(
+        "/api/v1/timelines/home", params={"min_id": expected[-1], "limit": "2"}, headers=t["alice"]
+    )
+    assert [s["id"] for s in newer.json()] == expected[-3:-1]
+    async with instance.services.sessions() as session:
+        viewer = await session.scalar(select(Actor).where(Actor.username == "alice"))
+        conn = streaming.Connection(viewer, frozenset({"read"}))
+        assert conn.subscribe("user", None) is None
+        await streaming.start(session, conn)
+    await post(instance, t["ivy"], "no tag")
+    streamed = await post(instance, t["ivy"], "streamed #Art")
+    async with instance.services.sessions() as session:
+        messages = [json.loads(m) for m in await streaming.poll(instance.services, session, conn)]
+    assert [json.loads(m["payload"])["id"] for m in messages if m["event"] == "update"] == [streamed]
