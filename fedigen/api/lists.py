@@ -15,7 +15,6 @@ from fedigen.api.auth import authenticate
 from fedigen.api.pagination import Page, link_header
 from fedigen.api.params import Params, read_params
 from fedigen.api.statuses import ids_param, path_id, status_page
-from fedigen.errors import NotFoundError
 from fedigen.http import services
 from fedigen.social import lists, timelines
 from storage.clients import AccountList, ListAccount
@@ -162,8 +161,6 @@ async def account_lists(request: Request) -> Response:
     auth = await authenticate(request, READ)
     async with services(request).reads() as session:
         account = await find_account(session, str(request.path_params["id"]))
-        if account is None:
-            raise NotFoundError("Record not found")
         rows = await lists.lists_with(session, _viewer(auth).id, account.id)
         return JSONResponse([list_entity(r) for r in rows])
 

@@ -124,3 +124,26 @@ def test_mastodon_py_lists(server: FedigenServer) -> None:
     assert alice.list_accounts(made.id) == []
     alice.list_delete(made.id)
     assert alice.lists() == []
+
+
+def test_mastodon_py_domain_blocks_followed_tags_and_source(server: FedigenServer) -> None:
+    alice, carol = login(server, "alice"), login(server, "carol")
+    alice.domain_block("spam.example")
+    assert alice.domain_blocks() == ["spam.example"]
+    alice.domain_unblock("spam.example")
+    assert alice.domain_blocks() == []
+    assert alice.tag("Gardens").following is False
+    assert alice.tag_follow("Gardens").following is True
+    assert [t.name for t in alice.followed_tags()] == ["gardens"]
+    tagged = carol.status_post("tomatoes #gardens", visibility="public")
+    poll(
+        alice.timeline_home,
+        lambda items: any(s.id == tagged.id for s in items),
+        timeout=15,
+        what="the followed hashtag's post in alice's home",
+    )
+    assert alice.tag_unfollow("gardens").following is False
+    source = carol.status_source(tagged.id)
+    assert source.text == "tomatoes #gardens" and source.spoiler_text == ""
+    with pytest.raises(MastodonAPIError):
+        alice.status_source(tagged.id)
