@@ -91,14 +91,17 @@ def followed_or_requested(owner_id: int) -> Any:
 
 
 async def add_accounts(session: AsyncSession, row: AccountList, accounts: Sequence[Actor]) -> None:
-    """Add accounts the owner follows (or asked to follow); none is added when one is not followed."""
+    """Add accounts the owner follows (or asked to follow); none is added when one is not followed or
+    is on the list already (422, as on Mastodon)."""
     followed = set(await session.scalars(select(Follow.followee_id).where(
         Follow.follower_id == row.account_id, Follow.followee_id.in_([a.id for a in accounts]))))  # fmt: skip
     for account in accounts:
         if account.id != row.account_id and account.id not in followed:
             raise ValidationError("account_id", "must be followed (you can only add accounts you follow)")
     present = set(await session.scalars(select(ListAccount.account_id).where(ListAccount.list_id == row.id)))
-    new = [a for a in dict.fromkeys(accounts) if a.id not in present]
+    if any(a.id in present for a in accounts):
+        raise ValidationError("account_id", "has already been taken")  # Mastodon's uniqueness check
+    new = list(dict.fromkeys(accounts))
     if len(present) + len(new) > MAX_MEMBERS:
         raise ValidationError("account_ids", f"a list holds at most {MAX_MEMBERS} accounts")
     for account in new:

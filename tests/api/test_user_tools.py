@@ -79,6 +79,10 @@ async def test_lists_crud_members_and_validation(instance: Instance, make_token:
         f"/api/v1/lists/{lid}/accounts", data={"account_ids[]": [gus, hal]}, headers=t["alice"]
     )
     assert added.status_code == 200 and added.json() == {}
+    twice = await instance.client.post(
+        f"/api/v1/lists/{lid}/accounts", json={"account_ids": [gus]}, headers=t["alice"]
+    )
+    assert twice.status_code == 422 and "already" in twice.json()["error"]
     members = await instance.client.get(f"/api/v1/lists/{lid}/accounts", headers=t["alice"])
     assert sorted(a["id"] for a in members.json()) == sorted([gus, hal])
     assert "link" in members.headers
