@@ -119,3 +119,84 @@ class IdempotentRequest(Base):
         UniqueConstraint("account_id", "key"),
         Index("ix_idempotent_requests_created_at", "created_at"),
     )
+
+
+class CustomFilter(Base):
+    """A filter of an account (Mastodon's filters v2): keywords and statuses it hides or warns about
+    in the contexts it names ("home", "notifications", "public", "thread", "account")."""
+
+    __tablename__ = "custom_filters"
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    account_id: Mapped[int] = mapped_column(ForeignKey("actors.id", ondelete="CASCADE"), index=True)
+    title: Mapped[str] = mapped_column(Text, default="")
+    context: Mapped[list[Any]] = mapped_column(JSON, default=list)
+    action: Mapped[str] = mapped_column(String(8), default="warn")
+    expires_at: Mapped[datetime | None]
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class CustomFilterKeyword(Base):
+    """A keyword of a filter, matched case-insensitively (at word boundaries when ``whole_word``)."""
+
+    __tablename__ = "custom_filter_keywords"
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    filter_id: Mapped[int] = mapped_column(ForeignKey("custom_filters.id", ondelete="CASCADE"), index=True)
+    keyword: Mapped[str] = mapped_column(Text)
+    whole_word: Mapped[bool] = mapped_column(Boolean, default=True)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class CustomFilterStatus(Base):
+    """A status a filter matches by id (and the boosts of it)."""
+
+    __tablename__ = "custom_filter_statuses"
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    filter_id: Mapped[int] = mapped_column(ForeignKey("custom_filters.id", ondelete="CASCADE"), index=True)
+    status_id: Mapped[int] = mapped_column(ForeignKey("statuses.id", ondelete="CASCADE"), index=True)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    __table_args__ = (UniqueConstraint("filter_id", "status_id"),)
+
+
+class AccountList(Base):
+    """A list of accounts an account follows, read as a timeline of its own."""
+
+    __tablename__ = "lists"
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    account_id: Mapped[int] = mapped_column(ForeignKey("actors.id", ondelete="CASCADE"), index=True)
+    title: Mapped[str] = mapped_column(Text)
+    replies_policy: Mapped[str] = mapped_column(String(16), default="list")
+    exclusive: Mapped[bool] = mapped_column(Boolean, default=False)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class ListAccount(Base):
+    """A member of a list."""
+
+    __tablename__ = "list_accounts"
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    list_id: Mapped[int] = mapped_column(ForeignKey("lists.id", ondelete="CASCADE"))
+    account_id: Mapped[int] = mapped_column(ForeignKey("actors.id", ondelete="CASCADE"), index=True)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    __table_args__ = (UniqueConstraint("list_id", "account_id"),)
+
+
+class AccountDomainBlock(Base):
+    """A domain an account hides from itself (Mastodon's per-user domain block)."""
+
+    __tablename__ = "account_domain_blocks"
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    account_id: Mapped[int] = mapped_column(ForeignKey("actors.id", ondelete="CASCADE"))
+    domain: Mapped[str] = mapped_column(String(255), index=True)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    __table_args__ = (UniqueConstraint("account_id", "domain"),)
+
+
+class TagFollow(Base):
+    """A hashtag an account follows (lower-cased name, no #)."""
+
+    __tablename__ = "tag_follows"
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    account_id: Mapped[int] = mapped_column(ForeignKey("actors.id", ondelete="CASCADE"))
+    name: Mapped[str] = mapped_column(String(255), index=True)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    __table_args__ = (UniqueConstraint("account_id", "name"),)

@@ -204,7 +204,7 @@ async def account_statuses(request: Request) -> Response:
                 return JSONResponse([])
             pinned = pinned_query(account.id).where(Status.reblog_of_id.is_(None), _allowed(viewer))
             rows = list(await session.scalars(pinned.limit(page.limit)))
-            return JSONResponse(await entities.statuses(svc, session, rows, viewer))
+            return JSONResponse(await entities.statuses(svc, session, rows, viewer, "account"))
         query = select(Status).where(
             Status.actor_id == account.id,
             Status.deleted_at.is_(None),
@@ -217,7 +217,7 @@ async def account_statuses(request: Request) -> Response:
         if params.get_bool("only_media"):
             query = query.where(exists().where(MediaAttachment.status_id == Status.id))
         rows = page.arrange(list(await session.scalars(page.apply(query, Status.id))))
-        body = await entities.statuses(svc, session, rows, viewer)
+        body = await entities.statuses(svc, session, rows, viewer, "account")
     return JSONResponse(body, headers=link_header(request, [r.id for r in rows], page))
 
 

@@ -19,6 +19,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from activitypub.content import sanitize_html, strip_html
 from fedigen.services import Services
 from fedigen.social import emoji as emojis
+from fedigen.social import filters as user_filters
 from fedigen.social import polls, roles
 from fedigen.social.media import media_url
 from storage.clients import Bookmark
@@ -228,6 +229,10 @@ class StatusContext:
     reactions: dict[int, list[ReactionCount]] = field(default_factory=dict)
     polls: dict[int, Poll] = field(default_factory=dict)  # by status id
     own_votes: dict[int, list[int]] = field(default_factory=dict)  # the viewer's choices, by poll id
+    # The viewer's live filters, and the context (home, public, notifications...) a page is shown in:
+    # None applies every filter and hides nothing.
+    filters: list[user_filters.ActiveFilter] = field(default_factory=list)
+    filter_context: str | None = None
 
 
 @dataclass(frozen=True)
@@ -303,10 +308,12 @@ async def _counts(session: AsyncSession, column: Any, ids: list[int], *where: An
 
 
 async def load_context(
-    session: AsyncSession, statuses: Iterable[Status], viewer: Actor | None
+    session: AsyncSession, statuses: Iterable[Status], viewer: Actor | None, filter_context: str | None = None
 ) -> StatusContext:
     """Load what rendering ``statuses`` (and the statuses they boost) needs."""
-    ctx = StatusContext(viewer_id=viewer.id if viewer is not None else None)
+    ctx = StatusContext(viewer_id=viewer.id if viewer is not None else None, filter_context=filter_context)
+    if viewer is not None:
+        ctx.filters = await user_filters.active_filters(session, viewer.id)
     page = list(statuses)
     boosted_ids = [s.reblog_of_id for s in page if s.reblog_of_id is not None]
     if boosted_ids:
@@ -402,7 +409,7 @@ def status(svc: Services, row: Status, ctx: StatusContext) -> dict[str, Any]:
         "muted": False,
         "bookmarked": row.id in ctx.bookmarked,
         "pinned": False,
-        "filtered": [],
+        "filtered": [filter_result(m) for m in filter_matches(row, ctx)],
         "in_reply_to_id": str(row.in_reply_to_id) if row.in_reply_to_id else None,
         "in_reply_to_account_id": str(parent_author) if parent_author else None,
         "reblog": status(svc, boosted, ctx) if boosted is not None else None,
@@ -428,6 +435,57 @@ def status(svc: Services, row: Status, ctx: StatusContext) -> dict[str, Any]:
             generation.get("private") and k in ("prompt", "negative_prompt", "seed"))},
             "remix_of": (row.extra or {}).get("remix_of")}  # fmt: skip
     return entity
+
+
+def filter_matches(row: Status, ctx: StatusContext) -> list[user_filters.FilterMatch]:
+    """The viewer's filters matching a status (a boost is matched on what it boosts)."""
+    if not ctx.filters:
+        return []
+    boosted = ctx.reblogged_statuses.get(row.reblog_of_id) if row.reblog_of_id is not None else None
+    shown = boosted or row
+    found = ctx.polls.get(shown.id)
+    descriptions: list[str | None] = [m.description for m in ctx.media.get(shown.id, [])]
+    descriptions += [str(a.get("name") or "") for a in shown.attachments or [] if isinstance(a, dict)]
+    text = user_filters.searchable_text(shown, descriptions, found.options or [] if found else [])
+    ids = [row.id] + ([shown.id] if boosted is not None else [])
+    return user_filters.match(ctx.filters, ids, text, ctx.filter_context)
+
+
+def filter_entity(row: Any, keywords: Sequence[Any] | None = None, statuses: Sequence[Any] | None = None
+                  ) -> dict[str, Any]:  # fmt: skip
+    """The Filter entity (https://docs.joinmastodon.org/entities/Filter/); its keywords and statuses
+    only when given (a FilterResult carries the filter without them, as Mastodon's does)."""
+    entity: dict[str, Any] = {
+        "id": str(row.id),
+        "title": row.title,
+        "context": list(row.context or []),
+        "expires_at": iso(row.expires_at),
+        "filter_action": row.action,
+    }
+    if keywords is not None:
+        entity["keywords"] = [filter_keyword(k) for k in keywords]
+    if statuses is not None:
+        entity["statuses"] = [filter_status(s) for s in statuses]
+    return entity
+
+
+def filter_keyword(row: Any) -> dict[str, Any]:
+    """The FilterKeyword entity."""
+    return {"id": str(row.id), "keyword": row.keyword, "whole_word": row.whole_word}
+
+
+def filter_status(row: Any) -> dict[str, Any]:
+    """The FilterStatus entity."""
+    return {"id": str(row.id), "status_id": str(row.status_id)}
+
+
+def filter_result(found: user_filters.FilterMatch) -> dict[str, Any]:
+    """The FilterResult entity (https://docs.joinmastodon.org/entities/FilterResult/)."""
+    return {
+        "filter": filter_entity(found.filter),
+        "keyword_matches": found.keyword_matches,
+        "status_matches": [str(i) for i in found.status_matches] if found.status_matches else None,
+    }
 
 
 def poll(row: Status, ctx: StatusContext) -> dict[str, Any] | None:
@@ -472,11 +530,18 @@ def _count(reported: int | None, ours: int, row: Status) -> int:
 
 
 async def statuses(
-    svc: Services, session: AsyncSession, rows: Sequence[Status], viewer: Actor | None
-) -> list[dict[str, Any]]:
-    """A page of Status entities, in the order given."""
-    ctx = await load_context(session, rows, viewer)
-    return [status(svc, row, ctx) for row in rows if row.actor_id in ctx.actors]
+    svc: Services, session: AsyncSession, rows: Sequence[Status], viewer: Actor | None,
+    filter_context: str | None = None,
+) -> list[dict[str, Any]]:  # fmt: skip
+    """A page of Status entities, in the order given; in a ``filter_context`` (home, public, thread,
+    account...) only that context's filters show in ``filtered``, and in the home and public ones the
+    statuses a "hide" filter matches are left out (as Mastodon leaves them out of its feeds)."""
+    ctx = await load_context(session, rows, viewer, filter_context)
+    hiding = filter_context in user_filters.HIDDEN_IN
+    return [
+        status(svc, row, ctx) for row in rows
+        if row.actor_id in ctx.actors and not (hiding and user_filters.hides(filter_matches(row, ctx)))
+    ]  # fmt: skip
 
 
 async def notifications(
@@ -485,7 +550,7 @@ async def notifications(
     """A page of Notification entities."""
     status_ids = [n.status_id for n in rows if n.status_id is not None]
     status_rows = {s.id: s for s in await session.scalars(select(Status).where(Status.id.in_(status_ids)))}
-    ctx = await load_context(session, status_rows.values(), viewer)
+    ctx = await load_context(session, status_rows.values(), viewer, "notifications")
     senders = {a.id: a for a in await session.scalars(
         select(Actor).where(Actor.id.in_({n.from_actor_id for n in rows})))}  # fmt: skip
     stats = await account_stats(session, list(senders))
@@ -496,6 +561,8 @@ async def notifications(
         if sender is None:
             continue
         shown = status_rows.get(n.status_id) if n.status_id is not None else None
+        if shown is not None and user_filters.hides(filter_matches(shown, ctx)):
+            continue  # a "hide" filter of the viewer's in notifications
         entity = {
             "id": str(n.id), "type": n.type, "created_at": iso(n.created_at),
             "group_key": f"ungrouped-{n.id}",

@@ -21,8 +21,8 @@ from fedigen.errors import ForbiddenError, NotFoundError
 from fedigen.http import services
 from fedigen.services import Services
 from fedigen.social import blocks, follows
-from storage.clients import Mute
-from storage.models import Actor, Block, DomainBlock, Follow, utcnow
+from storage.clients import AccountDomainBlock, Mute
+from storage.models import Actor, Block, Follow, utcnow
 from storage.vocabulary import FollowState
 
 
@@ -56,8 +56,9 @@ async def relationships(
         if m.expires_at is None or m.expires_at > now
     }
     domains = {t.domain for t in targets if t.domain}
-    blocked_domains = set(
-        await session.scalars(select(DomainBlock.domain).where(DomainBlock.domain.in_(domains)))
+    # The viewer's own domain blocks, as Mastodon's domain_blocking means.
+    blocked_domains = set(await session.scalars(select(AccountDomainBlock.domain).where(
+        AccountDomainBlock.account_id == viewer.id, AccountDomainBlock.domain.in_(domains)))
     ) if domains else set()  # fmt: skip
     return [
         {

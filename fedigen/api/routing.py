@@ -12,8 +12,10 @@ from fedigen.api import (
     accounts,
     admin_domains,
     c2s,
+    filters,
     generations,
     instance,
+    lists,
     media,
     notifications,
     polls,
@@ -24,6 +26,7 @@ from fedigen.api import (
     statuses,
     streaming,
     timelines,
+    user_tools,
 )
 
 routes: list[BaseRoute] = []
@@ -34,5 +37,6 @@ routes += [*notifications.routes, *search.routes]
 routes += polls.routes
 routes += [*statuses.routes, *timelines.routes, *media.routes, *generations.routes, *streaming.routes]
 routes += registrations.routes  # sign-up, email confirmation, password resets, invite links
+routes += [*filters.routes, *lists.routes, *user_tools.routes]  # users' own tools
 routes += c2s.routes  # POST outbox and GET inbox: fedigen.federation.routes has the other methods
 routes += privacy.routes  # /api/fedigen/account/..., export and import (docs/privacy.md)

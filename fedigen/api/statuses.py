@@ -57,11 +57,13 @@ async def render(svc: Services, session: AsyncSession, row: Status, viewer: Acto
 
 
 async def status_page(
-    request: Request, svc: Services, session: AsyncSession, query: Any, page: Page, viewer: Actor | None
-) -> Response:
-    """A page of statuses from ``query`` (on Status.id) with its Link header."""
+    request: Request, svc: Services, session: AsyncSession, query: Any, page: Page, viewer: Actor | None,
+    filter_context: str | None = None,
+) -> Response:  # fmt: skip
+    """A page of statuses from ``query`` (on Status.id) with its Link header; ``filter_context`` is the
+    viewer's filters' context (home, public, account), whose "hide" filters may leave statuses out."""
     rows = page.arrange(list(await session.scalars(page.apply(query, Status.id))))
-    body = await entities.statuses(svc, session, rows, viewer)
+    body = await entities.statuses(svc, session, rows, viewer, filter_context)
     return JSONResponse(body, headers=link_header(request, [r.id for r in rows], page))
 
 
@@ -218,7 +220,7 @@ async def context(request: Request) -> Response:
     async with svc.reads() as session:
         status = await visible_status(session, path_id(request), viewer_id)
         ancestors, descendants = await timelines.context(session, status, viewer_id)
-        rendered = await entities.statuses(svc, session, [*ancestors, *descendants], viewer)
+        rendered = await entities.statuses(svc, session, [*ancestors, *descendants], viewer, "thread")
     return JSONResponse({"ancestors": rendered[: len(ancestors)], "descendants": rendered[len(ancestors) :]})
 
 

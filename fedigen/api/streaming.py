@@ -33,7 +33,8 @@ from fedigen.api.auth import bearer_of, scope_allows
 from fedigen.api.grants import lookup_token, split_scopes
 from fedigen.errors import FedigenError
 from fedigen.services import Services
-from fedigen.social import timelines
+from fedigen.social import tags, timelines
+from storage.clients import AccountList
 from storage.models import Actor, Notification, Status, Tombstone
 
 log = logging.getLogger(__name__)
@@ -44,8 +45,10 @@ BATCH = 100
 # Close codes: the token is bad or revoked; too many connections from this address or token.
 CLOSE_UNAUTHORIZED = 4001
 CLOSE_TOO_MANY = 4029
-STREAMS = ("user", "user:notification", "public", "public:local", "public:remote", "hashtag", "hashtag:local")
-USER_STREAMS = ("user", "user:notification")
+STREAMS = (
+    "user", "user:notification", "public", "public:local", "public:remote", "hashtag", "hashtag:local", "list"
+)  # fmt: skip
+USER_STREAMS = ("user", "user:notification", "list")
 
 
 @dataclass
@@ -59,14 +62,19 @@ class Connection:
     last_notification: int = 0
     last_tombstone: int = 0
 
-    def subscribe(self, stream: str | None, tag: str | None) -> str | None:
-        """Add a stream; the reason it is refused otherwise."""
+    def subscribe(self, stream: str | None, tag: str | None, list_id: str | None = None) -> str | None:
+        """Add a stream; the reason it is refused otherwise (a list's id is checked when it is read)."""
         if stream not in STREAMS:
             return "Unknown stream type"
         if stream in USER_STREAMS and self.viewer is None:
             return "Missing access token"
         if stream.startswith("hashtag") and not (tag or "").strip():
             return "No tag for stream provided"
+        if stream == "list":
+            if not (list_id or "").isdigit() or len(list_id or "") > 18:
+                return "No list for stream provided"
+            self.subscriptions.add(("list", str(list_id)))
+            return None
         self.subscriptions.add(
             (stream, (tag or "").lstrip("#").lower() if stream.startswith("hashtag") else "")
         )
@@ -115,14 +123,26 @@ async def poll(svc: Services, session: AsyncSession, conn: Connection) -> list[s
         for stream, tag in sorted(conn.subscriptions):
             if stream == "user:notification":
                 continue
-            query = timelines.without_blocked(_query(conn, stream, tag), viewer_id)
-            query = (
-                query.where(Status.id > conn.last_status, Status.id <= newest)
-                .order_by(Status.id)
-                .limit(BATCH)
-            )
-            rows = list(await session.scalars(query))
-            for entity in await entities.statuses(svc, session, rows, conn.viewer):
+            if stream == "list":
+                # The viewer's own list only: Mastodon's "list" stream.
+                found = await session.get(AccountList, int(tag)) if conn.viewer is not None else None
+                if found is None or conn.viewer is None or found.account_id != conn.viewer.id:
+                    continue
+                base = timelines.list_query(conn.viewer.id, found.id, found.replies_policy)
+            else:
+                base = _query(conn, stream, tag)
+            queries = [timelines.without_blocked(base, viewer_id)]
+            if stream == "user" and conn.viewer is not None:
+                followed = await tags.followed_names(session, conn.viewer.id)
+                if followed:  # public posts with hashtags the viewer follows
+                    queries.append(timelines.followed_tags_query(conn.viewer.id, followed))
+            new = [Status.id > conn.last_status, Status.id <= newest]
+            pages = [
+                list(await session.scalars(q.where(*new).order_by(Status.id).limit(BATCH))) for q in queries
+            ]
+            statuses = timelines.merge_pages(pages, BATCH, ascending=True)
+            context = "home" if stream in ("user", "list") else "public"
+            for entity in await entities.statuses(svc, session, statuses, conn.viewer, context):
                 out.append(_message((stream, tag), "update", entity))
         conn.last_status = newest
     if conn.viewer is not None and conn.subscriptions & {("user", ""), ("user:notification", "")}:
@@ -167,11 +187,13 @@ async def _receive(websocket: WebSocket, conn: Connection) -> None:
             continue
         stream, tag = message.get("stream"), message.get("tag")
         if message.get("type") == "subscribe":
-            refused = conn.subscribe(stream if isinstance(stream, str) else None, str(tag or ""))
+            list_id = str(message.get("list") or "")
+            refused = conn.subscribe(stream if isinstance(stream, str) else None, str(tag or ""), list_id)
             if refused:
                 await websocket.send_text(json.dumps({"error": refused, "status": 400}))
         elif message.get("type") == "unsubscribe" and isinstance(stream, str):
-            conn.subscriptions.discard((stream, str(tag or "").lstrip("#").lower()))
+            key = str(message.get("list") or "") if stream == "list" else str(tag or "").lstrip("#").lower()
+            conn.subscriptions.discard((stream, key))
 
 
 class OpenStreams:
@@ -247,7 +269,7 @@ async def _serve(websocket: WebSocket, svc: Services, token: str | None) -> None
         return
     conn = Connection(viewer, scopes)
     first = websocket.query_params.get("stream")
-    if first and conn.subscribe(first, websocket.query_params.get("tag")):
+    if first and conn.subscribe(first, websocket.query_params.get("tag"), websocket.query_params.get("list")):
         await websocket.close(code=4002)
         return
     async with svc.reads() as session:

@@ -4,17 +4,18 @@ favourites lists, each paginated by id with a Link header."""
 from __future__ import annotations
 
 from starlette.requests import Request
-from starlette.responses import Response
+from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Route
 
+from fedigen.api import entities
 from fedigen.api.auth import authenticate, optional_auth
-from fedigen.api.pagination import Page
+from fedigen.api.pagination import Page, link_header
 from fedigen.api.params import read_params
 from fedigen.api.statuses import joined_page, status_page
 from fedigen.http import services
-from fedigen.social import timelines
+from fedigen.social import tags, timelines
 from storage.clients import Bookmark
-from storage.models import Favourite
+from storage.models import Favourite, Status
 
 
 async def home(request: Request) -> Response:
@@ -25,7 +26,14 @@ async def home(request: Request) -> Response:
     viewer = auth.account
     assert viewer is not None
     async with svc.reads() as session:
-        return await status_page(request, svc, session, timelines.home_query(viewer.id), page, viewer)
+        queries = [timelines.home_query(viewer.id)]
+        followed = await tags.followed_names(session, viewer.id)
+        if followed:
+            queries.append(timelines.followed_tags_query(viewer.id, followed))
+        pages = [list(await session.scalars(page.apply(q, Status.id))) for q in queries]
+        rows = page.arrange(timelines.merge_pages(pages, page.limit, ascending=page.min_id is not None))
+        body = await entities.statuses(svc, session, rows, viewer, "home")
+        return JSONResponse(body, headers=link_header(request, [r.id for r in rows], page))
 
 
 async def _public_page(request: Request, tag: str | None) -> Response:
@@ -42,7 +50,7 @@ async def _public_page(request: Request, tag: str | None) -> Response:
     svc = services(request)
     async with svc.reads() as session:
         query = timelines.without_blocked(query, viewer.id if viewer else None)
-        return await status_page(request, svc, session, query, page, viewer)
+        return await status_page(request, svc, session, query, page, viewer, "public")
 
 
 async def public(request: Request) -> Response:

@@ -17,6 +17,7 @@ from fedigen.errors import ConflictError, ForbiddenError, NotFoundError, Validat
 from fedigen.services import Services
 from fedigen.social import domains
 from fedigen.social.notifications import Kind, notify
+from storage.clients import AccountDomainBlock
 from storage.models import Actor, Block, Follow
 from storage.vocabulary import FollowState
 
@@ -29,6 +30,19 @@ async def _blocked(session: AsyncSession, a: Actor, b: Actor) -> Block | None:
             (Block.actor_id == b.id) & (Block.target_id == a.id),
         )).limit(1)
     )  # fmt: skip
+
+
+async def _domain_blocked(session: AsyncSession, a: Actor, b: Actor) -> bool:
+    """Whether either account (a local one) blocked the other's domain for itself."""
+    pairs = [(x, y.domain) for x, y in ((a, b), (b, a)) if x.domain is None and y.domain is not None]
+    if not pairs:
+        return False
+    found = await session.scalar(
+        select(AccountDomainBlock.id).where(or_(*(
+            (AccountDomainBlock.account_id == x.id) & (AccountDomainBlock.domain == d) for x, d in pairs
+        ))).limit(1)
+    )  # fmt: skip
+    return found is not None
 
 
 async def find_follow(session: AsyncSession, follower: Actor, followee: Actor) -> Follow | None:
@@ -61,7 +75,8 @@ async def follow(
     """
     if target.id == follower.id:
         raise ValidationError("account", "you cannot follow yourself")
-    if await _blocked(session, follower, target) is not None:
+    blocked = await _blocked(session, follower, target) is not None
+    if blocked or await _domain_blocked(session, follower, target):
         if follower.domain is None:
             raise ForbiddenError("This action is not allowed")
         row = Follow(follower_id=follower.id, followee_id=target.id, ap_id=ap_id)

@@ -12,6 +12,7 @@ from enum import StrEnum
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from storage.clients import AccountDomainBlock
 from storage.models import Actor, Block, Notification, Status
 
 
@@ -30,10 +31,15 @@ class Kind(StrEnum):
 
 
 async def blocks(session: AsyncSession, actor: Actor, target: Actor) -> bool:
-    """True when ``actor`` has blocked ``target``."""
+    """True when ``actor`` has blocked ``target``, or ``target``'s domain."""
     found = await session.scalar(
         select(Block.id).where(Block.actor_id == actor.id, Block.target_id == target.id)
     )
+    if found is None and target.domain is not None:
+        mine = AccountDomainBlock.account_id == actor.id
+        found = await session.scalar(
+            select(AccountDomainBlock.id).where(mine, AccountDomainBlock.domain == target.domain)
+        )
     return found is not None
 
 

@@ -1,7 +1,7 @@
 """privacy: an account's AI-training opt-out and whether others may remix its posts
 
 Revision ID: 0014_privacy
-Revises: 0011_domain_moderation
+Revises: 0013_user_tools
 Create Date: 2026-12-02 10:00:00
 """
 
@@ -13,7 +13,7 @@ from alembic import op
 from storage.db import batch_reflection_warnings_hidden
 
 revision = "0014_privacy"
-down_revision = "0011_domain_moderation"
+down_revision = "0013_user_tools"
 branch_labels = None
 depends_on = None
 
