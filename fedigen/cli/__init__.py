@@ -15,7 +15,7 @@ import sys
 import click
 from sqlalchemy import select
 
-from fedigen.cli import images
+from fedigen.cli import images, ops
 from fedigen.cli.common import fail, run_async, settings_of, with_services
 from fedigen.config import Settings, config_path
 from fedigen.errors import FedigenError
@@ -457,3 +457,7 @@ async def run_worker_once(svc: Services) -> None:
 
 for command in images.COMMANDS:
     main.add_command(command)
+for command in ops.COMMANDS:
+    main.add_command(command)
+for command in ops.DB_COMMANDS:
+    db.add_command(command)
