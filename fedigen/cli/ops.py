@@ -11,7 +11,7 @@ from typing import Any
 
 import click
 
-from fedigen.cli.common import fail, settings_of, with_services
+from fedigen.cli.common import fail, run_async, settings_of, with_services
 from fedigen.services import Services
 from fedigen.social import upkeep
 
@@ -158,5 +158,48 @@ def db_backup(ctx: click.Context, file: str, force: bool) -> None:
     click.echo(f"backed up {source} to {target} ({human(target.stat().st_size)})")
 
 
+@click.command("copy")
+@click.option(
+    "--to", "to_url", required=True, help="The empty target, e.g. postgresql+asyncpg://user:pw@host/db."
+)
+@click.pass_context
+def db_copy(ctx: click.Context, to_url: str) -> None:
+    """Copy every table into another, empty database (SQLite to PostgreSQL); stop fedigen first."""
+    from sqlalchemy.engine import make_url
+    from sqlalchemy.exc import ArgumentError, SQLAlchemyError
+
+    from storage.db import create_engine_nopool
+    from storage.transfer import copy_database
+
+    settings = settings_of(ctx)
+    try:
+        target = make_url(to_url)
+    except ArgumentError:
+        fail(f"--to: not a database URL: {to_url!r}")
+    if target.drivername not in ("postgresql+asyncpg", "sqlite+aiosqlite"):
+        fail(f"--to: use postgresql+asyncpg://... or sqlite+aiosqlite:///..., not {target.drivername}://")
+    shown = target.render_as_string(hide_password=True)
+    if target.drivername == "sqlite+aiosqlite" and target.database:
+        target = target.set(database=str(Path(target.database).resolve()))
+    if target.render_as_string(hide_password=False) == settings.database_url:
+        fail("--to names the database fedigen already uses")
+
+    async def run() -> dict[str, int]:
+        source_engine = create_engine_nopool(settings.database_url)
+        target_engine = create_engine_nopool(target.render_as_string(hide_password=False))
+        try:
+            return (await copy_database(source_engine, target_engine)).rows
+        except (OSError, SQLAlchemyError) as exc:
+            raise ValueError(f"copy to {shown} failed: {exc}".splitlines()[0]) from exc
+        finally:
+            await source_engine.dispose()
+            await target_engine.dispose()
+
+    rows = run_async(run())
+    for table, count in rows.items():
+        click.echo(f"{table}\t{count}")
+    click.echo(f"copied {sum(rows.values())} rows of {len(rows)} tables to {shown}")
+
+
 COMMANDS = [media, stats]
-DB_COMMANDS = [db_backup]
+DB_COMMANDS = [db_backup, db_copy]
