@@ -24,7 +24,8 @@ from cryptography.x509.oid import NameOID
 from fedigen.config import MediaSettings
 
 DEPLOY = Path(__file__).resolve().parents[2] / "deploy"
-UNITS = ("fedigen.service", "fedigen-worker.service")
+UNITS = ("fedigen.service", "fedigen-worker.service", "fedigen-media-prune.service")
+TIMERS = ("fedigen-media-prune.timer",)
 FEDIGEN_BIN = "/opt/fedigen/venv/bin/fedigen"
 
 
@@ -119,8 +120,10 @@ def test_systemd_units_are_valid(tmp_path: Path) -> None:
         assert f"ExecStart={FEDIGEN_BIN} " in text
         # A binary that exists here (systemd-analyze checks it is executable).
         (tmp_path / name).write_text(text.replace(FEDIGEN_BIN, sys.executable + " -m fedigen"))
+    for name in TIMERS:
+        shutil.copyfile(DEPLOY / "systemd" / name, tmp_path / name)
     proc = subprocess.run(
-        [analyze, "verify", "--man=no", *(str(tmp_path / name) for name in UNITS)],
+        [analyze, "verify", "--man=no", *(str(tmp_path / name) for name in (*UNITS, *TIMERS))],
         capture_output=True, text=True, timeout=60, cwd=tmp_path,
     )  # fmt: skip
     output = proc.stdout + proc.stderr
