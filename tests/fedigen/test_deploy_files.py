@@ -92,7 +92,9 @@ http {{
     )
     assert proc.returncode == 0, proc.stderr
     assert "test is successful" in proc.stderr
-    assert "[warn]" not in proc.stderr, proc.stderr
+    # Any warning but the one nginx 1.25.1+ gives for "listen ... http2" (kept for Debian 12's 1.22).
+    warnings = [w for w in proc.stderr.splitlines() if "[warn]" in w and "http2" not in w]
+    assert not warnings, proc.stderr
 
 
 def test_caddyfile_is_valid(tmp_path: Path) -> None:
