@@ -258,3 +258,16 @@ def test_backup_and_restore(cli: FedigenServer, tmp_path: Path) -> None:
                                                          "postgresql+asyncpg://u@127.0.0.1:1/x"))  # fmt: skip
     pg = cli.cli("db", "backup", str(tmp_path / "x.db"), check=False)
     assert pg.returncode == 1 and "pg_dump" in pg.stderr
+
+
+def test_backup_while_serving_includes_what_is_in_the_write_ahead_log(tmp_path: Path) -> None:
+    with FedigenServer(tmp_path) as server:
+        server.cli("account", "create", "erin", "--password-stdin", stdin="a long password\n")
+        database = server.directory / "data" / "fedigen.db"
+        assert Path(f"{database}-wal").exists()  # the running server keeps the log open
+        backup = tmp_path / "online.db"
+        server.cli("db", "backup", str(backup))
+        with sqlite3.connect(backup) as db:
+            assert db.execute("SELECT 1 FROM actors WHERE username = 'erin' AND domain IS NULL").fetchone()
+            assert db.execute("PRAGMA journal_mode").fetchone() == ("delete",)
+        assert not Path(f"{backup}-wal").exists()
