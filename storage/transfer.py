@@ -3,7 +3,8 @@ an instance outgrows its file, or back.
 
 The target is migrated to the same schema revision as the source, then every table is copied in
 foreign-key order (parents first) in one transaction on the target, so a failed copy leaves it empty.
-A column that refers to its own table (a reply to a post stored later) is filled in a second pass.
+A column that refers to a later row of its own table (a reply to a post stored after it) is filled
+in a second pass.
 On PostgreSQL each table's id sequence is then set past the highest id copied, so new rows do not
 collide with copied ones. The source must not change meanwhile: stop fedigen first.
 """
@@ -104,7 +105,8 @@ async def _copy_table(src: Any, dst: Any, table: Table) -> int:
         if not rows:
             return copied
         for row in rows:
-            refs = {name: row[name] for name in deferred if row[name] is not None}
+            own = row[key[0].name] if len(key) == 1 else None
+            refs = {name: row[name] for name in deferred if _waits(own, row[name])}
             if refs:
                 later.append({**{c.name: row[c.name] for c in key}, **refs})
                 row.update(dict.fromkeys(refs))
@@ -119,6 +121,14 @@ async def _copy_table(src: Any, dst: Any, table: Table) -> int:
     return copied
 
 
+def _waits(own: Any, ref: Any) -> bool:
+    """Whether a reference to the same table must wait for the second pass: rows are copied in key
+    order, so a reference to a row with a smaller key is already there."""
+    if ref is None:
+        return False
+    return not (isinstance(own, int) and isinstance(ref, int) and ref < own)
+
+
 async def _fix_sequence(dst: Any, table: Table) -> None:
     """Set the table's id sequence past the highest id (PostgreSQL)."""
     if len(table.primary_key.columns) != 1:
@@ -130,6 +140,9 @@ async def _fix_sequence(dst: Any, table: Table) -> None:
     if sequence is None:
         return
     await dst.execute(
-        text(f'SELECT setval(:s, COALESCE((SELECT MAX("{column.name}") FROM "{table.name}"), 0) + 1, false)'),
+        text(
+            f"SELECT setval(CAST(CAST(:s AS text) AS regclass),"
+            f' COALESCE((SELECT MAX("{column.name}") FROM "{table.name}"), 0) + 1, false)'
+        ),
         {"s": sequence},
     )

@@ -29,6 +29,8 @@ def cli(tmp_path: Path) -> FedigenServer:
     # A row referring to a later row of its own table: copied in a second pass.
     with sqlite3.connect(server.directory / "data" / "fedigen.db") as db:
         db.execute("UPDATE statuses SET in_reply_to_id = ? WHERE id = ?", (int(second), int(first)))
+        # And one to an earlier row, copied in the same batch.
+        db.execute("UPDATE statuses SET reblog_of_id = ? WHERE id = ?", (int(first), int(second)))
     return server
 
 
