@@ -7,21 +7,30 @@ here), nginx's cache directory, and the unit's ExecStart binary (a command that 
 
 from __future__ import annotations
 
+import asyncio
+import hashlib
+import json
 import os
 import re
+import secrets
 import shutil
+import sqlite3
+import ssl
 import subprocess
 import sys
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+import httpx
 import pytest
+import websockets
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 
 from fedigen.config import MediaSettings
+from tests.support.server import FedigenServer, free_port
 
 DEPLOY = Path(__file__).resolve().parents[2] / "deploy"
 UNITS = ("fedigen.service", "fedigen-worker.service", "fedigen-media-prune.service")
@@ -152,3 +161,122 @@ def test_units_and_proxies_say_what_docs_promise() -> None:
     assert int(re.search(r"max_size (\d+)MB", caddy)[1]) * 10**6 >= max_upload  # type: ignore[index]
     for header in ("Host $host", "X-Forwarded-Proto $scheme", "Upgrade $http_upgrade"):
         assert f"proxy_set_header {header};" in nginx
+    # nginx inherits proxy_set_header and add_header into a location only if it has none of its own.
+    for block in re.findall(r"location [^{]*\{[^}]*\}", nginx):
+        if "proxy_set_header" in block:
+            for header in ("Host $host", "X-Forwarded-For", "X-Forwarded-Proto $scheme"):
+                assert f"proxy_set_header {header}" in block, block
+        if "add_header" in block:
+            assert "add_header Strict-Transport-Security" in block, block
+
+
+def test_nginx_config_in_front_of_a_running_fedigen(tmp_path: Path) -> None:
+    """deploy/nginx/fedigen.conf as it is (ports, certificate and upstream aside) in front of a real
+    `fedigen serve`: pages pass, media come back with their cache headers and from nginx's cache the
+    second time, the streaming API works over WebSocket through it, and an inbox body past 1 MB stops at
+    nginx while a small one reaches fedigen."""
+    nginx = tool("nginx")
+    server = FedigenServer(tmp_path / "fedigen")
+    server.directory.mkdir()
+    server.cli("init", "--url", server.base_url, "--admin", "admin")
+    token = secrets.token_urlsafe(16)
+    with sqlite3.connect(server.directory / "data" / "fedigen.db") as db:
+        db.execute(
+            "INSERT INTO oauth_apps (client_id, client_secret_hash, name, redirect_uris, scopes, created_at)"
+            " VALUES ('c', 'x', 't', 'urn:ietf:wg:oauth:2.0:oob', 'read write', datetime('now'))"
+        )
+        db.execute(
+            "INSERT INTO oauth_tokens (token_hash, app_id, account_id, scopes, created_at) VALUES"
+            " (?, (SELECT id FROM oauth_apps), (SELECT id FROM actors WHERE username = 'admin'),"
+            " 'read write', datetime('now'))",
+            (hashlib.sha256(token.encode()).hexdigest(),),
+        )
+    server.cli("post", "--as", "admin", "--prompt", "a lighthouse in fog", "an image")
+    with sqlite3.connect(server.directory / "data" / "fedigen.db") as db:
+        media_key = db.execute(
+            "SELECT thumbnail_key FROM media_attachments WHERE thumbnail_key IS NOT NULL"
+        ).fetchone()[0]
+
+    cert, key = self_signed(tmp_path)
+    https_port, http_port = free_port(), free_port()
+    site = (DEPLOY / "nginx" / "fedigen.conf").read_text()
+    site = (
+        site.replace("/etc/letsencrypt/live/social.example/fullchain.pem", str(cert))
+        .replace("/etc/letsencrypt/live/social.example/privkey.pem", str(key))
+        .replace("/var/cache/nginx/fedigen", str(tmp_path / "cache"))
+        .replace("server 127.0.0.1:8000;", f"server 127.0.0.1:{server.port};")
+        .replace("listen 443 ssl http2;", f"listen 127.0.0.1:{https_port} ssl http2;")
+        .replace("listen 80;", f"listen 127.0.0.1:{http_port};")
+    )
+    site = "\n".join(line for line in site.splitlines() if "listen [::]" not in line)
+    (tmp_path / "site.conf").write_text(site)
+    temp = tmp_path / "temp"
+    temp.mkdir()
+    (tmp_path / "nginx.conf").write_text(f"""
+{"user root;" if os.geteuid() == 0 else ""}
+pid {tmp_path}/nginx.pid;
+error_log {tmp_path}/error.log;
+events {{}}
+http {{
+    access_log off;
+    client_body_temp_path {temp}; proxy_temp_path {temp}; fastcgi_temp_path {temp};
+    uwsgi_temp_path {temp}; scgi_temp_path {temp};
+    include {tmp_path}/site.conf;
+}}
+""")
+    base = f"https://127.0.0.1:{https_port}"
+    with server:
+        proxy = subprocess.Popen(
+            [nginx, "-p", str(tmp_path), "-c", str(tmp_path / "nginx.conf"), "-g", "daemon off;"],
+            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+        )  # fmt: skip
+        try:
+            with httpx.Client(base_url=base, verify=False, timeout=10) as client:
+                server.wait_until(lambda: _answers(client), what="nginx to answer")
+                page = client.get("/.well-known/nodeinfo")
+                assert page.status_code == 200 and "nodeinfo" in page.text
+                assert page.headers["strict-transport-security"] == "max-age=63072000"
+
+                first, second = client.get(f"/media/{media_key}"), client.get(f"/media/{media_key}")
+                for answer in (first, second):
+                    assert answer.status_code == 200 and answer.headers["content-type"].startswith("image/")
+                    assert answer.headers["cache-control"] == "public, max-age=31536000, immutable"
+                    assert "strict-transport-security" in answer.headers
+                assert (first.headers["x-cache-status"], second.headers["x-cache-status"]) == ("MISS", "HIT")
+                assert (
+                    first.content
+                    == second.content
+                    == (server.directory / "data" / "media" / media_key).read_bytes()
+                )
+
+                headers = {"Content-Type": "application/activity+json"}
+                big = client.post("/inbox", content=b"{" + b" " * 1_100_000 + b"}", headers=headers)
+                assert big.status_code == 413 and "nginx" in big.text  # refused before fedigen
+                small = client.post("/inbox", content=b'{"type": "Follow"}', headers=headers)
+                assert small.status_code == 401, small.text  # fedigen's answer: no signature
+
+                async def stream_one_post() -> str:
+                    url = f"wss://127.0.0.1:{https_port}/api/v1/streaming?access_token={token}&stream=user"
+                    tls = ssl.create_default_context()
+                    tls.check_hostname, tls.verify_mode = False, ssl.CERT_NONE
+                    async with websockets.connect(url, ssl=tls) as ws:
+                        async with httpx.AsyncClient(base_url=base, verify=False) as api:
+                            posted = await api.post(
+                                "/api/v1/statuses", data={"status": "through nginx"},
+                                headers={"Authorization": f"Bearer {token}"},
+                            )  # fmt: skip
+                            assert posted.status_code == 200, posted.text
+                        event = json.loads(await asyncio.wait_for(ws.recv(), 15))
+                        return str(json.loads(event["payload"])["content"])
+
+                assert "through nginx" in asyncio.run(stream_one_post())
+        finally:
+            proxy.terminate()
+            proxy.wait(timeout=10)
+
+
+def _answers(client: httpx.Client) -> bool:
+    try:
+        return client.get("/.well-known/nodeinfo").status_code == 200
+    except httpx.HTTPError:
+        return False
