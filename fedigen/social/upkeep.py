@@ -121,8 +121,8 @@ def _related_locally(actor_id: Any) -> Any:
 
 async def prune_media(svc: Services, days: int, *, dry_run: bool = False) -> PruneResult:
     """Prune cached copies of remote images older than ``days`` days (see the module's docstring)."""
-    if days < 1:
-        raise ValueError(f"--days must be at least 1, not {days}")
+    if not 1 <= days <= 36500:
+        raise ValueError(f"--days must be from 1 to 36500, not {days}")
     cutoff = utcnow() - timedelta(days=days)
     result = PruneResult(dry_run=dry_run, cutoff=cutoff)
     candidates: set[str] = set()
