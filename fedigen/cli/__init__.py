@@ -15,7 +15,7 @@ import sys
 import click
 from sqlalchemy import select
 
-from fedigen.cli import domains, images, models, privacy, signup
+from fedigen.cli import domains, images, models, ops, privacy, signup
 from fedigen.cli.common import fail, run_async, settings_of, with_services
 from fedigen.config import Settings, config_path
 from fedigen.errors import FedigenError
@@ -443,3 +443,7 @@ for command in signup.ACCOUNT_COMMANDS:
 main.add_command(signup.invite)
 for command in domains.COMMANDS:
     main.add_command(command)
+for command in ops.COMMANDS:
+    main.add_command(command)
+for command in ops.DB_COMMANDS:
+    db.add_command(command)

@@ -35,6 +35,10 @@ from storage.models import Actor, ActorEmoji, CustomEmoji, Status, StatusEmoji, 
 
 log = logging.getLogger(__name__)
 
+# An emoji whose copy `fedigen media prune` removed: shown from its server, not fetched again until its
+# image changes (fedigen.social.upkeep).
+PRUNED = "pruned"
+
 
 @dataclass(frozen=True)
 class EmojiImage:
@@ -52,7 +56,7 @@ def image_of(svc: Services, emoji: CustomEmoji) -> EmojiImage | None:
         url = media_url(svc, emoji.image_key)
         return EmojiImage(emoji.shortcode, url, media_url(svc, emoji.static_key) if emoji.static_key else url,
                           cached=True)  # fmt: skip
-    if emoji.state == PENDING:
+    if emoji.state in (PENDING, PRUNED):
         return EmojiImage(emoji.shortcode, emoji.remote_url, emoji.remote_url, cached=False)
     return None
 

@@ -1,0 +1,354 @@
+"""What an operator looks after: how much media is stored and of what kind, pruning the copies of other
+servers' images, and the instance's numbers (accounts, posts, domains, queues, database size).
+
+The media store is content-addressed (:mod:`storage.media`): the same bytes are one file, which several
+rows may name. A file is therefore deleted only when, after the prune, no row names it any more; local
+accounts' media (uploads and generated images, rows without ``remote_url``) is never pruned, and a file
+that one of them shares with a remote copy stays.
+
+What a prune removes, as Mastodon's ``tootctl media remove`` does:
+
+- copies of remote avatars made more than N days ago, of accounts no local account follows or is
+  followed by (Mastodon's ``--prune-profiles`` rule); the row stays, marked ``pruned``, so the worker
+  does not fetch the image again: the avatar is shown from its server until the account changes it;
+  copies of avatars an account no longer uses are removed whoever follows it;
+- copies of other servers' custom emoji made more than N days ago and used by no post received in those
+  N days; the row stays (``pruned``) and the emoji is shown from its server, until its image changes.
+
+Images attached to remote posts are never copied (clients load them from their server), so there is
+nothing of theirs to prune.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+from collections import Counter
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import exists, func, or_, select, text
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from activitypub.emoji import READY
+from fedigen.services import Services
+from fedigen.social.emoji import PRUNED
+from storage import MediaError
+from storage.media import MediaStore
+from storage.models import (
+    QUEUE_MODELS,
+    Actor,
+    CustomEmoji,
+    DomainBlock,
+    Follow,
+    Host,
+    MediaAttachment,
+    Status,
+    StatusEmoji,
+    User,
+    utcnow,
+)
+
+# The kinds `fedigen media usage` reports, in the order a file shared by several is counted under.
+LOCAL_ORIGINALS = "local originals"
+LOCAL_VARIANTS = "local variants"
+REMOTE_AVATARS = "remote avatar copies"
+EMOJI = "emoji copies"
+KINDS = (LOCAL_ORIGINALS, LOCAL_VARIANTS, REMOTE_AVATARS, EMOJI)
+
+
+@dataclass
+class FileTally:
+    """How many files and bytes."""
+
+    files: int = 0
+    bytes: int = 0
+
+    def add(self, size: int) -> None:
+        self.files += 1
+        self.bytes += size
+
+    def as_dict(self) -> dict[str, int]:
+        return {"files": self.files, "bytes": self.bytes}
+
+
+@dataclass
+class PruneResult:
+    """What a prune removed (or, with ``dry_run``, would remove)."""
+
+    dry_run: bool
+    cutoff: datetime
+    avatars: int = 0  # avatar copies pruned
+    emojis: int = 0  # emoji copies pruned
+    freed: FileTally = field(default_factory=FileTally)
+    # Files a pruned row named that another row still names (kept).
+    shared: int = 0
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "dry_run": self.dry_run, "cutoff": self.cutoff.isoformat(), "avatars": self.avatars,
+            "emojis": self.emojis, "freed": self.freed.as_dict(), "kept_shared_files": self.shared,
+        }  # fmt: skip
+
+
+def _size(store: MediaStore, key: str) -> int | None:
+    """The size of a stored file, None when it is missing (or the key is malformed)."""
+    try:
+        return store.path(key).stat().st_size
+    except (OSError, MediaError):
+        return None
+
+
+async def _referenced_keys(session: AsyncSession) -> set[str]:
+    """Every media key a row names (media rows of every kind and emoji)."""
+    keys: set[str] = set()
+    rows = await session.execute(
+        select(MediaAttachment.original_key, MediaAttachment.federation_key, MediaAttachment.thumbnail_key)
+    )
+    for row in rows:
+        keys.update(k for k in row if k)
+    for image, static in await session.execute(select(CustomEmoji.image_key, CustomEmoji.static_key)):
+        keys.update(k for k in (image, static) if k)
+    return keys
+
+
+def _related_locally(actor_id: Any) -> Any:
+    """Whether an account follows, or is followed by, anyone we know of (locally stored follows)."""
+    return exists().where(or_(Follow.follower_id == actor_id, Follow.followee_id == actor_id))
+
+
+async def prune_media(svc: Services, days: int, *, dry_run: bool = False) -> PruneResult:
+    """Prune cached copies of remote images older than ``days`` days (see the module's docstring)."""
+    if not 1 <= days <= 36500:
+        raise ValueError(f"--days must be from 1 to 36500, not {days}")
+    cutoff = utcnow() - timedelta(days=days)
+    result = PruneResult(dry_run=dry_run, cutoff=cutoff)
+    candidates: set[str] = set()
+    async with svc.sessions() as session:
+        async with session.begin():
+            avatar_copies = list(
+                await session.execute(
+                    select(MediaAttachment, Actor.icon_url)
+                    .join(Actor, Actor.id == MediaAttachment.account_id)
+                    .where(
+                        Actor.domain.is_not(None),
+                        MediaAttachment.remote_url.is_not(None),
+                        MediaAttachment.status_id.is_(None),
+                        MediaAttachment.state == READY,
+                        MediaAttachment.created_at < cutoff,
+                        or_(
+                            Actor.icon_url.is_(None),
+                            MediaAttachment.remote_url != Actor.icon_url,
+                            ~_related_locally(Actor.id),
+                        ),
+                    )
+                )
+            )
+            for row, icon_url in avatar_copies:
+                candidates.update(k for k in (row.original_key, row.federation_key, row.thumbnail_key) if k)
+                if row.remote_url == icon_url:  # the avatar in use: keep the row, so it is not fetched again
+                    row.state = PRUNED
+                    row.original_key = row.federation_key = row.thumbnail_key = None
+                    row.meta = {}
+                else:  # a copy of an avatar no longer used
+                    await session.delete(row)
+                result.avatars += 1
+            recent_use = (
+                select(StatusEmoji.id)
+                .join(Status, Status.id == StatusEmoji.status_id)
+                .where(StatusEmoji.emoji_id == CustomEmoji.id, Status.created_at >= cutoff)
+                .exists()
+            )
+            emojis = list(
+                await session.scalars(
+                    select(CustomEmoji).where(
+                        CustomEmoji.domain.is_not(None),
+                        CustomEmoji.state == READY,
+                        func.coalesce(CustomEmoji.fetched_at, CustomEmoji.created_at) < cutoff,
+                        ~recent_use,
+                    )
+                )
+            )
+            for emoji in emojis:
+                candidates.update(k for k in (emoji.image_key, emoji.static_key) if k)
+                emoji.state, emoji.image_key, emoji.static_key = PRUNED, None, None
+                result.emojis += 1
+            await session.flush()
+            still_named = await _referenced_keys(session)
+            if dry_run:
+                await session.rollback()
+    doomed = sorted(candidates - still_named)
+    result.shared = len(candidates & still_named)
+    if not dry_run and doomed:
+        # Named again since (the same bytes stored anew by a copy made meanwhile): keep those.
+        async with svc.reads() as session:
+            doomed = sorted(set(doomed) - await _referenced_keys(session))
+    store = svc.media.store
+    for key in doomed:
+        size = _size(store, key)
+        if size is None:
+            continue
+        if not dry_run:
+            await store.adelete(key)
+        result.freed.add(size)
+    return result
+
+
+@dataclass
+class MediaUsage:
+    """Files and bytes of the media directory by kind, and what no row names."""
+
+    kinds: dict[str, FileTally]
+    # Files on disk no row names (left by an interrupted write or an older prune), and the uploads
+    # waiting for the image pipeline.
+    unreferenced: FileTally
+    uploads: FileTally
+    # Keys a row names whose file is missing.
+    missing: int
+
+    @property
+    def total(self) -> FileTally:
+        tally = FileTally()
+        for part in [*self.kinds.values(), self.unreferenced, self.uploads]:
+            tally.files += part.files
+            tally.bytes += part.bytes
+        return tally
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "kinds": {name: t.as_dict() for name, t in self.kinds.items()},
+            "unreferenced": self.unreferenced.as_dict(),
+            "uploads": self.uploads.as_dict(),
+            "missing": self.missing,
+            "total": self.total.as_dict(),
+        }
+
+
+def _walk(root: Path) -> dict[str, int]:
+    """Every stored file under a media root, by key, with its size."""
+    found: dict[str, int] = {}
+    if not root.is_dir():
+        return found
+    for prefix in os.scandir(root):
+        if not prefix.is_dir(follow_symlinks=False):
+            continue
+        for entry in os.scandir(prefix.path):
+            if entry.is_file(follow_symlinks=False) and not entry.name.startswith("."):
+                found[f"{prefix.name}/{entry.name}"] = entry.stat(follow_symlinks=False).st_size
+    return found
+
+
+async def media_usage(svc: Services) -> MediaUsage:
+    """Bytes and files by kind: local originals, their variants, remote avatar copies, emoji copies."""
+    by_kind: dict[str, set[str]] = {kind: set() for kind in KINDS}
+    async with svc.reads() as session:
+        rows = await session.execute(
+            select(
+                MediaAttachment.remote_url, MediaAttachment.original_key, MediaAttachment.federation_key,
+                MediaAttachment.thumbnail_key,
+            )
+        )  # fmt: skip
+        for remote_url, original, federation, thumbnail in rows:
+            keys = {k for k in (original, federation, thumbnail) if k}
+            if remote_url is not None:
+                by_kind[REMOTE_AVATARS] |= keys
+            else:
+                by_kind[LOCAL_ORIGINALS] |= {original} if original else set()
+                by_kind[LOCAL_VARIANTS] |= {k for k in (federation, thumbnail) if k}
+        for image, static in await session.execute(select(CustomEmoji.image_key, CustomEmoji.static_key)):
+            by_kind[EMOJI] |= {k for k in (image, static) if k}
+    on_disk = await asyncio.to_thread(_walk, svc.media.store.root)
+    uploads_on_disk = await asyncio.to_thread(_walk, svc.media.uploads.root)
+    counted: set[str] = set()
+    kinds: dict[str, FileTally] = {}
+    missing: set[str] = set()
+    for kind in KINDS:  # a file several kinds share is counted once, under the first
+        tally = kinds[kind] = FileTally()
+        for key in sorted(by_kind[kind] - counted):
+            counted.add(key)
+            if key in on_disk:
+                tally.add(on_disk[key])
+            else:
+                missing.add(key)
+    unreferenced = FileTally()
+    for key, size in on_disk.items():
+        if key not in counted:
+            unreferenced.add(size)
+    uploads = FileTally()
+    for size in uploads_on_disk.values():
+        uploads.add(size)
+    return MediaUsage(kinds=kinds, unreferenced=unreferenced, uploads=uploads, missing=len(missing))
+
+
+async def instance_stats(svc: Services) -> dict[str, Any]:
+    """Accounts by role and state, posts local and remote, known domains, queue depths, database size."""
+    async with svc.reads() as session:
+        roles = Counter(
+            {
+                str(role): int(n)
+                for role, n in await session.execute(select(User.role, func.count()).group_by(User.role))
+            }
+        )
+        states: Counter[str] = Counter()
+        for deleted, n in await session.execute(
+            select(Actor.deleted_at.is_not(None), func.count())
+            .join(User, User.actor_id == Actor.id)
+            .group_by(Actor.deleted_at.is_not(None))
+        ):
+            states["deleted" if deleted else "active"] += int(n)
+        remote_accounts = await session.scalar(
+            select(func.count())
+            .select_from(Actor)
+            .where(Actor.domain.is_not(None), Actor.deleted_at.is_(None))
+        )
+        statuses: dict[str, int] = {"local": 0, "remote": 0}
+        for local, n in await session.execute(
+            select(Status.local, func.count()).where(Status.deleted_at.is_(None)).group_by(Status.local)
+        ):
+            statuses["local" if local else "remote"] += int(n)
+        domains = await session.scalar(
+            select(func.count(func.distinct(Actor.domain))).where(Actor.domain.is_not(None))
+        )
+        hosts = await session.scalar(select(func.count()).select_from(Host))
+        unavailable = await session.scalar(
+            select(func.count()).select_from(Host).where(Host.unavailable_since.is_not(None))
+        )
+        blocked = await session.scalar(select(func.count()).select_from(DomainBlock))
+        queues: dict[str, dict[str, int]] = {}
+        for model in QUEUE_MODELS:
+            table = model.__table__  # type: ignore[attr-defined]
+            counts = {
+                str(getattr(state, "value", state)): int(n)
+                for state, n in await session.execute(
+                    select(table.c.state, func.count()).group_by(table.c.state)
+                )
+            }
+            queues[str(table.name)] = dict(sorted(counts.items()))
+        size = await database_size(session, svc.engine.dialect.name)
+    return {
+        "users": {
+            "total": sum(roles.values()), "by_role": dict(sorted(roles.items())), "by_state": dict(states),
+        },
+        "remote_accounts": int(remote_accounts or 0),
+        "statuses": statuses,
+        "domains": {
+            "known": int(domains or 0), "hosts_contacted": int(hosts or 0),
+            "unavailable": int(unavailable or 0), "blocked": int(blocked or 0),
+        },
+        "queues": queues,
+        "database": {"dialect": svc.engine.dialect.name, "bytes": size},
+    }  # fmt: skip
+
+
+async def database_size(session: AsyncSession, dialect: str) -> int | None:
+    """The database's size in bytes (SQLite: its pages; PostgreSQL: pg_database_size)."""
+    if dialect == "sqlite":
+        pages = await session.scalar(text("PRAGMA page_count"))
+        page_size = await session.scalar(text("PRAGMA page_size"))
+        return int(pages or 0) * int(page_size or 0)
+    if dialect == "postgresql":
+        value = await session.scalar(text("SELECT pg_database_size(current_database())"))
+        return int(value) if value is not None else None
+    return None
