@@ -12,6 +12,7 @@ from fedigen.api import (
     accounts,
     c2s,
     generations,
+    image_moderation,
     instance,
     media,
     notifications,
@@ -29,4 +30,5 @@ routes += [*instance.routes, *accounts.routes, *relationships.routes, *accounts.
 routes += [*notifications.routes, *search.routes]
 routes += polls.routes
 routes += [*statuses.routes, *timelines.routes, *media.routes, *generations.routes, *streaming.routes]
+routes += image_moderation.routes
 routes += c2s.routes  # POST outbox and GET inbox: fedigen.federation.routes has the other methods

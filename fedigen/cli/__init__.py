@@ -457,3 +457,7 @@ async def run_worker_once(svc: Services) -> None:
 
 for command in images.COMMANDS:
     main.add_command(command)
+from fedigen.cli import image_moderation  # noqa: E402 - registered last, as its own group
+
+for command in image_moderation.COMMANDS:
+    main.add_command(command)

@@ -25,6 +25,7 @@ from sqlalchemy import exists, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from fedigen.services import Services
+from fedigen.social import image_checks
 from storage import MediaError
 from storage.attachments import fill_row, ingest, store_processed
 from storage.images import EXT_BY_MEDIA_TYPE, process_image_async, sniff_media_type
@@ -54,8 +55,17 @@ def start_processing(svc: Services, media_id: int, data: bytes, focus: tuple[flo
 
 
 async def process_upload(svc: Services, media_id: int, data: bytes, focus: tuple[float, float]) -> None:
-    """Run the image pipeline for a processing row: ready when done, failed when the image is bad."""
+    """Run the image pipeline for a processing row: ready when done, failed when the image is bad or the
+    image classifier's rules refuse it; still processing (tried again later) when the classifier holds it."""
+    async with svc.reads() as session:
+        owner = await session.scalar(select(MediaAttachment.account_id).where(MediaAttachment.id == media_id))
+    outcome = await image_checks.check_upload(svc, data, owner)
+    if outcome.action == image_checks.HOLD:
+        log.info("media %s held: %s", media_id, outcome.reason)
+        return  # the raw upload stays; the worker's resume_uploads tries again after the grace period
     try:
+        if outcome.action == image_checks.REFUSE:
+            raise MediaError(outcome.reason)
         processed = await process_image_async(data, svc.media.limits, focus=focus)
         keys = await store_processed(svc.media, processed)
     except MediaError as exc:
@@ -76,7 +86,8 @@ async def process_upload(svc: Services, media_id: int, data: bytes, focus: tuple
             upload_key = (row.meta or {}).get("upload_key")
             fill_row(row, processed, keys)
             row.focus_x, row.focus_y = kept
-            row.meta = {**row.meta, "focus": {"x": kept[0], "y": kept[1]}}  # upload_key no longer
+            # upload_key no longer
+            row.meta = image_checks.with_verdict({**row.meta, "focus": {"x": kept[0], "y": kept[1]}}, outcome)
     await _forget_upload(svc, upload_key)
 
 
