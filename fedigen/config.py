@@ -184,6 +184,8 @@ class ModerationSettings:
     classifier_api_key: str = ""
     # Seconds one classifier call may take.
     timeout: float = 10.0
+    # What is sent to it: prompts (before generation, as text), uploads, generated images.
+    check_prompts: bool = True
     check_uploads: bool = True
     check_generated: bool = True
     # Rules on the classifier's answer, "category>score" (or ">="), a bare category (its boolean), or

@@ -114,7 +114,7 @@ def moderation_client(settings: Settings, http: httpx.AsyncClient) -> Moderation
     """The prompt check of the classifier ([moderation] classifier_url, or its [generation] alias), on
     the one pooled client: a classifier on this machine or network needs private addresses allowed."""
     url, model, api_key = settings.classifier
-    if not url:
+    if not url or not settings.moderation.check_prompts:
         return None
     return ModerationClient(http, url, api_key=api_key, model=model, timeout=settings.moderation.timeout)
 

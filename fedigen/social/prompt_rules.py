@@ -4,8 +4,9 @@ The ``[generation]`` config's ``blocked_terms`` and ``blocked_patterns`` are the
 config value the table has never held is in force as if it were a row, and is written to the table
 (``seed``) before an admin lists or changes the rules, so it gets an id; an admin's removal keeps its
 row, marked removed, so a removed config value stays removed. Checking a prompt never writes (it may
-run inside another transaction, such as the bot's). Every change bumps a version counter; a process re-reads the rules when the counter moved, checking it at most once a second, so a
-change made by the CLI or by another process applies everywhere within a second, without a restart.
+run inside another transaction, such as the bot's). Every change bumps a version counter; a process
+re-reads the rules when the counter moved, checking it at most once a second, so a change made by the
+CLI or by another process applies everywhere within a second, without a restart.
 """
 
 from __future__ import annotations
