@@ -101,7 +101,9 @@ async def list_refusals(request: Request) -> Response:
     if (account_id := params.get_int("account_id", low=0)) is not None:
         query = query.where(Refusal.account_id == account_id)
     async with services(request).reads() as session:
-        rows = page.arrange(list((await session.execute(page.apply(query, Refusal.id))).tuples()))
+        rows = page.arrange(
+            [(row, actor) for row, actor in await session.execute(page.apply(query, Refusal.id))]
+        )
     return JSONResponse(
         [refusal_entity(row, actor) for row, actor in rows],
         headers=link_header(request, [row.id for row, _ in rows], page),

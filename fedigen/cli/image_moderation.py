@@ -99,7 +99,7 @@ async def refusals_list(svc: Services, since: str | None, kind: str | None, limi
     if kind is not None:
         query = query.where(Refusal.kind == kind)
     async with svc.reads() as session:
-        rows = list((await session.execute(query)).tuples())
+        rows = [(row, actor) for row, actor in await session.execute(query)]
     for row, actor in rows:
         who = "-" if actor is None else f"@{actor.username}" + (f"@{actor.domain}" if actor.domain else "")
         prompt = (row.prompt or "").replace("\t", " ").replace("\n", " ")[:80]

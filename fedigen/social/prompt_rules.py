@@ -64,7 +64,10 @@ async def seed(svc: Services) -> int:
         return 0
     try:
         async with svc.sessions() as session, session.begin():
-            known = set((await session.execute(select(PromptRule.kind, PromptRule.value))).tuples())
+            known = {
+                (kind, value)
+                for kind, value in await session.execute(select(PromptRule.kind, PromptRule.value))
+            }
             new = [(kind, value) for kind, value in dict.fromkeys(wanted) if (kind, value) not in known]
             session.add_all(PromptRule(kind=kind, value=value, source="config") for kind, value in new)
             if new:
@@ -137,10 +140,23 @@ async def active(session: AsyncSession) -> list[PromptRule]:
     )
 
 
+async def _same(session: AsyncSession, kind: str, value: str) -> PromptRule | None:
+    """The stored rule that is ``value``: for terms, the one that matches the same (case, width and
+    spacing aside), preferring one in force."""
+    if kind == PATTERN:
+        return await session.scalar(
+            select(PromptRule).where(PromptRule.kind == PATTERN, PromptRule.value == value)
+        )
+    key = folded(value)
+    rows = await session.scalars(select(PromptRule).where(PromptRule.kind == TERM))
+    same = sorted((r for r in rows if folded(r.value) == key), key=lambda r: r.removed_at is not None)
+    return same[0] if same else None
+
+
 async def add(session: AsyncSession, kind: str, value: str, *, by: int | None = None) -> PromptRule:
     """Add a rule (or bring back a removed one); 422 if it is bad or already in force (caller commits)."""
     value = check_rule(kind, value)
-    row = await session.scalar(select(PromptRule).where(PromptRule.kind == kind, PromptRule.value == value))
+    row = await _same(session, kind, value)
     if row is not None and row.removed_at is None:
         raise ValidationError("value", f"is already a blocked {kind}")
     if row is None:
@@ -155,13 +171,11 @@ async def add(session: AsyncSession, kind: str, value: str, *, by: int | None = 
 async def remove(session: AsyncSession, rule_id: int | None = None, *, kind: str | None = None,
                  value: str | None = None) -> PromptRule:  # fmt: skip
     """Remove a rule in force, by id or by kind and value; 404 if there is none (caller commits)."""
-    query = select(PromptRule).where(PromptRule.removed_at.is_(None))
     if rule_id is not None:
-        query = query.where(PromptRule.id == rule_id)
+        row = await session.scalar(select(PromptRule).where(PromptRule.id == rule_id))
     else:
-        query = query.where(PromptRule.kind == (kind or TERM), PromptRule.value == (value or "").strip())
-    row = await session.scalar(query)
-    if row is None:
+        row = await _same(session, kind or TERM, (value or "").strip())
+    if row is None or row.removed_at is not None:
         raise NotFoundError("no such prompt rule")
     row.removed_at = utcnow()
     await bump(session)
