@@ -201,6 +201,11 @@ async def test_on_error_hold_keeps_uploads_and_retries_jobs(
                 update(MediaAttachment).where(MediaAttachment.id == media_id)
                 .values(created_at=utcnow() - timedelta(minutes=5))
             )  # fmt: skip
+        assert await resume_uploads(inst.services) == 0  # held: not before its backoff is over
+        async with inst.services.sessions() as session, session.begin():
+            row = await session.get(MediaAttachment, media_id)
+            assert row is not None and row.meta["held_times"] == 1
+            row.meta = {**row.meta, "held_until": (utcnow() - timedelta(seconds=1)).isoformat()}
         assert await resume_uploads(inst.services) == 1
         assert (await post_with(inst, token, str(media_id)))["sensitive"] is True
         assert classifier.images == [("image/png", (300, 200))]
