@@ -35,6 +35,15 @@ class NetworkRouter(HostRouter):
         await self.real.aclose()
 
 
+@pytest.fixture
+async def router() -> AsyncIterator[NetworkRouter]:
+    """The fake network (remote.test and the instances) with the real one behind it, private addresses
+    allowed (as the test settings allow them)."""
+    network = NetworkRouter(allow_private_addresses=True)
+    yield network
+    await network.aclose()
+
+
 @pytest.fixture(scope="module")
 def classifier_server() -> Iterator[ClassifierStandIn]:
     with ClassifierStandIn(api_key=API_KEY) as server:
@@ -54,7 +63,7 @@ Moderated = Callable[..., AbstractAsyncContextManager[Instance]]
 
 
 @pytest.fixture
-def moderated(tmp_path: Path, classifier: ClassifierStandIn) -> Moderated:
+def moderated(tmp_path: Path, classifier: ClassifierStandIn, router: NetworkRouter) -> Moderated:
     """``async with moderated(refuse_if=[...], ...) as inst``: an instance with the classifier on (SQLite).
     ``federation=`` and ``generation=`` give further settings."""
 
@@ -71,11 +80,15 @@ def moderated(tmp_path: Path, classifier: ClassifierStandIn) -> Moderated:
             tmp_path, "sqlite", moderation=section, generation={"size": "128x128", **(generation or {})},
             **({"federation": federation} if federation else {}),
         )  # fmt: skip
-        router = NetworkRouter(settings.federation.allow_private_addresses)
-        try:
+        if settings.federation.allow_private_addresses:
             async with start_instance(settings, router) as inst:
                 yield inst
+            return
+        guarded = NetworkRouter(allow_private_addresses=False)
+        try:
+            async with start_instance(settings, guarded) as inst:
+                yield inst
         finally:
-            await router.aclose()
+            await guarded.aclose()
 
     return start

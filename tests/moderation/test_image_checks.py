@@ -16,12 +16,15 @@ from fedigen.social import generations
 from fedigen.social.accounts import get_local
 from fedigen.social.media import resume_uploads, wait_processing
 from generation.jobs import JobSpec
-from storage.models import GenerationJob, MediaAttachment, Refusal, Status, utcnow
+from storage.models import Actor, GenerationJob, MediaAttachment, Refusal, Status, utcnow
 from tests.api.conftest import bearer, issue_token
 from tests.conftest import Instance
 from tests.generation.standins import png
 from tests.moderation.classifier_standin import ClassifierStandIn
 from tests.moderation.conftest import API_KEY, Moderated
+from tests.remote_actor import RemoteActor, RemoteServer
+
+BASE = "http://fedigen.test"
 
 RED, BLUE, GREY = (220, 30, 30), (20, 40, 200), (128, 128, 128)
 RULES = {"sensitive_if": ["sexual>0.5", "violence>0.7"], "refuse_if": ["violence/graphic>0.5"]}
@@ -224,3 +227,28 @@ async def test_a_loopback_classifier_needs_private_addresses_allowed(
             assert response.status_code == 422 and "could not be checked" in response.json()["error"]
         else:
             assert response.status_code == 200
+
+
+async def test_the_bots_images_are_checked_too(
+    moderated: Moderated, bob: RemoteActor, remote: RemoteServer
+) -> None:
+    async with moderated(**RULES) as inst:
+        for prompt in ("a red sunset", "blue sky"):
+            note = bob.note(
+                f'<p><a href="{BASE}/@imagine">@imagine</a> {prompt}</p>', mention=f"{BASE}/users/imagine"
+            )
+            assert (await bob.post(inst.client, "/inbox", bob.create(note))).status_code == 202
+            await inst.drain()
+        replies = [
+            r.json["object"]
+            for r in remote.posts()
+            if r.json["type"] == "Create" and r.json["actor"].endswith("/imagine")
+        ]
+        red, blue = replies
+        assert red["sensitive"] is True and len(red["attachment"]) == 1
+        assert blue["attachment"] == [] and "not allowed" in blue["content"]
+        [refused] = await refusals(inst)
+        assert (refused.kind, refused.origin, refused.prompt) == ("image", "bot", "blue sky")
+        async with inst.services.reads() as session:
+            bob_id = await session.scalar(select(Actor.id).where(Actor.ap_id == bob.ap_id))
+        assert refused.account_id == bob_id

@@ -40,12 +40,14 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("id", name=op.f("pk_prompt_rules")),
         sa.UniqueConstraint("kind", "value", name=op.f("uq_prompt_rules_kind")),
     )
-    op.create_table(
+    version = op.create_table(
         "prompt_rules_version",
         sa.Column("id", sa.Integer(), nullable=False),
         sa.Column("version", sa.Integer(), nullable=False),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_prompt_rules_version")),
     )
+    # The one counter row, there from the start (so two processes never race to make it).
+    op.bulk_insert(version, [{"id": 1, "version": 0}])
     op.create_table(
         "refusals",
         sa.Column("id", Id, nullable=False),
