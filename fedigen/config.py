@@ -20,6 +20,7 @@ from urllib.parse import urlsplit
 
 from fedigen.languages import normalize as normalize_language
 from generation.backend import parse_size
+from generation.image_rules import parse_rules
 
 ENV_PREFIX = "FEDIGEN_"
 DEFAULT_CONFIG = "config.toml"
@@ -208,6 +209,31 @@ class SmtpSettings:
     timeout: float = 30.0
 
 
+@dataclass(frozen=True)
+class ModerationSettings:
+    # Optional OpenAI-compatible classifier (POST {classifier_url}/v1/moderations) that checks generated
+    # and uploaded images, and prompts; "" = off. The [generation] moderation_url, moderation_api_key
+    # and moderation_model keys still work as aliases of classifier_url, classifier_api_key and
+    # classifier_model (these win when both are set).
+    classifier_url: str = ""
+    classifier_model: str = ""
+    classifier_api_key: str = ""
+    # Seconds one classifier call may take.
+    timeout: float = 10.0
+    # What is sent to it: prompts (before generation, as text), uploads, generated images.
+    check_prompts: bool = True
+    check_uploads: bool = True
+    check_generated: bool = True
+    # Rules on the classifier's answer, "category>score" (or ">="), a bare category (its boolean), or
+    # "flagged": an image matching a refuse_if rule is refused; one matching sensitive_if is marked
+    # sensitive (its post gets a content warning flag).
+    sensitive_if: tuple[str, ...] = ("flagged",)
+    refuse_if: tuple[str, ...] = ()
+    # When the classifier cannot answer: "allow" (unchecked), "hold" (uploads wait and are tried again,
+    # generation jobs are retried) or "refuse".
+    on_error: str = "hold"
+
+
 REGISTRATION_MODES = ("open", "approval", "invite", "closed")
 # TOML keys that are not Python names: (section, key) -> field.
 _KEY_ALIASES = {("smtp", "from"): "from_address"}
@@ -225,6 +251,7 @@ class Settings:
     bot: BotSettings = field(default_factory=BotSettings)
     api: ApiSettings = field(default_factory=ApiSettings)
     smtp: SmtpSettings = field(default_factory=SmtpSettings)
+    moderation: ModerationSettings = field(default_factory=ModerationSettings)
     # Directory relative paths (SQLite file, media dir) are resolved against.
     base_dir: str = "."
 
@@ -275,6 +302,16 @@ class Settings:
     def media_url(self) -> str:
         """Public base URL of media files, without a trailing slash."""
         return (self.media.url or f"{self.base_url}/media").rstrip("/")
+
+    @property
+    def classifier(self) -> tuple[str, str, str]:
+        """The image and prompt classifier's (url, model, api key), with the [generation] aliases."""
+        m, g = self.moderation, self.generation
+        return (
+            (m.classifier_url or g.moderation_url).rstrip("/"),
+            m.classifier_model or g.moderation_model,
+            m.classifier_api_key or g.moderation_api_key,
+        )
 
     @property
     def user_agent(self) -> str:
@@ -378,6 +415,7 @@ def _validate(settings: Settings) -> None:
     if settings.federation.signature_clock_window <= 0:
         raise ConfigError("federation.signature_clock_window: must be positive")
     _validate_signup(settings)
+    _validate_moderation(settings)
 
 
 def _validate_signup(settings: Settings) -> None:
@@ -398,6 +436,22 @@ def _validate_signup(settings: Settings) -> None:
         raise ConfigError(f"smtp.port: out of range: {smtp.port}")
     if smtp.from_address and "@" not in smtp.from_address:
         raise ConfigError(f"smtp.from: expected an email address, got {smtp.from_address!r}")
+
+
+def _validate_moderation(settings: Settings) -> None:
+    m = settings.moderation
+    url = settings.classifier[0]
+    if url and urlsplit(url).scheme not in ("http", "https"):
+        raise ConfigError(f"moderation.classifier_url: expected an http(s) URL, got {url!r}")
+    if m.on_error not in ("allow", "hold", "refuse"):
+        raise ConfigError(f"moderation.on_error: expected allow, hold or refuse, got {m.on_error!r}")
+    if m.timeout <= 0:
+        raise ConfigError("moderation.timeout: must be positive")
+    for key in ("sensitive_if", "refuse_if"):
+        try:
+            parse_rules(getattr(m, key))
+        except ValueError as exc:
+            raise ConfigError(f"moderation.{key}: {exc}") from None
 
 
 def _split_tables(section: str, values: Mapping[str, Any], kwargs: dict[str, Any]) -> dict[str, Any]:

@@ -64,8 +64,8 @@ class Services:
     resolver: Resolver
     deliverer: Deliverer
     signer: InstanceKeySigner
-    # A plain client for the admin-configured generation backends and moderation classifier, which
-    # may live on this machine or its network (the federation client refuses private addresses).
+    # A plain client for the admin-configured generation backends, which may live on this machine or
+    # its network (the federation client refuses private addresses). The classifier uses ``http``.
     backend_http: httpx.AsyncClient
     media: MediaContext
     job_settings: JobSettings
@@ -75,6 +75,11 @@ class Services:
     jobs: JobRunner | None = None
     # Called when this process queued work (a running worker registers its wake-up here).
     wakeups: list[Callable[[], None]] = field(default_factory=list)
+    # Per-process copies of what is read from the database and cached (the prompt rules).
+    caches: dict[str, Any] = field(default_factory=dict)
+    # Writes started for after the current transaction (a refusal recorded while the refused request's
+    # own transaction rolls back); awaited before the services close.
+    pending: set[asyncio.Task[None]] = field(default_factory=set)
 
     def work_queued(self) -> None:
         """Wake this process's worker now, rather than at its next poll."""
@@ -117,6 +122,15 @@ def job_settings(settings: Settings) -> JobSettings:
         backend_options=backend_options(settings),
         default_size=g.size, max_images=g.max_images, timeout=g.timeout, max_attempts=g.max_attempts,
     )  # fmt: skip
+
+
+def moderation_client(settings: Settings, http: httpx.AsyncClient) -> ModerationClient | None:
+    """The prompt check of the classifier ([moderation] classifier_url, or its [generation] alias), on
+    the one pooled client: a classifier on this machine or network needs private addresses allowed."""
+    url, model, api_key = settings.classifier
+    if not url or not settings.moderation.check_prompts:
+        return None
+    return ModerationClient(http, url, api_key=api_key, model=model, timeout=settings.moderation.timeout)
 
 
 @asynccontextmanager
@@ -174,12 +188,13 @@ async def open_services(
         backend_http=backend_http, media=media_context(settings), job_settings=job_settings(settings),
         rules=PromptRules(max_chars=gen.max_prompt_chars, blocked_terms=gen.blocked_terms,
                           blocked_patterns=gen.blocked_patterns, refusal_message=gen.refusal_message),
-        moderation=ModerationClient(backend_http, gen.moderation_url, api_key=gen.moderation_api_key,
-                                    model=gen.moderation_model) if gen.moderation_url else None,
+        moderation=moderation_client(settings, http),
     )  # fmt: skip
     try:
         yield services
     finally:
+        if services.pending:
+            await asyncio.wait(list(services.pending), timeout=20)
         try:
             async with asyncio.timeout(5):
                 await schemes.flush()  # what was just learned of hosts' signatures

@@ -167,6 +167,11 @@ class JobHooks(Protocol):
         """Encoded bytes to start image-to-image from (a remix's parent), or None."""
         ...
 
+    async def check_images(self, job: GenerationJob, result: GenerationResult) -> list[dict[str, Any]] | None:
+        """Outside any transaction, before the images are stored: what to add to each image's ``meta``
+        (None: nothing); raises GenerationError to refuse them, a transient BackendError to hold them."""
+        ...
+
     async def on_done(self, session: AsyncSession, job: GenerationJob, media: list[MediaAttachment]) -> None:
         """Inside the job's final transaction: post, reply, or nothing."""
         ...
@@ -180,6 +185,9 @@ class NoHooks:
     """Hooks for plain image jobs: no init image, nothing to post."""
 
     async def init_image(self, job: GenerationJob) -> bytes | None:
+        return None
+
+    async def check_images(self, job: GenerationJob, result: GenerationResult) -> list[dict[str, Any]] | None:
         return None
 
     async def on_done(self, session: AsyncSession, job: GenerationJob, media: list[MediaAttachment]) -> None:
@@ -273,7 +281,8 @@ class JobRunner:
             backend = self.backend(job.backend)
             async with self._slots[job.backend]:
                 result = await self._generate(job, backend)
-            await self._finish(job_id, result)
+            extra_meta = await self.hooks.check_images(job, result)
+            await self._finish(job_id, result, extra_meta)
         except JobCancelledError:
             log.info("generation job %s was cancelled", job_id)
         except BackendError as exc:
@@ -309,7 +318,9 @@ class JobRunner:
             raise BackendError("the backend returned no image")
         return result
 
-    async def _finish(self, job_id: int, result: GenerationResult) -> None:
+    async def _finish(
+        self, job_id: int, result: GenerationResult, extra_meta: list[dict[str, Any]] | None = None
+    ) -> None:
         async with self.sessions() as session, session.begin():
             job = await session.get(GenerationJob, job_id)
             if job is None or job.state != queue.RUNNING:
@@ -325,6 +336,8 @@ class JobRunner:
                         job_id=job.id, position=position,
                     )
                 )  # fmt: skip
+                if extra_meta and position < len(extra_meta) and extra_meta[position]:
+                    rows[-1].meta = {**rows[-1].meta, **extra_meta[position]}
             job.model = result.model or None
             job.progress = 100
             await self.hooks.on_done(session, job, rows)

@@ -543,3 +543,24 @@ def process_emoji(data: bytes, limits: ImageLimits = EMOJI_LIMITS) -> EmojiImage
 async def process_emoji_async(data: bytes, limits: ImageLimits = EMOJI_LIMITS) -> EmojiImage:
     """:func:`process_emoji` in a worker thread."""
     return await asyncio.to_thread(process_emoji, data, limits)
+
+
+def classifier_copy(data: bytes, limits: ImageLimits = ImageLimits(), side: int = 512) -> bytes:  # noqa: B008
+    """A small PNG of an image's first frame, without any metadata, for an image classifier: decoded
+    with the pipeline's checks (type from the bytes, pixel cap before decoding)."""
+    if len(data) > limits.max_input_bytes:
+        raise ImageTooLargeError(f"{len(data)} bytes is over the limit of {limits.max_input_bytes}")
+    fmt = _sniff_format(data)
+    with _decoding(), Image.open(io.BytesIO(data), formats=[fmt]) as source:
+        _check_pixels(source.size, limits.max_pixels)
+        if fmt == "JPEG":
+            source.draft(None, _fit(source.size, side))
+        source.load()
+        base = _normalize(source)
+        im = _flatten(_resized(base, _fit(base.size, side)))
+    return _encode(im, "PNG")
+
+
+async def classifier_copy_async(data: bytes, limits: ImageLimits = ImageLimits()) -> bytes:  # noqa: B008
+    """:func:`classifier_copy` in a worker thread."""
+    return await asyncio.to_thread(classifier_copy, data, limits)

@@ -650,3 +650,47 @@ class ModerationVersion(Base):
     __tablename__ = "moderation_version"
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     value: Mapped[int] = mapped_column(BigInteger, default=0)
+
+
+class PromptRule(Base):
+    """A prompt rule admins edit without a restart: a blocked ``term`` or ``pattern`` (a regex).
+
+    The ``[generation]`` config's blocked terms and patterns are written here when first seen
+    (``source`` "config"); one an admin removes stays as a row with ``removed_at``, so it is not seeded
+    again.
+    """
+
+    __tablename__ = "prompt_rules"
+    __table_args__ = (UniqueConstraint("kind", "value"),)
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    kind: Mapped[str] = mapped_column(String(16))
+    value: Mapped[str] = mapped_column(String(1000))
+    source: Mapped[str] = mapped_column(String(16), default="admin")
+    created_by_id: Mapped[int | None] = mapped_column(ForeignKey("actors.id", ondelete="SET NULL"))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    removed_at: Mapped[datetime | None] = mapped_column()
+
+
+class PromptRulesVersion(Base):
+    """One row counting changes to the prompt rules: every process re-reads them when it moves."""
+
+    __tablename__ = "prompt_rules_version"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    version: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class Refusal(Base):
+    """A prompt or an image the instance refused (the rules, the classifier, the bot), for moderators."""
+
+    __tablename__ = "refusals"
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    # "prompt" or "image"; where: "generation", "bot", "upload".
+    kind: Mapped[str] = mapped_column(String(16))
+    origin: Mapped[str] = mapped_column(String(16))
+    account_id: Mapped[int | None] = mapped_column(ForeignKey("actors.id", ondelete="SET NULL"), index=True)
+    job_id: Mapped[int | None] = mapped_column(ForeignKey("generation_jobs.id", ondelete="SET NULL"))
+    reason: Mapped[str] = mapped_column(Text, default="")
+    prompt: Mapped[str | None] = mapped_column(Text)
+    # The classifier's verdict: the rules that matched and the top scores.
+    details: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow, index=True)

@@ -190,6 +190,8 @@ def media_attachment(svc: Services, media: MediaAttachment) -> dict[str, Any]:
     meta = dict(media.meta or {})
     meta.pop("federation", None)
     meta.pop("upload_key", None)
+    for key in ("moderation", "held_times", "held_until"):  # the classifier's verdict is for moderators
+        meta.pop(key, None)
     meta["focus"] = {"x": media.focus_x, "y": media.focus_y}
     return {
         "id": str(media.id),

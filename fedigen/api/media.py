@@ -24,7 +24,9 @@ from fedigen.api.statuses import account_of, path_id
 from fedigen.errors import NotFoundError, PayloadTooLargeError, ValidationError
 from fedigen.http import services
 from fedigen.services import Services
+from fedigen.social import image_checks
 from fedigen.social.media import PROCESSING, keep_upload, start_processing
+from generation.errors import BackendError
 from storage.attachments import MAX_DESCRIPTION_CHARS, ingest
 from storage.images import sniff_media_type
 from storage.models import MediaAttachment
@@ -84,10 +86,17 @@ async def upload_v1(request: Request) -> Response:
     auth = await authenticate(request, "write:media")
     svc = services(request)
     upload = await read_upload(request, svc)
+    async with svc.reads() as session:
+        owner_id = (await account_of(session, auth)).id
+    outcome = await image_checks.check_upload(svc, upload.data, owner_id)  # outside any transaction
+    if outcome.action == image_checks.REFUSE:
+        raise ValidationError("file", outcome.reason)
+    if outcome.action == image_checks.HOLD:
+        raise BackendError(f"{image_checks.UNCHECKED_MESSAGE}; try again later", transient=True)  # 503
     async with svc.sessions() as session:
-        owner = await account_of(session, auth)
-        row = await ingest(session, svc.media, upload.data, account_id=owner.id,
+        row = await ingest(session, svc.media, upload.data, account_id=owner_id,
                            description=upload.description, focus=upload.focus)  # fmt: skip
+        row.meta = image_checks.with_verdict(row.meta, outcome)
         await session.commit()
     return JSONResponse(entities.media_attachment(svc, row))
 

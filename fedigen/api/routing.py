@@ -14,6 +14,7 @@ from fedigen.api import (
     c2s,
     filters,
     generations,
+    image_moderation,
     instance,
     lists,
     media,
@@ -38,5 +39,6 @@ routes += polls.routes
 routes += [*statuses.routes, *timelines.routes, *media.routes, *generations.routes, *streaming.routes]
 routes += registrations.routes  # sign-up, email confirmation, password resets, invite links
 routes += [*filters.routes, *lists.routes, *user_tools.routes]  # users' own tools
+routes += image_moderation.routes
 routes += c2s.routes  # POST outbox and GET inbox: fedigen.federation.routes has the other methods
 routes += privacy.routes  # /api/fedigen/account/..., export and import (docs/privacy.md)

@@ -447,3 +447,8 @@ for command in ops.COMMANDS:
     main.add_command(command)
 for command in ops.DB_COMMANDS:
     db.add_command(command)
+
+from fedigen.cli import image_moderation  # noqa: E402 - registered last, as its own group
+
+for command in image_moderation.COMMANDS:
+    main.add_command(command)

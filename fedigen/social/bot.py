@@ -22,7 +22,7 @@ from activitypub.urls import LocalUrls
 from fedigen.config import Settings
 from fedigen.errors import ConflictError, NotFoundError
 from fedigen.services import Services
-from fedigen.social import accounts, generations, posts
+from fedigen.social import accounts, generations, posts, refusals
 from generation.errors import BackendError, PromptRefusedError
 from generation.jobs import JobSpec, jobs_in_last_hour, submit
 from storage import queue
@@ -124,6 +124,9 @@ async def on_status(svc: Services, session: AsyncSession, status: Status) -> Gen
             prompt = await generations.check_prompt(svc, prompt)
         except PromptRefusedError as exc:
             refusal = exc.reason
+            refused = refusals.refusal(refusals.PROMPT, "bot", exc.reason, account_id=author.id,
+                                       prompt=prompt)  # fmt: skip
+            refusals.record(session, refused)
         except BackendError:
             refusal = "I cannot check prompts right now; try again later."
     spec = JobSpec(prompt=prompt[: svc.settings.generation.max_prompt_chars] or "(none)")

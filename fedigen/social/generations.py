@@ -16,8 +16,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from fedigen.errors import ForbiddenError, NotFoundError, ValidationError
 from fedigen.services import Services
-from fedigen.social import posts, remixes, roles
+from fedigen.social import posts, prompt_rules, refusals, remixes, roles
 from fedigen.social.visibility import is_public
+from generation.errors import PromptRefusedError
 from generation.jobs import JobSpec, check_quota, submit
 from storage.models import Actor, GenerationJob, MediaAttachment, Status, User
 
@@ -25,8 +26,9 @@ log = logging.getLogger(__name__)
 
 
 async def check_prompt(svc: Services, prompt: str, negative_prompt: str = "") -> str:
-    """The prompt after the instance's rules and (when configured) the moderation classifier."""
-    cleaned = svc.rules.check(prompt, negative_prompt)
+    """The prompt after the instance's rules (as admins last edited them, :mod:`prompt_rules`) and
+    (when configured) the moderation classifier."""
+    cleaned = (await prompt_rules.current(svc)).check(prompt, negative_prompt)
     if svc.moderation is not None:
         await svc.moderation.check(" ".join(p for p in (cleaned, negative_prompt) if p))
     return cleaned
@@ -60,7 +62,14 @@ async def request_generation(
         )
         if earlier is not None:
             return earlier
-    prompt = await check_prompt(svc, spec.prompt, spec.negative_prompt)
+    try:
+        prompt = await check_prompt(svc, spec.prompt, spec.negative_prompt)
+    except PromptRefusedError as exc:
+        # The caller's transaction rolls back with the 422: the record for moderators is written after it.
+        refusals.record_later(svc, refusals.refusal(
+            refusals.PROMPT, "generation", exc.reason, account_id=account.id, prompt=spec.prompt,
+        ))  # fmt: skip
+        raise
     await check_quota(session, account.id, await jobs_per_hour(svc, session, account))
     try:
         if post is not None and not svc.settings.generation.public_prompts:

@@ -2,13 +2,18 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from fedigen.services import Services
-from fedigen.social import bot
+from fedigen.social import bot, image_checks
 from fedigen.social.generations import image_post
 from fedigen.social.media import fetch_image
+from generation.backend import GenerationResult
+from generation.errors import BackendError
+from generation.image_rules import REFUSE, ImageRefusedError
 from generation.jobs import JobRunner
 from storage.models import GenerationJob, MediaAttachment, Status
 
@@ -43,6 +48,24 @@ class ImagingHooks:
             return await self.svc.media.store.aread(local.original_key)
         url = next((u for u in urls if isinstance(u, str)), None)
         return await fetch_image(self.svc, url) if url else None
+
+    async def check_images(self, job: GenerationJob, result: GenerationResult) -> list[dict[str, Any]] | None:
+        """The image classifier's verdict on each image (:mod:`fedigen.social.image_checks`): one the
+        rules refuse fails the job (recorded for moderators); one it cannot check is held (retried)."""
+        if not image_checks.checks(self.svc, "generated"):
+            return None
+        records = []
+        for image in result.images[: job.count]:
+            outcome = await image_checks.check_image(self.svc, image.data)
+            if outcome.action == REFUSE:
+                origin = "bot" if job.purpose == "bot_reply" else "generation"
+                await image_checks.refused(self.svc, outcome, origin, account_id=job.requester_id,
+                                           prompt=job.prompt, job_id=job.id)  # fmt: skip
+                raise ImageRefusedError(outcome.reason)
+            if outcome.action == image_checks.HOLD:
+                raise BackendError(outcome.reason, transient=True)
+            records.append({"moderation": outcome.record} if outcome.record else {})
+        return records
 
     async def on_done(self, session: AsyncSession, job: GenerationJob, media: list[MediaAttachment]) -> None:
         """Post the images, or reply with them, as the job asked."""

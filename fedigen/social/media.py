@@ -19,17 +19,18 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from sqlalchemy import exists, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from fedigen.services import Services
-from fedigen.social import domains
+from fedigen.social import domains, image_checks
 from storage import MediaError
 from storage.attachments import fill_row, ingest, store_processed
 from storage.images import EXT_BY_MEDIA_TYPE, process_image_async, sniff_media_type
 from storage.models import Actor, MediaAttachment, utcnow
+from storage.retry import backoff
 
 log = logging.getLogger(__name__)
 
@@ -55,8 +56,24 @@ def start_processing(svc: Services, media_id: int, data: bytes, focus: tuple[flo
 
 
 async def process_upload(svc: Services, media_id: int, data: bytes, focus: tuple[float, float]) -> None:
-    """Run the image pipeline for a processing row: ready when done, failed when the image is bad."""
+    """Run the image pipeline for a processing row: ready when done, failed when the image is bad or the
+    image classifier's rules refuse it; still processing (tried again later) when the classifier holds it."""
+    async with svc.reads() as session:
+        owner = await session.scalar(select(MediaAttachment.account_id).where(MediaAttachment.id == media_id))
+    outcome = await image_checks.check_upload(svc, data, owner)
+    if outcome.action == image_checks.HOLD:
+        # The raw upload stays; the worker's resume_uploads tries again once the backoff is over.
+        async with svc.sessions() as session, session.begin():
+            row = await session.get(MediaAttachment, media_id)
+            if row is not None and row.state == PROCESSING:
+                held = int((row.meta or {}).get("held_times") or 0) + 1
+                until = utcnow() + max(GRACE, backoff(held))
+                row.meta = {**(row.meta or {}), "held_times": held, "held_until": until.isoformat()}
+        log.info("media %s held: %s", media_id, outcome.reason)
+        return
     try:
+        if outcome.action == image_checks.REFUSE:
+            raise MediaError(outcome.reason)
         processed = await process_image_async(data, svc.media.limits, focus=focus)
         keys = await store_processed(svc.media, processed)
     except MediaError as exc:
@@ -77,7 +94,10 @@ async def process_upload(svc: Services, media_id: int, data: bytes, focus: tuple
             upload_key = (row.meta or {}).get("upload_key")
             fill_row(row, processed, keys)
             row.focus_x, row.focus_y = kept
-            row.meta = {**row.meta, "focus": {"x": kept[0], "y": kept[1]}}  # upload_key no longer
+            # upload_key no longer
+            row.meta = image_checks.with_verdict({**row.meta, "focus": {"x": kept[0], "y": kept[1]}}, outcome)
+            for key in ("held_times", "held_until"):
+                row.meta.pop(key, None)
     await _forget_upload(svc, upload_key)
 
 
@@ -92,15 +112,16 @@ async def _forget_upload(svc: Services, key: object) -> None:
 
 async def resume_uploads(svc: Services, limit: int = 10) -> int:
     """Finish uploads whose process died before processing them; returns how many were taken."""
-    stale = utcnow() - GRACE
+    now = utcnow()
     async with svc.sessions() as session:
-        rows = list(
-            await session.scalars(
-                select(MediaAttachment)
-                .where(MediaAttachment.state == PROCESSING, MediaAttachment.created_at < stale)
-                .limit(limit)
-            )
+        candidates = await session.scalars(
+            select(MediaAttachment)
+            .where(MediaAttachment.state == PROCESSING, MediaAttachment.created_at < now - GRACE)
+            .order_by(MediaAttachment.id)
+            .limit(limit * 20)
         )
+        # Uploads the image classifier held wait for their backoff (image_checks, on_error = "hold").
+        rows = [row for row in candidates if not _held(row, now)][:limit]
     for row in rows:
         key = (row.meta or {}).get("upload_key")
         try:
@@ -115,6 +136,14 @@ async def resume_uploads(svc: Services, limit: int = 10) -> int:
             continue
         await process_upload(svc, row.id, data, (row.focus_x, row.focus_y))
     return len(rows)
+
+
+def _held(row: MediaAttachment, now: datetime) -> bool:
+    until = (row.meta or {}).get("held_until")
+    try:
+        return isinstance(until, str) and datetime.fromisoformat(until) > now
+    except ValueError:
+        return False
 
 
 async def wait_processing() -> None:

@@ -29,7 +29,7 @@ from fedigen.errors import ForbiddenError, NotFoundError, ValidationError
 from fedigen.languages import checked as checked_language
 from fedigen.languages import normalize as normalize_language
 from fedigen.services import Services
-from fedigen.social import bot, domains, emoji, polls, reactions, remixes
+from fedigen.social import bot, domains, emoji, image_checks, polls, reactions, remixes
 from fedigen.social.accounts import get_local
 from fedigen.social.media import media_url
 from fedigen.social.notifications import Kind, notify
@@ -258,7 +258,7 @@ async def create_post(svc: Services, session: AsyncSession, author: Actor, reque
         content=_with_remix_link(html, extra),
         source_text=request.text,
         summary=request.summary,
-        sensitive=request.sensitive or bool(request.summary),
+        sensitive=request.sensitive or bool(request.summary) or image_checks.marked_sensitive(media),
         visibility=visibility,
         language=language,
         in_reply_to_ap_id=parent.ap_id if parent else None,
@@ -470,6 +470,9 @@ async def edit_post(
         status.summary = summary
     if sensitive is not None:
         status.sensitive = sensitive or bool(status.summary)
+    if media_ids is not None and not status.sensitive:  # images the classifier's rules mark sensitive
+        on_post = select(MediaAttachment).where(MediaAttachment.status_id == status.id)
+        status.sensitive = image_checks.marked_sensitive(await session.scalars(on_post))
     status.tags = _tag_objects(svc, hashtags, mentioned) + [t for t in status.tags if t.get("type") == "Link"]
     status.edited_at = utcnow()
     for actor in await _set_tags_and_mentions(session, status, hashtags, mentioned):
