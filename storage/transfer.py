@@ -27,6 +27,9 @@ from storage.models import Base
 
 BATCH = 1000
 VERSION_TABLE = "alembic_version"
+# One-row counters the migrations themselves seed: a freshly migrated target holds their row, which the
+# source's replaces.
+SEEDED_TABLES = frozenset({"moderation_version", "prompt_rules_version"})
 
 
 class CopyError(StorageError):
@@ -75,13 +78,15 @@ async def copy_database(source: AsyncEngine, target: AsyncEngine) -> CopyReport:
         target_revision = await conn.run_sync(_revision)
         tables = await conn.run_sync(_tables)
         for table in tables:
-            if await conn.scalar(select(func.count()).select_from(table)):
+            if table.name not in SEEDED_TABLES and await conn.scalar(select(func.count()).select_from(table)):
                 raise CopyError(f"the target database is not empty (table {table.name} has rows)")
     if target_revision != revision:
         raise CopyError(f"the target's schema is at {target_revision}, the source's at {revision}")
     report = CopyReport(revision=revision)
     async with source.connect() as src, target.begin() as dst:
         for table in tables:
+            if table.name in SEEDED_TABLES:
+                await dst.execute(table.delete())
             report.rows[table.name] = await _copy_table(src, dst, table)
         if target.dialect.name == "postgresql":
             for table in tables:
