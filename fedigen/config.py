@@ -173,6 +173,13 @@ class ApiSettings:
 
 
 @dataclass(frozen=True)
+class ModerationSettings:
+    # Days a suspended account's data is kept (it can be unsuspended until then); then the worker
+    # deletes it, as Mastodon does after 30 days.
+    suspension_retention_days: int = 30
+
+
+@dataclass(frozen=True)
 class Settings:
     instance: InstanceSettings
     database: DatabaseSettings = field(default_factory=DatabaseSettings)
@@ -183,6 +190,7 @@ class Settings:
     generation: GenerationSettings = field(default_factory=GenerationSettings)
     bot: BotSettings = field(default_factory=BotSettings)
     api: ApiSettings = field(default_factory=ApiSettings)
+    moderation: ModerationSettings = field(default_factory=ModerationSettings)
     # Directory relative paths (SQLite file, media dir) are resolved against.
     base_dir: str = "."
 

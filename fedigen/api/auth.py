@@ -18,9 +18,10 @@ from sqlalchemy.exc import OperationalError
 from starlette.requests import HTTPConnection
 
 from fedigen.api.grants import lookup_token, split_scopes
-from fedigen.errors import ScopeError, UnauthorizedError
+from fedigen.errors import ForbiddenError, ScopeError, UnauthorizedError
 from fedigen.services import Services
 from fedigen.social.roles import Permission, Role, require, role_of
+from fedigen.social.standing import may_sign_in
 from storage.clients import OAuthApp, OAuthToken
 from storage.models import Actor, User, utcnow
 
@@ -113,6 +114,8 @@ async def authenticate(request: HTTPConnection, scope: str | None = None, *, use
         raise UnauthorizedError("The access token is invalid")
     if user and auth.account is None:
         raise UnauthorizedError("This method requires an authenticated user")
+    if auth.account is not None and not may_sign_in(auth.account):  # suspended, disabled or deleted
+        raise ForbiddenError("Your login is currently disabled")
     if scope is not None and not scope_allows(auth.scopes, scope):
         raise ScopeError(scope)
     return auth

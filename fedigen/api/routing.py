@@ -14,6 +14,7 @@ from fedigen.api import (
     generations,
     instance,
     media,
+    moderation,
     notifications,
     polls,
     relationships,
@@ -29,4 +30,5 @@ routes += [*instance.routes, *accounts.routes, *relationships.routes, *accounts.
 routes += [*notifications.routes, *search.routes]
 routes += polls.routes
 routes += [*statuses.routes, *timelines.routes, *media.routes, *generations.routes, *streaming.routes]
+routes += moderation.routes  # reports and the admin API (accounts, reports, audit log)
 routes += c2s.routes  # POST outbox and GET inbox: fedigen.federation.routes has the other methods

@@ -16,6 +16,7 @@ import click
 from sqlalchemy import select
 
 from fedigen.cli import images
+from fedigen.cli import moderation as moderation_commands
 from fedigen.cli.common import fail, run_async, settings_of, with_services
 from fedigen.config import Settings, config_path
 from fedigen.errors import FedigenError
@@ -457,3 +458,4 @@ async def run_worker_once(svc: Services) -> None:
 
 for command in images.COMMANDS:
     main.add_command(command)
+moderation_commands.register(main)

@@ -72,13 +72,16 @@ async def follow(
                      ap_id=ap_id or svc.urls.new_activity())  # fmt: skip
         session.add(row)
         await session.flush()
-        await notify(session, target, Kind.FOLLOW_REQUEST if target.locked else Kind.FOLLOW, follower)
+        asks = target.locked or follower.silenced_at is not None
+        await notify(session, target, Kind.FOLLOW_REQUEST if asks else Kind.FOLLOW, follower)
         if target.domain is not None:
             await publish(session, follower, _follow_doc(row, follower, target))
     else:
         row = found
         row.ap_id = ap_id or row.ap_id
-    if target.domain is None and (not target.locked or row.state == FollowState.ACCEPTED):
+    # A limited (silenced) follower's follow needs approval, as a locked account's does (Mastodon).
+    needs_approval = target.locked or follower.silenced_at is not None
+    if target.domain is None and (not needs_approval or row.state == FollowState.ACCEPTED):
         await accept(svc, session, row, follower, target)
     return row
 

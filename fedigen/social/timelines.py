@@ -14,6 +14,7 @@ from typing import Any
 from sqlalchemy import BigInteger, String, cast, exists, literal, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from fedigen.social.standing import limited, suspended
 from fedigen.social.visibility import can_see, followed_by
 from storage.clients import Bookmark, Mute
 from storage.models import Actor, Block, Favourite, MediaAttachment, Status, StatusTag
@@ -34,13 +35,15 @@ def home_query(viewer_id: int) -> Any:
         Status.actor_id.in_(authors),
         or_(Status.visibility != Visibility.DIRECT, Status.actor_id == viewer_id),
         Status.actor_id.not_in(muted),
+        Status.actor_id.not_in(suspended()),
         LIVE,
     )
 
 
 def public_query(*, local: bool = False, remote: bool = False, only_media: bool = False) -> Any:
     """Public statuses (no boosts), optionally only local, only remote, or only with media."""
-    query = select(Status).where(Status.visibility == Visibility.PUBLIC, Status.reblog_of_id.is_(None), LIVE)
+    query = select(Status).where(Status.visibility == Visibility.PUBLIC, Status.reblog_of_id.is_(None), LIVE,
+                                 Status.actor_id.not_in(limited()))  # fmt: skip
     if local:
         query = query.where(Status.local.is_(True))
     elif remote:

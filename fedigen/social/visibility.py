@@ -17,7 +17,8 @@ from sqlalchemy import and_, exists, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from fedigen.errors import NotFoundError
-from storage.models import Follow, Mention, Status
+from fedigen.social.standing import is_hidden, suspended
+from storage.models import Actor, Follow, Mention, Status
 from storage.vocabulary import PUBLIC_VISIBILITIES, FollowState, Visibility
 
 
@@ -36,6 +37,8 @@ def followed_by(viewer_id: int) -> Any:
 async def can_see(session: AsyncSession, status: Status, viewer_id: int | None) -> bool:
     """The rule, for one post and one viewer (None: logged out)."""
     if status.deleted_at is not None:
+        return False
+    if is_hidden(await session.get(Actor, status.actor_id)):  # suspended by a moderator
         return False
     if status.visibility in PUBLIC_VISIBILITIES:
         return True
@@ -63,10 +66,12 @@ def visible_to(viewer_id: int | None) -> Any:
     """The rule as a WHERE condition on Status (deleted posts are the caller's filter)."""
     public = Status.visibility.in_(PUBLIC_VISIBILITIES)
     if viewer_id is None:
-        return public
+        return and_(public, Status.actor_id.not_in(suspended()))
     mentioned = exists().where(Mention.status_id == Status.id, Mention.actor_id == viewer_id)
     follower = and_(Status.visibility == Visibility.FOLLOWERS, Status.actor_id.in_(followed_by(viewer_id)))
-    return or_(public, Status.actor_id == viewer_id, mentioned, follower)
+    return and_(
+        or_(public, Status.actor_id == viewer_id, mentioned, follower), Status.actor_id.not_in(suspended())
+    )
 
 
 async def visible_status(session: AsyncSession, status_id: int | str, viewer_id: int | None) -> Status:
