@@ -24,22 +24,37 @@ ADMIN_SCOPES = "read write follow admin:read admin:write"
 
 # Every admin endpoint (method, path): a member is refused each one with 403.
 ADMIN_ENDPOINTS = [
-    ("GET", "/api/v1/admin/accounts"), ("GET", "/api/v2/admin/accounts"), ("GET", "/api/v1/admin/accounts/{id}"),
-    ("POST", "/api/v1/admin/accounts/{id}/action"), ("POST", "/api/v1/admin/accounts/{id}/enable"),
-    ("POST", "/api/v1/admin/accounts/{id}/unsilence"), ("POST", "/api/v1/admin/accounts/{id}/unsuspend"),
-    ("POST", "/api/v1/admin/accounts/{id}/unsensitive"), ("DELETE", "/api/v1/admin/accounts/{id}"),
-    ("GET", "/api/v1/admin/reports"), ("GET", "/api/v1/admin/reports/{report}"),
-    ("PUT", "/api/v1/admin/reports/{report}"), ("POST", "/api/v1/admin/reports/{report}/assign_to_self"),
-    ("POST", "/api/v1/admin/reports/{report}/unassign"), ("POST", "/api/v1/admin/reports/{report}/resolve"),
-    ("POST", "/api/v1/admin/reports/{report}/reopen"), ("POST", "/api/v1/admin/reports/{report}/forward"),
-    ("POST", "/api/v1/admin/reports/{report}/notes"), ("GET", "/api/v1/admin/action_logs"),
-]  # fmt: skip
+    ("GET", "/api/v1/admin/accounts"),
+    ("GET", "/api/v2/admin/accounts"),
+    ("GET", "/api/v1/admin/accounts/{id}"),
+    ("POST", "/api/v1/admin/accounts/{id}/action"),
+    ("POST", "/api/v1/admin/accounts/{id}/enable"),
+    ("POST", "/api/v1/admin/accounts/{id}/unsilence"),
+    ("POST", "/api/v1/admin/accounts/{id}/unsuspend"),
+    ("POST", "/api/v1/admin/accounts/{id}/unsensitive"),
+    ("DELETE", "/api/v1/admin/accounts/{id}"),
+    ("GET", "/api/v1/admin/reports"),
+    ("GET", "/api/v1/admin/reports/{report}"),
+    ("PUT", "/api/v1/admin/reports/{report}"),
+    ("POST", "/api/v1/admin/reports/{report}/assign_to_self"),
+    ("POST", "/api/v1/admin/reports/{report}/unassign"),
+    ("POST", "/api/v1/admin/reports/{report}/resolve"),
+    ("POST", "/api/v1/admin/reports/{report}/reopen"),
+    ("POST", "/api/v1/admin/reports/{report}/forward"),
+    ("POST", "/api/v1/admin/reports/{report}/notes"),
+    ("GET", "/api/v1/admin/action_logs"),
+]
 
 
 async def _staff(instance: Instance) -> dict[str, Actor]:
     made = {}
-    for name, role in (("olga", Role.OWNER), ("adam", Role.ADMIN), ("mo", Role.MODERATOR), ("mem", Role.MEMBER),
-                       ("tom", Role.MEMBER)):  # fmt: skip
+    for name, role in (
+        ("olga", Role.OWNER),
+        ("adam", Role.ADMIN),
+        ("mo", Role.MODERATOR),
+        ("mem", Role.MEMBER),
+        ("tom", Role.MEMBER),
+    ):
         made[name] = await instance.create_account(name, role=role, password=PASSWORD)
     return made
 
@@ -53,10 +68,13 @@ async def _post(instance: Instance, author: Actor, text: str, **kw: Any) -> Stat
 
 async def _audit(instance: Instance) -> list[tuple[str | None, str, str]]:
     async with instance.services.sessions() as session:
-        rows = (await session.execute(
-            select(Actor.username, AuditLog.action, AuditLog.target_label)
-            .outerjoin(Actor, Actor.id == AuditLog.account_id).order_by(AuditLog.id)
-        )).all()  # fmt: skip
+        rows = (
+            await session.execute(
+                select(Actor.username, AuditLog.action, AuditLog.target_label)
+                .outerjoin(Actor, Actor.id == AuditLog.account_id)
+                .order_by(AuditLog.id)
+            )
+        ).all()
     return [tuple(r) for r in rows]  # type: ignore[misc]
 
 
@@ -73,12 +91,17 @@ async def test_a_member_is_refused_every_admin_endpoint_and_a_moderator_what_its
     people = await _staff(instance)
     status = await _post(instance, people["tom"], "hello")
     member = bearer(await issue_token(instance, "mem", ADMIN_SCOPES))
-    filed = await instance.client.post("/api/v1/reports", headers=member,
-                                       data={"account_id": str(people["tom"].id), "status_ids[]": str(status.id)})
+    filed = await instance.client.post(
+        "/api/v1/reports",
+        headers=member,
+        data={"account_id": str(people["tom"].id), "status_ids[]": str(status.id)},
+    )
     assert filed.status_code == 200, filed.text
     ids = {"id": str(people["tom"].id), "report": filed.json()["id"]}
     for method, path in ADMIN_ENDPOINTS:
-        answer = await instance.client.request(method, path.format(**ids), headers=member, data={"type": "suspend"})
+        answer = await instance.client.request(
+            method, path.format(**ids), headers=member, data={"type": "suspend"}
+        )
         assert answer.status_code == 403, (method, path, answer.text)
         assert "error" in answer.json()
     # A moderator without an admin scope on its token is refused too; with one it may read.
@@ -88,12 +111,16 @@ async def test_a_member_is_refused_every_admin_endpoint_and_a_moderator_what_its
     assert (await instance.client.get("/api/v1/admin/accounts", headers=mod)).status_code == 200
     # A moderator may not act on an admin or the owner, nor delete data (DELETE_USER_DATA is an admin's).
     for name in ("adam", "olga"):
-        refused = await instance.client.post(f"/api/v1/admin/accounts/{people[name].id}/action", headers=mod,
-                                             data={"type": "suspend"})  # fmt: skip
+        refused = await instance.client.post(
+            f"/api/v1/admin/accounts/{people[name].id}/action", headers=mod, data={"type": "suspend"}
+        )
         assert refused.status_code == 403, refused.text
-    await instance.client.post(f"/api/v1/admin/accounts/{people['tom'].id}/action", headers=mod,
-                               data={"type": "suspend"})  # fmt: skip
-    assert (await instance.client.delete(f"/api/v1/admin/accounts/{people['tom'].id}", headers=mod)).status_code == 403
+    await instance.client.post(
+        f"/api/v1/admin/accounts/{people['tom'].id}/action", headers=mod, data={"type": "suspend"}
+    )
+    assert (
+        await instance.client.delete(f"/api/v1/admin/accounts/{people['tom'].id}", headers=mod)
+    ).status_code == 403
     assert (await _reload(instance, people["adam"].id)).suspended_at is None
     assert (await _reload(instance, people["tom"].id)).deleted_at is None
     # Nothing stored on refusals: only the moderator's one suspension is in the audit log.
@@ -104,7 +131,10 @@ async def test_a_moderator_cannot_change_roles_through_the_admin_api(instance: I
     people = await _staff(instance)
     mod = bearer(await issue_token(instance, "mo", ADMIN_SCOPES))
     # Mastodon has no role endpoint in its admin API; there is none here, and no action sets a role.
-    for path in (f"/api/v1/admin/accounts/{people['mem'].id}/role", f"/api/v1/admin/accounts/{people['mem'].id}"):
+    for path in (
+        f"/api/v1/admin/accounts/{people['mem'].id}/role",
+        f"/api/v1/admin/accounts/{people['mem'].id}",
+    ):
         answer = await instance.client.put(path, headers=mod, data={"role_id": "3"})
         assert answer.status_code in (404, 405)
     shown = (await instance.client.get(f"/api/v1/admin/accounts/{people['mem'].id}", headers=mod)).json()
@@ -119,22 +149,33 @@ async def test_a_report_goes_through_the_queue_and_every_step_is_in_the_audit_lo
     url = "/api/v1/reports"
     tom = str(people["tom"].id)
     # Mastodon's validation: 422 for a bad category, a long comment, a violation without rules, no account.
-    for data, field in (({"account_id": tom, "category": "rude"}, "category"),
-                        ({"account_id": tom, "comment": "x" * 1001}, "comment"),
-                        ({"account_id": tom, "category": "violation"}, "rule_ids"),
-                        ({}, "account_id"), ({"account_id": str(people["mem"].id)}, "account_id")):  # fmt: skip
+    for data, field in (
+        ({"account_id": tom, "category": "rude"}, "category"),
+        ({"account_id": tom, "comment": "x" * 1001}, "comment"),
+        ({"account_id": tom, "category": "violation"}, "rule_ids"),
+        ({}, "account_id"),
+        ({"account_id": str(people["mem"].id)}, "account_id"),
+    ):
         answer = await instance.client.post(url, headers=member, data=data)
         assert answer.status_code == 422 and field in answer.json()["error"], (data, answer.text)
     # A status that is not the target's: 404, as Mastodon finds it among the target's statuses.
-    wrong = await instance.client.post(url, headers=member, data={"account_id": tom, "status_ids[]": str(other.id)})
+    wrong = await instance.client.post(
+        url, headers=member, data={"account_id": tom, "status_ids[]": str(other.id)}
+    )
     assert wrong.status_code == 404
     assert (await instance.client.post(url, headers=member, data={"account_id": "99999"})).status_code == 404
     async with instance.services.sessions() as session:
         assert await session.scalar(select(func.count(Report.id))) == 0
-    body = {"account_id": tom, "status_ids": [str(status.id)], "comment": "spam", "category": "spam",
-            "forward": False}  # fmt: skip
-    filed = await instance.client.post(url, headers={**member, "Content-Type": "application/json"},
-                                       content=json.dumps(body))  # fmt: skip
+    body = {
+        "account_id": tom,
+        "status_ids": [str(status.id)],
+        "comment": "spam",
+        "category": "spam",
+        "forward": False,
+    }
+    filed = await instance.client.post(
+        url, headers={**member, "Content-Type": "application/json"}, content=json.dumps(body)
+    )
     assert filed.status_code == 200, filed.text
     report = filed.json()
     assert report["category"] == "spam" and report["status_ids"] == [str(status.id)]
@@ -156,7 +197,9 @@ async def test_a_report_goes_through_the_queue_and_every_step_is_in_the_audit_lo
     assert [n["content"] for n in noted["notes"]] == ["looking"]
     empty = await instance.client.post(f"{base}/notes", headers=mod, data={"content": " "})
     assert empty.status_code == 422
-    changed = (await instance.client.put(base, headers=mod, data={"category": "violation", "rule_ids[]": "1"})).json()
+    changed = (
+        await instance.client.put(base, headers=mod, data={"category": "violation", "rule_ids[]": "1"})
+    ).json()
     assert changed["category"] == "violation" and changed["rule_ids"] == ["1"]
     bad = await instance.client.put(base, headers=mod, data={"category": "nope"})
     assert bad.status_code == 422
@@ -166,28 +209,44 @@ async def test_a_report_goes_through_the_queue_and_every_step_is_in_the_audit_lo
     resolved = (await instance.client.post(f"{base}/resolve", headers=mod)).json()
     assert resolved["action_taken"] is True and resolved["action_taken_by_account"]["username"] == "mo"
     assert (await instance.client.get("/api/v1/admin/reports", headers=mod)).json() == []
-    done = (await instance.client.get("/api/v1/admin/reports", headers=mod, params={"resolved": "true"})).json()
+    done = (
+        await instance.client.get("/api/v1/admin/reports", headers=mod, params={"resolved": "true"})
+    ).json()
     assert [r["id"] for r in done] == [rid]
-    by_target = await instance.client.get("/api/v1/admin/reports", headers=mod,
-                                          params={"resolved": "true", "target_account_id": str(people["mem"].id)})
+    by_target = await instance.client.get(
+        "/api/v1/admin/reports",
+        headers=mod,
+        params={"resolved": "true", "target_account_id": str(people["mem"].id)},
+    )
     assert by_target.json() == []
     assert (await instance.client.post(f"{base}/reopen", headers=mod)).json()["action_taken"] is False
     # An account action with report_id resolves the report and records a warning.
-    acted = await instance.client.post(f"/api/v1/admin/accounts/{tom}/action", headers=mod,
-                                       data={"type": "silence", "report_id": rid, "text": "stop spamming"})
+    acted = await instance.client.post(
+        f"/api/v1/admin/accounts/{tom}/action",
+        headers=mod,
+        data={"type": "silence", "report_id": rid, "text": "stop spamming"},
+    )
     assert acted.status_code == 200, acted.text
     again = (await instance.client.get(base, headers=mod)).json()
     assert again["action_taken"] is True
     async with instance.services.sessions() as session:
         warning = await session.scalar(select(AccountWarning))
     assert warning is not None and (warning.action, warning.text, str(warning.report_id)) == (
-        "silence", "stop spamming", rid)  # fmt: skip
+        "silence",
+        "stop spamming",
+        rid,
+    )
     log = await _audit(instance)
     assert [(who, action) for who, action, _ in log] == [
-        ("mo", "assigned_to_self_report"), ("mo", "create_report_note"), ("mo", "update_report"),
-        ("mo", "unassigned_report"), ("mo", "resolve_report"), ("mo", "reopen_report"),
-        ("mo", "silence_account"), ("mo", "resolve_report"),
-    ]  # fmt: skip
+        ("mo", "assigned_to_self_report"),
+        ("mo", "create_report_note"),
+        ("mo", "update_report"),
+        ("mo", "unassigned_report"),
+        ("mo", "resolve_report"),
+        ("mo", "reopen_report"),
+        ("mo", "silence_account"),
+        ("mo", "resolve_report"),
+    ]
     assert log[-2][2] == "tom" and log[0][2] == f"report #{rid}"
     api_log = (await instance.client.get("/api/v1/admin/action_logs", headers=mod)).json()
     assert [e["action"] for e in api_log][:2] == ["resolve_report", "silence_account"]
@@ -200,14 +259,26 @@ async def test_a_suspended_account_cannot_sign_in_or_post_and_is_hidden_until_un
     people = await _staff(instance)
     status = await _post(instance, people["tom"], "visible before")
     tom_token = bearer(await issue_token(instance, "tom", "read write"))
-    app = (await instance.client.post("/api/v1/apps", data={"client_name": "t", "redirect_uris":
-                                                                 "urn:ietf:wg:oauth:2.0:oob", "scopes": "read write"})).json()
-    grant = {"grant_type": "password", "client_id": app["client_id"], "client_secret": app["client_secret"],
-             "username": "tom", "password": PASSWORD, "scope": "read"}  # fmt: skip
+    app = (
+        await instance.client.post(
+            "/api/v1/apps",
+            data={"client_name": "t", "redirect_uris": "urn:ietf:wg:oauth:2.0:oob", "scopes": "read write"},
+        )
+    ).json()
+    grant = {
+        "grant_type": "password",
+        "client_id": app["client_id"],
+        "client_secret": app["client_secret"],
+        "username": "tom",
+        "password": PASSWORD,
+        "scope": "read",
+    }
     assert (await instance.client.post("/oauth/token", data=grant)).status_code == 200
     mod = bearer(await issue_token(instance, "mo", ADMIN_SCOPES))
     tom = people["tom"].id
-    done = await instance.client.post(f"/api/v1/admin/accounts/{tom}/action", headers=mod, data={"type": "suspend"})
+    done = await instance.client.post(
+        f"/api/v1/admin/accounts/{tom}/action", headers=mod, data={"type": "suspend"}
+    )
     assert done.status_code == 200 and done.json() == {}
     # Cannot sign in, the old token is refused, cannot post.
     refused = await instance.client.post("/oauth/token", data=grant)
@@ -251,9 +322,13 @@ async def test_disable_limit_sensitive_and_forced_warning(instance: Instance) ->
     mod = bearer(await issue_token(instance, "mo", ADMIN_SCOPES))
     tom = people["tom"].id
     for kind in ("silence", "sensitive"):
-        answer = await instance.client.post(f"/api/v1/admin/accounts/{tom}/action", headers=mod, data={"type": kind})
+        answer = await instance.client.post(
+            f"/api/v1/admin/accounts/{tom}/action", headers=mod, data={"type": kind}
+        )
         assert answer.status_code == 200, answer.text
-    bad = await instance.client.post(f"/api/v1/admin/accounts/{tom}/action", headers=mod, data={"type": "ban"})
+    bad = await instance.client.post(
+        f"/api/v1/admin/accounts/{tom}/action", headers=mod, data={"type": "ban"}
+    )
     assert bad.status_code == 422
     # Limited: off the public timeline, still shown by id; media shown sensitive.
     public = (await instance.client.get("/api/v1/timelines/public")).json()
@@ -271,19 +346,32 @@ async def test_disable_limit_sensitive_and_forced_warning(instance: Instance) ->
     shown = (await instance.client.get(f"/api/v1/statuses/{status.id}")).json()
     assert shown["spoiler_text"] == "moderated"
     for path in ("unsilence", "unsensitive"):
-        assert (await instance.client.post(f"/api/v1/admin/accounts/{tom}/{path}", headers=mod)).status_code == 200
+        assert (
+            await instance.client.post(f"/api/v1/admin/accounts/{tom}/{path}", headers=mod)
+        ).status_code == 200
     public = (await instance.client.get("/api/v1/timelines/public")).json()
     assert str(status.id) in [s["id"] for s in public]
     # Disabled: cannot sign in, stays visible; enabled again.
     await instance.client.post(f"/api/v1/admin/accounts/{tom}/action", headers=mod, data={"type": "disable"})
-    assert (await instance.client.get("/api/v1/accounts/verify_credentials", headers=tom_token)).status_code == 403
+    assert (
+        await instance.client.get("/api/v1/accounts/verify_credentials", headers=tom_token)
+    ).status_code == 403
     assert (await instance.client.get(f"/api/v1/statuses/{status.id}")).status_code == 200
     enabled = await instance.client.post(f"/api/v1/admin/accounts/{tom}/enable", headers=mod)
     assert enabled.json()["disabled"] is False
-    assert (await instance.client.get("/api/v1/accounts/verify_credentials", headers=tom_token)).status_code == 200
+    assert (
+        await instance.client.get("/api/v1/accounts/verify_credentials", headers=tom_token)
+    ).status_code == 200
     actions = [a for _, a, _ in await _audit(instance)]
-    assert actions == ["silence_account", "sensitive_account", "force_cw_account", "unsilence_account",
-                       "unsensitive_account", "disable_account", "enable_account"]  # fmt: skip
+    assert actions == [
+        "silence_account",
+        "sensitive_account",
+        "force_cw_account",
+        "unsilence_account",
+        "unsensitive_account",
+        "disable_account",
+        "enable_account",
+    ]
 
 
 async def test_a_remote_account_suspended_is_refused_severed_and_hidden(
@@ -302,10 +390,13 @@ async def test_a_remote_account_suspended_is_refused_severed_and_hidden(
         follows = await session.scalar(select(func.count(Follow.id)).where(Follow.follower_id == actor.id))
     assert follows == 1
     admin = bearer(await issue_token(instance, "adam", ADMIN_SCOPES))
-    remote_list = (await instance.client.get("/api/v2/admin/accounts", headers=admin, params={"origin": "remote"})).json()
+    remote_list = (
+        await instance.client.get("/api/v2/admin/accounts", headers=admin, params={"origin": "remote"})
+    ).json()
     assert [a["username"] for a in remote_list] == ["bob"] and remote_list[0]["domain"] == "remote.test"
-    done = await instance.client.post(f"/api/v1/admin/accounts/{actor.id}/action", headers=admin,
-                                      data={"type": "suspend"})  # fmt: skip
+    done = await instance.client.post(
+        f"/api/v1/admin/accounts/{actor.id}/action", headers=admin, data={"type": "suspend"}
+    )
     assert done.status_code == 200, done.text
     async with instance.services.sessions() as session:
         assert await session.scalar(select(func.count(Follow.id)).where(Follow.follower_id == actor.id)) == 0
@@ -320,7 +411,9 @@ async def test_a_remote_account_suspended_is_refused_severed_and_hidden(
     assert gone.status_code == 200 and gone.json()["deleted"] is True
     async with instance.services.sessions() as session:
         assert await session.scalar(select(func.count(Status.id)).where(Status.actor_id == actor.id)) == 0
-    assert (await instance.client.post(f"/api/v1/admin/accounts/{actor.id}/unsuspend", headers=admin)).status_code == 403
+    assert (
+        await instance.client.post(f"/api/v1/admin/accounts/{actor.id}/unsuspend", headers=admin)
+    ).status_code == 403
     mem = people["mem"].id
     not_suspended = await instance.client.delete(f"/api/v1/admin/accounts/{mem}", headers=admin)
     assert not_suspended.status_code == 403
@@ -340,8 +433,16 @@ async def test_a_report_with_forward_is_sent_to_the_remote_server_as_a_flag_from
         stored = await session.scalar(select(Status).where(Status.ap_id == note["id"]))
     assert actor is not None and stored is not None
     member = bearer(await issue_token(instance, "mem", "read write"))
-    filed = await instance.client.post("/api/v1/reports", headers=member, data={
-        "account_id": str(actor.id), "status_ids[]": str(stored.id), "comment": "this is spam", "forward": "true"})
+    filed = await instance.client.post(
+        "/api/v1/reports",
+        headers=member,
+        data={
+            "account_id": str(actor.id),
+            "status_ids[]": str(stored.id),
+            "comment": "this is spam",
+            "forward": "true",
+        },
+    )
     assert filed.status_code == 200 and filed.json()["forwarded"] is True
     remote.received.clear()
     await instance.drain()
@@ -371,16 +472,26 @@ async def test_a_suspended_account_s_data_is_deleted_after_the_retention_period(
         mem = await session.get(Actor, people["mem"].id)
         assert tom is not None and mem is not None
         await account_moderation.act(instance.services, session, tom, "suspend", now=then)
-        await account_moderation.act(instance.services, session, mem, "suspend", now=utcnow() - timedelta(days=29))
+        await account_moderation.act(
+            instance.services, session, mem, "suspend", now=utcnow() - timedelta(days=29)
+        )
     async with instance.services.sessions() as session, session.begin():
         assert await account_moderation.purge_expired(instance.services, session, now=utcnow()) == 1
     async with instance.services.sessions() as session:
-        counts = dict((await session.execute(
-            select(Status.actor_id, func.count(Status.id)).group_by(Status.actor_id))).all())  # fmt: skip
+        counts = dict(
+            (
+                await session.execute(
+                    select(Status.actor_id, func.count(Status.id)).group_by(Status.actor_id)
+                )
+            ).all()
+        )
     assert people["tom"].id not in counts and counts[people["mem"].id] == 1
     assert (await _reload(instance, people["tom"].id)).deleted_at is not None
     assert (await _reload(instance, people["mem"].id)).deleted_at is None
     # The worker runs the same step (once an hour; forced here).
     assert await instance.worker.purge_suspended(force=True) == 0
     assert await instance.worker.purge_suspended(force=True, now=utcnow() + timedelta(days=2)) == 1
-    assert [a for who, a, _ in await _audit(instance)][-2:] == ["destroy_account_data", "destroy_account_data"]
+    assert [a for who, a, _ in await _audit(instance)][-2:] == [
+        "destroy_account_data",
+        "destroy_account_data",
+    ]
