@@ -673,4 +673,14 @@ class AuditLog(Base):
     created_at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
 
 
+class CanonicalEmailBlock(Base):
+    """A blocked email address, kept only as the SHA-256 of its canonical form (Mastodon's)."""
+
+    __tablename__ = "canonical_email_blocks"
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    canonical_email_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    reference_account_id: Mapped[int | None] = mapped_column(ForeignKey("actors.id", ondelete="SET NULL"))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
 QUEUE_MODELS: tuple[type[QueueMixin], ...] = (InboxItem, Delivery, GenerationJob)

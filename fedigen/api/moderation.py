@@ -10,6 +10,9 @@
   update, assign_to_self, unassign, resolve, reopen; fedigen's own ``POST :id/forward`` and
   ``POST :id/notes`` (a moderator's note): ``admin:read:reports`` / ``admin:write:reports``,
   MANAGE_REPORTS.
+- ``/api/v1/admin/canonical_email_blocks`` (https://docs.joinmastodon.org/methods/admin/canonical_email_blocks/):
+  list, show, test, create, delete; ``admin:read:canonical_email_blocks`` / ``admin:write:...``,
+  MANAGE_BLOCKS (an admin's).
 - ``GET /api/v1/admin/action_logs`` (fedigen's own, admin:read): the audit log, VIEW_AUDIT_LOG.
 
 Every change goes through fedigen.social.account_moderation / fedigen.social.reports, which write the
@@ -35,9 +38,9 @@ from fedigen.api.statuses import account_of, ids_param, path_id
 from fedigen.errors import NotFoundError, ValidationError
 from fedigen.http import services
 from fedigen.services import Services
-from fedigen.social import account_moderation, audit, reports
+from fedigen.social import account_moderation, audit, email_blocks, reports
 from fedigen.social.roles import Permission, Role, role_entity
-from storage.models import Actor, AuditLog, Report, User
+from storage.models import Actor, AuditLog, CanonicalEmailBlock, Report, User
 
 ADMIN_READ_ACCOUNTS, ADMIN_WRITE_ACCOUNTS = "admin:read:accounts", "admin:write:accounts"
 ADMIN_READ_REPORTS, ADMIN_WRITE_REPORTS = "admin:read:reports", "admin:write:reports"
@@ -413,6 +416,75 @@ async def action_logs(request: Request) -> Response:
     return JSONResponse([audit_entity(r, by.get(r.account_id or 0)) for r in rows])
 
 
+# --- canonical email blocks ------------------------------------------------------------------------------
+
+
+def email_block_entity(row: CanonicalEmailBlock) -> dict[str, Any]:
+    """Mastodon's Admin::CanonicalEmailBlock."""
+    return {"id": str(row.id), "canonical_email_hash": row.canonical_email_hash}
+
+
+async def list_email_blocks(request: Request) -> Response:
+    """GET /api/v1/admin/canonical_email_blocks."""
+    await authenticate_staff(request, "admin:read:canonical_email_blocks", Permission.MANAGE_BLOCKS)
+    params = await read_params(request)
+    page = Page.from_params(params, default=100, most=200)
+    svc = services(request)
+    async with svc.reads() as session:
+        query = page.apply(select(CanonicalEmailBlock), CanonicalEmailBlock.id)
+        rows = page.arrange(list(await session.scalars(query)))
+    return JSONResponse(
+        [email_block_entity(r) for r in rows], headers=link_header(request, [r.id for r in rows], page)
+    )
+
+
+async def show_email_block(request: Request) -> Response:
+    """GET /api/v1/admin/canonical_email_blocks/:id."""
+    await authenticate_staff(request, "admin:read:canonical_email_blocks", Permission.MANAGE_BLOCKS)
+    svc = services(request)
+    async with svc.reads() as session:
+        return JSONResponse(email_block_entity(await email_blocks.get(session, path_id(request))))
+
+
+async def test_email_block(request: Request) -> Response:
+    """POST /api/v1/admin/canonical_email_blocks/test: the blocks an ``email`` falls under."""
+    await authenticate_staff(request, "admin:read:canonical_email_blocks", Permission.MANAGE_BLOCKS)
+    params = await read_params(request)
+    svc = services(request)
+    async with svc.reads() as session:
+        rows = await email_blocks.matching(session, params.required("email", max_chars=320))
+    return JSONResponse([email_block_entity(r) for r in rows])
+
+
+async def create_email_block(request: Request) -> Response:
+    """POST /api/v1/admin/canonical_email_blocks: ``email`` or ``canonical_email_hash``."""
+    auth, _ = await authenticate_staff(
+        request, "admin:write:canonical_email_blocks", Permission.MANAGE_BLOCKS
+    )
+    params = await read_params(request)
+    svc = services(request)
+    async with svc.sessions() as session, session.begin():
+        row = await email_blocks.block(
+            session, email=params.get_str("email", max_chars=320),
+            canonical_email_hash=params.get_str("canonical_email_hash", max_chars=128),
+            by=await account_of(session, auth),
+        )  # fmt: skip
+        body = email_block_entity(row)
+    return JSONResponse(body)
+
+
+async def delete_email_block(request: Request) -> Response:
+    """DELETE /api/v1/admin/canonical_email_blocks/:id."""
+    auth, _ = await authenticate_staff(
+        request, "admin:write:canonical_email_blocks", Permission.MANAGE_BLOCKS
+    )
+    svc = services(request)
+    async with svc.sessions() as session, session.begin():
+        row = await email_blocks.get(session, path_id(request))
+        await email_blocks.unblock(session, row, by=await account_of(session, auth))
+    return JSONResponse({})
+
+
 routes = [
     Route("/api/v1/reports", file_report, methods=["POST"]),
     Route("/api/v1/admin/accounts", list_accounts_v1, methods=["GET"]),
@@ -428,4 +500,9 @@ routes = [
     *[Route(f"/api/v1/admin/reports/{{id}}/{k}", _report_action(k), methods=["POST"])
       for k in ("assign_to_self", "unassign", "resolve", "reopen", "forward", "notes")],
     Route("/api/v1/admin/action_logs", action_logs, methods=["GET"]),
+    Route("/api/v1/admin/canonical_email_blocks", list_email_blocks, methods=["GET"]),
+    Route("/api/v1/admin/canonical_email_blocks", create_email_block, methods=["POST"]),
+    Route("/api/v1/admin/canonical_email_blocks/test", test_email_block, methods=["POST"]),
+    Route("/api/v1/admin/canonical_email_blocks/{id}", show_email_block, methods=["GET"]),
+    Route("/api/v1/admin/canonical_email_blocks/{id}", delete_email_block, methods=["DELETE"]),
 ]  # fmt: skip

@@ -4,6 +4,7 @@ forwarding a report as Flag, the retention purge, and the audit log of each acti
 
 from __future__ import annotations
 
+import hashlib
 import json
 from datetime import timedelta
 from typing import Any
@@ -11,7 +12,8 @@ from typing import Any
 import pytest
 from sqlalchemy import func, select
 
-from fedigen.social import account_moderation, posts
+from fedigen.social import account_moderation, email_blocks, posts
+from fedigen.social.email_blocks import canonical_email, canonical_hash
 from fedigen.social.posts import PostRequest
 from fedigen.social.roles import Role
 from storage.models import AccountWarning, Actor, AuditLog, Follow, Report, Status, utcnow
@@ -43,6 +45,11 @@ ADMIN_ENDPOINTS = [
     ("POST", "/api/v1/admin/reports/{report}/forward"),
     ("POST", "/api/v1/admin/reports/{report}/notes"),
     ("GET", "/api/v1/admin/action_logs"),
+    ("GET", "/api/v1/admin/canonical_email_blocks"),
+    ("POST", "/api/v1/admin/canonical_email_blocks"),
+    ("POST", "/api/v1/admin/canonical_email_blocks/test"),
+    ("GET", "/api/v1/admin/canonical_email_blocks/1"),
+    ("DELETE", "/api/v1/admin/canonical_email_blocks/1"),
 ]
 
 
@@ -495,3 +502,39 @@ async def test_a_suspended_account_s_data_is_deleted_after_the_retention_period(
         "destroy_account_data",
         "destroy_account_data",
     ]
+
+
+def test_canonical_email_is_mastodon_s() -> None:
+    assert canonical_email("J.Doe+spam@Example.COM") == "jdoe@example.com"
+    # Mastodon's hash of the canonical form (SHA-256 hex), so block lists carry over.
+    assert canonical_hash("jdoe@example.com") == hashlib.sha256(b"jdoe@example.com").hexdigest()
+
+
+async def test_canonical_email_blocks_are_an_admin_s_and_catch_variants(instance: Instance) -> None:
+    await _staff(instance)
+    admin = bearer(await issue_token(instance, "adam", ADMIN_SCOPES))
+    mod = bearer(await issue_token(instance, "mo", ADMIN_SCOPES))
+    url = "/api/v1/admin/canonical_email_blocks"
+    assert (await instance.client.post(url, headers=mod, data={"email": "a@b.example"})).status_code == 403
+    made = await instance.client.post(url, headers=admin, data={"email": "Spam.Mer+x@Mail.example"})
+    assert made.status_code == 200, made.text
+    block = made.json()
+    assert block["canonical_email_hash"] == hashlib.sha256(b"spammer@mail.example").hexdigest()
+    again = await instance.client.post(url, headers=admin, data={"email": "spammer@mail.example"})
+    assert again.status_code == 422 and "already" in again.json()["error"]
+    for data in ({}, {"canonical_email_hash": "nothex"}, {"email": "not an address"}):
+        assert (await instance.client.post(url, headers=admin, data=data)).status_code == 422
+    hit = await instance.client.post(
+        f"{url}/test", headers=admin, data={"email": "s.p.a.m.m.e.r+1@mail.example"}
+    )
+    assert [b["id"] for b in hit.json()] == [block["id"]]
+    miss = await instance.client.post(f"{url}/test", headers=admin, data={"email": "other@mail.example"})
+    assert miss.json() == []
+    assert [b["id"] for b in (await instance.client.get(url, headers=admin)).json()] == [block["id"]]
+    assert (await instance.client.get(f"{url}/{block['id']}", headers=admin)).json() == block
+    async with instance.services.sessions() as session:
+        assert await email_blocks.is_blocked(session, "SPAMMER+signup@mail.example")
+    assert (await instance.client.delete(f"{url}/{block['id']}", headers=admin)).json() == {}
+    assert (await instance.client.get(f"{url}/{block['id']}", headers=admin)).status_code == 404
+    actions = [a for _, a, _ in await _audit(instance)]
+    assert actions == ["create_canonical_email_block", "destroy_canonical_email_block"]

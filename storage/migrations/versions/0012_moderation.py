@@ -1,4 +1,5 @@
-"""moderation: account flags, report queue fields, account warnings, report notes, the audit log
+"""moderation: account flags, report queue fields, account warnings, report notes, the audit log,
+canonical email blocks
 
 Revision ID: 0012_moderation
 Revises: 0009_roles
@@ -103,9 +104,25 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("id", name="pk_audit_log"),
     )
     op.create_index("ix_audit_log_created_at", "audit_log", ["created_at"])
+    op.create_table(
+        "canonical_email_blocks",
+        sa.Column("id", BigId, nullable=False),
+        sa.Column("canonical_email_hash", sa.String(length=64), nullable=False),
+        sa.Column("reference_account_id", BigId, nullable=True),
+        sa.Column("created_at", UTCDateTime(timezone=True), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["reference_account_id"],
+            ["actors.id"],
+            name="fk_canonical_email_blocks_reference_account_id_actors",
+            ondelete="SET NULL",
+        ),  # fmt: skip
+        sa.PrimaryKeyConstraint("id", name="pk_canonical_email_blocks"),
+        sa.UniqueConstraint("canonical_email_hash", name="uq_canonical_email_blocks_canonical_email_hash"),
+    )
 
 
 def downgrade() -> None:
+    op.drop_table("canonical_email_blocks")
     op.drop_table("audit_log")
     op.drop_table("report_notes")
     op.drop_table("account_warnings")
