@@ -100,6 +100,7 @@ async def search_accounts(
             or_(func.lower(Actor.username).like(prefix, escape="\\"),
                 func.lower(Actor.display_name).like(prefix, escape="\\")),
             Actor.deleted_at.is_(None), Actor.ap_type != "Application",
+            Actor.suspended_at.is_(None),  # suspended accounts are found only by their exact handle
         )
         .order_by(Actor.domain.is_not(None), Actor.username, Actor.id)
         .offset(offset).limit(limit)

@@ -301,6 +301,9 @@ async def test_a_suspended_account_cannot_sign_in_or_post_and_is_hidden_until_un
     profile = (await instance.client.get(f"/api/v1/accounts/{tom}")).json()
     assert profile["suspended"] is True and profile["statuses_count"] == 0
     assert (await instance.client.get(f"/api/v1/accounts/{tom}/statuses")).json() == []
+    searcher = bearer(await issue_token(instance, "mem", "read"))
+    found = await instance.client.get("/api/v2/search", headers=searcher, params={"q": "to", "type": "accounts"})
+    assert found.status_code == 200 and found.json()["accounts"] == []
     shown = (await instance.client.get(f"/api/v1/admin/accounts/{tom}", headers=mod)).json()
     assert shown["suspended"] is True and shown["account"]["username"] == "tom"
     listed = await instance.client.get("/api/v2/admin/accounts", headers=mod, params={"status": "suspended"})
