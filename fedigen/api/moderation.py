@@ -13,6 +13,8 @@
 - ``/api/v1/admin/canonical_email_blocks`` (https://docs.joinmastodon.org/methods/admin/canonical_email_blocks/):
   list, show, test, create, delete; ``admin:read:canonical_email_blocks`` / ``admin:write:...``,
   MANAGE_BLOCKS (an admin's).
+- ``POST /api/v1/admin/measures`` (admin:read, VIEW_DASHBOARD): new_users, active_users, interactions,
+  opened_reports, resolved_reports per day (fedigen.social.measures).
 - ``GET /api/v1/admin/action_logs`` (fedigen's own, admin:read): the audit log, VIEW_AUDIT_LOG.
 
 Every change goes through fedigen.social.account_moderation / fedigen.social.reports, which write the
@@ -22,6 +24,7 @@ audit log. Entities are Mastodon's Admin::Account, Admin::Report and Report.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from datetime import date
 from typing import Any
 
 from sqlalchemy import func, or_, select
@@ -38,7 +41,7 @@ from fedigen.api.statuses import account_of, ids_param, path_id
 from fedigen.errors import NotFoundError, ValidationError
 from fedigen.http import services
 from fedigen.services import Services
-from fedigen.social import account_moderation, audit, email_blocks, reports
+from fedigen.social import account_moderation, audit, email_blocks, measures, reports
 from fedigen.social.roles import Permission, Role, role_entity
 from storage.models import Actor, AuditLog, CanonicalEmailBlock, Report, User
 
@@ -485,6 +488,28 @@ async def delete_email_block(request: Request) -> Response:
     return JSONResponse({})
 
 
+# --- measures --------------------------------------------------------------------------------------------
+
+
+def _day(params: Params, name: str) -> date:
+    value = params.required(name, max_chars=40)
+    try:
+        return date.fromisoformat(value[:10])
+    except ValueError:
+        raise ValidationError(name, "expected a date (YYYY-MM-DD)") from None
+
+
+async def admin_measures(request: Request) -> Response:
+    """POST /api/v1/admin/measures: keys[], start_at, end_at (Mastodon's dashboard numbers)."""
+    await authenticate_staff(request, "admin:read", Permission.VIEW_DASHBOARD)
+    params = await read_params(request)
+    start, end = _day(params, "start_at"), _day(params, "end_at")
+    svc = services(request)
+    async with svc.reads() as session:
+        body = await measures.measure(session, params.get_list("keys", max_items=20), start, end)
+    return JSONResponse(body)
+
+
 routes = [
     Route("/api/v1/reports", file_report, methods=["POST"]),
     Route("/api/v1/admin/accounts", list_accounts_v1, methods=["GET"]),
@@ -500,6 +525,7 @@ routes = [
     *[Route(f"/api/v1/admin/reports/{{id}}/{k}", _report_action(k), methods=["POST"])
       for k in ("assign_to_self", "unassign", "resolve", "reopen", "forward", "notes")],
     Route("/api/v1/admin/action_logs", action_logs, methods=["GET"]),
+    Route("/api/v1/admin/measures", admin_measures, methods=["POST"]),
     Route("/api/v1/admin/canonical_email_blocks", list_email_blocks, methods=["GET"]),
     Route("/api/v1/admin/canonical_email_blocks", create_email_block, methods=["POST"]),
     Route("/api/v1/admin/canonical_email_blocks/test", test_email_block, methods=["POST"]),

@@ -16,7 +16,7 @@ from fedigen.social import account_moderation, email_blocks, posts
 from fedigen.social.email_blocks import canonical_email, canonical_hash
 from fedigen.social.posts import PostRequest
 from fedigen.social.roles import Role
-from storage.models import AccountWarning, Actor, AuditLog, Follow, Report, Status, utcnow
+from storage.models import AccountWarning, Actor, AuditLog, Follow, Report, Status, User, utcnow
 from tests.api.conftest import bearer, issue_token
 from tests.conftest import Instance
 from tests.remote_actor import RemoteActor, RemoteServer
@@ -50,6 +50,7 @@ ADMIN_ENDPOINTS = [
     ("POST", "/api/v1/admin/canonical_email_blocks/test"),
     ("GET", "/api/v1/admin/canonical_email_blocks/1"),
     ("DELETE", "/api/v1/admin/canonical_email_blocks/1"),
+    ("POST", "/api/v1/admin/measures"),
 ]
 
 
@@ -302,7 +303,9 @@ async def test_a_suspended_account_cannot_sign_in_or_post_and_is_hidden_until_un
     assert profile["suspended"] is True and profile["statuses_count"] == 0
     assert (await instance.client.get(f"/api/v1/accounts/{tom}/statuses")).json() == []
     searcher = bearer(await issue_token(instance, "mem", "read"))
-    found = await instance.client.get("/api/v2/search", headers=searcher, params={"q": "to", "type": "accounts"})
+    found = await instance.client.get(
+        "/api/v2/search", headers=searcher, params={"q": "to", "type": "accounts"}
+    )
     assert found.status_code == 200 and found.json()["accounts"] == []
     shown = (await instance.client.get(f"/api/v1/admin/accounts/{tom}", headers=mod)).json()
     assert shown["suspended"] is True and shown["account"]["username"] == "tom"
@@ -541,3 +544,45 @@ async def test_canonical_email_blocks_are_an_admin_s_and_catch_variants(instance
     assert (await instance.client.get(f"{url}/{block['id']}", headers=admin)).status_code == 404
     actions = [a for _, a, _ in await _audit(instance)]
     assert actions == ["create_canonical_email_block", "destroy_canonical_email_block"]
+
+
+async def test_measures_count_per_day_as_mastodon_s_dashboard(instance: Instance) -> None:
+    people = await _staff(instance)
+    status = await _post(instance, people["tom"], "count me")
+    await _post(instance, people["tom"], "and me")
+    await _post(instance, people["mem"], "me too")
+    member = bearer(await issue_token(instance, "mem", "read write"))
+    assert (
+        await instance.client.post(f"/api/v1/statuses/{status.id}/favourite", headers=member)
+    ).status_code == 200
+    filed = await instance.client.post(
+        "/api/v1/reports", headers=member, data={"account_id": str(people["tom"].id)}
+    )
+    mod = bearer(await issue_token(instance, "mo", ADMIN_SCOPES))
+    await instance.client.post(f"/api/v1/admin/reports/{filed.json()['id']}/resolve", headers=mod)
+    today = utcnow().date()
+    keys = ["new_users", "active_users", "interactions", "opened_reports", "resolved_reports"]
+    body = {"keys[]": keys, "start_at": str(today - timedelta(days=1)), "end_at": str(today)}
+    answer = await instance.client.post("/api/v1/admin/measures", headers=mod, data=body)
+    assert answer.status_code == 200, answer.text
+    got = {m["key"]: m for m in answer.json()}
+    async with instance.services.sessions() as session:  # the five above and the instance's bot account
+        users = await session.scalar(select(func.count(User.id)))
+    assert users == 6
+    totals = {k: got[k]["total"] for k in keys}
+    assert totals == {
+        "new_users": "6",
+        "active_users": "2",
+        "interactions": "1",
+        "opened_reports": "1",
+        "resolved_reports": "1",
+    }
+    assert [d["value"] for d in got["new_users"]["data"]] == ["0", "6"]
+    assert got["new_users"]["data"][1]["date"] == f"{today}T00:00:00Z"
+    assert got["new_users"]["previous_total"] == "0"
+    bad = await instance.client.post("/api/v1/admin/measures", headers=mod, data={**body, "keys[]": ["nope"]})
+    assert bad.status_code == 422
+    backwards = {**body, "start_at": str(today), "end_at": str(today - timedelta(days=3))}
+    assert (
+        await instance.client.post("/api/v1/admin/measures", headers=mod, data=backwards)
+    ).status_code == 422
