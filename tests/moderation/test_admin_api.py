@@ -302,6 +302,18 @@ async def test_a_suspended_account_cannot_sign_in_or_post_and_is_hidden_until_un
     profile = (await instance.client.get(f"/api/v1/accounts/{tom}")).json()
     assert profile["suspended"] is True and profile["statuses_count"] == 0
     assert (await instance.client.get(f"/api/v1/accounts/{tom}/statuses")).json() == []
+    # The web pages and the Note's ActivityPub document are gone too (the actor document stays, keyed).
+    urls = instance.services.urls
+    as2 = {"Accept": "application/activity+json"}
+    for path, headers in (
+        (urls.profile("tom"), {}),
+        (urls.status_page("tom", status.id), {}),
+        (urls.status("tom", status.id), as2),
+    ):
+        answer = await instance.client.get(path, headers=headers)
+        assert answer.status_code == 404, (path, answer.status_code)
+    assert "visible before" not in (await instance.client.get("/")).text
+    assert (await instance.client.get(urls.actor("tom"), headers=as2)).status_code == 200
     searcher = bearer(await issue_token(instance, "mem", "read"))
     found = await instance.client.get(
         "/api/v2/search", headers=searcher, params={"q": "to", "type": "accounts"}
@@ -323,6 +335,7 @@ async def test_a_suspended_account_cannot_sign_in_or_post_and_is_hidden_until_un
     assert back.status_code == 200 and back.json()["suspended"] is False
     assert (await instance.client.post("/oauth/token", data=grant)).status_code == 200
     assert (await instance.client.get(f"/api/v1/statuses/{status.id}")).status_code == 200
+    assert (await instance.client.get(urls.status_page("tom", status.id))).status_code == 200
     again = await instance.client.post("/api/v1/statuses", headers=tom_token, data={"status": "back"})
     assert again.status_code == 200, again.text
     actions = [a for _, a, _ in await _audit(instance)]
