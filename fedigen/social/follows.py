@@ -16,6 +16,7 @@ from activitypub.outbox import publish
 from fedigen.errors import ConflictError, ForbiddenError, NotFoundError, ValidationError
 from fedigen.services import Services
 from fedigen.social.notifications import Kind, notify
+from fedigen.social.standing import require_active
 from storage.models import Actor, Block, Follow
 from storage.vocabulary import FollowState
 
@@ -60,6 +61,8 @@ async def follow(
     """
     if target.id == follower.id:
         raise ValidationError("account", "you cannot follow yourself")
+    if follower.domain is None:
+        require_active(follower)  # a suspended or disabled local account follows no one
     if await _blocked(session, follower, target) is not None:
         if follower.domain is None:
             raise ForbiddenError("This action is not allowed")

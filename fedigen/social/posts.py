@@ -450,6 +450,7 @@ async def edit_post(
     """Change a local post's text (its media, its poll, its language) and send Update with ``updated``
     to the same audience; what is not given stays as it was. A poll given with other options, or
     switched between single and multiple choice, loses its votes (as on Mastodon)."""
+    require_active(author)
     status = await own_status(session, author, status_id)
     if poll is not None:
         polls.check_request(poll)

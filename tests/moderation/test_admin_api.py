@@ -12,10 +12,11 @@ from typing import Any
 import pytest
 from sqlalchemy import func, select
 
-from fedigen.social import account_moderation, email_blocks, posts
+from fedigen.social import account_moderation, email_blocks, follows, posts
 from fedigen.social.email_blocks import canonical_email, canonical_hash
 from fedigen.social.posts import PostRequest
 from fedigen.social.roles import Role
+from storage.clients import OAuthToken
 from storage.models import AccountWarning, Actor, AuditLog, Follow, Report, Status, User, utcnow
 from tests.api.conftest import bearer, issue_token
 from tests.conftest import Instance
@@ -295,6 +296,19 @@ async def test_a_suspended_account_cannot_sign_in_or_post_and_is_hidden_until_un
     assert me.status_code == 403 and me.json()["error"] == "Your login is currently disabled"
     posted = await instance.client.post("/api/v1/statuses", headers=tom_token, data={"status": "still here"})
     assert posted.status_code == 403
+    c2s = await instance.client.post(
+        instance.services.urls.outbox("tom"),
+        headers={**tom_token, "Content-Type": "application/activity+json"},
+        content=json.dumps(
+            {
+                "@context": "https://www.w3.org/ns/activitystreams",
+                "type": "Note",
+                "content": "c2s",
+                "to": ["https://www.w3.org/ns/activitystreams#Public"],
+            }
+        ),
+    )
+    assert c2s.status_code == 403, c2s.text
     # Hidden: the status answers 404, the public timeline leaves it out, the profile is flagged and empty.
     assert (await instance.client.get(f"/api/v1/statuses/{status.id}")).status_code == 404
     public = (await instance.client.get("/api/v1/timelines/public")).json()
@@ -330,6 +344,16 @@ async def test_a_suspended_account_cannot_sign_in_or_post_and_is_hidden_until_un
 
     with pytest.raises(ForbiddenError):
         await _post(instance, people["tom"], "from the cli")
+    async with instance.services.sessions() as session, session.begin():
+        me, other = await session.get(Actor, tom), await session.get(Actor, people["mem"].id)
+        assert me is not None and other is not None
+        with pytest.raises(ForbiddenError):
+            await posts.edit_post(instance.services, session, me, status.id, "edited while suspended")
+        with pytest.raises(ForbiddenError):
+            await follows.follow(instance.services, session, me, other)
+    async with instance.services.sessions() as session:
+        assert await session.scalar(select(func.count(Status.id)).where(Status.actor_id == tom)) == 1
+        assert await session.scalar(select(func.count(Follow.id)).where(Follow.follower_id == tom)) == 0
     # Unsuspended: signs in and posts again, the old post is back.
     back = await instance.client.post(f"/api/v1/admin/accounts/{tom}/unsuspend", headers=mod)
     assert back.status_code == 200 and back.json()["suspended"] is False
@@ -599,3 +623,52 @@ async def test_measures_count_per_day_as_mastodon_s_dashboard(instance: Instance
     assert (
         await instance.client.post("/api/v1/admin/measures", headers=mod, data=backwards)
     ).status_code == 422
+
+
+async def test_deleting_a_local_account_s_data_tells_every_known_server(
+    instance: Instance, remote: RemoteServer, bob: RemoteActor
+) -> None:
+    people = await _staff(instance)
+    tom_url = f"{instance.services.urls.base}/users/tom"
+    await bob.post(instance.client, "/inbox", bob.activity("Follow", tom_url))
+    await instance.drain()
+    await _post(instance, people["tom"], "soon gone")
+    await instance.drain()
+    remote.received.clear()
+    await issue_token(instance, "tom")
+    admin = bearer(await issue_token(instance, "adam", ADMIN_SCOPES))
+    tom = people["tom"].id
+    await instance.client.post(
+        f"/api/v1/admin/accounts/{tom}/action", headers=admin, data={"type": "suspend"}
+    )
+    gone = await instance.client.delete(f"/api/v1/admin/accounts/{tom}", headers=admin)
+    assert gone.status_code == 200 and gone.json()["deleted"] is True
+    await instance.drain()
+    deletes = [json.loads(r.body) for r in remote.posts() if json.loads(r.body).get("type") == "Delete"]
+    assert [(d["actor"], d["object"]) for d in deletes] == [(tom_url, tom_url)]
+    async with instance.services.sessions() as session:
+        assert await session.scalar(select(func.count(Status.id)).where(Status.actor_id == tom)) == 0
+        assert await session.scalar(select(func.count(Follow.id)).where(Follow.followee_id == tom)) == 0
+    # Its tokens are gone; its name stays taken.
+    async with instance.services.sessions() as session:
+        assert (
+            await session.scalar(select(func.count(OAuthToken.id)).where(OAuthToken.account_id == tom)) == 0
+        )
+        assert await session.scalar(select(Actor.username).where(Actor.id == tom)) == "tom"
+
+
+async def test_a_flag_naming_only_posts_is_a_report_about_their_author(
+    instance: Instance, remote: RemoteServer, bob: RemoteActor
+) -> None:
+    people = await _staff(instance)
+    status = await _post(instance, people["tom"], "reported post")
+    flag = bob.activity("Flag", [status.ap_id], content="look at this")
+    assert (await bob.post(instance.client, "/inbox", flag)).status_code in (200, 202)
+    await instance.drain()
+    mod = bearer(await issue_token(instance, "mo", ADMIN_SCOPES))
+    queue = (await instance.client.get("/api/v1/admin/reports", headers=mod)).json()
+    assert len(queue) == 1
+    assert queue[0]["target_account"]["username"] == "tom" and queue[0]["account"]["domain"] == "remote.test"
+    assert [s["id"] for s in queue[0]["statuses"]] == [str(status.id)] and queue[0][
+        "comment"
+    ] == "look at this"
