@@ -247,8 +247,10 @@ class Worker:
         """Delete the data of accounts suspended longer than ``[moderation] suspension_retention_days``
         (at most once per PURGE_INTERVAL unless forced; ``now`` for tests); returns how many accounts."""
         clock = time.monotonic()
-        if not force and self._suspensions_purged_at is not None and (
-            clock - self._suspensions_purged_at < PURGE_INTERVAL
+        if (
+            not force
+            and self._suspensions_purged_at is not None
+            and (clock - self._suspensions_purged_at < PURGE_INTERVAL)
         ):
             return 0
         self._suspensions_purged_at = clock
