@@ -185,8 +185,11 @@ async def receive(
         await schemes.heard(sender.owner, sender.scheme)  # whoever signs RFC 9421 verifies it
     async with sessions() as session:
         # Core statements, not ORM objects: this is the hot path of every delivery we receive.
-        deleted = await session.scalar(select(Actor.deleted_at).where(Actor.ap_id == actor_ap_id))
-        if deleted is not None:
+        # Deleted, or suspended by a moderator (fedigen.social.account_moderation).
+        flags = (await session.execute(
+            select(Actor.deleted_at, Actor.suspended_at).where(Actor.ap_id == actor_ap_id)
+        )).first()  # fmt: skip
+        if flags is not None and (flags[0] is not None or flags[1] is not None):
             raise BlockedError("this actor is deleted or suspended here")
         dialect = session.bind.dialect.name if session.bind is not None else "sqlite"
         insert = sqlite_insert if dialect == "sqlite" else postgresql_insert

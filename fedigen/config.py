@@ -232,6 +232,9 @@ class ModerationSettings:
     # When the classifier cannot answer: "allow" (unchecked), "hold" (uploads wait and are tried again,
     # generation jobs are retried) or "refuse".
     on_error: str = "hold"
+    # Days a suspended account's data is kept (it can be unsuspended until then); then the worker
+    # deletes it, as Mastodon does after 30 days.
+    suspension_retention_days: int = 30
 
 
 REGISTRATION_MODES = ("open", "approval", "invite", "closed")

@@ -10,7 +10,7 @@ import asyncio
 import logging
 import time
 from collections.abc import Awaitable, Callable, Collection
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import select
@@ -19,7 +19,7 @@ from activitypub.dispatch import Dispatcher
 from activitypub.errors import ActivityPubError, BlockedError, InvalidActivityError, RemoteStatusError
 from fedigen.federation.inbound import HANDLERS, PREPARERS, file_for_recipients
 from fedigen.services import Services
-from fedigen.social import accounts, polls, remixes
+from fedigen.social import account_moderation, accounts, polls, remixes
 from fedigen.social.emoji import cache_remote_emojis
 from fedigen.social.jobs import runner
 from fedigen.social.media import cache_remote_avatars, resume_uploads
@@ -47,6 +47,7 @@ class Worker:
         self.services = services
         self.dispatcher = Dispatcher(services.resolver, services, HANDLERS, PREPARERS)
         self._purged_at: float | None = None
+        self._suspensions_purged_at: float | None = None
         self._chased_at: float | None = None
         self._stopping = asyncio.Event()
         self._wakeup = asyncio.Event()
@@ -199,6 +200,7 @@ class Worker:
         worked = await polls.run_due(self.services)
         worked += await self.services.deliverer.run_once(limit=200)
         await self.purge_finished()
+        await self.purge_suspended()
         await self.chase_quote_requests()
         return worked
 
@@ -241,6 +243,23 @@ class Worker:
             return sum(
                 [await queue.purge(session, model, finished_before=before) for model in (InboxItem, Delivery)]
             )
+
+    async def purge_suspended(self, *, force: bool = False, now: datetime | None = None) -> int:
+        """Delete the data of accounts suspended longer than ``[moderation] suspension_retention_days``
+        (at most once per PURGE_INTERVAL unless forced; ``now`` for tests); returns how many accounts."""
+        clock = time.monotonic()
+        if (
+            not force
+            and self._suspensions_purged_at is not None
+            and (clock - self._suspensions_purged_at < PURGE_INTERVAL)
+        ):
+            return 0
+        self._suspensions_purged_at = clock
+        async with self.services.sessions() as session, session.begin():
+            purged = await account_moderation.purge_expired(self.services, session, now=now)
+        if purged:
+            self.services.work_queued()  # a local account's Delete is queued
+        return purged
 
     async def _loop(self, name: str, one_pass: Callable[[], Awaitable[int]], wakeup: asyncio.Event) -> None:
         interval = self.services.settings.worker.poll_interval

@@ -115,6 +115,15 @@ class Actor(Base):
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
     deleted_at: Mapped[datetime | None]
+    # Moderation, as Mastodon's account flags (fedigen.social.account_moderation sets them): suspended
+    # (refused and hidden; its data goes after the retention period), silenced (limited: off public
+    # timelines, follows need approval), sensitized (all its media shown sensitive), a forced content
+    # warning on its posts, and a local login disabled.
+    suspended_at: Mapped[datetime | None]
+    silenced_at: Mapped[datetime | None]
+    sensitized_at: Mapped[datetime | None]
+    forced_cw: Mapped[str | None] = mapped_column(Text)
+    disabled_at: Mapped[datetime | None]
 
     __table_args__ = (
         Index(
@@ -428,6 +437,14 @@ class Report(Base):
     comment: Mapped[str] = mapped_column(Text, default="")
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     resolved_at: Mapped[datetime | None]
+    # Mastodon's report fields: spam, legal, violation (of ``rule_ids``) or other; sent on to the
+    # target's server; who took it and who resolved it.
+    category: Mapped[str] = mapped_column(String(16), default="other", server_default="other")
+    rule_ids: Mapped[list[Any]] = mapped_column(JSON, default=list)
+    forwarded: Mapped[bool] = mapped_column(Boolean, default=False, server_default=text("false"))
+    assigned_account_id: Mapped[int | None] = mapped_column(ForeignKey("actors.id", ondelete="SET NULL"))
+    action_taken_by_id: Mapped[int | None] = mapped_column(ForeignKey("actors.id", ondelete="SET NULL"))
+    updated_at: Mapped[datetime | None]
 
 
 class Notification(Base):
@@ -628,6 +645,57 @@ class Remix(Base):
     parent_status_id: Mapped[int | None] = mapped_column(
         ForeignKey("statuses.id", ondelete="SET NULL"), index=True
     )
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class AccountWarning(Base):
+    """One moderation action on an account (Mastodon's AccountWarning / "strike"): none, sensitive,
+    disable, silence, suspend, force_cw, delete_statuses, and their reversals."""
+
+    __tablename__ = "account_warnings"
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    target_id: Mapped[int] = mapped_column(ForeignKey("actors.id", ondelete="CASCADE"), index=True)
+    account_id: Mapped[int | None] = mapped_column(ForeignKey("actors.id", ondelete="SET NULL"))
+    action: Mapped[str] = mapped_column(String(32))
+    text: Mapped[str] = mapped_column(Text, default="")
+    report_id: Mapped[int | None] = mapped_column(ForeignKey("reports.id", ondelete="SET NULL"))
+    status_ids: Mapped[list[Any]] = mapped_column(JSON, default=list)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class ReportNote(Base):
+    """A moderator's note on a report."""
+
+    __tablename__ = "report_notes"
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    report_id: Mapped[int] = mapped_column(ForeignKey("reports.id", ondelete="CASCADE"), index=True)
+    account_id: Mapped[int | None] = mapped_column(ForeignKey("actors.id", ondelete="SET NULL"))
+    content: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class AuditLog(Base):
+    """Every moderator action (Mastodon's Admin::ActionLog): who (None: the CLI operator), what, on what."""
+
+    __tablename__ = "audit_log"
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    account_id: Mapped[int | None] = mapped_column(ForeignKey("actors.id", ondelete="SET NULL"))
+    action: Mapped[str] = mapped_column(String(64))
+    target_type: Mapped[str] = mapped_column(String(32))
+    target_id: Mapped[int | None] = mapped_column(BigId)
+    # The target as a person reads it (an acct, "report #3"), kept when the target is gone.
+    target_label: Mapped[str] = mapped_column(String(2048), default="")
+    detail: Mapped[str] = mapped_column(Text, default="")
+    created_at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
+
+
+class CanonicalEmailBlock(Base):
+    """A blocked email address, kept only as the SHA-256 of its canonical form (Mastodon's)."""
+
+    __tablename__ = "canonical_email_blocks"
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    canonical_email_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    reference_account_id: Mapped[int | None] = mapped_column(ForeignKey("actors.id", ondelete="SET NULL"))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 

@@ -22,6 +22,7 @@ from fedigen.errors import ForbiddenError, ScopeError, UnauthorizedError
 from fedigen.services import Services
 from fedigen.social import registrations
 from fedigen.social.roles import Permission, Role, require, role_of
+from fedigen.social.standing import may_sign_in
 from storage.clients import OAuthApp, OAuthToken
 from storage.models import Actor, User, utcnow
 
@@ -122,6 +123,8 @@ async def authenticate(
         raise UnauthorizedError("This method requires an authenticated user")
     if user and auth.refusal is not None and not pending_ok:
         raise ForbiddenError(auth.refusal)
+    if auth.account is not None and not may_sign_in(auth.account):  # suspended, disabled or deleted
+        raise ForbiddenError("Your login is currently disabled")
     if scope is not None and not scope_allows(auth.scopes, scope):
         raise ScopeError(scope)
     return auth

@@ -107,7 +107,7 @@ def account(svc: Services, actor: Actor, stats: AccountStats | None = None) -> d
     avatar = actor.icon_url or svc.urls.avatar(actor.username)
     header = actor.image_url or f"{svc.urls.base}/static/header.png"
     last = stats.last_status_at.get(actor.id)
-    return {
+    entity: dict[str, Any] = {
         "id": str(actor.id),
         "username": actor.username,
         "acct": acct(actor),
@@ -141,6 +141,12 @@ def account(svc: Services, actor: Actor, stats: AccountStats | None = None) -> d
         ],
         "moved": None,
     }
+    if actor.suspended_at is not None:  # Mastodon's suspended account: flagged, its profile emptied
+        entity.update(suspended=True, display_name="", note="", fields=[], emojis=[], statuses_count=0,
+                      followers_count=0, following_count=0)  # fmt: skip
+    if actor.silenced_at is not None:
+        entity["limited"] = True
+    return entity
 
 
 async def credential_account(svc: Services, session: AsyncSession, actor: Actor) -> dict[str, Any]:
@@ -387,8 +393,9 @@ def status(svc: Services, row: Status, ctx: StatusContext) -> dict[str, Any]:
         "content": row.content if boosted is None else "",
         # Mastodon calls followers-only "private".
         "visibility": "private" if row.visibility == Visibility.FOLLOWERS else str(row.visibility),
-        "sensitive": row.sensitive,
-        "spoiler_text": row.summary or "",
+        # A moderator may mark all an account's media sensitive, or force a content warning on its posts.
+        "sensitive": row.sensitive or author.sensitized_at is not None or bool(author.forced_cw),
+        "spoiler_text": row.summary or author.forced_cw or "",
         "media_attachments": [media_attachment(svc, m) for m in ctx.media.get(row.id, [])],
         "application": None,
         "mentions": [

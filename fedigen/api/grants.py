@@ -253,7 +253,13 @@ async def check_login(
             await session.execute(
                 select(Actor, User.password_hash)
                 .join(User, User.actor_id == Actor.id)
-                .where(Actor.domain.is_(None), Actor.deleted_at.is_(None), match)
+                .where(
+                    Actor.domain.is_(None),
+                    Actor.deleted_at.is_(None),
+                    Actor.suspended_at.is_(None),
+                    Actor.disabled_at.is_(None),
+                    match,
+                )
                 .limit(1)
             )
         ).first()

@@ -18,6 +18,7 @@ from fedigen.api import (
     instance,
     lists,
     media,
+    moderation,
     notifications,
     polls,
     privacy,
@@ -40,5 +41,6 @@ routes += [*statuses.routes, *timelines.routes, *media.routes, *generations.rout
 routes += registrations.routes  # sign-up, email confirmation, password resets, invite links
 routes += [*filters.routes, *lists.routes, *user_tools.routes]  # users' own tools
 routes += image_moderation.routes
+routes += moderation.routes  # reports and the admin API (accounts, reports, audit log)
 routes += c2s.routes  # POST outbox and GET inbox: fedigen.federation.routes has the other methods
 routes += privacy.routes  # /api/fedigen/account/..., export and import (docs/privacy.md)

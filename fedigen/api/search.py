@@ -102,6 +102,7 @@ async def search_accounts(
                 func.lower(Actor.display_name).like(prefix, escape="\\")),
             Actor.deleted_at.is_(None), Actor.ap_type != "Application",
             ~domains.on_domains(Actor.domain, domains.SUSPEND, domains.SILENCE),  # not discoverable
+            Actor.suspended_at.is_(None),  # suspended accounts are found only by their exact handle
         )
         .order_by(Actor.domain.is_not(None), Actor.username, Actor.id)
         .offset(offset).limit(limit)

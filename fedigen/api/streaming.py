@@ -31,9 +31,10 @@ from starlette.websockets import WebSocket, WebSocketDisconnect
 from fedigen.api import entities
 from fedigen.api.auth import bearer_of, scope_allows
 from fedigen.api.grants import lookup_token, split_scopes
-from fedigen.errors import FedigenError
+from fedigen.errors import FedigenError, UnauthorizedError
 from fedigen.services import Services
 from fedigen.social import tags, timelines
+from fedigen.social.standing import may_sign_in
 from storage.clients import AccountList
 from storage.models import Actor, Notification, Status, Tombstone
 
@@ -89,6 +90,8 @@ async def _viewer(websocket: WebSocket, svc: Services) -> tuple[Actor | None, fr
         return None, frozenset(), None
     async with svc.reads() as session:
         row, _, account = await lookup_token(session, token)
+    if account is not None and not may_sign_in(account):  # suspended or disabled by a moderator
+        raise UnauthorizedError("Your login is currently disabled")
     return account, frozenset(split_scopes(row.scopes)), protocol if token == protocol else None
 
 
@@ -252,10 +255,10 @@ async def _refuse_too_many(websocket: WebSocket) -> None:
 async def _token_revoked(svc: Services, token: str) -> bool:
     try:
         async with svc.reads() as session:
-            await lookup_token(session, token)
+            _, _, account = await lookup_token(session, token)
     except FedigenError:
         return True
-    return False
+    return account is not None and not may_sign_in(account)  # suspended since: closed as if revoked
 
 
 async def _serve(websocket: WebSocket, svc: Services, token: str | None) -> None:

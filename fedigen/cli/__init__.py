@@ -16,6 +16,7 @@ import click
 from sqlalchemy import select
 
 from fedigen.cli import domains, images, models, ops, privacy, signup
+from fedigen.cli import moderation as moderation_commands
 from fedigen.cli.common import fail, run_async, settings_of, with_services
 from fedigen.config import Settings, config_path
 from fedigen.errors import FedigenError
@@ -452,3 +453,4 @@ from fedigen.cli import image_moderation  # noqa: E402 - registered last, as its
 
 for command in image_moderation.COMMANDS:
     main.add_command(command)
+moderation_commands.register(main)

@@ -23,6 +23,7 @@ from fedigen.social import polls, registrations
 from fedigen.social.accounts import get_local
 from fedigen.social.pins import pinned_query
 from fedigen.social.reactions import note_counts
+from fedigen.social.standing import is_hidden, suspended
 from fedigen.social.visibility import can_see, is_public
 from storage.models import Activity, Actor, Follow, Poll, Status
 from storage.vocabulary import PUBLIC_VISIBILITIES, FollowState
@@ -206,7 +207,7 @@ async def outbox(request: Request) -> Response:
         account = await get_local(session, request.path_params["username"])
         where = (
             Status.actor_id == account.id, Status.deleted_at.is_(None), Status.reblog_of_id.is_(None),
-            Status.visibility.in_(PUBLIC_VISIBILITIES),
+            Status.visibility.in_(PUBLIC_VISIBILITIES), Status.actor_id.not_in(suspended()),
         )  # fmt: skip
         total = await session.scalar(select(func.count()).select_from(Status).where(*where)) or 0
         items: list[Any] = []
@@ -260,7 +261,10 @@ async def _local_note(request: Request) -> tuple[Actor, Status, Poll | None]:
         account = await get_local(session, request.path_params["username"])
         status = await session.get(Status, int(request.path_params["status_id"]))
         poll = await polls.poll_of(session, status.id) if status is not None else None
-    if status is None or status.actor_id != account.id or not status.local or status.reblog_of_id is not None:
+    if (
+        status is None or status.actor_id != account.id or not status.local or status.reblog_of_id is not None
+        or is_hidden(account)  # a suspended account's posts are served to no one
+    ):  # fmt: skip
         raise NotFoundError("no such status")
     return account, status, poll
 

@@ -17,6 +17,7 @@ from fedigen.errors import ConflictError, ForbiddenError, NotFoundError, Validat
 from fedigen.services import Services
 from fedigen.social import domains
 from fedigen.social.notifications import Kind, notify
+from fedigen.social.standing import require_active
 from storage.clients import AccountDomainBlock
 from storage.models import Actor, Block, Follow
 from storage.vocabulary import FollowState
@@ -75,6 +76,8 @@ async def follow(
     """
     if target.id == follower.id:
         raise ValidationError("account", "you cannot follow yourself")
+    if follower.domain is None:
+        require_active(follower)  # a suspended or disabled local account follows no one
     blocked = await _blocked(session, follower, target) is not None
     if blocked or await _domain_blocked(session, follower, target):
         if follower.domain is None:
@@ -82,8 +85,12 @@ async def follow(
         row = Follow(follower_id=follower.id, followee_id=target.id, ap_id=ap_id)
         await _answer(svc, session, "Reject", row, follower, target)
         return row
-    # A follow from a silenced domain's account is a request, whatever the target's setting.
-    request = target.locked or await domains.follow_needs_approval(session, follower)
+    # A follow from a limited (silenced) account, or from a silenced domain's, is a request whatever
+    # the target's setting, as on Mastodon.
+    request = (
+        target.locked or follower.silenced_at is not None
+        or await domains.follow_needs_approval(session, follower)
+    )  # fmt: skip
     found = await find_follow(session, follower, target)
     if found is None:
         row = Follow(follower_id=follower.id, followee_id=target.id, state=FollowState.REQUESTED,

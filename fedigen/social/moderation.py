@@ -9,7 +9,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from fedigen.services import Services
 from fedigen.social import domains
-from storage.models import Actor, DomainBlock, Report
+from storage.models import Actor, DomainBlock, Report, Status
 
 
 async def block_domain(svc: Services, session: AsyncSession, domain: str, reason: str = "") -> DomainBlock:
@@ -40,6 +40,11 @@ async def report_received(
         select(Actor).where(Actor.ap_id.in_(local), Actor.domain.is_(None)).limit(1)
     ) if local else None  # fmt: skip
     statuses = [o for o in local if target is None or o != target.ap_id][:100]
+    if target is None and statuses:  # only posts named: the report is about their author (as Mastodon)
+        target = await session.scalar(
+            select(Actor).join(Status, Status.actor_id == Actor.id)
+            .where(Status.ap_id.in_(statuses), Actor.domain.is_(None)).limit(1)
+        )  # fmt: skip
     report = Report(ap_id=ap_id, reporter_id=reporter.id, target_id=target.id if target else None,
                     status_ap_ids=statuses, comment=comment[:5000])  # fmt: skip
     session.add(report)

@@ -33,6 +33,7 @@ from fedigen.social import bot, domains, emoji, image_checks, polls, reactions, 
 from fedigen.social.accounts import get_local
 from fedigen.social.media import media_url
 from fedigen.social.notifications import Kind, notify
+from fedigen.social.standing import require_active
 from fedigen.social.visibility import is_public
 from storage.db import on_commit
 from storage.models import (
@@ -228,6 +229,7 @@ def _with_remix_link(html: str, extra: dict[str, Any]) -> str:
 
 async def create_post(svc: Services, session: AsyncSession, author: Actor, request: PostRequest) -> Status:
     """A local account's post: stored, run through the after-post step, and queued for delivery."""
+    require_active(author)
     visibility = _check(request)
     language = post_language(svc, author, request.language)
     media = await _take_media(session, author, request.media_ids)
@@ -454,6 +456,7 @@ async def edit_post(
     """Change a local post's text (its media, its poll, its language) and send Update with ``updated``
     to the same audience; what is not given stays as it was. A poll given with other options, or
     switched between single and multiple choice, loses its votes (as on Mastodon)."""
+    require_active(author)
     status = await own_status(session, author, status_id)
     if poll is not None:
         polls.check_request(poll)
@@ -517,6 +520,11 @@ async def receive_edit(svc: Services, session: AsyncSession, author: Actor, note
 async def delete_post(svc: Services, session: AsyncSession, author: Actor, status_id: int) -> Status:
     """A local account deletes one of its posts."""
     return await _remove(svc, session, author, await own_status(session, author, status_id))
+
+
+async def remove_status(svc: Services, session: AsyncSession, author: Actor, status: Status) -> Status:
+    """A moderator deletes a post, local or remote (fedigen.social.account_moderation)."""
+    return await _remove(svc, session, author, status)
 
 
 async def _remove(svc: Services, session: AsyncSession, author: Actor, status: Status) -> Status:

@@ -16,6 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 
 from fedigen.social import domains
+from fedigen.social.standing import limited, suspended
 from fedigen.social.visibility import can_see, followed_by
 from storage.clients import AccountDomainBlock, AccountList, Bookmark, ListAccount, Mute
 from storage.models import Actor, Block, Favourite, Follow, MediaAttachment, Status, StatusTag
@@ -42,6 +43,7 @@ def home_query(viewer_id: int) -> Any:
         Status.actor_id.not_in(exclusive_list_members(viewer_id)),
         Status.actor_id.not_in(domain_blocked_accounts(viewer_id)),
         not_boosting_blocked_domains(viewer_id),
+        Status.actor_id.not_in(suspended()),
         LIVE,
     )
 
@@ -148,7 +150,8 @@ def list_query(owner_id: int, list_id: int, replies_policy: str) -> Any:
 
 def public_query(*, local: bool = False, remote: bool = False, only_media: bool = False) -> Any:
     """Public statuses (no boosts), optionally only local, only remote, or only with media."""
-    query = select(Status).where(Status.visibility == Visibility.PUBLIC, Status.reblog_of_id.is_(None), LIVE)
+    query = select(Status).where(Status.visibility == Visibility.PUBLIC, Status.reblog_of_id.is_(None), LIVE,
+                                 Status.actor_id.not_in(limited()))  # fmt: skip
     # Suspended and silenced domains' posts are not in public timelines.
     query = query.where(
         or_(

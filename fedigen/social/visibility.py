@@ -18,7 +18,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from fedigen.errors import NotFoundError
 from fedigen.social import domains
-from storage.models import Follow, Mention, Status
+from fedigen.social.standing import is_hidden, suspended
+from storage.models import Actor, Follow, Mention, Status
 from storage.vocabulary import PUBLIC_VISIBILITIES, FollowState, Visibility
 
 
@@ -37,6 +38,8 @@ def followed_by(viewer_id: int) -> Any:
 async def can_see(session: AsyncSession, status: Status, viewer_id: int | None) -> bool:
     """The rule, for one post and one viewer (None: logged out)."""
     if status.deleted_at is not None:
+        return False
+    if is_hidden(await session.get(Actor, status.actor_id)):  # suspended by a moderator
         return False
     limited = False
     if not status.local:
@@ -68,18 +71,20 @@ async def can_see(session: AsyncSession, status: Status, viewer_id: int | None) 
 
 def visible_to(viewer_id: int | None) -> Any:
     """The rule as a WHERE condition on Status (deleted posts are the caller's filter)."""
-    suspended = domains.author_on_domains(Status.actor_id, domains.SUSPEND)
+    on_suspended_domain = domains.author_on_domains(Status.actor_id, domains.SUSPEND)
     silenced = domains.author_on_domains(Status.actor_id, domains.SILENCE)
     public = and_(Status.visibility.in_(PUBLIC_VISIBILITIES), or_(Status.local.is_(True), ~silenced))
     if viewer_id is None:
-        return and_(public, or_(Status.local.is_(True), ~suspended))
+        return and_(
+            public, or_(Status.local.is_(True), ~on_suspended_domain), Status.actor_id.not_in(suspended())
+        )
     mentioned = exists().where(Mention.status_id == Status.id, Mention.actor_id == viewer_id)
     follower = and_(
         Status.visibility.in_((Visibility.FOLLOWERS, *PUBLIC_VISIBILITIES)),
         Status.actor_id.in_(followed_by(viewer_id)),
     )
     seen = or_(public, Status.actor_id == viewer_id, mentioned, follower)
-    return and_(seen, or_(Status.local.is_(True), ~suspended))
+    return and_(seen, or_(Status.local.is_(True), ~on_suspended_domain), Status.actor_id.not_in(suspended()))
 
 
 async def visible_status(session: AsyncSession, status_id: int | str, viewer_id: int | None) -> Status:

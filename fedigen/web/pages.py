@@ -32,6 +32,7 @@ from fedigen.services import Services
 from fedigen.social import emoji, polls, registrations
 from fedigen.social.accounts import get_local
 from fedigen.social.remixes import lineage
+from fedigen.social.standing import is_hidden
 from fedigen.web.avatars import cached_identicon_png
 from fedigen.web.emoji import emojify_html, emojify_text
 from storage.models import Actor, Follow, Poll, Status, StatusTag
@@ -243,6 +244,7 @@ async def public_local_statuses(
             Status.reblog_of_id.is_(None),
             Status.visibility.in_(visibilities),
             Actor.deleted_at.is_(None),
+            Actor.suspended_at.is_(None),
         )
         .order_by(Status.id.desc())
         .limit(limit + 1)
@@ -261,8 +263,9 @@ async def public_local_statuses(
 
 def _local_accounts() -> Any:
     return select(Actor).where(
-        Actor.domain.is_(None), Actor.ap_type != "Application", Actor.deleted_at.is_(None)
-    )
+        Actor.domain.is_(None), Actor.ap_type != "Application", Actor.deleted_at.is_(None),
+        Actor.suspended_at.is_(None),
+    )  # fmt: skip
 
 
 async def local_account_count(session: AsyncSession) -> int:
@@ -350,6 +353,8 @@ async def profile(request: Request) -> Response:
             raise NotFoundError("no such account")
         if wants_as2(request):
             return RedirectResponse(account.ap_id, status_code=302, headers={"Vary": "Accept"})
+        if is_hidden(account):
+            raise NotFoundError("this account is suspended")
         entries, next_max_id = await public_local_statuses(
             session, actor_id=account.id, max_id=max_id_param(request), visibilities=PUBLIC_VISIBILITIES
         )
@@ -365,6 +370,8 @@ async def status_page(request: Request) -> Response:
     """One local status; 410 once deleted; AS2 clients are sent to the Note id."""
     async with services(request).reads() as session:
         account = await get_local(session, request.path_params["username"])
+        if is_hidden(account):
+            raise NotFoundError("this account is suspended")
         status = await local_status(session, account, request.path_params["status_id"])
     if wants_as2(request):
         return RedirectResponse(status.ap_id, status_code=302, headers={"Vary": "Accept"})

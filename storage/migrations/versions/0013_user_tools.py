@@ -1,7 +1,7 @@
 """user tools: filters, lists, per-user domain blocks, followed tags
 
 Revision ID: 0013_user_tools
-Revises: 0011_domain_moderation
+Revises: 0012_moderation
 Create Date: 2026-12-02 09:50:00
 """
 
@@ -13,7 +13,7 @@ from alembic import op
 import storage.models
 
 revision = "0013_user_tools"
-down_revision = "0011_domain_moderation"
+down_revision = "0012_moderation"
 branch_labels = None
 depends_on = None
 
