@@ -3,7 +3,8 @@
 - ``POST /api/v1/reports`` (write:reports): a member reports an account and some of its posts
   (https://docs.joinmastodon.org/methods/reports/).
 - ``/api/v1/admin/accounts`` (v1 filters), ``/api/v2/admin/accounts`` (v2 filters), ``GET :id``,
-  ``POST :id/action``, ``POST :id/enable|unsilence|unsuspend|unsensitive``, ``DELETE :id``
+  ``POST :id/action``, ``POST :id/approve|reject``, ``POST :id/enable|unsilence|unsuspend|unsensitive``,
+  ``DELETE :id``
   (https://docs.joinmastodon.org/methods/admin/accounts/): scopes ``admin:read:accounts`` /
   ``admin:write:accounts``, permission MANAGE_USERS (deleting data: DELETE_USER_DATA).
 - ``/api/v1/admin/reports`` (https://docs.joinmastodon.org/methods/admin/reports/): list, show,
@@ -41,9 +42,10 @@ from fedigen.api.statuses import account_of, ids_param, path_id
 from fedigen.errors import NotFoundError, ValidationError
 from fedigen.http import services
 from fedigen.services import Services
-from fedigen.social import account_moderation, audit, email_blocks, measures, reports
+from fedigen.social import account_moderation, audit, email_blocks, measures, registrations, reports
 from fedigen.social.roles import Permission, Role, role_entity
 from storage.models import Actor, AuditLog, CanonicalEmailBlock, Report, User
+from storage.signup import Signup
 
 ADMIN_READ_ACCOUNTS, ADMIN_WRITE_ACCOUNTS = "admin:read:accounts", "admin:write:accounts"
 ADMIN_READ_REPORTS, ADMIN_WRITE_REPORTS = "admin:read:reports", "admin:write:reports"
@@ -66,9 +68,12 @@ async def admin_accounts(
     ids = [a.id for a in actors]
     stats = await entities.account_stats(session, ids)
     users = await _users(session, ids)
+    signups = {
+        row.actor_id: row for row in await session.scalars(select(Signup).where(Signup.actor_id.in_(ids)))
+    } if ids else {}  # fmt: skip
     out: list[dict[str, Any]] = []
     for actor in actors:
-        user = users.get(actor.id)
+        user, signup = users.get(actor.id), signups.get(actor.id)
         out.append({
             "id": str(actor.id),
             "username": actor.username,
@@ -78,10 +83,11 @@ async def admin_accounts(
             "ip": None,
             "ips": [],
             "locale": actor.default_language or svc.settings.instance.default_language,
-            "invite_request": None,
+            "invite_request": (signup.reason or None) if signup is not None else None,
             "role": role_entity(user.role if user else None),
-            "confirmed": user is not None,
-            "approved": user is not None,
+            # Accounts made at the CLI have no sign-up record: confirmed and approved by the operator.
+            "confirmed": user is not None and (signup is None or signup.confirmed_at is not None),
+            "approved": user is not None and (signup is None or signup.approved_at is not None),
             "disabled": actor.disabled_at is not None,
             "silenced": actor.silenced_at is not None,
             "suspended": actor.suspended_at is not None,
@@ -218,8 +224,8 @@ def _filters_v2(params: Params) -> list[Any]:
 def _status_filter(status: str | None) -> list[Any]:
     if status == "active":
         return [Actor.suspended_at.is_(None), Actor.disabled_at.is_(None)]
-    if status == "pending":  # sign-up approval is not ours: nobody is pending here
-        return [Actor.id.is_(None)]
+    if status == "pending":  # signed up in approval mode and not approved yet (fedigen.social.registrations)
+        return [Actor.id.in_(select(Signup.actor_id).where(Signup.approved_at.is_(None)))]
     if status in ("disabled", "silenced", "suspended", "sensitized"):
         return [getattr(Actor, f"{status}_at").is_not(None)]
     return []
@@ -308,6 +314,28 @@ def _reversal(action: str) -> Any:
 
     endpoint.__doc__ = f"POST /api/v1/admin/accounts/:id/{action}."
     return endpoint
+
+
+async def approve_account(request: Request) -> Response:
+    """POST /api/v1/admin/accounts/:id/approve: let an applicant in (approval mode)."""
+    auth, _ = await authenticate_staff(request, ADMIN_WRITE_ACCOUNTS, Permission.MANAGE_USERS)
+    svc = services(request)
+    async with svc.sessions() as session, session.begin():
+        target = await _target(session, svc, request)
+        await registrations.approve(session, target, by=await account_of(session, auth))
+        body = (await admin_accounts(svc, session, [target]))[0]
+    return JSONResponse(body)
+
+
+async def reject_account(request: Request) -> Response:
+    """POST /api/v1/admin/accounts/:id/reject: turn an applicant away (the account is deleted)."""
+    auth, _ = await authenticate_staff(request, ADMIN_WRITE_ACCOUNTS, Permission.MANAGE_USERS)
+    svc = services(request)
+    async with svc.sessions() as session, session.begin():
+        target = await _target(session, svc, request)
+        body = (await admin_accounts(svc, session, [target]))[0]
+        await registrations.reject(session, target, by=await account_of(session, auth))
+    return JSONResponse(body)
 
 
 async def delete_account(request: Request) -> Response:
@@ -517,6 +545,8 @@ routes = [
     Route("/api/v1/admin/accounts/{id}", show_account, methods=["GET"]),
     Route("/api/v1/admin/accounts/{id}", delete_account, methods=["DELETE"]),
     Route("/api/v1/admin/accounts/{id}/action", account_action, methods=["POST"]),
+    Route("/api/v1/admin/accounts/{id}/approve", approve_account, methods=["POST"]),
+    Route("/api/v1/admin/accounts/{id}/reject", reject_account, methods=["POST"]),
     *[Route(f"/api/v1/admin/accounts/{{id}}/{a}", _reversal(a), methods=["POST"])
       for a in ("enable", "unsilence", "unsuspend", "unsensitive")],
     Route("/api/v1/admin/reports", list_reports, methods=["GET"]),

@@ -23,7 +23,19 @@ from fedigen.services import Services
 from fedigen.social import follows
 from fedigen.social.notifications import Kind, notify
 from fedigen.social.roles import Permission, Role, allowed, may_assign, role_of
-from storage.clients import Bookmark, IdempotentRequest, Marker, Mute, OAuthCode, OAuthToken
+from storage.clients import (
+    AccountDomainBlock,
+    AccountList,
+    Bookmark,
+    CustomFilter,
+    IdempotentRequest,
+    ListAccount,
+    Marker,
+    Mute,
+    OAuthCode,
+    OAuthToken,
+    TagFollow,
+)
 from storage.models import (
     Activity,
     Actor,
@@ -333,6 +345,13 @@ async def delete_local_account(
         delete(OAuthCode).where(OAuthCode.account_id == me),
         delete(Marker).where(Marker.account_id == me),
         delete(IdempotentRequest).where(IdempotentRequest.account_id == me),
+        # Its own tools (filters and their keywords, lists, domain blocks, followed tags), and its place
+        # on others' lists; the database cascades to a filter's keywords and a list's members.
+        delete(CustomFilter).where(CustomFilter.account_id == me),
+        delete(AccountList).where(AccountList.account_id == me),
+        delete(ListAccount).where(ListAccount.account_id == me),
+        delete(AccountDomainBlock).where(AccountDomainBlock.account_id == me),
+        delete(TagFollow).where(TagFollow.account_id == me),
         delete(User).where(User.actor_id == me),
     ):
         await session.execute(statement)

@@ -26,7 +26,7 @@ from fedigen.social.roles import Role
 from storage.clients import OAuthCode, OAuthToken
 from storage.models import Actor, User, utcnow
 from storage.signup import EmailToken, Invite, Signup
-from tests.api.conftest import bearer
+from tests.api.conftest import bearer, issue_token
 from tests.api.test_oauth import OOB, consent
 from tests.conftest import Instance, make_settings
 from tests.support.server import free_port
@@ -560,3 +560,36 @@ def test_registration_settings_and_the_open_registrations_alias(tmp_path: Any) -
         make_settings(tmp_path, "sqlite", smtp={"tls": "maybe"})
     settings = make_settings(tmp_path, "sqlite", smtp={"host": "mail.test", "from": "hi@fedigen.test"})
     assert settings.smtp.from_address == "hi@fedigen.test" and settings.smtp.port == 587
+
+
+async def test_moderators_approve_and_reject_through_mastodons_admin_api(start: Any) -> None:
+    inst = await start("approval", mail=False)
+    _, token = await app_token(inst.client)
+    await sign_up(inst.client, token, reason="I paint boats.")
+    await sign_up(inst.client, token, username="spam", email="spam@mail.test", reason="buy now")
+    await inst.create_account("member", password=PASSWORD)
+    await inst.create_account("mod", password=PASSWORD, role=Role.MODERATOR)
+    async with inst.services.sessions() as session, session.begin():
+        for name in ("newbie", "spam"):  # as the mailed link would
+            actor = await session.scalar(select(Actor).where(Actor.username == name))
+            assert actor is not None
+            await registrations.confirm(session, actor)
+    async with inst.services.sessions() as session:
+        ids = {
+            a.username: a.id
+            for a in await session.scalars(select(Actor).where(Actor.username.in_(["newbie", "spam"])))
+        }
+    member = bearer(await issue_token(inst, "member", "admin:read admin:write"))
+    mod = bearer(await issue_token(inst, "mod", "admin:read admin:write"))
+    pending = await inst.client.get("/api/v1/admin/accounts", params={"pending": "true"}, headers=mod)
+    listed = {a["username"]: a for a in pending.json()}
+    assert listed["newbie"]["approved"] is False and listed["newbie"]["invite_request"] == "I paint boats."
+    refused = await inst.client.post(f"/api/v1/admin/accounts/{ids['newbie']}/approve", headers=member)
+    assert refused.status_code == 403 and (await signup_row(inst, "newbie")).approved_at is None
+    approved = await inst.client.post(f"/api/v1/admin/accounts/{ids['newbie']}/approve", headers=mod)
+    assert approved.status_code == 200 and approved.json()["approved"] is True
+    assert (await signup_row(inst, "newbie")).approved_at is not None
+    rejected = await inst.client.post(f"/api/v1/admin/accounts/{ids['spam']}/reject", headers=mod)
+    assert rejected.status_code == 200 and rejected.json()["username"] == "spam"
+    async with inst.services.sessions() as session:
+        assert await session.scalar(select(Actor).where(Actor.username == "spam")) is None
