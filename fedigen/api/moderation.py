@@ -38,7 +38,7 @@ from fedigen.api import entities
 from fedigen.api.auth import authenticate, authenticate_staff
 from fedigen.api.pagination import Page, link_header
 from fedigen.api.params import Params, read_params
-from fedigen.api.statuses import account_of, ids_param, path_id
+from fedigen.api.statuses import account_of, as_id, ids_param, path_id
 from fedigen.errors import NotFoundError, ValidationError
 from fedigen.http import services
 from fedigen.services import Services
@@ -166,7 +166,7 @@ async def file_report(request: Request) -> Response:
     target_id = params.get_str("account_id")
     if not target_id:
         raise ValidationError("account_id", "can't be blank")
-    if not target_id.isdigit() or len(target_id) > 19:
+    if as_id(target_id) is None:
         raise NotFoundError("Record not found")
     svc = services(request)
     async with svc.sessions() as session, session.begin():

@@ -15,7 +15,7 @@ from starlette.routing import BaseRoute, Route
 from fedigen.api import entities
 from fedigen.api.auth import Auth, authenticate, optional_auth
 from fedigen.api.idempotency import once
-from fedigen.api.pagination import Page, link_header
+from fedigen.api.pagination import MAX_ID, Page, link_header
 from fedigen.api.params import Params, read_params
 from fedigen.errors import ForbiddenError, NotFoundError, ValidationError
 from fedigen.http import services
@@ -27,20 +27,25 @@ from fedigen.social.visibility import visible_status
 from storage.models import Actor, Favourite, Status
 
 
+def as_id(value: str) -> int | None:
+    """A row id written in decimal (a 64-bit signed integer, the widest our databases store), else None."""
+    return int(value) if value.isdigit() and len(value) <= 19 and int(value) <= MAX_ID else None
+
+
 def path_id(request: HTTPConnection, name: str = "id") -> int:
     """A numeric id from the path; anything else is a 404, as Mastodon answers."""
-    value = str(request.path_params.get(name, ""))
-    if not value.isdigit() or len(value) > 19:
+    found = as_id(str(request.path_params.get(name, "")))
+    if found is None:
         raise NotFoundError("Record not found")
-    return int(value)
+    return found
 
 
 def ids_param(params: Params, name: str) -> list[int]:
     """An array of numeric ids (422 naming the field otherwise)."""
-    values = params.get_list(name)
-    if any(not v.isdigit() or len(v) > 19 for v in values):
+    found = [as_id(v) for v in params.get_list(name)]
+    if any(v is None for v in found):
         raise ValidationError(name, "must be ids")
-    return [int(v) for v in values]
+    return [v for v in found if v is not None]
 
 
 async def account_of(session: AsyncSession, auth: Auth) -> Actor:

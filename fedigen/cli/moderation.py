@@ -24,7 +24,8 @@ async def _named(svc: Services, session: AsyncSession, name: str) -> Actor:
     """A local account by name, or a known remote one by user@domain."""
     username, _, domain = name.lstrip("@").partition("@")
     if not domain or domain.lower() == svc.urls.host.lower():
-        return await accounts.get_local(session, username)
+        # Deleted accounts too: a moderator looks at them, and is told what can no longer be done.
+        return await accounts.get_local(session, username, include_deleted=True)
     actor = await session.scalar(
         select(Actor).where(
             func.lower(Actor.username) == username.lower(), func.lower(Actor.domain) == domain.lower()
