@@ -62,9 +62,28 @@ async def export(request: Request) -> Response:
     )
 
 
+async def export_csv(request: Request) -> Response:
+    """GET /api/fedigen/export/{name}: one CSV of the archive alone (following_accounts.csv,
+    blocked_accounts.csv, muted_accounts.csv, bookmarks.csv, lists.csv, blocked_domains.csv), as
+    Mastodon's /settings/exports/NAME.csv."""
+    me = await _me(request, "read")
+    name = request.path_params["name"]
+    if name not in archive.CSV_FILES:
+        raise NotFoundError("Record not found")
+    svc = services(request)
+    async with svc.reads() as session:
+        actor = await _load(session, me)
+        text = await archive.export_csv(svc, session, actor, name)
+    return Response(
+        text.encode(),
+        media_type="text/csv; charset=utf-8",
+        headers={"Content-Disposition": f'attachment; filename="{name}"'},
+    )
+
+
 async def import_csv(request: Request) -> Response:
-    """POST /api/fedigen/import (multipart): ``type`` (following, blocking, muting, bookmarks; lists and
-    domain_blocking are refused until they exist), ``mode`` (merge or overwrite), ``data`` (the CSV)."""
+    """POST /api/fedigen/import (multipart): ``type`` (following, blocking, muting, bookmarks, lists,
+    domain_blocking), ``mode`` (merge or overwrite), ``data`` (the CSV)."""
     me = await _me(request, "write")
     params = await read_params(request)
     file = params.get_file("data")
@@ -129,6 +148,7 @@ async def move(request: Request) -> Response:
 routes = [
     Route("/api/fedigen/account/delete", delete_account, methods=["POST"]),
     Route("/api/fedigen/export", export, methods=["GET"]),
+    Route("/api/fedigen/export/{name}", export_csv, methods=["GET"]),
     Route("/api/fedigen/import", import_csv, methods=["POST"]),
     Route("/api/fedigen/account/aliases", aliases, methods=["GET", "POST", "DELETE"]),
     Route("/api/fedigen/account/move", move, methods=["POST"]),

@@ -61,7 +61,8 @@ async def account_export(svc: Services, name: str, output: Path | None) -> None:
 @click.option("--overwrite", is_flag=True, help="Also end what the file does not list (default: merge).")
 @with_services
 async def account_import(svc: Services, name: str, kind: str, file: Path, overwrite: bool) -> None:
-    """Import a Mastodon CSV (following, blocking, muting, bookmarks) into an account."""
+    """Import a Mastodon CSV (following, blocking, muting, bookmarks, lists, domain_blocking) into an
+    account."""
     async with svc.reads() as session:
         actor = await accounts.get_local(session, name)
     result = await archive.import_csv(

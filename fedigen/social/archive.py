@@ -4,15 +4,16 @@ import of Mastodon's CSV files.
 The archive (a zip) holds ``actor.json``, ``outbox.json`` (its posts as Create activities, its boosts
 as Announce, attachments pointing into the archive), ``likes.json``, ``bookmarks.json``, the media
 files under ``media_attachments/files/``, and the CSVs Mastodon exports, byte for byte in its shape:
-``following_accounts.csv`` and ``muted_accounts.csv`` with their header rows, ``blocked_accounts.csv``
-and ``bookmarks.csv`` without one (as Mastodon writes them).
+``following_accounts.csv`` and ``muted_accounts.csv`` with their header rows, ``blocked_accounts.csv``,
+``bookmarks.csv``, ``lists.csv`` (list title, account address) and ``blocked_domains.csv`` without one
+(as Mastodon writes them). ``export_csv`` gives each of those files alone.
 
 Imports read those CSVs (with or without the header, as Mastodon accepts them), resolve the accounts
 and posts they name first (WebFinger and fetches, with no transaction open), then apply everything in
 one transaction through the one home of each action: following through ``follows.follow`` (a Follow
-goes out for remote accounts), blocks and mutes through ``blocks``, bookmarks through ``reactions``.
-Lists and per-account domain blocks are not on this branch yet: their imports are refused (422) and
-their CSVs are not in the archive.
+goes out for remote accounts), blocks and mutes through ``blocks``, bookmarks through ``reactions``,
+list members through ``lists`` (only accounts the owner follows, as on Mastodon), domain blocks through
+``user_domain_blocks`` (which ends follows with that domain's accounts).
 """
 
 from __future__ import annotations
@@ -31,12 +32,12 @@ from activitypub.activities import announce_of, create_of
 from activitypub.actors import local_actor_to_ap
 from activitypub.errors import ActivityPubError
 from activitypub.vocab import AS_CONTEXT
-from fedigen.errors import FedigenError, ValidationError
+from fedigen.errors import FedigenError, NotFoundError, ValidationError
 from fedigen.services import Services
-from fedigen.social import blocks, follows, lookup, reactions
+from fedigen.social import blocks, follows, lists, lookup, reactions, user_domain_blocks
 from fedigen.social.media import media_url
 from storage import StorageError
-from storage.clients import Bookmark, Mute
+from storage.clients import AccountDomainBlock, AccountList, Bookmark, ListAccount, Mute
 from storage.models import Actor, Block, Favourite, Follow, MediaAttachment, Status
 
 FOLLOWING_HEADER = ["Account address", "Show boosts", "Notify on new posts", "Languages"]
@@ -51,12 +52,21 @@ EXPECTED_HEADERS = {
     "lists": ["List name", "Account address"],
 }
 IMPORT_TYPES = tuple(EXPECTED_HEADERS)
-AVAILABLE_IMPORTS = ("following", "blocking", "muting", "bookmarks")
+AVAILABLE_IMPORTS = IMPORT_TYPES
 MODES = ("merge", "overwrite")
 # Mastodon's limits (Form::Import).
 MAX_IMPORT_BYTES = 20 * 1024 * 1024
 MAX_IMPORT_ROWS = 20_000
 MEDIA_DIR = "media_attachments/files"
+# The CSVs of the archive, each also downloadable alone (Mastodon's /settings/exports/NAME.csv).
+CSV_FILES = (
+    "following_accounts.csv",
+    "blocked_accounts.csv",
+    "muted_accounts.csv",
+    "bookmarks.csv",
+    "lists.csv",
+    "blocked_domains.csv",
+)
 
 
 def acct_of(svc: Services, actor: Actor) -> str:
@@ -133,28 +143,7 @@ async def export_archive(svc: Services, session: AsyncSession, actor: Actor) -> 
             .where(Favourite.actor_id == actor.id).order_by(Favourite.id)
         )
     )  # fmt: skip
-    bookmarked = list(
-        await session.scalars(
-            select(Status.ap_id).join(Bookmark, Bookmark.status_id == Status.id)
-            .where(Bookmark.account_id == actor.id).order_by(Bookmark.id.desc())
-        )
-    )  # fmt: skip
-    following = await _targets(
-        session,
-        select(Actor).join(Follow, Follow.followee_id == Actor.id)
-        .where(Follow.follower_id == actor.id).order_by(Follow.id.desc()),
-    )  # fmt: skip
-    blocked = await _targets(
-        session,
-        select(Actor).join(Block, Block.target_id == Actor.id)
-        .where(Block.actor_id == actor.id).order_by(Block.id.desc()),
-    )  # fmt: skip
-    mutes = list(
-        await session.execute(
-            select(Actor, Mute.notifications).join(Mute, Mute.target_id == Actor.id)
-            .where(Mute.account_id == actor.id).order_by(Mute.id.desc())
-        )
-    )  # fmt: skip
+    bookmarked = await _bookmarked(session, actor)
     actor_doc = local_actor_to_ap(actor, svc.urls)
     buffer = io.BytesIO()
     with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
@@ -164,15 +153,8 @@ async def export_archive(svc: Services, session: AsyncSession, actor: Actor) -> 
         for name, ids in (("likes.json", likes), ("bookmarks.json", bookmarked)):
             doc = {**_collection(ids), "id": name}
             archive.writestr(name, json.dumps(doc, indent=2, ensure_ascii=False))
-        archive.writestr(
-            "following_accounts.csv",
-            _csv([[acct_of(svc, a), "true", "false", ""] for a in following], FOLLOWING_HEADER),
-        )
-        archive.writestr("blocked_accounts.csv", _csv([[acct_of(svc, a)] for a in blocked]))
-        archive.writestr(
-            "muted_accounts.csv", _csv([[acct_of(svc, a), _flag(n)] for a, n in mutes], MUTED_HEADER)
-        )
-        archive.writestr("bookmarks.csv", _csv([[uri] for uri in bookmarked]))
+        for name in CSV_FILES:
+            archive.writestr(name, await export_csv(svc, session, actor, name))
         for path, key in sorted(files.items()):
             try:
                 data = await svc.media.store.aread(key)
@@ -180,6 +162,58 @@ async def export_archive(svc: Services, session: AsyncSession, actor: Actor) -> 
                 continue  # a file gone from the store: the post still says what it was
             archive.writestr(path, data, compress_type=zipfile.ZIP_STORED)
     return buffer.getvalue()
+
+
+async def _bookmarked(session: AsyncSession, actor: Actor) -> list[str]:
+    return list(
+        await session.scalars(
+            select(Status.ap_id).join(Bookmark, Bookmark.status_id == Status.id)
+            .where(Bookmark.account_id == actor.id).order_by(Bookmark.id.desc())
+        )
+    )  # fmt: skip
+
+
+async def export_csv(svc: Services, session: AsyncSession, actor: Actor, name: str) -> str:
+    """One of the archive's CSVs (``CSV_FILES``), in Mastodon's shape (its Export#to_*_csv)."""
+    if name == "following_accounts.csv":
+        following = await _targets(
+            session,
+            select(Actor).join(Follow, Follow.followee_id == Actor.id)
+            .where(Follow.follower_id == actor.id).order_by(Follow.id.desc()),
+        )  # fmt: skip
+        return _csv([[acct_of(svc, a), "true", "false", ""] for a in following], FOLLOWING_HEADER)
+    if name == "blocked_accounts.csv":
+        blocked = await _targets(
+            session,
+            select(Actor).join(Block, Block.target_id == Actor.id)
+            .where(Block.actor_id == actor.id).order_by(Block.id.desc()),
+        )  # fmt: skip
+        return _csv([[acct_of(svc, a)] for a in blocked])
+    if name == "muted_accounts.csv":
+        mutes = list(
+            await session.execute(
+                select(Actor, Mute.notifications).join(Mute, Mute.target_id == Actor.id)
+                .where(Mute.account_id == actor.id).order_by(Mute.id.desc())
+            )
+        )  # fmt: skip
+        return _csv([[acct_of(svc, a), _flag(n)] for a, n in mutes], MUTED_HEADER)
+    if name == "bookmarks.csv":
+        return _csv([[uri] for uri in await _bookmarked(session, actor)])
+    if name == "lists.csv":
+        rows: list[list[str]] = []
+        for account_list in await session.scalars(
+            select(AccountList).where(AccountList.account_id == actor.id).order_by(AccountList.id)
+        ):
+            members = await session.execute(lists.members_query(account_list).order_by(ListAccount.id))
+            rows.extend([account_list.title, acct_of(svc, member)] for _, member in members)
+        return _csv(rows)
+    if name == "blocked_domains.csv":
+        domains = await session.scalars(
+            select(AccountDomainBlock.domain)
+            .where(AccountDomainBlock.account_id == actor.id).order_by(AccountDomainBlock.id)
+        )  # fmt: skip
+        return _csv([[domain] for domain in domains])
+    raise NotFoundError("Record not found")
 
 
 @dataclass
@@ -236,10 +270,15 @@ async def import_csv(
 ) -> ImportResult:
     """Import a Mastodon CSV for a local account: rows are resolved first (no transaction open), then
     applied in one transaction. ``overwrite`` also ends what the file does not list (follows, blocks,
-    mutes, bookmarks), as Mastodon's does."""
+    mutes, bookmarks, domain blocks; lists the file does not name are deleted and the others emptied
+    first), as Mastodon's does. A row that cannot be applied is reported in ``failed``."""
     if mode not in MODES:
         raise ValidationError("mode", "must be merge or overwrite")
     rows = parse_import(kind, data)
+    if kind == "domain_blocking":
+        return await _import_domain_blocks(svc, actor_id, rows, mode)
+    if kind == "lists":
+        return await _import_lists(svc, actor_id, rows, mode)
     result = ImportResult()
     resolved: list[tuple[int, _Row]] = []
     for row in rows:
@@ -253,9 +292,7 @@ async def import_csv(
             continue
         resolved.append((found.id, row))
     async with svc.sessions() as session, session.begin():
-        actor = await session.get(Actor, actor_id)
-        if actor is None or actor.domain is not None or actor.deleted_at is not None:
-            raise ValidationError("account", "no such local account")
+        actor = await _importer(session, actor_id)
         keep: set[int] = set()
         for target_id, row in resolved:
             try:
@@ -269,6 +306,109 @@ async def import_csv(
             await _drop_unlisted(svc, session, actor, kind, keep)
     if result.imported:
         svc.work_queued()
+    return result
+
+
+async def _importer(session: AsyncSession, actor_id: int) -> Actor:
+    actor = await session.get(Actor, actor_id)
+    if actor is None or actor.domain is not None or actor.deleted_at is not None:
+        raise ValidationError("account", "no such local account")
+    return actor
+
+
+async def _import_domain_blocks(svc: Services, actor_id: int, rows: list[_Row], mode: str) -> ImportResult:
+    """Block each domain through ``user_domain_blocks`` (follows with its accounts end); overwrite also
+    lifts the blocks of domains the file does not list."""
+    result = ImportResult()
+    domains: list[str] = []
+    for row in rows:
+        try:
+            domains.append(user_domain_blocks.normalize(row.value))
+        except FedigenError as exc:
+            result.failed.append(f"{row.value}: {exc}")
+    async with svc.sessions() as session, session.begin():
+        actor = await _importer(session, actor_id)
+        if mode == "overwrite":
+            for stale in list(await session.scalars(
+                select(AccountDomainBlock.domain).where(AccountDomainBlock.account_id == actor.id)
+            )):  # fmt: skip
+                if stale not in domains:
+                    await user_domain_blocks.unblock_domain(session, actor, stale)
+        for domain in dict.fromkeys(domains):
+            try:
+                await user_domain_blocks.block_domain(svc, session, actor, domain)
+            except FedigenError as exc:
+                result.failed.append(f"{domain}: {exc}")
+                continue
+            result.imported += 1
+    if result.imported:
+        svc.work_queued()
+    return result
+
+
+async def _import_lists(svc: Services, actor_id: int, rows: list[_Row], mode: str) -> ImportResult:
+    """Add each account to the list of that title (made when missing) through ``lists``; a member must be
+    an account the importer follows. Overwrite first deletes the lists the file does not name and empties
+    the others (Mastodon's BulkImportService#import_lists!)."""
+    result = ImportResult()
+    found: dict[str, int] = {}
+    resolved: list[tuple[_Row, int]] = []
+    for row in rows:
+        handle = row.extra.get("Account address", "")
+        label = f"{row.value},{handle}"
+        if not handle:
+            result.failed.append(f"{label}: the account address is missing")
+            continue
+        try:
+            if handle not in found:
+                found[handle] = (await lookup.find_actor(svc, handle)).id
+        except (FedigenError, ActivityPubError, ValueError) as exc:
+            result.failed.append(f"{label}: {exc}")
+            continue
+        resolved.append((row, found[handle]))
+    titles = list(dict.fromkeys(row.value for row in rows))
+    async with svc.sessions() as session, session.begin():
+        actor = await _importer(session, actor_id)
+        owned = list(await session.scalars(
+            select(AccountList).where(AccountList.account_id == actor.id).order_by(AccountList.id)
+        ))  # fmt: skip
+        if mode == "overwrite":
+            for account_list in owned:
+                if account_list.title not in titles:
+                    await lists.delete_list(session, account_list)
+                else:
+                    members = await session.scalars(
+                        select(ListAccount.account_id).where(ListAccount.list_id == account_list.id)
+                    )
+                    await lists.remove_accounts(session, account_list, list(members))
+            owned = [o for o in owned if o.title in titles]
+        # Every list the file names is there afterwards, even one whose members all fail (as Mastodon).
+        by_title: dict[str, AccountList] = {}
+        refused: dict[str, str] = {}
+        for account_list in owned:
+            by_title.setdefault(account_list.title, account_list)
+        for title in titles:
+            if title not in by_title:
+                try:
+                    by_title[title] = await lists.create_list(session, actor, title)
+                except FedigenError as exc:
+                    refused[title] = str(exc)
+        for row, target_id in resolved:
+            label = f"{row.value},{row.extra.get('Account address', '')}"
+            if row.value in refused:
+                result.failed.append(f"{label}: {refused[row.value]}")
+                continue
+            try:
+                into = by_title[row.value]
+                target = await session.get(Actor, target_id)
+                if target is None:
+                    raise ValidationError("acct", "the account is gone")
+                if into not in await lists.lists_with(session, actor.id, target.id):
+                    await lists.add_accounts(session, into, [target])
+            except FedigenError as exc:
+                result.failed.append(f"{label}: {exc}")
+                continue
+            result.imported += 1
     return result
 
 

@@ -54,6 +54,26 @@ def test_privacy_flags_export_import_and_delete(cli: FedigenServer, tmp_path: Pa
     bad = cli.cli("account", "import", "erik", "lists", str(tmp_path / "following.csv"), check=False)
     assert bad.returncode == 1 and bad.stderr.startswith("fedigen: ")
 
+    # Lists and domain blocks from the command line: dora lists erik (whom she follows); a bad row is
+    # reported and the others land; --overwrite replaces.
+    host = cli.base_url.split("//")[1]
+    (tmp_path / "lists.csv").write_text(f"Pals,erik@{host}\nPals,nobody@{host}\n")
+    imported = cli.cli("account", "import", "dora", "lists", str(tmp_path / "lists.csv"))
+    assert "imported 1 lists rows" in imported.stdout and "nobody" in imported.stderr
+    assert rows(cli, "SELECT l.title, a.username FROM lists l JOIN list_accounts m ON m.list_id = l.id "
+                     "JOIN actors a ON a.id = m.account_id") == [("Pals", "erik")]  # fmt: skip
+    (tmp_path / "domains.csv").write_text("spam.example\nbad domain!\nother.example\n")
+    imported = cli.cli("account", "import", "dora", "domain_blocking", str(tmp_path / "domains.csv"))
+    assert "imported 2 domain_blocking rows" in imported.stdout and "bad domain!" in imported.stderr
+    (tmp_path / "domains.csv").write_text("other.example\n")
+    cli.cli("account", "import", "dora", "domain_blocking", str(tmp_path / "domains.csv"), "--overwrite")
+    assert rows(cli, "SELECT domain FROM account_domain_blocks") == [("other.example",)]
+    out = tmp_path / "dora2.zip"
+    cli.cli("account", "export", "dora", "-o", str(out))
+    with zipfile.ZipFile(out) as archive:
+        assert archive.read("lists.csv") == f"Pals,erik@{host}\n".encode()
+        assert archive.read("blocked_domains.csv") == b"other.example\n"
+
     refused = cli.cli("account", "delete", "dora", check=False)
     assert refused.returncode == 1 and "--yes" in refused.stderr
     assert rows(cli, "SELECT deleted_at IS NULL FROM actors WHERE username = 'dora'") == [(1,)]

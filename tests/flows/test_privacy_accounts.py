@@ -249,7 +249,8 @@ async def test_the_archive_and_its_csvs_travel_to_another_instance(make_instance
         zipped = zipfile.ZipFile(io.BytesIO(response.content))
         names = set(zipped.namelist())
         assert {"actor.json", "outbox.json", "likes.json", "bookmarks.json", "following_accounts.csv",
-                "blocked_accounts.csv", "muted_accounts.csv", "bookmarks.csv"} <= names  # fmt: skip
+                "blocked_accounts.csv", "muted_accounts.csv", "bookmarks.csv", "lists.csv",
+                "blocked_domains.csv"} <= names  # fmt: skip
         assert json.loads(zipped.read("actor.json"))["id"] == "http://a.test/users/alice"
         outbox = json.loads(zipped.read("outbox.json"))
         assert outbox["type"] == "OrderedCollection"
@@ -294,8 +295,8 @@ async def test_the_archive_and_its_csvs_travel_to_another_instance(make_instance
         assert await _follows(b, bea, "http://a.test/users/ann") is None
         assert await _follows(a, bea, "http://a.test/users/ann") is None
 
-        # Refusals: a type not on this server yet, a file of another type; nothing stored.
-        for kind, body in (("lists", b"friends,cid@c.test\n"), ("muting", one.encode())):
+        # Refusals: a type Mastodon does not have, a file of another type; nothing stored.
+        for kind, body in (("filters", b"friends,cid@c.test\n"), ("muting", one.encode())):
             answer = await b.client.post(
                 "/api/fedigen/import", data={"type": kind}, files={"data": ("x.csv", body, "text/csv")},
                 headers=bearer(bea_token),
