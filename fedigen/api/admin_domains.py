@@ -16,6 +16,7 @@ from fedigen.api.auth import authenticate, authenticate_staff
 from fedigen.api.entities import iso
 from fedigen.api.pagination import Page, link_header
 from fedigen.api.params import Params, read_params
+from fedigen.api.statuses import account_of
 from fedigen.errors import NotFoundError
 from fedigen.http import services
 from fedigen.social import domains
@@ -91,7 +92,7 @@ async def show_block(request: Request) -> Response:
 
 async def create_block(request: Request) -> Response:
     """POST /api/v1/admin/domain_blocks: 422 with the existing block when one already covers the domain."""
-    await authenticate_staff(request, WRITE_BLOCKS, Permission.MANAGE_FEDERATION)
+    auth, _ = await authenticate_staff(request, WRITE_BLOCKS, Permission.MANAGE_FEDERATION)
     params = await read_params(request)
     name = domains.normalise(params.required("domain", max_chars=255))
     svc = services(request)
@@ -107,31 +108,34 @@ async def create_block(request: Request) -> Response:
             )  # fmt: skip
         settings = _settings(params)
         settings.setdefault("severity", domains.SILENCE)  # Mastodon's default
-        row = await domains.block(svc, session, name, create_only=True, **settings)
+        row = await domains.block(
+            svc, session, name, create_only=True, by=await account_of(session, auth), **settings
+        )
         body = block_entity(row)
     return JSONResponse(body)
 
 
 async def update_block(request: Request) -> Response:
     """PUT /api/v1/admin/domain_blocks/:id"""
-    await authenticate_staff(request, WRITE_BLOCKS, Permission.MANAGE_FEDERATION)
+    auth, _ = await authenticate_staff(request, WRITE_BLOCKS, Permission.MANAGE_FEDERATION)
     params = await read_params(request)
     svc = services(request)
     async with svc.sessions() as session, session.begin():
         row = await domains.get_block(session, request.path_params["id"])
         settings = _settings(params)
         settings.setdefault("severity", row.severity)
-        row = await domains.block(svc, session, row.domain, **settings)
+        row = await domains.block(svc, session, row.domain, by=await account_of(session, auth), **settings)
         body = block_entity(row)
     return JSONResponse(body)
 
 
 async def delete_block(request: Request) -> Response:
     """DELETE /api/v1/admin/domain_blocks/:id"""
-    await authenticate_staff(request, WRITE_BLOCKS, Permission.MANAGE_FEDERATION)
+    auth, _ = await authenticate_staff(request, WRITE_BLOCKS, Permission.MANAGE_FEDERATION)
     svc = services(request)
     async with svc.sessions() as session, session.begin():
-        await domains.unblock(svc, session, await domains.get_block(session, request.path_params["id"]))
+        row = await domains.get_block(session, request.path_params["id"])
+        await domains.unblock(svc, session, row, by=await account_of(session, auth))
     return JSONResponse({})
 
 
@@ -150,21 +154,24 @@ async def show_allow(request: Request) -> Response:
 
 async def create_allow(request: Request) -> Response:
     """POST /api/v1/admin/domain_allows (an existing entry is answered as it is, as Mastodon does)."""
-    await authenticate_staff(request, WRITE_ALLOWS, Permission.MANAGE_FEDERATION)
+    auth, _ = await authenticate_staff(request, WRITE_ALLOWS, Permission.MANAGE_FEDERATION)
     params = await read_params(request)
     svc = services(request)
     async with svc.sessions() as session, session.begin():
-        row = await domains.allow(svc, session, params.required("domain", max_chars=255))
+        row = await domains.allow(
+            svc, session, params.required("domain", max_chars=255), by=await account_of(session, auth)
+        )
         body = allow_entity(row)
     return JSONResponse(body)
 
 
 async def delete_allow(request: Request) -> Response:
     """DELETE /api/v1/admin/domain_allows/:id"""
-    await authenticate_staff(request, WRITE_ALLOWS, Permission.MANAGE_FEDERATION)
+    auth, _ = await authenticate_staff(request, WRITE_ALLOWS, Permission.MANAGE_FEDERATION)
     svc = services(request)
     async with svc.sessions() as session, session.begin():
-        await domains.disallow(svc, session, await domains.get_allow(session, request.path_params["id"]))
+        allowed = await domains.get_allow(session, request.path_params["id"])
+        await domains.disallow(svc, session, allowed, by=await account_of(session, auth))
     return JSONResponse({})
 
 

@@ -3,7 +3,9 @@ allowing (allowlist mode), and importing and exporting block lists, for the CLI,
 rest (docs/moderation-domains.md).
 
 Every change bumps the moderation version in its transaction (see activitypub.domains): every process
-applies it within a second of the commit, this one at once.
+applies it within a second of the commit, this one at once. Every change is written to the audit log
+(fedigen.social.audit) with Mastodon's action names (create/update/destroy_domain_block,
+create/destroy_domain_allow); ``by`` is the moderator's account, or None for the operator at the CLI.
 """
 
 from __future__ import annotations
@@ -23,6 +25,7 @@ from sqlalchemy.sql.elements import ColumnElement
 from activitypub.domains import NOOP, SEVERITIES, SILENCE, SUSPEND
 from fedigen.errors import ConflictError, NotFoundError, ValidationError
 from fedigen.services import Services
+from fedigen.social import audit
 from storage.models import Actor, DomainAllow, DomainBlock, Follow, ModerationVersion, utcnow
 
 __all__ = ["NOOP", "SEVERITIES", "SILENCE", "SUSPEND"]
@@ -133,7 +136,7 @@ async def block(
     svc: Services, session: AsyncSession, domain: str, *, severity: str = SUSPEND,
     reject_media: bool | None = None, reject_reports: bool | None = None,
     private_comment: str | None = None, public_comment: str | None = None, obfuscate: bool | None = None,
-    create_only: bool = False,
+    create_only: bool = False, by: Actor | None = None,
 ) -> DomainBlock:  # fmt: skip
     """Block a domain with a severity (created, or the existing block changed unless ``create_only``)."""
     name = normalise(domain)
@@ -144,6 +147,7 @@ async def block(
     row = await session.scalar(select(DomainBlock).where(DomainBlock.domain == name))
     if row is not None and create_only:
         raise ConflictError(f"{name} is already blocked")
+    created = row is None
     if row is None:
         row = DomainBlock(domain=name, reason="", public_comment="", reject_media=False, reject_reports=False,
                           obfuscate=False)  # fmt: skip
@@ -158,7 +162,15 @@ async def block(
     await session.flush()
     await _apply(session, row)
     await _bump(svc, session)
+    action = "create_domain_block" if created else "update_domain_block"
+    await audit.record(session, by, action, "domain_block", row.id, row.domain, _block_detail(row))
     return row
+
+
+def _block_detail(row: DomainBlock) -> str:
+    flags = [name for name, on in (("reject_media", row.reject_media), ("reject_reports", row.reject_reports),
+                                   ("obfuscate", row.obfuscate)) if on]  # fmt: skip
+    return " ".join([f"severity={row.severity}", *flags])
 
 
 async def get_block(session: AsyncSession, block_id: int | str) -> DomainBlock:
@@ -168,7 +180,9 @@ async def get_block(session: AsyncSession, block_id: int | str) -> DomainBlock:
     return row
 
 
-async def unblock(svc: Services, session: AsyncSession, domain_or_block: str | DomainBlock) -> None:
+async def unblock(
+    svc: Services, session: AsyncSession, domain_or_block: str | DomainBlock, *, by: Actor | None = None
+) -> None:
     """Federate with a domain again (follows severed by a suspension stay severed, as on Mastodon)."""
     if isinstance(domain_or_block, DomainBlock):
         row: DomainBlock | None = domain_or_block
@@ -178,6 +192,8 @@ async def unblock(svc: Services, session: AsyncSession, domain_or_block: str | D
         )
     if row is None:
         raise NotFoundError(f"{domain_or_block} is not blocked")
+    await audit.record(session, by, "destroy_domain_block", "domain_block", row.id, row.domain,
+                       f"severity={row.severity}")  # fmt: skip
     await session.delete(row)
     await session.flush()
     await _bump(svc, session)
@@ -189,7 +205,7 @@ async def blocks(session: AsyncSession) -> Sequence[DomainBlock]:
 
 
 async def allow(
-    svc: Services, session: AsyncSession, domain: str, *, create_only: bool = False
+    svc: Services, session: AsyncSession, domain: str, *, create_only: bool = False, by: Actor | None = None
 ) -> DomainAllow:
     """Let a domain federate in allowlist mode."""
     name = normalise(domain)
@@ -202,6 +218,7 @@ async def allow(
     session.add(row)
     await session.flush()
     await _bump(svc, session)
+    await audit.record(session, by, "create_domain_allow", "domain_allow", row.id, row.domain)
     return row
 
 
@@ -212,7 +229,9 @@ async def get_allow(session: AsyncSession, allow_id: int | str) -> DomainAllow:
     return row
 
 
-async def disallow(svc: Services, session: AsyncSession, domain_or_allow: str | DomainAllow) -> None:
+async def disallow(
+    svc: Services, session: AsyncSession, domain_or_allow: str | DomainAllow, *, by: Actor | None = None
+) -> None:
     """Take a domain off the allow list."""
     if isinstance(domain_or_allow, DomainAllow):
         row: DomainAllow | None = domain_or_allow
@@ -222,6 +241,7 @@ async def disallow(svc: Services, session: AsyncSession, domain_or_allow: str | 
         )
     if row is None:
         raise NotFoundError(f"{domain_or_allow} is not allowed")
+    await audit.record(session, by, "destroy_domain_allow", "domain_allow", row.id, row.domain)
     await session.delete(row)
     await session.flush()
     await _bump(svc, session)
@@ -342,7 +362,12 @@ def parse_csv(text: str) -> list[Entry]:
 
 
 async def import_blocks(
-    svc: Services, session: AsyncSession, entries: Sequence[Entry], *, dry_run: bool = False
+    svc: Services,
+    session: AsyncSession,
+    entries: Sequence[Entry],
+    *,
+    dry_run: bool = False,
+    by: Actor | None = None,
 ) -> ImportResult:
     """Apply a parsed block list: new domains blocked, existing blocks set to the file's values."""
     result = ImportResult()
@@ -362,7 +387,7 @@ async def import_blocks(
         await block(
             svc, session, entry.domain, severity=entry.severity, reject_media=entry.reject_media,
             reject_reports=entry.reject_reports, public_comment=entry.public_comment,
-            obfuscate=entry.obfuscate,
+            obfuscate=entry.obfuscate, by=by,
         )  # fmt: skip
     return result
 

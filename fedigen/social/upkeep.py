@@ -29,7 +29,7 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import exists, func, or_, select, text
+from sqlalchemy import and_, exists, func, or_, select, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from activitypub.emoji import READY
@@ -50,6 +50,7 @@ from storage.models import (
     User,
     utcnow,
 )
+from storage.signup import Signup
 
 # The kinds `fedigen media usage` reports, in the order a file shared by several is counted under.
 LOCAL_ORIGINALS = "local originals"
@@ -292,12 +293,22 @@ async def instance_stats(svc: Services) -> dict[str, Any]:
             }
         )
         states: Counter[str] = Counter()
-        for deleted, n in await session.execute(
-            select(Actor.deleted_at.is_not(None), func.count())
+        # One state each, the strongest first: deleted, suspended, disabled, pending (a sign-up not yet
+        # confirmed or approved; accounts made at the CLI have no sign-up and are never pending), active.
+        pending = and_(
+            Signup.id.is_not(None), or_(Signup.confirmed_at.is_(None), Signup.approved_at.is_(None))
+        )
+        for deleted, suspended, disabled, waiting, n in await session.execute(
+            select(Actor.deleted_at.is_not(None), Actor.suspended_at.is_not(None),
+                   Actor.disabled_at.is_not(None), pending, func.count())
             .join(User, User.actor_id == Actor.id)
-            .group_by(Actor.deleted_at.is_not(None))
-        ):
-            states["deleted" if deleted else "active"] += int(n)
+            .outerjoin(Signup, Signup.actor_id == Actor.id)
+            .group_by(Actor.deleted_at.is_not(None), Actor.suspended_at.is_not(None),
+                      Actor.disabled_at.is_not(None), pending)
+        ):  # fmt: skip
+            state = ("deleted" if deleted else "suspended" if suspended else "disabled" if disabled
+                     else "pending" if waiting else "active")  # fmt: skip
+            states[state] += int(n)
         remote_accounts = await session.scalar(
             select(func.count())
             .select_from(Actor)
@@ -329,7 +340,8 @@ async def instance_stats(svc: Services) -> dict[str, Any]:
         size = await database_size(session, svc.engine.dialect.name)
     return {
         "users": {
-            "total": sum(roles.values()), "by_role": dict(sorted(roles.items())), "by_state": dict(states),
+            "total": sum(roles.values()), "by_role": dict(sorted(roles.items())),
+            "by_state": dict(sorted(states.items())),
         },
         "remote_accounts": int(remote_accounts or 0),
         "statuses": statuses,

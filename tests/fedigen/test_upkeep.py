@@ -14,8 +14,8 @@ import pytest
 from PIL import Image
 from sqlalchemy import select, update
 
+from fedigen.social import account_moderation, upkeep
 from fedigen.social import emoji as emojis
-from fedigen.social import upkeep
 from fedigen.social.media import avatar_url, cache_remote_avatars
 from fedigen.social.roles import Role
 from storage.attachments import ingest
@@ -30,6 +30,7 @@ from storage.models import (
     StatusEmoji,
     utcnow,
 )
+from storage.signup import Signup
 from storage.vocabulary import FollowState
 from tests.conftest import Instance
 from tests.support.server import FedigenServer
@@ -272,3 +273,25 @@ def test_backup_while_serving_includes_what_is_in_the_write_ahead_log(tmp_path: 
             assert db.execute("SELECT 1 FROM actors WHERE username = 'erin' AND domain IS NULL").fetchone()
             assert db.execute("PRAGMA journal_mode").fetchone() == ("delete",)
         assert not Path(f"{backup}-wal").exists()
+
+
+async def test_stats_count_users_by_state_pending_suspended_disabled(instance: Instance) -> None:
+    svc = instance.services
+    before = (await upkeep.instance_stats(svc))["users"]
+    for name in ("sus", "dis", "unconfirmed", "unapproved", "welcomed"):
+        await instance.create_account(name)
+    async with svc.sessions() as session, session.begin():
+        people = {a.username: a for a in await session.scalars(select(Actor).where(Actor.domain.is_(None)))}
+        await account_moderation.act(svc, session, people["sus"], "suspend")
+        await account_moderation.act(svc, session, people["dis"], "disable")
+        now = utcnow()
+        session.add(Signup(actor_id=people["unconfirmed"].id, approved_at=now))
+        session.add(Signup(actor_id=people["unapproved"].id, confirmed_at=now))
+        session.add(Signup(actor_id=people["welcomed"].id, confirmed_at=now, approved_at=now))
+        # A suspended sign-up that was never approved counts once, as suspended.
+        session.add(Signup(actor_id=people["sus"].id))
+    users = (await upkeep.instance_stats(svc))["users"]
+    assert users["total"] == before["total"] + 5
+    assert users["by_state"] == {
+        "active": before["by_state"]["active"] + 1, "disabled": 1, "pending": 2, "suspended": 1,
+    }  # fmt: skip

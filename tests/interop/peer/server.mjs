@@ -94,8 +94,8 @@ const {
 } = await import("@fedify/fedify");
 const vocab = await import("@fedify/vocab");
 const {
-  Accept, Activity, Announce, Collection, Create, Delete, Endpoints, Follow, Image, Like, Mention, Note, Person,
-  PUBLIC_COLLECTION, Question, Reject, Tombstone, Undo, Update, isActor,
+  Accept, Activity, Announce, Collection, Create, Delete, Endpoints, Follow, Image, Like, Mention, Move, Note,
+  Person, PUBLIC_COLLECTION, Question, Reject, Tombstone, Undo, Update, isActor,
 } = vocab;
 
 await configure({
@@ -116,6 +116,8 @@ const rejected = []; // inbound activities whose signatures Fedify could not ver
 const errors = []; // listener and queued-delivery errors
 const followers = new Map(); // follower actor id -> { id, inboxId, endpoints, followId }
 const following = new Map(); // followed actor id -> { followId, accepted }
+// verified Moves: { move_id, origin, target, follow_id, undo_id, error, at } (see followMoveTarget)
+const moves = [];
 const sent = new Map(); // activity id -> { activity, recipients, kind }
 const objects = new Map(); // object/activity id -> Fedify object, served by the object dispatchers
 const notes = new Map(); // note id -> { note, create, recipients, toUrls, ccUrls }
@@ -316,7 +318,8 @@ function buildFederation(origin) {
         if (actorId === undo.actorId?.href && (f.followId === undoneId || undoneId == null)) followers.delete(actorId);
       }
     }))
-    .on(Activity, listener("Activity")) // anything else (Block, Flag, Move, QuoteRequest, ...)
+    .on(Move, listener("Move", followMoveTarget))
+    .on(Activity, listener("Activity")) // anything else (Block, Flag, QuoteRequest, ...)
     .onUnverifiedActivity((_ctx, activity, reason) => {
       const info = inboundScope.getStore() ?? {};
       rejected.push({
@@ -384,6 +387,66 @@ function questionWithCounts(stored) {
     inclusiveOptions: stored.multiple ? options : [],
     voters: stored.votes.size,
   });
+}
+
+// Move listener, as Mastodon's Move handler and UnfollowFollowWorker: an account we follow moved itself
+// (object = actor) to `target`; the target is fetched fresh (signed GET) and must list the old account in
+// `alsoKnownAs`; then we follow the target and Undo our Follow of the old account (both queued like the
+// Accept of a Follow, retried; failures in /_control/errors). Each verified Move is listed in
+// /_control/moves with what was done, or why not (`error`).
+async function followMoveTarget(ctx, move) {
+  const entry = {
+    move_id: move.id?.href ?? null,
+    origin: move.objectId?.href ?? null,
+    target: move.targetId?.href ?? null,
+    follow_id: null,
+    undo_id: null,
+    error: null,
+    at: new Date().toISOString(),
+  };
+  moves.push(entry);
+  try {
+    if (entry.origin == null || entry.origin !== move.actorId?.href) {
+      throw new Error(`the Move's object ${entry.origin} is not its actor ${move.actorId?.href}`);
+    }
+    const old = following.get(entry.origin);
+    if (old == null) {
+      entry.error = `not following ${entry.origin}`;
+      return;
+    }
+    if (entry.target == null) throw new Error("the Move has no target");
+    const target = await resolveActor(ctx, entry.target);
+    if (!target.aliasIds.some((alias) => alias.href === entry.origin)) {
+      throw new Error(`${target.id.href} does not list ${entry.origin} in alsoKnownAs`);
+    }
+    const follow = new Follow({
+      id: ctx.getObjectUri(Follow, { id: randomUUID() }),
+      actor: ctx.getActorUri(USERNAME),
+      object: target.id,
+    });
+    objects.set(follow.id.href, follow);
+    sent.set(follow.id.href, { activity: follow, recipients: [target], kind: "Follow" });
+    following.set(target.id.href, { followId: follow.id.href, accepted: false });
+    entry.follow_id = follow.id.href;
+    await ctx.sendActivity({ identifier: USERNAME }, target, follow);
+    const original = sent.get(old.followId);
+    if (original != null) {
+      const undo = new Undo({
+        id: ctx.getObjectUri(Undo, { id: randomUUID() }),
+        actor: ctx.getActorUri(USERNAME),
+        object: original.activity,
+        tos: original.recipients.map((r) => r.id),
+      });
+      objects.set(undo.id.href, undo);
+      sent.set(undo.id.href, { activity: undo, recipients: original.recipients, kind: "Undo" });
+      entry.undo_id = undo.id.href;
+      await ctx.sendActivity({ identifier: USERNAME }, original.recipients, undo);
+    }
+    following.delete(entry.origin);
+  } catch (error) {
+    entry.error = errorText(error);
+    throw error;
+  }
 }
 
 // Create listener: a Note named after an option of one of our Questions, in reply to it, is a vote (as
@@ -587,6 +650,7 @@ const routes = {
   "GET /_control/errors": async () => errors,
   "GET /_control/outgoing": async () => outgoing,
   "GET /_control/followers": async () => [...followers.values()].map((f) => ({ id: f.id.href, inbox: f.inboxId.href, follow_id: f.followId })),
+  "GET /_control/moves": async () => moves,
   "GET /_control/following": async () => [...following.entries()].map(([id, f]) => ({ id, follow_id: f.followId, accepted: f.accepted })),
 
   // Forget what was received/sent and drop Fedify's caches of remote documents and public keys
@@ -597,6 +661,7 @@ const routes = {
     rejected.length = 0;
     errors.length = 0;
     outgoing.length = 0;
+    moves.length = 0;
     let dropped = 0;
     const kv = federation._kv;
     for (const prefix of [["_fedify", "remoteDocument"], ["_fedify", "publicKey"], ["_fedify", "httpMessageSignaturesSpec"]]) {
