@@ -74,7 +74,10 @@ def main() -> None:
     parser.add_argument("--side", type=int, default=256)
     parser.add_argument("--columns", type=int, default=6)
     args = parser.parse_args()
-    sheet(PROMPTS, args.side, args.columns).save(args.out, optimize=True)
+    # A 256-colour palette keeps the committed file small (the film grain defeats PNG's compression).
+    sheet(PROMPTS, args.side, args.columns).quantize(256, dither=Image.Dither.FLOYDSTEINBERG).save(
+        args.out, optimize=True
+    )
     print(f"wrote {args.out} ({len(PROMPTS)} prompts)")
 
 

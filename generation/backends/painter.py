@@ -397,26 +397,48 @@ class Painter:
             0.12 + 0.76 * i / max(1, groups - 1) for i in range(groups)
         ]
         out: list[Placement] = []
+        # The picture zooms in on small subjects (a bee, a key) so that the largest named one reads well;
+        # sun, moon and their kind keep their size.
         tallest = max(
-            (KINDS[s.name].size * s.size for s in subjects if KINDS[s.name].layer != "sky"), default=0.3
+            (KINDS[s.name].size * s.size for s in subjects if KINDS[s.name].category != "sky"), default=0.3
         )
         zoom = min(3.0, max(1.0, 0.32 / max(tallest, 0.01)))
         if self.place == "room" and all(KINDS[s.name].layer == "table" for s in subjects):
             zoom = min(3.5, max(zoom, 0.42 / max(tallest, 0.01)))
         if self.iso:
             zoom *= 0.7
+        sizes: list[float] = []
         for gi, subject in enumerate(subjects):
             kind = KINDS[subject.name]
             band = 2 if gi == 0 else (1 if gi < 3 else 0)
             depth_scale = (1.0, 0.72, 0.5)[2 - band]
-            s = h * kind.size * subject.size * (zoom if kind.layer != "sky" else 1.0) * depth_scale
+            sizes.append(
+                h * kind.size * subject.size * (zoom if kind.category != "sky" else 1.0) * depth_scale
+            )
+        # Side by side: what stands on the ground (or table, or water) shares the width, shrunk to fit.
+        gap = 0.03 * w
+        standing = [i for i, subject in enumerate(subjects) if KINDS[subject.name].layer != "sky"]
+        spans = {i: subjects[i].count * sizes[i] * KINDS[subjects[i].name].aspect * 1.05 for i in standing}
+        total = sum(spans.values()) + gap * max(0, len(standing) - 1)
+        if total > 0.92 * w:
+            fit = 0.92 * w / total
+            for i in standing:
+                sizes[i] *= fit
+                spans[i] *= fit
+            total = 0.92 * w
+        order = standing if self.rng.random() < 0.5 else standing[::-1]
+        left = (w - total) / 2 + self.rng.uniform(-1, 1) * (w - total) / 4
+        centre_of: dict[int, float] = {}
+        for i in order:
+            centre_of[i] = (left + spans[i] / 2) / w
+            left += spans[i] + gap
+        for gi, subject in enumerate(subjects):
+            kind = KINDS[subject.name]
+            band = 2 if gi == 0 else (1 if gi < 3 else 0)
+            s = sizes[gi]
             n = subject.count
             width = s * kind.aspect
-            room = w * (0.9 if groups == 1 else 0.9 / groups + 0.12)
-            if n * width * 1.05 > room:
-                s *= room / (n * width * 1.05)
-                width = s * kind.aspect
-            cx = w * centres[gi] + self.rng.uniform(-0.03, 0.03) * w
+            cx = w * centre_of[gi] if gi in centre_of else w * centres[gi] + self.rng.uniform(-0.1, 0.1) * w
             colour = self.colour_of(subject)
             for i in range(n):
                 x = cx + (i - (n - 1) / 2) * width * 1.05 + self.rng.uniform(-0.01, 0.01) * w

@@ -57,7 +57,7 @@ def pixel_art(image: Image.Image, rng: random.Random) -> Image.Image:
 def ink(image: Image.Image, rng: random.Random) -> Image.Image:
     """Monochrome: ink outlines on paper, hatching for the mid tones, cross-hatching for the darks."""
     grey = ImageOps.grayscale(image)
-    lines = _edges(image, 0.8).point(lambda v: 255 if v > 90 else 0)
+    lines = _edges(image, 0.7).point(lambda v: 255 if v > 60 else 0)
     mid = grey.point(lambda v: 255 if v < 140 else 0)
     dark = grey.point(lambda v: 255 if v < 80 else 0)
     mask = ImageChops.lighter(lines, ImageChops.multiply(mid, _hatch(image.size, 6, 1)))
@@ -73,7 +73,7 @@ def watercolour(image: Image.Image, rng: random.Random) -> Image.Image:
     """Washes: soft, bleeding colour lighter than the drawing, darker pooled edges, paper grain."""
     w, h = image.size
     wash = image.reduce(4).filter(ImageFilter.GaussianBlur(1.2)).resize((w, h), Image.Resampling.BICUBIC)
-    wash = Image.blend(wash, image.filter(ImageFilter.GaussianBlur(1)), 0.7)
+    wash = Image.blend(wash, image.filter(ImageFilter.GaussianBlur(0.8)), 0.8)
     wash = Image.blend(wash, Image.new("RGB", image.size, (252, 250, 244)), 0.22)
     wash = ImageEnhance.Color(wash).enhance(1.15)
     pools = _edges(image, 2.0).filter(ImageFilter.GaussianBlur(1.5)).point(lambda v: min(120, v))

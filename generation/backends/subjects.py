@@ -3296,7 +3296,6 @@ _thing("kite", "e0302a", size=0.16, layer="sky", aspect=0.7, home="beach", type=
 _thing("umbrella parasol", "2a6ad0", size=0.2, aspect=1.1, type="umbrella")
 _thing("beach_umbrella sunshade", "e03a3a", size=0.3, aspect=1.2, home="beach", type="beach_umbrella")
 _thing("chair armchair stool", "8a5a32", size=0.2, aspect=0.6, home="room", type="chair")
-_thing("table", "8a5a32", size=0.18, aspect=1.8, home="room", type="table")
 _thing("bench", "7a5030", size=0.14, aspect=2.0, home="city", type="bench")
 _thing("streetlamp lamppost lamp_post", "ffe8a0", size=0.45, aspect=0.3, home="city", type="lamp")
 _thing("lamp desk_lamp", "e8c070", size=0.16, layer="table", aspect=0.6, home="room", type="desk_lamp")

@@ -382,3 +382,18 @@ def test_the_contact_sheet_is_produced(tmp_path: Path) -> None:
     for prompt in PROMPTS:
         plan = scene.read(prompt)
         assert plan.subjects or plan.place, prompt
+
+
+def test_every_subject_in_the_library_is_drawn_where_it_is_placed() -> None:
+    """Each distinct subject, named alone, is placed and changes the pixels of its box."""
+    for name in distinct_subjects():
+        prompt = f"a {name.replace('_', ' ')}"
+        request = GenerationRequest(prompt=prompt, width=96, height=96, seed=1)
+        image, plan, placements = compose(request, 1)
+        assert plan.names() == [name] and [p.name for p in placements] == [name], prompt
+        bare, _, _ = compose(
+            GenerationRequest(prompt=prompt, negative_prompt=name, width=96, height=96, seed=1), 1
+        )
+        x0, y0, x1, y1 = placements[0].box()
+        box = (max(0, int(x0)), max(0, int(y0)), min(96, int(x1) + 1), min(96, int(y1) + 1))
+        assert _diff(image.crop(box), bare.crop(box)) > 2, prompt
