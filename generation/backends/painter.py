@@ -53,6 +53,7 @@ class Placement:
     facing: int
     band: int  # 0 background, 1 middle ground, 2 foreground
     inside: str | None = None
+    aloft: bool = False
 
     def box(self) -> tuple[float, float, float, float]:
         """Its approximate bounding box (left, top, right, bottom) in work pixels."""
@@ -412,12 +413,16 @@ class Painter:
             kind = KINDS[subject.name]
             band = 2 if gi == 0 else (1 if gi < 3 else 0)
             depth_scale = (1.0, 0.72, 0.5)[2 - band]
-            sizes.append(
-                h * kind.size * subject.size * (zoom if kind.category != "sky" else 1.0) * depth_scale
-            )
+            aloft = 0.6 if subject.aloft and kind.layer != "sky" else 1.0  # in the air: farther, smaller
+            scale = (zoom if kind.category != "sky" else 1.0) * depth_scale * aloft
+            sizes.append(h * kind.size * subject.size * scale)
         # Side by side: what stands on the ground (or table, or water) shares the width, shrunk to fit.
         gap = 0.03 * w
-        standing = [i for i, subject in enumerate(subjects) if KINDS[subject.name].layer != "sky"]
+        standing = [
+            i
+            for i, subject in enumerate(subjects)
+            if KINDS[subject.name].layer != "sky" and not subject.aloft
+        ]
         spans = {i: subjects[i].count * sizes[i] * KINDS[subjects[i].name].aspect * 1.05 for i in standing}
         total = sum(spans.values()) + gap * max(0, len(standing) - 1)
         if total > 0.92 * w:
@@ -444,14 +449,13 @@ class Painter:
                 x = cx + (i - (n - 1) / 2) * width * 1.05 + self.rng.uniform(-0.01, 0.01) * w
                 x = min(max(x, width / 2), w - width / 2)
                 jitter = self.rng.uniform(-0.03, 0.03) * h if n > 1 else 0.0
-                if kind.layer == "sky" or (kind.layer == "water" and kind.category == "animal" and not water):
-                    y = (
-                        hz * (0.25 + 0.3 * self.rng.random()) + s * 0.5
-                        if kind.layer == "sky"
-                        else hz + (h - hz) * 0.7
-                    )
+                if kind.layer == "sky" or subject.aloft:
+                    high = hz * (0.25 + 0.3 * self.rng.random()) + s * 0.5
+                    y = min(max(hz * 0.3, hz - 0.02 * h), max(s + 0.04 * h, high))
                     if subject.name in ("sun", "moon", "crescent", "rainbow"):
                         y = hz * 0.45 + s * 0.5 if subject.name != "rainbow" else hz + s * 0.1
+                elif kind.layer == "water" and kind.category == "animal" and not water:
+                    y = hz + (h - hz) * 0.7
                 elif self.iso:
                     tcx, tcy, rx, ry = self.iso_tile
                     y = tcy + ry * (0.55 - 0.5 * band / 2) + jitter
@@ -471,7 +475,7 @@ class Painter:
                     if self.place == "sea":
                         y = h * (0.96 + 0.02 * (band - 2))  # on the shore in front of the water
                 facing = 1 if self.rng.random() < 0.5 else -1
-                out.append(Placement(subject.name, x, y, s, colour, facing, band))
+                out.append(Placement(subject.name, x, y, s, colour, facing, band, aloft=subject.aloft))
         for content in contents:
             holder = next((p for p in out if p.name == content.inside), None)
             if holder is None:
@@ -491,8 +495,16 @@ class Painter:
                     x = holder.x + (i - (m - 1) / 2) * s * kind.aspect * 0.95
                     y = rim + s * 0.35 - r * s * 0.6
                     out.append(Placement(content.name, x, y, s, colour, 1, holder.band, inside=holder.name))
-        # Back to front: bands, then higher (farther) base points first; contents before their holder.
-        out.sort(key=lambda p: (p.band, p.y, 0 if p.inside else 1))
+        # Back to front: bands, then higher (farther) base points first. Fruit sits in a bowl (drawn before
+        # it, the rim in front) but on a plate (drawn after it).
+        holder_y = {p.name: p.y for p in out if p.inside is None}
+
+        def depth(p: Placement) -> tuple[int, float, int]:
+            if p.inside is None:
+                return (p.band, p.y, 1)
+            return (p.band, holder_y[p.inside], 2 if p.inside == "plate" else 0)
+
+        out.sort(key=depth)
         self.placements = out
         return out
 
@@ -511,12 +523,18 @@ class Painter:
                 kind = KINDS[p.name]
                 if (
                     kind.layer not in ("sky",)
+                    and not p.aloft
                     and p.inside is None
                     and not (kind.layer == "water" and kind.category == "animal")
                 ):
                     wd = p.s * kind.aspect * 0.55
                     sd.ellipse((p.x - wd, p.y - p.s * 0.04, p.x + wd, p.y + p.s * 0.05), fill=110)
-                kind.draw(pen, p.x, p.y, p.s, p.colour, p.facing, kind.params)
+                params = (
+                    {**kind.params, "flying": True}
+                    if p.aloft and kind.draw.__name__ == "bird"
+                    else kind.params
+                )
+                kind.draw(pen, p.x, p.y, p.s, p.colour, p.facing, params)
                 drawn = True
             if not drawn:
                 continue

@@ -16,7 +16,7 @@ from functools import cache
 from importlib import resources
 from typing import Any
 
-from generation.backends.subjects import KINDS
+from generation.backends.subjects import CANONICAL, KINDS
 
 COLOURS = {
     "red": "d42a2a",
@@ -231,9 +231,34 @@ PHRASES = {
     "a couple of": "couple",
     "a pair of": "pair",
     "lots of": "lots",
+    "pirate ship": "sailing_ship",
+    "fishing boat": "boat",
+    "sail boat": "sailboat",
+    "race car": "car",
+    "school bus": "bus",
+    "space ship": "rocket",
+    "teddy bear": "bear",
+    "sea turtle": "turtle",
+    "tree house": "cabin",
+    "street lamp": "streetlamp",
+    "light house": "lighthouse",
+    "in the sky": "aloft",
+    "in the air": "aloft",
 }
 NEGATIONS = {"no", "without", "not", "never", "nobody"}
-CONTAINERS = {"bowl", "basket", "plate", "jar", "box", "vase", "bucket", "cup", "mug", "glass"}
+CONTAINERS = {"bowl", "basket", "plate", "jar", "box", "vase", "bucket", "cup", "mug", "wine_glass"}
+# What a container "of" holds that is its drink, not a thing to draw in it ("a cup of coffee").
+DRINKS = {"cup", "mug", "wine_glass", "bottle", "jar", "teapot", "bowl", "plate"}
+# Words that put the subject just named in the air.
+ALOFT = {"over", "above", "flying", "soaring", "hovering", "aloft", "floating", "overhead", "high"}
+GROUNDED = {"building", "plant", "food"}
+
+
+def _can_fly(name: str) -> bool:
+    kind = KINDS[name]
+    return kind.category not in GROUNDED and kind.layer != "water"
+
+
 IRREGULAR = {
     "people": "person",
     "men": "man",
@@ -364,6 +389,7 @@ class Subject:
     colour_word: str | None = None
     material: str | None = None
     inside: str | None = None  # the container it sits in ("a bowl of oranges")
+    aloft: bool = False  # in the air ("a dragon flying over a castle", "a kite over a beach")
     mapped_from: str | None = None  # the unknown word that the word list mapped to ``name``
 
 
@@ -408,37 +434,32 @@ def word_list() -> dict[str, str]:
     return out
 
 
-def _singular(word: str) -> str | None:
+PLURALS = (("ies", "y"), ("ies", "ie"), ("ves", "f"), ("ves", "fe"), ("oes", "o"), ("ches", "ch"),
+           ("shes", "sh"), ("xes", "x"), ("ses", "s"), ("es", "e"), ("s", ""))  # fmt: skip
+
+
+def _singulars(word: str) -> list[str]:
+    """The singular forms a plural word may have (several: "cookies" -> cookie, "berries" -> berry)."""
     if word in IRREGULAR:
-        return IRREGULAR[word]
-    for suffix, repl in (
-        ("ies", "y"),
-        ("ves", "f"),
-        ("oes", "o"),
-        ("ches", "ch"),
-        ("shes", "sh"),
-        ("xes", "x"),
-        ("ses", "s"),
-        ("s", ""),
-    ):
+        return [IRREGULAR[word]]
+    out = []
+    for suffix, repl in PLURALS:
         if word.endswith(suffix) and len(word) > len(suffix) + 1:
-            return word[: -len(suffix)] + repl
-    return None
+            out.append(word[: -len(suffix)] + repl)
+    return out
 
 
 def lookup(word: str) -> tuple[str, str | None, bool] | None:
-    """(library name, the word mapped from if any, plural?) for a noun, or None when it is none of ours."""
-    candidates = [(word, False)]
-    single = _singular(word)
-    if single:
-        candidates.append((single, True))
+    """(canonical subject name, the word mapped from if any, plural?) for a noun, or None when it is none
+    of ours."""
+    candidates = [(word, False)] + [(single, True) for single in _singulars(word)]
     for cand, plural in candidates:
         if cand in KINDS:
-            return cand, None, plural
+            return CANONICAL[cand], None, plural
     table = word_list()
     for cand, plural in candidates:
         if cand in table:
-            return table[cand], word, plural
+            return CANONICAL[table[cand]], word, plural
     return None
 
 
@@ -531,6 +552,12 @@ def read(prompt: str, negative_prompt: str = "") -> ScenePlan:
         if tok in MOOD_WORDS:
             plan.mood = plan.mood or MOOD_WORDS[tok]
             continue
+        if tok in ALOFT:
+            if lookup(nxt) is not None and tok not in ("over", "above"):  # "a flying dragon"
+                pending["aloft"] = True
+            elif plan.subjects and not negate:  # "a dragon over a castle", "birds flying"
+                plan.subjects[-1].aloft = plan.subjects[-1].aloft or _can_fly(plan.subjects[-1].name)
+            continue
         if tok in STOP or len(tok) < 3:
             if tok == "of" and container is not None:
                 continue
@@ -550,6 +577,9 @@ def read(prompt: str, negative_prompt: str = "") -> ScenePlan:
             pending, negate = {}, False
             continue
         count = pending.get("count", 0) or (3 if plural else 1)
+        if container is not None and name in DRINKS:  # "a cup of coffee": the coffee is in the cup
+            pending, container = {}, None
+            continue
         if container is not None and not pending.get("count"):
             count = 5 if plural else 1
         if name in by_name:  # "a red boat and a blue boat": one subject, more of it
@@ -566,6 +596,7 @@ def read(prompt: str, negative_prompt: str = "") -> ScenePlan:
             material=pending.get("material"),
             inside=container.name if container is not None else None,
             mapped_from=mapped,
+            aloft=bool(pending.get("aloft")) and _can_fly(name),
         )
         plan.subjects.append(subject)
         by_name[name] = subject

@@ -95,12 +95,16 @@ class Kind:
 
 
 KINDS: dict[str, Kind] = {}
+# Every name a subject answers to -> its first (canonical) name: "kitty" is not here, "yacht" -> "sailboat".
+CANONICAL: dict[str, str] = {}
 
 
 def _add(names: str, category: str, drawer: Drawer, colour: str, **kw: Any) -> None:
     params = kw.pop("params", {})
+    first = names.split()[0]
     for name in names.split():
-        KINDS[name] = Kind(name.replace("_", " "), category, drawer, rgb(colour), params=params, **kw)
+        KINDS[name] = Kind(first, category, drawer, rgb(colour), params=params, **kw)
+        CANONICAL[name] = first
 
 
 # --- animals ---

@@ -397,3 +397,19 @@ def test_every_subject_in_the_library_is_drawn_where_it_is_placed() -> None:
         x0, y0, x1, y1 = placements[0].box()
         box = (max(0, int(x0)), max(0, int(y0)), min(96, int(x1) + 1), min(96, int(y1) + 1))
         assert _diff(image.crop(box), bare.crop(box)) > 2, prompt
+
+
+def test_prepositions_and_containers() -> None:
+    """'over' puts what was just named in the air; 'a cup of coffee' is one cup; fruit goes in its bowl."""
+    plan = scene.read("a dragon flying over a castle")
+    assert [(s.name, s.aloft) for s in plan.subjects] == [("dragon", True), ("castle", False)]
+    _, placements = _picture("a dragon flying over a castle")
+    dragon, castle = (next(p for p in placements if p.name == n) for n in ("dragon", "castle"))
+    assert dragon.y < castle.y - castle.s * 0.5  # above it
+    assert scene.read("a cup of coffee").names() == ["cup"]
+    assert scene.read("a pirate ship").names() == ["sailing_ship"]
+    _, placements = _picture("a bowl of oranges")
+    bowl = next(p for p in placements if p.name == "bowl")
+    oranges = [p for p in placements if p.name == "orange"]
+    x0, y0, x1, y1 = bowl.box()
+    assert len(oranges) == 5 and all(x0 <= p.x <= x1 and y0 - bowl.s <= p.y <= y1 for p in oranges)
