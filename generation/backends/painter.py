@@ -38,6 +38,7 @@ GROUND: dict[str, str] = {
     "room": "8a5a36",
     "space": "3a3a44",
 }
+EMISSIVE = {"campfire", "candle", "lantern", "streetlamp", "lighthouse", "lamp"}
 HORIZON: dict[str, float] = {"room": 0.6, "space": 0.86, "sea": 0.5, "beach": 0.5}
 
 
@@ -628,7 +629,28 @@ class Painter:
         self.subjects()
         self.weather()
         self.light_and_mood()
+        self.glows()
         return self.image
+
+    def glows(self) -> None:
+        """Lights shine after dark: a warm glow round fires, candles, lanterns and lamps."""
+        if self.plan.time not in ("night", "dusk") and self.place != "room":
+            return
+        lit = [p for p in self.placements if p.name in EMISSIVE]
+        if not lit:
+            return
+        mask = Image.new("L", self.image.size, 0)
+        d = ImageDraw.Draw(mask)
+        for p in lit:
+            tall = p.name in ("streetlamp", "lighthouse", "candle", "lamp")
+            cy = p.y - p.s * (0.9 if tall else 0.4)
+            r = p.s * (0.3 if tall else 0.6)
+            d.ellipse((p.x - r, cy - r, p.x + r, cy + r), fill=110)
+        glow = mask.filter(ImageFilter.GaussianBlur(max(2.0, self.h * 0.03)))
+        warm = Image.new("RGB", self.image.size, (255, 190, 110))
+        self.image = ImageChops.screen(
+            self.image, ImageChops.multiply(warm, Image.merge("RGB", (glow, glow, glow)))
+        )
 
 
 def hue_of(colour: RGB) -> float:

@@ -140,8 +140,12 @@ def quadruped(pn: Pen, x: float, y: float, s: float, col: RGB, f: int, k: dict[s
     elif tail == "tuft":
         pn.ln([(tx, top + bh * 0.2), (tx - f * bw * 0.1, top + bh * 0.9)], col, lw * 0.4)
         pn.e(tx - f * bw * 0.1, top + bh * 0.95, lw * 0.7, lw, dark)
-    elif tail == "long":
+    elif tail == "long":  # a reptile's: thick at the body, thin at the tip, to the ground
         pn.p([(tx, top + bh * 0.1), (tx, top + bh * 0.7), (tx - f * bw * 0.7, y - leg * 0.2)], col)
+    elif tail == "flow":  # a horse's: hair falling from the rump
+        hair = rgb(k["mane"]) if "mane" in k else shade(col, 0.6)
+        pn.p([(tx + f * bw * 0.04, top + bh * 0.05), (tx - f * bw * 0.12, top + bh * 0.15),
+              (tx - f * bw * 0.2, y - leg * 0.35), (tx - f * bw * 0.06, y - leg * 0.45)], hair)  # fmt: skip
     elif tail == "short":
         pn.e(tx, top + bh * 0.3, bw * 0.06, bh * 0.12, belly)
     pn.e(x, top + bh / 2, bw / 2, bh / 2, col)
@@ -701,7 +705,7 @@ _add(
         "bw": 0.9,
         "neck": 0.3,
         "head": 0.18,
-        "tail": "long",
+        "tail": "flow",
         "snout": 0.9,
         "mane": "2a1a10",
         "hoof": True,
@@ -742,7 +746,7 @@ _add(
         "bw": 0.9,
         "neck": 0.3,
         "head": 0.18,
-        "tail": "long",
+        "tail": "flow",
         "snout": 0.9,
         "mane": "d890e0",
         "horns": "unicorn",
@@ -3066,10 +3070,6 @@ def thing(pn: Pen, x: float, y: float, s: float, col: RGB, f: int, k: dict[str, 
         pn.r(x + f * s * 0.25, y - s * 0.5, x + f * s * 0.18, y, col)
         for j in range(3):
             pn.r(x - f * s * 0.25, y - s * (0.95 - j * 0.15), x - f * s * 0.05, y - s * (0.9 - j * 0.15), col)
-    elif kind == "table":
-        pn.r(x - s * 0.8, y - s * 0.75, x + s * 0.8, y - s * 0.65, col)
-        for dx in (-0.7, 0.65):
-            pn.r(x + dx * s, y - s * 0.65, x + dx * s + s * 0.07, y, dark)
     elif kind == "bench":
         pn.r(x - s * 0.9, y - s * 0.5, x + s * 0.9, y - s * 0.42, col)
         pn.r(x - s * 0.9, y - s * 0.9, x + s * 0.9, y - s * 0.8, col)
@@ -3285,8 +3285,6 @@ def thing(pn: Pen, x: float, y: float, s: float, col: RGB, f: int, k: dict[str, 
             col,
         )
         pn.p([(x - s * 0.15, y - s * 0.1), (x + s * 0.15, y - s * 0.1), (x, y - s * 0.55)], rgb("ffe070"))
-    elif kind == "bicycle_wheel":  # pragma: no cover - reserved
-        pass
 
 
 def _thing(
