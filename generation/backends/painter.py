@@ -535,7 +535,12 @@ class Painter:
                     if p.aloft and kind.draw.__name__ == "bird"
                     else kind.params
                 )
-                kind.draw(pen, p.x, p.y, p.s, p.colour, p.facing, params)
+                if self.iso and kind.category == "building":
+                    iso_block(
+                        pen, p.x, p.y, p.s, p.colour, kind.aspect, rgb(str(params.get("roof", "8a3a2a")))
+                    )
+                else:
+                    kind.draw(pen, p.x, p.y, p.s, p.colour, p.facing, params)
                 drawn = True
             if not drawn:
                 continue
@@ -651,6 +656,31 @@ class Painter:
         self.image = ImageChops.screen(
             self.image, ImageChops.multiply(warm, Image.merge("RGB", (glow, glow, glow)))
         )
+
+
+def iso_block(pen: Pen, x: float, y: float, s: float, col: RGB, aspect: float, roof: RGB) -> None:
+    """A building as an isometric block: two lit walls at 30 degrees, a pitched roof, windows on both."""
+    half = s * max(0.35, min(aspect, 1.6)) * 0.45
+    drop = half * math.tan(math.radians(30))
+    wall = s * (0.55 if aspect > 0.6 else 0.9)
+    left, right, front = (x - half, y - drop), (x + half, y - drop), (x, y)
+    pen.p([left, front, (front[0], front[1] - wall), (left[0], left[1] - wall)], col)
+    pen.p([front, right, (right[0], right[1] - wall), (front[0], front[1] - wall)], shade(col, 0.72))
+    back = (x, y - 2 * drop - wall)
+    ridge_l, ridge_r = (
+        (x - half / 2, y - drop * 1.5 - wall - s * 0.3),
+        (x + half / 2, y - drop * 0.5 - wall - s * 0.3),
+    )
+    top_l, top_f, top_r = (left[0], left[1] - wall), (front[0], front[1] - wall), (right[0], right[1] - wall)
+    pen.p([top_l, top_f, ridge_r, ridge_l], roof)
+    pen.p([top_f, top_r, ridge_r], shade(roof, 0.7))
+    pen.p([top_l, ridge_l, back], shade(roof, 1.15))
+    q, dy, hw = wall * 0.2, drop * 0.16, half * 0.08
+    for t in (0.3, 0.7):
+        wx, wy = left[0] + (front[0] - left[0]) * t, left[1] + (front[1] - left[1]) * t - wall * 0.55
+        pen.p([(wx - hw, wy), (wx + hw, wy + dy), (wx + hw, wy + dy + q), (wx - hw, wy + q)], (250, 230, 150))
+        wx, wy = front[0] + (right[0] - front[0]) * t, front[1] + (right[1] - front[1]) * t - wall * 0.55
+        pen.p([(wx - hw, wy + dy), (wx + hw, wy), (wx + hw, wy + q), (wx - hw, wy + dy + q)], (200, 180, 110))
 
 
 def hue_of(colour: RGB) -> float:
