@@ -126,6 +126,11 @@ def test_counts_sizes_materials_setting_and_mood() -> None:
     assert scene.read("a bowl of oranges").subjects[1].inside == "bowl"
     assert scene.read("two cats").subjects[0].count == 2
     assert scene.read("cats").subjects[0].count == 3  # a plural without a number: a few
+    # Light words go to the light, not to the things.
+    pink = scene.read("a boat under a pink sky")
+    assert pink.light == "pink" and pink.subjects[0].colour is None
+    assert scene.read("a white boat in golden light").light == "warm"
+    assert scene.read("a white boat in golden light").subjects[0].colour_word == "white"
     assert scene.read("a forest in the fog at night").weather == "fog"
     assert scene.read("a forest in the fog at night").time == "night"
 
