@@ -108,6 +108,9 @@ class Painter:
                 self.sky_top, self.sky_low = shade(self.sky_top, 0.45), shade(self.sky_low, 0.55)
             elif plan.weather == "snow":
                 self.sky_low = shade(self.sky_low, 1.35)
+        if self.place == "space":  # no air, no blue: black sky whatever the hour
+            self.sky_top, self.sky_low = rgb("02030a"), rgb("0e1226")
+            self.light_strength, self.sun_height = 0.0, None
         if plan.light and plan.light != "warm":
             from generation.backends.scene import COLOURS
 

@@ -123,6 +123,16 @@ def oil(image: Image.Image, rng: random.Random) -> Image.Image:
 def photo(image: Image.Image, rng: random.Random) -> Image.Image:
     """Photographic: no hard edges, gentle contrast curve, light falling off towards the corners."""
     soft = image.filter(ImageFilter.GaussianBlur(1.1))
+    # A shallow depth of field: the far (upper) part of the frame goes out of focus.
+    w, h = image.size
+    far = image.filter(ImageFilter.GaussianBlur(max(1.5, h / 180)))
+    focus = Image.linear_gradient("L").resize((w, h)).point(lambda v: max(0, 200 - v * 2))
+    soft.paste(far, (0, 0), focus)
+    # Light falls from the top left: a soft gradient over the whole frame.
+    down = Image.linear_gradient("L")
+    fall = Image.blend(down, down.transpose(Image.Transpose.ROTATE_90), 0.5).resize((w, h))
+    fall = fall.point(lambda v: 128 + (128 - v) // 8)
+    soft = ImageChops.add(soft, Image.merge("RGB", (fall, fall, fall)), 1.0, -128)
     soft = ImageEnhance.Contrast(soft).enhance(1.08)
     vignette = Image.radial_gradient("L").resize(image.size).point(lambda v: max(0, v - 110))
     soft.paste((0, 0, 0), (0, 0), vignette.point(lambda v: v // 2))
