@@ -391,6 +391,13 @@ class Painter:
             )
         return kind.colour
 
+    @staticmethod
+    def apart(colour: RGB, ground: RGB) -> RGB:
+        """The colour, darker or lighter when it is too close to the ground's to be seen on it."""
+        if sum(abs(a - b) for a, b in zip(colour, ground, strict=True)) >= 90:
+            return colour
+        return shade(colour, 0.6) if sum(colour) > 240 else shade(colour, 1.45)
+
     def layout(self) -> list[Placement]:
         """Where every subject instance goes: bands, positions and sizes."""
         subjects = [s for s in self.plan.subjects if s.inside is None]
@@ -449,6 +456,8 @@ class Painter:
             width = s * kind.aspect
             cx = w * centre_of[gi] if gi in centre_of else w * centres[gi] + self.rng.uniform(-0.1, 0.1) * w
             colour = self.colour_of(subject)
+            if subject.colour is None and kind.layer != "sky":  # stand out from the ground it stands on
+                colour = self.apart(colour, self.ground_colour())
             for i in range(n):
                 x = cx + (i - (n - 1) / 2) * width * 1.05 + self.rng.uniform(-0.01, 0.01) * w
                 x = min(max(x, width / 2), w - width / 2)

@@ -149,6 +149,8 @@ def quadruped(pn: Pen, x: float, y: float, s: float, col: RGB, f: int, k: dict[s
     elif tail == "short":
         pn.e(tx, top + bh * 0.3, bw * 0.06, bh * 0.12, belly)
     pn.e(x, top + bh / 2, bw / 2, bh / 2, col)
+    for hump in range(k.get("humps", 0)):
+        pn.e(x - f * bw * (0.05 - 0.25 * hump), top + bh * 0.1, bw * 0.2, bh * 0.6, col)
     pn.e(x + f * bw * 0.05, top + bh * 0.75, bw * 0.36, bh * 0.22, belly)
     pattern = k.get("pattern")
     if pattern == "stripes":
@@ -979,6 +981,7 @@ _add(
         "ears": "none",
         "tail": "tuft",
         "snout": 0.8,
+        "humps": 1,
         "legw": 0.07,
     },
 )
