@@ -210,6 +210,8 @@ def provenance(job: GenerationJob, result: GenerationResult, seed: int | None) -
     }
     if job.parent_ap_id:
         record["parent"] = job.parent_ap_id
+    if isinstance(result.extra.get("scene"), dict):
+        record["scene"] = result.extra["scene"]  # what the procedural backend read from the prompt
     return record
 
 

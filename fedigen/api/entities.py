@@ -441,7 +441,7 @@ def status(svc: Services, row: Status, ctx: StatusContext) -> dict[str, Any]:
     if isinstance(generation, dict):
         # fedigen's own field; Mastodon clients ignore unknown keys.
         entity["fedigen"] = {"generation": {k: v for k, v in generation.items() if not (
-            generation.get("private") and k in ("prompt", "negative_prompt", "seed"))},
+            generation.get("private") and k in ("prompt", "negative_prompt", "seed", "scene"))},
             "remix_of": (row.extra or {}).get("remix_of")}  # fmt: skip
     return entity
 

@@ -13,18 +13,22 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import io
+import random
 import re
 from collections.abc import Mapping
 from typing import Any
 
 import httpx
-from PIL import Image, ImageChops, ImageOps
+from PIL import Image, ImageChops, ImageFilter, ImageOps, ImageStat
 
 from generation.backend import GeneratedImage, GenerationRequest, GenerationResult, Options, ProgressCallback
+from generation.backends import scene, styles
+from generation.backends.painter import Painter, Placement
+from generation.backends.scene import ScenePlan
 from generation.backends.scenery import SCENES, WORK_SIDE, Canvas, Plan, hsv, landscape, mix
 from generation.errors import BackendConfigError, BackendError
 
-MODEL = "procedural-v1"
+MODEL = "procedural-v2"
 FORMATS = {"png": "PNG", "webp": "WEBP", "jpeg": "JPEG"}
 
 # Palettes, five colours from dark to light: deep (top of the sky, nearest ground), dark, mid, light
@@ -125,10 +129,11 @@ def _open_init(data: bytes, size: tuple[int, int]) -> Image.Image:
     return ImageOps.fit(image, size, Image.Resampling.LANCZOS)
 
 
-def draw(request: GenerationRequest, seed: int) -> Image.Image:
-    """Draw one picture for the request with this seed (blocking; run it in a thread)."""
+def _legacy(
+    request: GenerationRequest, seed: int, size: tuple[int, int]
+) -> tuple[Image.Image, random.Random]:
+    """An abstract composition from the words' palette, for prompts that name no subject and no place."""
     the_plan = plan(request.prompt, request.negative_prompt)
-    size = (request.width, request.height)
     factor = min(1.0, WORK_SIDE / max(size))
     c = Canvas(the_plan, (max(16, round(size[0] * factor)), max(16, round(size[1] * factor))), seed)
     if the_plan.features:
@@ -137,30 +142,65 @@ def draw(request: GenerationRequest, seed: int) -> Image.Image:
         SCENES[the_plan.abstract](c)
     if "fog" in the_plan.textures:
         c.haze(c.h * 0.6, c.h * 0.35, 0.35, floor=0.12)
-    if "soft" in the_plan.textures:  # watercolour: washed edges and a mottled paper
-        c.soften(2.5)
-        paper = Image.frombytes(
-            "L", (c.w // 24 + 1, c.h // 24 + 1), c.rng.randbytes((c.w // 24 + 1) * (c.h // 24 + 1))
-        )
-        paper = paper.resize((c.w, c.h), Image.Resampling.BICUBIC).point(
-            [128 + (v - 128) // 10 for v in range(256)]
-        )
-        c.image = ImageChops.add(c.image, Image.merge("RGB", (paper, paper, paper)), 1.0, -128)
     c.soften(0.6)  # anti-aliases the silhouettes before they are scaled up
     vignette = Image.radial_gradient("L").resize((c.w, c.h)).point([max(0, v - 150) for v in range(256)])
     c.image.paste(c.deep, (0, 0), vignette)
-    image = c.image if c.image.size == size else c.image.resize(size, Image.Resampling.BICUBIC)
+    return c.image, c.rng
+
+
+def compose(request: GenerationRequest, seed: int) -> tuple[Image.Image, ScenePlan, list[Placement]]:
+    """The picture at the requested size before grain, with its plan and where (in work pixels) each
+    subject went (blocking; run it in a thread)."""
+    scene_plan = scene.read(request.prompt, request.negative_prompt)
+    size = (request.width, request.height)
+    placements: list[Placement] = []
+    if not scene_plan.subjects and scene_plan.place is None:
+        work, rng = _legacy(request, seed, size)
+    else:
+        factor = min(1.0, WORK_SIDE / max(size))
+        work_size = (max(16, round(size[0] * factor)), max(16, round(size[1] * factor)))
+        painter = Painter(scene_plan, work_size, seed)
+        work = painter.paint()
+        placements = painter.placements
+        rng = painter.rng
+    fresh = styles.apply(work, scene_plan.style, rng)
     if request.init_image is not None:
-        # Remix: recolour the parent into the new palette, then fade towards the new picture.
-        parent = _open_init(request.init_image, size)
-        ramp = [c.at(v / 255) for v in range(256)]
-        grey = ImageOps.grayscale(parent)
-        mapped = Image.merge("RGB", [grey.point([col[k] for col in ramp]) for k in range(3)])
-        parent = Image.blend(parent, mapped, min(1.0, request.strength * 1.2))
-        image = Image.blend(parent, image, request.strength**2)
-    # Film grain, at full size so it stays fine; stronger when the prompt asks for it.
-    amount = 16 if "grain" in the_plan.textures else 5
-    noise = Image.frombytes("L", size, c.rng.randbytes(size[0] * size[1]))
+        kept = _keep(_open_init(request.init_image, work.size), work, request.strength)
+        if scene_plan.style:  # the new words' style restyles the parent's composition too
+            kept = styles.apply(kept, scene_plan.style, random.Random(seed))
+        fresh = Image.blend(kept, fresh, request.strength**4)
+    image = fresh if fresh.size == size else fresh.resize(size, styles.upscale(scene_plan.style))
+    return image, scene_plan, placements
+
+
+def _keep(parent: Image.Image, new: Image.Image, strength: float) -> Image.Image:
+    """The parent's composition in the new picture's light and colour: the parent's detail (its edges and
+    shapes) over the new picture's low-frequency brightness and colour, more of them as strength grows."""
+
+    def low(image: Image.Image) -> Image.Image:
+        return (
+            image.reduce(8).filter(ImageFilter.GaussianBlur(2)).resize(parent.size, Image.Resampling.BICUBIC)
+        )
+
+    luma_parent = ImageOps.grayscale(parent)
+    y_new, cb, cr = low(new).convert("YCbCr").split()
+    # The parent's layout and edges stay; the new words' light sets how bright it is overall.
+    gain = ((ImageStat.Stat(y_new).mean[0] + 8) / (ImageStat.Stat(luma_parent).mean[0] + 8)) ** min(
+        1.0, strength
+    )
+    luma = luma_parent.point([min(255, round(v * gain)) for v in range(256)])
+    recoloured = Image.merge("YCbCr", (luma, cb, cr)).convert("RGB")
+    return Image.blend(parent, recoloured, min(1.0, strength * 1.2))
+
+
+def draw(request: GenerationRequest, seed: int) -> Image.Image:
+    """Draw one picture for the request with this seed (blocking; run it in a thread)."""
+    image, scene_plan, _ = compose(request, seed)
+    size = image.size
+    amount = styles.grain(scene_plan.style)
+    if not amount:
+        return image
+    noise = Image.frombytes("L", size, random.Random(seed ^ 0x5EED).randbytes(size[0] * size[1]))
     noise = noise.point([128 + (v - 128) * amount // 128 for v in range(256)])
     return ImageChops.add(image, Image.merge("RGB", (noise, noise, noise)), 1.0, -128)
 
@@ -193,7 +233,10 @@ class ProceduralBackend:
             data = await asyncio.to_thread(render, request, first + i, self.image_format)
             images.append(GeneratedImage(data=data, seed=first + i))
             await progress(100 * (i + 1) // request.count)
-        return GenerationResult(images=images, backend=self.name, model=MODEL)
+        the_plan = scene.read(request.prompt, request.negative_prompt)
+        return GenerationResult(
+            images=images, backend=self.name, model=MODEL, extra={"scene": the_plan.to_dict()}
+        )
 
     async def aclose(self) -> None:
         """Nothing to release."""

@@ -180,7 +180,7 @@ def _skyline(c: Canvas, base: float, tallest: float, colour: RGB, windows: float
                 fill=colour,
                 width=max(1, int(c.scale(1))),
             )
-        step = c.scale(4)
+        step = max(2.0, c.scale(4))  # at least 2 px: range() needs a non-zero step on small pictures
         for wy in range(int(base - bh + step), int(base), int(step * 1.4)):
             for wx in range(int(x + step * 0.6), int(x + bw - step * 0.6), int(step)):
                 if c.rng.random() < windows:

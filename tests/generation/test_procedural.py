@@ -37,7 +37,7 @@ async def test_same_prompt_seed_and_size_give_the_same_bytes() -> None:
     first, second = await _make(request), await _make(request)
     assert first.images[0].data == second.images[0].data
     assert first.images[0].seed == 42
-    assert first.backend == "procedural" and first.model == "procedural-v1"
+    assert first.backend == "procedural" and first.model == "procedural-v2"
 
 
 async def test_without_a_seed_the_prompt_gives_one_and_reports_it() -> None:
