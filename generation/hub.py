@@ -6,9 +6,10 @@ repository holds at a revision, then downloads what a diffusers pipeline needs i
 
 - the repository must be a diffusers pipeline (a ``model_index.json`` at its root), else nothing is
   downloaded;
-- of each weight file only the safetensors form is taken when there is one (a repository often holds
-  the same weights as ``.bin``, ``.ckpt``, ONNX and Flax too), and the full-precision one unless only a
-  variant (``.fp16.``) exists;
+- weights are taken only as safetensors (a repository often holds the same weights as ``.bin``,
+  ``.ckpt``, ONNX and Flax too), the full-precision file unless only a variant (``.fp16.``) exists;
+  nothing that runs is fetched: no Python files, no pickles (a component whose weights exist only as
+  a pickle makes the repository refused);
 - each file goes to ``<name>.partial`` first and continues from where it stopped with an HTTP Range
   request, so an interrupted pull resumes; it is checked against the SHA-256 the Hub gives for
   large-file storage objects (else its size) before it takes its name; a mismatch deletes it;
@@ -46,7 +47,6 @@ CHUNK = 1 << 20
 # A repository name as the Hub spells them: owner/name, letters, digits, ".", "_", "-".
 REPO_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,95}/[A-Za-z0-9][A-Za-z0-9._-]{0,95}$")
 REVISION_RE = re.compile(r"^[A-Za-z0-9._/-]{1,200}$")
-_WEIGHTS = (".safetensors", ".bin", ".ckpt", ".pt", ".pth", ".msgpack", ".onnx", ".onnx_data", ".h5")
 _SKIPPED_DIRS = ("onnx/", "flax/", ".git")
 
 Progress = Callable[[str, int, int], None]  # (file name, bytes done, bytes in all)
@@ -88,7 +88,12 @@ def check_repo(name: str) -> str:
 
 
 def wanted_files(files: list[RemoteFile]) -> list[RemoteFile]:
-    """What a diffusers pipeline needs of a repository's files (see the module's docstring)."""
+    """What a diffusers pipeline needs of a repository's files (see the module's docstring).
+
+    Nothing that runs is ever taken: no Python files (a custom pipeline's code) and no pickled weights
+    (``.bin``, ``.ckpt``, ``.pt``: loading a pickle runs code); weights come as safetensors only, and a
+    component that has no safetensors makes the whole repository refused, before any download.
+    """
     names = {f.name for f in files}
     if "model_index.json" not in names:
         raise HubError("not a diffusers pipeline: the repository has no model_index.json at its root")
@@ -97,23 +102,33 @@ def wanted_files(files: list[RemoteFile]) -> list[RemoteFile]:
         return name.rsplit("/", 1)[0] if "/" in name else ""
 
     with_safetensors = {folder(n) for n in names if n.endswith(".safetensors")}
+    pickled = sorted(
+        {folder(n) or "." for n in names if n.endswith((".bin", ".ckpt", ".pt", ".pth")) and not _skipped(n)}
+        - with_safetensors
+    )
+    if pickled:
+        raise HubError(
+            f"refused: {', '.join(pickled)} has weights only in pickle form (.bin/.ckpt), which run code "
+            "when loaded; fedigen takes safetensors only"
+        )
     kept = []
     for item in files:
         name = item.name
-        top = name.split("/", 1)[0]
-        if top.startswith(".") or top in ("onnx", "flax"):
+        if _skipped(name):
             continue
-        if name.endswith(_WEIGHTS):
-            if not name.endswith(".safetensors") and (
-                folder(name) in with_safetensors or not name.endswith(".bin")
-            ):
-                continue  # other weight formats only for a component that has no safetensors at all
+        if name.endswith(".safetensors"):
             if ".fp16." in name and name.replace(".fp16.", ".") in names:
                 continue  # a variant, when the full-precision file is there too
             kept.append(item)
         elif name.endswith((".json", ".txt", ".model")):
             kept.append(item)
     return kept
+
+
+def _skipped(name: str) -> bool:
+    """Files never fetched: hidden ones, and the ONNX and Flax exports beside a pipeline."""
+    top = name.split("/", 1)[0]
+    return top.startswith(".") or top in ("onnx", "flax")
 
 
 class Hub:

@@ -117,13 +117,19 @@ def repository_of(model: Path) -> dict[str, bytes]:
             extra[name.replace(".safetensors", ".fp16.safetensors")] = data[: len(data) // 2]
     extra["onnx/unet/model.onnx"] = b"onnx export " * 200
     extra["README.md"] = b"---\nlibrary_name: diffusers\n---\n"
+    extra["pipeline.py"] = b"import os\nos.system('echo pwned')\n"  # a custom pipeline's code
     return {**files, **extra}
 
 
 @pytest.fixture
 def hub(model_dir: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[HubStandIn]:  # noqa: F811
+    pickled = {**repository_of(model_dir)}
+    pickled = {
+        n: d for n, d in pickled.items() if not n.startswith("unet/") or not n.endswith(".safetensors")
+    }
     stand_in = HubStandIn(repos={"tiny/sd": repository_of(model_dir), "tiny/not-a-pipeline": {
-        "config.json": b'{"architectures": ["BertModel"]}', "model.safetensors": b"x" * 2048}})  # fmt: skip
+        "config.json": b'{"architectures": ["BertModel"]}', "model.safetensors": b"x" * 2048},
+        "tiny/pickled": pickled})  # fmt: skip
     port = free_port()
     monkeypatch.setenv("HF_ENDPOINT", f"http://127.0.0.1:{port}")
     with LoopbackApp(stand_in.app(), port):
@@ -153,11 +159,11 @@ def test_pull_use_and_generate_with_the_pulled_model(
     target = cli.directory / "data" / "models" / "tiny--sd"
     kept = {str(p.relative_to(target)) for p in target.rglob("*") if p.is_file()}
     wanted = {str(p.relative_to(model_dir)) for p in model_dir.rglob("*") if p.is_file()}
-    assert kept == wanted | {"fedigen-model.json"}, "the pipeline, and none of the .bin, fp16 or ONNX twins"
+    assert kept == wanted | {"fedigen-model.json"}, "the pipeline, and none of the .bin, fp16, ONNX or code"
     for name in wanted:
         assert (target / name).read_bytes() == (model_dir / name).read_bytes()
     fetched = {path for path, _ in hub.requests}
-    assert not any(p.endswith((".bin", ".onnx")) or ".fp16." in p for p in fetched)
+    assert not any(p.endswith((".bin", ".onnx", ".py")) or ".fp16." in p for p in fetched)
 
     assert "* tiny/sd" not in cli.cli("model", "list").stdout and "tiny/sd" in cli.cli("model", "list").stdout
     assert "now uses tiny/sd" in cli.cli("model", "use", "tiny/sd").stdout
@@ -209,7 +215,8 @@ def test_refusals_keep_nothing(hub: HubStandIn, cli: FedigenServer) -> None:
     other = cli.cli("model", "pull", "tiny/not-a-pipeline", check=False)
     assert other.returncode != 0 and "not a diffusers pipeline" in other.stderr
     assert [p for p, _ in hub.requests[before:] if "/resolve/" in p] == []
-    refused = [(("model", "pull", "nope/missing"), "no model nope/missing"),
+    refused = [(("model", "pull", "tiny/pickled"), "unet has weights only in pickle form"),
+               (("model", "pull", "nope/missing"), "no model nope/missing"),
                (("model", "pull", "../etc"), "not a model repository name"),
                (("model", "use", "tiny/not-a-pipeline"), "is not pulled"),
                (("model", "pull", "tiny/sd", "--revision", "../x"), "not a revision")]  # fmt: skip
