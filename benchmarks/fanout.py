@@ -31,11 +31,11 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # run from anyw
 
 from _support import free_port, peer_command, server, stub_sniffio  # noqa: E402
 
-from activitypub.signatures import sign_request  # noqa: E402
-from fedigen import posting  # noqa: E402
+from activitypub.signing import sign_request  # noqa: E402
 from fedigen.config import Settings, settings_from_mapping  # noqa: E402
 from fedigen.services import Services, open_services  # noqa: E402
 from fedigen.social import accounts
+from fedigen.social import posts as posting  # noqa: E402
 from storage.migrate import upgrade  # noqa: E402
 from storage.models import Activity, Actor, Delivery, Follow  # noqa: E402
 

@@ -30,10 +30,10 @@ from sqlalchemy import insert, select, text
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # run from anywhere
 
-from fedigen import accounts  # noqa: E402
 from fedigen.app import create_app  # noqa: E402
 from fedigen.config import settings_from_mapping  # noqa: E402
 from fedigen.services import open_services  # noqa: E402
+from fedigen.social import accounts  # noqa: E402
 from storage.clients import OAuthApp, OAuthToken  # noqa: E402
 from storage.migrate import upgrade  # noqa: E402
 from storage.models import Actor, Follow, Status  # noqa: E402

@@ -25,10 +25,10 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # run from anyw
 
 from _support import free_port, peer_command, server  # noqa: E402
 
-from fedigen import posting  # noqa: E402
 from fedigen.config import settings_from_mapping  # noqa: E402
 from fedigen.services import Services, open_services  # noqa: E402
 from fedigen.social import accounts, generations
+from fedigen.social import posts as posting  # noqa: E402
 from fedigen.social.jobs import runner  # noqa: E402
 from generation.jobs import JobSpec  # noqa: E402
 from storage.migrate import upgrade  # noqa: E402
