@@ -11,7 +11,7 @@ import httpx
 import pytest
 
 from tests.remote_actor import RemoteServer
-from tests.support.server import FedigenServer, LoopbackApp, free_port
+from tests.support.server import FedigenServer, LoopbackServer, free_port
 
 HEADER = "#domain,#severity,#reject_media,#reject_reports,#public_comment,#obfuscate"
 
@@ -103,7 +103,7 @@ def test_a_block_made_at_the_command_line_is_refused_by_a_running_server_at_once
     remote = RemoteServer(f"127.0.0.1:{port}")
     bob = remote.add_actor("bob")
     (tmp_path / "a").mkdir()
-    with LoopbackApp(remote.app, port), FedigenServer(tmp_path / "a") as server:
+    with LoopbackServer(remote.app, port), FedigenServer(tmp_path / "a") as server:
         server.cli("account", "create", "alice", "--password-stdin", stdin="correct horse battery\n")
         alice = f"{server.base_url}/users/alice"
 

@@ -3,7 +3,6 @@ and media store, then the commands as an operator runs them (errors one line, no
 
 from __future__ import annotations
 
-import io
 import json
 import shutil
 import sqlite3
@@ -11,7 +10,6 @@ from datetime import timedelta
 from pathlib import Path
 
 import pytest
-from PIL import Image
 from sqlalchemy import select, update
 
 from fedigen.social import account_moderation, upkeep
@@ -33,15 +31,10 @@ from storage.models import (
 from storage.signup import Signup
 from storage.vocabulary import FollowState
 from tests.conftest import Instance
+from tests.generation.standins import png
 from tests.support.server import FedigenServer
 
 OLD = timedelta(days=30)
-
-
-def png(color: tuple[int, int, int], size: int = 64) -> bytes:
-    out = io.BytesIO()
-    Image.new("RGB", (size, size), color).save(out, "PNG")
-    return out.getvalue()
 
 
 async def remote_actor(inst: Instance, name: str, icon: str | None) -> Actor:
@@ -82,7 +75,7 @@ async def test_prune_removes_old_unfollowed_copies_and_never_local_media(instanc
     svc = instance.services
     store = svc.media.store
     alice = await instance.create_account("alice")
-    local_bytes = png((200, 10, 10))
+    local_bytes = png(64, 64, (200, 10, 10))
     async with svc.sessions() as session, session.begin():
         local = await ingest(session, svc.media, local_bytes, account_id=alice.id)
         local.created_at = utcnow() - OLD * 10  # however old, local media stays
@@ -94,10 +87,10 @@ async def test_prune_removes_old_unfollowed_copies_and_never_local_media(instanc
     changed = await remote_actor(instance, "changed", "https://remote.test/a/changed-new.png")
     async with svc.sessions() as session, session.begin():
         session.add(Follow(follower_id=alice.id, followee_id=friend.id, state=FollowState.ACCEPTED))
-    stranger_copy = await avatar_copy(instance, stranger, str(stranger.icon_url), png((1, 2, 3)), OLD)
-    friend_copy = await avatar_copy(instance, friend, str(friend.icon_url), png((4, 5, 6)), OLD)
+    stranger_copy = await avatar_copy(instance, stranger, str(stranger.icon_url), png(64, 64, (1, 2, 3)), OLD)
+    friend_copy = await avatar_copy(instance, friend, str(friend.icon_url), png(64, 64, (4, 5, 6)), OLD)
     newcomer_copy = await avatar_copy(
-        instance, newcomer, str(newcomer.icon_url), png((7, 8, 9)), timedelta(0)
+        instance, newcomer, str(newcomer.icon_url), png(64, 64, (7, 8, 9)), timedelta(0)
     )
     # The same bytes as alice's upload: one file, which must stay.
     twin_copy = await avatar_copy(instance, twin, str(twin.icon_url), local_bytes, OLD)
@@ -105,12 +98,12 @@ async def test_prune_removes_old_unfollowed_copies_and_never_local_media(instanc
     async with svc.sessions() as session, session.begin():
         session.add(Follow(follower_id=changed.id, followee_id=alice.id, state=FollowState.ACCEPTED))
     stale_copy = await avatar_copy(
-        instance, changed, "https://remote.test/a/changed-old.png", png((9, 9, 9)), OLD
+        instance, changed, "https://remote.test/a/changed-old.png", png(64, 64, (9, 9, 9)), OLD
     )
 
-    unused = await emoji_copy(instance, "unused", png((0, 0, 255), 16), OLD)
-    in_use = await emoji_copy(instance, "in_use", png((0, 255, 0), 16), OLD)
-    fresh = await emoji_copy(instance, "fresh", png((255, 0, 255), 16), timedelta(0))
+    unused = await emoji_copy(instance, "unused", png(16, 16, (0, 0, 255)), OLD)
+    in_use = await emoji_copy(instance, "in_use", png(16, 16, (0, 255, 0)), OLD)
+    fresh = await emoji_copy(instance, "fresh", png(16, 16, (255, 0, 255)), timedelta(0))
     async with svc.sessions() as session, session.begin():
         post = Status(
             ap_id="https://remote.test/notes/1", actor_id=stranger.id, local=False, content=":in_use:"

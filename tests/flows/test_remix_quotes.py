@@ -10,33 +10,26 @@ QuoteRequests considers ours; it always keeps quoteUrl / _misskey_quote, the FEP
 
 from __future__ import annotations
 
-import io
 from datetime import timedelta
 from typing import Any
 
-from PIL import Image
 from sqlalchemy import func, select
 
 from fedigen.social import remixes
 from storage.models import Activity, Status, utcnow
 from tests.conftest import Instance
 from tests.flows.test_image_posts import ALICE, alice_prompts, remix_as
+from tests.generation.standins import png
 from tests.remote_actor import PUBLIC, RemoteActor, RemoteServer, verify_delivery
 
 AS2 = {"Accept": "application/activity+json"}
 CAN_QUOTE = {"canQuote": {"automaticApproval": [PUBLIC]}}
 
 
-def _png() -> bytes:
-    buffer = io.BytesIO()
-    Image.new("RGB", (32, 32), (20, 90, 160)).save(buffer, format="PNG")
-    return buffer.getvalue()
-
-
 def image_note(bob: RemoteActor, **fields: Any) -> dict[str, Any]:
     """A public image post of bob's, its image served by bob's server."""
     url = f"{bob.server.base}/files/{len(bob.server.files)}.png"
-    bob.server.files[url] = ("image/png", _png())
+    bob.server.files[url] = ("image/png", png(32, 32, (20, 90, 160)))
     image = {"type": "Document", "mediaType": "image/png", "url": url, "name": "a harbour"}
     note = bob.note("<p>harbour at dusk</p>", attachment=[image], **fields)
     bob.server.serve(note)

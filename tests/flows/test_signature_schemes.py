@@ -35,8 +35,8 @@ from fedigen.services import open_services
 from storage.models import Actor, Delivery, Host, utcnow
 from tests.conftest import HostRouter, Instance
 from tests.flows.test_inbox_refusals import instance_on_real_network
-from tests.generation.standins import LoopbackServer
 from tests.remote_actor import RemoteServer
+from tests.support.server import LoopbackServer
 
 RFC9421 = "rfc9421"
 CAVAGE = "draft-cavage"

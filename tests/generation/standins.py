@@ -14,18 +14,17 @@ import io
 import json
 import random
 import re
-import socket
-import threading
 import time
 import uuid
 from typing import Any, Self
 
-import uvicorn
 from PIL import Image
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse, PlainTextResponse, Response
 from starlette.routing import Route, WebSocketRoute
+
+from tests.support.server import LoopbackServer
 
 SLOW_SECONDS = 30.0
 
@@ -41,36 +40,6 @@ def image_size(data: bytes) -> tuple[int, int]:
     """(width, height) of encoded image bytes."""
     with Image.open(io.BytesIO(data)) as image:
         return image.size
-
-
-class LoopbackServer:
-    """Serves an ASGI app on 127.0.0.1 from a background thread; a context manager."""
-
-    def __init__(self, app: Starlette) -> None:
-        self.app = app
-        self._sock = socket.socket()
-        self._sock.bind(("127.0.0.1", 0))
-        self.port = int(self._sock.getsockname()[1])
-        self.url = f"http://127.0.0.1:{self.port}"
-        config = uvicorn.Config(app, log_level="warning", lifespan="off", ws="websockets-sansio")
-        self._server = uvicorn.Server(config)
-        self._thread = threading.Thread(
-            target=self._server.run, kwargs={"sockets": [self._sock]}, daemon=True
-        )
-
-    def start(self) -> None:
-        self._thread.start()
-        deadline = time.monotonic() + 10
-        while not self._server.started:
-            if time.monotonic() > deadline or not self._thread.is_alive():
-                raise RuntimeError("the stand-in server did not start")
-            time.sleep(0.01)
-
-    def stop(self) -> None:
-        # force_exit: do not wait for "slow" handlers; their tasks are cancelled with the loop.
-        self._server.should_exit = self._server.force_exit = True
-        self._thread.join(10)
-        self._sock.close()
 
 
 class StandIn:

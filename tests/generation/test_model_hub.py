@@ -25,7 +25,7 @@ from starlette.responses import JSONResponse, RedirectResponse, Response, Stream
 from starlette.routing import Route
 
 from tests.generation.test_diffusers_backend import model_dir  # noqa: F401 - the tiny pipeline fixture
-from tests.support.server import FedigenServer, LoopbackApp, free_port
+from tests.support.server import FedigenServer, LoopbackServer, free_port
 
 COMMIT = "0123456789abcdef0123456789abcdef01234567"
 LFS_MIN = 1024  # files at least this large are "large-file storage" objects with a SHA-256
@@ -132,7 +132,7 @@ def hub(model_dir: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[HubStandIn
         "tiny/pickled": pickled})  # fmt: skip
     port = free_port()
     monkeypatch.setenv("HF_ENDPOINT", f"http://127.0.0.1:{port}")
-    with LoopbackApp(stand_in.app(), port):
+    with LoopbackServer(stand_in.app(), port):
         yield stand_in
 
 

@@ -6,16 +6,15 @@ fetched there, and remixes it; a page naming an id on another host is refused an
 
 from __future__ import annotations
 
-import io
 import sqlite3
 from collections.abc import Iterator
 from typing import Any
 
 import pytest
-from PIL import Image
 
+from tests.generation.standins import png
 from tests.remote_actor import RemoteServer
-from tests.support.server import FedigenServer, LoopbackApp, free_port
+from tests.support.server import FedigenServer, LoopbackServer, free_port
 
 pytestmark = pytest.mark.interop
 
@@ -34,17 +33,11 @@ def _rows(server: FedigenServer, sql: str, *args: Any) -> list[tuple[Any, ...]]:
         return list(conn.execute(sql, args).fetchall())
 
 
-def _png() -> bytes:
-    buffer = io.BytesIO()
-    Image.new("RGB", (64, 64), (200, 80, 40)).save(buffer, format="PNG")
-    return buffer.getvalue()
-
-
 def mastodon_with_a_post(port: int) -> tuple[RemoteServer, dict[str, Any], str]:
     remote = RemoteServer(host=f"127.0.0.1:{port}")
     bob = remote.add_actor("bob")
     image = f"{remote.base}/system/media_attachments/files/1/original/sunset.png"
-    remote.files[image] = ("image/png", _png())
+    remote.files[image] = ("image/png", png(64, 64))
     note = bob.note(
         "<p>sunset over the harbour</p>",
         attachment=[{"type": "Document", "mediaType": "image/png", "url": image, "name": "a sunset"}],
@@ -59,7 +52,7 @@ def mastodon_with_a_post(port: int) -> tuple[RemoteServer, dict[str, Any], str]:
 def test_remix_of_a_copied_mastodon_post_url(fedigen: FedigenServer) -> None:
     port = free_port()
     remote, note, page = mastodon_with_a_post(port)
-    with LoopbackApp(remote.app, port):
+    with LoopbackServer(remote.app, port):
         out = fedigen.cli("remix", "--as", "alice", page, "in the rain").stdout
         assert remote.requests_to(page) and remote.requests_to(note["id"])
     [(parent_id,)] = _rows(fedigen, "SELECT id FROM statuses WHERE ap_id = ?", note["id"])
@@ -77,7 +70,7 @@ def test_a_copied_url_whose_id_is_on_another_host_is_refused(fedigen: FedigenSer
     note["id"] = "http://127.0.0.1:1/users/bob/statuses/9"  # another origin (another port)
     remote.serve(note, url=page)
     before = _rows(fedigen, "SELECT count(*) FROM statuses")
-    with LoopbackApp(remote.app, port):
+    with LoopbackServer(remote.app, port):
         result = fedigen.cli("remix", "--as", "alice", page, "in the rain", check=False)
     assert result.returncode != 0
     assert result.stderr.strip().splitlines()[-1].startswith(f"fedigen: could not fetch {page}: ")

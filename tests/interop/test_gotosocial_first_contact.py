@@ -21,7 +21,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
 from tests.remote_actor import AS2_TYPE, PUBLIC, RemoteActor, RemoteServer, keypair
-from tests.support.server import FedigenServer, LoopbackApp, free_port
+from tests.support.server import FedigenServer, LoopbackServer, free_port
 
 pytestmark = pytest.mark.interop
 
@@ -94,7 +94,7 @@ def test_gotosocial_account_follows_and_mentions_on_first_contact(fedigen: Fedig
     gts = GoToSocialShapes(host=f"127.0.0.1:{port}")
     tobi = gts.add_gts_actor("tobi")
     alice = f"{fedigen.base_url}/users/alice"
-    with LoopbackApp(gts.app, port):
+    with LoopbackServer(gts.app, port):
         follow = tobi.activity("Follow", alice)
         response = _post(fedigen, tobi, follow, gts.key_id(tobi))
         assert response.status_code == 202, response.text
@@ -133,7 +133,7 @@ def test_key_stub_from_another_origin_cannot_speak_for_a_gotosocial_account(fedi
                url=evil_key)  # fmt: skip
     alice = f"{fedigen.base_url}/users/alice"
     before = _count(fedigen, "SELECT count(*) FROM inbox_items")
-    with LoopbackApp(gts.app, port), LoopbackApp(evil.app, evil_port):
+    with LoopbackServer(gts.app, port), LoopbackServer(evil.app, evil_port):
         kit.keys = rogue
         response = _post(fedigen, kit, kit.activity("Follow", alice), evil_key)
         assert response.status_code == 401, response.text

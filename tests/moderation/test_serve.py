@@ -4,24 +4,17 @@ marked sensitive or refused; moderators read the refusals from the CLI."""
 
 from __future__ import annotations
 
-import io
 from collections.abc import Iterator
 from typing import Any
 
 import httpx
 import pytest
-from PIL import Image
 
+from tests.generation.standins import png
 from tests.moderation.classifier_standin import ClassifierStandIn
 from tests.support.server import FedigenServer
 
 PASSWORD = "correct horse battery"
-
-
-def png(colour: tuple[int, int, int]) -> bytes:
-    out = io.BytesIO()
-    Image.new("RGB", (96, 64), colour).save(out, "PNG")
-    return out.getvalue()
 
 
 @pytest.fixture(scope="module")
@@ -114,8 +107,8 @@ def test_rules_edited_with_the_cli_apply_to_the_running_server(
 
 
 def _upload(server: FedigenServer, alice: dict[str, str], colour: tuple[int, int, int]) -> httpx.Response:
-    return httpx.post(f"{server.base_url}/api/v1/media", files={"file": ("x.png", png(colour), "image/png")},
-                      headers=alice, timeout=30)  # fmt: skip
+    upload = {"file": ("x.png", png(96, 64, colour), "image/png")}
+    return httpx.post(f"{server.base_url}/api/v1/media", files=upload, headers=alice, timeout=30)
 
 
 def test_images_are_checked_by_the_running_server(

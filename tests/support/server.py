@@ -169,23 +169,42 @@ class FedigenServer:
         )
 
 
-class LoopbackApp:
-    """Serve an ASGI app with uvicorn on 127.0.0.1 in a thread of its own."""
+class LoopbackServer:
+    """Serves an ASGI app on 127.0.0.1 from a background thread; a context manager.
 
-    def __init__(self, app: Any, port: int) -> None:
-        self.server = uvicorn.Server(
-            uvicorn.Config(app, host="127.0.0.1", port=port, lifespan="off", log_level="warning")
+    The socket is bound at once (``port`` 0: any free one), so ``port`` and ``url`` are known before the
+    app is served and no other process can take the port in between.
+    """
+
+    def __init__(self, app: Any, port: int = 0) -> None:
+        self.app = app
+        self._sock = socket.socket()
+        self._sock.bind(("127.0.0.1", port))
+        self.port = int(self._sock.getsockname()[1])
+        self.url = f"http://127.0.0.1:{self.port}"
+        config = uvicorn.Config(app, log_level="warning", lifespan="off", ws="websockets-sansio")
+        self._server = uvicorn.Server(config)
+        self._thread = threading.Thread(
+            target=self._server.run, kwargs={"sockets": [self._sock]}, daemon=True
         )
-        self.thread = threading.Thread(target=lambda: asyncio.run(self.server.serve()), daemon=True)
 
-    def __enter__(self) -> LoopbackApp:
-        self.thread.start()
-        for _ in range(500):
-            if self.server.started:
-                return self
-            threading.Event().wait(0.01)
-        raise RuntimeError("loopback app did not start")
+    def start(self) -> None:
+        self._thread.start()
+        deadline = time.monotonic() + 10
+        while not self._server.started:
+            if time.monotonic() > deadline or not self._thread.is_alive():
+                raise RuntimeError("the loopback server did not start")
+            time.sleep(0.01)
 
-    def __exit__(self, *exc: object) -> None:
-        self.server.should_exit = True
-        self.thread.join(timeout=10)
+    def stop(self) -> None:
+        # force_exit: do not wait for slow handlers; their tasks are cancelled with the loop.
+        self._server.should_exit = self._server.force_exit = True
+        self._thread.join(10)
+        self._sock.close()
+
+    def __enter__(self) -> LoopbackServer:
+        self.start()
+        return self
+
+    def __exit__(self, *_exc: object) -> None:
+        self.stop()
