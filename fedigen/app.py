@@ -9,6 +9,7 @@ from collections.abc import AsyncIterator
 from typing import Any
 
 from starlette.applications import Starlette
+from starlette.exceptions import HTTPException
 from starlette.middleware import Middleware
 from starlette.middleware.cors import CORSMiddleware
 from starlette.requests import Request
@@ -22,10 +23,12 @@ from fedigen.api.ratelimit import RateLimitMiddleware
 from fedigen.config import Settings
 from fedigen.federation import discovery
 from fedigen.federation import routes as federation
-from fedigen.http import BodyLimitMiddleware, VaryAcceptMiddleware
+from fedigen.http import BodyLimitMiddleware, VaryAcceptMiddleware, accepts_html
 from fedigen.services import Services, open_services
+from fedigen.web import auth as web_auth
 from fedigen.web import media, pages
 from fedigen.web import privacy as web_privacy
+from fedigen.web.session import NOT_PAGES, CsrfError, WebSessionMiddleware
 from fedigen.worker import Worker
 from generation import errors as ge
 from storage import ImageTooLargeError, StorageError, UnsupportedMediaError
@@ -45,6 +48,7 @@ STATUS_OF: list[tuple[type[Exception], int]] = [
     (fe.NotFoundError, 404),
     (fe.ConflictError, 409),
     (fe.ForbiddenError, 403),
+    (CsrfError, 403),
     (fe.UnauthorizedError, 401),
     (fe.PayloadTooLargeError, 413),
     (fe.RateLimitedError, 429),
@@ -90,6 +94,18 @@ async def _error_response(request: Request, exc: Exception) -> Response:
     return JSONResponse({"error": message}, status_code=status, headers=headers)
 
 
+async def _http_error(request: Request, exc: Exception) -> Response:
+    """Starlette's own errors (no such route, method not allowed): JSON for the client API and
+    federation, the styled error page for browsers."""
+    assert isinstance(exc, HTTPException)
+    if exc.status_code in (204, 304):
+        return Response(status_code=exc.status_code, headers=exc.headers)
+    if request.url.path.startswith(NOT_PAGES) or not accepts_html(request):
+        return JSONResponse({"error": exc.detail}, status_code=exc.status_code, headers=exc.headers)
+    message = "There is nothing here." if exc.status_code == 404 else str(exc.detail)
+    return pages.error_page(request, exc.status_code, message)
+
+
 def create_app(
     settings: Settings, *, run_worker: bool | None = None, services: Services | None = None
 ) -> Starlette:
@@ -118,6 +134,7 @@ def create_app(
         fe.FedigenError: _error_response,
         ge.GenerationError: _error_response,
         StorageError: _error_response,
+        HTTPException: _http_error,
     }
     app = Starlette(
         routes=[
@@ -127,6 +144,7 @@ def create_app(
             *web_privacy.routes,
             *oauth.routes,
             *routing.routes,
+            *web_auth.routes,
             *pages.routes,
         ],  # fmt: skip
         middleware=[
@@ -147,6 +165,7 @@ def create_app(
             ),
             Middleware(RateLimitMiddleware, settings=settings.api),
             Middleware(VaryAcceptMiddleware),
+            Middleware(WebSessionMiddleware),
         ],  # fmt: skip
         lifespan=lifespan,
         exception_handlers=handlers,

@@ -30,6 +30,12 @@ def wants_as2(request: Request) -> bool:
     return "application/json" in accept and "text/html" not in accept
 
 
+def accepts_html(request: Request) -> bool:
+    """Does the client take an HTML page (a browser), rather than only JSON or ActivityStreams?"""
+    accept = request.headers.get("accept", "")
+    return "text/html" in accept or (not accept and not wants_as2(request))
+
+
 class BodyLimitMiddleware:
     """Every request body is counted while it streams in and refused with 413 past its limit.
 

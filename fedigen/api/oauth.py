@@ -145,7 +145,8 @@ def _page_headers(redirect_uri: str) -> dict[str, str]:
     # governs (https://www.w3.org/TR/CSP3/#directive-form-action): allow the app's origin or scheme.
     parts = urlsplit(redirect_uri)
     source = f"{parts.scheme}://{parts.netloc}" if parts.scheme in ("http", "https") else f"{parts.scheme}:"
-    csp = PAGE_HEADERS["Content-Security-Policy"]
+    # No script at all on the page where passwords are typed for other apps (default-src 'none').
+    csp = PAGE_HEADERS["Content-Security-Policy"].replace("script-src 'self'; ", "")
     if redirect_uri != grants.OOB:
         allowed = f"form-action 'self' {source}" if CSP_SOURCE_RE.fullmatch(source) else ""
         csp = csp.replace("form-action 'self'", allowed)

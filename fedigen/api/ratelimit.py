@@ -27,11 +27,13 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from fedigen.config import ApiSettings
 
 PERIOD = 300  # seconds: Mastodon's five minutes
-PREFIXES = ("/api/", "/oauth/")
+PREFIXES = ("/api/", "/oauth/", "/auth/")
 # Where passwords are tried and apps are made: the stricter per-IP bucket (POST only).
 SIGN_IN_PATHS = frozenset({
     "/oauth/token", "/oauth/authorize", "/api/v1/apps", "/api/v1/accounts", "/api/v1/emails/confirmations",
     "/api/fedigen/password_reset", "/api/fedigen/password_reset/confirm",
+    # the web pages' sign-in, sign-up and password reset forms
+    "/auth/sign_in", "/auth/sign_up", "/auth/password", "/auth/password/new",
 })  # fmt: skip
 TOO_MANY = json.dumps({"error": "Too many requests"}).encode()
 

@@ -26,15 +26,17 @@ from starlette.staticfiles import StaticFiles
 from starlette.templating import Jinja2Templates
 
 from activitypub.content import strip_html
-from fedigen.errors import NotFoundError, ValidationError
+from fedigen.errors import ForbiddenError, NotFoundError, ValidationError
 from fedigen.http import services, wants_as2
 from fedigen.services import Services
 from fedigen.social import emoji, polls, registrations
 from fedigen.social.accounts import get_local
 from fedigen.social.remixes import lineage
+from fedigen.social.roles import Permission
 from fedigen.social.standing import is_hidden
 from fedigen.web.avatars import cached_identicon_png
 from fedigen.web.emoji import emojify_html, emojify_text
+from fedigen.web.session import CSRF_FIELD, CsrfError, csrf_token, viewer_of
 from storage.models import Actor, Follow, Poll, Status, StatusTag
 from storage.vocabulary import PUBLIC_VISIBILITIES, FollowState, Visibility
 
@@ -45,11 +47,13 @@ PUBLIC_ONLY = (Visibility.PUBLIC,)
 BIGINT_MAX = 2**63 - 1  # ids beyond this would overflow PostgreSQL's bigint before any row is looked up
 PACKAGE_DIR = Path(__file__).resolve().parent
 
-# Pages run no script and load nothing from elsewhere; this keeps it so even if a template slips.
+# Pages load nothing from elsewhere and run only the script files of /static (never inline script or
+# inline style), so a string that slipped past escaping still cannot run.
 PAGE_HEADERS = {
     "Content-Security-Policy": (
-        "default-src 'none'; style-src 'self'; img-src 'self' https: data:; media-src 'self' https:; "
-        "base-uri 'none'; form-action 'self'; frame-ancestors 'none'"
+        "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' https: data: blob:; "
+        "media-src 'self' https:; connect-src 'self'; base-uri 'none'; form-action 'self'; "
+        "frame-ancestors 'none'"
     ),
     "X-Content-Type-Options": "nosniff",
     "Referrer-Policy": "same-origin",
@@ -142,7 +146,9 @@ def _environment() -> jinja2.Environment:
 
 def _site(request: Request) -> dict[str, Any]:
     svc = services(request)
-    return {"instance": svc.settings.instance, "urls": svc.urls, "host": svc.urls.host}
+    return {"instance": svc.settings.instance, "urls": svc.urls, "host": svc.urls.host,
+            "viewer": viewer_of(request), "csrf_token": lambda: csrf_token(request),
+            "csrf_field": CSRF_FIELD, "Permission": Permission}  # fmt: skip
 
 
 templates = Jinja2Templates(env=_environment(), context_processors=[_site])
@@ -161,7 +167,17 @@ def render(
 
 def error_page(request: Request, status_code: int, message: str) -> Response:
     """The HTML error page (browsers get a page, not the JSON the API answers with)."""
-    titles = {400: "Bad request", 404: "Not found", 410: "Gone"}
+    titles = {
+        400: "Bad request",
+        403: "Not allowed",
+        404: "Not found",
+        405: "Not allowed",
+        410: "Gone",
+        413: "Too large",
+        422: "Cannot be done",
+        429: "Slow down",
+        500: "Something went wrong",
+    }
     context = {"code": status_code, "title": titles.get(status_code, "Error"), "message": message}
     return render(request, "error.html", context, status_code=status_code)
 
@@ -180,6 +196,8 @@ def html_errors(handler: Handler) -> Handler:
             return error_page(request, 404, "There is nothing here, or it is not public.")
         except ValidationError as exc:
             return error_page(request, 400, str(exc))
+        except (CsrfError, ForbiddenError) as exc:
+            return error_page(request, 403, str(exc))
 
     return wrapper
 
