@@ -19,6 +19,7 @@ from sqlalchemy import select
 from fedigen.config import ConfigError, settings_from_mapping
 from fedigen.services import media_stores
 from fedigen.social import accounts, generations
+from fedigen.social.jobs import runner
 from fedigen.social.media import wait_processing
 from generation.jobs import JobSpec
 from storage import queue
@@ -147,7 +148,9 @@ async def test_without_public_base_url_media_is_served_by_fedigen(on_s3: tuple[I
 async def test_a_bucket_that_does_not_answer_is_a_503_and_stores_nothing(
     tmp_path: Path, router: HostRouter, s3: S3Server
 ) -> None:
-    settings = make_settings(tmp_path, "sqlite", media={"store": "s3", "s3": s3.settings("fedigen-gone")})
+    settings = make_settings(
+        tmp_path, "sqlite", media={"store": "s3", "s3": s3.settings("fedigen-gone")}, generation=SMALL
+    )
     async with start_instance(settings, router) as inst:
         await inst.create_account("alice")
         alice = bearer(await issue_token(inst, "alice"))
@@ -156,6 +159,17 @@ async def test_a_bucket_that_does_not_answer_is_a_503_and_stores_nothing(
         )
         assert response.status_code == 503 and "NoSuchBucket" in response.json()["error"]
         async with inst.services.sessions() as session:
+            assert list(await session.scalars(select(MediaAttachment))) == []
+        # A generation job whose images cannot be stored waits for another attempt.
+        svc = inst.services
+        async with svc.sessions() as session, session.begin():
+            author = await accounts.get_local(session, "alice")
+            job = await generations.request_generation(svc, session, author, JobSpec(prompt="a boat"))
+        await runner(svc).run_once()
+        async with svc.sessions() as session:
+            waiting = await session.get(GenerationJob, job.id)
+            assert waiting is not None and waiting.state == queue.QUEUED
+            assert "NoSuchBucket" in (waiting.last_error or "")
             assert list(await session.scalars(select(MediaAttachment))) == []
 
 
