@@ -78,7 +78,7 @@ class MediaS3Settings:
     # "path" (endpoint/bucket/key: MinIO, Garage) or "virtual" (bucket.endpoint/key: AWS and most hosts).
     addressing: str = "path"
     # Where browsers and other servers fetch media from, e.g. https://media.example.org (a CDN or the
-    # bucket's public website); "" = served by fedigen at <instance url>/media, streamed from the bucket.
+    # bucket's public website); "" = served by fedigen (at [media] url), streamed from the bucket.
     public_base_url: str = ""
     # Object names are prefix + key; unprocessed uploads go under upload_prefix (never make it public).
     prefix: str = "media/"

@@ -18,15 +18,17 @@ from sqlalchemy import select
 
 from fedigen.config import ConfigError, settings_from_mapping
 from fedigen.services import media_stores
-from fedigen.social import accounts, generations
+from fedigen.social import accounts, generations, upkeep
 from fedigen.social.jobs import runner
 from fedigen.social.media import wait_processing
 from generation.jobs import JobSpec
 from storage import queue
-from storage.media import LocalMediaStore, media_type_of
+from storage.attachments import ingest
+from storage.media import LocalMediaStore, media_key, media_type_of
 from storage.models import GenerationJob, MediaAttachment
 from tests.api.conftest import bearer, issue_token
 from tests.conftest import HostRouter, Instance, make_settings, start_instance
+from tests.fedigen.test_upkeep import OLD, avatar_copy, emoji_copy, remote_actor
 from tests.flows.conftest import SMALL
 from tests.generation.standins import png
 from tests.support.s3 import S3Server
@@ -54,6 +56,11 @@ async def on_s3(
     async with start_instance(settings, router) as inst:
         await inst.create_account("alice")
         yield inst, bucket
+
+
+async def accounts_of(inst: Instance, name: str) -> Any:
+    async with inst.services.sessions() as session:
+        return await accounts.get_local(session, name)
 
 
 def keys_of(row: MediaAttachment) -> set[str]:
@@ -128,6 +135,33 @@ async def test_upload_generate_serve_export_delete_on_a_bucket(
         removed = await accounts.remove_media_files(svc, session, doomed)
     assert removed >= 4 and s3.objects(bucket, "media/") == {}
     assert (await inst.client.get(f"/media/{original}")).status_code == 404
+
+
+async def test_usage_and_prune_count_and_delete_objects_in_the_bucket(
+    on_s3: tuple[Instance, str], s3: S3Server
+) -> None:
+    inst, bucket = on_s3
+    svc = inst.services
+    alice = await accounts_of(inst, "alice")
+    async with svc.sessions() as session, session.begin():
+        local = await ingest(session, svc.media, png(48, 48, (1, 200, 3)), account_id=alice.id)
+    stranger = await remote_actor(inst, "stranger", "https://remote.test/a/stranger.png")
+    old_copy = await avatar_copy(inst, stranger, str(stranger.icon_url), png(48, 48, (9, 8, 7)), OLD)
+    emoji = await emoji_copy(inst, "blob", png(16, 16, (0, 0, 255)), OLD)
+    s3.admin.put_object(Bucket=bucket, Key="media/" + media_key(b"left over", "png"), Body=b"left over")
+
+    usage = await upkeep.media_usage(svc)
+    assert usage.kinds[upkeep.LOCAL_ORIGINALS].files == 1
+    assert usage.kinds[upkeep.REMOTE_AVATARS].files == len(keys_of(old_copy))
+    assert usage.kinds[upkeep.EMOJI].files == 2 and usage.unreferenced.files == 1 and usage.missing == 0
+    doomed = {f"media/{k}" for k in keys_of(old_copy) | {str(emoji.image_key), str(emoji.static_key)}}
+    sizes = {name: len(data) for name, data in s3.objects(bucket).items()}
+
+    result = await upkeep.prune_media(svc, 7)
+    assert (result.avatars, result.emojis) == (1, 1)
+    assert result.freed.files == len(doomed) and result.freed.bytes == sum(sizes[k] for k in doomed)
+    left = set(s3.objects(bucket))
+    assert not doomed & left and {f"media/{k}" for k in keys_of(local)} <= left
 
 
 async def test_without_public_base_url_media_is_served_by_fedigen(on_s3: tuple[Instance, str]) -> None:
