@@ -29,7 +29,7 @@ import hashlib
 import os
 import re
 import tempfile
-from collections.abc import AsyncIterator, Callable, Iterator
+from collections.abc import AsyncGenerator, Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -149,16 +149,21 @@ class MediaStore(abc.ABC):
         """:meth:`keys` in a worker thread."""
         return await asyncio.to_thread(self.keys)
 
-    async def astream(self, key: str) -> AsyncIterator[bytes]:
+    async def astream(self, key: str) -> AsyncGenerator[bytes, None]:
         """:meth:`chunks`, each piece read in a worker thread."""
         pieces = await asyncio.to_thread(self.chunks, key)
         done = object()
-        while True:
-            piece = await asyncio.to_thread(next, pieces, done)
-            if piece is done:
-                return
-            assert isinstance(piece, bytes)
-            yield piece
+        try:
+            while True:
+                piece = await asyncio.to_thread(next, pieces, done)
+                if piece is done:
+                    return
+                assert isinstance(piece, bytes)
+                yield piece
+        finally:  # a reader that stops early (a client gone) releases the file or the connection now
+            close = getattr(pieces, "close", None)
+            if close is not None:
+                await asyncio.to_thread(close)
 
 
 class LocalMediaStore(MediaStore):

@@ -55,9 +55,12 @@ async def media_file(request: Request) -> Response:
         return JSONResponse({"error": "no such media"}, status_code=404)
 
     async def body() -> AsyncIterator[bytes]:
-        yield first
-        async for piece in chunks:
-            yield piece
+        try:
+            yield first
+            async for piece in chunks:
+                yield piece
+        finally:
+            await chunks.aclose()
 
     return StreamingResponse(body(), media_type=media_type, headers=headers)
 
