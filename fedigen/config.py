@@ -64,7 +64,7 @@ class DatabaseSettings:
 
 @dataclass(frozen=True)
 class MediaS3Settings:
-    # The S3-compatible store's URL ("" = AWS S3 itself), e.g. http://minio:9000 or https://garage.example.
+    # The S3-compatible store's URL ("" = AWS S3 itself), e.g. http://garage:3900 or https://s3.example.org.
     endpoint: str = ""
     bucket: str = ""
     # "" = botocore's default (AWS_REGION, ~/.aws/config); MinIO and Garage take any ("us-east-1", "garage").

@@ -119,7 +119,7 @@ def media_move(ctx: click.Context, to: str, dry_run: bool, keep_source: bool, th
         try:
             result = move_media(source, target, dry_run=dry_run, keep_source=keep_source, threads=threads,
                                 progress=report)  # fmt: skip
-        except StorageError as exc:
+        except (StorageError, OSError) as exc:
             fail(f"media move stopped ({what}): {exc}; nothing was deleted that was not copied, run it again")
         results.append(result)
         verb = "would copy" if dry_run else "copied"
