@@ -31,7 +31,7 @@ from fedigen.web import privacy as web_privacy
 from fedigen.web.session import NOT_PAGES, CsrfError, WebSessionMiddleware
 from fedigen.worker import Worker
 from generation import errors as ge
-from storage import ImageTooLargeError, StorageError, UnsupportedMediaError
+from storage import ImageTooLargeError, MediaStoreUnavailable, StorageError, UnsupportedMediaError
 
 log = logging.getLogger(__name__)
 
@@ -58,6 +58,7 @@ STATUS_OF: list[tuple[type[Exception], int]] = [
     (ge.BackendError, 503),
     (ImageTooLargeError, 413),
     (UnsupportedMediaError, 422),
+    (MediaStoreUnavailable, 503),
 ]
 
 

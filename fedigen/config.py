@@ -63,7 +63,32 @@ class DatabaseSettings:
 
 
 @dataclass(frozen=True)
+class MediaS3Settings:
+    # The S3-compatible store's URL ("" = AWS S3 itself), e.g. http://garage:3900 or https://s3.example.org.
+    endpoint: str = ""
+    bucket: str = ""
+    # "" = botocore's default (AWS_REGION, ~/.aws/config); MinIO and Garage take any ("us-east-1", "garage").
+    region: str = ""
+    # Keys; "" = botocore's usual chain (AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY, ~/.aws, an instance
+    # role). *_file names a file holding the value (a container secret); the value itself wins.
+    access_key: str = ""
+    access_key_file: str = ""
+    secret_key: str = ""
+    secret_key_file: str = ""
+    # "path" (endpoint/bucket/key: MinIO, Garage) or "virtual" (bucket.endpoint/key: AWS and most hosts).
+    addressing: str = "path"
+    # Where browsers and other servers fetch media from, e.g. https://media.example.org (a CDN or the
+    # bucket's public website); "" = served by fedigen (at [media] url), streamed from the bucket.
+    public_base_url: str = ""
+    # Object names are prefix + key; unprocessed uploads go under upload_prefix (never make it public).
+    prefix: str = "media/"
+    upload_prefix: str = "uploads/"
+
+
+@dataclass(frozen=True)
 class MediaSettings:
+    # Where media lives: "local" (the folder dir) or "s3" (the [media.s3] bucket).
+    store: str = "local"
     dir: str = "data/media"
     # Where unprocessed uploads wait for the image pipeline ("" = an "uploads" folder beside dir). Never
     # served: only the pipeline's output (metadata removed) is published from dir.
@@ -82,6 +107,7 @@ class MediaSettings:
     cache_remote_avatars: bool = True
     # Keep a processed copy of other servers' custom emoji (their image and a static PNG of it).
     cache_remote_emojis: bool = True
+    s3: MediaS3Settings = field(default_factory=MediaS3Settings)
 
 
 @dataclass(frozen=True)
@@ -304,7 +330,23 @@ class Settings:
     @property
     def media_url(self) -> str:
         """Public base URL of media files, without a trailing slash."""
+        if self.media.store == "s3" and self.media.s3.public_base_url:
+            return self.media.s3.public_base_url.rstrip("/")
         return (self.media.url or f"{self.base_url}/media").rstrip("/")
+
+    def s3_keys(self) -> tuple[str, str]:
+        """The [media.s3] access and secret keys, each from its value or its *_file ("" when neither)."""
+        s3 = self.media.s3
+        found: list[str] = []
+        for name, value, file in (("access_key", s3.access_key, s3.access_key_file),
+                                  ("secret_key", s3.secret_key, s3.secret_key_file)):  # fmt: skip
+            if not value and file:
+                try:
+                    value = (Path(self.base_dir) / file).read_text(encoding="utf-8").strip()
+                except OSError as exc:
+                    raise ConfigError(f"media.s3.{name}_file: cannot read {file}: {exc.strerror}") from None
+            found.append(value)
+        return found[0], found[1]
 
     @property
     def classifier(self) -> tuple[str, str, str]:
@@ -401,6 +443,7 @@ def _validate(settings: Settings) -> None:
         raise ConfigError("media.federation_format: expected jpeg or webp")
     if settings.media.url and urlsplit(settings.media.url).scheme not in ("http", "https"):
         raise ConfigError(f"media.url: expected an http(s) URL, got {settings.media.url!r}")
+    _validate_media_store(settings)
     try:
         parse_size(settings.generation.size)
     except ValueError as exc:
@@ -419,6 +462,31 @@ def _validate(settings: Settings) -> None:
         raise ConfigError("federation.signature_clock_window: must be positive")
     _validate_signup(settings)
     _validate_moderation(settings)
+
+
+def _validate_media_store(settings: Settings) -> None:
+    m = settings.media
+    if m.store not in ("local", "s3"):
+        raise ConfigError(f"media.store: expected local or s3, got {m.store!r}")
+    s3 = m.s3
+    if s3.addressing not in ("path", "virtual"):
+        raise ConfigError(f"media.s3.addressing: expected path or virtual, got {s3.addressing!r}")
+    for key in ("endpoint", "public_base_url"):
+        value = getattr(s3, key)
+        if value and (urlsplit(value).scheme not in ("http", "https") or not urlsplit(value).netloc):
+            raise ConfigError(f"media.s3.{key}: expected an http(s) URL, got {value!r}")
+    for key in ("prefix", "upload_prefix"):
+        value = getattr(s3, key)
+        if value.startswith("/") or not value.endswith("/") or ".." in value.split("/"):
+            raise ConfigError(f"media.s3.{key}: expected a relative path ending in /, got {value!r}")
+    media_prefix, upload_prefix = s3.prefix, s3.upload_prefix
+    if upload_prefix.startswith(media_prefix) or media_prefix.startswith(upload_prefix):
+        # Uploads still carry their metadata: they must stay out of what public_base_url publishes.
+        raise ConfigError("media.s3.upload_prefix: neither inside media.s3.prefix nor containing it")
+    if m.store == "s3":
+        if not s3.bucket:
+            raise ConfigError('media.s3.bucket: required when media.store = "s3"')
+        settings.s3_keys()  # a *_file that cannot be read fails now, not at the first upload
 
 
 def _validate_signup(settings: Settings) -> None:
@@ -476,6 +544,32 @@ def _split_tables(section: str, values: Mapping[str, Any], kwargs: dict[str, Any
     return plain
 
 
+def _nested(
+    section: str, name: str, cls: Any, values: Mapping[str, Any], kwargs: dict[str, Any]
+) -> dict[str, Any]:
+    """Build the [section.name] table's dataclass into kwargs[name]; returns the other values."""
+    table: dict[str, Any] = {}
+    rest: dict[str, Any] = {}
+    for key, value in values.items():
+        if key == name:
+            if not isinstance(value, Mapping):
+                raise ConfigError(f"{section}.{name}: expected a table")
+            table.update(value)
+        elif key.startswith(name + "__"):
+            table[key[len(name) + 2 :]] = value
+        else:
+            rest[key] = value
+    hints = typing.get_type_hints(cls)
+    fields = {f.name for f in dataclasses.fields(cls)}
+    parsed: dict[str, Any] = {}
+    for key, value in table.items():
+        if key not in fields:
+            raise ConfigError(f"{section}.{name}.{key}: unknown key")
+        parsed[key] = _coerce(f"{section}.{name}.{key}", value, hints[key])
+    kwargs[name] = cls(**parsed)
+    return rest
+
+
 def settings_from_mapping(
     data: Mapping[str, Any], environ: Mapping[str, str] | None = None, base_dir: str = "."
 ) -> Settings:
@@ -502,6 +596,9 @@ def settings_from_mapping(
         kwargs: dict[str, Any] = {}
         if "backends" in known:
             values = _split_tables(section, values, kwargs)
+        for name in known:  # nested tables such as [media.s3] (and MEDIA__S3__KEY variables)
+            if dataclasses.is_dataclass(hints[name]):
+                values = _nested(section, name, hints[name], values, kwargs)
         values = {_KEY_ALIASES.get((section, key), key): value for key, value in values.items()}
         for key, value in values.items():
             if key not in known or key == "backends":

@@ -22,14 +22,14 @@ from activitypub.schemes import SignatureSchemes
 from activitypub.signing import SignatureAuth, SigningKey
 from activitypub.transport import make_http_client
 from activitypub.urls import LocalUrls
-from fedigen.config import Settings
+from fedigen.config import ConfigError, Settings
 from generation.hub import ModelStore
 from generation.jobs import JobRunner, JobSettings
 from generation.rules import ModerationClient, PromptRules
 from storage.attachments import MediaContext
 from storage.db import SessionFactory, create_engine, read_session_factory, session_factory
 from storage.images import ImageLimits
-from storage.media import MediaStore
+from storage.media import LocalMediaStore, MediaStore, S3MediaStore, s3_client
 from storage.models import Actor
 
 
@@ -99,8 +99,24 @@ def media_context(settings: Settings) -> MediaContext:
         max_input_bytes=m.max_upload_bytes, max_pixels=m.max_pixels, original_max_side=m.original_max_side,
         federation_format=m.federation_format, thumbnail_side=m.thumbnail_side,
     )  # fmt: skip
-    uploads = MediaStore(settings.upload_dir, private=True)
-    return MediaContext(store=MediaStore(settings.media_dir), limits=limits, uploads=uploads)
+    store, uploads = media_stores(settings, settings.media.store)
+    return MediaContext(store=store, limits=limits, uploads=uploads)
+
+
+def media_stores(settings: Settings, kind: str) -> tuple[MediaStore, MediaStore]:
+    """The media store and the store of unprocessed uploads of one kind ("local" or "s3"), from [media]."""
+    if kind == "local":
+        return LocalMediaStore(settings.media_dir), LocalMediaStore(settings.upload_dir, private=True)
+    s3 = settings.media.s3
+    if not s3.bucket:
+        raise ConfigError("media.s3.bucket: not set, so there is no S3 media store")
+    access_key, secret_key = settings.s3_keys()
+    client = s3_client(endpoint=s3.endpoint, region=s3.region, access_key=access_key, secret_key=secret_key,
+                       addressing=s3.addressing)  # fmt: skip
+    return (
+        S3MediaStore(s3.bucket, prefix=s3.prefix, client=client),
+        S3MediaStore(s3.bucket, prefix=s3.upload_prefix, client=client),
+    )
 
 
 def backend_options(settings: Settings) -> dict[str, dict[str, Any]]:

@@ -40,7 +40,7 @@ from generation.errors import (
     QuotaExceededError,
     UnknownBackendError,
 )
-from storage import MediaError, queue
+from storage import MediaError, MediaStoreUnavailable, queue
 from storage.attachments import MediaContext, ingest
 from storage.db import SessionFactory
 from storage.models import GenerationJob, MediaAttachment, utcnow
@@ -289,6 +289,8 @@ class JobRunner:
             log.info("generation job %s was cancelled", job_id)
         except BackendError as exc:
             await self._failed(job_id, f"{exc}", transient=exc.transient)
+        except MediaStoreUnavailable as exc:  # the media store is down, not the job's fault: later
+            await self._failed(job_id, f"{exc}", transient=True)
         except (GenerationError, MediaError, ValueError) as exc:
             await self._failed(job_id, f"{exc}", transient=False)
         except Exception as exc:  # a backend bug must not stop the worker

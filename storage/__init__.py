@@ -5,6 +5,7 @@ Exception tree::
 
     StorageError
     ├── MigrationError             the database schema could not be brought up to date
+    ├── MediaStoreUnavailable      the media store (an S3-compatible bucket) did not answer as it should
     └── MediaError                 media could not be stored or read as asked (e.g. a malformed key)
         ├── UnsupportedMediaError  not an allowed image type (from the bytes), undecodable or truncated
         └── ImageTooLargeError     over the byte cap or the pixel cap (checked before a full decode)
@@ -19,6 +20,10 @@ class StorageError(Exception):
 
 class MigrationError(StorageError):
     """The database schema could not be brought up to date."""
+
+
+class MediaStoreUnavailable(StorageError):
+    """The media store could not be reached or refused the request (not the media's fault: try again)."""
 
 
 class MediaError(StorageError):

@@ -3,21 +3,39 @@
 A key looks like ``ab/ab12...ef.jpg``: the first two hex digits of the hash as a directory (so no
 directory grows past a few thousand files), then the whole hash and the extension. The same bytes
 always get the same key, so a key's content never changes and may be cached forever, and storing an
-image twice costs nothing. Writes are atomic (a temporary file in the same directory, then
-``os.replace``), so a reader never sees half a file. Keys come back from URLs, so :meth:`MediaStore.path`
-accepts only the exact key shape: nothing else can name a file outside the store.
+image twice costs nothing. Keys come back from URLs, so every store accepts only the exact key shape:
+nothing else can name a file outside the store.
+
+Two stores share the one interface, :class:`MediaStore`, that everything storing, reading or deleting
+media goes through:
+
+- :class:`LocalMediaStore`, files under a folder. Writes are atomic (a temporary file in the same
+  directory, then ``os.replace``), so a reader never sees half a file.
+- :class:`S3MediaStore`, objects in an S3-compatible bucket (AWS S3, MinIO, Garage, Ceph...) under a
+  prefix, through botocore (the optional ``s3`` extra); its blocking calls run in worker threads. An
+  object is written whole by one PUT (checked by its Content-MD5), so a reader never sees half of one
+  either.
+
+Because a key is the hash of its content, a copy is verified by hashing what the other store gives
+back (:func:`verify`): that is what ``fedigen media move`` relies on.
 """
 
 from __future__ import annotations
 
+import abc
 import asyncio
+import base64
 import hashlib
 import os
 import re
 import tempfile
+from collections.abc import AsyncGenerator, Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
-from storage import MediaError
+from storage import MediaError, MediaStoreUnavailable
 
 # Served with these Content-Types: Bluesky's CDN (through Bridgy Fed) drops an image whose type is not
 # the real image/* one (FEDERATION.md, "What Bluesky users see").
@@ -32,6 +50,9 @@ MEDIA_TYPES_BY_EXT: dict[str, str] = {
 _KEY = re.compile(r"(?P<p>[0-9a-f]{2})/(?P=p)[0-9a-f]{62}\.(?:" + "|".join(MEDIA_TYPES_BY_EXT) + ")")
 _FILE_MODE = 0o644  # media is public; a web server running as another user may serve the directory
 _PRIVATE_MODE = 0o600  # raw uploads: read by fedigen alone, never served
+# Content hashes never change, so neither do the bytes of a URL.
+CACHE_FOREVER = "public, max-age=31536000, immutable"
+CHUNK = 256 * 1024
 
 
 def media_key(data: bytes, ext: str) -> str:
@@ -42,26 +63,130 @@ def media_key(data: bytes, ext: str) -> str:
     return f"{digest[:2]}/{digest}.{ext}"
 
 
-class MediaStore:
+def check_key(key: object) -> str:
+    """``key`` if it is a well-formed media key; MediaError otherwise."""
+    if not isinstance(key, str) or _KEY.fullmatch(key) is None:
+        raise MediaError(f"malformed media key {key!r}")
+    return key
+
+
+def is_key(key: object) -> bool:
+    """Whether ``key`` is a well-formed media key."""
+    return isinstance(key, str) and _KEY.fullmatch(key) is not None
+
+
+def media_type_of(key: str) -> str:
+    """The Content-Type a key is served with."""
+    return MEDIA_TYPES_BY_EXT.get(key.rsplit(".", 1)[-1], "application/octet-stream")
+
+
+def verify(key: str, data: bytes) -> bool:
+    """Whether ``data`` is what ``key`` names (its SHA-256 is the key's hash)."""
+    return hashlib.sha256(data).hexdigest() == key.split("/")[-1].split(".")[0]
+
+
+class MediaStore(abc.ABC):
+    """Where media bytes live, by content key. The blocking methods have ``a``-prefixed async twins that
+    run them in a worker thread."""
+
+    # What the store is, for messages: a folder's path or s3://bucket/prefix.
+    location: str
+
+    @abc.abstractmethod
+    def put(self, data: bytes, ext: str, *, replace: bool = False) -> str:
+        """Store ``data`` (idempotent: the same bytes give the same key) and return its key. With
+        ``replace``, write even when something is stored under the key already (to mend a bad copy)."""
+
+    @abc.abstractmethod
+    def size(self, key: str) -> int | None:
+        """The size of what is stored under ``key``, None when nothing is (MediaError for a malformed key)."""
+
+    @abc.abstractmethod
+    def read(self, key: str) -> bytes:
+        """The bytes stored under ``key``; MediaError when there are none."""
+
+    @abc.abstractmethod
+    def delete(self, key: str) -> None:
+        """Remove what is stored under ``key``; nothing stored is fine."""
+
+    @abc.abstractmethod
+    def keys(self) -> dict[str, int]:
+        """Every stored key, with its size (anything else in the folder or bucket is left out)."""
+
+    @abc.abstractmethod
+    def chunks(self, key: str) -> Iterator[bytes]:
+        """The stored bytes in pieces, for streaming; MediaError when there are none."""
+
+    def exists(self, key: str) -> bool:
+        """Whether something is stored under ``key`` (MediaError for a malformed key)."""
+        return self.size(key) is not None
+
+    def local_path(self, key: str) -> Path | None:
+        """The file of ``key`` when the store is a local folder (a web server may send it as is)."""
+        return None
+
+    async def aput(self, data: bytes, ext: str) -> str:
+        """:meth:`put` in a worker thread."""
+        return await asyncio.to_thread(self.put, data, ext)
+
+    async def aread(self, key: str) -> bytes:
+        """:meth:`read` in a worker thread."""
+        return await asyncio.to_thread(self.read, key)
+
+    async def adelete(self, key: str) -> None:
+        """:meth:`delete` in a worker thread."""
+        await asyncio.to_thread(self.delete, key)
+
+    async def asize(self, key: str) -> int | None:
+        """:meth:`size` in a worker thread."""
+        return await asyncio.to_thread(self.size, key)
+
+    async def aexists(self, key: str) -> bool:
+        """:meth:`exists` in a worker thread."""
+        return await asyncio.to_thread(self.exists, key)
+
+    async def akeys(self) -> dict[str, int]:
+        """:meth:`keys` in a worker thread."""
+        return await asyncio.to_thread(self.keys)
+
+    async def astream(self, key: str) -> AsyncGenerator[bytes, None]:
+        """:meth:`chunks`, each piece read in a worker thread."""
+        pieces = await asyncio.to_thread(self.chunks, key)
+        done = object()
+        try:
+            while True:
+                piece = await asyncio.to_thread(next, pieces, done)
+                if piece is done:
+                    return
+                assert isinstance(piece, bytes)
+                yield piece
+        finally:  # a reader that stops early (a client gone) releases the file or the connection now
+            close = getattr(pieces, "close", None)
+            if close is not None:
+                await asyncio.to_thread(close)
+
+
+class LocalMediaStore(MediaStore):
     """Files under one root directory, named by their content hash."""
 
     def __init__(self, root: Path, *, private: bool = False) -> None:
         self.root = Path(root)
+        self.location = str(self.root)
         # A private store keeps files nobody else may read (unprocessed uploads, metadata and all).
         self.mode = _PRIVATE_MODE if private else _FILE_MODE
 
     def path(self, key: str) -> Path:
         """The file a key names; MediaError for anything but a well-formed key."""
-        if not isinstance(key, str) or _KEY.fullmatch(key) is None:
-            raise MediaError(f"malformed media key {key!r}")
-        prefix, name = key.split("/")
+        prefix, name = check_key(key).split("/")
         return self.root / prefix / name
 
-    def put(self, data: bytes, ext: str) -> str:
-        """Store ``data`` (idempotent: the same bytes give the same key) and return its key."""
+    def local_path(self, key: str) -> Path | None:
+        return self.path(key)
+
+    def put(self, data: bytes, ext: str, *, replace: bool = False) -> str:
         key = media_key(data, ext)
         target = self.path(key)
-        if target.is_file():
+        if target.is_file() and not replace:
             return key
         target.parent.mkdir(parents=True, exist_ok=True)
         fd, temp_name = tempfile.mkstemp(dir=target.parent, prefix=".", suffix=".tmp")
@@ -78,8 +203,13 @@ class MediaStore:
         return key
 
     def exists(self, key: str) -> bool:
-        """Whether a file is stored under ``key`` (MediaError for a malformed key)."""
         return self.path(key).is_file()
+
+    def size(self, key: str) -> int | None:
+        try:
+            return self.path(key).stat().st_size
+        except OSError:
+            return None
 
     def read(self, key: str) -> bytes:
         """The bytes stored under ``key``; MediaError when there are none."""
@@ -89,17 +219,274 @@ class MediaStore:
             raise MediaError(f"no media stored under {key!r}") from None
 
     def delete(self, key: str) -> None:
-        """Remove the file stored under ``key``; a missing file is fine."""
         self.path(key).unlink(missing_ok=True)
 
-    async def aput(self, data: bytes, ext: str) -> str:
-        """:meth:`put` in a worker thread."""
-        return await asyncio.to_thread(self.put, data, ext)
+    def keys(self) -> dict[str, int]:
+        found: dict[str, int] = {}
+        if not self.root.is_dir():
+            return found
+        for prefix in os.scandir(self.root):
+            if not prefix.is_dir(follow_symlinks=False):
+                continue
+            for entry in os.scandir(prefix.path):
+                key = f"{prefix.name}/{entry.name}"
+                if entry.is_file(follow_symlinks=False) and is_key(key):
+                    found[key] = entry.stat(follow_symlinks=False).st_size
+        return found
 
-    async def aread(self, key: str) -> bytes:
-        """:meth:`read` in a worker thread."""
-        return await asyncio.to_thread(self.read, key)
+    def chunks(self, key: str) -> Iterator[bytes]:
+        try:
+            handle = self.path(key).open("rb")
+        except FileNotFoundError:
+            raise MediaError(f"no media stored under {key!r}") from None
 
-    async def adelete(self, key: str) -> None:
-        """:meth:`delete` in a worker thread."""
-        await asyncio.to_thread(self.delete, key)
+        def pieces() -> Iterator[bytes]:
+            with handle:
+                while piece := handle.read(CHUNK):
+                    yield piece
+
+        return pieces()
+
+
+class S3MediaStore(MediaStore):
+    """Objects in an S3-compatible bucket, under ``prefix`` (``prefix + key`` is an object's name).
+
+    ``addressing`` is ``"path"`` (``endpoint/bucket/name``: MinIO, Garage and most self-hosted stores) or
+    ``"virtual"`` (``bucket.endpoint/name``: AWS and most hosted ones). Empty keys and region fall back to
+    botocore's own sources (``AWS_ACCESS_KEY_ID``..., ``~/.aws``, an instance role). Errors of the store
+    itself (unreachable, access denied, no such bucket) are :class:`storage.MediaStoreUnavailable`.
+    """
+
+    def __init__(
+        self,
+        bucket: str,
+        *,
+        prefix: str = "",
+        endpoint: str = "",
+        region: str = "",
+        access_key: str = "",
+        secret_key: str = "",
+        addressing: str = "path",
+        client: Any = None,
+    ) -> None:
+        if addressing not in ("path", "virtual"):
+            raise MediaError(f"S3 addressing must be path or virtual, not {addressing!r}")
+        self.bucket = bucket
+        self.prefix = prefix
+        self.location = f"s3://{bucket}/{prefix}"
+        self.client = client if client is not None else s3_client(
+            endpoint=endpoint, region=region, access_key=access_key, secret_key=secret_key,
+            addressing=addressing,
+        )  # fmt: skip
+
+    def name(self, key: str) -> str:
+        """The object name of a key."""
+        return self.prefix + check_key(key)
+
+    def put(self, data: bytes, ext: str, *, replace: bool = False) -> str:
+        key = media_key(data, ext)
+        if not replace and self.exists(key):
+            return key
+        md5 = base64.b64encode(hashlib.md5(data, usedforsecurity=False).digest()).decode()
+        with _errors(key):
+            self.client.put_object(
+                Bucket=self.bucket, Key=self.name(key), Body=data, ContentMD5=md5,
+                ContentType=media_type_of(key), CacheControl=CACHE_FOREVER,
+            )  # fmt: skip
+        return key
+
+    def size(self, key: str) -> int | None:
+        name = self.name(key)
+        try:
+            with _errors(key):
+                head = self.client.head_object(Bucket=self.bucket, Key=name)
+        except _Missing:
+            return None
+        return int(head["ContentLength"])
+
+    def read(self, key: str) -> bytes:
+        return b"".join(self.chunks(key))
+
+    def chunks(self, key: str) -> Iterator[bytes]:
+        name = self.name(key)
+        try:
+            with _errors(key):
+                body = self.client.get_object(Bucket=self.bucket, Key=name)["Body"]
+        except _Missing:
+            raise MediaError(f"no media stored under {key!r}") from None
+
+        def pieces() -> Iterator[bytes]:
+            with _errors(key), body:
+                yield from body.iter_chunks(CHUNK)
+
+        return pieces()
+
+    def delete(self, key: str) -> None:
+        name = self.name(key)
+        try:
+            with _errors(key):
+                self.client.delete_object(Bucket=self.bucket, Key=name)
+        except _Missing:
+            pass
+
+    def keys(self) -> dict[str, int]:
+        found: dict[str, int] = {}
+        with _errors(self.location):
+            pages = self.client.get_paginator("list_objects_v2").paginate(
+                Bucket=self.bucket, Prefix=self.prefix
+            )
+            for page in pages:
+                for item in page.get("Contents", []):
+                    key = str(item["Key"])[len(self.prefix) :]
+                    if is_key(key):
+                        found[key] = int(item["Size"])
+        return found
+
+
+def s3_client(*, endpoint: str, region: str, access_key: str, secret_key: str, addressing: str) -> Any:
+    """A botocore S3 client for an S3-compatible store (MediaError when the ``s3`` extra is missing)."""
+    try:
+        import boto3.session
+        from botocore.config import Config
+    except ImportError:  # pragma: no cover - the s3 extra is installed wherever this is tested
+        raise MediaError("[media] store = \"s3\" needs the s3 extra: pip install 'fedigen[s3]'") from None
+    config = Config(
+        s3={"addressing_style": addressing},
+        retries={"max_attempts": 4, "mode": "standard"},
+        connect_timeout=10,
+        read_timeout=60,
+        max_pool_connections=32,
+        # Only the checksums S3 requires: several S3-compatible stores reject the CRC32 trailers newer
+        # botocore adds by default. Each PUT carries its Content-MD5 instead.
+        request_checksum_calculation="when_required",
+        response_checksum_validation="when_required",
+    )
+    session = boto3.session.Session()
+    return session.client(
+        "s3",
+        endpoint_url=endpoint or None,
+        region_name=region or None,
+        aws_access_key_id=access_key or None,
+        aws_secret_access_key=secret_key or None,
+        config=config,
+    )
+
+
+class _Missing(Exception):
+    """The object is not there (S3's 404 / NoSuchKey)."""
+
+
+class _errors:
+    """Turns botocore's errors into ours: a missing object into :class:`_Missing`, the rest into
+    :class:`storage.MediaStoreUnavailable`."""
+
+    def __init__(self, what: str) -> None:
+        self.what = what
+
+    def __enter__(self) -> None:
+        return None
+
+    def __exit__(self, kind: type[BaseException] | None, exc: BaseException | None, tb: Any) -> None:
+        if exc is None or not isinstance(exc, Exception) or isinstance(exc, (MediaError, _Missing)):
+            return
+        from botocore.exceptions import BotoCoreError, ClientError
+
+        if isinstance(exc, ClientError):
+            error = exc.response.get("Error", {})
+            code = str(error.get("Code", ""))
+            if code in ("404", "NoSuchKey", "NotFound"):
+                raise _Missing() from exc
+            raise MediaStoreUnavailable(
+                f"media store {code or 'error'} for {self.what}: {error.get('Message') or exc}"
+            ) from exc
+        if isinstance(exc, BotoCoreError):
+            raise MediaStoreUnavailable(f"media store unreachable for {self.what}: {exc}") from exc
+
+
+@dataclass
+class MoveResult:
+    """What a move between two stores did (or, with ``dry_run``, would do)."""
+
+    dry_run: bool
+    total: int = 0  # objects in the source
+    copied: int = 0  # written to the target
+    present: int = 0  # already in the target, verified (an earlier, interrupted run)
+    deleted: int = 0  # removed from the source once their copy was verified
+    bytes: int = 0
+    # Objects left in the source, with why (the source's bytes do not match their key, or the copy
+    # did not read back right twice).
+    failed: list[tuple[str, str]] = field(default_factory=list)
+
+    @property
+    def done(self) -> int:
+        return self.copied + self.present + len(self.failed)
+
+
+def move_media(
+    source: MediaStore,
+    target: MediaStore,
+    *,
+    dry_run: bool = False,
+    keep_source: bool = False,
+    threads: int = 8,
+    progress: Callable[[MoveResult, str], None] | None = None,
+) -> MoveResult:
+    """Move every object of ``source`` to ``target``: copy it (unless the target holds it already),
+    read the copy back and check its hash against the key, and only then delete it from the source.
+
+    Safe to run again after a crash or an interruption: at every moment an object is in the source, in
+    both stores, or in the target alone with its copy verified; a run finds what is in both, verifies
+    the target's copy (rewriting it when it is wrong) and deletes the source's. Errors of a store
+    itself (:class:`storage.MediaStoreUnavailable`) stop the move; ``progress`` is called after each
+    object, with its key.
+    """
+    result = MoveResult(dry_run=dry_run)
+    objects = sorted(source.keys().items())
+    result.total = len(objects)
+    there = target.keys()
+    if dry_run:
+        for key, size in objects:
+            if there.get(key) == size:
+                result.present += 1
+            else:
+                result.copied += 1
+                result.bytes += size
+            result.deleted += 0 if keep_source else 1
+        return result
+
+    def one(key: str, size: int) -> tuple[str, str, int]:
+        data = source.read(key)
+        if not verify(key, data):
+            return "failed", "the source's bytes do not match their key (left where they are)", 0
+        ext = key.rsplit(".", 1)[1]
+        outcome, written = "present", 0
+        if there.get(key) != len(data):
+            target.put(data, ext, replace=key in there)
+            outcome, written = "copied", len(data)
+        if not verify(key, target.read(key)):
+            target.put(data, ext, replace=True)  # a bad copy of an earlier run, or one spoilt on the way
+            outcome, written = "copied", len(data)
+            if not verify(key, target.read(key)):
+                return "failed", "the copy does not read back right (the source is kept)", 0
+        if not keep_source:
+            source.delete(key)
+        return outcome, "", written
+
+    with ThreadPoolExecutor(max_workers=max(1, threads)) as pool:
+        futures = [(key, pool.submit(one, key, size)) for key, size in objects]
+        try:
+            for key, future in futures:
+                outcome, reason, written = future.result()
+                if outcome == "failed":
+                    result.failed.append((key, reason))
+                else:
+                    setattr(result, outcome, getattr(result, outcome) + 1)
+                    result.deleted += 0 if keep_source else 1
+                    result.bytes += written
+                if progress is not None:
+                    progress(result, key)
+        except BaseException:
+            for _, pending in futures:  # stop soon: what has not started stays in the source
+                pending.cancel()
+            raise
+    return result

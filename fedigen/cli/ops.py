@@ -1,4 +1,4 @@
-"""CLI commands for running an instance: ``fedigen media prune|usage``, ``fedigen stats``, and
+"""CLI commands for running an instance: ``fedigen media prune|usage|move``, ``fedigen stats``, and
 ``fedigen db backup`` (docs/operating.md says when to use each)."""
 
 from __future__ import annotations
@@ -12,8 +12,11 @@ from typing import Any
 import click
 
 from fedigen.cli.common import fail, run_async, settings_of, with_services
-from fedigen.services import Services
+from fedigen.config import ConfigError
+from fedigen.services import Services, media_stores
 from fedigen.social import upkeep
+from storage import StorageError
+from storage.media import MoveResult, move_media
 
 SQLITE_PREFIX = "sqlite+aiosqlite:///"
 
@@ -80,8 +83,57 @@ async def media_usage(svc: Services, as_json: bool) -> None:
     click.echo(f"{'total:':<24}{_files(usage.total)}")
     if usage.missing:
         click.echo(
-            f"warning: {usage.missing} files named by the database are missing from {svc.media.store.root}"
+            f"warning: {usage.missing} files named by the database are missing from "
+            f"{svc.media.store.location}"
         )
+
+
+@media.command("move")
+@click.option("--to", "to", type=click.Choice(["s3", "local"]), required=True, help="The store to move into.")
+@click.option("--dry-run", is_flag=True, help="Count what would be moved; change nothing.")
+@click.option("--keep-source", is_flag=True, help="Copy and verify, but delete nothing from the source.")
+@click.option("--threads", default=8, show_default=True, type=click.IntRange(1, 64), help="Objects at once.")
+@click.pass_context
+def media_move(ctx: click.Context, to: str, dry_run: bool, keep_source: bool, threads: int) -> None:
+    """Move stored media (and uploads waiting for processing) between the local folder and the S3 bucket.
+
+    Each object is copied, read back and checked against its content hash before it is deleted from the
+    source, so the command may be run again after a crash or Ctrl-C. Then set [media] store and restart.
+    """
+    settings = settings_of(ctx)
+    origin = "local" if to == "s3" else "s3"
+    try:
+        sources, targets = media_stores(settings, origin), media_stores(settings, to)
+    except (ConfigError, StorageError) as exc:
+        fail(f"media move: {exc}")
+    results: list[MoveResult] = []
+    for source, target, what in zip(sources, targets, ("media", "uploads"), strict=True):
+        click.echo(f"{what}: {source.location} -> {target.location}", err=True)
+
+        def report(result: MoveResult, key: str, what: str = what) -> None:
+            if result.done % 100 == 0 or result.done == result.total:
+                click.echo(
+                    f"  {what}: {result.done}/{result.total} objects, {human(result.bytes)} copied", err=True
+                )
+
+        try:
+            result = move_media(source, target, dry_run=dry_run, keep_source=keep_source, threads=threads,
+                                progress=report)  # fmt: skip
+        except (StorageError, OSError) as exc:
+            fail(f"media move stopped ({what}): {exc}; nothing was deleted that was not copied, run it again")
+        results.append(result)
+        verb = "would copy" if dry_run else "copied"
+        click.echo(
+            f"{'dry run: ' if dry_run else ''}{what}: {result.total} objects; {verb} {result.copied} "
+            f"({human(result.bytes)}), {result.present} already there, "
+            f"{'would delete' if dry_run else 'deleted'} {result.deleted} from {source.location}"
+        )
+        for key, reason in result.failed:
+            click.echo(f"fedigen: not moved: {key}: {reason}", err=True)
+    if any(r.failed for r in results):
+        fail(f"{sum(len(r.failed) for r in results)} objects were not moved (listed above)")
+    if not dry_run and settings.media.store != to:
+        click.echo(f'now set [media] store = "{to}" and restart fedigen (it still reads the {origin} store)')
 
 
 @click.command()

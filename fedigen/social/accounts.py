@@ -399,7 +399,7 @@ async def remove_media_files(svc: Services, session: AsyncSession, keys: Sequenc
                        MediaAttachment.thumbnail_key == key))
             .limit(1)
         )  # fmt: skip
-        if used is None and svc.media.store.exists(key):
+        if used is None and await svc.media.store.aexists(key):
             await svc.media.store.adelete(key)
             removed += 1
     return removed

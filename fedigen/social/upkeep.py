@@ -21,12 +21,9 @@ nothing of theirs to prune.
 
 from __future__ import annotations
 
-import asyncio
-import os
 from collections import Counter
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from pathlib import Path
 from typing import Any
 
 from sqlalchemy import and_, exists, func, or_, select, text
@@ -94,10 +91,10 @@ class PruneResult:
         }  # fmt: skip
 
 
-def _size(store: MediaStore, key: str) -> int | None:
+async def _size(store: MediaStore, key: str) -> int | None:
     """The size of a stored file, None when it is missing (or the key is malformed)."""
     try:
-        return store.path(key).stat().st_size
+        return await store.asize(key)
     except (OSError, MediaError):
         return None
 
@@ -188,7 +185,7 @@ async def prune_media(svc: Services, days: int, *, dry_run: bool = False) -> Pru
             doomed = sorted(set(doomed) - await _referenced_keys(session))
     store = svc.media.store
     for key in doomed:
-        size = _size(store, key)
+        size = await _size(store, key)
         if size is None:
             continue
         if not dry_run:
@@ -227,20 +224,6 @@ class MediaUsage:
         }
 
 
-def _walk(root: Path) -> dict[str, int]:
-    """Every stored file under a media root, by key, with its size."""
-    found: dict[str, int] = {}
-    if not root.is_dir():
-        return found
-    for prefix in os.scandir(root):
-        if not prefix.is_dir(follow_symlinks=False):
-            continue
-        for entry in os.scandir(prefix.path):
-            if entry.is_file(follow_symlinks=False) and not entry.name.startswith("."):
-                found[f"{prefix.name}/{entry.name}"] = entry.stat(follow_symlinks=False).st_size
-    return found
-
-
 async def media_usage(svc: Services) -> MediaUsage:
     """Bytes and files by kind: local originals, their variants, remote avatar copies, emoji copies."""
     by_kind: dict[str, set[str]] = {kind: set() for kind in KINDS}
@@ -260,8 +243,8 @@ async def media_usage(svc: Services) -> MediaUsage:
                 by_kind[LOCAL_VARIANTS] |= {k for k in (federation, thumbnail) if k}
         for image, static in await session.execute(select(CustomEmoji.image_key, CustomEmoji.static_key)):
             by_kind[EMOJI] |= {k for k in (image, static) if k}
-    on_disk = await asyncio.to_thread(_walk, svc.media.store.root)
-    uploads_on_disk = await asyncio.to_thread(_walk, svc.media.uploads.root)
+    on_disk = await svc.media.store.akeys()
+    uploads_on_disk = await svc.media.uploads.akeys()
     counted: set[str] = set()
     kinds: dict[str, FileTally] = {}
     missing: set[str] = set()

@@ -86,6 +86,9 @@ def test_example_config_documents_every_key_and_loads() -> None:
                 continue
             key = toml_key.get((section, f.name), f.name)
             assert key in data.get(section, {}), f"config.example.toml lacks {section}.{key}"
+            if dataclasses.is_dataclass(f.default_factory):  # a nested table such as [media.s3]
+                for inner in dataclasses.fields(f.default_factory):
+                    assert inner.name in data[section][key], f"lacks {section}.{key}.{inner.name}"
     settings = settings_from_mapping(data, {})
     assert settings.generation.backends == {"procedural": {"concurrency": 2}}
 

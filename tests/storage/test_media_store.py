@@ -10,7 +10,8 @@ import pytest
 
 from storage import MediaError
 from storage.images import ALLOWED_TYPES, EXT_BY_MEDIA_TYPE
-from storage.media import MEDIA_TYPES_BY_EXT, MediaStore, media_key
+from storage.media import MEDIA_TYPES_BY_EXT, media_key
+from storage.media import LocalMediaStore as MediaStore
 
 DATA = b"\xff\xd8\xff not really a jpeg, the store does not care"
 DIGEST = hashlib.sha256(DATA).hexdigest()
