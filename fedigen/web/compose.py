@@ -57,6 +57,7 @@ FINISHED = (QueueState.DONE, QueueState.FAILED, QueueState.CANCELLED)
 POLL_SECONDS = 0.25  # how often the event stream looks at the job row
 HEARTBEAT_SECONDS = 15.0  # a comment line keeps proxies from closing a quiet stream
 STREAM_LIMIT_SECONDS = 900.0  # a stream ends after this; the script then reconnects or polls
+PRIVATE_ALT = "An AI-generated image."  # the job runner's alt text when the prompt is private
 SSE_HEADERS = {**PAGE_HEADERS, "Cache-Control": "no-store", "X-Accel-Buffering": "no"}
 
 
@@ -301,17 +302,20 @@ async def post_job(request: Request) -> Response:
             chosen = [i for i in picked if i is not None and i in rows]
             if not chosen or len(chosen) != len(picked):
                 raise ValidationError("media", "pick at least one of the images")
+            private = bool(form.get("private_prompt"))
             for media_id in chosen:
-                alt = str(form.get(f"alt-{media_id}") or "").strip()
+                alt = str(form.get(f"alt-{media_id}") or rows[media_id].description or "").strip()
                 if len(alt) > MAX_DESCRIPTION_CHARS:
                     raise ValidationError("alt", f"alt text is at most {MAX_DESCRIPTION_CHARS} characters")
-                if alt and rows[media_id].status_id is None:
+                if private and alt == job.prompt.strip():
+                    alt = PRIVATE_ALT  # the pre-filled prompt would give away what is kept private
+                if rows[media_id].status_id is None:
                     rows[media_id].description = alt  # as PUT /api/v1/media/:id, before it is on a post
             me = await _me(session, viewer)
             status = await posts.create_post(svc, session, me, posts.PostRequest(
                 text=text, visibility=visibility, summary=str(form.get("summary") or ""),
                 sensitive=bool(form.get("sensitive")), media_ids=chosen,
-                private_prompt=bool(form.get("private_prompt")),
+                private_prompt=private,
             ))  # fmt: skip
             await session.commit()
     except FedigenError as exc:
