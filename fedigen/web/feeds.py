@@ -14,6 +14,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from typing import Any
+from urllib.parse import quote
 
 from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -319,7 +320,7 @@ async def follow_submit(request: Request) -> Response:
     viewer = _acting(request)
     form = await checked_form(request)
     handle = str(form.get("handle") or "").strip()
-    back = _back(request, form, f"/search?q={handle}")
+    back = _back(request, form, f"/search?q={quote(handle, safe='')}")
     if not handle or len(handle) > MAX_QUERY:
         raise ValidationError("handle", "give a handle such as @name@example.social")
     svc = services(request)

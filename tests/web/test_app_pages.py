@@ -495,3 +495,15 @@ async def test_for_you_leaves_out_blocked_domains_and_ranks_warned_posts_lower(s
     warned = (await viewer.get("/for-you")).text
     assert warned.index(f'id="post-{first.id}"') < warned.index(f'id="post-{second.id}"')
     assert "Matches your filter" in warned
+
+
+async def test_remote_strings_are_escaped_and_only_web_links_are_followed(site: Instance) -> None:
+    alice = await browser_of(site, "alice")
+    post = await remote_post(site, "mallory", "hello")
+    async with site.services.sessions() as session, session.begin():
+        actor = await session.get(Actor, post.actor_id)
+        assert actor is not None
+        actor.display_name, actor.url = "<script>alert(1)</script>", "javascript:alert(1)"
+    html = (await alice.get("/public")).text
+    assert "<script>alert(1)</script>" not in html and "&lt;script&gt;alert(1)&lt;/script&gt;" in html
+    assert "javascript:" not in html
