@@ -13,6 +13,7 @@ import httpx
 import pytest
 from sqlalchemy import func, select
 
+from storage import queue
 from storage.models import GenerationJob, MediaAttachment, Remix, Status
 from tests.conftest import HostRouter, Instance, make_settings, start_instance
 from tests.generation.standins import png
@@ -290,3 +291,28 @@ async def test_upload_posts_own_images_and_refuses_what_is_not_an_image(site: In
     assert post is not None and post.source_text == "made by hand" and post.visibility == "unlisted"
     assert post.summary == "bright" and post.attachments[0]["name"] == "A red square"
     assert "generation" not in post.extra  # not AI-made
+
+
+async def test_a_failed_job_ends_the_stream_with_its_error(site: Instance) -> None:
+    alice = await browser_of(site, "alice")
+    job_id = await start_job(alice)
+    async with site.services.sessions() as session, session.begin():
+        job = await session.get(GenerationJob, job_id)
+        assert job is not None
+        queue.mark_failed(job, "the generator is out of paint")
+    stream = await alice.get(f"/compose/jobs/{job_id}/events")
+    assert events_of(stream.text) == [
+        (
+            "failed",
+            {
+                "id": str(job_id),
+                "state": "failed",
+                "progress": 0,
+                "done": False,
+                "finished": True,
+                "error": "the generator is out of paint",
+            },
+        )
+    ]
+    page = await alice.get(f"/compose/jobs/{job_id}")
+    assert "the generator is out of paint" in page.text and "<progress" not in page.text
