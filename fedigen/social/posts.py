@@ -465,7 +465,7 @@ async def edit_post(
     if poll is not None:
         polls.check_request(poll)
     if descriptions:
-        if any(len(text) > MAX_DESCRIPTION_CHARS for text in descriptions.values()):
+        if any(len(alt) > MAX_DESCRIPTION_CHARS for alt in descriptions.values()):
             raise ValidationError("description", f"alt text over {MAX_DESCRIPTION_CHARS} characters")
         on_post = select(MediaAttachment).where(
             MediaAttachment.status_id == status.id, MediaAttachment.id.in_(list(descriptions))
