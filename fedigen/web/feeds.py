@@ -24,6 +24,7 @@ from starlette.responses import JSONResponse, RedirectResponse, Response
 from starlette.routing import BaseRoute, Route
 
 from fedigen.api import entities
+from fedigen.api.notifications import _not_muted as not_muted
 from fedigen.api.search import HANDLE_RE, resolve_remote, search_accounts, search_hashtags, search_statuses
 from fedigen.api.statuses import as_id
 from fedigen.errors import FedigenError, ForbiddenError, NotFoundError, ValidationError
@@ -213,7 +214,8 @@ async def notifications_page(request: Request) -> Response:
     svc = services(request)
     async with svc.reads() as session:
         me = await _me(session, viewer)
-        query = select(Notification).where(Notification.recipient_id == me.id)
+        # As the client API lists them: not from accounts muted with their notifications.
+        query = select(Notification).where(Notification.recipient_id == me.id, not_muted(me))
         if max_id is not None:
             query = query.where(Notification.id < max_id)
         rows = list(await session.scalars(query.order_by(Notification.id.desc()).limit(NOTIFICATIONS_PAGE)))
