@@ -26,7 +26,7 @@ from fedigen.federation import routes as federation
 from fedigen.http import BodyLimitMiddleware, VaryAcceptMiddleware, accepts_html
 from fedigen.services import Services, open_services
 from fedigen.web import auth as web_auth
-from fedigen.web import media, pages
+from fedigen.web import compose, feeds, media, pages
 from fedigen.web import privacy as web_privacy
 from fedigen.web.session import NOT_PAGES, CsrfError, WebSessionMiddleware
 from fedigen.worker import Worker
@@ -146,6 +146,8 @@ def create_app(
             *oauth.routes,
             *routing.routes,
             *web_auth.routes,
+            *feeds.routes,
+            *compose.routes,
             *pages.routes,
         ],  # fmt: skip
         middleware=[

@@ -103,14 +103,16 @@ async def remix(
     parent: Status,
     prompt: str,
     *,
-    post: dict[str, Any],
+    post: dict[str, Any] | None,
     count: int = 1,
     size: str | None = None,
     backend: str | None = None,
     strength: float | None = None,
 ) -> GenerationJob:
     """Queue a remix of ``parent``: seeded from its prompt (when known) plus the new one, image-to-image
-    from its first image where the backend can; the new post links the parent as a quote."""
+    from its first image where the backend can; the new post links the parent as a quote. With ``post``
+    the images are posted when done; without, they wait for their owner to pick and post them (the web
+    composer), and any post made of them is the remix."""
     if not is_public(parent) and parent.actor_id != account.id:
         raise NotFoundError("no such post")  # private posts are not for remixing by others
     if not parent.attachments:
@@ -129,7 +131,8 @@ async def remix(
         count=count, seed=seed, backend=backend, strength=strength,
         parent_status_id=parent.id, parent_ap_id=parent.ap_id,
     )  # fmt: skip
-    return await request_generation(svc, session, account, spec, purpose="post", post=post)
+    purpose = "images" if post is None else "post"
+    return await request_generation(svc, session, account, spec, purpose=purpose, post=post)
 
 
 async def image_post(

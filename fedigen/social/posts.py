@@ -13,6 +13,7 @@ origins too. The caller commits.
 from __future__ import annotations
 
 import logging
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -35,6 +36,7 @@ from fedigen.social.media import media_url
 from fedigen.social.notifications import Kind, notify
 from fedigen.social.standing import require_active
 from fedigen.social.visibility import is_public
+from storage.attachments import MAX_DESCRIPTION_CHARS
 from storage.db import on_commit
 from storage.models import (
     Actor,
@@ -452,14 +454,29 @@ async def edit_post(
     svc: Services, session: AsyncSession, author: Actor, status_id: int, text: str,
     summary: str | None = None, sensitive: bool | None = None, media_ids: list[int] | None = None,
     poll: polls.PollRequest | None = None, language: str | None = None,
+    descriptions: Mapping[int, str] | None = None,
 ) -> Status:  # fmt: skip
-    """Change a local post's text (its media, its poll, its language) and send Update with ``updated``
-    to the same audience; what is not given stays as it was. A poll given with other options, or
-    switched between single and multiple choice, loses its votes (as on Mastodon)."""
+    """Change a local post's text (its media, its poll, its language, the alt text of its media by media
+    id in ``descriptions``) and send Update with ``updated`` to the same audience; what is not given
+    stays as it was. A poll given with other options, or switched between single and multiple choice,
+    loses its votes (as on Mastodon)."""
     require_active(author)
     status = await own_status(session, author, status_id)
     if poll is not None:
         polls.check_request(poll)
+    if descriptions:
+        if any(len(alt) > MAX_DESCRIPTION_CHARS for alt in descriptions.values()):
+            raise ValidationError("description", f"alt text over {MAX_DESCRIPTION_CHARS} characters")
+        on_post = select(MediaAttachment).where(
+            MediaAttachment.status_id == status.id, MediaAttachment.id.in_(list(descriptions))
+        )
+        for row in await session.scalars(on_post):
+            row.description = descriptions[row.id].strip()
+        if media_ids is None:  # the attachments are written again with their new alt text
+            media_ids = list(await session.scalars(
+                select(MediaAttachment.id).where(MediaAttachment.status_id == status.id)
+                .order_by(MediaAttachment.position)
+            ))  # fmt: skip
     # As Mastodon's edit: the language asked for, else the post's, else the defaults a new post gets.
     status.language = (
         checked_language("language", language) or status.language or post_language(svc, author, None)
