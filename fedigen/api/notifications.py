@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import delete, or_, select
+from sqlalchemy import delete, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
@@ -18,7 +18,8 @@ from fedigen.api.pagination import Page, link_header
 from fedigen.api.params import read_params
 from fedigen.errors import NotFoundError, UnauthorizedError, ValidationError
 from fedigen.http import services
-from storage.clients import Marker, Mute
+from fedigen.social.notifications import not_muted
+from storage.clients import Marker
 from storage.models import Actor, Notification, utcnow
 
 TIMELINES = ("home", "notifications")
@@ -32,20 +33,11 @@ async def _viewer(request: Request, scope: str) -> tuple[Actor, Any]:
     return auth.account, await read_params(request)
 
 
-def _not_muted(viewer: Actor) -> Any:
-    """Notifications from accounts the viewer muted with notifications are left out."""
-    muted = select(Mute.target_id).where(
-        Mute.account_id == viewer.id, Mute.notifications.is_(True),
-        or_(Mute.expires_at.is_(None), Mute.expires_at > utcnow()),
-    )  # fmt: skip
-    return Notification.from_actor_id.not_in(muted)
-
-
 async def index(request: Request) -> Response:
     """GET /api/v1/notifications (types[], exclude_types[], account_id; paged with Link)."""
     viewer, params = await _viewer(request, "read:notifications")
     page = Page.from_params(params, default=40, most=80)
-    query = select(Notification).where(Notification.recipient_id == viewer.id, _not_muted(viewer))
+    query = select(Notification).where(Notification.recipient_id == viewer.id, not_muted(viewer))
     types, excluded = params.get_list("types"), params.get_list("exclude_types")
     if types:
         query = query.where(Notification.type.in_(types))

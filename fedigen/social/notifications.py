@@ -8,12 +8,13 @@ through: a local account, the client API, C2S, the CLI or another server.
 from __future__ import annotations
 
 from enum import StrEnum
+from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from storage.clients import AccountDomainBlock
-from storage.models import Actor, Block, Notification, Status
+from storage.clients import AccountDomainBlock, Mute
+from storage.models import Actor, Block, Notification, Status, utcnow
 
 
 class Kind(StrEnum):
@@ -59,3 +60,13 @@ async def notify(
             Notification(recipient_id=recipient.id, type=kind.value, from_actor_id=sender.id,
                          status_id=status.id if status else None, reaction_id=reaction_id)
         )  # fmt: skip
+
+
+def not_muted(viewer: Actor) -> Any:
+    """A condition on notifications: those from accounts the viewer muted with notifications are left
+    out (the client API's list and the notifications page alike)."""
+    muted = select(Mute.target_id).where(
+        Mute.account_id == viewer.id, Mute.notifications.is_(True),
+        or_(Mute.expires_at.is_(None), Mute.expires_at > utcnow()),
+    )  # fmt: skip
+    return Notification.from_actor_id.not_in(muted)

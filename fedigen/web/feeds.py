@@ -24,7 +24,6 @@ from starlette.responses import JSONResponse, RedirectResponse, Response
 from starlette.routing import BaseRoute, Route
 
 from fedigen.api import entities
-from fedigen.api.notifications import _not_muted as not_muted
 from fedigen.api.search import HANDLE_RE, resolve_remote, search_accounts, search_hashtags, search_statuses
 from fedigen.api.statuses import as_id
 from fedigen.errors import FedigenError, ForbiddenError, NotFoundError, ValidationError
@@ -32,6 +31,7 @@ from fedigen.http import services
 from fedigen.services import Services
 from fedigen.social import follows, for_you, posts, reactions, reports, tags, timelines
 from fedigen.social.lookup import find_actor
+from fedigen.social.notifications import not_muted
 from fedigen.social.posts import PostRequest
 from fedigen.social.visibility import visible_status
 from fedigen.web.pages import html_errors, render
