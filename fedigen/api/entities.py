@@ -160,7 +160,8 @@ async def credential_account(svc: Services, session: AsyncSession, actor: Actor)
     )
     user = await session.scalar(select(User).where(User.actor_id == actor.id))
     entity["source"] = {
-        "privacy": "public",
+        "privacy": {"followers": "private"}.get(user.default_visibility, user.default_visibility)
+        if user is not None else "public",
         "sensitive": False,
         "language": actor.default_language,
         "note": strip_html(actor.summary or ""),
