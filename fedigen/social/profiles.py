@@ -130,6 +130,12 @@ async def update_profile(
 VISIBILITY_CHOICES = ("public", "unlisted", "followers", "direct")
 
 
+async def default_visibility(session: AsyncSession, actor: Actor) -> str:
+    """The visibility a local account's posts get when none is asked for ("public" for others)."""
+    value = await session.scalar(select(User.default_visibility).where(User.actor_id == actor.id))
+    return value if value in VISIBILITY_CHOICES else "public"
+
+
 async def update_preferences(
     session: AsyncSession, actor: Actor, *, default_visibility: str | None = None,
     private_prompts: bool | None = None,

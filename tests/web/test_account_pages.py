@@ -284,10 +284,21 @@ async def test_preferences_are_stored_and_used(instance: Any) -> None:
     )
     assert bad.status_code == 422 and "expected one of" in bad.text
     # What the client API reports follows the preference.
-    me = await instance.client.get(
-        "/api/v1/accounts/verify_credentials", headers=await _bearer(instance, alice)
-    )
+    headers = await _bearer(instance, alice)
+    me = await instance.client.get("/api/v1/accounts/verify_credentials", headers=headers)
     assert me.json()["source"]["privacy"] == "private"
+    # ...and a post that names no visibility gets the default; apps change it as Mastodon's do.
+    posted = await instance.client.post("/api/v1/statuses", headers=headers, data={"status": "hello"})
+    assert posted.status_code == 200 and posted.json()["visibility"] == "private"
+    named = await instance.client.post(
+        "/api/v1/statuses", headers=headers, data={"status": "hi", "visibility": "public"}
+    )
+    assert named.json()["visibility"] == "public"
+    patched = await instance.client.patch(
+        "/api/v1/accounts/update_credentials", headers=headers, data={"source[privacy]": "unlisted"}
+    )
+    assert patched.status_code == 200 and patched.json()["source"]["privacy"] == "unlisted"
+    assert '<option value="unlisted" selected>' in (await browser.get("/settings/preferences")).text
 
 
 async def _bearer(instance: Any, actor: Actor, name: str = "Some app") -> dict[str, str]:
