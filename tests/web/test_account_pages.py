@@ -5,6 +5,7 @@ without its CSRF token."""
 from __future__ import annotations
 
 import io
+import os
 import zipfile
 from collections.abc import AsyncIterator, Callable, Iterator
 from contextlib import AsyncExitStack
@@ -13,6 +14,7 @@ from urllib.parse import parse_qs, urlsplit
 
 import httpx
 import pytest
+from PIL import Image
 from sqlalchemy import func, select
 
 from fedigen.api import grants
@@ -242,6 +244,13 @@ async def test_profile_edits_and_an_avatar_upload(instance: Any) -> None:
     assert alice.locked and alice.discoverable and not alice.indexable and alice.ap_type == "Person"
     assert alice.fields[0]["name"] == "Site" and alice.icon_url and "/media/" in alice.icon_url
     assert alice.image_url is None
+    # A photo over the API's 1 MB body limit is an upload like the API's media, not refused as too large.
+    noise = io.BytesIO()
+    Image.frombytes("RGB", (700, 700), os.urandom(700 * 700 * 3)).save(noise, format="PNG")
+    assert noise.tell() > 1_000_000
+    big = await _submit(browser, "/settings/profile", "/settings/profile", form,
+                        files={"header": ("big.png", noise.getvalue(), "image/png")})  # fmt: skip
+    assert big.status_code == 303, big.text[:300]
     page = await browser.get("/settings/profile?done=profile")
     assert "Your profile is saved." in page.text and "Alice &lt;b&gt;A&lt;/b&gt;" in page.text
 
