@@ -300,15 +300,6 @@ async def account_change(request: Request) -> Response:
                 await account_moderation.force_cw(svc, session, target, text(form, "text", 1000), by=by)
             elif kind == "role":
                 await accounts.set_role(session, target, parse_role(text(form, "role", 20)), by=by)
-                await audit.record(
-                    session,
-                    by,
-                    "change_role_user",
-                    "account",
-                    target.id,
-                    audit.label_of(target),
-                    f"role={text(form, 'role', 20)}",
-                )
             elif kind == "approve":
                 await registrations.approve(session, target, by=by)
             elif kind == "reject":

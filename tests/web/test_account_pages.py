@@ -310,7 +310,9 @@ async def test_preferences_are_stored_and_used(instance: Any) -> None:
     assert '<option value="unlisted" selected>' in (await browser.get("/settings/preferences")).text
 
 
-async def _bearer(instance: Any, actor: Actor, name: str = "Some app") -> dict[str, str]:
+async def _bearer(
+    instance: Any, actor: Actor, name: str = "Some app", website: str | None = None
+) -> dict[str, str]:
     async with instance.services.sessions() as session, session.begin():
         app = OAuthApp(
             client_id=f"id-{name}",
@@ -318,6 +320,7 @@ async def _bearer(instance: Any, actor: Actor, name: str = "Some app") -> dict[s
             name=name,
             redirect_uris="urn:x",
             scopes="read write",
+            website=website,
         )
         session.add(app)
         await session.flush()
@@ -366,9 +369,10 @@ async def _actors(instance: Any, *names: str) -> list[Actor]:
 async def test_authorised_apps_are_listed_and_revoked(instance: Any) -> None:
     browser = await browser_of(instance, "alice")
     alice = (await _actors(instance, "alice"))[0]
-    headers = await _bearer(instance, alice, "Pinafore")
+    headers = await _bearer(instance, alice, "Pinafore", website="javascript:alert(1)")
     page = await browser.get("/oauth/authorized_applications")
     assert "Pinafore" in page.text and "<code>read</code>" in page.text and "This browser" in page.text
+    assert 'href="javascript:' not in page.text  # an app's website is linked only when it is http(s)
     async with instance.services.reads() as session:
         app_id = await session.scalar(select(OAuthApp.id).where(OAuthApp.name == "Pinafore"))
     action = f"/oauth/authorized_applications/{app_id}/revoke"

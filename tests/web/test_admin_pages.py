@@ -189,6 +189,8 @@ async def test_account_actions_roles_and_search(instance: Any) -> None:
         row = await session.get(Actor, erin.id)
         assert row.silenced_at is not None and row.forced_cw == "spoilers"
         assert await session.scalar(select(User.role).where(User.actor_id == erin.id)) == "moderator"
+        logged = await session.scalar(select(AuditLog.detail).where(AuditLog.action == "change_role_user"))
+        assert logged == "role=member->moderator"
     assert "Lift the limit" in (await owner.get(path)).text
     assert (await _post(owner, path, f"{path}/unsilence")).status_code == 303
     async with instance.services.reads() as session:
