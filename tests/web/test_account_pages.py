@@ -106,6 +106,9 @@ async def test_open_sign_up_shows_the_rules_and_makes_the_account(start: Any) ->
         )
     assert signup is not None and signup.approved_at is not None and signup.confirmed_at is None
     assert user is not None and user.email == "newbie@mail.test"
+    # Without SMTP the reset page says to ask the operator.
+    reset = await browser.get("/auth/password/new")
+    assert reset.status_code == 200 and "sends no email" in reset.text and 'name="email"' not in reset.text
 
 
 async def test_bad_sign_ups_show_every_error_and_store_nothing(start: Any) -> None:
@@ -214,12 +217,6 @@ async def test_the_mailed_link_confirms_and_a_password_reset_by_mail(start: Any,
         {"reset_password_token": token, "password": "x" * 10, "password_confirmation": "x" * 10},
     )
     assert again.status_code == 422 and "This link does not work" in again.text
-
-
-async def test_without_smtp_the_reset_page_says_to_ask_the_operator(start: Any) -> None:
-    inst = await start("open")
-    page = await _browser(inst).get("/auth/password/new")
-    assert page.status_code == 200 and "sends no email" in page.text and 'name="email"' not in page.text
 
 
 # ---- settings ----
@@ -389,7 +386,7 @@ async def test_authorised_apps_are_listed_and_revoked(instance: Any) -> None:
     assert (await _submit(browser, "/oauth/authorized_applications", action)).status_code == 404
 
 
-async def test_export_downloads(instance: Any) -> None:
+async def test_export_downloads_and_settings_need_a_session(instance: Any) -> None:
     browser = await browser_of(instance, "alice")
     archive = await browser.get("/settings/export/archive.zip")
     assert archive.status_code == 200 and archive.headers["content-type"] == "application/zip"
@@ -398,6 +395,24 @@ async def test_export_downloads(instance: Any) -> None:
     assert csv.status_code == 200 and csv.headers["content-type"].startswith("text/csv")
     assert (await browser.get("/settings/export/secrets.csv")).status_code == 404
     assert (await _browser(instance).get("/settings/export/archive.zip")).status_code == 303  # signed out
+    anonymous = _browser(instance)
+    for path in (
+        "/settings/profile",
+        "/settings/preferences",
+        "/auth/edit",
+        "/oauth/authorized_applications",
+        "/filters",
+        "/settings/mutes",
+        "/settings/delete",
+    ):
+        answer = await anonymous.get(path)
+        assert answer.status_code == 303 and answer.headers["location"].startswith("/auth/sign_in?next="), (
+            path
+        )
+    await anonymous.get("/auth/sign_in")
+    assert CSRF_COOKIE in anonymous.cookies
+    posted = await anonymous.post("/settings/profile", data={"csrf_token": "x", "display_name": "x"})
+    assert posted.status_code == 403
 
 
 async def test_deleting_the_account_needs_the_password(instance: Any) -> None:
@@ -501,27 +516,6 @@ async def test_mutes_blocks_and_domain_blocks_are_listed_and_undone(instance: An
     assert await _count(instance, AccountDomainBlock) == 1
     assert (await _submit(browser, page, f"{page}/remove", {"domain": "spam.example"})).status_code == 303
     assert await _count(instance, AccountDomainBlock) == 0
-
-
-async def test_settings_pages_need_a_session(instance: Any) -> None:
-    anonymous = _browser(instance)
-    for path in (
-        "/settings/profile",
-        "/settings/preferences",
-        "/auth/edit",
-        "/oauth/authorized_applications",
-        "/filters",
-        "/settings/mutes",
-        "/settings/delete",
-    ):
-        answer = await anonymous.get(path)
-        assert answer.status_code == 303 and answer.headers["location"].startswith("/auth/sign_in?next="), (
-            path
-        )
-    await anonymous.get("/auth/sign_in")
-    assert CSRF_COOKIE in anonymous.cookies
-    posted = await anonymous.post("/settings/profile", data={"csrf_token": "x", "display_name": "x"})
-    assert posted.status_code == 403
 
 
 async def test_the_private_prompts_preference_keeps_prompts_out_of_posts(
