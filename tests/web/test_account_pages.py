@@ -518,6 +518,42 @@ async def test_mutes_blocks_and_domain_blocks_are_listed_and_undone(instance: An
     assert await _count(instance, AccountDomainBlock) == 0
 
 
+async def test_no_settings_form_changes_anything_without_its_token(instance: Any) -> None:
+    browser = await browser_of(instance, "alice")
+    [alice] = await _actors(instance, "alice")
+    carol = await instance.create_account("carol")
+    svc = instance.services
+    async with svc.sessions() as session, session.begin():
+        me, them = await session.get(Actor, alice.id), await session.get(Actor, carol.id)
+        await blocks.mute(session, me, them)
+        await blocks.block(svc, session, me, them)
+    await browser.get("/settings/profile")
+    forms = {
+        "/settings/preferences": {"default_visibility": "direct", "private_prompts": "1"},
+        "/settings/password": {
+            "current_password": PASSWORD,
+            "password": "x" * 12,
+            "password_confirmation": "x" * 12,
+        },
+        "/filters": {"title": "t", "context": "home", "keywords": "k", "expires_in": ""},
+        f"/settings/mutes/{carol.id}/unmute": {},
+        f"/settings/blocks/{carol.id}/unblock": {},
+        "/settings/domain_blocks": {"domain": "spam.example"},
+        "/oauth/authorized_applications/1/revoke": {},
+    }
+    for action, data in forms.items():
+        answer = await browser.post(action, data=data)
+        assert answer.status_code == 403 and "did not come from this site" in answer.text, action
+    async with instance.services.reads() as session:
+        user = await session.scalar(select(User).where(User.actor_id == alice.id))
+        assert (user.default_visibility, user.private_prompts) == ("public", False)
+        assert await verify_password(user.password_hash, PASSWORD)
+    for model in (CustomFilter, AccountDomainBlock):
+        assert await _count(instance, model) == 0
+    assert await _count(instance, Mute) == 1 and await _count(instance, Block) == 1
+    assert "Sign out" in (await browser.get("/settings/profile")).text  # the session lives on
+
+
 async def test_the_private_prompts_preference_keeps_prompts_out_of_posts(
     tmp_path: Any, backend: str, router: Any
 ) -> None:

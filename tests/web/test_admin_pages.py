@@ -117,6 +117,9 @@ async def test_every_admin_page_renders_for_the_owner(instance: Any) -> None:
         page = await owner.get(path)
         assert page.status_code == 200, (path, page.text[:500])
         assert "Content-Security-Policy" in page.headers
+    # No form changes anything without its CSRF token.
+    carol_id = (await _actors(instance, "carol"))[0].id
+    await _forms_without_token_change_nothing(owner, instance, report_id, carol_id)
     for path in ("/admin/reports/99999", "/admin/accounts/99999", "/admin/reports/abc"):
         missing = await owner.get(path)
         assert missing.status_code == 404 and missing.headers["content-type"].startswith("text/html")
@@ -125,6 +128,30 @@ async def test_every_admin_page_renders_for_the_owner(instance: Any) -> None:
     assert "[instance] rules" in rules.text and "<form" not in rules.text.split("<main>")[1]
     settings = await owner.get("/admin/settings")
     assert "[instance] registrations" in settings.text and "[instance] name" in settings.text
+
+
+async def _forms_without_token_change_nothing(
+    owner: httpx.AsyncClient, instance: Any, report_id: int, target_id: int
+) -> None:
+    """Every admin form posted without its token: 403, and nothing stored (no audit entry, no row)."""
+    await owner.get("/admin/reports")  # the browser has its CSRF cookie
+    forms = [
+        (f"/admin/reports/{report_id}/{kind}", {"content": "note", "type": "suspend"})
+        for kind in ("assign", "resolve", "note", "action", "delete_statuses")
+    ] + [
+        (f"/admin/accounts/{target_id}/{kind}", {"type": "suspend", "text": "cw", "role": "admin"})
+        for kind in ("action", "force_cw", "role", "approve", "confirm")
+    ] + [
+        ("/admin/domain_blocks", {"domain": "bad.example"}),
+        ("/admin/domain_allows", {"domain": "good.example"}),
+        ("/admin/invites", {"max_uses": "1"}),
+    ]  # fmt: skip
+    for action, data in forms:
+        answer = await owner.post(action, data=data)
+        assert answer.status_code == 403 and "did not come from this site" in answer.text, action
+    for model in (AuditLog, DomainBlock, DomainAllow, Invite, ReportNote, AccountWarning):
+        assert await _count(instance, model) == 0, model
+    assert await _count(instance, Actor, Actor.suspended_at.is_not(None)) == 0
 
 
 async def test_the_report_queue_posts_deleted_and_the_report_resolved_by_suspending(instance: Any) -> None:
