@@ -66,7 +66,9 @@ async def _me(session: AsyncSession, request: Request) -> Actor:
 
 def _page(request: Request, name: str, context: dict[str, Any], *, status_code: int = 200) -> Response:
     context = {"notice": notice(request), "errors": {}, **context}
-    return render(request, name, context, status_code=status_code)
+    response = render(request, name, context, status_code=status_code)
+    response.headers["Cache-Control"] = "no-store"  # the account's own data: never kept by a cache
+    return response
 
 
 # ---- profile ----

@@ -249,6 +249,7 @@ async def test_profile_edits_and_an_avatar_upload(instance: Any) -> None:
                         files={"header": ("big.png", noise.getvalue(), "image/png")})  # fmt: skip
     assert big.status_code == 303, big.text[:300]
     page = await browser.get("/settings/profile?done=profile")
+    assert page.headers["cache-control"] == "no-store"
     assert "Your profile is saved." in page.text and "Alice &lt;b&gt;A&lt;/b&gt;" in page.text
 
     too_long = await _submit(
