@@ -108,14 +108,18 @@ async def sign_up_submit(request: Request) -> Response:
         "reason": values["reason"] or None,
         "invite_code": values["invite_code"].strip() or None,
     }
-    invite = fields["invite_code"]
 
-    def again(errors: dict[str, str], status: int) -> Response:
-        context = _sign_up_context(request, values=values, errors=errors, invite=invite)
+    async def again(errors: dict[str, str], status: int) -> Response:
+        # A usable invite stays filled in (and hidden); a wrong code is shown in its field to correct.
+        async with svc.reads() as session:
+            invite = await registrations.usable_invite(session, fields["invite_code"])
+        context = _sign_up_context(
+            request, values=values, errors=errors, invite=invite.code if invite else None
+        )
         return render(request, "auth/sign_up.html", context, status_code=status)
 
     if password != text(form, "password_confirmation", 2000):
-        return again({"password_confirmation": "does not match the password"}, 422)
+        return await again({"password_confirmation": "does not match the password"}, 422)
     try:
         async with svc.reads() as session:
             checked = await registrations.check_sign_up(session, svc.settings, **fields)
@@ -124,13 +128,18 @@ async def sign_up_submit(request: Request) -> Response:
             signed = await registrations.sign_up(session, svc.settings, svc.urls, **fields, prepared=prepared)
             refusal = await registrations.login_refusal(session, signed.actor.id)
     except registrations.RegistrationInvalid as exc:
-        return again(_details_as_errors(exc.details), 422)
+        return await again(_details_as_errors(exc.details), 422)
     except ForbiddenError:
-        return again({"form": "Sign-ups are closed here; you need an invite."}, 403)
+        return await again({"form": "Sign-ups are closed here; you need an invite."}, 403)
     sent = await mail.send(svc.settings, signed.mail) if signed.mail is not None else False
     username = signed.actor.username
     if sent:
         body = f"Welcome, @{username}! We sent a link to {checked.email}: open it to confirm your address."
+    elif signed.mail is not None:
+        body = (
+            f"Welcome, @{username}! The confirmation link could not be mailed just now: "
+            "ask the server's admin to confirm your account."
+        )
     else:
         body = (
             f"Welcome, @{username}! This server sends no email: an admin confirms your account, "

@@ -156,6 +156,9 @@ async def test_closed_mode_shows_the_notice_and_an_invite_link_lets_people_in(st
     await _submit(owner, "/admin/invites", "/admin/invites", {"max_uses": "1", "expires_in": "1d"})
     async with inst.services.reads() as session:
         code = await session.scalar(select(Invite.code))
+    wrong = await _submit(browser, f"/invite/{code}", "/auth/sign_up", {**SIGN_UP, "invite_code": "wrong1"})
+    assert wrong.status_code == 422 and "is invalid, expired or used up" in wrong.text
+    assert 'id="invite_code" name="invite_code" value="wrong1"' in wrong.text  # shown, to be corrected
     invited = await browser.get(f"/invite/{code}")
     assert (
         invited.status_code == 200
