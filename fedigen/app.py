@@ -25,9 +25,12 @@ from fedigen.federation import discovery
 from fedigen.federation import routes as federation
 from fedigen.http import BodyLimitMiddleware, VaryAcceptMiddleware, accepts_html
 from fedigen.services import Services, open_services
+from fedigen.web import admin as web_admin
 from fedigen.web import auth as web_auth
 from fedigen.web import compose, feeds, media, pages
 from fedigen.web import privacy as web_privacy
+from fedigen.web import settings as web_settings
+from fedigen.web import signup as web_signup
 from fedigen.web.session import NOT_PAGES, CsrfError, WebSessionMiddleware
 from fedigen.worker import Worker
 from generation import errors as ge
@@ -148,6 +151,9 @@ def create_app(
             *web_auth.routes,
             *feeds.routes,
             *compose.routes,
+            *web_signup.routes,
+            *web_settings.routes,
+            *web_admin.routes,
             *pages.routes,
         ],  # fmt: skip
         middleware=[

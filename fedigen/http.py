@@ -128,8 +128,9 @@ class VaryAcceptMiddleware:
 # Endpoints that take images (multipart), limited by [media] max_upload_bytes (twice, for an avatar
 # and a header at once) rather than by the general limit on request bodies.
 UPLOAD_PATHS = frozenset(
-    {"/api/v1/media", "/api/v2/media", "/api/fedigen/upload", "/api/v1/accounts/update_credentials"}
-)
+    {"/api/v1/media", "/api/v2/media", "/api/fedigen/upload", "/api/v1/accounts/update_credentials",
+     "/settings/profile"}
+)  # fmt: skip
 
 
 class _BodyTooLarge(Exception):

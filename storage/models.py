@@ -152,6 +152,10 @@ class User(Base):
     # owner, admin, moderator or member (fedigen.social.roles says what each may do).
     role: Mapped[str] = mapped_column(String(16), default="member", server_default="member")
     email: Mapped[str | None] = mapped_column(String(320))
+    # Preferences (the settings pages): the visibility new posts get unless another is chosen, and
+    # whether the prompts of the account's generated images stay private by default.
+    default_visibility: Mapped[str] = mapped_column(String(16), default="public", server_default="public")
+    private_prompts: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 

@@ -26,7 +26,7 @@ from fedigen.errors import NotFoundError, PayloadTooLargeError, ValidationError
 from fedigen.http import services
 from fedigen.services import Services
 from fedigen.social.pins import pinned_query
-from fedigen.social.profiles import ProfileChanges, update_profile
+from fedigen.social.profiles import ProfileChanges, update_preferences, update_profile
 from fedigen.social.visibility import visible_to
 from storage.models import Actor, Block, Follow, MediaAttachment, Status
 from storage.vocabulary import FollowState
@@ -143,8 +143,11 @@ async def update_credentials(request: Request) -> Response:
         ai_training_opt_out=_source_flag(params, "ai_training_opt_out"),
         allow_remixes=_source_flag(params, "allow_remixes"),
     )  # fmt: skip
+    privacy = _source(params, "privacy")
     async with svc.sessions() as session, session.begin():
         actor = await find_account(session, str(auth.account.id if auth.account else ""))
+        if privacy:  # the default visibility of new posts (a preference, not part of the profile)
+            await update_preferences(session, actor, default_visibility=privacy)
         await update_profile(svc, session, actor, changes)
         entity = await entities.credential_account(svc, session, actor)
     return JSONResponse(entity)

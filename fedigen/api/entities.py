@@ -149,6 +149,11 @@ def account(svc: Services, actor: Actor, stats: AccountStats | None = None) -> d
     return entity
 
 
+def _privacy(visibility: str) -> str:
+    """A visibility in Mastodon's words (its API calls followers-only "private")."""
+    return "private" if visibility == "followers" else visibility
+
+
 async def credential_account(svc: Services, session: AsyncSession, actor: Actor) -> dict[str, Any]:
     """The CredentialAccount entity (verify_credentials, update_credentials): Account plus ``source``."""
     stats = await account_stats(session, [actor.id])
@@ -160,7 +165,7 @@ async def credential_account(svc: Services, session: AsyncSession, actor: Actor)
     )
     user = await session.scalar(select(User).where(User.actor_id == actor.id))
     entity["source"] = {
-        "privacy": "public",
+        "privacy": _privacy(user.default_visibility if user is not None else "public"),
         "sensitive": False,
         "language": actor.default_language,
         "note": strip_html(actor.summary or ""),

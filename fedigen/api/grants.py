@@ -23,7 +23,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from urllib.parse import urlsplit
 
-from sqlalchemy import func, select, update
+from sqlalchemy import func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.sql import ColumnElement
 
@@ -475,3 +475,57 @@ async def lookup_token(session: AsyncSession, bearer: str) -> tuple[OAuthToken, 
     if account is not None and account.deleted_at is not None:
         raise UnauthorizedError("The access token is invalid")
     return token, app, account
+
+
+@dataclass(frozen=True)
+class Authorization:
+    """An app an account let in: the app, the account's live tokens of it, and what they may do."""
+
+    app: OAuthApp
+    tokens: list[OAuthToken]
+
+    @property
+    def scopes(self) -> list[str]:
+        return sorted({s for t in self.tokens for s in t.scopes.split()})
+
+    @property
+    def last_used_at(self) -> datetime | None:
+        used = [t.last_used_at for t in self.tokens if t.last_used_at is not None]
+        return max(used) if used else None
+
+    @property
+    def created_at(self) -> datetime:
+        return min(t.created_at for t in self.tokens)
+
+
+async def authorizations(session: AsyncSession, account_id: int) -> list[Authorization]:
+    """The apps holding a live token of the account (Mastodon's authorized applications), newest first."""
+    rows = await session.execute(
+        select(OAuthToken, OAuthApp)
+        .join(OAuthApp, OAuthApp.id == OAuthToken.app_id)
+        .where(
+            OAuthToken.account_id == account_id,
+            OAuthToken.revoked_at.is_(None),
+            or_(OAuthToken.expires_at.is_(None), OAuthToken.expires_at > utcnow()),
+        )
+        .order_by(OAuthToken.id.desc())
+    )
+    grouped: dict[int, Authorization] = {}
+    for token, app in rows:
+        grouped.setdefault(app.id, Authorization(app, [])).tokens.append(token)
+    return list(grouped.values())
+
+
+async def revoke_authorization(
+    session: AsyncSession, account_id: int, app_id: int, *, token_id: int | None = None
+) -> int:
+    """End the account's tokens of an app (or only the token ``token_id`` of it); how many ended."""
+    query = update(OAuthToken).where(
+        OAuthToken.account_id == account_id, OAuthToken.app_id == app_id, OAuthToken.revoked_at.is_(None)
+    )
+    if token_id is not None:
+        query = query.where(OAuthToken.id == token_id)
+    result = await session.execute(
+        query.values(revoked_at=utcnow()).execution_options(synchronize_session=False)
+    )
+    return int(getattr(result, "rowcount", 0) or 0)

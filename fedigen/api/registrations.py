@@ -1,39 +1,28 @@
-"""Signing up from apps, as Mastodon's ``POST /api/v1/accounts`` does, and what the mailed links open:
-the email confirmation, invite links, password resets (JSON endpoints the web app will use too).
+"""Signing up from apps, as Mastodon's ``POST /api/v1/accounts`` does, the confirmation resend, and
+password resets as JSON. The pages the mailed links open (``/auth/confirm``, ``/invite/CODE``,
+``/auth/password/edit``) are in :mod:`fedigen.web.signup`.
 
 https://docs.joinmastodon.org/methods/accounts/#create, https://docs.joinmastodon.org/methods/emails/
 """
 
 from __future__ import annotations
 
-import html
 from typing import Any
 
 from starlette.requests import Request
-from starlette.responses import HTMLResponse, JSONResponse, Response
+from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from fedigen import mail
 from fedigen.api import grants
 from fedigen.api.auth import authenticate
 from fedigen.api.params import read_params
-from fedigen.errors import ValidationError
 from fedigen.http import services
 from fedigen.social import registrations
 
 NO_STORE = {"Cache-Control": "no-store"}
 MAX_FIELD_CHARS = 2000
 SIGN_UP_FIELDS = ("username", "email", "password", "locale", "reason", "invite_code")
-
-
-def _page(status: int, title: str, text: str) -> HTMLResponse:
-    body = (
-        '<!doctype html><html lang="en"><head><meta charset="utf-8">'
-        '<meta name="viewport" content="width=device-width, initial-scale=1">'
-        f"<title>{html.escape(title)}</title></head><body><main><h1>{html.escape(title)}</h1>"
-        f"<p>{html.escape(text)}</p></main></body></html>"
-    )
-    return HTMLResponse(body, status_code=status, headers=NO_STORE)
 
 
 async def create_account(request: Request) -> Response:
@@ -78,38 +67,6 @@ async def resend_confirmation(request: Request) -> Response:
     return JSONResponse({})
 
 
-async def confirm_page(request: Request) -> Response:
-    """GET /auth/confirm?token=...: the link of the confirmation message."""
-    svc = services(request)
-    try:
-        async with svc.sessions() as session, session.begin():
-            actor = await registrations.confirm_email(session, request.query_params.get("token", ""))
-            waiting = await registrations.login_refusal(session, actor.id)
-    except ValidationError:
-        return _page(400, "This link does not work", "It is wrong, used already or expired.")
-    text = f"Thank you, @{actor.username}: your email address is confirmed."
-    if waiting == registrations.PENDING:
-        text += " An admin still has to approve your sign-up; you can sign in once they have."
-    else:
-        text += " You can now sign in."
-    return _page(200, "Email confirmed", text)
-
-
-async def invite_page(request: Request) -> Response:
-    """GET /invite/CODE: what an invite link shows (the web app's sign-up form will take it over)."""
-    svc = services(request)
-    code = request.path_params["code"]
-    async with svc.reads() as session:
-        invite = await registrations.usable_invite(session, code)
-    if invite is None:
-        return _page(404, "This invite does not work", "It is wrong, revoked, expired or used up.")
-    name = svc.settings.instance.name
-    return _page(
-        200, f"You are invited to {name}",
-        f"Sign up at {svc.urls.host} with an app, giving the invite code {invite.code}.",
-    )  # fmt: skip
-
-
 async def password_reset(request: Request) -> Response:
     """POST /api/fedigen/password_reset {email}: mail a reset token, when the address has an account.
     The answer is the same either way."""
@@ -140,6 +97,4 @@ routes = [
     Route("/api/v1/emails/confirmations", resend_confirmation, methods=["POST"]),
     Route("/api/fedigen/password_reset", password_reset, methods=["POST"]),
     Route("/api/fedigen/password_reset/confirm", password_reset_confirm, methods=["POST"]),
-    Route("/auth/confirm", confirm_page, methods=["GET"]),
-    Route("/invite/{code}", invite_page, methods=["GET"]),
 ]

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
+from dataclasses import replace
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -20,7 +21,7 @@ from fedigen.api.params import Params, read_params
 from fedigen.errors import ForbiddenError, NotFoundError, ValidationError
 from fedigen.http import services
 from fedigen.services import Services
-from fedigen.social import pins, posts, reactions, timelines
+from fedigen.social import pins, posts, profiles, reactions, timelines
 from fedigen.social.polls import MAX_OPTIONS, PollRequest
 from fedigen.social.posts import PostRequest, create_post, delete_post, edit_post
 from fedigen.social.visibility import visible_status
@@ -154,7 +155,10 @@ async def create(request: Request) -> Response:
         author = await account_of(session, auth)
         if post.in_reply_to_id is not None:
             await visible_status(session, post.in_reply_to_id, author.id)
-        status = await create_post(svc, session, author, post)
+        wanted = post
+        if "visibility" not in params:  # the author's default (Mastodon's source[privacy])
+            wanted = replace(post, visibility=await profiles.default_visibility(session, author))
+        status = await create_post(svc, session, author, wanted)
         return 200, await render(svc, session, status, author)
 
     return await once(svc, request, auth.account.id if auth.account else 0, handler)

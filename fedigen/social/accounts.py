@@ -20,7 +20,7 @@ from activitypub.vocab import AS_CONTEXT, PUBLIC
 from fedigen.errors import ConflictError, FedigenError, ForbiddenError, NotFoundError, ValidationError
 from fedigen.languages import checked as checked_language
 from fedigen.services import Services
-from fedigen.social import follows
+from fedigen.social import audit, follows
 from fedigen.social.notifications import Kind, notify
 from fedigen.social.roles import Permission, Role, allowed, may_assign, role_of
 from storage.clients import (
@@ -260,6 +260,9 @@ async def set_role(session: AsyncSession, target: Actor, wanted: Role, *, by: Ac
                 "role", "the instance's only owner keeps that role (make another owner first)"
             )
     user.role = wanted.value
+    if wanted != current:
+        await audit.record(session, by, "change_role_user", "account", target.id, audit.label_of(target),
+                           f"role={current.value}->{wanted.value}")  # fmt: skip
     return current
 
 

@@ -74,6 +74,10 @@ async def request_generation(
     try:
         if post is not None and not svc.settings.generation.public_prompts:
             post = {**post, "private_prompt": True}  # the instance keeps prompts private by default
+        elif post is not None and await session.scalar(
+            select(User.private_prompts).where(User.actor_id == account.id)
+        ):
+            post = {**post, "private_prompt": True}  # and so does this account (its preferences)
         return await submit(
             session, svc.job_settings, replace(spec, prompt=prompt), account_id=account.id,
             purpose=purpose, post=post, idempotency_key=idempotency_key,

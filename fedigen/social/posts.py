@@ -48,6 +48,7 @@ from storage.models import (
     StatusPin,
     StatusTag,
     Tombstone,
+    User,
     utcnow,
 )
 from storage.vocabulary import PUBLIC_VISIBILITIES, FollowState, Visibility
@@ -246,6 +247,8 @@ async def create_post(svc: Services, session: AsyncSession, author: Actor, reque
         html = _with_mentions(svc, html, named)
         mentioned += [a for a in named if a not in mentioned]
     private = request.private_prompt or not svc.settings.generation.public_prompts
+    if not private and media and author.domain is None:  # the author keeps prompts private by default
+        private = bool(await session.scalar(select(User.private_prompts).where(User.actor_id == author.id)))
     extra = _provenance(media, private)
     tags = _tag_objects(svc, hashtags, mentioned)
     remixed = await status_by_ap_id(session, extra.get("remix_of"))

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from activitypub.activities import update_of_actor
@@ -16,7 +17,7 @@ from fedigen.services import Services
 from fedigen.social.media import media_url
 from storage import MediaError
 from storage.attachments import ingest
-from storage.models import Actor, utcnow
+from storage.models import Actor, User, utcnow
 
 # Mastodon's limits (app/models/account.rb).
 MAX_DISPLAY_NAME = 30
@@ -123,3 +124,32 @@ async def update_profile(
     await session.flush()
     await publish(session, actor, update_of_actor(actor, svc.urls))
     return actor
+
+
+# Mastodon's names for the visibilities (its API calls "followers" "private").
+VISIBILITY_CHOICES = ("public", "unlisted", "followers", "direct")
+
+
+async def default_visibility(session: AsyncSession, actor: Actor) -> str:
+    """The visibility a local account's posts get when none is asked for ("public" for others)."""
+    value = await session.scalar(select(User.default_visibility).where(User.actor_id == actor.id))
+    return value if value in VISIBILITY_CHOICES else "public"
+
+
+async def update_preferences(
+    session: AsyncSession, actor: Actor, *, default_visibility: str | None = None,
+    private_prompts: bool | None = None,
+) -> User:  # fmt: skip
+    """A local account's posting preferences (kept on its login, never federated); None leaves a value."""
+    user = await session.scalar(select(User).where(User.actor_id == actor.id))
+    if user is None or actor.domain is not None:
+        raise ValidationError("account", "only local accounts have preferences")
+    if default_visibility is not None:
+        value = "followers" if default_visibility == "private" else default_visibility
+        if value not in VISIBILITY_CHOICES:
+            raise ValidationError("default_visibility", f"expected one of {', '.join(VISIBILITY_CHOICES)}")
+        user.default_visibility = value
+    if private_prompts is not None:
+        user.private_prompts = private_prompts
+    await session.flush()
+    return user

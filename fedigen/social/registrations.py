@@ -83,6 +83,11 @@ def confirm_url(urls: LocalUrls, token: str) -> str:
     return f"{urls.base}/auth/confirm?token={token}"
 
 
+def reset_url(urls: LocalUrls, token: str) -> str:
+    """The page a password reset message links to (Mastodon's path)."""
+    return f"{urls.base}/auth/password/edit?reset_password_token={token}"
+
+
 def parse_duration(text: str) -> timedelta:
     """ "30m", "12h", "1d", "2w" as a timedelta; ValidationError otherwise."""
     match = DURATION_RE.match(text.strip().lower())
@@ -517,9 +522,10 @@ async def request_password_reset(
     name = settings.instance.name
     body = (
         f"Someone asked to reset the password of @{actor.username} on {name}.\n\n"
-        f"Your reset token (it works once, for one hour):\n\n{token}\n\n"
-        f"Apps that support it take the token; or POST it with a new password to\n"
-        f"{urls.base}/api/fedigen/password_reset/confirm\n\n"
+        f"Choose a new password by opening this link (it works once, for one hour):\n\n"
+        f"{reset_url(urls, token)}\n\n"
+        f"Or give this reset token to an app that asks for it:\n\n{token}\n\n"
+        f"(Apps POST it with a new password to {urls.base}/api/fedigen/password_reset/confirm.)\n\n"
         f"If you did not ask for this, ignore this message: your password is unchanged.\n"
     )
     return Mail(user.email or email, f"{name}: reset your password", body)

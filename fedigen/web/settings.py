@@ -1,0 +1,674 @@
+"""The signed-in account's settings pages (Mastodon's paths): profile, preferences, password, authorised
+apps, export, deletion, filters, and the muted, blocked and domain-blocked lists.
+
+Each form calls the same use-case as the client API does for the same change (``profiles``,
+``registrations.set_password``, ``archive``, ``accounts.delete_local_account``, ``filters``, ``blocks``,
+``user_domain_blocks``); errors come back on the form and nothing is stored.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+from starlette.datastructures import FormData
+from starlette.requests import Request
+from starlette.responses import RedirectResponse, Response
+from starlette.routing import BaseRoute, Route
+
+from activitypub.content import strip_html
+from fedigen.api import grants
+from fedigen.errors import ForbiddenError, NotFoundError, PayloadTooLargeError, ValidationError
+from fedigen.http import services
+from fedigen.languages import LANGUAGES
+from fedigen.services import Services
+from fedigen.social import accounts, archive, blocks, filters, moves, profiles, registrations
+from fedigen.social import user_domain_blocks as domain_blocks
+from fedigen.social.filters import KeywordChange
+from fedigen.web.forms import account_page, done, field_error, flag, integer, notice, text, upload, viewer
+from fedigen.web.pages import html_errors, render
+from fedigen.web.session import WEB_CLIENT_ID, checked_form, sign_in, sign_out
+from storage.clients import AccountDomainBlock, CustomFilter, CustomFilterKeyword, Mute
+from storage.models import Actor, Block, User
+
+FILTER_CONTEXTS = {
+    "home": "Home and lists",
+    "notifications": "Notifications",
+    "public": "Public timelines",
+    "thread": "Conversations",
+    "account": "Profiles",
+}
+FILTER_ACTIONS = {"warn": "Hide behind a warning", "hide": "Hide completely", "blur": "Blur the images"}
+EXPIRIES = {
+    "": "Never",
+    "1800": "30 minutes",
+    "3600": "1 hour",
+    "21600": "6 hours",
+    "43200": "12 hours",
+    "86400": "1 day",
+    "604800": "1 week",
+}
+VISIBILITIES = {
+    "public": "Public",
+    "unlisted": "Unlisted (not on public timelines)",
+    "followers": "Followers only",
+    "direct": "Mentioned people only",
+}
+
+
+async def _me(session: AsyncSession, request: Request) -> Actor:
+    actor = await session.get(Actor, viewer(request).account.id)
+    if actor is None or actor.deleted_at is not None:
+        raise NotFoundError("no such account")
+    return actor
+
+
+def _page(request: Request, name: str, context: dict[str, Any], *, status_code: int = 200) -> Response:
+    context = {"notice": notice(request), "errors": {}, **context}
+    response = render(request, name, context, status_code=status_code)
+    response.headers["Cache-Control"] = "no-store"  # the account's own data: never kept by a cache
+    return response
+
+
+# ---- profile ----
+
+
+def _profile_values(actor: Actor) -> dict[str, Any]:
+    fields = [f for f in actor.fields or [] if isinstance(f, dict)]
+    rows = [
+        {"name": f.get("name", ""), "value": f.get("source") or strip_html(f.get("value", ""))}
+        for f in fields
+    ]
+    rows += [{"name": "", "value": ""}] * (profiles.MAX_FIELDS - len(rows))
+    return {
+        "display_name": actor.display_name,
+        "note": strip_html(actor.summary or ""),
+        "fields": rows,
+        "locked": actor.locked,
+        "bot": actor.ap_type == "Service",
+        "discoverable": actor.discoverable,
+        "indexable": actor.indexable,
+    }
+
+
+async def profile_page(request: Request) -> Response:
+    """GET /settings/profile."""
+    async with services(request).reads() as session:
+        actor = await _me(session, request)
+    return _page(request, "settings/profile.html", {"account": actor, "values": _profile_values(actor)})
+
+
+async def _image(form: FormData, name: str, limit: int) -> bytes | None:
+    file = upload(form, name)
+    if file is None:
+        return None
+    data = await file.read(limit + 1)
+    if len(data) > limit:
+        raise ValidationError(name, f"the file is over {limit // (1024 * 1024) or 1} MB")
+    return data or None
+
+
+async def profile_submit(request: Request) -> Response:
+    """POST /settings/profile (multipart: the avatar and header files)."""
+    form = await checked_form(request)
+    svc = services(request)
+    fields = [
+        {"name": text(form, f"fields[{i}][name]", 1000), "value": text(form, f"fields[{i}][value]", 1000)}
+        for i in range(profiles.MAX_FIELDS)
+    ]
+    values: dict[str, Any] = {
+        "display_name": text(form, "display_name", 1000),
+        "note": text(form, "note", 5000),
+        "fields": fields,
+        **{k: flag(form, k) for k in ("locked", "bot", "discoverable", "indexable")},
+    }
+    try:
+        limit = svc.settings.media.max_upload_bytes
+        changes = profiles.ProfileChanges(
+            display_name=values["display_name"],
+            note=values["note"],
+            fields=fields,
+            avatar=await _image(form, "avatar", limit),
+            header=await _image(form, "header", limit),
+            locked=values["locked"],
+            bot=values["bot"],
+            discoverable=values["discoverable"],
+            indexable=values["indexable"],
+        )
+        async with svc.sessions() as session, session.begin():
+            await profiles.update_profile(svc, session, await _me(session, request), changes)
+    except (ValidationError, PayloadTooLargeError) as exc:
+        errors = field_error(exc) if isinstance(exc, ValidationError) else {"form": str(exc)}
+        async with svc.reads() as session:
+            actor = await _me(session, request)
+        return _page(
+            request,
+            "settings/profile.html",
+            {"account": actor, "values": values, "errors": errors},
+            status_code=422,
+        )
+    svc.work_queued()
+    return done("/settings/profile", "profile")
+
+
+# ---- preferences ----
+
+
+async def _preferences(session: AsyncSession, actor: Actor) -> dict[str, Any]:
+    user = await session.scalar(select(User).where(User.actor_id == actor.id))
+    return {
+        "default_visibility": user.default_visibility if user else "public",
+        "private_prompts": bool(user and user.private_prompts),
+        "allow_remixes": actor.allow_remixes,
+        "ai_training_opt_out": actor.ai_training_opt_out,
+        "language": actor.default_language or "",
+    }
+
+
+def _preferences_context(values: dict[str, Any], public_prompts: bool) -> dict[str, Any]:
+    return {
+        "values": values,
+        "visibilities": VISIBILITIES,
+        "languages": sorted(LANGUAGES.items(), key=lambda kv: kv[1]),
+        "public_prompts": public_prompts,
+    }
+
+
+async def preferences_page(request: Request) -> Response:
+    """GET /settings/preferences."""
+    svc = services(request)
+    async with svc.reads() as session:
+        values = await _preferences(session, await _me(session, request))
+    context = _preferences_context(values, svc.settings.generation.public_prompts)
+    return _page(request, "settings/preferences.html", context)
+
+
+async def preferences_submit(request: Request) -> Response:
+    """POST /settings/preferences."""
+    form = await checked_form(request)
+    svc = services(request)
+    values: dict[str, Any] = {
+        "default_visibility": text(form, "default_visibility", 20),
+        "language": text(form, "language", 20),
+        **{k: flag(form, k) for k in ("private_prompts", "allow_remixes", "ai_training_opt_out")},
+    }
+    try:
+        async with svc.sessions() as session, session.begin():
+            actor = await _me(session, request)
+            await profiles.update_preferences(
+                session,
+                actor,
+                default_visibility=values["default_visibility"],
+                private_prompts=values["private_prompts"],
+            )
+            changes = profiles.ProfileChanges(
+                language=values["language"],
+                allow_remixes=values["allow_remixes"],
+                ai_training_opt_out=values["ai_training_opt_out"],
+            )
+            await profiles.update_profile(svc, session, actor, changes)
+    except ValidationError as exc:
+        context = _preferences_context(values, svc.settings.generation.public_prompts)
+        return _page(
+            request, "settings/preferences.html", {**context, "errors": field_error(exc)}, status_code=422
+        )
+    svc.work_queued()
+    return done("/settings/preferences", "preferences")
+
+
+# ---- password ----
+
+
+async def password_page(request: Request) -> Response:
+    """GET /settings/password (and Mastodon's /auth/edit)."""
+    return _page(request, "settings/password.html", {})
+
+
+async def password_submit(request: Request) -> Response:
+    """POST /settings/password: the current password, then the new one twice. Every other session and
+    app token ends; this browser gets a new session."""
+    form = await checked_form(request)
+    svc = services(request)
+    password = text(form, "password", 2000)
+    errors: dict[str, str] = {}
+    if password != text(form, "password_confirmation", 2000):
+        errors = {"password_confirmation": "does not match the new password"}
+    else:
+        try:
+            async with svc.sessions() as session, session.begin():
+                actor = await _me(session, request)
+                await moves.check_password(session, actor, text(form, "current_password", 2000))
+                await registrations.set_password(session, actor, password)
+        except ForbiddenError:
+            errors = {"current_password": "is not your current password"}
+        except ValidationError as exc:
+            errors = field_error(exc)
+    if errors:
+        return _page(request, "settings/password.html", {"errors": errors}, status_code=422)
+    response = done("/settings/password", "password")
+    await sign_in(request, response, actor)
+    return response
+
+
+# ---- authorised apps ----
+
+
+async def apps_page(request: Request) -> Response:
+    """GET /oauth/authorized_applications: the apps with access, their scopes and last use."""
+    me = viewer(request)
+    async with services(request).reads() as session:
+        found = await grants.authorizations(session, me.account.id)
+    web = [a for a in found if a.app.client_id == WEB_CLIENT_ID]
+    others = [a for a in found if a.app.client_id != WEB_CLIENT_ID]
+    context = {"apps": others, "web": web[0] if web else None, "current_token": me.token_id}
+    return _page(request, "settings/apps.html", context)
+
+
+async def apps_revoke(request: Request) -> Response:
+    """POST /oauth/authorized_applications/ID/revoke (``token_id``: one web session only)."""
+    form = await checked_form(request)
+    me = viewer(request)
+    app_id = request.path_params["app_id"]
+    token_id = integer(form, "token_id")
+    async with services(request).sessions() as session, session.begin():
+        ended = await grants.revoke_authorization(session, me.account.id, app_id, token_id=token_id)
+    if not ended:
+        raise NotFoundError("no such authorisation")
+    async with services(request).reads() as session:
+        live = await grants.authorizations(session, me.account.id)
+    signed_out = not any(t.id == me.token_id for a in live for t in a.tokens)
+    if signed_out:
+        response = RedirectResponse("/", status_code=303)
+        await sign_out(request, response)
+        return response
+    return done("/oauth/authorized_applications", "revoked")
+
+
+# ---- export and deletion ----
+
+
+async def export_page(request: Request) -> Response:
+    """GET /settings/export: the archive and each CSV."""
+    return _page(request, "settings/export.html", {"csv_files": archive.CSV_FILES})
+
+
+async def export_archive(request: Request) -> Response:
+    """GET /settings/export/archive.zip."""
+    svc = services(request)
+    async with svc.reads() as session:
+        actor = await _me(session, request)
+        data = await archive.export_archive(svc, session, actor)
+    return Response(
+        data,
+        media_type="application/zip",
+        headers={
+            "Content-Disposition": f'attachment; filename="archive-{actor.username}.zip"',
+            "Cache-Control": "no-store",
+        },
+    )
+
+
+async def export_csv(request: Request) -> Response:
+    """GET /settings/export/NAME.csv (Mastodon's names)."""
+    name = request.path_params["name"]
+    if name not in archive.CSV_FILES:
+        raise NotFoundError("no such export")
+    svc = services(request)
+    async with svc.reads() as session:
+        body = await archive.export_csv(svc, session, await _me(session, request), name)
+    return Response(
+        body.encode(),
+        media_type="text/csv; charset=utf-8",
+        headers={"Content-Disposition": f'attachment; filename="{name}"', "Cache-Control": "no-store"},
+    )
+
+
+async def delete_page(request: Request) -> Response:
+    """GET /settings/delete."""
+    return _page(request, "settings/delete.html", {})
+
+
+async def delete_submit(request: Request) -> Response:
+    """POST /settings/delete: with the password, the account is deleted for good (its Delete federated)."""
+    form = await checked_form(request)
+    svc = services(request)
+    try:
+        async with svc.sessions() as session, session.begin():
+            actor = await _me(session, request)
+            await moves.check_password(session, actor, text(form, "password", 2000))
+            keys = await accounts.delete_local_account(svc, session, actor, by=actor)
+    except ForbiddenError:
+        errors = {"password": "is not your password"}
+        return _page(request, "settings/delete.html", {"errors": errors}, status_code=422)
+    async with svc.reads() as session:
+        await accounts.remove_media_files(svc, session, keys)
+    svc.work_queued()
+    response = render(
+        request,
+        "auth/message.html",
+        {
+            "title": "Your account is deleted",
+            "link": "/",
+            "link_text": "Back to the front page",
+            "body": "Its posts and data are gone from this server; other servers were told to delete them.",
+        },
+    )
+    await sign_out(request, response)
+    return response
+
+
+# ---- filters ----
+
+
+async def _keywords(session: AsyncSession, filter_ids: list[int]) -> dict[int, list[CustomFilterKeyword]]:
+    found: dict[int, list[CustomFilterKeyword]] = {i: [] for i in filter_ids}
+    if filter_ids:
+        rows = await session.scalars(
+            select(CustomFilterKeyword)
+            .where(CustomFilterKeyword.filter_id.in_(filter_ids))
+            .order_by(CustomFilterKeyword.id)
+        )
+        for row in rows:
+            found[row.filter_id].append(row)
+    return found
+
+
+async def filters_page(request: Request) -> Response:
+    """GET /filters: the account's filters with their keywords."""
+    me = viewer(request)
+    async with services(request).reads() as session:
+        rows = list(
+            await session.scalars(
+                select(CustomFilter).where(CustomFilter.account_id == me.account.id).order_by(CustomFilter.id)
+            )
+        )
+        keywords = await _keywords(session, [r.id for r in rows])
+    context = {"filters": rows, "keywords": keywords, "contexts": FILTER_CONTEXTS, "actions": FILTER_ACTIONS}
+    return _page(request, "settings/filters.html", context)
+
+
+def _filter_form(values: dict[str, Any], **extra: Any) -> dict[str, Any]:
+    return {
+        "values": values,
+        "contexts": FILTER_CONTEXTS,
+        "actions": FILTER_ACTIONS,
+        "expiries": EXPIRIES,
+        "filter_id": None,
+        **extra,
+    }
+
+
+async def filter_new(request: Request) -> Response:
+    """GET /filters/new."""
+    values = {
+        "title": "",
+        "context": ["home", "public"],
+        "filter_action": "warn",
+        "keywords": "",
+        "whole_word": True,
+        "expires_in": "",
+    }
+    return _page(request, "settings/filter_form.html", _filter_form(values))
+
+
+def _filter_values(form: FormData) -> dict[str, Any]:
+    return {
+        "title": text(form, "title", 1000),
+        "context": [v for v in form.getlist("context") if isinstance(v, str)],
+        "filter_action": text(form, "filter_action", 20),
+        "keywords": text(form, "keywords", 60_000),
+        "whole_word": flag(form, "whole_word"),
+        "expires_in": text(form, "expires_in", 20),
+        "expires_at": None,
+    }
+
+
+def _keyword_lines(values: dict[str, Any]) -> list[str]:
+    lines = [line.strip() for line in str(values["keywords"]).splitlines()]
+    return list(dict.fromkeys(line for line in lines if line))
+
+
+def _expires_in(values: dict[str, Any]) -> int | None:
+    raw = str(values["expires_in"])
+    if raw not in EXPIRIES:
+        raise ValidationError("expires_in", "choose one of the offered durations")
+    return int(raw) if raw else None
+
+
+async def filter_create(request: Request) -> Response:
+    """POST /filters."""
+    form = await checked_form(request)
+    values = _filter_values(form)
+    try:
+        async with services(request).sessions() as session, session.begin():
+            await filters.create_filter(
+                session,
+                viewer(request).account.id,
+                title=values["title"],
+                context=values["context"],
+                action=values["filter_action"],
+                expires_in=_expires_in(values),
+                keywords=[
+                    KeywordChange(keyword=k, whole_word=values["whole_word"]) for k in _keyword_lines(values)
+                ],
+            )
+    except ValidationError as exc:
+        return _page(
+            request,
+            "settings/filter_form.html",
+            _filter_form(values, errors=field_error(exc)),
+            status_code=422,
+        )
+    return done("/filters", "filter")
+
+
+async def filter_edit(request: Request) -> Response:
+    """GET /filters/ID/edit."""
+    me = viewer(request)
+    async with services(request).reads() as session:
+        row = await filters.own_filter(session, me.account.id, request.path_params["filter_id"])
+        keywords = (await _keywords(session, [row.id]))[row.id]
+    values = {
+        "title": row.title,
+        "context": list(row.context or []),
+        "filter_action": row.action,
+        "keywords": "\n".join(k.keyword for k in keywords),
+        "whole_word": all(k.whole_word for k in keywords) if keywords else True,
+        "expires_in": "",
+        "expires_at": row.expires_at,
+    }
+    return _page(request, "settings/filter_form.html", _filter_form(values, filter_id=row.id))
+
+
+async def filter_update(request: Request) -> Response:
+    """POST /filters/ID: title, contexts, action and the keywords (one per line) as given."""
+    form = await checked_form(request)
+    values = _filter_values(form)
+    filter_id = request.path_params["filter_id"]
+    try:
+        async with services(request).sessions() as session, session.begin():
+            row = await filters.own_filter(session, viewer(request).account.id, filter_id)
+            existing = (await _keywords(session, [row.id]))[row.id]
+            wanted = _keyword_lines(values)
+            changes = [KeywordChange(id=k.id, destroy=True) for k in existing if k.keyword not in wanted]
+            changes += [
+                KeywordChange(id=k.id, whole_word=values["whole_word"])
+                for k in existing
+                if k.keyword in wanted
+            ]
+            kept = {k.keyword for k in existing}
+            changes += [
+                KeywordChange(keyword=k, whole_word=values["whole_word"]) for k in wanted if k not in kept
+            ]
+            given = values["expires_in"] != "keep"
+            await filters.update_filter(
+                session,
+                row,
+                title=values["title"],
+                context=values["context"],
+                action=values["filter_action"],
+                expires_in=_expires_in(values) if given else None,
+                expires_given=given,
+                keywords=changes,
+            )
+    except ValidationError as exc:
+        context = _filter_form(values, filter_id=filter_id, errors=field_error(exc))
+        return _page(request, "settings/filter_form.html", context, status_code=422)
+    return done("/filters", "filter")
+
+
+async def filter_delete(request: Request) -> Response:
+    """POST /filters/ID/delete."""
+    await checked_form(request)
+    async with services(request).sessions() as session, session.begin():
+        row = await filters.own_filter(session, viewer(request).account.id, request.path_params["filter_id"])
+        await filters.delete_filter(session, row)
+    return done("/filters", "filter_deleted")
+
+
+# ---- muted, blocked, domain-blocked ----
+
+
+async def mutes_page(request: Request) -> Response:
+    """GET /settings/mutes."""
+    me = viewer(request).account.id
+    async with services(request).reads() as session:
+        rows = list(
+            (
+                await session.execute(
+                    select(Mute, Actor)
+                    .join(Actor, Actor.id == Mute.target_id)
+                    .where(Mute.account_id == me, Actor.deleted_at.is_(None))
+                    .order_by(Mute.id.desc())
+                )
+            ).all()
+        )
+    return _page(request, "settings/mutes.html", {"rows": rows})
+
+
+async def blocks_page(request: Request) -> Response:
+    """GET /settings/blocks."""
+    me = viewer(request).account.id
+    async with services(request).reads() as session:
+        rows = list(
+            (
+                await session.execute(
+                    select(Block, Actor)
+                    .join(Actor, Actor.id == Block.target_id)
+                    .where(Block.actor_id == me, Actor.deleted_at.is_(None))
+                    .order_by(Block.id.desc())
+                )
+            ).all()
+        )
+    return _page(request, "settings/blocks.html", {"rows": rows})
+
+
+async def _target(session: AsyncSession, raw: Any) -> Actor:
+    target = await session.get(Actor, int(raw)) if str(raw).isdigit() and len(str(raw)) < 19 else None
+    if target is None:
+        raise NotFoundError("no such account")
+    return target
+
+
+async def unmute(request: Request) -> Response:
+    """POST /settings/mutes/ID/unmute."""
+    await checked_form(request)
+    async with services(request).sessions() as session, session.begin():
+        target = await _target(session, request.path_params["account_id"])
+        await blocks.unmute(session, await _me(session, request), target)
+    return done("/settings/mutes", "unmuted")
+
+
+async def unblock(request: Request) -> Response:
+    """POST /settings/blocks/ID/unblock (a remote account is sent Undo{Block})."""
+    await checked_form(request)
+    svc = services(request)
+    async with svc.sessions() as session, session.begin():
+        target = await _target(session, request.path_params["account_id"])
+        await blocks.unblock(svc, session, await _me(session, request), target)
+    svc.work_queued()
+    return done("/settings/blocks", "unblocked")
+
+
+async def _domain_rows(svc: Services, request: Request) -> list[str]:
+    async with svc.reads() as session:
+        return list(
+            await session.scalars(
+                select(AccountDomainBlock.domain)
+                .where(AccountDomainBlock.account_id == viewer(request).account.id)
+                .order_by(AccountDomainBlock.domain)
+            )
+        )
+
+
+async def domain_blocks_page(request: Request) -> Response:
+    """GET /settings/domain_blocks."""
+    svc = services(request)
+    return _page(
+        request, "settings/domain_blocks.html", {"domains": await _domain_rows(svc, request), "domain": ""}
+    )
+
+
+async def domain_block_add(request: Request) -> Response:
+    """POST /settings/domain_blocks: hide a whole server (follows with it end)."""
+    form = await checked_form(request)
+    svc = services(request)
+    domain = text(form, "domain", 300)
+    try:
+        async with svc.sessions() as session, session.begin():
+            await domain_blocks.block_domain(svc, session, await _me(session, request), domain)
+    except ValidationError as exc:
+        context = {"domains": await _domain_rows(svc, request), "domain": domain, "errors": field_error(exc)}
+        return _page(request, "settings/domain_blocks.html", context, status_code=422)
+    svc.work_queued()
+    return done("/settings/domain_blocks", "domain_blocked")
+
+
+async def domain_block_remove(request: Request) -> Response:
+    """POST /settings/domain_blocks/remove (``domain``)."""
+    form = await checked_form(request)
+    async with services(request).sessions() as session, session.begin():
+        await domain_blocks.unblock_domain(session, await _me(session, request), text(form, "domain", 300))
+    return done("/settings/domain_blocks", "domain_unblocked")
+
+
+def _page_route(path: str, endpoint: Any, method: str = "GET") -> Route:
+    return Route(path, html_errors(account_page(endpoint)), methods=[method])
+
+
+async def settings_index(request: Request) -> Response:
+    """GET /settings: the profile page is where settings start."""
+    return RedirectResponse("/settings/profile", status_code=303)
+
+
+routes: list[BaseRoute] = [
+    _page_route("/settings", settings_index),
+    _page_route("/settings/profile", profile_page),
+    _page_route("/settings/profile", profile_submit, "POST"),
+    _page_route("/settings/preferences", preferences_page),
+    _page_route("/settings/preferences", preferences_submit, "POST"),
+    _page_route("/settings/password", password_page),
+    _page_route("/auth/edit", password_page),
+    _page_route("/settings/password", password_submit, "POST"),
+    _page_route("/oauth/authorized_applications", apps_page),
+    _page_route("/oauth/authorized_applications/{app_id:int}/revoke", apps_revoke, "POST"),
+    _page_route("/settings/export", export_page),
+    _page_route("/settings/export/archive.zip", export_archive),
+    _page_route("/settings/export/{name}", export_csv),
+    _page_route("/settings/delete", delete_page),
+    _page_route("/settings/delete", delete_submit, "POST"),
+    _page_route("/filters", filters_page),
+    _page_route("/filters", filter_create, "POST"),
+    _page_route("/filters/new", filter_new),
+    _page_route("/filters/{filter_id:int}/edit", filter_edit),
+    _page_route("/filters/{filter_id:int}", filter_update, "POST"),
+    _page_route("/filters/{filter_id:int}/delete", filter_delete, "POST"),
+    _page_route("/settings/mutes", mutes_page),
+    _page_route("/settings/mutes/{account_id}/unmute", unmute, "POST"),
+    _page_route("/settings/blocks", blocks_page),
+    _page_route("/settings/blocks/{account_id}/unblock", unblock, "POST"),
+    _page_route("/settings/domain_blocks", domain_blocks_page),
+    _page_route("/settings/domain_blocks", domain_block_add, "POST"),
+    _page_route("/settings/domain_blocks/remove", domain_block_remove, "POST"),
+]
