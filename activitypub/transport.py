@@ -323,12 +323,28 @@ def make_http_client(
     connect_timeout: float = 5.0,
     timeout: float = 10.0,
     max_connections: int = 100,
-    max_keepalive: int = 20,
+    max_keepalive: int | None = None,
+    keepalive_expiry: float = 30.0,
     resolver: Resolver | None = None,
+    network: httpcore.AsyncNetworkBackend | None = None,
 ) -> httpx.AsyncClient:
-    """Build the process-wide pooled client; private addresses are refused at connect time."""
-    backend = AddressGuardBackend(allow_private_addresses=allow_private_addresses, resolver=resolver)
-    transport = GuardedTransport(backend, max_connections=max_connections, max_keepalive=max_keepalive)
+    """Build the process-wide pooled client; private addresses are refused at connect time.
+
+    At most ``max_connections`` are open at once, to all hosts together: a request to a host with no
+    idle connection, when the pool is full, closes another host's idle one (and waits if none is idle),
+    so a fan-out to thousands of hosts keeps a bounded number of sockets. Idle connections are kept
+    ``keepalive_expiry`` seconds for the next request to their host. ``max_keepalive`` defaults to
+    ``max_connections``: httpcore 1.0 compares it with all pooled connections, not only idle ones, so
+    a lower value closes a connection every time the pool holds more than that many. ``network`` is the
+    backend under the address guard (tests count connections with it).
+    """
+    backend = AddressGuardBackend(
+        allow_private_addresses=allow_private_addresses, resolver=resolver, inner=network
+    )
+    transport = GuardedTransport(
+        backend, max_connections=max_connections, max_keepalive=max_keepalive or max_connections,
+        keepalive_expiry=keepalive_expiry,
+    )  # fmt: skip
     return httpx.AsyncClient(
         transport=transport,
         headers={"User-Agent": user_agent},
