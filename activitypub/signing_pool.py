@@ -5,8 +5,9 @@ makes that the largest single cost after HTTP itself. Signed on the event loop, 
 other request the process serves. The pool moves it to ``workers`` processes (default: one per core).
 
 Each worker process parses a key once and keeps it: a call carries a short handle of the key (a hash
-of its PEM), never the PEM, and only a worker that does not know the handle yet is sent the PEM once
-(it answers :class:`KeyNotLoaded`, and the call is made again with the PEM). Parsing an RSA key costs
+of its PEM), never the PEM. A key's PEM goes with the first batches that use it (once per batch, in
+as many batches as there are workers); a worker that still does not know it answers None for those
+calls, which are sent again with the PEM. Parsing an RSA key costs
 about 70 ms, so a worker that had to parse on every call would be far slower than signing in place.
 
 Kinds (``[federation] signing_pool``):
@@ -49,40 +50,29 @@ MAX_BATCH = 64
 _KEYS: dict[str, object] = {}
 
 
-class KeyNotLoaded(Exception):
-    """Raised in a worker process asked to sign with a key it was never given."""
-
-
 def key_handle(pem: str) -> str:
     """A short name for a private key that says nothing about it (what a call carries instead of the PEM)."""
     return hashlib.sha256(pem.encode("ascii")).hexdigest()[:32]
 
 
-_Call = tuple[str, str | None, str, str, str, str, "bytes | None", "str | None"]
+_Call = tuple[str, str, str, str, str, "bytes | None", "str | None"]  # handle, scheme, keyId, request
 
 
-def _sign_batch(calls: list[_Call]) -> list[dict[str, str] | None]:
-    """Runs in a worker process: sign each call with the key of its handle, parsing the PEM the first time
-    only; None for a call whose key this process was never given (it comes back with the PEM)."""
+def _sign_batch(pems: dict[str, str], calls: list[_Call]) -> list[dict[str, str] | None]:
+    """Runs in a worker process: sign each call with the key of its handle, parsing a PEM of ``pems`` the
+    first time a handle is seen only; None for a call whose key this process was never given."""
+    for handle, pem in pems.items():
+        if handle not in _KEYS:
+            _KEYS[handle] = load_private_key(pem)
     signed: list[dict[str, str] | None] = []
-    for handle, pem, scheme, key_id, method, url, body, content_type in calls:
+    for handle, scheme, key_id, method, url, body, content_type in calls:
         key = _KEYS.get(handle)
-        if key is None:
-            if pem is None:
-                signed.append(None)
-                continue
-            key = _KEYS[handle] = load_private_key(pem)
         signed.append(
-            sign_with_key(
-                scheme,
-                method=method,
-                url=url,
-                key_id=key_id,
-                private_key=key,  # type: ignore[arg-type]
-                body=body,
-                content_type=content_type,
-            )  # fmt: skip
-        )
+            None if key is None else sign_with_key(
+                scheme, method=method, url=url, key_id=key_id, private_key=key,  # type: ignore[arg-type]
+                body=body, content_type=content_type,
+            )
+        )  # fmt: skip
     return signed
 
 
@@ -110,6 +100,7 @@ class SigningPool:
         self.workers = workers if workers > 0 else (os.cpu_count() or 1)
         self._executor: Executor | None = None
         self._handles: dict[str, str] = {}
+        self._pem_sent: dict[str, int] = {}  # handle -> batches that carried its PEM
         self._waiting: list[tuple[_Call, SigningKey, asyncio.Future[dict[str, str]]]] = []
         self._out = 0  # batches sent and not answered
         self._tasks: set[asyncio.Task[None]] = set()
@@ -147,7 +138,7 @@ class SigningPool:
         if handle is None:
             handle = self._handles[key.private_key_pem] = key_handle(key.private_key_pem)
         future: asyncio.Future[dict[str, str]] = loop.create_future()
-        call: _Call = (handle, None, scheme, key.key_id, method, url, body, content_type)
+        call: _Call = (handle, scheme, key.key_id, method, url, body, content_type)
         self._waiting.append((call, key, future))
         self._send()
         return await future
@@ -165,13 +156,20 @@ class SigningPool:
     async def _run(self, batch: list[tuple[_Call, SigningKey, asyncio.Future[dict[str, str]]]]) -> None:
         loop = asyncio.get_running_loop()
         try:
-            signed = await loop.run_in_executor(self._pool(), _sign_batch, [call for call, _, _ in batch])
+            # A key's PEM rides along (once per batch) until as many batches as there are workers carried
+            # it; after that only a worker that answers None for it gets it again.
+            pems: dict[str, str] = {}
+            for call, key, _ in batch:
+                if call[0] not in pems and self._pem_sent.get(call[0], 0) < self.workers:
+                    pems[call[0]] = key.private_key_pem
+                    self._pem_sent[call[0]] = self._pem_sent.get(call[0], 0) + 1
+            calls = [call for call, _, _ in batch]
+            signed = await loop.run_in_executor(self._pool(), _sign_batch, pems, calls)
             missing = [i for i, headers in enumerate(signed) if headers is None]
-            if missing:  # a worker new to a key: the same calls with the PEM, parsed there once
-                again: list[_Call] = [
-                    (*batch[i][0][:1], batch[i][1].private_key_pem, *batch[i][0][2:]) for i in missing
-                ]
-                answers = await loop.run_in_executor(self._pool(), _sign_batch, again)
+            if missing:  # a worker new to a key: the same calls with the PEMs, parsed there once
+                again = [calls[i] for i in missing]
+                pems = {batch[i][0][0]: batch[i][1].private_key_pem for i in missing}
+                answers = await loop.run_in_executor(self._pool(), _sign_batch, pems, again)
                 for i, headers in zip(missing, answers, strict=True):
                     signed[i] = headers
         except BrokenProcessPool:
@@ -179,7 +177,7 @@ class SigningPool:
             broken, self._executor = self._executor, None
             if broken is not None:
                 broken.shutdown(wait=False, cancel_futures=True)
-            signed = [_sign_here(key, call[2], *call[4:]) for call, key, _ in batch]
+            signed = [_sign_here(key, call[1], *call[3:]) for call, key, _ in batch]
         except BaseException as exc:
             for _, _, future in batch:
                 if not future.done():
