@@ -159,7 +159,7 @@ class FederationSettings:
     signing_workers: int = 0
     # The outgoing HTTP pool: connections open at once to all hosts together (idle ones are closed to
     # make room for another host), and how long an idle connection to a host is kept for reuse.
-    http_max_connections: int = 100
+    http_max_connections: int = 256
     http_keepalive_seconds: float = 30.0
     user_agent: str = ""
     # "open": federate with every domain not suspended; "allowlist" ("limited federation"): only with

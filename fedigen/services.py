@@ -154,6 +154,7 @@ async def open_services(
         # Room for every delivery in flight, and for fetches beside them.
         max_connections=max(fed.http_max_connections, fed.delivery_concurrency + 8),
         keepalive_expiry=fed.http_keepalive_seconds,
+        max_per_host=max(8, fed.delivery_per_host + 4),  # deliveries to a host, and fetches beside them
     )
     urls = LocalUrls(settings.base_url)
     signer = InstanceKeySigner(sessions, urls)
