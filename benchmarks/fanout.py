@@ -101,6 +101,7 @@ def bench_settings(tmpdir: Path, args: argparse.Namespace) -> Settings:
                 "delivery_per_host": args.per_host,
                 "signing_pool": args.signing_pool,
                 "signing_workers": args.signing_workers,
+                "http_max_connections": args.max_connections,
             },
         },
         {},
@@ -325,7 +326,8 @@ def report(r: Result, args: argparse.Namespace, ceiling: float | None) -> None:
     print(
         f"delivery_concurrency = {args.concurrency}, delivery_per_host = {args.per_host}, "
         f"signing_pool = {args.signing_pool} ({args.signing_workers or cores} workers; started in "
-        f"{r.pool_start_s:.2f} s before timing), loop = {args.loop}"
+        f"{r.pool_start_s:.2f} s before timing), http_max_connections = {args.max_connections}, "
+        f"loop = {args.loop}"
     )
     for name, phase in (("first post (hosts new)", r.cold), ("second post", r.warm)):
         passes = f" in {phase.passes} passes" if args.loop == "once" else ""
@@ -366,6 +368,7 @@ def main() -> int:
     parser.add_argument("--signing-pool", default="process", choices=("process", "thread", "inline"),
                         help="[federation] signing_pool")  # fmt: skip
     parser.add_argument("--signing-workers", type=int, default=0, help="[federation] signing_workers")
+    parser.add_argument("--max-connections", type=int, default=256, help="[federation] http_max_connections")
     parser.add_argument("--loop", default="run", choices=("run", "once"),
                         help="run: the worker's pipelined loop; once: run_once pass after pass")  # fmt: skip
     parser.add_argument("--profile", action="store_true", help="cProfile the delivery phase")

@@ -206,19 +206,22 @@ class Worker:
         # Polls first: an ended poll's final counts and batched vote counts go out in the same pass.
         worked = await polls.run_due(self.services)
         worked += await self.services.deliverer.run_once(limit=200)
-        await self._upkeep_once()
+        await self._housekeeping()
         return worked
 
     async def _upkeep_once(self) -> int:
-        """Poll ends and vote counts to send, finished rows to purge, quote requests to chase (the
-        running worker's loop beside the Deliverer's; run_once does the same in _deliveries_once)."""
+        """The running worker's pass beside the Deliverer's own loop: poll ends and vote counts to queue
+        (the Deliverer is woken to send them), then the housekeeping of _deliveries_once."""
         worked = await polls.run_due(self.services)
         if worked:
             self._deliveries_wakeup.set()
+        await self._housekeeping()
+        return worked
+
+    async def _housekeeping(self) -> None:
         await self.purge_finished()
         await self.purge_suspended()
         await self.chase_quote_requests()
-        return worked
 
     async def chase_quote_requests(self, *, force: bool = False) -> int:
         """Ask again for unanswered quote authorisations, then fall back (at most once per
