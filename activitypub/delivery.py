@@ -271,6 +271,9 @@ class Deliverer:
                 return _Result(work.delivery_id, work.host, exc.status, str(exc), exc.retry_after)
             except FetchError as exc:
                 return _Result(work.delivery_id, work.host, None, str(exc) or type(exc).__name__)
+            except Exception as exc:  # a bug must not stop the loop: the row is retried as after a failure
+                log.exception("delivery %s to %s failed unexpectedly", work.delivery_id, work.inbox)
+                return _Result(work.delivery_id, work.host, None, f"{type(exc).__name__}: {exc}")
             if 200 <= response.status_code < 300:
                 return _Result(work.delivery_id, work.host, response.status_code, None)
             return _Result(

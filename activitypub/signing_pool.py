@@ -7,16 +7,20 @@ other request the process serves. The pool moves it to ``workers`` processes (de
 Each worker process parses a key once and keeps it: a call carries a short handle of the key (a hash
 of its PEM), never the PEM. A key's PEM goes with the first batches that use it (once per batch, in
 as many batches as there are workers); a worker that still does not know it answers None for those
-calls, which are sent again with the PEM. Parsing an RSA key costs
-about 70 ms, so a worker that had to parse on every call would be far slower than signing in place.
+calls, which are sent again with the PEM. Parsing an RSA key costs about 70 ms, so a worker that had
+to parse on every call would be far slower than signing in place.
 
 Kinds (``[federation] signing_pool``):
 
-- ``process`` (the default): real parallelism. Measured on a 2-core machine with ``cryptography``
-  50: RSA-2048 PKCS#1 v1.5 signing ran at ~4,200/s on one thread and only ~5,600/s on two (the
-  library releases the GIL for part of the work, not all of it), while two processes sign at close
-  to twice the one-core rate; the hand-off to a process costs ~0.1 ms per call, well under a
-  signature, and leaves the event loop the whole core for HTTP. benchmarks/fanout.py compares them.
+- ``process`` (the default). Measured on the 2-core development machine with ``cryptography`` 50
+  (load average 0.4): RSA-2048 PKCS#1 v1.5 signing ran at ~4,200/s on one thread and ~5,600/s on two,
+  so the library releases the GIL for only part of the work and threads give about 1.35x, not 2x.
+  Through the pools themselves (2,000 signatures, 32 at a time, busier machine): the event-loop
+  process spent 0.28 ms of CPU per signature signing in place, 0.33 ms with a thread pool (the
+  threads' own CPU is this process's, and they hold the GIL part of the time) and 0.12 ms with a
+  process pool (hand-off only). In a fan-out the event-loop process is the limit (HTTP costs it
+  more than signing does), so processes, which take the most off it, are the default;
+  ``benchmarks/fanout.py --signing-pool`` compares the three end to end.
 - ``thread``: the same in threads of this process (no process start; less parallelism).
 - ``inline``: sign on the event loop, as requests were signed before the pool existed.
 
@@ -155,6 +159,8 @@ class SigningPool:
 
     async def _run(self, batch: list[tuple[_Call, SigningKey, asyncio.Future[dict[str, str]]]]) -> None:
         loop = asyncio.get_running_loop()
+        executor = self._pool()
+        current = self._executor  # what a broken pool is told apart by (the same as executor)
         try:
             # A key's PEM rides along (once per batch) until as many batches as there are workers carried
             # it; after that only a worker that answers None for it gets it again.
@@ -164,19 +170,20 @@ class SigningPool:
                     pems[call[0]] = key.private_key_pem
                     self._pem_sent[call[0]] = self._pem_sent.get(call[0], 0) + 1
             calls = [call for call, _, _ in batch]
-            signed = await loop.run_in_executor(self._pool(), _sign_batch, pems, calls)
+            signed = await loop.run_in_executor(executor, _sign_batch, pems, calls)
             missing = [i for i, headers in enumerate(signed) if headers is None]
             if missing:  # a worker new to a key: the same calls with the PEMs, parsed there once
                 again = [calls[i] for i in missing]
                 pems = {batch[i][0][0]: batch[i][1].private_key_pem for i in missing}
-                answers = await loop.run_in_executor(self._pool(), _sign_batch, pems, again)
+                answers = await loop.run_in_executor(executor, _sign_batch, pems, again)
                 for i, headers in zip(missing, answers, strict=True):
                     signed[i] = headers
         except BrokenProcessPool:
-            log.warning("a signing process died: the pool starts again")
-            broken, self._executor = self._executor, None
-            if broken is not None:
-                broken.shutdown(wait=False, cancel_futures=True)
+            if current is not None and self._executor is current:  # not yet replaced for another batch
+                log.warning("a signing process died: the pool starts again")
+                self._executor = None
+                self._pem_sent.clear()  # the new processes know no key
+                current.shutdown(wait=False, cancel_futures=True)
             signed = [_sign_here(key, call[1], *call[3:]) for call, key, _ in batch]
         except BaseException as exc:
             for _, _, future in batch:

@@ -4,6 +4,8 @@ parses a key once (the PEM crosses to a process only the first time), and the po
 from __future__ import annotations
 
 import asyncio
+import os
+import signal
 from concurrent.futures import Executor, Future
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -60,8 +62,9 @@ async def test_process_pool_signs_verifiably_and_sends_each_pem_at_most_once_per
 
     def recording_pool() -> Executor:
         nonlocal recorder
-        if recorder is None:
-            recorder = RecordingExecutor(real_pool())
+        inner = real_pool()
+        if recorder is None or recorder.inner is not inner:
+            recorder = RecordingExecutor(inner)
         return recorder
 
     pool._pool = recording_pool  # type: ignore[method-assign]
@@ -74,21 +77,40 @@ async def test_process_pool_signs_verifiably_and_sends_each_pem_at_most_once_per
             for (key, _), body, scheme in calls
         ))  # fmt: skip
         assert pool.started
+        for ((key, public_pem), body, scheme), headers in zip(calls, signed, strict=True):
+            await check(headers, key, public_pem, body, scheme)
+        assert recorder is not None
+        sent = [call for _, batch in recorder.batches for call in batch]
+        pems_sent = [pem for pems, _ in recorder.batches for pem in pems.values()]
+        # Calls carry a handle, never a key; each key's PEM crossed to the workers a few times at most (once
+        # per worker, and again only for a worker that missed it), not once per call.
+        assert all(key.private_key_pem not in repr(call) for call in sent for (key, _) in signers)
+        assert {pem for pem in pems_sent} == {key.private_key_pem for key, _ in signers}
+        assert len(pems_sent) <= 2 * 2 * len(signers)  # two workers; a missed key is resent once
+        assert len(sent) <= len(calls) * 1.5  # few calls were made twice (only those of a missed key)
+        assert len(recorder.batches) < len(calls) / 4  # calls waiting for a busy worker leave together
+        # A signing process killed: the calls it had are signed in place, and the pool starts again.
+        assert recorder is not None
+        first = recorder.inner
+        os.kill(next(iter(getattr(first, "_processes", {}))), signal.SIGKILL)
+        async with asyncio.timeout(10):
+            while not getattr(first, "_broken", False):  # noqa: ASYNC110 - the executor's own thread notices
+                await asyncio.sleep(0.01)
+        ((key, public_pem),) = signers[:1]
+        for _ in range(3):
+            again = await asyncio.gather(*(
+                pool.sign(key, DRAFT_CAVAGE, method="POST", url=INBOX, body=b"{}", content_type=AS2)
+                for _ in range(8)
+            ))  # fmt: skip
+            for headers in again:
+                await check(headers, key, public_pem, b"{}", DRAFT_CAVAGE)
+        assert recorder.inner is not first and pool.started  # a new pool signs now
+        calls_before = len(recorder.batches)
+        await pool.sign(key, RFC9421, method="POST", url=INBOX, body=b"{}", content_type=AS2)
+        assert len(recorder.batches) > calls_before
     finally:
         await pool.aclose()
     assert not pool.started
-    for ((key, public_pem), body, scheme), headers in zip(calls, signed, strict=True):
-        await check(headers, key, public_pem, body, scheme)
-    assert recorder is not None
-    sent = [call for _, batch in recorder.batches for call in batch]
-    pems_sent = [pem for pems, _ in recorder.batches for pem in pems.values()]
-    # Calls carry a handle, never a key; each key's PEM crossed to the workers a few times at most (once
-    # per worker, and again only for a worker that missed it), not once per call.
-    assert all(key.private_key_pem not in repr(call) for call in sent for (key, _) in signers)
-    assert {pem for pem in pems_sent} == {key.private_key_pem for key, _ in signers}
-    assert len(pems_sent) <= 2 * 2 * len(signers)  # two workers; a missed key is resent once
-    assert len(sent) <= len(calls) * 1.5  # few calls were made twice (only those of a missed key)
-    assert len(recorder.batches) < len(calls) / 4  # calls waiting for a busy worker leave together
 
 
 async def test_signature_auth_with_a_pool_signs_what_httpx_sends() -> None:
