@@ -36,6 +36,8 @@ import hashlib
 import logging
 import multiprocessing
 import os
+import threading
+import time
 from concurrent.futures import Executor, ProcessPoolExecutor, ThreadPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 
@@ -80,6 +82,18 @@ def _sign_batch(pems: dict[str, str], calls: list[_Call]) -> list[dict[str, str]
     return signed
 
 
+def _watch_parent(parent: int) -> None:
+    """Runs in each worker process: end it when the process that started it is gone (killed without
+    closing its pool), so no signing process outlives its worker."""
+
+    def watch() -> None:
+        while os.getppid() == parent:
+            time.sleep(1.0)
+        os._exit(0)
+
+    threading.Thread(target=watch, name="parent-watch", daemon=True).start()
+
+
 def _sign_here(
     key: SigningKey, scheme: str, method: str, url: str, body: bytes | None, content_type: str | None
 ) -> dict[str, str]:
@@ -120,8 +134,9 @@ class SigningPool:
                 # spawn, not fork: this process runs threads (the database driver's, the resolver's), and
                 # a forked child could inherit a lock one of them held.
                 self._executor = ProcessPoolExecutor(
-                    max_workers=self.workers, mp_context=multiprocessing.get_context("spawn")
-                )
+                    max_workers=self.workers, mp_context=multiprocessing.get_context("spawn"),
+                    initializer=_watch_parent, initargs=(os.getpid(),),
+                )  # fmt: skip
             else:
                 self._executor = ThreadPoolExecutor(max_workers=self.workers, thread_name_prefix="signing")
             log.info("signing pool started: %d %s worker(s)", self.workers, self.kind)

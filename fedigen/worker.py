@@ -192,6 +192,7 @@ class Worker:
         try:
             await self._loop("upkeep", self._upkeep_once, self._wakeup)
         finally:
+            self.stop()  # cancelled (Ctrl-C): the other loops finish their work in hand and end too
             await generation
             await inbox
             await media
