@@ -8,9 +8,10 @@ tried only once a day (a probe), and a success makes it available again (as Mast
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import logging
-from collections.abc import Sequence
+from collections.abc import AsyncIterator, Collection, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -20,7 +21,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from activitypub.domains import DomainPolicies
 from activitypub.errors import FetchError, RemoteStatusError
 from activitypub.fetch import Fetcher
-from activitypub.signing import SignatureAuth, SigningKey
+from activitypub.signing import HeaderSigner, SignatureAuth, SigningKey
 from storage import queue
 from storage.db import SessionFactory
 from storage.models import Activity, Actor, Delivery, Host, utcnow
@@ -39,8 +40,21 @@ class DeliveryPolicy:
     max_attempts: int = 18
     max_age: timedelta = timedelta(hours=48)
     unavailable_after: timedelta = timedelta(days=3)
+    # Deliveries being signed and sent at once, in all; and to one host.
     concurrency: int = 32
+    per_host: int = 4
     lease: timedelta = timedelta(minutes=2)
+
+
+#: A claimed delivery is not sent once its lease has less than this left: another worker may take it
+#: when the lease ends, and the row is then theirs to send (and to record).
+LEASE_MARGIN = timedelta(seconds=15)
+#: Outcomes are written together: every RECORD_BATCH outcomes or RECORD_EVERY seconds, whichever is first.
+RECORD_BATCH = 200
+RECORD_EVERY = 0.05
+#: From a claim this big on, signing goes to the signing pool (which then starts and stays in use); a
+#: trickle of deliveries is signed in place, never paying for starting worker processes.
+POOL_FROM = 16
 
 
 @dataclass
@@ -51,33 +65,162 @@ class _Result:
     error: str | None
     retry_after: str | None = None
     skipped: bool = False
+    # Not sent: the lease ran short before a slot was free (the row is left for whoever claims it next).
+    lost: bool = False
 
     @property
     def ok(self) -> bool:
         return self.error is None
 
 
+@dataclass(frozen=True)
+class _Work:
+    delivery_id: int
+    host: str
+    inbox: str
+    body: bytes
+    key: SigningKey
+    locked_until: datetime
+
+
+@dataclass
+class _Claimed:
+    work: list[_Work]
+    skipped: list[_Result]
+    leases: dict[int, datetime | None]
+
+    def __len__(self) -> int:
+        return len(self.leases)
+
+
+class _HostSlots:
+    """At most ``limit`` deliveries to one host being sent at once; counts what each host has in hand."""
+
+    def __init__(self, limit: int) -> None:
+        self.limit = max(1, limit)
+        self._slots: dict[str, tuple[asyncio.Semaphore, int]] = {}
+
+    def full(self) -> set[str]:
+        """Hosts with at least ``limit`` deliveries in hand (claimed and not finished)."""
+        return {host for host, (_, held) in self._slots.items() if held >= self.limit}
+
+    @contextlib.asynccontextmanager
+    async def slot(self, host: str) -> AsyncIterator[None]:
+        semaphore, held = self._slots.get(host) or (asyncio.Semaphore(self.limit), 0)
+        self._slots[host] = (semaphore, held + 1)
+        try:
+            async with semaphore:
+                yield
+        finally:
+            semaphore, held = self._slots[host]
+            if held <= 1:
+                del self._slots[host]  # no growth with the number of hosts ever delivered to
+            else:
+                self._slots[host] = (semaphore, held - 1)
+
+
 class Deliverer:
-    """Runs claimed delivery rows: one signed POST each, many at once."""
+    """Runs claimed delivery rows: one signed POST each, many at once.
+
+    :meth:`run_once` does one batch (tests drive it); :meth:`run` is the worker's loop, which claims the
+    next batch while the current one is signed and sent, and records outcomes in groups.
+    """
 
     def __init__(
         self, sessions: SessionFactory, fetcher: Fetcher, policy: DeliveryPolicy,
-        domains: DomainPolicies | None = None,
+        domains: DomainPolicies | None = None, signing: HeaderSigner | None = None,
     ) -> None:  # fmt: skip
         self.sessions = sessions
         self.fetcher = fetcher
         self.policy = policy
         # Suspended (and, in allowlist mode, not allowed) hosts get nothing: their deliveries are dropped.
         self.domains = domains
+        # Signs off the event loop once deliveries come in numbers (POOL_FROM); None: always in place.
+        self.signing = signing
+        self._offload = False
         self._semaphore = asyncio.Semaphore(policy.concurrency)
+        self._hosts = _HostSlots(policy.per_host)
 
     async def run_once(self, limit: int = 200) -> int:
         """Claim up to ``limit`` due deliveries and run them; returns how many were claimed."""
+        claimed = await self._claim(limit)
+        if not claimed:
+            return 0
+        results = claimed.skipped + list(await asyncio.gather(*(self._deliver(w) for w in claimed.work)))
+        await self._record(results, claimed.leases, utcnow())
+        return len(claimed)
+
+    async def run(self, stopping: asyncio.Event, wakeup: asyncio.Event, poll_interval: float) -> None:
+        """Deliver until ``stopping`` is set, then finish what is in hand and return.
+
+        At most ``2 x concurrency`` claimed deliveries are in hand: the next batch is claimed as soon as
+        no more than ``concurrency`` are, so claiming overlaps sending, and a claimed row waits at most
+        for one batch ahead of it (well inside its lease).
+        """
+        width = self.policy.concurrency
+        sending: set[asyncio.Task[_Result]] = set()
+        done: list[_Result] = []
+        leases: dict[int, datetime | None] = {}
+        oldest = 0.0
+        idle = False  # the last claim found nothing: wait for a wake-up or the poll interval
+        loop = asyncio.get_running_loop()
+        while True:
+            if not stopping.is_set() and not idle and len(sending) <= width:
+                try:
+                    claimed = await self._claim(
+                        2 * width - len(sending), per_host=self.policy.per_host, skip_hosts=self._hosts.full()
+                    )
+                except Exception:  # keep the loop alive through database hiccups
+                    log.exception("claiming deliveries failed")
+                    claimed = _Claimed([], [], {})
+                idle = not claimed
+                leases |= claimed.leases
+                if claimed.skipped and not done:
+                    oldest = loop.time()
+                done += claimed.skipped
+                sending |= {asyncio.create_task(self._deliver(w)) for w in claimed.work}
+            finished = {t for t in sending if t.done()}
+            sending -= finished
+            if finished and not done:
+                oldest = loop.time()
+            done += [t.result() for t in finished]
+            if done and (len(done) >= RECORD_BATCH or loop.time() - oldest >= RECORD_EVERY or not sending):
+                try:
+                    await self._record(done, leases, utcnow())
+                except Exception:  # the rows stay running; their leases end and they are sent again
+                    log.exception("recording deliveries failed")
+                for result in done:
+                    leases.pop(result.delivery_id, None)
+                done = []
+            if stopping.is_set() and not sending:
+                return
+            wake = asyncio.ensure_future(wakeup.wait())
+            timeout = RECORD_EVERY if done else (poll_interval if idle or not sending else None)
+            ready, _ = await asyncio.wait(
+                sending | {wake}, timeout=timeout, return_when=asyncio.FIRST_COMPLETED
+            )
+            wake.cancel()
+            if wake in ready or (idle and not ready):
+                wakeup.clear()
+                idle = False
+
+    async def aclose(self) -> None:
+        """Stop the signing pool (it starts again if deliveries come later)."""
+        close = getattr(self.signing, "aclose", None)
+        if close is not None:
+            await close()
+
+    async def _claim(self, limit: int, *, per_host: int = 0, skip_hosts: Collection[str] = ()) -> _Claimed:
+        if limit <= 0:
+            return _Claimed([], [], {})
         async with self.sessions() as session, session.begin():
-            rows = await queue.claim(session, Delivery, limit=limit, lease=self.policy.lease)
+            lease = self.policy.lease
+            rows = await queue.claim(
+                session, Delivery, limit=limit, lease=lease, per_host=per_host, skip_hosts=skip_hosts
+            )
             if not rows:
-                return 0
-            claimed = [(r.id, r.activity_id, r.inbox_url, r.host, r.attempts, r.created_at) for r in rows]
+                return _Claimed([], [], {})
+            claimed = [(r.id, r.activity_id, r.inbox_url, r.host, r.locked_until) for r in rows]
             activity_ids = {r[1] for r in claimed}
             activities = {
                 a.id: a for a in await session.scalars(select(Activity).where(Activity.id.in_(activity_ids)))
@@ -88,13 +231,18 @@ class Deliverer:
                 h.domain: h
                 for h in await session.scalars(select(Host).where(Host.domain.in_({r[3] for r in claimed})))
             }
+        if len(claimed) >= POOL_FROM:
+            self._offload = True
         now = utcnow()
         bodies = {a.id: json.dumps(a.document).encode() for a in activities.values()}
-        tasks = []
-        skipped: list[_Result] = []
-        for delivery_id, activity_id, inbox, host, _attempts, _created in claimed:
+        keys = {
+            a.id: SigningKey(a.public_key_id or f"{a.ap_id}#main-key", a.private_key_pem or "")
+            for a in actors.values()
+        }
+        result = _Claimed([], [], {r[0]: r[4] for r in claimed})
+        for delivery_id, activity_id, inbox, host, locked_until in claimed:
             if self.domains is not None and await self.domains.refused(inbox):
-                skipped.append(_Result(delivery_id, host, None, REFUSED, skipped=True))
+                result.skipped.append(_Result(delivery_id, host, None, REFUSED, skipped=True))
                 continue
             host_row = hosts.get(host)
             if (
@@ -103,38 +251,55 @@ class Deliverer:
                 and host_row.last_failure_at
                 and (now - host_row.last_failure_at < PROBE_INTERVAL)
             ):
-                skipped.append(_Result(delivery_id, host, None, "host unavailable", skipped=True))
+                result.skipped.append(_Result(delivery_id, host, None, "host unavailable", skipped=True))
                 continue
             activity = activities[activity_id]
-            tasks.append(self._post(delivery_id, host, inbox, bodies[activity_id], actors[activity.actor_id]))
-        results = skipped + list(await asyncio.gather(*tasks))
-        await self._record(results, {r[0]: r for r in claimed}, now)
-        return len(claimed)
+            assert locked_until is not None  # claim() sets the lease
+            work = _Work(delivery_id, host, inbox, bodies[activity_id], keys[activity.actor_id], locked_until)
+            result.work.append(work)
+        return result
 
-    async def _post(self, delivery_id: int, host: str, inbox: str, body: bytes, actor: Actor) -> _Result:
-        async with self._semaphore:
-            key = SigningKey(actor.public_key_id or f"{actor.ap_id}#main-key", actor.private_key_pem or "")
+    async def _deliver(self, work: _Work) -> _Result:
+        async with self._semaphore, self._hosts.slot(work.host):
+            if utcnow() >= work.locked_until - LEASE_MARGIN:
+                log.warning("delivery %s not sent: its lease ran short while it waited", work.delivery_id)
+                return _Result(work.delivery_id, work.host, None, "lease ran short", lost=True)
+            auth = SignatureAuth(work.key, pool=self.signing if self._offload else None)
             try:
-                response = await self.fetcher.post(inbox, body, auth=SignatureAuth(key))
+                response = await self.fetcher.post(work.inbox, work.body, auth=auth)
             except RemoteStatusError as exc:
-                return _Result(delivery_id, host, exc.status, str(exc), exc.retry_after)
+                return _Result(work.delivery_id, work.host, exc.status, str(exc), exc.retry_after)
             except FetchError as exc:
-                return _Result(delivery_id, host, None, str(exc) or type(exc).__name__)
+                return _Result(work.delivery_id, work.host, None, str(exc) or type(exc).__name__)
+            except Exception as exc:  # a bug must not stop the loop: the row is retried as after a failure
+                log.exception("delivery %s to %s failed unexpectedly", work.delivery_id, work.inbox)
+                return _Result(work.delivery_id, work.host, None, f"{type(exc).__name__}: {exc}")
             if 200 <= response.status_code < 300:
-                return _Result(delivery_id, host, response.status_code, None)
+                return _Result(work.delivery_id, work.host, response.status_code, None)
             return _Result(
-                delivery_id, host, response.status_code, f"HTTP {response.status_code}",
+                work.delivery_id, work.host, response.status_code, f"HTTP {response.status_code}",
                 response.headers.get("retry-after"),
             )  # fmt: skip
 
-    async def _record(self, results: Sequence[_Result], claimed: dict[int, object], now: datetime) -> None:
+    async def _record(
+        self, results: Sequence[_Result], leases: Mapping[int, datetime | None], now: datetime
+    ) -> None:
+        """Write outcomes, each only while its row is still ours: running under the lease we took (a row
+        whose lease ended may have been claimed by another worker, whose outcome it then is)."""
+        ours = [r for r in results if not r.lost]
+        if not ours:
+            return
         async with self.sessions() as session, session.begin():
-            rows = {d.id: d for d in await session.scalars(select(Delivery).where(Delivery.id.in_(claimed)))}
+            wanted = select(Delivery).where(Delivery.id.in_([r.delivery_id for r in ours])).with_for_update()
+            rows = {d.id: d for d in await session.scalars(wanted)}
             ok_hosts: set[str] = set()
             failed_hosts: set[str] = set()
             done_ids: list[int] = []
-            for result in results:
-                row = rows[result.delivery_id]
+            for result in ours:
+                row = rows.get(result.delivery_id)
+                if row is None or row.state != queue.RUNNING or row.locked_until != leases.get(row.id):
+                    log.warning("delivery %s: lease lost before its outcome was written", result.delivery_id)
+                    continue
                 if result.error == REFUSED:
                     row.state, row.locked_until, row.last_error, row.finished_at = (
                         queue.CANCELLED,
@@ -164,7 +329,7 @@ class Deliverer:
             if done_ids:
                 await session.execute(
                     update(Delivery)
-                    .where(Delivery.id.in_(done_ids))
+                    .where(Delivery.id.in_(done_ids), Delivery.state == queue.RUNNING)
                     .values(state=queue.DONE, locked_until=None, last_error=None, finished_at=now)
                     .execution_options(synchronize_session=False)
                 )

@@ -16,9 +16,10 @@ from __future__ import annotations
 
 import email.utils
 import functools
-from collections.abc import Generator
+from collections.abc import AsyncGenerator, Generator
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from typing import Protocol
 from urllib.parse import urldefrag, urlsplit
 
 import httpx
@@ -59,6 +60,11 @@ def _load_private_key(pem: str) -> _PrivateKeyObject:
     if not isinstance(key, rsa.RSAPrivateKey | ed25519.Ed25519PrivateKey):
         raise ValueError("signing keys must be RSA or Ed25519")
     return key
+
+
+def load_private_key(pem: str) -> _PrivateKeyObject:
+    """Our private key of ``pem``, parsed once per process."""
+    return _load_private_key(pem)
 
 
 # --- URLs and clock -----------------------------------------------------------------------------------
@@ -105,24 +111,10 @@ def sign_request(
     now: datetime | None = None,
 ) -> dict[str, str]:
     """Sign with draft-cavage (rsa-sha256; hs2019 if Ed25519): Host, Date, Digest, Content-Type, Signature."""
-    url = urldefrag(url).url
-    headers = {"host": _authority(url), "date": _http_date(_utc(now))}
-    covered = ["(request-target)", "host", "date"]
-    if body is not None:
-        headers["digest"] = cavage.digest_header(body)
-        headers["content-type"] = content_type or DEFAULT_CONTENT_TYPE
-        covered += ["digest", "content-type"]
-    signature = cavage.sign(
-        key_id=key_id,
-        private_key=_load_private_key(private_key_pem),
-        covered=tuple(covered),
-        method=method,
-        target=_request_target(url),
-        headers=headers,
-    )
-    result = {name.title(): value for name, value in headers.items()}
-    result["Signature"] = signature
-    return result
+    return sign_with_key(
+        DRAFT_CAVAGE, method=method, url=url, key_id=key_id, private_key=_load_private_key(private_key_pem),
+        body=body, content_type=content_type, now=now,
+    )  # fmt: skip
 
 
 def sign_request_rfc9421(
@@ -136,19 +128,60 @@ def sign_request_rfc9421(
     now: datetime | None = None,
 ) -> dict[str, str]:
     """Sign with RFC 9421: Host, Date, Content-Type, Content-Digest, Signature-Input, Signature."""
-    url = urldefrag(url).url  # a fragment is never part of a request (Fedify signs it and fails to verify)
-    moment = _utc(now)
-    headers = {"Host": _authority(url), "Date": _http_date(moment)}
-    headers |= rfc9421.sign(
-        method=method,
-        url=url,
+    return sign_with_key(
+        RFC9421, method=method, url=url, key_id=key_id, private_key=_load_private_key(private_key_pem),
+        body=body, content_type=content_type, now=now,
+    )  # fmt: skip
+
+
+def sign_with_key(
+    scheme: str,
+    *,
+    method: str,
+    url: str,
+    key_id: str,
+    private_key: _PrivateKeyObject,
+    body: bytes | None = None,
+    content_type: str | None = None,
+    now: datetime | None = None,
+) -> dict[str, str]:
+    """The headers that sign a request in ``scheme`` with an already loaded key (what the two functions
+    above and the signing pool's workers call)."""
+    if scheme == RFC9421:
+        # A fragment is never part of a request (Fedify signs it and fails to verify).
+        url = urldefrag(url).url
+        moment = _utc(now)
+        signed = {"Host": _authority(url), "Date": _http_date(moment)}
+        signed |= rfc9421.sign(
+            method=method,
+            url=url,
+            key_id=key_id,
+            private_key=private_key,
+            body=body,
+            content_type=(content_type or DEFAULT_CONTENT_TYPE) if body is not None else content_type,
+            created=moment,
+        )
+        return signed
+    if scheme != DRAFT_CAVAGE:
+        raise ValueError(f"unknown signature scheme {scheme!r}")
+    url = urldefrag(url).url
+    headers = {"host": _authority(url), "date": _http_date(_utc(now))}
+    covered = ["(request-target)", "host", "date"]
+    if body is not None:
+        headers["digest"] = cavage.digest_header(body)
+        headers["content-type"] = content_type or DEFAULT_CONTENT_TYPE
+        covered += ["digest", "content-type"]
+    signature = cavage.sign(
         key_id=key_id,
-        private_key=_load_private_key(private_key_pem),
-        body=body,
-        content_type=(content_type or DEFAULT_CONTENT_TYPE) if body is not None else content_type,
-        created=moment,
+        private_key=private_key,
+        covered=tuple(covered),
+        method=method,
+        target=_request_target(url),
+        headers=headers,
     )
-    return headers
+    result = {name.title(): value for name, value in headers.items()}
+    result["Signature"] = signature
+    return result
 
 
 @dataclass(frozen=True)
@@ -159,38 +192,73 @@ class SigningKey:
     private_key_pem: str
 
 
+class HeaderSigner(Protocol):
+    """Something that signs off the event loop (:class:`activitypub.signing_pool.SigningPool`)."""
+
+    async def sign(
+        self, key: SigningKey, scheme: str, *, method: str, url: str, body: bytes | None,
+        content_type: str | None,
+    ) -> dict[str, str]:  # fmt: skip
+        """The signing headers of one request, as :func:`sign_with_key` makes them."""
+        ...
+
+
 class SignatureAuth(httpx.Auth):
     """Signs every request it is given with ``key`` in ``scheme``; with no key, requests go unsigned.
 
     ``key`` may be set after construction: the instance actor's key exists only once the database is
     migrated, and the fetcher is built before that. One instance serves many requests at once, so the
-    scheme is fixed per instance: :meth:`using` gives one for another scheme.
+    scheme is fixed per instance: :meth:`using` gives one for another scheme. With a ``pool``, an
+    async client's requests are signed by it, off the event loop (deliveries); without, in place.
     """
 
     requires_request_body = True
 
-    def __init__(self, key: SigningKey | None = None, scheme: str = DRAFT_CAVAGE) -> None:
+    def __init__(
+        self, key: SigningKey | None = None, scheme: str = DRAFT_CAVAGE, pool: HeaderSigner | None = None
+    ) -> None:
         if scheme not in (DRAFT_CAVAGE, RFC9421):
             raise ValueError(f"unknown signature scheme {scheme!r}")
         self.key = key
         self.scheme = scheme
+        self.pool = pool
 
     def using(self, scheme: str) -> SignatureAuth:
-        """The same key, signing in ``scheme``."""
-        return SignatureAuth(self.key, scheme)
+        """The same key (and pool), signing in ``scheme``."""
+        return SignatureAuth(self.key, scheme, self.pool)
 
     def auth_flow(self, request: httpx.Request) -> Generator[httpx.Request, httpx.Response, None]:
         if self.key is not None:
-            body = request.content if request.method not in ("GET", "HEAD") else None
-            sign = sign_request_rfc9421 if self.scheme == RFC9421 else sign_request
-            request.headers.update(
-                sign(
-                    method=request.method,
-                    url=str(request.url),
-                    key_id=self.key.key_id,
-                    private_key_pem=self.key.private_key_pem,
-                    body=body,
-                    content_type=request.headers.get("content-type"),
-                )  # fmt: skip
-            )
+            request.headers.update(self._sign_here(self.key, request))
         yield request
+
+    async def async_auth_flow(self, request: httpx.Request) -> AsyncGenerator[httpx.Request, httpx.Response]:
+        await request.aread()
+        if self.key is not None:
+            if self.pool is None:
+                request.headers.update(self._sign_here(self.key, request))
+            else:
+                body = request.content if request.method not in ("GET", "HEAD") else None
+                request.headers.update(
+                    await self.pool.sign(
+                        self.key,
+                        self.scheme,
+                        method=request.method,
+                        url=str(request.url),
+                        body=body,
+                        content_type=request.headers.get("content-type"),
+                    )  # fmt: skip
+                )
+        yield request
+
+    def _sign_here(self, key: SigningKey, request: httpx.Request) -> dict[str, str]:
+        body = request.content if request.method not in ("GET", "HEAD") else None
+        sign = sign_request_rfc9421 if self.scheme == RFC9421 else sign_request
+        return sign(
+            method=request.method,
+            url=str(request.url),
+            key_id=key.key_id,
+            private_key_pem=key.private_key_pem,
+            body=body,
+            content_type=request.headers.get("content-type"),
+        )

@@ -2,7 +2,8 @@
 
 Every outgoing request of the activitypub package goes through the one pooled
 ``httpx.AsyncClient`` built by :func:`make_http_client`. Its transport is built directly
-on ``httpcore.AsyncConnectionPool`` with an :class:`AddressGuardBackend`: the pool asks the
+on ``httpcore.AsyncConnectionPool`` (one small pool per host, under one cap on connections to all
+hosts together) with an :class:`AddressGuardBackend`: the pool asks the
 backend for every new TCP connection, the backend resolves the host itself, refuses the
 connection if *any* resolved address is not public, and then connects to the checked IP
 (never resolving the name a second time). Because the check happens at connect time it
@@ -28,6 +29,7 @@ import logging
 import re
 import socket
 import ssl
+from collections import OrderedDict
 from collections.abc import AsyncIterable, AsyncIterator, Awaitable, Callable, Iterable, Iterator
 from urllib.parse import urlsplit
 
@@ -250,9 +252,12 @@ def _httpx_errors(request: httpx.Request) -> Iterator[None]:
 
 
 class _ResponseStream(httpx.AsyncByteStream):
-    def __init__(self, stream: AsyncIterable[bytes], request: httpx.Request) -> None:
+    def __init__(
+        self, stream: AsyncIterable[bytes], request: httpx.Request, done: Callable[[], None] | None = None
+    ) -> None:
         self._stream = stream
         self._request = request
+        self._done = done
 
     async def __aiter__(self) -> AsyncIterator[bytes]:
         with _httpx_errors(self._request):
@@ -260,14 +265,42 @@ class _ResponseStream(httpx.AsyncByteStream):
                 yield chunk
 
     async def aclose(self) -> None:
-        close = getattr(self._stream, "aclose", None)
-        if close is not None:
-            with _httpx_errors(self._request):
-                await close()
+        try:
+            close = getattr(self._stream, "aclose", None)
+            if close is not None:
+                with _httpx_errors(self._request):
+                    await close()
+        finally:
+            done, self._done = self._done, None
+            if done is not None:
+                done()
+
+
+class _Host:
+    """One origin's own httpcore pool, and how many of our requests are using it."""
+
+    def __init__(self, pool: httpcore.AsyncConnectionPool) -> None:
+        self.pool = pool
+        self.active = 0
+
+    def open(self) -> int:
+        return len(self.pool.connections)
+
+    def has_idle(self) -> bool:
+        return any(c.is_available() and not c.has_expired() for c in self.pool.connections)
 
 
 class GuardedTransport(httpx.AsyncBaseTransport):
-    """An httpx transport over an httpcore pool whose connections go through a guard backend."""
+    """An httpx transport over httpcore pools whose connections go through a guard backend.
+
+    Each origin (scheme, host, port) gets a small pool of its own (at most ``max_per_host``
+    connections, kept alive ``keepalive_expiry`` seconds), and at most ``max_connections`` are open to
+    all origins together: a request that needs a new connection when that many are open first closes
+    the idle connections of the origin used longest ago (one httpcore pool for every host would do the
+    same, but httpcore 1.0 walks all of its connections once per connection on every request, which
+    with hundreds of hosts costs milliseconds per request). At most ``max_connections`` requests are
+    in flight; more wait (up to the pool timeout) for one to finish.
+    """
 
     def __init__(
         self,
@@ -277,18 +310,50 @@ class GuardedTransport(httpx.AsyncBaseTransport):
         max_keepalive: int = 20,
         keepalive_expiry: float = 5.0,
         ssl_context: ssl.SSLContext | None = None,
+        max_per_host: int = 8,
     ) -> None:
-        self._pool = httpcore.AsyncConnectionPool(
-            ssl_context=ssl_context or httpx.create_ssl_context(trust_env=False),
-            max_connections=max_connections,
-            max_keepalive_connections=max_keepalive,
-            keepalive_expiry=keepalive_expiry,
-            network_backend=backend,
-        )
+        self._backend = backend
+        self._ssl = ssl_context or httpx.create_ssl_context(trust_env=False)
+        self._max = max(1, max_connections)
+        # Idle connections kept, in all; the rest are closed as their requests end.
+        self._max_idle = max(0, min(max_keepalive, self._max))
+        self._per_host = max(1, min(max_per_host, self._max))
+        self._expiry = keepalive_expiry
+        self._hosts: OrderedDict[tuple[bytes, bytes, int | None], _Host] = OrderedDict()  # least recent first
+        self._slots = asyncio.Semaphore(self._max)
+        # Held while room is counted and made: the request then reaches httpcore, which puts any new
+        # connection in its host's pool before its first await, so the next count includes it.
+        self._room = asyncio.Lock()
+
+    def open_connections(self) -> int:
+        """Connections open (or opening) now, to all hosts together."""
+        return sum(host.open() for host in self._hosts.values())
 
     async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
-        """Send ``request`` through the guarded pool."""
+        """Send ``request`` through its host's guarded pool."""
         assert isinstance(request.stream, httpx.AsyncByteStream)
+        timeouts = request.extensions.get("timeout", {})
+        try:
+            async with asyncio.timeout(timeouts.get("pool")):
+                await self._slots.acquire()
+        except TimeoutError as exc:
+            raise httpx.PoolTimeout("no connection became free in time", request=request) from exc
+        origin = (request.url.raw_scheme, request.url.raw_host, request.url.port)
+        try:
+            host = await self._host_for(origin)
+        except BaseException:
+            self._slots.release()
+            raise
+        host.active += 1
+        released = False
+
+        def release() -> None:
+            nonlocal released
+            if not released:
+                released = True
+                host.active -= 1
+                self._slots.release()
+
         core_request = httpcore.Request(
             method=request.method,
             url=httpcore.URL(
@@ -301,19 +366,66 @@ class GuardedTransport(httpx.AsyncBaseTransport):
             content=request.stream,
             extensions=request.extensions,
         )
-        with _httpx_errors(request):
-            core_response = await self._pool.handle_async_request(core_request)
+        try:
+            with _httpx_errors(request):
+                # No await between counting room (in _host_for) and this call: the new connection is in
+                # the host's pool before anyone counts again.
+                core_response = await host.pool.handle_async_request(core_request)
+        except BaseException:
+            release()
+            raise
         assert isinstance(core_response.stream, AsyncIterable)
         return httpx.Response(
             status_code=core_response.status,
             headers=core_response.headers,
-            stream=_ResponseStream(core_response.stream, request),
+            stream=_ResponseStream(core_response.stream, request, release),
             extensions=core_response.extensions,
         )
 
+    async def _host_for(self, origin: tuple[bytes, bytes, int | None]) -> _Host:
+        """The origin's pool, after making room for one more connection when it has no idle one."""
+        async with self._room:
+            host = self._hosts.get(origin)
+            if host is None:
+                host = self._hosts[origin] = _Host(
+                    httpcore.AsyncConnectionPool(
+                        ssl_context=self._ssl, max_connections=self._per_host,
+                        max_keepalive_connections=self._per_host, keepalive_expiry=self._expiry,
+                        network_backend=self._backend,
+                    )
+                )  # fmt: skip
+            self._hosts.move_to_end(origin)
+            if not host.has_idle():
+                await self._make_room(keep=origin)
+            return host
+
+    async def _make_room(self, keep: tuple[bytes, bytes, int | None]) -> None:
+        """Close idle hosts' pools, least recently used first, until a new connection fits the cap (or
+        the idle ones are within ``max_keepalive``); forget hosts with nothing open."""
+        victims: list[_Host] = []
+        for origin, host in list(self._hosts.items()):
+            if origin != keep and host.active == 0 and host.open() == 0:
+                del self._hosts[origin]
+        total = self.open_connections()
+        idle = sum(host.open() for host in self._hosts.values() if host.active == 0)
+        for origin, host in list(self._hosts.items()):
+            if total < self._max and idle <= self._max_idle:
+                break
+            if origin == keep or host.active:
+                continue
+            count = host.open()
+            del self._hosts[origin]
+            victims.append(host)
+            total -= count
+            idle -= count
+        for host in victims:
+            await host.pool.aclose()
+
     async def aclose(self) -> None:
         """Close every pooled connection."""
-        await self._pool.aclose()
+        hosts, self._hosts = list(self._hosts.values()), OrderedDict()
+        for host in hosts:
+            await host.pool.aclose()
 
 
 def make_http_client(
@@ -323,12 +435,28 @@ def make_http_client(
     connect_timeout: float = 5.0,
     timeout: float = 10.0,
     max_connections: int = 100,
-    max_keepalive: int = 20,
+    max_keepalive: int | None = None,
+    keepalive_expiry: float = 30.0,
+    max_per_host: int = 8,
     resolver: Resolver | None = None,
+    network: httpcore.AsyncNetworkBackend | None = None,
 ) -> httpx.AsyncClient:
-    """Build the process-wide pooled client; private addresses are refused at connect time."""
-    backend = AddressGuardBackend(allow_private_addresses=allow_private_addresses, resolver=resolver)
-    transport = GuardedTransport(backend, max_connections=max_connections, max_keepalive=max_keepalive)
+    """Build the process-wide pooled client; private addresses are refused at connect time.
+
+    At most ``max_connections`` are open at once, to all hosts together (at most ``max_per_host`` to
+    one), and as many requests in flight: a request to a host with no idle connection, when that many
+    are open, closes the idle connections of the host used longest ago, so a fan-out to thousands of
+    hosts keeps a bounded number of sockets. Idle connections are kept ``keepalive_expiry`` seconds for
+    the next request to their host, at most ``max_keepalive`` of them (default: ``max_connections``).
+    ``network`` is the backend under the address guard (tests count connections with it).
+    """
+    backend = AddressGuardBackend(
+        allow_private_addresses=allow_private_addresses, resolver=resolver, inner=network
+    )
+    transport = GuardedTransport(
+        backend, max_connections=max_connections, max_keepalive=max_keepalive or max_connections,
+        keepalive_expiry=keepalive_expiry, max_per_host=max_per_host,
+    )  # fmt: skip
     return httpx.AsyncClient(
         transport=transport,
         headers={"User-Agent": user_agent},

@@ -177,6 +177,16 @@ class FederationSettings:
     delivery_max_age_hours: int = 48
     host_unavailable_after_days: int = 3
     delivery_concurrency: int = 32
+    # Deliveries to one host at once (per worker process); a slow host then holds up only its own.
+    delivery_per_host: int = 4
+    # Where deliveries are signed once they come in numbers: "process" (worker processes, each holding
+    # the keys loaded), "thread", or "inline" (on the event loop); signing_workers 0 = one per core.
+    signing_pool: str = "process"
+    signing_workers: int = 0
+    # The outgoing HTTP pool: connections open at once to all hosts together (idle ones are closed to
+    # make room for another host), and how long an idle connection to a host is kept for reuse.
+    http_max_connections: int = 256
+    http_keepalive_seconds: float = 30.0
     user_agent: str = ""
     # "open": federate with every domain not suspended; "allowlist" ("limited federation"): only with
     # the domains in the allow list (`fedigen domain allow`, /api/v1/admin/domain_allows).
@@ -435,6 +445,14 @@ def _validate(settings: Settings) -> None:
         raise ConfigError("federation.webfinger_scheme: expected http or https")
     if settings.federation.mode not in ("open", "allowlist"):
         raise ConfigError(f"federation.mode: expected open or allowlist, got {settings.federation.mode!r}")
+    fed = settings.federation
+    if fed.signing_pool not in ("process", "thread", "inline"):
+        raise ConfigError(f"federation.signing_pool: expected process, thread or inline: {fed.signing_pool}")
+    for key in ("delivery_concurrency", "delivery_per_host", "http_max_connections"):
+        if getattr(fed, key) < 1:
+            raise ConfigError(f"federation.{key}: must be at least 1")
+    if fed.signing_workers < 0 or fed.http_keepalive_seconds < 0:
+        raise ConfigError("federation.signing_workers and http_keepalive_seconds: must not be negative")
     if settings.federation.show_domain_blocks not in ("all", "users", "disabled"):
         raise ConfigError("federation.show_domain_blocks: expected all, users or disabled")
     if not 1 <= settings.server.port <= 65535:

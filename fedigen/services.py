@@ -20,6 +20,7 @@ from activitypub.fetch import Fetcher
 from activitypub.resolver import Resolver
 from activitypub.schemes import SignatureSchemes
 from activitypub.signing import SignatureAuth, SigningKey
+from activitypub.signing_pool import SigningPool
 from activitypub.transport import make_http_client
 from activitypub.urls import LocalUrls
 from fedigen.config import ConfigError, Settings
@@ -166,7 +167,10 @@ async def open_services(
         allow_private_addresses=fed.allow_private_addresses,
         user_agent=settings.user_agent,
         timeout=fed.fetch_timeout,
-        max_connections=max(100, fed.delivery_concurrency * 2),
+        # Room for every delivery in flight, and for fetches beside them.
+        max_connections=max(fed.http_max_connections, fed.delivery_concurrency + 8),
+        keepalive_expiry=fed.http_keepalive_seconds,
+        max_per_host=max(8, fed.delivery_per_host + 4),  # deliveries to a host, and fetches beside them
     )
     urls = LocalUrls(settings.base_url)
     signer = InstanceKeySigner(sessions, urls)
@@ -192,6 +196,7 @@ async def open_services(
         max_age=timedelta(hours=fed.delivery_max_age_hours),
         unavailable_after=timedelta(days=fed.host_unavailable_after_days),
         concurrency=fed.delivery_concurrency,
+        per_host=fed.delivery_per_host,
     )
     gen = settings.generation
     backend_http = httpx.AsyncClient(
@@ -200,7 +205,10 @@ async def open_services(
     services = Services(
         settings=settings, engine=engine, sessions=sessions, reads=reads, http=http, urls=urls,
         fetcher=fetcher, resolver=resolver, signer=signer,
-        deliverer=Deliverer(sessions, fetcher, policy, resolver.domains),
+        deliverer=Deliverer(
+            sessions, fetcher, policy, resolver.domains,
+            signing=SigningPool(workers=fed.signing_workers, kind=fed.signing_pool),
+        ),
         backend_http=backend_http, media=media_context(settings), job_settings=job_settings(settings),
         rules=PromptRules(max_chars=gen.max_prompt_chars, blocked_terms=gen.blocked_terms,
                           blocked_patterns=gen.blocked_patterns, refusal_message=gen.refusal_message),
@@ -218,6 +226,7 @@ async def open_services(
             pass
         if services.jobs is not None:
             await services.jobs.aclose()
+        await services.deliverer.aclose()
         await backend_http.aclose()
         if own_http:
             await http.aclose()

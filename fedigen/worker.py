@@ -51,6 +51,7 @@ class Worker:
         self._chased_at: float | None = None
         self._stopping = asyncio.Event()
         self._wakeup = asyncio.Event()
+        self._deliveries_wakeup = asyncio.Event()
         self._jobs_wakeup = asyncio.Event()
         self._inbox_wakeup = asyncio.Event()
         self._media_wakeup = asyncio.Event()
@@ -177,19 +178,26 @@ class Worker:
         """Work until stop() is called, sleeping poll_interval when the queues are empty.
 
         Generation jobs run in a loop of their own beside the other queues, so a long job never holds
-        up inbox processing or deliveries.
+        up inbox processing or deliveries. Deliveries have their own loop too (the Deliverer's, which
+        claims the next batch while the current one is sent); its signing pool stops with the worker.
         """
         jobs = runner(self.services)
         self.services.wakeups.append(self.wake)
         generation = asyncio.create_task(self._loop("generation", jobs.run_once, self._jobs_wakeup))
         inbox = asyncio.create_task(self._inbox_loop())
         media = asyncio.create_task(self._loop("media", self._media_once, self._media_wakeup))
+        deliverer = self.services.deliverer
+        interval = self.services.settings.worker.poll_interval
+        deliveries = asyncio.create_task(deliverer.run(self._stopping, self._deliveries_wakeup, interval))
         try:
-            await self._loop("deliveries", self._deliveries_once, self._wakeup)
+            await self._loop("upkeep", self._upkeep_once, self._wakeup)
         finally:
+            self.stop()  # cancelled (Ctrl-C): the other loops finish their work in hand and end too
             await generation
             await inbox
             await media
+            await deliveries
+            await deliverer.aclose()
             self.services.wakeups.remove(self.wake)
 
     async def _outgoing_once(self) -> int:
@@ -199,10 +207,22 @@ class Worker:
         # Polls first: an ended poll's final counts and batched vote counts go out in the same pass.
         worked = await polls.run_due(self.services)
         worked += await self.services.deliverer.run_once(limit=200)
+        await self._housekeeping()
+        return worked
+
+    async def _upkeep_once(self) -> int:
+        """The running worker's pass beside the Deliverer's own loop: poll ends and vote counts to queue
+        (the Deliverer is woken to send them), then the housekeeping of _deliveries_once."""
+        worked = await polls.run_due(self.services)
+        if worked:
+            self._deliveries_wakeup.set()
+        await self._housekeeping()
+        return worked
+
+    async def _housekeeping(self) -> None:
         await self.purge_finished()
         await self.purge_suspended()
         await self.chase_quote_requests()
-        return worked
 
     async def chase_quote_requests(self, *, force: bool = False) -> int:
         """Ask again for unanswered quote authorisations, then fall back (at most once per
@@ -284,6 +304,7 @@ class Worker:
     def wake(self) -> None:
         """Start the next pass now: work was queued by this process (other processes poll)."""
         self._wakeup.set()
+        self._deliveries_wakeup.set()
         self._jobs_wakeup.set()
         self._inbox_wakeup.set()
         self._media_wakeup.set()
