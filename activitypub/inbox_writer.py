@@ -25,7 +25,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import or_, select
+from sqlalchemy import String, cast, literal, or_, select, union_all
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
@@ -69,6 +69,7 @@ class InboxWriter:
         self._arrived = asyncio.Event()
         self._full = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
+        self._conn: AsyncConnection | None = None  # the writer's own: no pool checkout per group
         self._closing = False
         self.groups = 0  # committed groups, for tests and benchmarks
 
@@ -97,6 +98,20 @@ class InboxWriter:
         if self._task is not None:
             await self._task
             self._task = None
+        await self._drop_connection()
+
+    async def _connection(self) -> AsyncConnection:
+        if self._conn is None or self._conn.closed:
+            self._conn = await self.engine.connect()
+        return self._conn
+
+    async def _drop_connection(self) -> None:
+        conn, self._conn = self._conn, None
+        if conn is not None:
+            try:
+                await conn.close()
+            except Exception as exc:  # noqa: BLE001 - a broken connection is dropped either way
+                log.debug("closing the inbox writer's connection: %s", exc)
 
     async def _run(self) -> None:
         while True:
@@ -121,6 +136,7 @@ class InboxWriter:
         try:
             outcomes = await self._commit(group)
         except Exception as exc:  # noqa: BLE001 - any failure must answer its requests, never 202
+            await self._drop_connection()  # a fresh one for the next attempt
             if len(group) > 1:
                 log.warning("storing %d inbox rows failed (%s); storing them one by one", len(group), exc)
                 for item in group:
@@ -139,15 +155,15 @@ class InboxWriter:
     async def _commit(self, group: list[Accepted]) -> list[bool | BaseException]:
         """One transaction for the group; each item's outcome: new, duplicate, or the refusal."""
         outcomes: list[bool | BaseException] = [False] * len(group)
-        async with self.engine.begin() as conn:  # SQLite: BEGIN IMMEDIATE, the one writer
-            version = await conn.scalar(select(ModerationVersion.value).where(ModerationVersion.id == 1))
-            if await self.domains.up_to(version or 0):
+        conn = await self._connection()
+        async with conn.begin():  # SQLite: BEGIN IMMEDIATE, the one writer
+            version, refused = await _version_and_refused(conn, {item.row["actor_ap_id"] for item in group})
+            if await self.domains.up_to(version):
                 for i, item in enumerate(group):
                     for host in item.hosts:
                         if await self.domains.refused(host):
                             outcomes[i] = BlockedError("your domain is blocked here")
                             break
-            refused = await _refused_actors(conn, {item.row["actor_ap_id"] for item in group})
             rows: dict[str, dict[str, Any]] = {}
             for i, item in enumerate(group):
                 if isinstance(outcomes[i], BaseException):
@@ -164,14 +180,18 @@ class InboxWriter:
         return outcomes
 
 
-async def _refused_actors(conn: AsyncConnection, actors: set[str]) -> set[str]:
-    """Those of ``actors`` deleted, or suspended by a moderator (fedigen.social.account_moderation)."""
-    found = await conn.scalars(
-        select(Actor.ap_id).where(
-            Actor.ap_id.in_(actors), or_(Actor.deleted_at.is_not(None), Actor.suspended_at.is_not(None))
-        )
+async def _version_and_refused(conn: AsyncConnection, actors: set[str]) -> tuple[int, set[str]]:
+    """In one statement (one round trip): the domain policies' version, and those of ``actors`` deleted or
+    suspended by a moderator (fedigen.social.account_moderation)."""
+    version = select(literal("v").label("kind"), cast(ModerationVersion.value, String).label("value")).where(
+        ModerationVersion.id == 1
     )
-    return set(found)
+    refused = select(literal("a"), Actor.ap_id).where(
+        Actor.ap_id.in_(actors), or_(Actor.deleted_at.is_not(None), Actor.suspended_at.is_not(None))
+    )
+    rows = (await conn.execute(union_all(version, refused))).all()
+    value = next((int(v) for kind, v in rows if kind == "v"), 0)
+    return value, {v for kind, v in rows if kind == "a"}
 
 
 async def _insert(conn: AsyncConnection, rows: list[dict[str, Any]]) -> set[str]:
