@@ -3,9 +3,10 @@
 One writer per process. An inbox POST that passed its checks (:func:`activitypub.inbox.receive`) hands
 its row to :meth:`InboxWriter.submit` and waits; the writer takes what has arrived, up to ``max_items``
 rows or ``interval`` seconds after the first, and stores the group in one transaction with SQLAlchemy
-Core on a pooled connection (no ORM session): one multi-row ``INSERT ... ON CONFLICT (activity_ap_id) DO
-NOTHING RETURNING``, the same statement on SQLite and PostgreSQL. Only after the commit does each
-waiting request learn its outcome, so a 202 is never given for a row a crash could lose.
+Core on a connection of its own (no ORM session, no pool checkout): one ``INSERT ... ON CONFLICT
+(activity_ap_id) DO NOTHING RETURNING`` with the group's rows (sent as multi-row VALUES), the same
+statement on SQLite and PostgreSQL. Only after the commit does each waiting request learn its outcome,
+so a 202 is never given for a row a crash could lose.
 
 In the same transaction, before the insert, the group is checked against what may have changed since
 its requests were checked (other processes commit too): the domain policies' version counter (read
@@ -25,7 +26,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import String, cast, literal, or_, select, union_all
+from sqlalchemy import String, Table, cast, literal, or_, select, union_all
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
@@ -35,6 +36,7 @@ from activitypub.errors import BlockedError, InboxUnavailableError
 from storage.models import Actor, InboxItem, ModerationVersion
 
 log = logging.getLogger(__name__)
+INBOX_ITEMS: Table = InboxItem.__table__  # type: ignore[assignment]
 
 
 @dataclass
@@ -195,14 +197,17 @@ async def _version_and_refused(conn: AsyncConnection, actors: set[str]) -> tuple
 
 
 async def _insert(conn: AsyncConnection, rows: list[dict[str, Any]]) -> set[str]:
-    """Insert the rows, skipping activity ids already stored; the ids inserted."""
+    """Insert the rows, skipping activity ids already stored; the ids inserted.
+
+    One statement compiled once (Core on the table, not the ORM entity) and executed with the group's
+    rows: SQLAlchemy sends them as multi-row VALUES ("insertmanyvalues") on both databases.
+    """
     insert = postgresql_insert if conn.dialect.name == "postgresql" else sqlite_insert
     stmt = (
-        insert(InboxItem)
-        .values(rows)
+        insert(INBOX_ITEMS)
         # The dedupe record: a replay (or the same activity at the shared and a personal inbox at once)
         # inserts nothing.
         .on_conflict_do_nothing(index_elements=["activity_ap_id"])
-        .returning(InboxItem.activity_ap_id)
+        .returning(INBOX_ITEMS.c.activity_ap_id)
     )
-    return set(await conn.scalars(stmt))
+    return set((await conn.execute(stmt, rows)).scalars())
