@@ -15,7 +15,8 @@ or suspended as an account. Dedupe holds within a group (the first of the same i
 are duplicates) and across groups (the unique activity id).
 
 A failed commit answers every request of its group with :class:`InboxUnavailableError` (503, so the
-sender retries) after retrying the group's rows one by one, so one bad row cannot refuse the others.
+sender retries). When the database refused a row (an integrity or data error), the group's rows are
+tried again one by one first, so one bad row cannot refuse the others.
 """
 
 from __future__ import annotations
@@ -29,6 +30,7 @@ from typing import Any
 from sqlalchemy import String, Table, cast, literal, or_, select, union_all
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.exc import DataError, IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from activitypub.domains import DomainPolicies
@@ -137,15 +139,20 @@ class InboxWriter:
     async def _store(self, group: list[Accepted]) -> None:
         try:
             outcomes = await self._commit(group)
-        except Exception as exc:  # noqa: BLE001 - any failure must answer its requests, never 202
-            await self._drop_connection()  # a fresh one for the next attempt
+        except (IntegrityError, DataError) as exc:
+            # A row the database refuses (too long for its column, a recipient deleted meanwhile): the
+            # others of its group are stored one by one, so one bad row refuses only its own request.
+            await self._drop_connection()
             if len(group) > 1:
                 log.warning("storing %d inbox rows failed (%s); storing them one by one", len(group), exc)
                 for item in group:
                     await self._store([item])
                 return
-            log.error("could not store inbox row %s: %s", group[0].row.get("activity_ap_id"), exc)
-            group[0].settle(error=InboxUnavailableError("the activity could not be stored; try again"))
+            self._fail(group, exc)
+            return
+        except Exception as exc:  # noqa: BLE001 - any failure must answer its requests, never 202
+            await self._drop_connection()  # a fresh one for the next group
+            self._fail(group, exc)
             return
         self.groups += 1
         for item, outcome in zip(group, outcomes, strict=True):
@@ -153,6 +160,12 @@ class InboxWriter:
                 item.settle(error=outcome)
             else:
                 item.settle(outcome)
+
+    @staticmethod
+    def _fail(group: list[Accepted], exc: Exception) -> None:
+        log.error("could not store %d inbox row(s): %s", len(group), exc)
+        for item in group:
+            item.settle(error=InboxUnavailableError("the activity could not be stored; try again"))
 
     async def _commit(self, group: list[Accepted]) -> list[bool | BaseException]:
         """One transaction for the group; each item's outcome: new, duplicate, or the refusal."""

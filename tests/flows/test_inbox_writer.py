@@ -164,3 +164,27 @@ async def test_a_deleted_sender_in_a_group_is_refused_and_the_others_stored(
             )
             == 1
         )  # its first contact only
+
+
+async def test_a_database_failure_answers_the_whole_group_at_once_without_retrying_each_row(
+    fedigen: Instance, bob: RemoteActor, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    calls = 0
+
+    async def locked(*_args: Any) -> set[str]:
+        nonlocal calls
+        calls += 1
+        raise OperationalError("INSERT", {}, Exception("database is locked"))
+
+    monkeypatch.setattr("activitypub.inbox_writer._insert", locked)
+    writer = InboxWriter(fedigen.services.engine, fedigen.services.resolver.domains, interval=0.2)
+    try:
+        results = await asyncio.gather(
+            *(writer.submit(row(f"{bob.ap_id}/activities/l{n}", bob.ap_id)) for n in range(3)),
+            return_exceptions=True,
+        )
+    finally:
+        await writer.aclose()
+    assert all(isinstance(r, InboxUnavailableError) for r in results)
+    assert calls == 1  # a locked or unreachable database is not asked again once per row
+    assert await inbox_ids(fedigen) == []
