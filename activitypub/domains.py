@@ -6,7 +6,9 @@ transaction, and each check reads that one-row table (a primary-key lookup) at m
 ``CHECK_INTERVAL`` seconds, reloading the copy when it moved: a change made anywhere (the CLI, another
 ``fedigen serve``, a worker) is applied by every process within ``CHECK_INTERVAL`` of its commit (fetches,
 deliveries, media), by the process that made it at once (:meth:`DomainPolicies.forget`), and by every
-inbox at once (its first check reads the counter on each POST: ``fresh=True``).
+inbox at once: the inbox writer (:mod:`activitypub.inbox_writer`) reads the counter in the transaction
+that stores each group of accepted activities and checks them again when it moved
+(:meth:`DomainPolicies.up_to`).
 
 A block or allow entry names a host (``example.com``, covering its subdomains) or a host with a port
 (``127.0.0.1:8001``, covering that port only), as the keys of :func:`candidates`.
@@ -92,6 +94,15 @@ class DomainPolicies:
     def forget(self) -> None:
         """Read the policies again on the next check (this process just changed them)."""
         self._snapshot = None
+
+    async def up_to(self, version: int) -> bool:
+        """Make sure the copy is of ``version`` (a value just read from ``moderation_version``); True when
+        it had to be read again, so that checks made against the old copy must be made again."""
+        snapshot = self._snapshot
+        if snapshot is not None and snapshot.version == version:
+            return False
+        await self._current(fresh=True)
+        return True
 
     async def _current(self, fresh: bool = False) -> _Snapshot:
         now = time.monotonic()

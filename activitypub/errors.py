@@ -9,6 +9,7 @@
     ├── InvalidActivityError      the document is not an activity we can take (400 / 422)
     ├── PayloadTooLargeError      body over the size limit (413)
     ├── UnsupportedMediaTypeError body not AS2 / JSON (415)
+    ├── InboxUnavailableError     an accepted activity could not be stored; the sender should retry (503)
     └── FetchError                a remote document could not be fetched safely
         ├── UnsafeURLError        scheme not http(s), or the host resolves to a private address
         ├── ResponseTooLargeError the response exceeded the byte limit
@@ -50,6 +51,11 @@ class PayloadTooLargeError(ActivityPubError):
 
 class UnsupportedMediaTypeError(ActivityPubError):
     """The request body is not ActivityStreams JSON."""
+
+
+class InboxUnavailableError(ActivityPubError):
+    """An activity that passed every check could not be stored (the database failed, or the server is
+    stopping): never answered 202, so the sender tries again."""
 
 
 class FetchError(ActivityPubError):

@@ -1,5 +1,9 @@
 """Receiving: the checks an inbox POST passes before it becomes one queue row (side effects come later).
 
+On the hot path nothing here opens a database session once the sender's key and the domain policies
+are cached: the row goes to the process's :class:`~activitypub.inbox_writer.InboxWriter`, which stores
+it with others in one transaction and answers when it is durable.
+
 Order matters: cheap checks first, then the signature (which may fetch a key), then origin rules, and
 only then the dedupe record, so a forged activity can never suppress the genuine one with the same id.
 
@@ -21,8 +25,6 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from sqlalchemy import select
-from sqlalchemy.dialects.postgresql import insert as postgresql_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from activitypub import ldsig
 from activitypub.errors import (
@@ -32,6 +34,7 @@ from activitypub.errors import (
     PayloadTooLargeError,
     UnsupportedMediaTypeError,
 )
+from activitypub.inbox_writer import InboxWriter
 from activitypub.jsonld import check_document, id_of, type_of
 from activitypub.resolver import Resolver
 from activitypub.schemes import SignatureSchemes
@@ -39,7 +42,7 @@ from activitypub.signatures import VerifiedSignature, verify_request
 from activitypub.urls import same_origin
 from activitypub.vocab import NOTE_TYPES
 from storage.db import SessionFactory
-from storage.models import Actor, InboxItem
+from storage.models import Actor
 
 log = logging.getLogger(__name__)
 _KEY_ID = re.compile(r'keyid="([^"]+)"', re.IGNORECASE)
@@ -135,7 +138,7 @@ def _signature_key_id(headers: Mapping[str, str]) -> str | None:
 
 async def receive(
     *,
-    sessions: SessionFactory,
+    writer: InboxWriter,
     resolver: Resolver,
     method: str,
     url: str,
@@ -151,10 +154,11 @@ async def receive(
     doc = parse_body(body, max_bytes)
     # A suspended (or, in allowlist mode, not allowed) domain is refused before anything is fetched or
     # verified: by the activity's actor and by the signature's keyId.
-    # The first check reads the policies' version now, so a change committed by any process (the CLI, an
-    # admin in another server process) refuses the very next POST.
+    # These read this process's copy of the policies; the writer checks again against the version
+    # committed when it stores the activity, so a change made by any process (the CLI, an admin in
+    # another server process) refuses the very next POST.
     claimed_actor = id_of(doc.get("actor"))
-    if await resolver.domains.refused(claimed_actor or "", fresh=True):
+    if await resolver.domains.refused(claimed_actor or ""):
         raise BlockedError("your domain is blocked here")
     key_id = _signature_key_id(headers)
     if key_id and await resolver.is_domain_blocked_cached(key_id):
@@ -183,31 +187,17 @@ async def receive(
         raise BlockedError("your domain is blocked here")
     if schemes is not None:
         await schemes.heard(sender.owner, sender.scheme)  # whoever signs RFC 9421 verifies it
-    async with sessions() as session:
-        # Core statements, not ORM objects: this is the hot path of every delivery we receive.
-        # Deleted, or suspended by a moderator (fedigen.social.account_moderation).
-        flags = (await session.execute(
-            select(Actor.deleted_at, Actor.suspended_at).where(Actor.ap_id == actor_ap_id)
-        )).first()  # fmt: skip
-        if flags is not None and (flags[0] is not None or flags[1] is not None):
-            raise BlockedError("this actor is deleted or suspended here")
-        dialect = session.bind.dialect.name if session.bind is not None else "sqlite"
-        insert = sqlite_insert if dialect == "sqlite" else postgresql_insert
-        stmt = (
-            insert(InboxItem)
-            .values(
-                activity_ap_id=doc["id"],
-                ap_type=str(doc["type"])[:32],
-                actor_ap_id=actor_ap_id,
-                host=urlsplit(actor_ap_id).netloc.lower()[:255],
-                recipient_id=recipient_id,
-                document=doc,
-            )  # fmt: skip
-            # The dedupe record: a replay (or the same activity at the shared and a personal inbox
-            # at once) inserts nothing.
-            .on_conflict_do_nothing(index_elements=["activity_ap_id"])
-            .returning(InboxItem.id)
-        )
-        new_id = await session.scalar(stmt)
-        await session.commit()
-    return Received(doc["id"], duplicate=new_id is None)
+    # No session here: the writer stores the row with others in one transaction and answers once it is
+    # durable, checking again there that the sender was not refused meanwhile (deleted or suspended as an
+    # account, its domain suspended by another process).
+    row = {
+        "activity_ap_id": doc["id"],
+        "ap_type": str(doc["type"])[:32],
+        "actor_ap_id": actor_ap_id,
+        "host": urlsplit(actor_ap_id).netloc.lower()[:255],
+        "recipient_id": recipient_id,
+        "document": doc,
+    }
+    hosts = [actor_ap_id, sender.owner, *([key_id] if key_id else [])]
+    new = await writer.submit(row, hosts)
+    return Received(doc["id"], duplicate=not new)

@@ -47,6 +47,7 @@ STATUS_OF: list[tuple[type[Exception], int]] = [
     (ap.UnsupportedMediaTypeError, 415),
     (ap.InvalidActivityError, 400),
     (ap.FetchError, 502),
+    (ap.InboxUnavailableError, 503),
     (fe.ValidationError, 422),
     (fe.NotFoundError, 404),
     (fe.ConflictError, 409),

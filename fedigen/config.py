@@ -172,6 +172,10 @@ class FederationSettings:
     # Scheme used for WebFinger lookups of handles; "http" only for local testing.
     webfinger_scheme: str = "https"
     inbox_max_bytes: int = 1_000_000
+    # Accepted inbox POSTs are stored in groups (activitypub.inbox_writer): a group is committed this
+    # many milliseconds after its first row arrived, or as soon as it holds inbox_commit_max_items rows.
+    inbox_commit_interval_ms: float = 2.0
+    inbox_commit_max_items: int = 256
     fetch_timeout: float = 10.0
     max_delivery_attempts: int = 18
     delivery_max_age_hours: int = 48
@@ -476,6 +480,10 @@ def _validate(settings: Settings) -> None:
                 "token_lifetime_days"):  # fmt: skip
         if getattr(settings.api, key) < 0:
             raise ConfigError(f"api.{key}: must not be negative")
+    if not 0 <= settings.federation.inbox_commit_interval_ms <= 1000:
+        raise ConfigError("federation.inbox_commit_interval_ms: expected 0 to 1000")
+    if not 1 <= settings.federation.inbox_commit_max_items <= 1000:
+        raise ConfigError("federation.inbox_commit_max_items: expected 1 to 1000")
     if settings.federation.signature_clock_window <= 0:
         raise ConfigError("federation.signature_clock_window: must be positive")
     _validate_signup(settings)

@@ -17,6 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from activitypub.delivery import Deliverer, DeliveryPolicy
 from activitypub.domains import DomainPolicies
 from activitypub.fetch import Fetcher
+from activitypub.inbox_writer import InboxWriter
 from activitypub.resolver import Resolver
 from activitypub.schemes import SignatureSchemes
 from activitypub.signing import SignatureAuth, SigningKey
@@ -64,6 +65,8 @@ class Services:
     fetcher: Fetcher
     resolver: Resolver
     deliverer: Deliverer
+    # Stores accepted inbox POSTs in groups; each request waits for its row to be committed.
+    inbox: InboxWriter
     signer: InstanceKeySigner
     # A plain client for the admin-configured generation backends, which may live on this machine or
     # its network (the federation client refuses private addresses). The classifier uses ``http``.
@@ -209,6 +212,8 @@ async def open_services(
             sessions, fetcher, policy, resolver.domains,
             signing=SigningPool(workers=fed.signing_workers, kind=fed.signing_pool),
         ),
+        inbox=InboxWriter(engine, resolver.domains, interval=fed.inbox_commit_interval_ms / 1000,
+                          max_items=fed.inbox_commit_max_items),
         backend_http=backend_http, media=media_context(settings), job_settings=job_settings(settings),
         rules=PromptRules(max_chars=gen.max_prompt_chars, blocked_terms=gen.blocked_terms,
                           blocked_patterns=gen.blocked_patterns, refusal_message=gen.refusal_message),
@@ -217,6 +222,7 @@ async def open_services(
     try:
         yield services
     finally:
+        await services.inbox.aclose()  # every accepted activity stored before anything closes
         if services.pending:
             await asyncio.wait(list(services.pending), timeout=20)
         try:

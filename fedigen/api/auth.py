@@ -8,10 +8,11 @@ answer is kept on ``request.state`` so a second call in the same request costs n
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from sqlalchemy import or_, select, update
 from sqlalchemy.exc import OperationalError
@@ -90,25 +91,33 @@ async def _resolve(request: HTTPConnection) -> Auth | None:
         refusal = await registrations.login_refusal(session, account.id) if account is not None else None
     now = utcnow()
     if token.last_used_at is None or now - token.last_used_at >= LAST_USED_EVERY:
-        # Conditional, so concurrent requests with one token write it once a minute at most; in a
-        # transaction of its own, so every other request reads without the write lock.
-        stale = now - LAST_USED_EVERY
-        async with svc.sessions() as session:
-            try:
-                await session.execute(
-                    update(OAuthToken)
-                    .where(
-                        OAuthToken.id == token.id,
-                        or_(OAuthToken.last_used_at.is_(None), OAuthToken.last_used_at <= stale),
-                    )
-                    .values(last_used_at=now)
-                )
-                await session.commit()
-            except OperationalError as exc:  # a busy SQLite writer: bookkeeping, not worth failing over
-                log.debug("last_used_at not updated: %s", exc)
+        # Bookkeeping, written beside the request rather than in its way: on SQLite a write waits for the
+        # write lock, and a read request must never wait for that (the services await it at close).
+        task = asyncio.create_task(_note_use(svc, token.id, now))
+        svc.pending.add(task)
+        task.add_done_callback(svc.pending.discard)
     auth = Auth(token, app, account, frozenset(split_scopes(token.scopes)), refusal)
     setattr(request.state, _STATE_KEY, auth)
     return auth
+
+
+async def _note_use(svc: Services, token_id: int, now: datetime) -> None:
+    """Record that a token was used. Conditional, so concurrent requests with one token write it once a
+    minute at most."""
+    stale = now - LAST_USED_EVERY
+    async with svc.sessions() as session:
+        try:
+            await session.execute(
+                update(OAuthToken)
+                .where(
+                    OAuthToken.id == token_id,
+                    or_(OAuthToken.last_used_at.is_(None), OAuthToken.last_used_at <= stale),
+                )
+                .values(last_used_at=now)
+            )
+            await session.commit()
+        except OperationalError as exc:  # a busy SQLite writer: bookkeeping, not worth failing over
+            log.debug("last_used_at not updated: %s", exc)
 
 
 async def authenticate(

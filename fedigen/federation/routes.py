@@ -94,7 +94,7 @@ async def inbox(request: Request) -> Response:
     limit = svc.settings.federation.inbox_max_bytes
     body = await read_body(request, limit)
     result = await receive(
-        sessions=svc.sessions, resolver=svc.resolver, method="POST", url=public_url(request),
+        writer=svc.inbox, resolver=svc.resolver, method="POST", url=public_url(request),
         headers=request.headers, body=body, recipient_id=recipient_id, max_bytes=limit,
         clock_window=svc.clock_window, schemes=svc.fetcher.schemes,
     )  # fmt: skip

@@ -157,7 +157,7 @@ async def cache_remote_avatars(svc: Services, limit: int = 20) -> int:
     if not svc.settings.media.cache_remote_avatars:
         return 0
     copied = exists().where(MediaAttachment.remote_url == Actor.icon_url)
-    async with svc.sessions() as session:
+    async with svc.reads() as session:  # only a read: never the write lock
         rows = list(
             await session.execute(
                 select(Actor.id, Actor.icon_url)

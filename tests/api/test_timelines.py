@@ -4,6 +4,7 @@ queries whatever the page size."""
 
 from __future__ import annotations
 
+import asyncio
 import re
 from typing import Any
 
@@ -146,6 +147,8 @@ async def test_home_page_costs_the_same_queries_whatever_its_length(
 ) -> None:
     for n in range(12):
         await post(instance, world["b"] if n % 2 else world["a"], f"n{n}")
+    if instance.services.pending:  # the tokens' first-use bookkeeping, written beside the requests
+        await asyncio.wait(list(instance.services.pending))
     statements: list[str] = []
 
     def count(*args: Any) -> None:

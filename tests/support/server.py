@@ -14,6 +14,7 @@ import sys
 import threading
 import time
 import traceback
+from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from types import TracebackType
@@ -91,8 +92,9 @@ def _run_cli(args: list[str], config: Path, cwd: Path, stdin: str) -> subprocess
 class FedigenServer:
     """`fedigen init` + `fedigen serve` in a temp directory; CLI commands run against the same config."""
 
-    def __init__(self, directory: Path, *, extra_config: str = "") -> None:
+    def __init__(self, directory: Path, *, extra_config: str = "", serve_args: Sequence[str] = ()) -> None:
         self.directory = directory
+        self.serve_args = list(serve_args)  # e.g. ["--no-worker"]
         self.port = free_port()
         self.base_url = f"http://127.0.0.1:{self.port}"
         self.host = f"127.0.0.1:{self.port}"
@@ -130,8 +132,8 @@ class FedigenServer:
                 fh.write("\n" + self.extra_config + "\n")
         with self.log.open("wb") as log:
             self.process = subprocess.Popen(
-                [*FEDIGEN, "serve", "--port", str(self.port)], env=self.env, cwd=self.directory,
-                stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
+                [*FEDIGEN, "serve", "--port", str(self.port), *self.serve_args], env=self.env,
+                cwd=self.directory, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
             )  # fmt: skip
         deadline = time.monotonic() + 30
         while time.monotonic() < deadline:
