@@ -89,16 +89,22 @@ async def _resolve(request: HTTPConnection) -> Auth | None:
     async with svc.reads() as session:
         token, app, account = await lookup_token(session, bearer)
         refusal = await registrations.login_refusal(session, account.id) if account is not None else None
-    now = utcnow()
-    if token.last_used_at is None or now - token.last_used_at >= LAST_USED_EVERY:
-        # Bookkeeping, written beside the request rather than in its way: on SQLite a write waits for the
-        # write lock, and a read request must never wait for that (the services await it at close).
-        task = asyncio.create_task(_note_use(svc, token.id, now))
-        svc.pending.add(task)
-        task.add_done_callback(svc.pending.discard)
+    note_use(svc, token)
     auth = Auth(token, app, account, frozenset(split_scopes(token.scopes)), refusal)
     setattr(request.state, _STATE_KEY, auth)
     return auth
+
+
+def note_use(svc: Services, token: OAuthToken) -> None:
+    """Record, at most once a minute, that a token was used (API calls and web sessions alike: the
+    authorised apps page shows it). Bookkeeping, written beside the request rather than in its way: on
+    SQLite a write waits for the write lock, and a read request must never wait for that (the services
+    await it at close)."""
+    now = utcnow()
+    if token.last_used_at is None or now - token.last_used_at >= LAST_USED_EVERY:
+        task = asyncio.create_task(_note_use(svc, token.id, now))
+        svc.pending.add(task)
+        task.add_done_callback(svc.pending.discard)
 
 
 async def _note_use(svc: Services, token_id: int, now: datetime) -> None:

@@ -36,6 +36,7 @@ from starlette.requests import HTTPConnection, Request
 from starlette.responses import RedirectResponse, Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from fedigen.api.auth import note_use
 from fedigen.api.grants import digest, issue_account_token, lookup_token
 from fedigen.errors import FedigenError, UnauthorizedError
 from fedigen.services import Services
@@ -156,6 +157,8 @@ async def resolve_viewer(request: HTTPConnection) -> Viewer | None:
                     role = role_of(await session.scalar(select(User.role).where(User.actor_id == account.id)))
                     refusal = await registrations.login_refusal(session, account.id)
                     viewer = Viewer(account, role, token.id, refusal)
+            if viewer is not None:
+                note_use(svc, token)
         except UnauthorizedError:
             viewer = None
     request.state.viewer = viewer
