@@ -28,6 +28,7 @@ from fedigen.services import Services, open_services
 from fedigen.web import auth as web_auth
 from fedigen.web import media, pages
 from fedigen.web import privacy as web_privacy
+from fedigen.web import public as public_pages
 from fedigen.web.session import NOT_PAGES, CsrfError, WebSessionMiddleware
 from fedigen.worker import Worker
 from generation import errors as ge
@@ -145,6 +146,7 @@ def create_app(
             *oauth.routes,
             *routing.routes,
             *web_auth.routes,
+            *public_pages.routes,
             *pages.routes,
         ],  # fmt: skip
         middleware=[
