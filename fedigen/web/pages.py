@@ -301,11 +301,7 @@ async def directory(session: AsyncSession, limit: int = DIRECTORY_SIZE) -> list[
 
 
 async def account_counts(session: AsyncSession, actor_id: int) -> Counts:
-    """Accepted followers and follows, and posts anyone may see (the outbox's total)."""
-
-    async def count(query: Any) -> int:
-        return int(await session.scalar(query) or 0)
-
+    """Accepted followers and follows, and posts anyone may see (the outbox's total), in one query."""
     follows = select(func.count()).select_from(Follow).where(Follow.state == FollowState.ACCEPTED)
     posts = (
         select(func.count())
@@ -317,11 +313,16 @@ async def account_counts(session: AsyncSession, actor_id: int) -> Counts:
             Status.visibility.in_(PUBLIC_VISIBILITIES),
         )
     )
-    return Counts(
-        followers=await count(follows.where(Follow.followee_id == actor_id)),
-        following=await count(follows.where(Follow.follower_id == actor_id)),
-        posts=await count(posts),
-    )
+    row = (
+        await session.execute(
+            select(
+                follows.where(Follow.followee_id == actor_id).scalar_subquery(),
+                follows.where(Follow.follower_id == actor_id).scalar_subquery(),
+                posts.scalar_subquery(),
+            )
+        )
+    ).one()
+    return Counts(followers=int(row[0] or 0), following=int(row[1] or 0), posts=int(row[2] or 0))
 
 
 async def local_status(session: AsyncSession, account: Actor, status_id: int) -> Status:

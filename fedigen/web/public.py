@@ -147,8 +147,17 @@ def _http(url: str | None) -> str | None:
     return url if isinstance(url, str) and url.startswith(("https://", "http://")) else None
 
 
+# The media columns the pages read (whole ORM rows would cost more than the page's template).
+MEDIA_COLUMNS = (
+    MediaAttachment.status_id, MediaAttachment.state, MediaAttachment.federation_key,
+    MediaAttachment.thumbnail_key, MediaAttachment.remote_url, MediaAttachment.media_type,
+    MediaAttachment.description, MediaAttachment.width, MediaAttachment.height, MediaAttachment.blurhash,
+    MediaAttachment.ai_generated,
+)  # fmt: skip
+
+
 def _pictures_of(
-    svc: Services, status: Status, rows: Sequence[MediaAttachment]
+    svc: Services, status: Status, rows: Sequence[Any]
 ) -> tuple[list[Picture], list[tuple[str, str]]]:
     pictures: list[Picture] = []
     files: list[tuple[str, str]] = []
@@ -165,33 +174,38 @@ def _pictures_of(
         full = media_url(svc, row.federation_key) if row.federation_key else _http(row.remote_url)
         if full is None:
             continue
-        if row.state == "rejected" or not row.media_type.startswith("image/"):
+        if row.state == "rejected" or not (row.media_type or "").startswith("image/"):
             files.append((full, row.description or row.media_type or "attachment"))
             continue
         thumb = media_url(svc, row.thumbnail_key) if row.thumbnail_key else full
-        federation = (row.meta or {}).get("federation") or (row.meta or {}).get("original") or {}
-        width = federation.get("width") if isinstance(federation.get("width"), int) else row.width
-        height = federation.get("height") if isinstance(federation.get("height"), int) else row.height
-        pictures.append(Picture(full, thumb, row.description or "", width, height, placeholder(row.blurhash),
-                                row.ai_generated))  # fmt: skip
+        # The original's size: the variants keep its aspect ratio, which is what width and height give.
+        pictures.append(Picture(full, thumb, row.description or "", row.width, row.height,
+                                placeholder(row.blurhash), bool(row.ai_generated)))  # fmt: skip
     return pictures, files
 
 
 async def build_posts(
-    svc: Services, session: AsyncSession, rows: Iterable[tuple[Status, Actor]], *, engagement: bool = False
+    svc: Services,
+    session: AsyncSession,
+    rows: Iterable[tuple[Status, Actor]],
+    *,
+    engagement: bool = False,
+    emojis: bool = True,
 ) -> list[Post]:
-    """Posts for the pages from (status, author) rows: emoji pictures, media and links in a fixed number
-    of queries whatever the number of posts."""
-    entries = await with_emojis(svc, session, [Entry(s, a) for s, a in rows])
+    """Posts for the pages from (status, author) rows: emoji pictures (unless ``emojis`` is false: grid
+    tiles show no names), media and links, in a fixed number of queries whatever the number of posts."""
+    entries = [Entry(s, a) for s, a in rows]
+    if emojis:
+        entries = await with_emojis(svc, session, entries)
     ids = [e.status.id for e in entries]
-    media: dict[int, list[MediaAttachment]] = defaultdict(list)
+    media: dict[int, list[Any]] = defaultdict(list)
     if ids:
         query = (
-            select(MediaAttachment)
+            select(*MEDIA_COLUMNS)
             .where(MediaAttachment.status_id.in_(ids))
             .order_by(MediaAttachment.status_id, MediaAttachment.position)
         )
-        for row in await session.scalars(query):
+        for row in await session.execute(query):
             media[row.status_id or 0].append(row)
     counts = await trends.engagement_of(session, [e.status for e in entries]) if engagement else {}
     posts = []
@@ -250,7 +264,7 @@ async def profile(request: Request) -> Response:
             session, actor_id=account.id, max_id=max_id_param(request), visibilities=PUBLIC_VISIBILITIES,
             limit=GRID_PAGE_SIZE,
         )  # fmt: skip
-        posts = await build_posts(svc, session, [(e.status, e.author) for e in entries])
+        posts = await build_posts(svc, session, [(e.status, e.author) for e in entries], emojis=False)
         counts = await account_counts(session, account.id)
         pictures = await account_pictures(svc, session, account)
     context = {
@@ -434,8 +448,8 @@ async def explore(request: Request) -> Response:
         ranked = await trends.trending_posts(session, svc.settings.trends, viewer_id=_viewer_id(request),
                                              offset=offset, limit=EXPLORE_PAGE_SIZE + 1)  # fmt: skip
         shown = ranked[:EXPLORE_PAGE_SIZE]
-        posts = await build_posts(svc, session, await _with_authors(session, [r.status for r in shown]),
-                                  engagement=True)  # fmt: skip
+        authored = await _with_authors(session, [r.status for r in shown])
+        posts = await build_posts(svc, session, authored, emojis=False)
     more = len(ranked) > EXPLORE_PAGE_SIZE and offset + EXPLORE_PAGE_SIZE <= EXPLORE_MAX_OFFSET
     context = {"posts": posts, "next_offset": offset + EXPLORE_PAGE_SIZE if more else None,
                "weights": svc.settings.trends, "tab": "posts"}  # fmt: skip
@@ -458,7 +472,7 @@ async def explore_tags(request: Request) -> Response:
 
 async def _feed_posts(svc: Services, session: AsyncSession, query: Any) -> list[Post]:
     statuses = list(await session.scalars(query.order_by(Status.id.desc()).limit(feeds.FEED_SIZE)))
-    return await build_posts(svc, session, await _with_authors(session, statuses))
+    return await build_posts(svc, session, await _with_authors(session, statuses), emojis=False)
 
 
 async def account_feed(request: Request) -> Response:
@@ -470,7 +484,7 @@ async def account_feed(request: Request) -> Response:
             raise NotFoundError("no such account")
         entries, _ = await public_local_statuses(session, actor_id=account.id, visibilities=PUBLIC_ONLY,
                                                  limit=feeds.FEED_SIZE)  # fmt: skip
-        posts = await build_posts(svc, session, [(e.status, e.author) for e in entries])
+        posts = await build_posts(svc, session, [(e.status, e.author) for e in entries], emojis=False)
     page = svc.urls.profile(account.username)
     title = f"{account.display_name or account.username} ({handle_of(svc, account)})"
     kind = request.path_params["kind"]
