@@ -133,14 +133,14 @@ def handle_of(svc: Services, actor: Actor) -> str:
 
 def profile_href(svc: Services, actor: Actor) -> str:
     """Our profile page of a local account; a remote account's own page."""
-    return svc.urls.profile(actor.username) if actor.domain is None else actor.url or actor.ap_id
+    return svc.urls.profile(actor.username) if actor.domain is None else _http(actor.url) or actor.ap_id
 
 
 def post_href(svc: Services, status: Status, author: Actor) -> str:
     """Our page of a local post; a remote post's page on its own server."""
     if status.local:
         return svc.urls.status_page(author.username, status.id)
-    return status.url or status.ap_id
+    return _http(status.url) or status.ap_id
 
 
 def _http(url: str | None) -> str | None:

@@ -16,6 +16,8 @@ from tests.support.server import FedigenServer, LoopbackServer, free_port
 
 PUBLIC_PAGES = ("/@admin", "/explore", "/explore/tags", "/tags/sea", "/public/local")
 PAYLOAD = "<img src=x onerror=\"window.__xss='{where}';alert('{where}')\">"
+# The same, escaped once: text that becomes markup if a page forgets to escape what it was unescaped into.
+ESCAPED = "&lt;img src=x onerror=&quot;window.__xss='{where}'&quot;&gt;"
 
 
 @pytest.fixture(scope="module")
@@ -147,7 +149,7 @@ def test_remote_post_with_script_payloads_runs_nothing(
     picture = f"{base}/static/header.png"
     mallory = remote.add_actor(
         "mallory",
-        name=PAYLOAD.format(where="name") + " :evil:",
+        name=PAYLOAD.format(where="name") + ESCAPED.format(where="name2") + " :evil:",
         summary="<p>" + PAYLOAD.format(where="bio") + "</p>",
         icon={"type": "Image", "mediaType": "image/svg+xml", "url": f"{base}/static/favicon.svg"},
     )
@@ -169,7 +171,9 @@ def test_remote_post_with_script_payloads_runs_nothing(
             }
         ],  # fmt: skip
         generation={
-            "prompt": "<script>window.__xss='prompt'</script>" + PAYLOAD.format(where="prompt"),
+            "prompt": "<script>window.__xss='prompt'</script>"
+            + PAYLOAD.format(where="prompt")
+            + ESCAPED.format(where="prompt2"),
             "remixOf": target,
             "backend": PAYLOAD.format(where="backend"),
         },  # fmt: skip
@@ -206,6 +210,8 @@ def test_remote_post_with_script_payloads_runs_nothing(
         text = page.locator("main").inner_text()
         if path != "/explore":
             assert "hello" in text and "<script>" not in page.locator("main").inner_html().lower(), path
+            # The escaped payloads are shown as the text they are.
+            assert "onerror=\"window.__xss='prompt2'\"" in text and "window.__xss='name2'" in text, path
         shoot(page, "public-xss-" + (path.strip("/").replace("/", "-").replace("@", "") or "front"))
         page.close()
     assert dialogs == []
