@@ -3,9 +3,9 @@ and the thread, tag pages, the local timeline, Explore (trending posts and tags)
 "follow from your server" box (docs/web.md, "Public pages").
 
 Profiles and posts are the same URLs peers fetch: asked for with an ActivityStreams ``Accept`` header
-they answer with the actor or Note document itself (``Vary: Accept``). Remote posts get no page of
-their own here (as on Mastodon for logged-out visitors): wherever they appear (a thread, a remix
-family, a tag page, Explore) they link to their own server.
+they answer with the actor or Note document itself (``Vary: Accept``). Remote posts get a page here,
+``/@name@domain/ID``, for signed-in viewers only (as on Mastodon); visitors who are not signed in are
+linked, and sent, to the post's own server.
 """
 
 from __future__ import annotations
@@ -17,10 +17,10 @@ from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import quote, urlsplit
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from starlette.requests import Request
-from starlette.responses import Response
+from starlette.responses import RedirectResponse, Response
 from starlette.routing import BaseRoute, Route
 
 from activitypub.content import sanitize_html
@@ -41,6 +41,7 @@ from fedigen.social.visibility import can_see
 from fedigen.web import feeds
 from fedigen.web.blur import placeholder
 from fedigen.web.pages import (
+    BIGINT_MAX,
     PUBLIC_ONLY,
     Entry,
     account_counts,
@@ -136,10 +137,18 @@ def profile_href(svc: Services, actor: Actor) -> str:
     return svc.urls.profile(actor.username) if actor.domain is None else _http(actor.url) or actor.ap_id
 
 
-def post_href(svc: Services, status: Status, author: Actor) -> str:
-    """Our page of a local post; a remote post's page on its own server."""
+def post_href(svc: Services, status: Status, author: Actor, *, here: bool = False) -> str:
+    """Our page of a local post; a remote post's page on its own server, or (``here``: for signed-in
+    viewers) its page here, ``/@name@domain/ID``."""
     if status.local:
         return svc.urls.status_page(author.username, status.id)
+    if here and author.domain:
+        return f"{svc.urls.base}/@{author.username}@{author.domain}/{status.id}"
+    return original_href(status)
+
+
+def original_href(status: Status) -> str:
+    """Where a post lives on its own server."""
     return _http(status.url) or status.ap_id
 
 
@@ -191,6 +200,7 @@ async def build_posts(
     *,
     engagement: bool = False,
     emojis: bool = True,
+    here: bool = False,
 ) -> list[Post]:
     """Posts for the pages from (status, author) rows: emoji pictures (unless ``emojis`` is false: grid
     tiles show no names), media and links, in a fixed number of queries whatever the number of posts."""
@@ -211,7 +221,7 @@ async def build_posts(
     posts = []
     for e in entries:
         pictures, files = _pictures_of(svc, e.status, media.get(e.status.id, []))
-        posts.append(Post(e, post_href(svc, e.status, e.author), profile_href(svc, e.author),
+        posts.append(Post(e, post_href(svc, e.status, e.author, here=here), profile_href(svc, e.author),
                           handle_of(svc, e.author), pictures, files, counts.get(e.status.id)))  # fmt: skip
     return posts
 
@@ -337,9 +347,8 @@ async def _family(
         return []
     known = {s.ap_id: s for s in await session.scalars(select(Status).where(Status.ap_id.in_(list(ap_ids))))}
     visible = [s for s in known.values() if await can_see(session, s, viewer_id)]
-    posts = {
-        p.status.ap_id: p for p in await build_posts(svc, session, await _with_authors(session, visible))
-    }
+    built = await build_posts(svc, session, await _with_authors(session, visible), here=viewer_id is not None)
+    posts = {p.status.ap_id: p for p in built}
     family: list[Relative] = []
     for ap_id in ap_ids:
         host = urlsplit(ap_id).netloc
@@ -352,11 +361,13 @@ async def _family(
 
 async def status_page(request: Request) -> Response:
     """One local post: images full size, alt text, content warning, generation record, remix family,
-    thread and counts; ActivityStreams clients get the Note."""
+    thread and counts; ActivityStreams clients get the Note. ``/@name@domain/ID`` is a remote post's
+    page, for signed-in viewers (others are sent to the post's own server)."""
     svc = services(request)
+    if "@" in request.path_params["username"]:
+        return await _remote_status_page(request)
     if wants_as2(request):
         return await federation.note(request)
-    viewer_id = _viewer_id(request)
     async with svc.reads() as session:
         account = await get_local(session, request.path_params["username"])
         if is_hidden(account):
@@ -364,37 +375,72 @@ async def status_page(request: Request) -> Response:
         status = await local_status(session, account, request.path_params["status_id"])
         if status.deleted_at is not None:
             return error_page(request, 410, "This post was deleted.")
-        [post] = await build_posts(svc, session, [(status, account)], engagement=True)
-        parents, children = await lineage(session, status)
-        parent_family = await _family(svc, session, parents[:MAX_FAMILY], viewer_id)
-        child_family = await _family(svc, session, children[:MAX_FAMILY], viewer_id)
-        ancestors, descendants = await thread_of(session, status, viewer_id)
-        before = await build_posts(svc, session, await _with_authors(session, ancestors))
-        after = await build_posts(svc, session, await _with_authors(session, descendants))
-        poll = await polls.poll_of(session, status.id)
+        context = await _post_context(request, session, status, account)
+    return render(request, "status.html", context, ai_opt_out=account.ai_training_opt_out)
+
+
+async def _remote_status_page(request: Request) -> Response:
+    svc = services(request)
+    username, _, domain = str(request.path_params["username"]).partition("@")
+    status_id = int(request.path_params["status_id"])
+    viewer_id = _viewer_id(request)
+    async with svc.reads() as session:
+        author = await session.scalar(
+            select(Actor).where(
+                func.lower(Actor.username) == username.lower(), Actor.domain == domain.lower()
+            )
+        )
+        status = await session.get(Status, status_id) if status_id <= BIGINT_MAX else None
+        if (
+            author is None or status is None or status.actor_id != author.id or status.local
+            or status.reblog_of_id is not None or not await can_see(session, status, viewer_id)
+        ):  # fmt: skip
+            raise NotFoundError("no such post")
+        if viewer_id is None or wants_as2(request):
+            # Not signed in (as on Mastodon), or a server: the post lives on its own server.
+            return RedirectResponse(original_href(status), status_code=302)
+        context = await _post_context(request, session, status, author)
+    return render(request, "status.html", context, ai_opt_out=author.ai_training_opt_out)
+
+
+async def _post_context(
+    request: Request, session: AsyncSession, status: Status, author: Actor
+) -> dict[str, Any]:
+    """What the post page shows of ``status`` (local or remote), as ``viewer`` may see it."""
+    svc = services(request)
+    viewer_id = _viewer_id(request)
+    here = viewer_id is not None
+    [post] = await build_posts(svc, session, [(status, author)], engagement=True, here=here)
+    parents, children = await lineage(session, status)
+    parent_family = await _family(svc, session, parents[:MAX_FAMILY], viewer_id)
+    child_family = await _family(svc, session, children[:MAX_FAMILY], viewer_id)
+    ancestors, descendants = await thread_of(session, status, viewer_id)
+    before = await build_posts(svc, session, await _with_authors(session, ancestors), here=here)
+    after = await build_posts(svc, session, await _with_authors(session, descendants), here=here)
+    poll = await polls.poll_of(session, status.id)
     generation = (status.extra or {}).get("generation")
     content = QUOTE_PARAGRAPH.sub("", status.content or "") if "remix_of" in (status.extra or {}) else None
-    context = {
+    return {
         "post": post, "entry": post.entry, "generation": generation if isinstance(generation, dict) else None,
         "parents": parent_family, "more_parents": max(0, len(parents) - len(parent_family)),
         "children": child_family, "remix_count": len(children), "ancestors": before, "replies": after,
-        "poll": poll_view(poll), "content": content,
+        "poll": poll_view(poll), "content": content, "canonical": original_href(status) if not status.local
+        else post.href,
     }  # fmt: skip
-    return render(request, "status.html", context, ai_opt_out=account.ai_training_opt_out)
 
 
 # ---- tags, the local timeline, Explore ----
 
 
 async def _page_of(
-    svc: Services, session: AsyncSession, query: Any, max_id: int | None, limit: int
+    svc: Services, session: AsyncSession, query: Any, max_id: int | None, limit: int, *, here: bool = False
 ) -> tuple[list[Post], int | None]:
     if max_id is not None:
         query = query.where(Status.id < max_id)
     statuses = list(await session.scalars(query.order_by(Status.id.desc()).limit(limit + 1)))
     more = len(statuses) > limit
     statuses = statuses[:limit]
-    posts = await build_posts(svc, session, await _with_authors(session, statuses))
+    posts = await build_posts(svc, session, await _with_authors(session, statuses), here=here)
     return posts, statuses[-1].id if more and statuses else None
 
 
@@ -414,7 +460,9 @@ async def tag_page(request: Request) -> Response:
     tag = _tag_name(request)
     async with svc.reads() as session:
         query = without_blocked(tag_query(tag), _viewer_id(request))
-        posts, next_max_id = await _page_of(svc, session, query, max_id_param(request), FEED_PAGE_SIZE)
+        posts, next_max_id = await _page_of(
+            svc, session, query, max_id_param(request), FEED_PAGE_SIZE, here=viewer_of(request) is not None
+        )
     return render(request, "tag.html", {"tag": tag, "posts": posts, "next_max_id": next_max_id})
 
 
@@ -449,7 +497,7 @@ async def explore(request: Request) -> Response:
                                              offset=offset, limit=EXPLORE_PAGE_SIZE + 1)  # fmt: skip
         shown = ranked[:EXPLORE_PAGE_SIZE]
         authored = await _with_authors(session, [r.status for r in shown])
-        posts = await build_posts(svc, session, authored, emojis=False)
+        posts = await build_posts(svc, session, authored, emojis=False, here=viewer_of(request) is not None)
     more = len(ranked) > EXPLORE_PAGE_SIZE and offset + EXPLORE_PAGE_SIZE <= EXPLORE_MAX_OFFSET
     context = {"posts": posts, "next_offset": offset + EXPLORE_PAGE_SIZE if more else None,
                "weights": svc.settings.trends, "tab": "posts"}  # fmt: skip

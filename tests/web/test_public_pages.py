@@ -537,3 +537,34 @@ async def test_same_url_html_for_browsers_and_as2_for_servers(fedigen: Instance)
         assert server.json()["id"] == ap_id
         for answer in (browser, server):
             assert "accept" in answer.headers["vary"].lower()
+
+
+async def test_remote_posts_have_a_page_for_signed_in_viewers(fedigen: Instance, bob: RemoteActor) -> None:
+    post = await image_post(fedigen, "alice", "a picture to answer")
+    reply = bob.note("<p>from afar</p>", mention="http://fedigen.test/users/alice", inReplyTo=post.ap_id)
+    assert (await bob.post(fedigen.client, "/users/alice/inbox", bob.create(reply))).status_code == 202
+    await fedigen.drain()
+    async with fedigen.services.reads() as session:
+        stored = (await session.scalars(select(Status).where(Status.ap_id == reply["id"]))).one()
+    path = f"/@bob@remote.test/{stored.id}"
+    # Not signed in: sent to the post's own server (as Mastodon does).
+    away = await fedigen.client.get(path)
+    assert away.status_code == 302 and away.headers["location"] == (stored.url or reply["id"])
+    assert f'href="{stored.url or reply["id"]}"' in (await fedigen.client.get(f"/@alice/{post.id}")).text
+
+    member = await browser_of(fedigen, "dora")
+    page = await member.get(path)
+    assert page.status_code == 200 and "from afar" in page.text
+    assert f'<link rel="canonical" href="{stored.url or reply["id"]}">' in page.text
+    assert '<meta name="robots" content="noindex">' in page.text
+    before = page.text.split('aria-label="In reply to"')[1].split("</section>")[0]
+    assert f'href="http://fedigen.test/@alice/{post.id}"' in before and "a picture to answer" in before
+    # The local post's thread links the reply to its page here, for a signed-in viewer.
+    local = (await member.get(f"/@alice/{post.id}")).text
+    assert f'href="http://fedigen.test{path}"' in local
+    for wrong in (
+        f"/@carol@remote.test/{stored.id}",
+        f"/@bob@remote.test/{post.id}",
+        "/@bob@remote.test/99999",
+    ):
+        assert (await member.get(wrong)).status_code == 404, wrong
