@@ -80,7 +80,19 @@ async def _grouped(session: AsyncSession, query: Any) -> dict[Any, int]:
     return {key: int(count) for key, count in await session.execute(query)}
 
 
-async def engagement_of(session: AsyncSession, statuses: Sequence[Status]) -> dict[int, Engagement]:
+@dataclass(frozen=True)
+class Candidate:
+    """The little of a post that ranking needs (whole rows are loaded only for the page shown)."""
+
+    id: int
+    ap_id: str
+    actor_id: int
+    published: datetime
+
+
+async def engagement_of(
+    session: AsyncSession, statuses: Sequence[Status | Candidate]
+) -> dict[int, Engagement]:
     """The likes, live boosts, live replies and live remixes of each post (four grouped queries)."""
     ids = [s.id for s in statuses]
     if not ids:
@@ -120,20 +132,28 @@ async def engagement_of(session: AsyncSession, statuses: Sequence[Status]) -> di
 
 async def _candidates(
     session: AsyncSession, weights: TrendsSettings, viewer_id: int | None, *, only_media: bool, now: datetime
-) -> list[Status]:
+) -> list[Candidate]:
     since = now - timedelta(days=weights.window_days)
     query = without_blocked(public_query(only_media=only_media), viewer_id)
     query = query.where(Status.published >= since).order_by(Status.id.desc()).limit(MAX_CANDIDATES)
-    return list(await session.scalars(query))
+    columns = query.with_only_columns(Status.id, Status.ap_id, Status.actor_id, Status.published)
+    return [Candidate(*row) for row in await session.execute(columns)]
 
 
-def _ranked(statuses: Sequence[Status], found: dict[int, Engagement], weights: TrendsSettings,
-            now: datetime) -> list[Ranked]:  # fmt: skip
+@dataclass(frozen=True)
+class _Scored:
+    post: Candidate
+    score: float
+    engagement: Engagement
+
+
+def _ranked(candidates: Sequence[Candidate], found: dict[int, Engagement], weights: TrendsSettings,
+            now: datetime) -> list[_Scored]:  # fmt: skip
     ranked = [
-        Ranked(s, score(found[s.id], (now - s.published).total_seconds() / 3600, weights), found[s.id])
-        for s in statuses
+        _Scored(c, score(found[c.id], (now - c.published).total_seconds() / 3600, weights), found[c.id])
+        for c in candidates
     ]
-    ranked.sort(key=lambda r: (-r.score, -r.status.id))
+    ranked.sort(key=lambda r: (-r.score, -r.post.id))
     return ranked
 
 
@@ -148,9 +168,17 @@ async def trending_posts(
 ) -> list[Ranked]:
     """Public image posts of the window, best score first (ties: newest first)."""
     now = now or utcnow()
-    statuses = await _candidates(session, weights, viewer_id, only_media=True, now=now)
-    ranked = _ranked(statuses, await engagement_of(session, statuses), weights, now)
-    return ranked[offset : offset + limit]
+    candidates = await _candidates(session, weights, viewer_id, only_media=True, now=now)
+    shown = _ranked(candidates, await engagement_of(session, candidates), weights, now)[
+        offset : offset + limit
+    ]
+    if not shown:
+        return []
+    rows = {
+        s.id: s
+        for s in await session.scalars(select(Status).where(Status.id.in_([r.post.id for r in shown])))
+    }
+    return [Ranked(rows[r.post.id], r.score, r.engagement) for r in shown if r.post.id in rows]
 
 
 async def trending_tags(
@@ -163,10 +191,12 @@ async def trending_tags(
 ) -> list[TagTrend]:
     """Hashtags of the window's public posts, by the sum of their posts' scores."""
     now = now or utcnow()
-    statuses = await _candidates(session, weights, viewer_id, only_media=False, now=now)
-    if not statuses:
+    candidates = await _candidates(session, weights, viewer_id, only_media=False, now=now)
+    if not candidates:
         return []
-    ranked = {r.status.id: r for r in _ranked(statuses, await engagement_of(session, statuses), weights, now)}
+    ranked = {
+        r.post.id: r for r in _ranked(candidates, await engagement_of(session, candidates), weights, now)
+    }
     rows = await session.execute(
         select(StatusTag.name, StatusTag.status_id).where(StatusTag.status_id.in_(list(ranked)))
     )
@@ -179,7 +209,7 @@ async def trending_tags(
         entry = ranked[status_id]
         scores[name] += entry.score
         posts[name].add(status_id)
-        accounts[name].add(entry.status.actor_id)
+        accounts[name].add(entry.post.actor_id)
     trends = [TagTrend(name, scores[name], len(posts[name]), len(accounts[name])) for name in scores]
     trends.sort(key=lambda t: (-t.score, t.name))
     return trends[:limit]
