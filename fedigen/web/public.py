@@ -313,7 +313,8 @@ async def remote_follow(request: Request) -> Response:
     except (ActivityPubError, ValueError):
         context["error"] = f"{host} did not answer about {given}: check the handle."
         return render(request, "remote_follow.html", context, status_code=422)
-    links = [link for link in jrd.get("links") or [] if isinstance(link, dict)]
+    offered = jrd.get("links")
+    links = [link for link in offered if isinstance(link, dict)] if isinstance(offered, list) else []
     templates = [link.get("template") for link in links if link.get("rel") == SUBSCRIBE_REL]
     template = next((t for t in templates if isinstance(t, str)), None)
     if template is None or "{uri}" not in template:
