@@ -39,8 +39,11 @@ def _filter_attribute(tag: str, attribute: str, value: str) -> str | None:
     return " ".join(kept) or None
 
 
-def sanitize_html(value: str | None, *, max_chars: int = MAX_CONTENT_CHARS) -> str:
-    """Clean remote HTML to Mastodon's allowlist; scripts, handlers, styles and bad links removed."""
+def sanitize_html(
+    value: str | None, *, max_chars: int = MAX_CONTENT_CHARS, link_rel: str = "nofollow noopener noreferrer"
+) -> str:
+    """Clean remote HTML to Mastodon's allowlist; scripts, handlers, styles and bad links removed; every
+    link gets ``link_rel`` (profile fields add ``me``)."""
     if not value:
         return ""
     if len(value) > max_chars:
@@ -52,7 +55,7 @@ def sanitize_html(value: str | None, *, max_chars: int = MAX_CONTENT_CHARS) -> s
         attributes=ALLOWED_ATTRIBUTES,
         attribute_filter=_filter_attribute,
         url_schemes=URL_SCHEMES,
-        link_rel="nofollow noopener noreferrer",
+        link_rel=link_rel,
         strip_comments=True,
     )
 

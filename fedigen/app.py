@@ -31,6 +31,7 @@ from fedigen.web import compose, feeds, media, pages
 from fedigen.web import privacy as web_privacy
 from fedigen.web import settings as web_settings
 from fedigen.web import signup as web_signup
+from fedigen.web import public as public_pages
 from fedigen.web.session import NOT_PAGES, CsrfError, WebSessionMiddleware
 from fedigen.worker import Worker
 from generation import errors as ge
@@ -155,6 +156,7 @@ def create_app(
             *web_signup.routes,
             *web_settings.routes,
             *web_admin.routes,
+            *public_pages.routes,
             *pages.routes,
         ],  # fmt: skip
         middleware=[

@@ -277,6 +277,37 @@ class ModerationSettings:
     suspension_retention_days: int = 30
 
 
+@dataclass(frozen=True)
+class WebSettings:
+    # Which public pages logged-out visitors may see (Mastodon's timeline_preview and trends settings);
+    # closed, they get a page asking them to sign in. Profiles and posts are always public.
+    public_timelines: bool = True  # /public/local and /tags/TAG (and the tag feeds)
+    public_explore: bool = True  # /explore and /explore/tags
+
+
+@dataclass(frozen=True)
+class TrendsSettings:
+    # Explore's ranking (docs/web.md, "Public pages"): a post scores
+    # (likes*likes_weight + boosts*boosts_weight + remixes*remixes_weight + replies*replies_weight + 1)
+    # * 0.5 ** (age_hours / half_life_hours); posts older than window_days are not ranked.
+    likes_weight: float = 1.0
+    boosts_weight: float = 2.0
+    remixes_weight: float = 3.0
+    replies_weight: float = 1.5
+    half_life_hours: float = 24.0
+    window_days: int = 7
+
+
+def _validate_trends(trends: TrendsSettings) -> None:
+    for key in ("likes_weight", "boosts_weight", "remixes_weight", "replies_weight"):
+        if getattr(trends, key) < 0:
+            raise ConfigError(f"trends.{key}: must not be negative")
+    if trends.half_life_hours <= 0:
+        raise ConfigError("trends.half_life_hours: must be positive")
+    if trends.window_days < 1:
+        raise ConfigError("trends.window_days: must be at least 1")
+
+
 REGISTRATION_MODES = ("open", "approval", "invite", "closed")
 # TOML keys that are not Python names: (section, key) -> field.
 _KEY_ALIASES = {("smtp", "from"): "from_address"}
@@ -295,6 +326,8 @@ class Settings:
     api: ApiSettings = field(default_factory=ApiSettings)
     smtp: SmtpSettings = field(default_factory=SmtpSettings)
     moderation: ModerationSettings = field(default_factory=ModerationSettings)
+    web: WebSettings = field(default_factory=WebSettings)
+    trends: TrendsSettings = field(default_factory=TrendsSettings)
     # Directory relative paths (SQLite file, media dir) are resolved against.
     base_dir: str = "."
 
@@ -487,6 +520,7 @@ def _validate(settings: Settings) -> None:
     if settings.federation.signature_clock_window <= 0:
         raise ConfigError("federation.signature_clock_window: must be positive")
     _validate_signup(settings)
+    _validate_trends(settings.trends)
     _validate_moderation(settings)
 
 

@@ -1,4 +1,6 @@
-"""HTML pages for browsers: the instance home, about, profiles, statuses, hashtags and default avatars.
+"""HTML pages for browsers: the instance home, about and default avatars, and what every page shares
+(rendering, error pages, the queries of lists of posts). Profiles, posts, tags and Explore:
+:mod:`fedigen.web.public`.
 
 These are the same URLs peers fetch as ActivityStreams: a profile or status page asked for with an
 AS2 ``Accept`` header redirects to the actor or Note id. Templates autoescape everything; only
@@ -20,20 +22,18 @@ import jinja2
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from starlette.requests import Request
-from starlette.responses import RedirectResponse, Response
+from starlette.responses import Response
 from starlette.routing import BaseRoute, Mount, Route
 from starlette.staticfiles import StaticFiles
 from starlette.templating import Jinja2Templates
 
 from activitypub.content import strip_html
 from fedigen.errors import ForbiddenError, NotFoundError, ValidationError
-from fedigen.http import services, wants_as2
+from fedigen.http import services
 from fedigen.services import Services
-from fedigen.social import emoji, polls, registrations
+from fedigen.social import emoji, polls
 from fedigen.social.accounts import get_local
-from fedigen.social.remixes import lineage
 from fedigen.social.roles import Permission
-from fedigen.social.standing import is_hidden
 from fedigen.web.avatars import cached_identicon_png
 from fedigen.web.emoji import emojify_html, emojify_text
 from fedigen.web.session import CSRF_FIELD, CsrfError, csrf_token, viewer_of
@@ -301,11 +301,7 @@ async def directory(session: AsyncSession, limit: int = DIRECTORY_SIZE) -> list[
 
 
 async def account_counts(session: AsyncSession, actor_id: int) -> Counts:
-    """Accepted followers and follows, and posts anyone may see (the outbox's total)."""
-
-    async def count(query: Any) -> int:
-        return int(await session.scalar(query) or 0)
-
+    """Accepted followers and follows, and posts anyone may see (the outbox's total), in one query."""
     follows = select(func.count()).select_from(Follow).where(Follow.state == FollowState.ACCEPTED)
     posts = (
         select(func.count())
@@ -317,11 +313,16 @@ async def account_counts(session: AsyncSession, actor_id: int) -> Counts:
             Status.visibility.in_(PUBLIC_VISIBILITIES),
         )
     )
-    return Counts(
-        followers=await count(follows.where(Follow.followee_id == actor_id)),
-        following=await count(follows.where(Follow.follower_id == actor_id)),
-        posts=await count(posts),
-    )
+    row = (
+        await session.execute(
+            select(
+                follows.where(Follow.followee_id == actor_id).scalar_subquery(),
+                follows.where(Follow.follower_id == actor_id).scalar_subquery(),
+                posts.scalar_subquery(),
+            )
+        )
+    ).one()
+    return Counts(followers=int(row[0] or 0), following=int(row[1] or 0), posts=int(row[2] or 0))
 
 
 async def local_status(session: AsyncSession, account: Actor, status_id: int) -> Status:
@@ -362,49 +363,6 @@ async def about(request: Request) -> Response:
     return render(request, "about.html", context)
 
 
-async def profile(request: Request) -> Response:
-    """A local account's profile with its public posts; AS2 clients are sent to the actor id."""
-    svc = services(request)
-    async with svc.reads() as session:
-        account = await get_local(session, request.path_params["username"])
-        if await registrations.hidden(session, account):
-            raise NotFoundError("no such account")
-        if wants_as2(request):
-            return RedirectResponse(account.ap_id, status_code=302, headers={"Vary": "Accept"})
-        if is_hidden(account):
-            raise NotFoundError("this account is suspended")
-        entries, next_max_id = await public_local_statuses(
-            session, actor_id=account.id, max_id=max_id_param(request), visibilities=PUBLIC_VISIBILITIES
-        )
-        entries = await with_emojis(svc, session, entries)
-        counts = await account_counts(session, account.id)
-        pictures = await account_pictures(svc, session, account)
-    context = {"account": account, "counts": counts, "entries": entries, "next_max_id": next_max_id,
-               "account_emojis": pictures}  # fmt: skip
-    return render(request, "profile.html", context, ai_opt_out=account.ai_training_opt_out)
-
-
-async def status_page(request: Request) -> Response:
-    """One local status; 410 once deleted; AS2 clients are sent to the Note id."""
-    async with services(request).reads() as session:
-        account = await get_local(session, request.path_params["username"])
-        if is_hidden(account):
-            raise NotFoundError("this account is suspended")
-        status = await local_status(session, account, request.path_params["status_id"])
-    if wants_as2(request):
-        return RedirectResponse(status.ap_id, status_code=302, headers={"Vary": "Accept"})
-    if status.deleted_at is not None:
-        return error_page(request, 410, "This post was deleted.")
-    async with services(request).reads() as session:
-        parents, children = await lineage(session, status)
-        [entry] = await with_emojis(services(request), session, [Entry(status, account)])
-        poll = await polls.poll_of(session, status.id)
-    generation = (status.extra or {}).get("generation")
-    context = {"entry": entry, "generation": generation, "parents": parents, "children": children,
-               "poll": poll_view(poll)}  # fmt: skip
-    return render(request, "status.html", context, ai_opt_out=account.ai_training_opt_out)
-
-
 def poll_view(poll: Poll | None) -> dict[str, Any] | None:
     """What the status page shows of a poll: options with their votes (unless the author hides them until
     the end), the total, and when it ends or ended."""
@@ -421,17 +379,6 @@ def poll_view(poll: Poll | None) -> dict[str, Any] | None:
             "expires_at": poll.expires_at, "multiple": poll.multiple}  # fmt: skip
 
 
-async def tag_page(request: Request) -> Response:
-    """Public local posts carrying a hashtag."""
-    tag = request.path_params["tag"].lstrip("#").lower()
-    if not tag:
-        raise NotFoundError("no such tag")
-    async with services(request).reads() as session:
-        entries, next_max_id = await public_local_statuses(session, tag=tag, max_id=max_id_param(request))
-        entries = await with_emojis(services(request), session, entries)
-    return render(request, "tag.html", {"tag": tag, "entries": entries, "next_max_id": next_max_id})
-
-
 async def avatar(request: Request) -> Response:
     """The default avatar of a local account: an identicon PNG, the same forever for that account."""
     async with services(request).reads() as session:
@@ -446,9 +393,6 @@ async def avatar(request: Request) -> Response:
 routes: list[BaseRoute] = [
     Route("/", html_errors(home), methods=["GET"]),
     Route("/about", html_errors(about), methods=["GET"]),
-    Route("/@{username}", html_errors(profile), methods=["GET"]),
-    Route("/@{username}/{status_id:int}", html_errors(status_page), methods=["GET"]),
-    Route("/tags/{tag}", html_errors(tag_page), methods=["GET"]),
     Route("/avatars/{username}.png", avatar, methods=["GET"]),
     Mount("/static", app=StaticFiles(directory=PACKAGE_DIR / "static", check_dir=False), name="static"),
 ]

@@ -212,9 +212,13 @@ async def test_remix_links_its_parent_and_lineage_is_queryable(
         _, children = await remixes.lineage(session, parent)
         assert children == [note["id"]]
     page = (await imagery.client.get(note["url"])).text
-    assert "AI-generated images" in page and "at sunset, a lighthouse in fog" in page
-    assert f'Remix of <a href="{original.ap_id}">' in page
-    assert "Remixed 1 time:" in (await imagery.client.get(original.url or "")).text
+    assert "<strong>AI-generated</strong>" in page and "at sunset, a lighthouse in fog" in page
+    # The remix family, as thumbnails linking to the posts' pages ("Remix of" once: not the content's too).
+    family = page.split('aria-label="Remix family"')[1].split("</section>")[0]
+    assert page.count("Remix of") == 1 and "<h2>Remix of</h2>" in family
+    assert f'<a href="{original.url}">' in family
+    original_page = (await imagery.client.get(original.url or "")).text
+    assert "Remixed 1 time<" in original_page and f'<a href="{note["url"]}">' in original_page
 
 
 async def test_a_remote_fedigen_remix_of_our_post_is_recognised_as_a_child(

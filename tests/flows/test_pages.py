@@ -125,17 +125,22 @@ async def test_unknown_account_is_an_html_404(instance: Any) -> None:
     assert "Not found" in page.text
 
 
-async def test_as2_accept_redirects_to_the_actor_and_note(instance: Any) -> None:
+async def test_as2_accept_gets_the_actor_and_note_at_the_page_url(instance: Any) -> None:
     alice = await instance.create_account("alice")
     status_id = await _post(instance, alice.id, "negotiated")
 
     actor = await instance.client.get("/@alice", headers={"Accept": AS2})
-    assert actor.status_code == 302
-    assert actor.headers["location"] == "http://fedigen.test/users/alice"
+    assert actor.status_code == 200
+    assert actor.headers["content-type"].startswith("application/activity+json")
+    assert actor.json()["id"] == "http://fedigen.test/users/alice"
+    assert actor.headers["vary"].lower().count("accept") == 1
 
     note = await instance.client.get(f"/@alice/{status_id}", headers={"Accept": "application/activity+json"})
-    assert note.status_code == 302
-    assert note.headers["location"] == f"http://fedigen.test/users/alice/statuses/{status_id}"
+    assert note.status_code == 200
+    assert note.json()["id"] == f"http://fedigen.test/users/alice/statuses/{status_id}"
+    assert "negotiated" in note.json()["content"]
+    page = await instance.client.get(f"/@alice/{status_id}", headers={"Accept": "text/html"})
+    assert page.headers["content-type"].startswith("text/html") and "accept" in page.headers["vary"].lower()
 
 
 async def test_status_page_shows_content_and_content_warning(instance: Any) -> None:
