@@ -29,9 +29,9 @@ from fedigen.web import admin as web_admin
 from fedigen.web import auth as web_auth
 from fedigen.web import compose, feeds, media, pages
 from fedigen.web import privacy as web_privacy
+from fedigen.web import public as public_pages
 from fedigen.web import settings as web_settings
 from fedigen.web import signup as web_signup
-from fedigen.web import public as public_pages
 from fedigen.web.session import NOT_PAGES, CsrfError, WebSessionMiddleware
 from fedigen.worker import Worker
 from generation import errors as ge
