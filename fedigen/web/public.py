@@ -40,6 +40,7 @@ from fedigen.social.timelines import public_query, tag_query, without_blocked
 from fedigen.social.visibility import can_see
 from fedigen.web import syndication as feeds
 from fedigen.web.blur import placeholder
+from fedigen.web.feeds import cards
 from fedigen.web.pages import (
     BIGINT_MAX,
     PUBLIC_ONLY,
@@ -421,7 +422,11 @@ async def _post_context(
     poll = await polls.poll_of(session, status.id)
     generation = (status.extra or {}).get("generation")
     content = QUOTE_PARAGRAPH.sub("", status.content or "") if "remix_of" in (status.extra or {}) else None
+    viewer = viewer_of(request)
+    # A signed-in viewer gets the app's actions (like, boost, reply, remix, bookmark, edit/delete, report).
+    card = (await cards(svc, session, [status], viewer.account, None))[0] if viewer is not None else None
     return {
+        "card": card,
         "post": post, "entry": post.entry, "generation": generation if isinstance(generation, dict) else None,
         "parents": parent_family, "more_parents": max(0, len(parents) - len(parent_family)),
         "children": child_family, "remix_count": len(children), "ancestors": before, "replies": after,

@@ -503,3 +503,18 @@ async def test_remote_strings_are_escaped_and_only_web_links_are_followed(site: 
     html = (await alice.get("/public")).text
     assert "<script>alert(1)</script>" not in html and "&lt;script&gt;alert(1)&lt;/script&gt;" in html
     assert "javascript:" not in html
+
+
+async def test_the_post_page_has_the_actions_for_a_signed_in_viewer(site: Instance) -> None:
+    bob = await browser_of(site, "bob")
+    await site.create_account("alice")
+    post = await image_post(site, "alice", "remix me")
+    path = f"/@alice/{post.id}"
+    visitor = (await site.client.get(path)).text
+    assert f'action="/statuses/{post.id}/favourite"' not in visitor and "/compose?remix=" not in visitor
+    page = (await bob.get(path)).text
+    assert f'href="/compose?remix={post.id}"' in page and f'href="/statuses/{post.id}/report"' in page
+    liked = await bob.post(f"/statuses/{post.id}/favourite", data={"csrf_token": csrf_of(page), "next": path})
+    assert liked.status_code == 303 and liked.headers["location"] == path
+    assert await _count(site, Favourite, Favourite.status_id == post.id) == 1
+    assert f'action="/statuses/{post.id}/unfavourite"' in (await bob.get(path)).text
