@@ -231,6 +231,21 @@ class Status(Base):
     )
 
 
+class StatusCount(Base):
+    """A status's favourites, boosts, replies and remixes as counted here, kept by the use-cases in the
+    transaction of each action (``fedigen.social.counts``), so a page of statuses reads its counts in
+    one indexed query instead of counting rows. No row means all zero."""
+
+    __tablename__ = "status_counts"
+    status_id: Mapped[int] = mapped_column(
+        ForeignKey("statuses.id", ondelete="CASCADE"), primary_key=True, autoincrement=False
+    )
+    favourites: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    reblogs: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    replies: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    remixes: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+
+
 class StatusPin(Base):
     """A post its author pinned to their profile (the ``featured`` collection); remote accounts' too."""
 
