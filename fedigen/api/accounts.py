@@ -216,8 +216,8 @@ async def account_statuses(request: Request) -> Response:
             query = query.where(Status.reblog_of_id.is_(None))
         if params.get_bool("only_media"):
             query = query.where(exists().where(MediaAttachment.status_id == Status.id))
-        rows = page.arrange(list(await session.scalars(page.apply(query, Status.id))))
-        body = await entities.statuses(svc, session, rows, viewer, "account")
+        rows = page.arrange(await entities.page_records(session, page.apply(query, Status.id)))
+        body = await entities.timeline_statuses(svc, session, rows, viewer, "account")
     return JSONResponse(body, headers=link_header(request, [r.id for r in rows], page))
 
 

@@ -11,7 +11,7 @@ from fedigen.api import entities
 from fedigen.api.auth import authenticate, optional_auth
 from fedigen.api.pagination import Page, link_header
 from fedigen.api.params import read_params
-from fedigen.api.statuses import joined_page, status_page
+from fedigen.api.statuses import joined_page, timeline_page
 from fedigen.http import services
 from fedigen.social import tags, timelines
 from storage.clients import Bookmark
@@ -30,9 +30,9 @@ async def home(request: Request) -> Response:
         followed = await tags.followed_names(session, viewer.id)
         if followed:
             queries.append(timelines.followed_tags_query(viewer.id, followed))
-        pages = [list(await session.scalars(page.apply(q, Status.id))) for q in queries]
+        pages = [await entities.page_records(session, page.apply(q, Status.id)) for q in queries]
         rows = page.arrange(timelines.merge_pages(pages, page.limit, ascending=page.min_id is not None))
-        body = await entities.statuses(svc, session, rows, viewer, "home")
+        body = await entities.timeline_statuses(svc, session, rows, viewer, "home")
         return JSONResponse(body, headers=link_header(request, [r.id for r in rows], page))
 
 
@@ -50,7 +50,7 @@ async def _public_page(request: Request, tag: str | None) -> Response:
     svc = services(request)
     async with svc.reads() as session:
         query = timelines.without_blocked(query, viewer.id if viewer else None)
-        return await status_page(request, svc, session, query, page, viewer, "public")
+        return await timeline_page(request, svc, session, query, page, viewer, "public")
 
 
 async def public(request: Request) -> Response:
