@@ -14,7 +14,7 @@ from datetime import datetime
 from types import SimpleNamespace
 from typing import Any
 
-from sqlalchemy import func, literal, select, union_all
+from sqlalchemy import func, literal, null, select, union_all
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from activitypub.content import sanitize_html, strip_html
@@ -72,19 +72,25 @@ async def account_stats(session: AsyncSession, ids: Sequence[int]) -> AccountSta
     if not ids:
         return stats
     stats.emojis = await emojis.actor_emojis(session, ids)
-    rows = await session.execute(
-        select(Status.actor_id, func.count(Status.id), func.max(Status.published))
-        .where(Status.actor_id.in_(ids), Status.deleted_at.is_(None), Status.reblog_of_id.is_(None))
-        .group_by(Status.actor_id)
-    )
-    for actor_id, count, last in rows:
-        stats.statuses[actor_id], stats.last_status_at[actor_id] = count, last
     accepted = Follow.state == FollowState.ACCEPTED
-    for column, target in ((Follow.followee_id, stats.followers), (Follow.follower_id, stats.following)):
-        counted = await session.execute(
-            select(column, func.count(Follow.id)).where(column.in_(ids), accepted).group_by(column)
-        )
-        target.update({k: v for k, v in counted})
+    # The three counts in one query (a round trip each costs more than the counting on SQLite).
+    counted = union_all(
+        select(literal("s"), Status.actor_id, func.count(Status.id), func.max(Status.published))
+        .where(Status.actor_id.in_(ids), Status.deleted_at.is_(None), Status.reblog_of_id.is_(None))
+        .group_by(Status.actor_id),
+        select(literal("r"), Follow.followee_id, func.count(Follow.id), null())
+        .where(Follow.followee_id.in_(ids), accepted)
+        .group_by(Follow.followee_id),
+        select(literal("g"), Follow.follower_id, func.count(Follow.id), null())
+        .where(Follow.follower_id.in_(ids), accepted)
+        .group_by(Follow.follower_id),
+    )
+    into = {"r": stats.followers, "g": stats.following}
+    for kind, actor_id, count, last in await session.execute(counted):
+        if kind == "s":
+            stats.statuses[actor_id], stats.last_status_at[actor_id] = count, last
+        else:
+            into[kind][actor_id] = count
     return stats
 
 

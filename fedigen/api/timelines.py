@@ -3,6 +3,9 @@ favourites lists, each paginated by id with a Link header."""
 
 from __future__ import annotations
 
+from typing import Any
+
+from sqlalchemy.ext.asyncio import AsyncSession
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Route
@@ -30,10 +33,23 @@ async def home(request: Request) -> Response:
         followed = await tags.followed_names(session, viewer.id)
         if followed:
             queries.append(timelines.followed_tags_query(viewer.id, followed))
-        pages = [await entities.page_records(session, page.apply(q, Status.id)) for q in queries]
+        pages = [await _newest(session, q, page) for q in queries]
         rows = page.arrange(timelines.merge_pages(pages, page.limit, ascending=page.min_id is not None))
         body = await entities.timeline_statuses(svc, session, rows, viewer, "home")
         return JSONResponse(body, headers=link_header(request, [r.id for r in rows], page))
+
+
+async def _newest(session: AsyncSession, query: Any, page: Page) -> list[Any]:
+    """A page of ``query`` (as Core records), read newest first within widening id windows
+    (``timelines.recent``) until one holds a whole page; pages read oldest first (min_id) as they are."""
+    if page.min_id is None:
+        for span in timelines.HOME_WINDOWS:
+            rows = await entities.page_records(
+                session, page.apply(timelines.recent(query, span, page.max_id), Status.id)
+            )
+            if len(rows) >= page.limit:
+                return rows
+    return await entities.page_records(session, page.apply(query, Status.id))
 
 
 async def _public_page(request: Request, tag: str | None) -> Response:

@@ -52,7 +52,21 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("status_id", name=op.f("pk_status_counts")),
     )
     op.execute(FILL)
+    # Indexes the timeline queries need (tests/api/test_timeline_plans.py reads their plans).
+    with op.batch_alter_table("actors", schema=None) as batch_op:
+        for name, column in (("ix_actors_suspended", "suspended_at"), ("ix_actors_silenced", "silenced_at")):
+            where = sa.text(f"{column} IS NOT NULL")
+            batch_op.create_index(name, ["id"], unique=False, sqlite_where=where, postgresql_where=where)
+    with op.batch_alter_table("status_tags", schema=None) as batch_op:
+        batch_op.create_index("ix_status_tags_name_status_id", ["name", "status_id"], unique=False)
+        batch_op.drop_index("ix_status_tags_name")
 
 
 def downgrade() -> None:
+    with op.batch_alter_table("status_tags", schema=None) as batch_op:
+        batch_op.create_index("ix_status_tags_name", ["name"], unique=False)
+        batch_op.drop_index("ix_status_tags_name_status_id")
+    with op.batch_alter_table("actors", schema=None) as batch_op:
+        batch_op.drop_index("ix_actors_silenced")
+        batch_op.drop_index("ix_actors_suspended")
     op.drop_table("status_counts")
