@@ -52,8 +52,8 @@ def _ms(value: str) -> float:
 
 
 def run(
-    url: str, *, seconds: float, connections: int = 1, threads: int = 1, headers: dict[str, str] | None = None,
-    script: Path | None = None, timeout_s: float = 10,
+    url: str, *, seconds: float, connections: int = 1, threads: int = 1,
+    headers: dict[str, str] | None = None, script: Path | None = None, timeout_s: float = 10,
 ) -> WrkResult:  # fmt: skip
     """Load ``url`` for ``seconds`` with ``connections`` keep-alive connections and read wrk's report."""
     command = ["wrk", f"-t{threads}", f"-c{max(connections, threads)}", f"-d{max(1, round(seconds))}s",

@@ -136,10 +136,18 @@ class Actor(Base):
         Index("ix_actors_username_domain", username, domain),
         # The few suspended and silenced accounts every timeline leaves out, found without reading every
         # account (fedigen.social.standing).
-        Index("ix_actors_suspended", "id", sqlite_where=text("suspended_at IS NOT NULL"),
-              postgresql_where=text("suspended_at IS NOT NULL")),  # fmt: skip
-        Index("ix_actors_silenced", "id", sqlite_where=text("silenced_at IS NOT NULL"),
-              postgresql_where=text("silenced_at IS NOT NULL")),  # fmt: skip
+        Index(
+            "ix_actors_suspended",
+            "id",
+            sqlite_where=text("suspended_at IS NOT NULL"),
+            postgresql_where=text("suspended_at IS NOT NULL"),
+        ),  # fmt: skip
+        Index(
+            "ix_actors_silenced",
+            "id",
+            sqlite_where=text("silenced_at IS NOT NULL"),
+            postgresql_where=text("silenced_at IS NOT NULL"),
+        ),  # fmt: skip
     )
 
     @property
@@ -225,6 +233,8 @@ class Status(Base):
     __table_args__ = (
         Index("ix_statuses_actor_id_id", "actor_id", "id"),
         Index("ix_statuses_visibility_local_id", "visibility", "local", "id"),
+        # The public timeline (local and remote together), newest first, from the index.
+        Index("ix_statuses_visibility_id", "visibility", "id"),
         # Account counts (statuses, last status) read from the index alone, for every account on a page.
         Index(
             "ix_statuses_actor_id_live",

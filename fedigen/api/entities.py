@@ -74,7 +74,7 @@ async def account_stats(session: AsyncSession, ids: Sequence[int]) -> AccountSta
     stats.emojis = await emojis.actor_emojis(session, ids)
     accepted = Follow.state == FollowState.ACCEPTED
     # The three counts in one query (a round trip each costs more than the counting on SQLite).
-    counted = union_all(
+    parts: list[Any] = [
         select(literal("s"), Status.actor_id, func.count(Status.id), func.max(Status.published))
         .where(Status.actor_id.in_(ids), Status.deleted_at.is_(None), Status.reblog_of_id.is_(None))
         .group_by(Status.actor_id),
@@ -84,7 +84,8 @@ async def account_stats(session: AsyncSession, ids: Sequence[int]) -> AccountSta
         select(literal("g"), Follow.follower_id, func.count(Follow.id), null())
         .where(Follow.follower_id.in_(ids), accepted)
         .group_by(Follow.follower_id),
-    )
+    ]
+    counted = union_all(*parts)
     into = {"r": stats.followers, "g": stats.following}
     for kind, actor_id, count, last in await session.execute(counted):
         if kind == "s":

@@ -186,6 +186,22 @@ def public_query(*, local: bool = False, remote: bool = False, only_media: bool 
     return query
 
 
+def account_query(
+    account_id: int, allowed: Any, *, exclude_replies: bool = False, exclude_reblogs: bool = False,
+    only_media: bool = False,
+) -> Any:  # fmt: skip
+    """An account's statuses and boosts that ``allowed`` (``visibility.visible_to`` the viewer) lets
+    through, optionally without replies, without boosts, or only those with media."""
+    query = select(Status).where(Status.actor_id == account_id, LIVE, allowed)
+    if exclude_replies:
+        query = query.where(Status.in_reply_to_ap_id.is_(None))
+    if exclude_reblogs:
+        query = query.where(Status.reblog_of_id.is_(None))
+    if only_media:
+        query = query.where(exists().where(MediaAttachment.status_id == Status.id))
+    return query
+
+
 def tag_query(tag: str, *, local: bool = False, only_media: bool = False) -> Any:
     """Public statuses carrying a hashtag."""
     name = tag.lstrip("#").lower()

@@ -57,6 +57,8 @@ def upgrade() -> None:
         for name, column in (("ix_actors_suspended", "suspended_at"), ("ix_actors_silenced", "silenced_at")):
             where = sa.text(f"{column} IS NOT NULL")
             batch_op.create_index(name, ["id"], unique=False, sqlite_where=where, postgresql_where=where)
+    with op.batch_alter_table("statuses", schema=None) as batch_op:
+        batch_op.create_index("ix_statuses_visibility_id", ["visibility", "id"], unique=False)
     with op.batch_alter_table("status_tags", schema=None) as batch_op:
         batch_op.create_index("ix_status_tags_name_status_id", ["name", "status_id"], unique=False)
         batch_op.drop_index("ix_status_tags_name")
@@ -66,6 +68,8 @@ def downgrade() -> None:
     with op.batch_alter_table("status_tags", schema=None) as batch_op:
         batch_op.create_index("ix_status_tags_name", ["name"], unique=False)
         batch_op.drop_index("ix_status_tags_name_status_id")
+    with op.batch_alter_table("statuses", schema=None) as batch_op:
+        batch_op.drop_index("ix_statuses_visibility_id")
     with op.batch_alter_table("actors", schema=None) as batch_op:
         batch_op.drop_index("ix_actors_silenced")
         batch_op.drop_index("ix_actors_suspended")
