@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
@@ -40,13 +41,18 @@ async def home(request: Request) -> Response:
 
 
 async def _newest(session: AsyncSession, query: Any, page: Page) -> list[Any]:
-    """A page of ``query`` (as Core records), read newest first within widening id windows
-    (``timelines.recent``) until one holds a whole page; pages read oldest first (min_id) as they are."""
-    if page.min_id is None:
+    """A page of ``query`` (as Core records). On SQLite a newest-first page is read within widening id
+    windows (``timelines.recent``) until one holds a whole page; PostgreSQL's planner walks the
+    statuses newest first by itself (a window there only makes it read the whole window), and pages
+    read oldest first (min_id) are read as they are."""
+    dialect = session.bind.dialect.name if session.bind is not None else "sqlite"
+    if page.min_id is None and dialect == "sqlite":
+        newest = page.max_id or (await session.scalar(select(func.max(Status.id))) or 0) + 1
         for span in timelines.HOME_WINDOWS:
-            rows = await entities.page_records(
-                session, page.apply(timelines.recent(query, span, page.max_id), Status.id)
-            )
+            if newest - span <= (page.since_id or 0):
+                break  # the window holds every id the page may have: read without it
+            windowed = timelines.recent(query, newest - span)
+            rows = await entities.page_records(session, page.apply(windowed, Status.id))
             if len(rows) >= page.limit:
                 return rows
     return await entities.page_records(session, page.apply(query, Status.id))

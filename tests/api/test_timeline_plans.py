@@ -57,8 +57,7 @@ def queries(viewer_id: int) -> dict[str, Any]:
     home = timelines.home_query(viewer_id)
     found = {
         "home": home,
-        "home, newest window": timelines.recent(home, timelines.HOME_WINDOWS[0], None),
-        "home, window below max_id": timelines.recent(home, timelines.HOME_WINDOWS[0], 2000),
+        "home, id window": timelines.recent(home, 1000),
         "home, followed hashtags": timelines.followed_tags_query(viewer_id, ["tag7"]),
         "public": timelines.without_blocked(timelines.public_query(), viewer_id),
         "public, local": timelines.public_query(local=True),

@@ -189,3 +189,31 @@ async def test_counters_follow_every_action_and_deleted_accounts(
     assert await stored(instance) == await truth(instance)
     async with instance.services.sessions() as session:
         assert (await counts.of(session, [world["rich"]]))[world["rich"]].replies == 0
+
+
+async def test_home_pages_read_in_id_windows_are_the_pages_without_them(
+    instance: Instance, make_token: TokenMaker, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Windows of 4 and 16 ids over 60 statuses, one in three by an account alice follows: every page,
+    newest first or below a max_id, is the one read without windows (SQLite; PostgreSQL reads without)."""
+    alice, bob, carol = [await instance.create_account(n) for n in ("alice", "bob", "carol")]
+    async with instance.services.sessions() as session, session.begin():
+        session.add(Follow(follower_id=alice.id, followee_id=bob.id, state="accepted"))
+        for n in range(60):
+            author = bob if n % 3 == 0 else carol
+            session.add(Status(ap_id=f"https://x.test/{n}", actor_id=author.id, content=f"<p>{n}</p>"))
+    headers = bearer(await make_token("alice"))
+
+    async def pages() -> list[list[str]]:
+        out = []
+        for params in ({"limit": 5}, {"limit": 5, "max_id": 40}, {"limit": 3, "since_id": 50}, {"limit": 40}):
+            response = await instance.client.get("/api/v1/timelines/home", params=params, headers=headers)
+            out.append([s["id"] for s in response.json()])
+        return out
+
+    without = await pages()
+    monkeypatch.setattr("fedigen.social.timelines.HOME_WINDOWS", (4, 16))
+    assert await pages() == without
+    async with instance.services.sessions() as session:
+        bobs = list(await session.scalars(select(Status.id).where(Status.actor_id == bob.id)))
+    assert without[0] == [str(i) for i in sorted(bobs, reverse=True)[:5]] and len(without[3]) == 20
