@@ -16,6 +16,7 @@ from typing import Any
 
 from sqlalchemy import func, literal, null, select, union_all
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import aliased
 
 from activitypub.content import sanitize_html, strip_html
 from fedigen.services import Services
@@ -391,10 +392,16 @@ async def _load_rest(
         ctx.polls = await polls.polls_of(session, ids)
         if viewer is not None:
             ctx.own_votes = await polls.own_votes(session, viewer.id, [p.id for p in ctx.polls.values()])
-    parent_ids = [s.in_reply_to_id for s in shown if s.in_reply_to_id is not None]
+    # Who was replied to: page records know it from their query (``_reply_author``); ORM rows ask.
+    for row in shown:
+        if row.in_reply_to_id is not None and getattr(row, "_reply_author", None) is not None:
+            ctx.reply_authors[row.in_reply_to_id] = row._reply_author
+    parent_ids = [
+        s.in_reply_to_id for s in shown if s.in_reply_to_id is not None and not hasattr(s, "_reply_author")
+    ]
     if parent_ids:
         rows = await session.execute(select(Status.id, Status.actor_id).where(Status.id.in_(parent_ids)))
-        ctx.reply_authors = {k: v for k, v in rows}
+        ctx.reply_authors.update({k: v for k, v in rows})
     if ctx.actors:
         ctx.stats = await account_stats(session, list(ctx.actors))
 
@@ -408,6 +415,8 @@ _STATUS_COLUMNS = list(Status.__table__.c)
 _AUTHOR_PREFIX = "author__"
 _AUTHOR_COLUMNS = [c.label(_AUTHOR_PREFIX + c.name) for c in Actor.__table__.c]
 _ACTOR_COLUMNS = list(Actor.__table__.c)
+_PARENT = aliased(Status, name="replied_to")
+_REPLY_AUTHOR = "reply_author__"
 
 
 def record(fields: Any) -> Any:
@@ -419,7 +428,9 @@ def _status_and_author(row: Any) -> tuple[Any, Any]:
     status: dict[str, Any] = {}
     author: dict[str, Any] = {}
     for key, value in row._mapping.items():
-        if key.startswith(_AUTHOR_PREFIX):
+        if key == _REPLY_AUTHOR:
+            status["_reply_author"] = value
+        elif key.startswith(_AUTHOR_PREFIX):
             author[key[len(_AUTHOR_PREFIX) :]] = value
         else:
             status[key] = value
@@ -427,9 +438,13 @@ def _status_and_author(row: Any) -> tuple[Any, Any]:
 
 
 def with_authors(query: Any) -> Any:
-    """A ``select(Status)`` query as Core: each status's columns and its author's, in one query."""
-    return query.with_only_columns(*_STATUS_COLUMNS, *_AUTHOR_COLUMNS, maintain_column_froms=False).join_from(
-        Status, Actor, Actor.id == Status.actor_id
+    """A ``select(Status)`` query as Core: each status's columns, its author's, and the author of the
+    status it replies to, in one query."""
+    columns = (*_STATUS_COLUMNS, *_AUTHOR_COLUMNS, _PARENT.actor_id.label(_REPLY_AUTHOR))
+    return (
+        query.with_only_columns(*columns, maintain_column_froms=False)
+        .join_from(Status, Actor, Actor.id == Status.actor_id)
+        .outerjoin_from(Status, _PARENT, _PARENT.id == Status.in_reply_to_id)
     )
 
 
