@@ -14,8 +14,8 @@ from sqlalchemy import select
 from activitypub.emoji import RemoteEmoji
 from activitypub.notes import RemoteNote, RemotePoll
 from fedigen.api import entities
-from fedigen.social import accounts, counts, posts
-from storage.models import Actor, Follow, Status, StatusCount
+from fedigen.social import account_moderation, accounts, counts, posts
+from storage.models import Actor, Follow, Status, StatusCount, utcnow
 from storage.vocabulary import Visibility
 from tests.api.conftest import TokenMaker, bearer
 from tests.conftest import Instance
@@ -189,6 +189,17 @@ async def test_counters_follow_every_action_and_deleted_accounts(
     assert await stored(instance) == await truth(instance)
     async with instance.services.sessions() as session:
         assert (await counts.of(session, [world["rich"]]))[world["rich"]].replies == 0
+    # A moderator deletes suspended bob's data: his favourite and boost stop counting.
+    await client.post(f"/api/v1/statuses/{world['rich']}/favourite", headers=b)
+    await client.post(f"/api/v1/statuses/{world['rich']}/reblog", headers=b)
+    async with instance.services.sessions() as session, session.begin():
+        bob = await session.get(Actor, world["bob"])
+        assert bob is not None
+        bob.suspended_at = utcnow()
+        await account_moderation.delete_data(instance.services, session, bob)
+    assert await stored(instance) == await truth(instance)
+    async with instance.services.sessions() as session:
+        assert (await counts.of(session, [world["rich"]]))[world["rich"]] == counts.Counts(0, 0, 0, 1)
 
 
 async def test_home_pages_read_in_id_windows_are_the_pages_without_them(
