@@ -66,6 +66,7 @@ port = {port}
 
 [api]
 rate_limit_per_5min = 1000000000
+anonymous_rate_limit_per_5min = 1000000000
 
 [federation]
 allow_private_addresses = true
