@@ -23,8 +23,10 @@ def limited() -> Any:
     """Ids of accounts kept off public timelines: suspended or silenced (limited)."""
     # A union of two partial-index lookups (ix_actors_suspended, ix_actors_silenced), not an OR over
     # every account.
-    return select(Actor.id).where(Actor.suspended_at.is_not(None)).union(
-        select(Actor.id).where(Actor.silenced_at.is_not(None))
+    return (
+        select(Actor.id)
+        .where(Actor.suspended_at.is_not(None))
+        .union(select(Actor.id).where(Actor.silenced_at.is_not(None)))
     )
 
 
