@@ -20,7 +20,7 @@ from sqlalchemy.orm import aliased
 
 from activitypub.content import sanitize_html, strip_html
 from fedigen.services import Services
-from fedigen.social import counts, polls, roles
+from fedigen.social import counts, polls, roles, timelines
 from fedigen.social import emoji as emojis
 from fedigen.social import filters as user_filters
 from fedigen.social.media import media_url
@@ -451,6 +451,7 @@ def with_authors(query: Any) -> Any:
 async def page_records(session: AsyncSession, query: Any) -> list[Any]:
     """The statuses a ``select(Status)`` query finds (with its page applied), as :class:`Record` rows,
     each with its author as ``_author``; one query, no ORM objects."""
+    await timelines.plan_for_parameters(session)
     out = []
     for row in await session.execute(with_authors(query)):
         status, author = _status_and_author(row)

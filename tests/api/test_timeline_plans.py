@@ -115,3 +115,17 @@ async def test_timeline_queries_use_indexes(instance: Instance) -> None:
     index_use = "SEARCH" if dialect == "sqlite" else "Index"
     for name, plan in plans.items():
         assert any(index_use in line and "statuses" in line for line in plan), (name, plan)
+
+
+async def test_timeline_reads_are_planned_for_their_parameters_on_postgresql(instance: Instance) -> None:
+    """A generic plan of the home query (PostgreSQL's choice after five runs of a prepared statement)
+    reads every status: a timeline page's transaction asks for plans made for its own parameters."""
+    viewer = await instance.create_account("viewer")
+    postgresql = instance.services.engine.dialect.name == "postgresql"
+    async with instance.services.reads() as session:
+        await entities.page_records(session, Page(limit=40).apply(timelines.home_query(viewer.id), Status.id))
+        if postgresql:
+            assert await session.scalar(text("SHOW plan_cache_mode")) == "force_custom_plan"
+    if postgresql:  # only for that transaction
+        async with instance.services.reads() as session:
+            assert await session.scalar(text("SHOW plan_cache_mode")) == "auto"
