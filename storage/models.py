@@ -134,6 +134,20 @@ class Actor(Base):
             postgresql_where=domain.is_(None),
         ),
         Index("ix_actors_username_domain", username, domain),
+        # The few suspended and silenced accounts every timeline leaves out, found without reading every
+        # account (fedigen.social.standing).
+        Index(
+            "ix_actors_suspended",
+            "id",
+            sqlite_where=text("suspended_at IS NOT NULL"),
+            postgresql_where=text("suspended_at IS NOT NULL"),
+        ),  # fmt: skip
+        Index(
+            "ix_actors_silenced",
+            "id",
+            sqlite_where=text("silenced_at IS NOT NULL"),
+            postgresql_where=text("silenced_at IS NOT NULL"),
+        ),  # fmt: skip
     )
 
     @property
@@ -223,6 +237,8 @@ class Status(Base):
     __table_args__ = (
         Index("ix_statuses_actor_id_id", "actor_id", "id"),
         Index("ix_statuses_visibility_local_id", "visibility", "local", "id"),
+        # The public timeline (local and remote together), newest first, from the index.
+        Index("ix_statuses_visibility_id", "visibility", "id"),
         # Account counts (statuses, last status) read from the index alone, for every account on a page.
         Index(
             "ix_statuses_actor_id_live",
@@ -233,6 +249,21 @@ class Status(Base):
             postgresql_where=text("deleted_at IS NULL AND reblog_of_id IS NULL"),
         ),
     )
+
+
+class StatusCount(Base):
+    """A status's favourites, boosts, replies and remixes as counted here, kept by the use-cases in the
+    transaction of each action (``fedigen.social.counts``), so a page of statuses reads its counts in
+    one indexed query instead of counting rows. No row means all zero."""
+
+    __tablename__ = "status_counts"
+    status_id: Mapped[int] = mapped_column(
+        ForeignKey("statuses.id", ondelete="CASCADE"), primary_key=True, autoincrement=False
+    )
+    favourites: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    reblogs: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    replies: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    remixes: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
 
 
 class StatusPin(Base):
@@ -262,8 +293,12 @@ class StatusTag(Base):
     __tablename__ = "status_tags"
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
     status_id: Mapped[int] = mapped_column(ForeignKey("statuses.id", ondelete="CASCADE"), index=True)
-    name: Mapped[str] = mapped_column(String(255), index=True)
-    __table_args__ = (UniqueConstraint("status_id", "name"),)
+    name: Mapped[str] = mapped_column(String(255))
+    __table_args__ = (
+        UniqueConstraint("status_id", "name"),
+        # A hashtag's statuses from the index alone (tag timelines, followed hashtags in home).
+        Index("ix_status_tags_name_status_id", "name", "status_id"),
+    )
 
 
 class Tombstone(Base):

@@ -10,7 +10,7 @@ import re
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import exists, func, select
+from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from starlette.datastructures import UploadFile
 from starlette.requests import Request
@@ -25,10 +25,11 @@ from fedigen.api.search import resolve_remote, search_accounts
 from fedigen.errors import NotFoundError, PayloadTooLargeError, ValidationError
 from fedigen.http import services
 from fedigen.services import Services
+from fedigen.social import timelines
 from fedigen.social.pins import pinned_query
 from fedigen.social.profiles import ProfileChanges, update_preferences, update_profile
 from fedigen.social.visibility import visible_to
-from storage.models import Actor, Block, Follow, MediaAttachment, Status
+from storage.models import Actor, Block, Follow, Status
 from storage.vocabulary import FollowState
 
 FIELD_KEY_RE = re.compile(r"^fields_attributes\[(\d+)\]\[(name|value)\]$")
@@ -208,19 +209,12 @@ async def account_statuses(request: Request) -> Response:
             pinned = pinned_query(account.id).where(Status.reblog_of_id.is_(None), _allowed(viewer))
             rows = list(await session.scalars(pinned.limit(page.limit)))
             return JSONResponse(await entities.statuses(svc, session, rows, viewer, "account"))
-        query = select(Status).where(
-            Status.actor_id == account.id,
-            Status.deleted_at.is_(None),
-            _allowed(viewer),
-        )
-        if params.get_bool("exclude_replies"):
-            query = query.where(Status.in_reply_to_ap_id.is_(None))
-        if params.get_bool("exclude_reblogs"):
-            query = query.where(Status.reblog_of_id.is_(None))
-        if params.get_bool("only_media"):
-            query = query.where(exists().where(MediaAttachment.status_id == Status.id))
-        rows = page.arrange(list(await session.scalars(page.apply(query, Status.id))))
-        body = await entities.statuses(svc, session, rows, viewer, "account")
+        query = timelines.account_query(
+            account.id, _allowed(viewer), exclude_replies=params.get_bool("exclude_replies"),
+            exclude_reblogs=params.get_bool("exclude_reblogs"), only_media=params.get_bool("only_media"),
+        )  # fmt: skip
+        rows = page.arrange(await entities.page_records(session, page.apply(query, Status.id)))
+        body = await entities.timeline_statuses(svc, session, rows, viewer, "account")
     return JSONResponse(body, headers=link_header(request, [r.id for r in rows], page))
 
 

@@ -14,7 +14,7 @@ from fedigen.api.accounts import find_account, render_accounts
 from fedigen.api.auth import authenticate
 from fedigen.api.pagination import Page, link_header
 from fedigen.api.params import Params, read_params
-from fedigen.api.statuses import ids_param, path_id, status_page
+from fedigen.api.statuses import ids_param, path_id, timeline_page
 from fedigen.http import services
 from fedigen.social import lists, timelines
 from storage.clients import AccountList, ListAccount
@@ -153,7 +153,7 @@ async def timeline(request: Request) -> Response:
     async with svc.reads() as session:
         row = await lists.own_list(session, viewer.id, path_id(request, "list_id"))
         query = timelines.list_query(viewer.id, row.id, row.replies_policy)
-        return await status_page(request, svc, session, query, page, viewer, "home")
+        return await timeline_page(request, svc, session, query, page, viewer, "home")
 
 
 async def account_lists(request: Request) -> Response:

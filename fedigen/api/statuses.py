@@ -73,6 +73,18 @@ async def status_page(
     return JSONResponse(body, headers=link_header(request, [r.id for r in rows], page))
 
 
+async def timeline_page(
+    request: Request, svc: Services, session: AsyncSession, query: Any, page: Page, viewer: Actor | None,
+    filter_context: str | None = None,
+) -> Response:  # fmt: skip
+    """:func:`status_page` for timelines: the page read with Core (statuses with their authors in one
+    query) and rendered by ``entities.timeline_statuses`` (counters and the viewer's flags in one query
+    each)."""
+    rows = page.arrange(await entities.page_records(session, page.apply(query, Status.id)))
+    body = await entities.timeline_statuses(svc, session, rows, viewer, filter_context)
+    return JSONResponse(body, headers=link_header(request, [r.id for r in rows], page))
+
+
 async def joined_page(
     request: Request, svc: Services, session: AsyncSession, query: Any, column: Any, page: Page,
     viewer: Actor | None,

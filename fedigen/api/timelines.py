@@ -3,6 +3,10 @@ favourites lists, each paginated by id with a Link header."""
 
 from __future__ import annotations
 
+from typing import Any
+
+from sqlalchemy import func, select
+from sqlalchemy.ext.asyncio import AsyncSession
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Route
@@ -11,7 +15,7 @@ from fedigen.api import entities
 from fedigen.api.auth import authenticate, optional_auth
 from fedigen.api.pagination import Page, link_header
 from fedigen.api.params import read_params
-from fedigen.api.statuses import joined_page, status_page
+from fedigen.api.statuses import joined_page, timeline_page
 from fedigen.http import services
 from fedigen.social import tags, timelines
 from storage.clients import Bookmark
@@ -30,10 +34,28 @@ async def home(request: Request) -> Response:
         followed = await tags.followed_names(session, viewer.id)
         if followed:
             queries.append(timelines.followed_tags_query(viewer.id, followed))
-        pages = [list(await session.scalars(page.apply(q, Status.id))) for q in queries]
+        pages = [await _newest(session, q, page) for q in queries]
         rows = page.arrange(timelines.merge_pages(pages, page.limit, ascending=page.min_id is not None))
-        body = await entities.statuses(svc, session, rows, viewer, "home")
+        body = await entities.timeline_statuses(svc, session, rows, viewer, "home")
         return JSONResponse(body, headers=link_header(request, [r.id for r in rows], page))
+
+
+async def _newest(session: AsyncSession, query: Any, page: Page) -> list[Any]:
+    """A page of ``query`` (as Core records). On SQLite a newest-first page is read within widening id
+    windows (``timelines.recent``) until one holds a whole page; PostgreSQL's planner walks the
+    statuses newest first by itself (a window there only makes it read the whole window), and pages
+    read oldest first (min_id) are read as they are."""
+    dialect = session.bind.dialect.name if session.bind is not None else "sqlite"
+    if page.min_id is None and dialect == "sqlite":
+        newest = page.max_id or (await session.scalar(select(func.max(Status.id))) or 0) + 1
+        for span in timelines.HOME_WINDOWS:
+            if newest - span <= (page.since_id or 0):
+                break  # the window holds every id the page may have: read without it
+            windowed = timelines.recent(query, newest - span)
+            rows = await entities.page_records(session, page.apply(windowed, Status.id))
+            if len(rows) >= page.limit:
+                return rows
+    return await entities.page_records(session, page.apply(query, Status.id))
 
 
 async def _public_page(request: Request, tag: str | None) -> Response:
@@ -50,7 +72,7 @@ async def _public_page(request: Request, tag: str | None) -> Response:
     svc = services(request)
     async with svc.reads() as session:
         query = timelines.without_blocked(query, viewer.id if viewer else None)
-        return await status_page(request, svc, session, query, page, viewer, "public")
+        return await timeline_page(request, svc, session, query, page, viewer, "public")
 
 
 async def public(request: Request) -> Response:

@@ -27,7 +27,7 @@ from activitypub.outbox import enqueue_deliveries, record
 from activitypub.vocab import CONTEXT, PUBLIC
 from fedigen.errors import ConflictError, ForbiddenError, NotFoundError, ValidationError
 from fedigen.services import Services
-from fedigen.social import audit, posts
+from fedigen.social import audit, counts, posts
 from fedigen.social.roles import RANK, role_of
 from fedigen.social.standing import is_hidden, limited, may_sign_in, require_active, suspended
 from storage.clients import OAuthToken
@@ -195,12 +195,14 @@ async def delete_data(
         doc = {"@context": CONTEXT, "id": f"{target.ap_id}#delete", "type": "Delete", "actor": target.ap_id,
                "object": target.ap_id, "to": [PUBLIC]}  # fmt: skip
         await enqueue_deliveries(session, await record(session, target, doc), [i for i in inboxes if i])
+    touched = await counts.touched_by_account(session, target.id)
     await session.execute(delete(MediaAttachment).where(MediaAttachment.account_id == target.id))
     await session.execute(delete(Status).where(Status.actor_id == target.id))
     await session.execute(
         delete(Follow).where(or_(Follow.follower_id == target.id, Follow.followee_id == target.id))
     )
     await session.execute(delete(Favourite).where(Favourite.actor_id == target.id))
+    await counts.recount(session, touched)
     await session.execute(
         delete(Notification).where(or_(Notification.recipient_id == target.id,
                                        Notification.from_actor_id == target.id))

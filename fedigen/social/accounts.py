@@ -20,7 +20,7 @@ from activitypub.vocab import AS_CONTEXT, PUBLIC
 from fedigen.errors import ConflictError, FedigenError, ForbiddenError, NotFoundError, ValidationError
 from fedigen.languages import checked as checked_language
 from fedigen.services import Services
-from fedigen.social import audit, follows
+from fedigen.social import audit, counts, follows
 from fedigen.social.notifications import Kind, notify
 from fedigen.social.roles import Permission, Role, allowed, may_assign, role_of
 from storage.clients import (
@@ -329,6 +329,7 @@ async def delete_local_account(
     )  # fmt: skip
     keys = sorted({key for row in media_rows for key in row if key})
     me = actor.id
+    touched = await counts.touched_by_account(session, me)
     for statement in (
         delete(Notification).where(or_(Notification.recipient_id == me, Notification.from_actor_id == me)),
         delete(Follow).where(or_(Follow.follower_id == me, Follow.followee_id == me)),
@@ -358,6 +359,7 @@ async def delete_local_account(
         delete(User).where(User.actor_id == me),
     ):
         await session.execute(statement)
+    await counts.recount(session, touched)
     actor.display_name, actor.summary, actor.fields, actor.also_known_as = "", "", [], []
     actor.icon_url = actor.image_url = actor.moved_to_ap_id = None
     actor.locked, actor.discoverable, actor.indexable = True, False, False

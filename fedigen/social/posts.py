@@ -30,7 +30,7 @@ from fedigen.errors import ForbiddenError, NotFoundError, ValidationError
 from fedigen.languages import checked as checked_language
 from fedigen.languages import normalize as normalize_language
 from fedigen.services import Services
-from fedigen.social import bot, domains, emoji, image_checks, polls, reactions, remixes
+from fedigen.social import bot, counts, domains, emoji, image_checks, polls, reactions, remixes
 from fedigen.social.accounts import get_local
 from fedigen.social.media import media_url
 from fedigen.social.notifications import Kind, notify
@@ -406,7 +406,10 @@ async def after_post(
     svc: Services, session: AsyncSession, status: Status, author: Actor, new_mentions: list[Actor],
     parent: Status | None,
 ) -> None:  # fmt: skip
-    """What follows every new post, whatever made it: notifications, lineage, quote request, the bot."""
+    """What follows every new post, whatever made it: the parent's reply count, notifications, lineage,
+    quote request, the bot."""
+    if parent is not None:
+        await counts.bump(session, parent.id, replies=1)
     for actor in new_mentions:
         await notify(session, actor, Kind.MENTION, author, status)
     if (
@@ -527,8 +530,11 @@ async def receive_edit(svc: Services, session: AsyncSession, author: Actor, note
         await polls.sync_remote(session, status, note.poll, allow_significant=False)
         return
     before = (status.content, status.summary, [a.get("url") for a in status.attachments or []])
-    edited_at = status.edited_at
+    edited_at, old_parent = status.edited_at, status.in_reply_to_id
     _, new_mentions = await _apply_note(session, status, note)
+    if status.in_reply_to_id != old_parent and status.deleted_at is None:  # now a reply to another post
+        await counts.bump(session, old_parent, replies=-1)
+        await counts.bump(session, status.in_reply_to_id, replies=1)
     await emoji.link_status(session, status, author, note.emojis)
     poll_changed = await polls.sync_remote(session, status, note.poll, allow_significant=True)
     after = (status.content, status.summary, [a.get("url") for a in status.attachments or []])
@@ -551,6 +557,9 @@ async def _remove(svc: Services, session: AsyncSession, author: Actor, status: S
     """Delete a post: a tombstone replaces it, its boosts and notifications go with it, and a local
     one's Delete is sent (servers that had it drop their copies and boosts of it)."""
     now = utcnow()
+    if status.deleted_at is None:  # what it counted toward counts one less; it counts nothing itself
+        await counts.bump(session, status.in_reply_to_id, replies=-1)
+        await counts.bump(session, status.reblog_of_id, reblogs=-1)
     status.deleted_at = now
     await session.execute(
         update(Status)
@@ -558,6 +567,7 @@ async def _remove(svc: Services, session: AsyncSession, author: Actor, status: S
         .values(deleted_at=now)
         .execution_options(synchronize_session=False)
     )
+    await counts.recount(session, [status.id])
     await session.execute(delete(Notification).where(Notification.status_id == status.id))
     await session.execute(delete(StatusPin).where(StatusPin.status_id == status.id))
     if await session.scalar(select(Tombstone.id).where(Tombstone.ap_id == status.ap_id)) is None:

@@ -29,6 +29,7 @@ from activitypub.outbox import publish
 from activitypub.vocab import PUBLIC
 from fedigen.errors import NotFoundError, ValidationError
 from fedigen.services import Services
+from fedigen.social import counts
 from fedigen.social.notifications import Kind, notify
 from storage.clients import Bookmark
 from storage.models import Actor, CustomEmoji, Favourite, Notification, Reaction, Status, utcnow
@@ -84,6 +85,7 @@ async def favourite(
     like = Favourite(ap_id=ap_id or svc.urls.new_activity(), actor_id=actor.id, status_id=status.id)
     session.add(like)
     _move_remote_count(status, "untrusted_favourites_count", +1)
+    await counts.bump(session, status.id, favourites=1)
     await session.flush()
     author = await _author(session, status)
     await notify(session, author, Kind.FAVOURITE, actor, status)
@@ -101,6 +103,7 @@ async def unfavourite(svc: Services, session: AsyncSession, actor: Actor, status
         return
     await session.delete(found)
     _move_remote_count(status, "untrusted_favourites_count", -1)
+    await counts.bump(session, status.id, favourites=-1)
     await session.flush()
     author = await _author(session, status)
     if actor.domain is None and author.domain is not None and found.ap_id:
@@ -211,6 +214,7 @@ async def reblog(
     )  # fmt: skip
     session.add(boost)
     _move_remote_count(status, "untrusted_reblogs_count", +1)
+    await counts.bump(session, status.id, reblogs=1)
     await session.flush()
     await notify(session, author, Kind.REBLOG, actor, status)
     if actor.domain is None:
@@ -224,6 +228,7 @@ async def unreblog(svc: Services, session: AsyncSession, actor: Actor, status: S
     if boost is None:
         return
     _move_remote_count(status, "untrusted_reblogs_count", -1)
+    await counts.bump(session, status.id, reblogs=-1)
     if actor.domain is not None:
         await session.delete(boost)  # nothing of a remote boost needs keeping
         return

@@ -21,7 +21,7 @@ from activitypub.notes import RemoteNote
 from activitypub.outbox import publish
 from activitypub.urls import same_origin
 from fedigen.services import Services
-from fedigen.social import polls, reactions
+from fedigen.social import counts, polls, reactions
 from fedigen.social.notifications import blocks
 from fedigen.social.visibility import is_public
 from storage.models import Activity, Actor, Remix, Status, utcnow
@@ -45,6 +45,7 @@ async def record_remix(session: AsyncSession, status: Status) -> None:
     if existing is None:
         session.add(Remix(child_ap_id=status.ap_id, child_status_id=status.id, parent_ap_id=parent_ap_id,
                           parent_status_id=parent.id if parent else None))  # fmt: skip
+        await counts.bump(session, parent.id if parent else None, remixes=1)
 
 
 async def lineage(session: AsyncSession, status: Status) -> tuple[list[str], list[str]]:

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import or_, select
+from sqlalchemy import select
 
 from fedigen.errors import ForbiddenError
 from storage.models import Actor
@@ -21,7 +21,13 @@ def suspended() -> Any:
 
 def limited() -> Any:
     """Ids of accounts kept off public timelines: suspended or silenced (limited)."""
-    return select(Actor.id).where(or_(Actor.suspended_at.is_not(None), Actor.silenced_at.is_not(None)))
+    # A union of two partial-index lookups (ix_actors_suspended, ix_actors_silenced), not an OR over
+    # every account.
+    return (
+        select(Actor.id)
+        .where(Actor.suspended_at.is_not(None))
+        .union(select(Actor.id).where(Actor.silenced_at.is_not(None)))
+    )
 
 
 def is_hidden(actor: Actor | None) -> bool:

@@ -13,7 +13,7 @@ from alembic import op
 from storage.db import batch_reflection_warnings_hidden
 
 revision = "0023_web_account"
-down_revision = "0016_image_moderation"
+down_revision = "0019_counters"
 branch_labels = None
 depends_on = None
 
