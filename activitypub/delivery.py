@@ -13,6 +13,7 @@ import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -127,14 +128,25 @@ class Deliverer:
                 response.headers.get("retry-after"),
             )  # fmt: skip
 
-    async def _record(self, results: Sequence[_Result], claimed: dict[int, object], now: datetime) -> None:
+    async def _record(
+        self, results: Sequence[_Result], claimed: dict[int, tuple[Any, ...]], now: datetime
+    ) -> None:
         async with self.sessions() as session, session.begin():
-            rows = {d.id: d for d in await session.scalars(select(Delivery).where(Delivery.id.in_(claimed)))}
+            # Only rows still held by this claim (same attempt count, still running): a row whose lease
+            # ran out while it was being sent belongs to the worker that took it over, which records it.
+            locked = select(Delivery).where(Delivery.id.in_(claimed)).with_for_update()
+            rows = {
+                d.id: d for d in await session.scalars(locked)
+                if d.state == queue.RUNNING and d.attempts == claimed[d.id][4]
+            }  # fmt: skip
             ok_hosts: set[str] = set()
             failed_hosts: set[str] = set()
             done_ids: list[int] = []
             for result in results:
-                row = rows[result.delivery_id]
+                row = rows.get(result.delivery_id)
+                if row is None:
+                    log.info("delivery %s was taken over by another worker", result.delivery_id)
+                    continue
                 if result.error == REFUSED:
                     row.state, row.locked_until, row.last_error, row.finished_at = (
                         queue.CANCELLED,

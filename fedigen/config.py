@@ -164,6 +164,10 @@ class FederationSettings:
 class WorkerSettings:
     poll_interval: float = 1.0
     job_timeout: float = 60.0
+    # Seconds a claimed queue row stays its worker's beyond the longest its work may take (deliveries:
+    # this alone; received activities: job_timeout per item claimed at once, plus this; generation
+    # jobs: [generation] timeout plus this). A worker that died loses its rows to another after that.
+    lease_seconds: float = 120.0
     # Received activities processed at once (from different servers), and at most this many of one
     # server's at a time, so a slow or flooding server only delays its own activities.
     inbox_concurrency: int = 8
@@ -417,6 +421,8 @@ def _validate(settings: Settings) -> None:
             raise ConfigError(f"api.{key}: must not be negative")
     if settings.federation.signature_clock_window <= 0:
         raise ConfigError("federation.signature_clock_window: must be positive")
+    if settings.worker.lease_seconds <= 0:
+        raise ConfigError("worker.lease_seconds: must be positive")
     _validate_signup(settings)
     _validate_moderation(settings)
 

@@ -1,8 +1,10 @@
 """Mastodon's streaming API over WebSocket (https://docs.joinmastodon.org/methods/streaming/).
 
-Each connection polls the database about once a second for statuses, notifications and tombstones
-with ids above the last ones it saw, so events reach clients whichever process (web, worker, another
-host) wrote them, with no broker to run. User streams need a token; each IP address and each token
+Each connection waits for this process's events (fedigen.events: a status, a notification for its
+account, a tombstone, published in this process or, through PostgreSQL LISTEN/NOTIFY or the SQLite
+poll, in another) and then reads the statuses, notifications and tombstones with ids above the last
+ones it saw; it also looks every ``POLL_SECONDS`` on its own, in case an event was missed. User streams
+need a token; each IP address and each token
 may hold only so many connections at once ([api] streams_per_ip, streams_per_token), and a stream
 whose token is revoked is closed within ``RECHECK_SECONDS``. Events are Mastodon's:
 ``{"stream": [...], "event": "update" | "notification" | "delete", "payload": "<JSON string>"}``.
@@ -28,6 +30,7 @@ from starlette.responses import JSONResponse, PlainTextResponse, Response
 from starlette.routing import BaseRoute, Route, WebSocketRoute
 from starlette.websockets import WebSocket, WebSocketDisconnect
 
+from fedigen import events
 from fedigen.api import entities
 from fedigen.api.auth import bearer_of, scope_allows
 from fedigen.api.grants import lookup_token, split_scopes
@@ -40,7 +43,8 @@ from storage.models import Actor, Notification, Status, Tombstone
 
 log = logging.getLogger(__name__)
 
-POLL_SECONDS = 1.0
+# Seconds between two looks when no event came (events wake a connection at once).
+POLL_SECONDS = 5.0
 RECHECK_SECONDS = 10.0
 BATCH = 100
 # Close codes: the token is bad or revoked; too many connections from this address or token.
@@ -280,6 +284,13 @@ async def _serve(websocket: WebSocket, svc: Services, token: str | None) -> None
     await websocket.accept(subprotocol=protocol)
     receiver = asyncio.create_task(_receive(websocket, conn))
     checked = time.monotonic()
+    viewer_id = viewer.id if viewer is not None else None
+
+    def concerns(event: events.Event) -> bool:  # another account's notification wakes nobody here
+        recipient = event.payload.get("recipient")
+        return event.kind != events.NOTIFICATION or (viewer_id is not None and recipient in (None, viewer_id))
+
+    subscription = svc.events.subscribe(events.STATUS, events.NOTIFICATION, events.DELETE, accept=concerns)
     try:
         while not receiver.done():
             if token and time.monotonic() - checked >= RECHECK_SECONDS:
@@ -291,10 +302,14 @@ async def _serve(websocket: WebSocket, svc: Services, token: str | None) -> None
                 messages = await poll(svc, session, conn)
             for text in messages:
                 await websocket.send_text(text)
-            await asyncio.wait({receiver}, timeout=POLL_SECONDS)
+            wait = min(POLL_SECONDS, RECHECK_SECONDS) if token else POLL_SECONDS
+            news = asyncio.ensure_future(subscription.wait(wait))
+            await asyncio.wait({receiver, news}, return_when=asyncio.FIRST_COMPLETED)
+            news.cancel()
     except WebSocketDisconnect:
         pass
     finally:
+        subscription.close()
         receiver.cancel()
         with contextlib.suppress(asyncio.CancelledError, WebSocketDisconnect, RuntimeError):
             await receiver

@@ -18,6 +18,7 @@ from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from fedigen import events
 from fedigen.errors import NotFoundError, ValidationError
 from fedigen.services import Services
 from generation.errors import BackendConfigError
@@ -54,6 +55,7 @@ async def bump(session: AsyncSession) -> None:
     if not getattr(result, "rowcount", 0):
         session.add(PromptRulesVersion(id=_VERSION_ROW, version=1))
     await session.flush()
+    events.later(session, events.PROMPT_RULES)  # every process drops its copy once this commits
 
 
 async def seed(svc: Services) -> int:
