@@ -17,8 +17,9 @@ Between processes:
   however many streaming clients it serves.
 
 Rows written through a session of a watched factory (:func:`watch`) publish their own events when the
-transaction commits: a new status, notification or tombstone, and whatever was queued with
-:func:`later` (a domain block changing the moderation version, a prompt rule changing).
+transaction commits: a new status, notification or tombstone, WORK for rows queued for the worker
+(deliveries, received activities, generation jobs), and whatever was given to :func:`later` (a domain
+block changing the moderation version, a prompt rule changing).
 """
 
 from __future__ import annotations
@@ -37,7 +38,7 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.engine.url import make_url
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import ORMExecuteState, Session
 
 from storage.db import SessionFactory, is_sqlite
 from storage.models import (
@@ -346,9 +347,13 @@ def later(session: AsyncSession | Session, kind: str, **payload: Any) -> None:
     sync.info.setdefault(_PENDING, []).append(Event(kind, payload))
 
 
+_QUEUES = (Delivery, InboxItem, GenerationJob)
+_QUEUE_TABLES = frozenset(model.__table__ for model in _QUEUES)
+
+
 def watch(factory: SessionFactory, hub: EventHub) -> None:
     """Make every session of ``factory`` publish, on commit, the statuses, notifications and tombstones
-    it inserted and the events given to :func:`later`."""
+    it inserted, WORK when it queued rows for the worker, and the events given to :func:`later`."""
 
     class WatchedSession(Session):
         pass
@@ -362,6 +367,12 @@ def watch(factory: SessionFactory, hub: EventHub) -> None:
                 pending.append(Event(NOTIFICATION, {"recipient": row.recipient_id}))
             elif isinstance(row, Tombstone):
                 pending.append(Event(DELETE, {"id": row.id}))
+            elif isinstance(row, _QUEUES):
+                pending.append(Event(WORK, {}))
+
+    def executed(state: ORMExecuteState) -> None:  # rows queued with insert() (deliveries, inbox items)
+        if state.is_insert and getattr(state.statement, "table", None) in _QUEUE_TABLES:
+            state.session.info.setdefault(_PENDING, []).append(Event(WORK, {}))
 
     def committed(session: Session) -> None:
         pending: list[Event] = session.info.pop(_PENDING, [])
@@ -375,6 +386,7 @@ def watch(factory: SessionFactory, hub: EventHub) -> None:
 
     sa_event.listen(WatchedSession, "after_flush", flushed)
     sa_event.listen(WatchedSession, "after_commit", committed)
+    sa_event.listen(WatchedSession, "do_orm_execute", executed)
     sa_event.listen(WatchedSession, "after_soft_rollback", rolled_back)
     factory.configure(sync_session_class=WatchedSession)
 

@@ -25,6 +25,7 @@ from generation.errors import PromptRefusedError
 from storage.models import Tombstone
 from tests.api.conftest import bearer, issue_token
 from tests.conftest import HostRouter, Instance, make_settings, start_instance
+from tests.remote_actor import RemoteActor
 
 FAST = {"poll_interval": 0.05}  # the SQLite poll between processes
 
@@ -165,3 +166,20 @@ async def test_an_unstarted_hub_sends_its_events_when_it_closes(inst: Instance, 
                 await domains.block(cli, session, "spam.example", severity="suspend")
             assert await seen.wait(0.3) == []  # not yet: the command's hub sends when it closes
         assert [e.kind for e in await seen.wait(5)] == [events.DOMAINS]
+
+
+async def test_work_queued_in_one_process_wakes_the_workers_of_the_others(
+    inst: Instance, other: Services, bob: RemoteActor
+) -> None:
+    """A generation job asked for through the API, an activity received: the other process hears of it."""
+    await inst.create_account("alice")
+    token = await issue_token(inst, "alice")
+    with other.events.subscription(events.WORK) as seen:
+        queued = await inst.client.post(
+            "/api/v1/fedigen/generations", data={"prompt": "a lighthouse"}, headers=bearer(token)
+        )
+        assert queued.status_code == 202
+        assert [e.kind for e in await seen.wait(5)] == [events.WORK]
+        note = bob.note("<p>hi</p>", mention="http://fedigen.test/users/alice")
+        assert (await bob.post(inst.client, "/users/alice/inbox", bob.create(note))).status_code == 202
+        assert [e.kind for e in await seen.wait(5)] == [events.WORK]
