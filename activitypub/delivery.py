@@ -89,6 +89,15 @@ class Deliverer:
                 h.domain: h
                 for h in await session.scalars(select(Host).where(Host.domain.in_({r[3] for r in claimed})))
             }
+        # Renewed while they are sent (a batch to slow hosts may outlast the lease).
+        async with queue.held(self.sessions, Delivery, {r[0]: r[4] for r in claimed}, self.policy.lease):
+            await self._run(claimed, activities, actors, hosts)
+        return len(claimed)
+
+    async def _run(
+        self, claimed: list[tuple[Any, ...]], activities: dict[int, Activity], actors: dict[int, Actor],
+        hosts: dict[str, Host],
+    ) -> None:  # fmt: skip
         now = utcnow()
         bodies = {a.id: json.dumps(a.document).encode() for a in activities.values()}
         tasks = []
@@ -110,7 +119,6 @@ class Deliverer:
             tasks.append(self._post(delivery_id, host, inbox, bodies[activity_id], actors[activity.actor_id]))
         results = skipped + list(await asyncio.gather(*tasks))
         await self._record(results, {r[0]: r for r in claimed}, now)
-        return len(claimed)
 
     async def _post(self, delivery_id: int, host: str, inbox: str, body: bytes, actor: Actor) -> _Result:
         async with self._semaphore:

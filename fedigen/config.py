@@ -164,9 +164,9 @@ class FederationSettings:
 class WorkerSettings:
     poll_interval: float = 1.0
     job_timeout: float = 60.0
-    # Seconds a claimed queue row stays its worker's beyond the longest its work may take (deliveries:
-    # this alone; received activities: job_timeout per item claimed at once, plus this; generation
-    # jobs: [generation] timeout plus this). A worker that died loses its rows to another after that.
+    # Seconds a claimed queue row (delivery, received activity, generation job) stays its worker's
+    # after the worker last renewed it; a live worker renews its rows every third of this, so a worker
+    # that died loses its rows to the others within this time.
     lease_seconds: float = 120.0
     # Received activities processed at once (from different servers), and at most this many of one
     # server's at a time, so a slow or flooding server only delays its own activities.

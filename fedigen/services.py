@@ -125,7 +125,7 @@ def job_settings(settings: Settings) -> JobSettings:
         default_backend=g.backend, allowed_backends=g.allowed_backends,
         backend_options=backend_options(settings),
         default_size=g.size, max_images=g.max_images, timeout=g.timeout, max_attempts=g.max_attempts,
-        lease_margin=settings.worker.lease_seconds,
+        lease=settings.worker.lease_seconds,
     )  # fmt: skip
 
 

@@ -79,9 +79,7 @@ class Worker:
     ) -> dict[str, list[tuple[int, int]]]:
         """Due inbox items, at most ``per_host`` per sender host, none of ``skip_hosts``, by host: (id,
         attempt count of this claim) each."""
-        w = self.services.settings.worker
-        # Each host's items run one after the other: the lease covers them all.
-        lease = timedelta(seconds=w.job_timeout * max(1, per_host) + w.lease_seconds)
+        lease = timedelta(seconds=self.services.settings.worker.lease_seconds)
         async with self.services.sessions() as session, session.begin():
             rows = await queue.claim(session, InboxItem, limit=limit, lease=lease, per_host=per_host,
                                      skip_hosts=skip_hosts)  # fmt: skip
@@ -92,8 +90,10 @@ class Worker:
         return batches
 
     async def _process_host(self, items: list[tuple[int, int]]) -> None:
-        for item_id, attempt in items:
-            await self._process_one(item_id, attempt)
+        lease = timedelta(seconds=self.services.settings.worker.lease_seconds)
+        async with queue.held(self.services.sessions, InboxItem, dict(items), lease):
+            for item_id, attempt in items:
+                await self._process_one(item_id, attempt)
 
     async def _inbox_loop(self) -> None:
         """The inbox as a pool: up to ``inbox_concurrency`` hosts' items at once, claiming more as soon

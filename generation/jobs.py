@@ -63,9 +63,9 @@ class JobSettings:
     max_images: int = 4
     timeout: float = 300.0
     max_attempts: int = 3
-    # A claimed job stays its worker's for ``timeout`` plus this many seconds; then (the worker died)
-    # another worker may take it, and the first one's result, if it ever comes, is dropped.
-    lease_margin: float = 120.0
+    # Seconds a claimed job stays its worker's after the worker last renewed it (every third of this
+    # while the job runs); then (the worker died) another worker takes it over.
+    lease: float = 120.0
 
     def check_backend(self, name: str | None) -> str:
         """The backend to use for a request naming ``name`` (or none)."""
@@ -267,12 +267,13 @@ class JobRunner:
 
     async def run_once(self, limit: int = 4) -> int:
         """Claim up to ``limit`` due jobs and run them concurrently; returns how many were claimed."""
-        lease = timedelta(seconds=self.settings.timeout + self.settings.lease_margin)
+        lease = timedelta(seconds=self.settings.lease)
         async with self.sessions() as session, session.begin():
             rows = await queue.claim(session, GenerationJob, limit=limit, lease=lease)
             claimed = [(row.id, row.attempts) for row in rows]
         if claimed:
-            await asyncio.gather(*(self.run_job(job_id, attempt) for job_id, attempt in claimed))
+            async with queue.held(self.sessions, GenerationJob, dict(claimed), lease):
+                await asyncio.gather(*(self.run_job(job_id, attempt) for job_id, attempt in claimed))
         return len(claimed)
 
     async def run_job(self, job_id: int, attempt: int | None = None) -> None:

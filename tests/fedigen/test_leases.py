@@ -127,3 +127,24 @@ async def _token(instance: Instance) -> str:
     from tests.api.conftest import issue_token
 
     return await issue_token(instance, "alice")
+
+
+async def test_a_live_worker_keeps_its_job_past_the_lease(instance: Instance) -> None:
+    """The lease is renewed while the job runs: short leases do not hand live work to another worker."""
+    await instance.create_account("alice")
+    slow, other = GatedBackend(), FakeBackend()
+    first, second = make_runner(instance, slow, lease=0.6), make_runner(instance, other, lease=0.6)
+    async with instance.services.sessions() as session, session.begin():
+        alice = await accounts.get_local(session, "alice")
+        job_id = (
+            await submit(session, first.settings, JobSpec(prompt="a lighthouse"), account_id=alice.id)
+        ).id
+    running = asyncio.create_task(first.run_once())
+    await asyncio.wait_for(slow.started.wait(), 5)
+    await asyncio.sleep(1.5)  # well past the lease
+    assert await second.run_once() == 0
+    slow.gate.set()
+    assert await running == 1
+    async with instance.services.sessions() as session:
+        job = await session.get(GenerationJob, job_id)
+    assert job is not None and job.state == queue.DONE and job.attempts == 1 and other.calls == 0
