@@ -54,6 +54,7 @@ ROOT = Path(__file__).resolve().parents[2]
 POSTS = int(os.environ.get("FEDIGEN_SCALEOUT_POSTS", "1000"))
 JOBS = int(os.environ.get("FEDIGEN_SCALEOUT_JOBS", "200"))
 ACCOUNTS, HOSTS, FOLLOWERS_PER_HOST, HOSTS_PER_ACCOUNT = 10, 10, 2, 3
+LEASE = 3  # [worker] lease_seconds
 DEADLINE = 240.0  # seconds for all the work (a generous bound: a busy CI machine is slow)
 
 
@@ -144,7 +145,7 @@ size = "64x64"
 timeout = 20
 jobs_per_hour = 1000
 [worker]
-lease_seconds = 4
+lease_seconds = {LEASE}
 job_timeout = 5
 """
     )
@@ -281,20 +282,32 @@ def test_two_web_and_two_worker_processes_do_everything_once(cluster: dict[str, 
     started = time.monotonic()
     load = threading.Thread(target=lambda: cluster.update(result=asyncio.run(_load(cluster, tokens))))
     load.start()
-    # Kill one worker (SIGKILL: no clean-up) once it is well into the work.
+    # Once into the work, make sure the worker to be killed holds rows: freeze the other one, wait for
+    # new claims (the unfrozen worker's, necessarily), freeze that worker too and note what it holds.
     while True:
         delivered, _, made, _ = asyncio.run(_progress(settings))
-        if delivered >= POSTS * HOSTS_PER_ACCOUNT // 4 and made >= JOBS // 5:
-            break
         assert time.monotonic() - started < DEADLINE, "no progress before the kill"
+        if delivered >= POSTS * HOSTS_PER_ACCOUNT // 10 and made >= JOBS // 10:
+            break
         time.sleep(0.2)
+    os.kill(workers[1].pid, signal.SIGSTOP)
+    before = asyncio.run(_running(settings))
+    held: set[tuple[str, int, int]] = set()
+    while not held:
+        assert time.monotonic() - started < DEADLINE, "the worker claimed nothing more"
+        time.sleep(0.1)
+        if asyncio.run(_running(settings)) - before:
+            os.kill(workers[0].pid, signal.SIGSTOP)
+            held = asyncio.run(_running(settings)) - before
+            if not held:  # it finished them meanwhile
+                os.kill(workers[0].pid, signal.SIGCONT)
+    os.kill(workers[1].pid, signal.SIGCONT)
     os.kill(workers[0].pid, signal.SIGKILL)
     workers[0].wait(10)
     load.join(DEADLINE)
     assert not load.is_alive(), "the posts and jobs were not all accepted"
     activities, job_ids = cluster["result"]
     assert len(set(activities)) == POSTS and len(set(job_ids)) == JOBS
-    cluster["activities"] = activities
     while True:
         delivered, deliveries, made, jobs = asyncio.run(_progress(settings))
         if delivered == deliveries == POSTS * HOSTS_PER_ACCOUNT and made == jobs == JOBS:
@@ -304,10 +317,20 @@ def test_two_web_and_two_worker_processes_do_everything_once(cluster: dict[str, 
             + (cluster["cwd"] / "worker1.log").read_text()[-3000:]
         )
         time.sleep(0.25)
-    asyncio.run(_check(settings, cluster["receiver"]))
+    asyncio.run(_check(settings, cluster["receiver"], held))
 
 
-async def _check(settings: Any, receiver: Receiver) -> None:
+async def _running(settings: Any) -> set[tuple[str, int, int]]:
+    """The claims running now in the delivery and job queues: (queue, row id, attempt count)."""
+    async with open_services(settings) as svc, svc.reads() as session:
+        found = set()
+        for model in (Delivery, GenerationJob):
+            query = select(model.id, model.attempts).where(model.state == queue.RUNNING)
+            found |= {(model.__tablename__, i, a) for i, a in (await session.execute(query)).all()}
+    return found
+
+
+async def _check(settings: Any, receiver: Receiver, held: set[tuple[str, int, int]]) -> None:
     async with open_services(settings) as svc, svc.reads() as session:
         rows = (await session.execute(
             select(Activity.ap_id, Delivery.inbox_url, Delivery.state, Delivery.attempts)
@@ -333,12 +356,22 @@ async def _check(settings: Any, receiver: Receiver) -> None:
     twice = {key for key, n in creates.items() if n > 1}
     assert twice <= retried, f"delivered twice with one claim: {sorted(twice - retried)[:5]}"
     assert max(creates.values()) <= 2
+    # What the killed worker held was taken over: claimed again, and done.
+    attempts = {("deliveries", i): a for i, a in (await _attempts(settings, Delivery))}
+    attempts |= {("generation_jobs", i): a for i, a in (await _attempts(settings, GenerationJob))}
+    assert all(attempts[(name, i)] > a for name, i, a in held), held
     # Every job done, its one image stored once (the killed worker's jobs were made again by the other).
     assert len(jobs) == JOBS and {state for _, state, _ in jobs} == {queue.DONE}
     assert all(media[job_id] == 1 for job_id, _, _ in jobs), {
         j: media[j] for j, _, _ in jobs if media[j] != 1
     }
     print(
-        f"\nscale-out: {len(rows)} deliveries ({len(retried)} taken over, {len(twice)} sent twice), "
+        f"\nscale-out: the killed worker held {len(held)} rows; {len(rows)} deliveries "
+        f"({len(retried)} taken over, {len(twice)} sent twice), "
         f"{len(jobs)} jobs ({sum(1 for _, _, a in jobs if a > 1)} taken over)"
     )
+
+
+async def _attempts(settings: Any, model: Any) -> list[tuple[int, int]]:
+    async with open_services(settings) as svc, svc.reads() as session:
+        return [(i, a) for i, a in (await session.execute(select(model.id, model.attempts))).all()]
