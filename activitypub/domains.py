@@ -6,7 +6,9 @@ transaction, and each check reads that one-row table (a primary-key lookup) at m
 ``CHECK_INTERVAL`` seconds, reloading the copy when it moved: a change made anywhere (the CLI, another
 ``fedigen serve``, a worker) is applied by every process within ``CHECK_INTERVAL`` of its commit (fetches,
 deliveries, media), by the process that made it at once (:meth:`DomainPolicies.forget`), and by every
-inbox at once (its first check reads the counter on each POST: ``fresh=True``).
+inbox at once (its first check reads the counter on each POST: ``fresh=True``). The composition root
+also calls :meth:`DomainPolicies.forget` when another process announces a change (an event carried
+by PostgreSQL LISTEN/NOTIFY), so in practice every process applies it at once.
 
 A block or allow entry names a host (``example.com``, covering its subdomains) or a host with a port
 (``127.0.0.1:8001``, covering that port only), as the keys of :func:`candidates`.

@@ -6,7 +6,8 @@ config value the table has never held is in force as if it were a row, and is wr
 row, marked removed, so a removed config value stays removed. Checking a prompt never writes (it may
 run inside another transaction, such as the bot's). Every change bumps a version counter; a process
 re-reads the rules when the counter moved, checking it at most once a second, so a change made by the
-CLI or by another process applies everywhere within a second, without a restart.
+CLI or by another process applies everywhere within a second, without a restart (at once where the
+change's event reaches the process: fedigen.events drops its copy).
 """
 
 from __future__ import annotations
