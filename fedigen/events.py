@@ -379,7 +379,9 @@ def watch(factory: SessionFactory, hub: EventHub) -> None:
         for event in _coalesced(pending):
             hub.publish(event.kind, **event.payload)
 
-    def rolled_back(session: Session, _previous: Any = None) -> None:
+    def rolled_back(session: Session, previous: Any = None) -> None:
+        if getattr(previous, "nested", False):  # a savepoint: the transaction goes on (extra events are
+            return  # only a "look now" too many)
         session.info.pop(_PENDING, None)
 
     from sqlalchemy import event as sa_event
