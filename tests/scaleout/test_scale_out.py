@@ -1,8 +1,10 @@
 """Scale-out on PostgreSQL: two `fedigen serve --no-worker` and two `fedigen worker` processes share the
 work. 1,000 posts (written through the social home by the test process, a third writer beside the web
 processes) reach followers on ten loopback addresses (127.0.0.2 - 127.0.0.11: a small receiver counting
-each (activity, inbox) it gets), and 200 generation jobs are asked for through both web processes' API;
-one worker is SIGKILLed mid-run. Every delivery arrives and every job's image is stored exactly once. A
+each (activity, inbox) it gets), 200 generation jobs are asked for through both web processes' API, and
+the followers send 250 signed Likes to both web processes' shared inbox; one worker is SIGKILLed
+mid-run. Every delivery arrives, every job's image is stored once, every Like makes one favourite and
+one notification. A
 delivery may arrive twice only when the killed (or a frozen) worker had sent it without recording it
 (its row then shows another claim): ActivityPub delivery is at-least-once; receivers dedupe by id.
 
@@ -42,9 +44,22 @@ from fedigen.services import open_services
 from fedigen.social import accounts, posts
 from storage import queue
 from storage.clients import OAuthApp, OAuthToken
-from storage.models import Activity, Actor, Delivery, Follow, GenerationJob, MediaAttachment
+from storage.models import (
+    Activity,
+    Actor,
+    Delivery,
+    Favourite,
+    Follow,
+    GenerationJob,
+    InboxItem,
+    MediaAttachment,
+    Notification,
+    RemoteKey,
+    utcnow,
+)
 from storage.vocabulary import FollowState
 from tests.conftest import PG_URL
+from tests.remote_actor import keypair, sign_cavage
 from tests.support.server import FEDIGEN, free_port
 
 pytestmark = pytest.mark.postgres
@@ -53,7 +68,9 @@ ROOT = Path(__file__).resolve().parents[2]
 # FEDIGEN_SCALEOUT_POSTS and _JOBS make a quicker run while working on this test.
 POSTS = int(os.environ.get("FEDIGEN_SCALEOUT_POSTS", "1000"))
 JOBS = int(os.environ.get("FEDIGEN_SCALEOUT_JOBS", "200"))
+LIKES = POSTS // 4  # Likes of the first posts, sent by their authors' followers
 ACCOUNTS, HOSTS, FOLLOWERS_PER_HOST, HOSTS_PER_ACCOUNT = 10, 10, 2, 3
+KEYS = keypair("scale-out followers")
 LEASE = 3  # [worker] lease_seconds
 DEADLINE = 240.0  # seconds for all the work (a generous bound: a busy CI machine is slow)
 
@@ -195,11 +212,17 @@ async def _seed(cluster: dict[str, Any]) -> list[str]:
         for k in range(HOSTS):
             host = receiver.host(k)
             for j in range(FOLLOWERS_PER_HOST):
+                ap_id = f"http://{host}/users/f{j}"
                 follower = Actor(
-                    ap_id=f"http://{host}/users/f{j}", username=f"f{j}", domain=host, ap_type="Person",
-                    inbox_url=f"http://{host}/users/f{j}/inbox", shared_inbox_url=f"http://{host}/inbox",
+                    ap_id=ap_id, username=f"f{j}", domain=host, ap_type="Person", fetched_at=utcnow(),
+                    inbox_url=f"{ap_id}/inbox", shared_inbox_url=f"http://{host}/inbox",
+                    public_key_id=f"{ap_id}#main-key", public_key_pem=KEYS.public_pem,
                 )  # fmt: skip
                 session.add(follower)
+                # Known already, as after a first fetch: their Likes are checked without fetching.
+                session.add(
+                    RemoteKey(key_id=f"{ap_id}#main-key", owner_ap_id=ap_id, public_key_pem=KEYS.public_pem)
+                )
                 followers[(k, j)] = follower
         await session.flush()
         for i in range(ACCOUNTS):
@@ -225,6 +248,8 @@ async def _load(cluster: dict[str, Any], tokens: list[str]) -> tuple[list[str], 
     bases = [f"http://127.0.0.1:{port}" for port in cluster["ports"]]
     semaphore = asyncio.Semaphore(8)
 
+    liked: asyncio.Queue[tuple[int, str] | None] = asyncio.Queue()
+
     async with open_services(settings) as svc, httpx.AsyncClient(timeout=60) as client:
 
         async def write(writer: int) -> list[str]:
@@ -235,7 +260,29 @@ async def _load(cluster: dict[str, Any], tokens: list[str]) -> tuple[list[str], 
                         author = await accounts.get_local(session, f"u{n % ACCOUNTS}")
                         status = await posts.create_post(svc, session, author, posts.PostRequest(f"post {n}"))
                         made.append(str(status.ap_id))
+                for n, ap_id in zip(range(batch, batch + 25), made[-25:], strict=False):
+                    if n < LIKES:
+                        liked.put_nowait((n, ap_id))
             return made
+
+        async def like(n: int, status: str) -> None:
+            """A follower of the post's author Likes it, through the shared inbox of either web process."""
+            follower = f"http://{cluster['receiver'].host(n % ACCOUNTS)}/users/f{n % FOLLOWERS_PER_HOST}"
+            body = json.dumps({
+                "@context": "https://www.w3.org/ns/activitystreams", "id": f"{follower}/likes/{n}",
+                "type": "Like", "actor": follower, "object": status,
+            }).encode()  # fmt: skip
+            url = f"{bases[0]}/inbox"  # as the instance is known; sent to either process
+            signed = sign_cavage(
+                url=url, body=body, key_id=f"{follower}#main-key", private_pem=KEYS.private_pem
+            )
+            async with semaphore:
+                response = await client.post(f"{bases[n % 2]}/inbox", content=body, headers=signed)
+            assert response.status_code == 202, response.text
+
+        async def likes() -> None:
+            while (item := await liked.get()) is not None:
+                await like(*item)
 
         async def job(n: int) -> int:
             async with semaphore:
@@ -248,19 +295,25 @@ async def _load(cluster: dict[str, Any], tokens: list[str]) -> tuple[list[str], 
 
         writers = asyncio.gather(*(write(w) for w in range(4)))
         jobs = asyncio.gather(*(job(n) for n in range(JOBS)))
-        return [ap_id for made in await writers for ap_id in made], list(await jobs)
+        liking = asyncio.gather(*(likes() for _ in range(4)))
+        made = [ap_id for made in await writers for ap_id in made]
+        for _ in range(4):
+            liked.put_nowait(None)
+        job_ids = list(await jobs)
+        await liking
+        return made, job_ids
 
 
-async def _progress(settings: Any) -> tuple[int, int, int, int]:
-    """Deliveries finished, deliveries in all, jobs finished, jobs in all."""
+async def _progress(settings: Any) -> tuple[int, ...]:
+    """Deliveries finished and in all, jobs finished and in all, received activities finished and in all."""
     async with open_services(settings) as svc, svc.reads() as session:
         finished = (queue.DONE, queue.FAILED, queue.CANCELLED)
         counts = []
-        for model in (Delivery, GenerationJob):
+        for model in (Delivery, GenerationJob, InboxItem):
             counts.append(int(await session.scalar(
                 select(func.count()).select_from(model).where(model.state.in_(finished))) or 0))  # fmt: skip
             counts.append(int(await session.scalar(select(func.count()).select_from(model)) or 0))
-    return counts[0], counts[1], counts[2], counts[3]
+    return tuple(counts)
 
 
 def test_two_web_and_two_worker_processes_do_everything_once(cluster: dict[str, Any]) -> None:
@@ -285,7 +338,7 @@ def test_two_web_and_two_worker_processes_do_everything_once(cluster: dict[str, 
     # Once into the work, make sure the worker to be killed holds rows: freeze the other one, wait for
     # new claims (the unfrozen worker's, necessarily), freeze that worker too and note what it holds.
     while True:
-        delivered, _, made, _ = asyncio.run(_progress(settings))
+        delivered, _, made, *_ = asyncio.run(_progress(settings))
         assert time.monotonic() - started < DEADLINE, "no progress before the kill"
         if delivered >= POSTS * HOSTS_PER_ACCOUNT // 10 and made >= JOBS // 10:
             break
@@ -309,11 +362,12 @@ def test_two_web_and_two_worker_processes_do_everything_once(cluster: dict[str, 
     activities, job_ids = cluster["result"]
     assert len(set(activities)) == POSTS and len(set(job_ids)) == JOBS
     while True:
-        delivered, deliveries, made, jobs = asyncio.run(_progress(settings))
-        if delivered == deliveries == POSTS * HOSTS_PER_ACCOUNT and made == jobs == JOBS:
+        delivered, deliveries, made, jobs, received, inbox = asyncio.run(_progress(settings))
+        expected = (delivered, deliveries, made, jobs, received, inbox)
+        if expected == (POSTS * HOSTS_PER_ACCOUNT,) * 2 + (JOBS,) * 2 + (LIKES,) * 2:
             break
         assert time.monotonic() - started < DEADLINE, (
-            f"{delivered}/{deliveries} deliveries and {made}/{jobs} jobs done; worker log: "
+            f"{delivered}/{deliveries} deliveries, {made}/{jobs} jobs, {received}/{inbox} Likes done; log: "
             + (cluster["cwd"] / "worker1.log").read_text()[-3000:]
         )
         time.sleep(0.25)
@@ -324,7 +378,7 @@ async def _running(settings: Any) -> set[tuple[str, int, int]]:
     """The claims running now in the delivery and job queues: (queue, row id, attempt count)."""
     async with open_services(settings) as svc, svc.reads() as session:
         found = set()
-        for model in (Delivery, GenerationJob):
+        for model in (Delivery, GenerationJob, InboxItem):
             query = select(model.id, model.attempts).where(model.state == queue.RUNNING)
             found |= {(model.__tablename__, i, a) for i, a in (await session.execute(query)).all()}
     return found
@@ -361,7 +415,17 @@ async def _check(settings: Any, receiver: Receiver, held: set[tuple[str, int, in
     # What the killed worker held was taken over: claimed again, and done.
     attempts = {("deliveries", i): a for i, a in (await _attempts(settings, Delivery))}
     attempts |= {("generation_jobs", i): a for i, a in (await _attempts(settings, GenerationJob))}
+    attempts |= {("inbox_items", i): a for i, a in (await _attempts(settings, InboxItem))}
     assert all(attempts[(name, i)] > a for name, i, a in held), held
+    # Every Like received through either web process applied once: one favourite, one notification.
+    async with open_services(settings) as svc, svc.reads() as session:
+        favourites = Counter((await session.scalars(select(Favourite.ap_id))).all())
+        favourited = select(Notification.recipient_id, Notification.status_id)
+        notified = Counter((await session.execute(favourited.where(Notification.type == "favourite"))).all())
+        items = set((await session.scalars(select(InboxItem.state))).all())
+    assert len(favourites) == LIKES and set(favourites.values()) == {1}
+    assert len(notified) == LIKES and set(notified.values()) == {1}
+    assert items == {queue.DONE}
     # Every job done, its one image stored once (the killed worker's jobs were made again by the other).
     assert len(jobs) == JOBS and {state for _, state, _ in jobs} == {queue.DONE}
     assert all(media[job_id] == 1 for job_id, _, _ in jobs), {
@@ -370,7 +434,7 @@ async def _check(settings: Any, receiver: Receiver, held: set[tuple[str, int, in
     print(
         f"\nscale-out: the killed worker held {len(held)} rows; {len(rows)} deliveries "
         f"({len(retried)} taken over, {len(twice)} sent twice), "
-        f"{len(jobs)} jobs ({sum(1 for _, _, a in jobs if a > 1)} taken over)"
+        f"{len(jobs)} jobs ({sum(1 for _, _, a in jobs if a > 1)} taken over), {LIKES} Likes"
     )
 
 
