@@ -57,7 +57,7 @@ log = logging.getLogger(__name__)
 CHANNEL = "fedigen_events"
 # Kinds of events.
 STATUS = "status"  # a status was stored: {"id": ...}
-NOTIFICATION = "notification"  # {"recipient": actor id} (absent: any account may have one)
+NOTIFICATION = "notification"  # {"recipient": actor id, "id": ...} (none: any account may have one)
 DELETE = "delete"  # a tombstone was stored
 WORK = "work"  # rows were queued for the worker
 DOMAINS = "domains"  # the domain policies changed (the moderation version moved)
@@ -364,7 +364,7 @@ def watch(factory: SessionFactory, hub: EventHub) -> None:
             if isinstance(row, Status):
                 pending.append(Event(STATUS, {"id": row.id}))
             elif isinstance(row, Notification):
-                pending.append(Event(NOTIFICATION, {"recipient": row.recipient_id}))
+                pending.append(Event(NOTIFICATION, {"recipient": row.recipient_id, "id": row.id}))
             elif isinstance(row, Tombstone):
                 pending.append(Event(DELETE, {"id": row.id}))
             elif isinstance(row, _QUEUES):
@@ -394,8 +394,7 @@ def watch(factory: SessionFactory, hub: EventHub) -> None:
 
 
 def _coalesced(events: list[Event]) -> list[Event]:
-    """One event per distinct (kind, payload), in order: a transaction that wrote 40 notifications for
-    one account publishes one."""
+    """One event per distinct (kind, payload), in order."""
     seen: set[str] = set()
     out = []
     for event in events:

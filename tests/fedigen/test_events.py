@@ -15,6 +15,7 @@ import asyncpg
 import pytest
 import uvicorn
 import websockets
+from sqlalchemy import select
 from sqlalchemy.engine import make_url
 
 from fedigen import events
@@ -22,7 +23,7 @@ from fedigen.api import streaming
 from fedigen.services import Services, open_services
 from fedigen.social import domains, prompt_rules
 from generation.errors import PromptRefusedError
-from storage.models import Tombstone
+from storage.models import Actor, Status, Tombstone
 from tests.api.conftest import bearer, issue_token
 from tests.conftest import HostRouter, Instance, make_settings, start_instance
 from tests.remote_actor import RemoteActor
@@ -183,3 +184,30 @@ async def test_work_queued_in_one_process_wakes_the_workers_of_the_others(
         note = bob.note("<p>hi</p>", mention="http://fedigen.test/users/alice")
         assert (await bob.post(inst.client, "/users/alice/inbox", bob.create(note))).status_code == 202
         assert [e.kind for e in await seen.wait(5)] == [events.WORK]
+
+
+async def test_a_status_committed_after_a_newer_one_still_reaches_the_stream(inst: Instance) -> None:
+    """On PostgreSQL ids are handed out before commit, so a status can become visible after the stream
+    moved past its id: the event naming it brings it, once."""
+    await inst.create_account("alice")
+    token = await issue_token(inst, "alice")
+    svc = inst.services
+    async with svc.reads() as session:
+        alice = await session.scalar(select(Actor).where(Actor.username == "alice"))
+    conn = streaming.Connection(alice, frozenset({"read"}))
+    assert conn.subscribe("public", None) is None
+    async with svc.reads() as session:
+        await streaming.start(session, conn)
+    for text in ("late", "early"):
+        await inst.client.post("/api/v1/statuses", data={"status": text}, headers=bearer(token))
+    async with svc.reads() as session:
+        late, early = (await session.scalars(select(Status.id).order_by(Status.id))).all()[-2:]
+    conn.last_status = early  # as if the poll had run (and sent it) when only the newer one was committed
+    conn.sent_statuses.append(early)
+    conn.heard([events.Event(events.STATUS, {"id": late}), events.Event(events.STATUS, {"id": early})])
+    async with svc.reads() as session:
+        sent = await streaming.poll(svc, session, conn)
+    assert [json.loads(json.loads(m)["payload"])["id"] for m in sent] == [str(late)]
+    conn.heard([events.Event(events.STATUS, {"id": late})])  # told again: not sent again
+    async with svc.reads() as session:
+        assert await streaming.poll(svc, session, conn) == []
