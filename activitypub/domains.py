@@ -8,7 +8,9 @@ transaction, and each check reads that one-row table (a primary-key lookup) at m
 deliveries, media), by the process that made it at once (:meth:`DomainPolicies.forget`), and by every
 inbox at once: the inbox writer (:mod:`activitypub.inbox_writer`) reads the counter in the transaction
 that stores each group of accepted activities and checks them again when it moved
-(:meth:`DomainPolicies.up_to`).
+(:meth:`DomainPolicies.up_to`). The composition root
+also calls :meth:`DomainPolicies.forget` when another process announces a change (an event carried
+by PostgreSQL LISTEN/NOTIFY), so in practice every process applies it at once.
 
 A block or allow entry names a host (``example.com``, covering its subdomains) or a host with a port
 (``127.0.0.1:8001``, covering that port only), as the keys of :func:`candidates`.

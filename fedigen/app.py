@@ -124,6 +124,8 @@ def create_app(
             svc = (
                 services if services is not None else await stack.enter_async_context(open_services(settings))
             )
+            if services is None:  # tests that bring their own services start their events themselves
+                await svc.events.start()  # events from and to the other processes
             worker = Worker(svc)
             task = asyncio.create_task(worker.run()) if worker_enabled else None
             app.state.services = svc

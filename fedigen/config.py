@@ -204,6 +204,10 @@ class FederationSettings:
 class WorkerSettings:
     poll_interval: float = 1.0
     job_timeout: float = 60.0
+    # Seconds a claimed queue row (delivery, received activity, generation job) stays its worker's
+    # after the worker last renewed it; a live worker renews its rows every third of this, so a worker
+    # that died loses its rows to the others within this time.
+    lease_seconds: float = 120.0
     # Received activities processed at once (from different servers), and at most this many of one
     # server's at a time, so a slow or flooding server only delays its own activities.
     inbox_concurrency: int = 8
@@ -519,6 +523,8 @@ def _validate(settings: Settings) -> None:
         raise ConfigError("federation.inbox_commit_max_items: expected 1 to 1000")
     if settings.federation.signature_clock_window <= 0:
         raise ConfigError("federation.signature_clock_window: must be positive")
+    if settings.worker.lease_seconds <= 0:
+        raise ConfigError("worker.lease_seconds: must be positive")
     _validate_signup(settings)
     _validate_trends(settings.trends)
     _validate_moderation(settings)

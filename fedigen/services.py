@@ -25,6 +25,7 @@ from activitypub.signing_pool import SigningPool
 from activitypub.transport import make_http_client
 from activitypub.urls import LocalUrls
 from fedigen.config import ConfigError, Settings
+from fedigen.events import DOMAINS, PROMPT_RULES, WORK, EventHub, watch
 from generation.hub import ModelStore
 from generation.jobs import JobRunner, JobSettings
 from generation.rules import ModerationClient, PromptRules
@@ -84,11 +85,14 @@ class Services:
     # Writes started for after the current transaction (a refusal recorded while the refused request's
     # own transaction rolls back); awaited before the services close.
     pending: set[asyncio.Task[None]] = field(default_factory=set)
+    # What just happened, told to this process and (once started) to the others: fedigen.events.
+    events: EventHub = field(default_factory=EventHub)
 
     def work_queued(self) -> None:
-        """Wake this process's worker now, rather than at its next poll."""
+        """Wake this process's worker now, and every other process's worker (a WORK event)."""
         for wake in list(self.wakeups):
             wake()
+        self.events.publish(WORK)
 
     @property
     def clock_window(self) -> timedelta:
@@ -141,6 +145,7 @@ def job_settings(settings: Settings) -> JobSettings:
         default_backend=g.backend, allowed_backends=g.allowed_backends,
         backend_options=backend_options(settings),
         default_size=g.size, max_images=g.max_images, timeout=g.timeout, max_attempts=g.max_attempts,
+        lease=settings.worker.lease_seconds,
     )  # fmt: skip
 
 
@@ -200,6 +205,7 @@ async def open_services(
         unavailable_after=timedelta(days=fed.host_unavailable_after_days),
         concurrency=fed.delivery_concurrency,
         per_host=fed.delivery_per_host,
+        lease=timedelta(seconds=settings.worker.lease_seconds),
     )
     gen = settings.generation
     backend_http = httpx.AsyncClient(
@@ -218,11 +224,17 @@ async def open_services(
         rules=PromptRules(max_chars=gen.max_prompt_chars, blocked_terms=gen.blocked_terms,
                           blocked_patterns=gen.blocked_patterns, refusal_message=gen.refusal_message),
         moderation=moderation_client(settings, http),
+        events=EventHub(settings.database_url, poll_interval=settings.worker.poll_interval),
     )  # fmt: skip
+    watch(sessions, services.events)
+    # Changes made in any process apply here at once (each check still reads the version counters).
+    services.events.on(DOMAINS, lambda _event: resolver.forget_blocklist())
+    services.events.on(PROMPT_RULES, lambda _event: services.caches.pop("prompt_rules", None))
     try:
         yield services
     finally:
         await services.inbox.aclose()  # every accepted activity stored before anything closes
+        await services.events.close()
         if services.pending:
             await asyncio.wait(list(services.pending), timeout=20)
         try:

@@ -17,6 +17,7 @@ from sqlalchemy import select
 
 from activitypub.dispatch import Dispatcher
 from activitypub.errors import ActivityPubError, BlockedError, InvalidActivityError, RemoteStatusError
+from fedigen import events
 from fedigen.federation.inbound import HANDLERS, PREPARERS, file_for_recipients
 from fedigen.services import Services
 from fedigen.social import account_moderation, accounts, polls, remixes
@@ -30,7 +31,6 @@ from storage.retry import decide
 
 log = logging.getLogger(__name__)
 
-INBOX_LEASE = timedelta(minutes=5)
 INBOX_MAX_ATTEMPTS = 8
 INBOX_MAX_AGE = timedelta(hours=12)
 # How often each worker deletes finished queue rows older than [worker] keep_finished_hours.
@@ -68,29 +68,33 @@ class Worker:
         batches = await self._claim_inbox(limit, skip_hosts=(), per_host=limit)
         semaphore = asyncio.Semaphore(self.services.settings.worker.inbox_concurrency)
 
-        async def run(item_ids: list[int]) -> None:
+        async def run(items: list[tuple[int, int]]) -> None:
             async with semaphore:
-                await self._process_host(item_ids)
+                await self._process_host(items)
 
         await asyncio.gather(*(run(ids) for ids in batches.values()))
         return sum(len(ids) for ids in batches.values())
 
     async def _claim_inbox(
         self, limit: int, skip_hosts: Collection[str], per_host: int
-    ) -> dict[str, list[int]]:
-        """Due inbox items, at most ``per_host`` per sender host, none of ``skip_hosts``, by host."""
+    ) -> dict[str, list[tuple[int, int]]]:
+        """Due inbox items, at most ``per_host`` per sender host, none of ``skip_hosts``, by host: (id,
+        attempt count of this claim) each."""
+        lease = timedelta(seconds=self.services.settings.worker.lease_seconds)
         async with self.services.sessions() as session, session.begin():
-            rows = await queue.claim(session, InboxItem, limit=limit, lease=INBOX_LEASE, per_host=per_host,
+            rows = await queue.claim(session, InboxItem, limit=limit, lease=lease, per_host=per_host,
                                      skip_hosts=skip_hosts)  # fmt: skip
-            claimed = sorted((row.id, row.host) for row in rows)
-        batches: dict[str, list[int]] = {}
-        for item_id, host in claimed:
-            batches.setdefault(host, []).append(item_id)
+            claimed = sorted((row.id, row.host, row.attempts) for row in rows)
+        batches: dict[str, list[tuple[int, int]]] = {}
+        for item_id, host, attempt in claimed:
+            batches.setdefault(host, []).append((item_id, attempt))
         return batches
 
-    async def _process_host(self, item_ids: list[int]) -> None:
-        for item_id in item_ids:
-            await self._process_one(item_id)
+    async def _process_host(self, items: list[tuple[int, int]]) -> None:
+        lease = timedelta(seconds=self.services.settings.worker.lease_seconds)
+        async with queue.held(self.services.sessions, InboxItem, dict(items), lease):
+            for item_id, attempt in items:
+                await self._process_one(item_id, attempt)
 
     async def _inbox_loop(self) -> None:
         """The inbox as a pool: up to ``inbox_concurrency`` hosts' items at once, claiming more as soon
@@ -109,8 +113,8 @@ class Worker:
                     batches = {}
                 for host, ids in list(batches.items())[:free]:
                     running[host] = asyncio.create_task(self._process_host(ids))
-                for ids in list(batches.values())[free:]:  # more hosts than room: back they go
-                    await self._release(ids)
+                for items in list(batches.values())[free:]:  # more hosts than room: back they go
+                    await self._release([item_id for item_id, _ in items])
             waiting: set[asyncio.Future[Any]] = set(running.values())
             wake = asyncio.ensure_future(self._inbox_wakeup.wait())
             await asyncio.wait(waiting | {wake}, timeout=w.poll_interval, return_when=asyncio.FIRST_COMPLETED)
@@ -124,9 +128,12 @@ class Worker:
             for item in await session.scalars(select(InboxItem).where(InboxItem.id.in_(item_ids))):
                 item.state, item.locked_until, item.attempts = queue.QUEUED, None, max(0, item.attempts - 1)
 
-    async def _process_one(self, item_id: int) -> None:
+    async def _process_one(self, item_id: int, attempt: int | None = None) -> None:
         """Read the item (fetching what it needs, outside any transaction), then apply it and mark it
-        done in one transaction, so its effects and its state commit together."""
+        done in one transaction, so its effects and its state commit together.
+
+        ``attempt`` is the item's attempt count when this worker claimed it: if another worker claimed
+        it since (this one was too slow and its lease ran out), this one applies nothing."""
         svc = self.services
         error: BaseException | None = None
         try:
@@ -137,8 +144,9 @@ class Worker:
                     return
                 record = await self.dispatcher.read(item)
                 async with svc.sessions() as session, session.begin():
-                    item = await session.get(InboxItem, item_id)
-                    if item is None:
+                    # Locked (PostgreSQL), so of two workers holding the same item only one applies it.
+                    item = await session.get(InboxItem, item_id, with_for_update=True)
+                    if item is None or not _still_ours(item, attempt):
                         return
                     if record is not None:
                         await self.dispatcher.apply(session, record)
@@ -155,12 +163,14 @@ class Worker:
             log.exception("inbox item %s crashed its handler", item_id)
             error = exc
             permanent = True
-        await self._record_failure(item_id, error, permanent)
+        await self._record_failure(item_id, error, permanent, attempt)
 
-    async def _record_failure(self, item_id: int, error: BaseException, permanent: bool) -> None:
+    async def _record_failure(
+        self, item_id: int, error: BaseException, permanent: bool, attempt: int | None = None
+    ) -> None:
         async with self.services.sessions() as session, session.begin():
-            item = await session.get(InboxItem, item_id)
-            if item is None:
+            item = await session.get(InboxItem, item_id, with_for_update=True)
+            if item is None or (attempt is not None and not _still_ours(item, attempt)):
                 return
             message = f"{type(error).__name__}: {error}"
             status = error.status if isinstance(error, RemoteStatusError) else None
@@ -183,6 +193,8 @@ class Worker:
         """
         jobs = runner(self.services)
         self.services.wakeups.append(self.wake)
+        # Work queued by another process (a WORK event over LISTEN/NOTIFY, or seen by the SQLite poll).
+        stop_listening = self.services.events.on(events.WORK, lambda _event: self.wake())
         generation = asyncio.create_task(self._loop("generation", jobs.run_once, self._jobs_wakeup))
         inbox = asyncio.create_task(self._inbox_loop())
         media = asyncio.create_task(self._loop("media", self._media_once, self._media_wakeup))
@@ -199,6 +211,7 @@ class Worker:
             await deliveries
             await deliverer.aclose()
             self.services.wakeups.remove(self.wake)
+            stop_listening()
 
     async def _outgoing_once(self) -> int:
         return await self._deliveries_once() + await self._media_once()
@@ -302,12 +315,17 @@ class Worker:
         self.wake()
 
     def wake(self) -> None:
-        """Start the next pass now: work was queued by this process (other processes poll)."""
+        """Start the next pass now: work was queued (here, or in another process: a WORK event)."""
         self._wakeup.set()
         self._deliveries_wakeup.set()
         self._jobs_wakeup.set()
         self._inbox_wakeup.set()
         self._media_wakeup.set()
+
+
+def _still_ours(item: InboxItem, attempt: int | None) -> bool:
+    """The item is running under the claim that counted ``attempt`` (any claim when None)."""
+    return item.state == queue.RUNNING and (attempt is None or item.attempts == attempt)
 
 
 async def pending(services: Services) -> int:

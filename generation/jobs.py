@@ -63,6 +63,9 @@ class JobSettings:
     max_images: int = 4
     timeout: float = 300.0
     max_attempts: int = 3
+    # Seconds a claimed job stays its worker's after the worker last renewed it (every third of this
+    # while the job runs); then (the worker died) another worker takes it over.
+    lease: float = 120.0
 
     def check_backend(self, name: str | None) -> str:
         """The backend to use for a request naming ``name`` (or none)."""
@@ -264,38 +267,46 @@ class JobRunner:
 
     async def run_once(self, limit: int = 4) -> int:
         """Claim up to ``limit`` due jobs and run them concurrently; returns how many were claimed."""
-        lease = timedelta(seconds=self.settings.timeout + 120)
+        lease = timedelta(seconds=self.settings.lease)
         async with self.sessions() as session, session.begin():
             rows = await queue.claim(session, GenerationJob, limit=limit, lease=lease)
-            claimed = [row.id for row in rows]
+            claimed = [(row.id, row.attempts) for row in rows]
         if claimed:
-            await asyncio.gather(*(self.run_job(job_id) for job_id in claimed))
+            async with queue.held(self.sessions, GenerationJob, dict(claimed), lease):
+                await asyncio.gather(*(self.run_job(job_id, attempt) for job_id, attempt in claimed))
         return len(claimed)
 
-    async def run_job(self, job_id: int) -> None:
-        """Run one claimed job to its end: done, retried, failed or cancelled."""
+    async def run_job(self, job_id: int, attempt: int | None = None) -> None:
+        """Run one claimed job to its end: done, retried, failed or cancelled.
+
+        ``attempt`` is the job's attempt count when this worker claimed it: its result is recorded only
+        if nobody claimed the job since (its lease ran out and another worker took it over).
+        """
         async with self.sessions() as session:
             job = await session.get(GenerationJob, job_id)
-            if job is None or job.state != queue.RUNNING:
+            if job is None or not _still_ours(job, attempt):
                 return
             session.expunge(job)
+            attempt = job.attempts
         try:
             backend = self.backend(job.backend)
             async with self._slots[job.backend]:
                 result = await self._generate(job, backend)
             extra_meta = await self.hooks.check_images(job, result)
-            await self._finish(job_id, result, extra_meta)
+            await self._finish(job_id, result, extra_meta, attempt)
         except JobCancelledError:
             log.info("generation job %s was cancelled", job_id)
         except BackendError as exc:
-            await self._failed(job_id, f"{exc}", transient=exc.transient)
+            await self._failed(job_id, f"{exc}", transient=exc.transient, attempt=attempt)
         except MediaStoreUnavailable as exc:  # the media store is down, not the job's fault: later
-            await self._failed(job_id, f"{exc}", transient=True)
+            await self._failed(job_id, f"{exc}", transient=True, attempt=attempt)
         except (GenerationError, MediaError, ValueError) as exc:
-            await self._failed(job_id, f"{exc}", transient=False)
+            await self._failed(job_id, f"{exc}", transient=False, attempt=attempt)
         except Exception as exc:  # a backend bug must not stop the worker
             log.exception("generation job %s crashed", job_id)
-            await self._failed(job_id, f"internal error: {type(exc).__name__}", transient=False)
+            await self._failed(
+                job_id, f"internal error: {type(exc).__name__}", transient=False, attempt=attempt
+            )
 
     async def _generate(self, job: GenerationJob, backend: Backend) -> GenerationResult:
         init_image = None
@@ -323,12 +334,16 @@ class JobRunner:
         return result
 
     async def _finish(
-        self, job_id: int, result: GenerationResult, extra_meta: list[dict[str, Any]] | None = None
-    ) -> None:
+        self, job_id: int, result: GenerationResult, extra_meta: list[dict[str, Any]] | None = None,
+        attempt: int | None = None,
+    ) -> None:  # fmt: skip
         async with self.sessions() as session, session.begin():
-            job = await session.get(GenerationJob, job_id)
-            if job is None or job.state != queue.RUNNING:
-                return  # cancelled while the images were made: store nothing
+            # Locked (PostgreSQL): two workers finishing the same job one after the other, the second
+            # sees it done. Cancelled, or taken over by another worker: store nothing.
+            job = await session.get(GenerationJob, job_id, with_for_update=True)
+            if job is None or not _still_ours(job, attempt):
+                log.info("generation job %s is no longer this worker's: its result is dropped", job_id)
+                return
             rows = []
             for position, image in enumerate(result.images[: job.count]):
                 seed = image.seed if image.seed is not None else job.seed
@@ -347,10 +362,12 @@ class JobRunner:
             await self.hooks.on_done(session, job, rows)
             queue.mark_done(job)
 
-    async def _failed(self, job_id: int, message: str, *, transient: bool) -> None:
+    async def _failed(
+        self, job_id: int, message: str, *, transient: bool, attempt: int | None = None
+    ) -> None:
         async with self.sessions() as session, session.begin():
-            job = await session.get(GenerationJob, job_id)
-            if job is None or job.state != queue.RUNNING:
+            job = await session.get(GenerationJob, job_id, with_for_update=True)
+            if job is None or not _still_ours(job, attempt):
                 return
             if transient and job.attempts < self.settings.max_attempts:
                 queue.mark_retry(job, utcnow() + backoff(job.attempts), message)
@@ -359,6 +376,11 @@ class JobRunner:
             queue.mark_failed(job, message)
             log.info("generation job %s failed: %s", job_id, message)
             await self.hooks.on_failed(session, job, message)
+
+
+def _still_ours(job: GenerationJob, attempt: int | None) -> bool:
+    """The job is running under the claim that counted ``attempt`` (any claim when None)."""
+    return job.state == queue.RUNNING and (attempt is None or job.attempts == attempt)
 
 
 class _ProgressReporter:

@@ -4,21 +4,32 @@ A row is ``queued`` until a worker claims it (``running`` with a lease in ``lock
 lease ran out (its worker died) is claimable again, so a crash mid-job resumes. PostgreSQL claims with
 ``FOR UPDATE SKIP LOCKED`` so several workers never take the same row; SQLite has one writer at a time,
 so a single conditional ``UPDATE ... RETURNING`` is already exclusive.
+
+While a worker runs the rows it claimed, :func:`held` renews their lease every third of it, so a lease
+can be short (a dead worker's rows come back soon) however long the work takes. Whoever claimed a row
+records its result only if the row is still running under the same attempt count (``attempts`` is
+the claim's fencing token): a worker whose lease ran out anyway (stalled, cut off from the database)
+finds the row taken over and records nothing.
 """
 
 from __future__ import annotations
 
-from collections.abc import Collection, Sequence
+import asyncio
+import contextlib
+import logging
+from collections import defaultdict
+from collections.abc import AsyncIterator, Collection, Mapping, Sequence
 from datetime import datetime, timedelta
 from typing import TypeVar
 
 from sqlalchemy import and_, delete, func, or_, select, update
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from storage.models import QueueMixin, utcnow
 from storage.vocabulary import QueueState
 
 Q = TypeVar("Q", bound=QueueMixin)
+log = logging.getLogger(__name__)
 
 QUEUED = QueueState.QUEUED
 RUNNING = QueueState.RUNNING
@@ -106,3 +117,46 @@ async def purge(session: AsyncSession, model: type[QueueMixin], *, finished_befo
         .execution_options(synchronize_session=False)
     )
     return int(getattr(result, "rowcount", 0) or 0)
+
+
+async def renew(
+    sessions: async_sessionmaker[AsyncSession], model: type[QueueMixin], claims: Mapping[int, int],
+    lease: timedelta,
+) -> None:  # fmt: skip
+    """Extend the lease of the rows still running under these claims (row id -> attempt count)."""
+    by_attempt: dict[int, list[int]] = defaultdict(list)
+    for row_id, attempt in claims.items():
+        by_attempt[attempt].append(row_id)
+    async with sessions() as session, session.begin():
+        for attempt, ids in by_attempt.items():
+            await session.execute(
+                update(model)
+                .where(model.id.in_(ids), model.state == RUNNING, model.attempts == attempt)
+                .values(locked_until=utcnow() + lease)
+                .execution_options(synchronize_session=False)
+            )
+
+
+@contextlib.asynccontextmanager
+async def held(
+    sessions: async_sessionmaker[AsyncSession], model: type[QueueMixin], claims: Mapping[int, int],
+    lease: timedelta,
+) -> AsyncIterator[None]:  # fmt: skip
+    """Renew the lease of the claimed rows every third of it while the block runs."""
+
+    async def beat() -> None:
+        while True:
+            await asyncio.sleep(lease.total_seconds() / 3)
+            try:
+                await renew(sessions, model, claims, lease)
+            except Exception as exc:  # the next beat tries again; past the lease, the rows go
+                log.warning("renewing the lease of %d %s rows failed: %s", len(claims), model.__name__, exc)
+
+    task = asyncio.create_task(beat()) if claims else None
+    try:
+        yield
+    finally:
+        if task is not None:
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task

@@ -1,8 +1,11 @@
 """Mastodon's streaming API over WebSocket (https://docs.joinmastodon.org/methods/streaming/).
 
-Each connection polls the database about once a second for statuses, notifications and tombstones
-with ids above the last ones it saw, so events reach clients whichever process (web, worker, another
-host) wrote them, with no broker to run. User streams need a token; each IP address and each token
+Each connection waits for this process's events (fedigen.events: a status, a notification for its
+account, a tombstone, published in this process or, through PostgreSQL LISTEN/NOTIFY or the SQLite
+poll, in another) and then reads the statuses, notifications and tombstones with ids above the last
+ones it saw (and those the events named that committed after a newer one); it also looks every
+``POLL_SECONDS`` on its own, in case an event was missed. User streams
+need a token; each IP address and each token
 may hold only so many connections at once ([api] streams_per_ip, streams_per_token), and a stream
 whose token is revoked is closed within ``RECHECK_SECONDS``. Events are Mastodon's:
 ``{"stream": [...], "event": "update" | "notification" | "delete", "payload": "<JSON string>"}``.
@@ -16,18 +19,19 @@ import hashlib
 import json
 import logging
 import time
-from collections import Counter
+from collections import Counter, deque
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import and_, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from starlette.requests import Request
 from starlette.responses import JSONResponse, PlainTextResponse, Response
 from starlette.routing import BaseRoute, Route, WebSocketRoute
 from starlette.websockets import WebSocket, WebSocketDisconnect
 
+from fedigen import events
 from fedigen.api import entities
 from fedigen.api.auth import bearer_of, scope_allows
 from fedigen.api.grants import lookup_token, split_scopes
@@ -40,7 +44,9 @@ from storage.models import Actor, Notification, Status, Tombstone
 
 log = logging.getLogger(__name__)
 
-POLL_SECONDS = 1.0
+# Seconds between two looks when no event came (events wake a connection at once).
+POLL_SECONDS = 5.0
+SENT_MEMORY = 1000
 RECHECK_SECONDS = 10.0
 BATCH = 100
 # Close codes: the token is bad or revoked; too many connections from this address or token.
@@ -61,6 +67,25 @@ class Connection:
     subscriptions: set[tuple[str, str]] = field(default_factory=set)
     last_status: int = 0
     last_notification: int = 0
+    # Ids at or below the marks above that events named: on PostgreSQL a status (or notification) can
+    # commit after one with a higher id, so the marks alone would pass it by. The ones sent are
+    # remembered (the newest SENT_MEMORY) so that none is sent twice.
+    late_statuses: set[int] = field(default_factory=set)
+    late_notifications: set[int] = field(default_factory=set)
+    sent_statuses: deque[int] = field(default_factory=lambda: deque(maxlen=SENT_MEMORY))
+    sent_notifications: deque[int] = field(default_factory=lambda: deque(maxlen=SENT_MEMORY))
+
+    def heard(self, news: list[events.Event]) -> None:
+        """Note the ids the events name that the marks have passed already."""
+        for event in news:
+            named = event.payload.get("id")
+            if not isinstance(named, int):
+                continue
+            if event.kind == events.STATUS and named <= self.last_status:
+                self.late_statuses.add(named)
+            elif event.kind == events.NOTIFICATION and named <= self.last_notification:
+                self.late_notifications.add(named)
+
     last_tombstone: int = 0
 
     def subscribe(self, stream: str | None, tag: str | None, list_id: str | None = None) -> str | None:
@@ -122,7 +147,9 @@ async def poll(svc: Services, session: AsyncSession, conn: Connection) -> list[s
     out: list[str] = []
     viewer_id = conn.viewer.id if conn.viewer else None
     newest = int(await session.scalar(select(func.max(Status.id))) or 0)
-    if newest > conn.last_status:
+    late = conn.late_statuses - set(conn.sent_statuses)
+    conn.late_statuses = set()
+    if newest > conn.last_status or late:
         for stream, tag in sorted(conn.subscriptions):
             if stream == "user:notification":
                 continue
@@ -139,7 +166,9 @@ async def poll(svc: Services, session: AsyncSession, conn: Connection) -> list[s
                 followed = await tags.followed_names(session, conn.viewer.id)
                 if followed:  # public posts with hashtags the viewer follows
                     queries.append(timelines.followed_tags_query(conn.viewer.id, followed))
-            new = [Status.id > conn.last_status, Status.id <= newest]
+            new: list[Any] = [Status.id > conn.last_status, Status.id <= newest]
+            if late:
+                new = [or_(and_(*new), Status.id.in_(late))]
             pages = [
                 list(await session.scalars(q.where(*new).order_by(Status.id).limit(BATCH))) for q in queries
             ]
@@ -147,12 +176,18 @@ async def poll(svc: Services, session: AsyncSession, conn: Connection) -> list[s
             context = "home" if stream in ("user", "list") else "public"
             for entity in await entities.statuses(svc, session, statuses, conn.viewer, context):
                 out.append(_message((stream, tag), "update", entity))
-        conn.last_status = newest
+            conn.sent_statuses.extend(status.id for status in statuses)
+        conn.last_status = max(conn.last_status, newest)
+    late_notes = conn.late_notifications - set(conn.sent_notifications)
+    conn.late_notifications = set()
     if conn.viewer is not None and conn.subscriptions & {("user", ""), ("user:notification", "")}:
         rows = list(
             await session.scalars(
                 select(Notification)
-                .where(Notification.recipient_id == conn.viewer.id, Notification.id > conn.last_notification)
+                .where(
+                    Notification.recipient_id == conn.viewer.id,
+                    or_(Notification.id > conn.last_notification, Notification.id.in_(late_notes)),
+                )
                 .order_by(Notification.id)
                 .limit(BATCH)
             )
@@ -161,7 +196,8 @@ async def poll(svc: Services, session: AsyncSession, conn: Connection) -> list[s
         for note in await entities.notifications(svc, session, rows, conn.viewer):
             out.append(_message(target, "notification", note))
         if rows:
-            conn.last_notification = rows[-1].id
+            conn.last_notification = max(conn.last_notification, rows[-1].id)
+            conn.sent_notifications.extend(row.id for row in rows)
     deleted = list(
         await session.execute(
             select(Tombstone.id, Status.id)
@@ -280,6 +316,13 @@ async def _serve(websocket: WebSocket, svc: Services, token: str | None) -> None
     await websocket.accept(subprotocol=protocol)
     receiver = asyncio.create_task(_receive(websocket, conn))
     checked = time.monotonic()
+    viewer_id = viewer.id if viewer is not None else None
+
+    def concerns(event: events.Event) -> bool:  # another account's notification wakes nobody here
+        recipient = event.payload.get("recipient")
+        return event.kind != events.NOTIFICATION or (viewer_id is not None and recipient in (None, viewer_id))
+
+    subscription = svc.events.subscribe(events.STATUS, events.NOTIFICATION, events.DELETE, accept=concerns)
     try:
         while not receiver.done():
             if token and time.monotonic() - checked >= RECHECK_SECONDS:
@@ -291,10 +334,16 @@ async def _serve(websocket: WebSocket, svc: Services, token: str | None) -> None
                 messages = await poll(svc, session, conn)
             for text in messages:
                 await websocket.send_text(text)
-            await asyncio.wait({receiver}, timeout=POLL_SECONDS)
+            wait = min(POLL_SECONDS, RECHECK_SECONDS) if token else POLL_SECONDS
+            news = asyncio.ensure_future(subscription.wait(wait))
+            await asyncio.wait({receiver, news}, return_when=asyncio.FIRST_COMPLETED)
+            news.cancel()
+            if news.done() and not news.cancelled():
+                conn.heard(news.result())
     except WebSocketDisconnect:
         pass
     finally:
+        subscription.close()
         receiver.cancel()
         with contextlib.suppress(asyncio.CancelledError, WebSocketDisconnect, RuntimeError):
             await receiver

@@ -197,6 +197,7 @@ def worker(ctx: click.Context) -> None:
 
     async def run() -> None:
         async with open_services(settings) as svc:
+            await svc.events.start()  # woken by work queued in the other processes
             await Worker(svc).run()
 
     try:

@@ -23,6 +23,7 @@ from sqlalchemy.orm import Session
 from sqlalchemy.sql.elements import ColumnElement
 
 from activitypub.domains import NOOP, SEVERITIES, SILENCE, SUSPEND
+from fedigen import events
 from fedigen.errors import ConflictError, NotFoundError, ValidationError
 from fedigen.services import Services
 from fedigen.social import audit
@@ -61,6 +62,7 @@ async def _bump(svc: Services, session: AsyncSession) -> None:
     if getattr(done, "rowcount", 1) == 0:
         await session.execute(insert(ModerationVersion).values(id=1, value=2))
     svc.resolver.forget_blocklist()
+    events.later(session, events.DOMAINS)  # every other process re-reads the policies at once
 
     def forget(_: Session) -> None:
         svc.resolver.forget_blocklist()

@@ -6,7 +6,8 @@ config value the table has never held is in force as if it were a row, and is wr
 row, marked removed, so a removed config value stays removed. Checking a prompt never writes (it may
 run inside another transaction, such as the bot's). Every change bumps a version counter; a process
 re-reads the rules when the counter moved, checking it at most once a second, so a change made by the
-CLI or by another process applies everywhere within a second, without a restart.
+CLI or by another process applies everywhere within a second, without a restart (at once where the
+change's event reaches the process: fedigen.events drops its copy).
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from fedigen import events
 from fedigen.errors import NotFoundError, ValidationError
 from fedigen.services import Services
 from generation.errors import BackendConfigError
@@ -54,6 +56,7 @@ async def bump(session: AsyncSession) -> None:
     if not getattr(result, "rowcount", 0):
         session.add(PromptRulesVersion(id=_VERSION_ROW, version=1))
     await session.flush()
+    events.later(session, events.PROMPT_RULES)  # every process drops its copy once this commits
 
 
 async def seed(svc: Services) -> int:
