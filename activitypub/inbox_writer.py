@@ -23,7 +23,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -63,9 +63,17 @@ class InboxWriter:
     """Commits accepted inbox rows in groups (see the module docstring); ``aclose`` flushes and stops."""
 
     def __init__(
-        self, engine: AsyncEngine, domains: DomainPolicies, *, interval: float = 0.002, max_items: int = 256
+        self,
+        engine: AsyncEngine,
+        domains: DomainPolicies,
+        *,
+        interval: float = 0.002,
+        max_items: int = 256,
+        on_stored: Callable[[], None] | None = None,
     ) -> None:
         self.engine = engine
+        # Called after a group stored new rows (the composition root announces work to every process).
+        self.on_stored = on_stored
         self.domains = domains
         self.interval = interval
         self.max_items = max_items
@@ -155,6 +163,8 @@ class InboxWriter:
             self._fail(group, exc)
             return
         self.groups += 1
+        if self.on_stored is not None and any(outcome is True for outcome in outcomes):
+            self.on_stored()
         for item, outcome in zip(group, outcomes, strict=True):
             if isinstance(outcome, BaseException):
                 item.settle(error=outcome)

@@ -227,6 +227,8 @@ async def open_services(
         events=EventHub(settings.database_url, poll_interval=settings.worker.poll_interval),
     )  # fmt: skip
     watch(sessions, services.events)
+    # Rows the inbox writer stores (through its own connection, not a watched session) are work too.
+    services.inbox.on_stored = lambda: services.events.publish(WORK)
     # Changes made in any process apply here at once (each check still reads the version counters).
     services.events.on(DOMAINS, lambda _event: resolver.forget_blocklist())
     services.events.on(PROMPT_RULES, lambda _event: services.caches.pop("prompt_rules", None))
