@@ -46,8 +46,9 @@ class DeliveryPolicy:
     lease: timedelta = timedelta(minutes=2)
 
 
-#: A claimed delivery is not sent once its lease has less than this left: another worker may take it
-#: when the lease ends, and the row is then theirs to send (and to record).
+#: A claimed delivery is not sent once its lease has less than this left (or a quarter of the lease, when
+#: leases are short): another worker may take it when the lease ends, and the row is then theirs to send
+#: (and to record).
 LEASE_MARGIN = timedelta(seconds=15)
 #: Outcomes are written together: every RECORD_BATCH outcomes or RECORD_EVERY seconds, whichever is first.
 RECORD_BATCH = 200
@@ -261,7 +262,7 @@ class Deliverer:
 
     async def _deliver(self, work: _Work) -> _Result:
         async with self._semaphore, self._hosts.slot(work.host):
-            if utcnow() >= work.locked_until - LEASE_MARGIN:
+            if utcnow() >= work.locked_until - min(LEASE_MARGIN, self.policy.lease / 4):
                 log.warning("delivery %s not sent: its lease ran short while it waited", work.delivery_id)
                 return _Result(work.delivery_id, work.host, None, "lease ran short", lost=True)
             auth = SignatureAuth(work.key, pool=self.signing if self._offload else None)
