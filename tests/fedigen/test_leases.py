@@ -61,10 +61,10 @@ async def test_a_job_taken_over_is_stored_once(instance: Instance) -> None:
             await submit(session, first.settings, JobSpec(prompt="a lighthouse"), account_id=alice.id)
         ).id
     late = asyncio.create_task(first.run_once())
-    await asyncio.wait_for(slow.started.wait(), 5)
+    await asyncio.wait_for(slow.started.wait(), 30)
     await expire_leases(instance, GenerationJob)
     taken_over = asyncio.create_task(second.run_once())  # claimed again (attempt 2)
-    await asyncio.wait_for(other.started.wait(), 5)
+    await asyncio.wait_for(other.started.wait(), 30)
     slow.gate.set()
     await late  # the first worker finishes while the second still runs: its images are dropped
     assert await count(instance, MediaAttachment, MediaAttachment.job_id == job_id) == 0
@@ -140,7 +140,7 @@ async def test_a_live_worker_keeps_its_job_past_the_lease(instance: Instance) ->
             await submit(session, first.settings, JobSpec(prompt="a lighthouse"), account_id=alice.id)
         ).id
     running = asyncio.create_task(first.run_once())
-    await asyncio.wait_for(slow.started.wait(), 5)
+    await asyncio.wait_for(slow.started.wait(), 30)
     await asyncio.sleep(1.5)  # well past the lease
     assert await second.run_once() == 0
     slow.gate.set()
