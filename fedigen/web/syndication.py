@@ -12,7 +12,6 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from feedgen.feed import FeedGenerator
 from starlette.convertors import Convertor, register_url_convertor
 from starlette.responses import Response
 
@@ -74,6 +73,9 @@ def _body(post: Post) -> str:
 
 def render_feed(feed: Feed, posts: Sequence[Post], kind: str) -> bytes:
     """The feed document, RSS 2.0 (``kind="rss"``) or Atom."""
+    # feedgen (and lxml under it, ~5 MB) is loaded on the first feed asked for, not by every process.
+    from feedgen.feed import FeedGenerator
+
     generator = FeedGenerator()
     generator.id(feed.page)
     generator.title(feed.title)
