@@ -97,6 +97,11 @@ class DomainPolicies:
         """Read the policies again on the next check (this process just changed them)."""
         self._snapshot = None
 
+    def known_version(self) -> int | None:
+        """The version of the copy held now (None before the first read)."""
+        snapshot = self._snapshot
+        return None if snapshot is None else snapshot.version
+
     async def up_to(self, version: int) -> bool:
         """Make sure the copy is of ``version`` (a value just read from ``moderation_version``); True when
         it had to be read again, so that checks made against the old copy must be made again."""

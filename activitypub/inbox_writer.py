@@ -27,7 +27,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import String, Table, cast, literal, or_, select, union_all
+from sqlalchemy import Connection, String, Table, cast, literal, or_, select, union_all
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import DataError, IntegrityError
@@ -35,6 +35,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from activitypub.domains import DomainPolicies
 from activitypub.errors import BlockedError, InboxUnavailableError
+from storage.db import sync_sqlite_connection
 from storage.models import Actor, InboxItem, ModerationVersion
 
 log = logging.getLogger(__name__)
@@ -82,6 +83,7 @@ class InboxWriter:
         self._full = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
         self._conn: AsyncConnection | None = None  # the writer's own: no pool checkout per group
+        self._sync: Connection | None = None  # SQLite: a plain connection, used from a worker thread
         self._closing = False
         self.groups = 0  # committed groups, for tests and benchmarks
 
@@ -118,6 +120,12 @@ class InboxWriter:
         return self._conn
 
     async def _drop_connection(self) -> None:
+        sync, self._sync = self._sync, None
+        if sync is not None:
+            try:
+                await asyncio.to_thread(sync.close)
+            except Exception as exc:  # noqa: BLE001 - a broken connection is dropped either way
+                log.debug("closing the inbox writer's connection: %s", exc)
         conn, self._conn = self._conn, None
         if conn is not None:
             try:
@@ -179,6 +187,8 @@ class InboxWriter:
 
     async def _commit(self, group: list[Accepted]) -> list[bool | BaseException]:
         """One transaction for the group; each item's outcome: new, duplicate, or the refusal."""
+        if self.engine.dialect.name == "sqlite":
+            return await self._commit_sqlite(group)
         outcomes: list[bool | BaseException] = [False] * len(group)
         conn = await self._connection()
         async with conn.begin():  # SQLite: BEGIN IMMEDIATE, the one writer
@@ -204,6 +214,76 @@ class InboxWriter:
                 outcomes[i] = True
         return outcomes
 
+    async def _commit_sqlite(self, group: list[Accepted]) -> list[bool | BaseException]:
+        """SQLite: the group's transaction runs whole in one worker thread on a plain connection (one
+        hand-off, where the async driver takes one or more per statement, each queued behind the requests
+        on the event loop). It commits only while the domain policies are at the version this process
+        checked the group against; when they moved, the copy is read again, the group's hosts are checked
+        against it, and the transaction is tried again."""
+        outcomes: list[bool | BaseException] = [False] * len(group)
+        while True:
+            expected = self.domains.known_version()
+            candidates = [i for i, outcome in enumerate(outcomes) if not isinstance(outcome, BaseException)]
+            if self._sync is None:
+                self._sync = await asyncio.to_thread(sync_sqlite_connection, self.engine)
+            version, refused, inserted = await asyncio.to_thread(
+                _store_sqlite, self._sync, [group[i].row for i in candidates], expected
+            )
+            if inserted is not None:
+                break
+            await self.domains.up_to(version)
+            for i in candidates:
+                for host in group[i].hosts:
+                    if await self.domains.refused(host):
+                        outcomes[i] = BlockedError("your domain is blocked here")
+                        break
+        stored: dict[str, Accepted] = {}
+        for i in candidates:
+            item = group[i]
+            if item.row["actor_ap_id"] in refused:
+                outcomes[i] = BlockedError("this actor is deleted or suspended here")
+            elif item.row["activity_ap_id"] not in stored:  # the first of an id in the group
+                stored[item.row["activity_ap_id"]] = item
+                outcomes[i] = item.row["activity_ap_id"] in inserted
+        return outcomes
+
+
+def _store_sqlite(
+    conn: Connection, rows: list[dict[str, Any]], expected: int | None
+) -> tuple[int, set[str], set[str] | None]:
+    """In a worker thread: the policies' version and the refused actors, and, when the version is the
+    ``expected`` one, the rows inserted (the ids stored); None when it moved (nothing stored)."""
+    with conn.begin() as transaction:
+        version = int(conn.scalar(select(ModerationVersion.value).where(ModerationVersion.id == 1)) or 0)
+        if version != expected:
+            transaction.rollback()
+            return version, set(), None
+        actors = {row["actor_ap_id"] for row in rows}
+        gone = or_(Actor.deleted_at.is_not(None), Actor.suspended_at.is_not(None))
+        refused = set(conn.scalars(select(Actor.ap_id).where(Actor.ap_id.in_(actors), gone)))
+        wanted: dict[str, dict[str, Any]] = {}
+        for row in rows:
+            if row["actor_ap_id"] not in refused:
+                wanted.setdefault(row["activity_ap_id"], row)
+        inserted = _insert_sqlite(conn, list(wanted.values())) if wanted else set()
+    return version, refused, inserted
+
+
+def _insert_sqlite(conn: Connection, rows: list[dict[str, Any]]) -> set[str]:
+    """:func:`_insert` on the plain SQLite connection."""
+    return set(conn.execute(_insert_statement("sqlite"), rows).scalars())
+
+
+def _insert_statement(dialect: str) -> Any:
+    insert = postgresql_insert if dialect == "postgresql" else sqlite_insert
+    return (
+        insert(INBOX_ITEMS)
+        # The dedupe record: a replay (or the same activity at the shared and a personal inbox at once)
+        # inserts nothing.
+        .on_conflict_do_nothing(index_elements=["activity_ap_id"])
+        .returning(INBOX_ITEMS.c.activity_ap_id)
+    )
+
 
 async def _version_and_refused(conn: AsyncConnection, actors: set[str]) -> tuple[int, set[str]]:
     """In one statement (one round trip): the domain policies' version, and those of ``actors`` deleted or
@@ -225,12 +305,4 @@ async def _insert(conn: AsyncConnection, rows: list[dict[str, Any]]) -> set[str]
     One statement compiled once (Core on the table, not the ORM entity) and executed with the group's
     rows: SQLAlchemy sends them as multi-row VALUES ("insertmanyvalues") on both databases.
     """
-    insert = postgresql_insert if conn.dialect.name == "postgresql" else sqlite_insert
-    stmt = (
-        insert(INBOX_ITEMS)
-        # The dedupe record: a replay (or the same activity at the shared and a personal inbox at once)
-        # inserts nothing.
-        .on_conflict_do_nothing(index_elements=["activity_ap_id"])
-        .returning(INBOX_ITEMS.c.activity_ap_id)
-    )
-    return set((await conn.execute(stmt, rows)).scalars())
+    return set((await conn.execute(_insert_statement(conn.dialect.name), rows)).scalars())

@@ -8,7 +8,8 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import event
+from sqlalchemy import Connection, event
+from sqlalchemy import create_engine as sa_create_engine
 from sqlalchemy.engine.url import make_url
 from sqlalchemy.exc import SAWarning
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
@@ -68,6 +69,20 @@ def create_engine(url: str, *, echo: bool = False, pool_size: int = 5) -> AsyncE
     return create_async_engine(
         url, echo=echo, pool_size=pool_size, max_overflow=pool_size * 2, pool_pre_ping=True
     )
+
+
+def sync_sqlite_connection(engine: AsyncEngine) -> Connection:
+    """A plain (synchronous) connection to the same SQLite database, with the same pragmas, for code that
+    runs a whole transaction in one worker thread (the inbox writer: one thread hand-off per group
+    instead of one per statement). Its transactions begin IMMEDIATE (they write); it may be used from any
+    one thread at a time."""
+    sync = sa_create_engine(
+        engine.url.set(drivername="sqlite"), connect_args={"timeout": 15, "check_same_thread": False},
+        poolclass=NullPool,
+    )  # fmt: skip
+    event.listen(sync, "connect", _sqlite_pragmas)
+    event.listen(sync, "begin", lambda conn: conn.exec_driver_sql("BEGIN IMMEDIATE"))
+    return sync.connect()
 
 
 def create_engine_nopool(url: str) -> AsyncEngine:
