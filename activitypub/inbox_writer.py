@@ -27,7 +27,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import Connection, String, Table, cast, literal, or_, select, union_all
+from sqlalchemy import Connection, Table, or_, select
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import DataError, IntegrityError
@@ -186,49 +186,26 @@ class InboxWriter:
             item.settle(error=InboxUnavailableError("the activity could not be stored; try again"))
 
     async def _commit(self, group: list[Accepted]) -> list[bool | BaseException]:
-        """One transaction for the group; each item's outcome: new, duplicate, or the refusal."""
-        if self.engine.dialect.name == "sqlite":
-            return await self._commit_sqlite(group)
-        outcomes: list[bool | BaseException] = [False] * len(group)
-        conn = await self._connection()
-        async with conn.begin():  # SQLite: BEGIN IMMEDIATE, the one writer
-            version, refused = await _version_and_refused(conn, {item.row["actor_ap_id"] for item in group})
-            if await self.domains.up_to(version):
-                for i, item in enumerate(group):
-                    for host in item.hosts:
-                        if await self.domains.refused(host):
-                            outcomes[i] = BlockedError("your domain is blocked here")
-                            break
-            rows: dict[str, dict[str, Any]] = {}
-            for i, item in enumerate(group):
-                if isinstance(outcomes[i], BaseException):
-                    continue
-                if item.row["actor_ap_id"] in refused:
-                    outcomes[i] = BlockedError("this actor is deleted or suspended here")
-                    continue
-                rows.setdefault(item.row["activity_ap_id"], item.row)  # the first of an id in the group
-            inserted = await _insert(conn, list(rows.values())) if rows else set()
-        for i, item in enumerate(group):
-            ap_id = item.row["activity_ap_id"]
-            if not isinstance(outcomes[i], BaseException) and ap_id in inserted and rows[ap_id] is item.row:
-                outcomes[i] = True
-        return outcomes
+        """One transaction for the group; each item's outcome: new, duplicate, or the refusal.
 
-    async def _commit_sqlite(self, group: list[Accepted]) -> list[bool | BaseException]:
-        """SQLite: the group's transaction runs whole in one worker thread on a plain connection (one
-        hand-off, where the async driver takes one or more per statement, each queued behind the requests
-        on the event loop). It commits only while the domain policies are at the version this process
-        checked the group against; when they moved, the copy is read again, the group's hosts are checked
-        against it, and the transaction is tried again."""
+        The transaction commits only while the domain policies are at the version this process checked
+        the group against; when they moved, the copy is read again, the group's hosts are checked
+        against it, and the transaction is tried again. It runs whole as one synchronous function
+        (:func:`_store_rows`): on SQLite in a worker thread on a plain connection (one hand-off, where
+        the async driver takes one or more per statement, each queued behind the requests on the event
+        loop), on PostgreSQL through the async connection's ``run_sync``."""
         outcomes: list[bool | BaseException] = [False] * len(group)
         while True:
             expected = self.domains.known_version()
             candidates = [i for i, outcome in enumerate(outcomes) if not isinstance(outcome, BaseException)]
-            if self._sync is None:
-                self._sync = await asyncio.to_thread(sync_sqlite_connection, self.engine)
-            version, refused, inserted = await asyncio.to_thread(
-                _store_sqlite, self._sync, [group[i].row for i in candidates], expected
-            )
+            rows = [group[i].row for i in candidates]
+            if self.engine.dialect.name == "sqlite":
+                if self._sync is None:
+                    self._sync = await asyncio.to_thread(sync_sqlite_connection, self.engine)
+                version, refused, inserted = await asyncio.to_thread(_store_rows, self._sync, rows, expected)
+            else:
+                conn = await self._connection()
+                version, refused, inserted = await conn.run_sync(_store_rows, rows, expected)
             if inserted is not None:
                 break
             await self.domains.up_to(version)
@@ -237,23 +214,24 @@ class InboxWriter:
                     if await self.domains.refused(host):
                         outcomes[i] = BlockedError("your domain is blocked here")
                         break
-        stored: dict[str, Accepted] = {}
+        stored: set[str] = set()
         for i in candidates:
-            item = group[i]
-            if item.row["actor_ap_id"] in refused:
+            row = group[i].row
+            if row["actor_ap_id"] in refused:
                 outcomes[i] = BlockedError("this actor is deleted or suspended here")
-            elif item.row["activity_ap_id"] not in stored:  # the first of an id in the group
-                stored[item.row["activity_ap_id"]] = item
-                outcomes[i] = item.row["activity_ap_id"] in inserted
+            elif row["activity_ap_id"] not in stored:  # the first of an id in the group
+                stored.add(row["activity_ap_id"])
+                outcomes[i] = row["activity_ap_id"] in inserted
         return outcomes
 
 
-def _store_sqlite(
+def _store_rows(
     conn: Connection, rows: list[dict[str, Any]], expected: int | None
 ) -> tuple[int, set[str], set[str] | None]:
-    """In a worker thread: the policies' version and the refused actors, and, when the version is the
-    ``expected`` one, the rows inserted (the ids stored); None when it moved (nothing stored)."""
-    with conn.begin() as transaction:
+    """The group's transaction: the policies' version and the refused actors (deleted or suspended by a
+    moderator, fedigen.social.account_moderation), and, when the version is the ``expected`` one, the
+    ids of the rows inserted; None when it moved (nothing stored)."""
+    with conn.begin() as transaction:  # SQLite: BEGIN IMMEDIATE, the one writer
         version = int(conn.scalar(select(ModerationVersion.value).where(ModerationVersion.id == 1)) or 0)
         if version != expected:
             transaction.rollback()
@@ -265,44 +243,22 @@ def _store_sqlite(
         for row in rows:
             if row["actor_ap_id"] not in refused:
                 wanted.setdefault(row["activity_ap_id"], row)
-        inserted = _insert_sqlite(conn, list(wanted.values())) if wanted else set()
+        inserted = _insert_rows(conn, list(wanted.values())) if wanted else set()
     return version, refused, inserted
 
 
-def _insert_sqlite(conn: Connection, rows: list[dict[str, Any]]) -> set[str]:
-    """:func:`_insert` on the plain SQLite connection."""
-    return set(conn.execute(_insert_statement("sqlite"), rows).scalars())
+def _insert_rows(conn: Connection, rows: list[dict[str, Any]]) -> set[str]:
+    """Insert the rows, skipping activity ids already stored; the ids inserted.
 
-
-def _insert_statement(dialect: str) -> Any:
-    insert = postgresql_insert if dialect == "postgresql" else sqlite_insert
-    return (
+    One statement (Core on the table, not the ORM entity) executed with the group's rows: SQLAlchemy
+    sends them as multi-row VALUES ("insertmanyvalues") on both databases.
+    """
+    insert = postgresql_insert if conn.dialect.name == "postgresql" else sqlite_insert
+    stmt = (
         insert(INBOX_ITEMS)
         # The dedupe record: a replay (or the same activity at the shared and a personal inbox at once)
         # inserts nothing.
         .on_conflict_do_nothing(index_elements=["activity_ap_id"])
         .returning(INBOX_ITEMS.c.activity_ap_id)
     )
-
-
-async def _version_and_refused(conn: AsyncConnection, actors: set[str]) -> tuple[int, set[str]]:
-    """In one statement (one round trip): the domain policies' version, and those of ``actors`` deleted or
-    suspended by a moderator (fedigen.social.account_moderation)."""
-    version = select(literal("v").label("kind"), cast(ModerationVersion.value, String).label("value")).where(
-        ModerationVersion.id == 1
-    )
-    refused = select(literal("a"), Actor.ap_id).where(
-        Actor.ap_id.in_(actors), or_(Actor.deleted_at.is_not(None), Actor.suspended_at.is_not(None))
-    )
-    rows = (await conn.execute(union_all(version, refused))).all()
-    value = next((int(v) for kind, v in rows if kind == "v"), 0)
-    return value, {v for kind, v in rows if kind == "a"}
-
-
-async def _insert(conn: AsyncConnection, rows: list[dict[str, Any]]) -> set[str]:
-    """Insert the rows, skipping activity ids already stored; the ids inserted.
-
-    One statement compiled once (Core on the table, not the ORM entity) and executed with the group's
-    rows: SQLAlchemy sends them as multi-row VALUES ("insertmanyvalues") on both databases.
-    """
-    return set((await conn.execute(_insert_statement(conn.dialect.name), rows)).scalars())
+    return set(conn.execute(stmt, rows).scalars())

@@ -79,12 +79,7 @@ async def test_a_failed_commit_answers_503_and_the_senders_retry_is_stored(
     def broken(*_args: Any) -> set[str]:
         raise OperationalError("INSERT", {}, Exception("disk I/O error"))
 
-    async def broken_async(*args: Any) -> set[str]:
-        return broken(*args)
-
-    # The insert of either path: the async connection (PostgreSQL) or SQLite's plain one in a thread.
-    monkeypatch.setattr("activitypub.inbox_writer._insert", broken_async)
-    monkeypatch.setattr("activitypub.inbox_writer._insert_sqlite", broken)
+    monkeypatch.setattr("activitypub.inbox_writer._insert_rows", broken)
     response = await bob.post(fedigen.client, INBOX, create)
     assert response.status_code == 503, response.text
     assert "try again" in response.json()["error"]
@@ -181,11 +176,7 @@ async def test_a_database_failure_answers_the_whole_group_at_once_without_retryi
         calls += 1
         raise OperationalError("INSERT", {}, Exception("database is locked"))
 
-    async def locked_async(*args: Any) -> set[str]:
-        return locked(*args)
-
-    monkeypatch.setattr("activitypub.inbox_writer._insert", locked_async)
-    monkeypatch.setattr("activitypub.inbox_writer._insert_sqlite", locked)
+    monkeypatch.setattr("activitypub.inbox_writer._insert_rows", locked)
     writer = InboxWriter(fedigen.services.engine, fedigen.services.resolver.domains, interval=0.2)
     try:
         results = await asyncio.gather(
