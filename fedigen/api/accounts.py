@@ -17,7 +17,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from fedigen.api import entities
+from fedigen.api import entities, page_rows
 from fedigen.api.auth import authenticate, optional_auth
 from fedigen.api.pagination import Page, link_header
 from fedigen.api.params import Params, read_params
@@ -213,8 +213,8 @@ async def account_statuses(request: Request) -> Response:
             account.id, _allowed(viewer), exclude_replies=params.get_bool("exclude_replies"),
             exclude_reblogs=params.get_bool("exclude_reblogs"), only_media=params.get_bool("only_media"),
         )  # fmt: skip
-        rows = page.arrange(await entities.page_records(session, page.apply(query, Status.id)))
-        body = await entities.timeline_statuses(svc, session, rows, viewer, "account")
+        rows = page.arrange(await page_rows.page_records(session, page.apply(query, Status.id)))
+        body = await page_rows.timeline_statuses(svc, session, rows, viewer, "account")
     return JSONResponse(body, headers=link_header(request, [r.id for r in rows], page))
 
 

@@ -11,18 +11,16 @@ from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-from types import SimpleNamespace
 from typing import Any
 
 from sqlalchemy import func, literal, null, select, union_all
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlalchemy.orm import aliased
 
 from activitypub.content import sanitize_html, strip_html
 from fedigen.services import Services
-from fedigen.social import counts, polls, roles, timelines
 from fedigen.social import emoji as emojis
 from fedigen.social import filters as user_filters
+from fedigen.social import polls, roles
 from fedigen.social.media import media_url
 from storage.clients import Bookmark
 from storage.models import (
@@ -379,11 +377,11 @@ async def load_context(
             )
     if actor_ids:
         ctx.actors = {a.id: a for a in await session.scalars(select(Actor).where(Actor.id.in_(actor_ids)))}
-    await _load_rest(session, ctx, shown, viewer)
+    await load_rest(session, ctx, shown, viewer)
     return ctx
 
 
-async def _load_rest(
+async def load_rest(
     session: AsyncSession, ctx: StatusContext, shown: Sequence[Any], viewer: Actor | None
 ) -> None:
     """What both loaders read alike: the viewer's filters, the custom emoji, emoji reactions, polls and
@@ -409,122 +407,6 @@ async def _load_rest(
         ctx.reply_authors.update({k: v for k, v in rows})
     if ctx.actors:
         ctx.stats = await account_stats(session, list(ctx.actors))
-
-
-class Record(SimpleNamespace):
-    """A row read with SQLAlchemy Core, its columns as attributes: what rendering reads of a Status,
-    an Actor or a MediaAttachment, without the ORM's identity map and change tracking."""
-
-
-_STATUS_COLUMNS = list(Status.__table__.c)
-_AUTHOR_PREFIX = "author__"
-_AUTHOR_COLUMNS = [c.label(_AUTHOR_PREFIX + c.name) for c in Actor.__table__.c]
-_ACTOR_COLUMNS = list(Actor.__table__.c)
-_PARENT = aliased(Status, name="replied_to")
-_REPLY_AUTHOR = "reply_author__"
-
-
-def record(fields: Any) -> Any:
-    """A :class:`Record` of a row's mapping (typed Any: it stands in for the ORM class it mirrors)."""
-    return Record(**fields)
-
-
-def _status_and_author(row: Any) -> tuple[Any, Any]:
-    status: dict[str, Any] = {}
-    author: dict[str, Any] = {}
-    for key, value in row._mapping.items():
-        if key == _REPLY_AUTHOR:
-            status["_reply_author"] = value
-        elif key.startswith(_AUTHOR_PREFIX):
-            author[key[len(_AUTHOR_PREFIX) :]] = value
-        else:
-            status[key] = value
-    return record(status), record(author)
-
-
-def with_authors(query: Any) -> Any:
-    """A ``select(Status)`` query as Core: each status's columns, its author's, and the author of the
-    status it replies to, in one query."""
-    columns = (*_STATUS_COLUMNS, *_AUTHOR_COLUMNS, _PARENT.actor_id.label(_REPLY_AUTHOR))
-    return (
-        query.with_only_columns(*columns, maintain_column_froms=False)
-        .join_from(Status, Actor, Actor.id == Status.actor_id)
-        .outerjoin_from(Status, _PARENT, _PARENT.id == Status.in_reply_to_id)
-    )
-
-
-async def page_records(session: AsyncSession, query: Any) -> list[Any]:
-    """The statuses a ``select(Status)`` query finds (with its page applied), as :class:`Record` rows,
-    each with its author as ``_author``; one query, no ORM objects."""
-    await timelines.plan_for_parameters(session)
-    out = []
-    for row in await session.execute(with_authors(query)):
-        status, author = _status_and_author(row)
-        status._author = author
-        out.append(status)
-    return out
-
-
-async def load_page_context(
-    session: AsyncSession, page: Sequence[Any], viewer: Actor | None, filter_context: str | None = None
-) -> StatusContext:
-    """Load what rendering a timeline page of :func:`page_records` needs with Core queries: the boosted
-    statuses with their authors in one query, the counters of the whole page in one
-    (``status_counts``), and the viewer's favourited, boosted, bookmarked and pinned flags in one."""
-    ctx = StatusContext(viewer_id=viewer.id if viewer is not None else None, filter_context=filter_context)
-    ctx.actors = {s.actor_id: s._author for s in page}
-    boosted_ids = [s.reblog_of_id for s in page if s.reblog_of_id is not None]
-    if boosted_ids:
-        for row in await session.execute(with_authors(select(Status).where(Status.id.in_(boosted_ids)))):
-            status, author = _status_and_author(row)
-            ctx.reblogged_statuses[status.id] = status
-            ctx.actors[author.id] = author
-    shown = [s for s in page if s.reblog_of_id is None] + list(ctx.reblogged_statuses.values())
-    ids = [s.id for s in shown]
-    if ids:
-        media = MediaAttachment.__table__
-        for row in await session.execute(
-            select(media).where(media.c.status_id.in_(ids)).order_by(media.c.position)
-        ):
-            ctx.media[row.status_id or 0].append(record(row._mapping))
-        mention_rows = await session.execute(
-            select(Mention.status_id, *_ACTOR_COLUMNS)
-            .join(Actor, Actor.id == Mention.actor_id)
-            .where(Mention.status_id.in_(ids))
-        )
-        for row in mention_rows:
-            fields = dict(row._mapping)
-            ctx.mentions[fields.pop("status_id")].append(record(fields))
-        for status_id, found in (await counts.of(session, ids)).items():
-            ctx.favourites[status_id], ctx.reblogs[status_id] = found.favourites, found.reblogs
-            ctx.replies[status_id] = found.replies
-        if viewer is not None:
-            await _load_flags(session, ctx, viewer.id, ids)
-    await _load_rest(session, ctx, shown, viewer)
-    return ctx
-
-
-async def _load_flags(session: AsyncSession, ctx: StatusContext, viewer_id: int, ids: list[int]) -> None:
-    """The viewer's own favourites, boosts, bookmarks and pins among ``ids``, in one query."""
-    mine: list[Any] = [
-        select(Favourite.status_id, literal("f")).where(
-            Favourite.actor_id == viewer_id, Favourite.status_id.in_(ids)
-        ),
-        select(Status.reblog_of_id, literal("r")).where(
-            Status.actor_id == viewer_id, Status.reblog_of_id.in_(ids), Status.deleted_at.is_(None)
-        ),
-        select(Bookmark.status_id, literal("b")).where(
-            Bookmark.account_id == viewer_id, Bookmark.status_id.in_(ids)
-        ),
-        select(StatusPin.status_id, literal("p")).where(
-            StatusPin.account_id == viewer_id, StatusPin.status_id.in_(ids)
-        ),
-    ]
-    flags = union_all(*mine)
-    into = {"f": ctx.favourited, "r": ctx.reblogged, "b": ctx.bookmarked, "p": ctx.pinned}
-    for status_id, kind in await session.execute(flags):
-        if status_id is not None:
-            into[kind].add(status_id)
 
 
 def status(svc: Services, row: Status, ctx: StatusContext) -> dict[str, Any]:
@@ -694,24 +576,10 @@ async def statuses(
     """A page of Status entities, in the order given; in a ``filter_context`` (home, public, thread,
     account...) only that context's filters show in ``filtered``, and in the home and public ones the
     statuses a "hide" filter matches are left out (as Mastodon leaves them out of its feeds)."""
-    return _render_page(svc, rows, await load_context(session, rows, viewer, filter_context))
+    return render_page(svc, rows, await load_context(session, rows, viewer, filter_context))
 
 
-async def timeline_statuses(
-    svc: Services, session: AsyncSession, rows: Sequence[Any], viewer: Actor | None,
-    filter_context: str | None = None,
-) -> list[dict[str, Any]]:  # fmt: skip
-    """:func:`statuses` for a timeline page read by :func:`page_records` (Core rows, counters from
-    ``status_counts``): the same JSON, in a fixed handful of queries."""
-    # No cache of rendered statuses: measured on a 200,000-status database (2 cores, SQLite), turning
-    # a loaded page of 40 into JSON took about 3 ms of a request near 30 times that, nearly all of it
-    # the queries' round trips to the database thread. A cache by (id, edited_at) could save at most
-    # those 3 ms, and its entries embed the author's account (counts, name, avatar), which change
-    # without an edit of the status.
-    return _render_page(svc, rows, await load_page_context(session, rows, viewer, filter_context))
-
-
-def _render_page(svc: Services, rows: Sequence[Any], ctx: StatusContext) -> list[dict[str, Any]]:
+def render_page(svc: Services, rows: Sequence[Any], ctx: StatusContext) -> list[dict[str, Any]]:
     hiding = ctx.filter_context in user_filters.HIDDEN_IN
     return [
         status(svc, row, ctx) for row in rows

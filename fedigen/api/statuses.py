@@ -13,7 +13,7 @@ from starlette.requests import HTTPConnection, Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Route
 
-from fedigen.api import entities
+from fedigen.api import entities, page_rows
 from fedigen.api.auth import Auth, authenticate, optional_auth
 from fedigen.api.idempotency import once
 from fedigen.api.pagination import MAX_ID, Page, link_header
@@ -78,10 +78,10 @@ async def timeline_page(
     filter_context: str | None = None,
 ) -> Response:  # fmt: skip
     """:func:`status_page` for timelines: the page read with Core (statuses with their authors in one
-    query) and rendered by ``entities.timeline_statuses`` (counters and the viewer's flags in one query
+    query) and rendered by ``page_rows.timeline_statuses`` (counters and the viewer's flags in one query
     each)."""
-    rows = page.arrange(await entities.page_records(session, page.apply(query, Status.id)))
-    body = await entities.timeline_statuses(svc, session, rows, viewer, filter_context)
+    rows = page.arrange(await page_rows.page_records(session, page.apply(query, Status.id)))
+    body = await page_rows.timeline_statuses(svc, session, rows, viewer, filter_context)
     return JSONResponse(body, headers=link_header(request, [r.id for r in rows], page))
 
 

@@ -11,7 +11,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Route
 
-from fedigen.api import entities
+from fedigen.api import page_rows
 from fedigen.api.auth import authenticate, optional_auth
 from fedigen.api.pagination import Page, link_header
 from fedigen.api.params import read_params
@@ -36,7 +36,7 @@ async def home(request: Request) -> Response:
             queries.append(timelines.followed_tags_query(viewer.id, followed))
         pages = [await _newest(session, q, page) for q in queries]
         rows = page.arrange(timelines.merge_pages(pages, page.limit, ascending=page.min_id is not None))
-        body = await entities.timeline_statuses(svc, session, rows, viewer, "home")
+        body = await page_rows.timeline_statuses(svc, session, rows, viewer, "home")
         return JSONResponse(body, headers=link_header(request, [r.id for r in rows], page))
 
 
@@ -52,10 +52,10 @@ async def _newest(session: AsyncSession, query: Any, page: Page) -> list[Any]:
             if newest - span <= (page.since_id or 0):
                 break  # the window holds every id the page may have: read without it
             windowed = timelines.recent(query, newest - span)
-            rows = await entities.page_records(session, page.apply(windowed, Status.id))
+            rows = await page_rows.page_records(session, page.apply(windowed, Status.id))
             if len(rows) >= page.limit:
                 return rows
-    return await entities.page_records(session, page.apply(query, Status.id))
+    return await page_rows.page_records(session, page.apply(query, Status.id))
 
 
 async def _public_page(request: Request, tag: str | None) -> Response:

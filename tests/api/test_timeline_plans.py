@@ -15,7 +15,7 @@ from typing import Any
 
 from sqlalchemy import insert, select, text
 
-from fedigen.api import entities
+from fedigen.api import page_rows
 from fedigen.api.pagination import Page
 from fedigen.social import timelines
 from fedigen.social.visibility import visible_to
@@ -70,7 +70,7 @@ def queries(viewer_id: int) -> dict[str, Any]:
     }
     pages = {"": Page(limit=40), ", deep page": Page(limit=40, max_id=1500)}
     return {
-        name + suffix: entities.with_authors(page.apply(query, Status.id))
+        name + suffix: page_rows.with_authors(page.apply(query, Status.id))
         for name, query in found.items()
         for suffix, page in pages.items()
     }
@@ -123,7 +123,8 @@ async def test_timeline_reads_are_planned_for_their_parameters_on_postgresql(ins
     viewer = await instance.create_account("viewer")
     postgresql = instance.services.engine.dialect.name == "postgresql"
     async with instance.services.reads() as session:
-        await entities.page_records(session, Page(limit=40).apply(timelines.home_query(viewer.id), Status.id))
+        home = Page(limit=40).apply(timelines.home_query(viewer.id), Status.id)
+        await page_rows.page_records(session, home)
         if postgresql:
             assert await session.scalar(text("SHOW plan_cache_mode")) == "force_custom_plan"
     if postgresql:  # only for that transaction

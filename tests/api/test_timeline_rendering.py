@@ -13,7 +13,7 @@ from sqlalchemy import select
 
 from activitypub.emoji import RemoteEmoji
 from activitypub.notes import RemoteNote, RemotePoll
-from fedigen.api import entities
+from fedigen.api import entities, page_rows
 from fedigen.social import account_moderation, accounts, counts, posts
 from storage.models import Actor, Follow, Status, StatusCount, utcnow
 from storage.vocabulary import Visibility
@@ -123,9 +123,9 @@ async def test_core_rendering_is_byte_for_byte_the_orm_rendering(
         query = select(Status).where(Status.deleted_at.is_(None)).order_by(Status.id.desc())
         orm_rows = list(await session.scalars(query))
         old = await entities.statuses(svc, session, orm_rows, viewer, "home")
-        records = await entities.page_records(session, query)
-        new = await entities.timeline_statuses(svc, session, records, viewer, "home")
-        anonymous = await entities.timeline_statuses(svc, session, records, None, "public")
+        records = await page_rows.page_records(session, query)
+        new = await page_rows.timeline_statuses(svc, session, records, viewer, "home")
+        anonymous = await page_rows.timeline_statuses(svc, session, records, None, "public")
         assert json.dumps(anonymous) == json.dumps(
             await entities.statuses(svc, session, orm_rows, None, "public")
         )
