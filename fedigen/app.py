@@ -27,7 +27,7 @@ from fedigen.http import BodyLimitMiddleware, VaryAcceptMiddleware, accepts_html
 from fedigen.services import Services, open_services
 from fedigen.web import admin as web_admin
 from fedigen.web import auth as web_auth
-from fedigen.web import compose, feeds, media, pages
+from fedigen.web import compose, feeds, filter_pages, media, pages
 from fedigen.web import privacy as web_privacy
 from fedigen.web import public as public_pages
 from fedigen.web import settings as web_settings
@@ -157,6 +157,7 @@ def create_app(
             *compose.routes,
             *web_signup.routes,
             *web_settings.routes,
+            *filter_pages.routes,
             *web_admin.routes,
             *public_pages.routes,
             *pages.routes,

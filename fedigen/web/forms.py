@@ -5,14 +5,16 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Mapping
 from functools import wraps
+from typing import Any
 
 from starlette.datastructures import FormData, UploadFile
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
+from starlette.routing import Route
 
 from fedigen.errors import ConflictError, ForbiddenError, ValidationError
 from fedigen.social.roles import Permission
-from fedigen.web.pages import error_page
+from fedigen.web.pages import error_page, html_errors, render
 from fedigen.web.session import Viewer, resolve_viewer, sign_in_redirect
 
 MAX_TEXT = 10_000  # no field of these forms needs more; the use-cases check their own, smaller limits
@@ -125,3 +127,17 @@ def staff_page(permission: Permission) -> Callable[[Handler], Handler]:
         return wrapper
 
     return decorate
+
+
+def private_page(request: Request, name: str, context: dict[str, Any], *, status_code: int = 200) -> Response:
+    """A page of the signed-in account's own data: the notice and form errors in its context, and never
+    kept by a cache."""
+    context = {"notice": notice(request), "errors": {}, **context}
+    response = render(request, name, context, status_code=status_code)
+    response.headers["Cache-Control"] = "no-store"  # the account's own data: never kept by a cache
+    return response
+
+
+def account_route(path: str, endpoint: Any, method: str = "GET") -> Route:
+    """A route to a signed-in page (account_page), with HTML error pages."""
+    return Route(path, html_errors(account_page(endpoint)), methods=[method])

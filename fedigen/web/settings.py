@@ -1,8 +1,9 @@
 """The signed-in account's settings pages (Mastodon's paths): profile, preferences, password, authorised
-apps, export, deletion, filters, and the muted, blocked and domain-blocked lists.
+apps, export, deletion, and the muted, blocked and domain-blocked lists (the filters:
+fedigen/web/filter_pages.py).
 
 Each form calls the same use-case as the client API does for the same change (``profiles``,
-``registrations.set_password``, ``archive``, ``accounts.delete_local_account``, ``filters``, ``blocks``,
+``registrations.set_password``, ``archive``, ``accounts.delete_local_account``, ``blocks``,
 ``user_domain_blocks``); errors come back on the form and nothing is stored.
 """
 
@@ -15,7 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from starlette.datastructures import FormData
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
-from starlette.routing import BaseRoute, Route
+from starlette.routing import BaseRoute
 
 from activitypub.content import strip_html
 from fedigen.api import grants
@@ -23,32 +24,24 @@ from fedigen.errors import ForbiddenError, NotFoundError, PayloadTooLargeError, 
 from fedigen.http import services
 from fedigen.languages import LANGUAGES
 from fedigen.services import Services
-from fedigen.social import accounts, archive, blocks, filters, moves, profiles, registrations
+from fedigen.social import accounts, archive, blocks, moves, profiles, registrations
 from fedigen.social import user_domain_blocks as domain_blocks
-from fedigen.social.filters import KeywordChange
-from fedigen.web.forms import account_page, done, field_error, flag, integer, notice, text, upload, viewer
-from fedigen.web.pages import html_errors, render
+from fedigen.web.forms import (
+    account_route,
+    done,
+    field_error,
+    flag,
+    integer,
+    private_page,
+    text,
+    upload,
+    viewer,
+)
+from fedigen.web.pages import render
 from fedigen.web.session import WEB_CLIENT_ID, checked_form, sign_in, sign_out
-from storage.clients import AccountDomainBlock, CustomFilter, CustomFilterKeyword, Mute
+from storage.clients import AccountDomainBlock, Mute
 from storage.models import Actor, Block, User
 
-FILTER_CONTEXTS = {
-    "home": "Home and lists",
-    "notifications": "Notifications",
-    "public": "Public timelines",
-    "thread": "Conversations",
-    "account": "Profiles",
-}
-FILTER_ACTIONS = {"warn": "Hide behind a warning", "hide": "Hide completely", "blur": "Blur the images"}
-EXPIRIES = {
-    "": "Never",
-    "1800": "30 minutes",
-    "3600": "1 hour",
-    "21600": "6 hours",
-    "43200": "12 hours",
-    "86400": "1 day",
-    "604800": "1 week",
-}
 VISIBILITIES = {
     "public": "Public",
     "unlisted": "Unlisted (not on public timelines)",
@@ -62,13 +55,6 @@ async def _me(session: AsyncSession, request: Request) -> Actor:
     if actor is None or actor.deleted_at is not None:
         raise NotFoundError("no such account")
     return actor
-
-
-def _page(request: Request, name: str, context: dict[str, Any], *, status_code: int = 200) -> Response:
-    context = {"notice": notice(request), "errors": {}, **context}
-    response = render(request, name, context, status_code=status_code)
-    response.headers["Cache-Control"] = "no-store"  # the account's own data: never kept by a cache
-    return response
 
 
 # ---- profile ----
@@ -96,7 +82,8 @@ async def profile_page(request: Request) -> Response:
     """GET /settings/profile."""
     async with services(request).reads() as session:
         actor = await _me(session, request)
-    return _page(request, "settings/profile.html", {"account": actor, "values": _profile_values(actor)})
+    context = {"account": actor, "values": _profile_values(actor)}
+    return private_page(request, "settings/profile.html", context)
 
 
 async def _image(form: FormData, name: str, limit: int) -> bytes | None:
@@ -142,7 +129,7 @@ async def profile_submit(request: Request) -> Response:
         errors = field_error(exc) if isinstance(exc, ValidationError) else {"form": str(exc)}
         async with svc.reads() as session:
             actor = await _me(session, request)
-        return _page(
+        return private_page(
             request,
             "settings/profile.html",
             {"account": actor, "values": values, "errors": errors},
@@ -181,7 +168,7 @@ async def preferences_page(request: Request) -> Response:
     async with svc.reads() as session:
         values = await _preferences(session, await _me(session, request))
     context = _preferences_context(values, svc.settings.generation.public_prompts)
-    return _page(request, "settings/preferences.html", context)
+    return private_page(request, "settings/preferences.html", context)
 
 
 async def preferences_submit(request: Request) -> Response:
@@ -210,7 +197,7 @@ async def preferences_submit(request: Request) -> Response:
             await profiles.update_profile(svc, session, actor, changes)
     except ValidationError as exc:
         context = _preferences_context(values, svc.settings.generation.public_prompts)
-        return _page(
+        return private_page(
             request, "settings/preferences.html", {**context, "errors": field_error(exc)}, status_code=422
         )
     svc.work_queued()
@@ -222,7 +209,7 @@ async def preferences_submit(request: Request) -> Response:
 
 async def password_page(request: Request) -> Response:
     """GET /settings/password (and Mastodon's /auth/edit)."""
-    return _page(request, "settings/password.html", {})
+    return private_page(request, "settings/password.html", {})
 
 
 async def password_submit(request: Request) -> Response:
@@ -245,7 +232,7 @@ async def password_submit(request: Request) -> Response:
         except ValidationError as exc:
             errors = field_error(exc)
     if errors:
-        return _page(request, "settings/password.html", {"errors": errors}, status_code=422)
+        return private_page(request, "settings/password.html", {"errors": errors}, status_code=422)
     response = done("/settings/password", "password")
     await sign_in(request, response, actor)
     return response
@@ -262,7 +249,7 @@ async def apps_page(request: Request) -> Response:
     web = [a for a in found if a.app.client_id == WEB_CLIENT_ID]
     others = [a for a in found if a.app.client_id != WEB_CLIENT_ID]
     context = {"apps": others, "web": web[0] if web else None, "current_token": me.token_id}
-    return _page(request, "settings/apps.html", context)
+    return private_page(request, "settings/apps.html", context)
 
 
 async def apps_revoke(request: Request) -> Response:
@@ -290,7 +277,7 @@ async def apps_revoke(request: Request) -> Response:
 
 async def export_page(request: Request) -> Response:
     """GET /settings/export: the archive and each CSV."""
-    return _page(request, "settings/export.html", {"csv_files": archive.CSV_FILES})
+    return private_page(request, "settings/export.html", {"csv_files": archive.CSV_FILES})
 
 
 async def export_archive(request: Request) -> Response:
@@ -326,7 +313,7 @@ async def export_csv(request: Request) -> Response:
 
 async def delete_page(request: Request) -> Response:
     """GET /settings/delete."""
-    return _page(request, "settings/delete.html", {})
+    return private_page(request, "settings/delete.html", {})
 
 
 async def delete_submit(request: Request) -> Response:
@@ -340,7 +327,7 @@ async def delete_submit(request: Request) -> Response:
             keys = await accounts.delete_local_account(svc, session, actor, by=actor)
     except ForbiddenError:
         errors = {"password": "is not your password"}
-        return _page(request, "settings/delete.html", {"errors": errors}, status_code=422)
+        return private_page(request, "settings/delete.html", {"errors": errors}, status_code=422)
     async with svc.reads() as session:
         await accounts.remove_media_files(svc, session, keys)
     svc.work_queued()
@@ -356,175 +343,6 @@ async def delete_submit(request: Request) -> Response:
     )
     await sign_out(request, response)
     return response
-
-
-# ---- filters ----
-
-
-async def _keywords(session: AsyncSession, filter_ids: list[int]) -> dict[int, list[CustomFilterKeyword]]:
-    found: dict[int, list[CustomFilterKeyword]] = {i: [] for i in filter_ids}
-    if filter_ids:
-        rows = await session.scalars(
-            select(CustomFilterKeyword)
-            .where(CustomFilterKeyword.filter_id.in_(filter_ids))
-            .order_by(CustomFilterKeyword.id)
-        )
-        for row in rows:
-            found[row.filter_id].append(row)
-    return found
-
-
-async def filters_page(request: Request) -> Response:
-    """GET /filters: the account's filters with their keywords."""
-    me = viewer(request)
-    async with services(request).reads() as session:
-        rows = list(
-            await session.scalars(
-                select(CustomFilter).where(CustomFilter.account_id == me.account.id).order_by(CustomFilter.id)
-            )
-        )
-        keywords = await _keywords(session, [r.id for r in rows])
-    context = {"filters": rows, "keywords": keywords, "contexts": FILTER_CONTEXTS, "actions": FILTER_ACTIONS}
-    return _page(request, "settings/filters.html", context)
-
-
-def _filter_form(values: dict[str, Any], **extra: Any) -> dict[str, Any]:
-    return {
-        "values": values,
-        "contexts": FILTER_CONTEXTS,
-        "actions": FILTER_ACTIONS,
-        "expiries": EXPIRIES,
-        "filter_id": None,
-        **extra,
-    }
-
-
-async def filter_new(request: Request) -> Response:
-    """GET /filters/new."""
-    values = {
-        "title": "",
-        "context": ["home", "public"],
-        "filter_action": "warn",
-        "keywords": "",
-        "whole_word": True,
-        "expires_in": "",
-    }
-    return _page(request, "settings/filter_form.html", _filter_form(values))
-
-
-def _filter_values(form: FormData) -> dict[str, Any]:
-    return {
-        "title": text(form, "title", 1000),
-        "context": [v for v in form.getlist("context") if isinstance(v, str)],
-        "filter_action": text(form, "filter_action", 20),
-        "keywords": text(form, "keywords", 60_000),
-        "whole_word": flag(form, "whole_word"),
-        "expires_in": text(form, "expires_in", 20),
-        "expires_at": None,
-    }
-
-
-def _keyword_lines(values: dict[str, Any]) -> list[str]:
-    lines = [line.strip() for line in str(values["keywords"]).splitlines()]
-    return list(dict.fromkeys(line for line in lines if line))
-
-
-def _expires_in(values: dict[str, Any]) -> int | None:
-    raw = str(values["expires_in"])
-    if raw not in EXPIRIES:
-        raise ValidationError("expires_in", "choose one of the offered durations")
-    return int(raw) if raw else None
-
-
-async def filter_create(request: Request) -> Response:
-    """POST /filters."""
-    form = await checked_form(request)
-    values = _filter_values(form)
-    try:
-        async with services(request).sessions() as session, session.begin():
-            await filters.create_filter(
-                session,
-                viewer(request).account.id,
-                title=values["title"],
-                context=values["context"],
-                action=values["filter_action"],
-                expires_in=_expires_in(values),
-                keywords=[
-                    KeywordChange(keyword=k, whole_word=values["whole_word"]) for k in _keyword_lines(values)
-                ],
-            )
-    except ValidationError as exc:
-        return _page(
-            request,
-            "settings/filter_form.html",
-            _filter_form(values, errors=field_error(exc)),
-            status_code=422,
-        )
-    return done("/filters", "filter")
-
-
-async def filter_edit(request: Request) -> Response:
-    """GET /filters/ID/edit."""
-    me = viewer(request)
-    async with services(request).reads() as session:
-        row = await filters.own_filter(session, me.account.id, request.path_params["filter_id"])
-        keywords = (await _keywords(session, [row.id]))[row.id]
-    values = {
-        "title": row.title,
-        "context": list(row.context or []),
-        "filter_action": row.action,
-        "keywords": "\n".join(k.keyword for k in keywords),
-        "whole_word": all(k.whole_word for k in keywords) if keywords else True,
-        "expires_in": "",
-        "expires_at": row.expires_at,
-    }
-    return _page(request, "settings/filter_form.html", _filter_form(values, filter_id=row.id))
-
-
-async def filter_update(request: Request) -> Response:
-    """POST /filters/ID: title, contexts, action and the keywords (one per line) as given."""
-    form = await checked_form(request)
-    values = _filter_values(form)
-    filter_id = request.path_params["filter_id"]
-    try:
-        async with services(request).sessions() as session, session.begin():
-            row = await filters.own_filter(session, viewer(request).account.id, filter_id)
-            existing = (await _keywords(session, [row.id]))[row.id]
-            wanted = _keyword_lines(values)
-            changes = [KeywordChange(id=k.id, destroy=True) for k in existing if k.keyword not in wanted]
-            changes += [
-                KeywordChange(id=k.id, whole_word=values["whole_word"])
-                for k in existing
-                if k.keyword in wanted
-            ]
-            kept = {k.keyword for k in existing}
-            changes += [
-                KeywordChange(keyword=k, whole_word=values["whole_word"]) for k in wanted if k not in kept
-            ]
-            given = values["expires_in"] != "keep"
-            await filters.update_filter(
-                session,
-                row,
-                title=values["title"],
-                context=values["context"],
-                action=values["filter_action"],
-                expires_in=_expires_in(values) if given else None,
-                expires_given=given,
-                keywords=changes,
-            )
-    except ValidationError as exc:
-        context = _filter_form(values, filter_id=filter_id, errors=field_error(exc))
-        return _page(request, "settings/filter_form.html", context, status_code=422)
-    return done("/filters", "filter")
-
-
-async def filter_delete(request: Request) -> Response:
-    """POST /filters/ID/delete."""
-    await checked_form(request)
-    async with services(request).sessions() as session, session.begin():
-        row = await filters.own_filter(session, viewer(request).account.id, request.path_params["filter_id"])
-        await filters.delete_filter(session, row)
-    return done("/filters", "filter_deleted")
 
 
 # ---- muted, blocked, domain-blocked ----
@@ -543,7 +361,7 @@ async def _accounts_list(
             .order_by(model.id.desc())
         )
         rows = list((await session.execute(query)).all())
-    return _page(request, "settings/accounts.html", {"rows": rows, "list": words})
+    return private_page(request, "settings/accounts.html", {"rows": rows, "list": words})
 
 
 async def mutes_page(request: Request) -> Response:
@@ -601,7 +419,7 @@ async def _domain_rows(svc: Services, request: Request) -> list[str]:
 async def domain_blocks_page(request: Request) -> Response:
     """GET /settings/domain_blocks."""
     svc = services(request)
-    return _page(
+    return private_page(
         request, "settings/domain_blocks.html", {"domains": await _domain_rows(svc, request), "domain": ""}
     )
 
@@ -616,7 +434,7 @@ async def domain_block_add(request: Request) -> Response:
             await domain_blocks.block_domain(svc, session, await _me(session, request), domain)
     except ValidationError as exc:
         context = {"domains": await _domain_rows(svc, request), "domain": domain, "errors": field_error(exc)}
-        return _page(request, "settings/domain_blocks.html", context, status_code=422)
+        return private_page(request, "settings/domain_blocks.html", context, status_code=422)
     svc.work_queued()
     return done("/settings/domain_blocks", "domain_blocked")
 
@@ -629,42 +447,32 @@ async def domain_block_remove(request: Request) -> Response:
     return done("/settings/domain_blocks", "domain_unblocked")
 
 
-def _page_route(path: str, endpoint: Any, method: str = "GET") -> Route:
-    return Route(path, html_errors(account_page(endpoint)), methods=[method])
-
-
 async def settings_index(request: Request) -> Response:
     """GET /settings: the profile page is where settings start."""
     return RedirectResponse("/settings/profile", status_code=303)
 
 
 routes: list[BaseRoute] = [
-    _page_route("/settings", settings_index),
-    _page_route("/settings/profile", profile_page),
-    _page_route("/settings/profile", profile_submit, "POST"),
-    _page_route("/settings/preferences", preferences_page),
-    _page_route("/settings/preferences", preferences_submit, "POST"),
-    _page_route("/settings/password", password_page),
-    _page_route("/auth/edit", password_page),
-    _page_route("/settings/password", password_submit, "POST"),
-    _page_route("/oauth/authorized_applications", apps_page),
-    _page_route("/oauth/authorized_applications/{app_id:int}/revoke", apps_revoke, "POST"),
-    _page_route("/settings/export", export_page),
-    _page_route("/settings/export/archive.zip", export_archive),
-    _page_route("/settings/export/{name}", export_csv),
-    _page_route("/settings/delete", delete_page),
-    _page_route("/settings/delete", delete_submit, "POST"),
-    _page_route("/filters", filters_page),
-    _page_route("/filters", filter_create, "POST"),
-    _page_route("/filters/new", filter_new),
-    _page_route("/filters/{filter_id:int}/edit", filter_edit),
-    _page_route("/filters/{filter_id:int}", filter_update, "POST"),
-    _page_route("/filters/{filter_id:int}/delete", filter_delete, "POST"),
-    _page_route("/settings/mutes", mutes_page),
-    _page_route("/settings/mutes/{account_id}/unmute", unmute, "POST"),
-    _page_route("/settings/blocks", blocks_page),
-    _page_route("/settings/blocks/{account_id}/unblock", unblock, "POST"),
-    _page_route("/settings/domain_blocks", domain_blocks_page),
-    _page_route("/settings/domain_blocks", domain_block_add, "POST"),
-    _page_route("/settings/domain_blocks/remove", domain_block_remove, "POST"),
+    account_route("/settings", settings_index),
+    account_route("/settings/profile", profile_page),
+    account_route("/settings/profile", profile_submit, "POST"),
+    account_route("/settings/preferences", preferences_page),
+    account_route("/settings/preferences", preferences_submit, "POST"),
+    account_route("/settings/password", password_page),
+    account_route("/auth/edit", password_page),
+    account_route("/settings/password", password_submit, "POST"),
+    account_route("/oauth/authorized_applications", apps_page),
+    account_route("/oauth/authorized_applications/{app_id:int}/revoke", apps_revoke, "POST"),
+    account_route("/settings/export", export_page),
+    account_route("/settings/export/archive.zip", export_archive),
+    account_route("/settings/export/{name}", export_csv),
+    account_route("/settings/delete", delete_page),
+    account_route("/settings/delete", delete_submit, "POST"),
+    account_route("/settings/mutes", mutes_page),
+    account_route("/settings/mutes/{account_id}/unmute", unmute, "POST"),
+    account_route("/settings/blocks", blocks_page),
+    account_route("/settings/blocks/{account_id}/unblock", unblock, "POST"),
+    account_route("/settings/domain_blocks", domain_blocks_page),
+    account_route("/settings/domain_blocks", domain_block_add, "POST"),
+    account_route("/settings/domain_blocks/remove", domain_block_remove, "POST"),
 ]
