@@ -30,14 +30,21 @@ async def home(request: Request) -> Response:
     viewer = auth.account
     assert viewer is not None
     async with svc.reads() as session:
-        queries = [timelines.home_query(viewer.id)]
-        followed = await tags.followed_names(session, viewer.id)
-        if followed:
-            queries.append(timelines.followed_tags_query(viewer.id, followed))
-        pages = [await _newest(session, q, page) for q in queries]
-        rows = page.arrange(timelines.merge_pages(pages, page.limit, ascending=page.min_id is not None))
+        rows = await home_rows(session, viewer.id, page)
         body = await page_rows.timeline_statuses(svc, session, rows, viewer, "home")
         return JSONResponse(body, headers=link_header(request, [r.id for r in rows], page))
+
+
+async def home_rows(session: AsyncSession, viewer_id: int, page: Page) -> list[Any]:
+    """A page of the home timeline as Core records (page_rows): the account's and its follows'
+    statuses and boosts, and public statuses with the hashtags it follows, merged newest first (the
+    client API's home timeline and the /home page alike)."""
+    queries = [timelines.home_query(viewer_id)]
+    followed = await tags.followed_names(session, viewer_id)
+    if followed:
+        queries.append(timelines.followed_tags_query(viewer_id, followed))
+    pages = [await _newest(session, q, page) for q in queries]
+    return page.arrange(timelines.merge_pages(pages, page.limit, ascending=page.min_id is not None))
 
 
 async def _newest(session: AsyncSession, query: Any, page: Page) -> list[Any]:

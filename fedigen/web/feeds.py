@@ -23,13 +23,15 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, RedirectResponse, Response
 from starlette.routing import BaseRoute, Route
 
-from fedigen.api import entities
+from fedigen.api import entities, page_rows
+from fedigen.api.pagination import Page
 from fedigen.api.search import HANDLE_RE, resolve_remote, search_accounts, search_hashtags, search_statuses
 from fedigen.api.statuses import as_id
+from fedigen.api.timelines import home_rows
 from fedigen.errors import FedigenError, ForbiddenError, NotFoundError, ValidationError
 from fedigen.http import services
 from fedigen.services import Services
-from fedigen.social import follows, for_you, posts, reactions, reports, tags, timelines
+from fedigen.social import follows, for_you, posts, reactions, reports, timelines
 from fedigen.social.lookup import find_actor
 from fedigen.social.notifications import not_muted
 from fedigen.social.posts import PostRequest
@@ -102,7 +104,10 @@ async def cards(
     svc: Services, session: AsyncSession, rows: Sequence[Status], viewer: Actor, context: str | None
 ) -> list[dict[str, Any]]:
     """Status entities for the feed templates, each with ``remixes_count`` (of what it shows)."""
-    found = await entities.statuses(svc, session, rows, viewer, context)
+    return await _with_remixes(session, await entities.statuses(svc, session, rows, viewer, context))
+
+
+async def _with_remixes(session: AsyncSession, found: list[dict[str, Any]]) -> list[dict[str, Any]]:
     shown = [int((e["reblog"] or e)["id"]) for e in found]
     remixes = await remix_counts(session, shown)
     for entity in found:
@@ -129,15 +134,10 @@ async def home_feed(request: Request) -> Response:
     svc = services(request)
     async with svc.reads() as session:
         me = await _me(session, viewer)
-        queries = [timelines.home_query(me.id)]
-        followed = await tags.followed_names(session, me.id)
-        if followed:
-            queries.append(timelines.followed_tags_query(me.id, followed))
-        if max_id is not None:
-            queries = [q.where(Status.id < max_id) for q in queries]
-        pages = [list(await session.scalars(q.order_by(Status.id.desc()).limit(PAGE_SIZE))) for q in queries]
-        rows = timelines.merge_pages(pages, PAGE_SIZE)
-        entries = await cards(svc, session, rows, me, "home")
+        # The client API's home timeline: the same rows (read within id windows on SQLite) and rendering.
+        rows = await home_rows(session, me.id, Page(limit=PAGE_SIZE, max_id=max_id))
+        found = await page_rows.timeline_statuses(svc, session, rows, me, "home")
+        entries = await _with_remixes(session, found)
     next_url = f"/home?max_id={rows[-1].id}" if len(rows) == PAGE_SIZE else None
     return _feed(request, "Home", entries, next_url,
                  "Nothing here yet: follow people or hashtags, or make something in Create.")  # fmt: skip
