@@ -41,7 +41,7 @@ from generation.errors import (
     UnknownBackendError,
 )
 from storage import MediaError, MediaStoreUnavailable, queue
-from storage.attachments import MediaContext, ingest
+from storage.attachments import MediaContext, add_attachment, store_image
 from storage.db import SessionFactory
 from storage.models import GenerationJob, MediaAttachment, utcnow
 from storage.retry import backoff
@@ -337,6 +337,14 @@ class JobRunner:
         self, job_id: int, result: GenerationResult, extra_meta: list[dict[str, Any]] | None = None,
         attempt: int | None = None,
     ) -> None:  # fmt: skip
+        # The images go through the pipeline and into the store before the transaction opens: a slow
+        # store (an S3 bucket) must not hold the database's write lock. Kept images a dropped result
+        # leaves unreferenced are swept by `fedigen media prune`.
+        async with self.sessions() as session:
+            count = (await session.scalar(select(GenerationJob.count).where(GenerationJob.id == job_id))) or 0
+        stored = [
+            await store_image(self.media, image.data, ai_generated=True) for image in result.images[:count]
+        ]
         async with self.sessions() as session, session.begin():
             # Locked (PostgreSQL): two workers finishing the same job one after the other, the second
             # sees it done. Cancelled, or taken over by another worker: store nothing.
@@ -345,11 +353,11 @@ class JobRunner:
                 log.info("generation job %s is no longer this worker's: its result is dropped", job_id)
                 return
             rows = []
-            for position, image in enumerate(result.images[: job.count]):
+            for position, (image, kept) in enumerate(zip(result.images, stored, strict=False)):
                 seed = image.seed if image.seed is not None else job.seed
                 rows.append(
-                    await ingest(
-                        session, self.media, image.data, account_id=job.account_id,
+                    await add_attachment(
+                        session, kept, account_id=job.account_id,
                         description=alt_text(job, position),
                         ai_generated=True, generation=provenance(job, result, seed),
                         job_id=job.id, position=position,

@@ -69,6 +69,53 @@ def fill_row(row: MediaAttachment, processed: ProcessedImage, keys: tuple[str, s
     return row
 
 
+@dataclass(frozen=True)
+class StoredImage:
+    """An image through the pipeline with its variants in the store, not yet recorded in a row: made
+    before a transaction opens, so a slow store (an S3 bucket) never holds the database's write lock."""
+
+    processed: ProcessedImage
+    keys: tuple[str, str, str]
+
+
+async def store_image(
+    media: MediaContext, data: bytes, *, ai_generated: bool = False, focus: tuple[float, float] = (0.0, 0.0)
+) -> StoredImage:
+    """Process ``data`` and write its variants to the store. Raises :class:`storage.MediaError`
+    (unsupported type, truncated, too large) before anything is written. A stored image no row comes
+    to reference (its transaction rolled back) is swept by ``fedigen media prune``."""
+    processed = await process_image_async(data, media.limits, ai_generated=ai_generated, focus=focus)
+    return StoredImage(processed, await store_processed(media, processed))
+
+
+async def add_attachment(
+    session: AsyncSession,
+    stored: StoredImage,
+    *,
+    account_id: int | None,
+    description: str = "",
+    ai_generated: bool = False,
+    generation: dict[str, Any] | None = None,
+    job_id: int | None = None,
+    position: int = 0,
+    remote_url: str | None = None,
+) -> MediaAttachment:
+    """Add the ready MediaAttachment row of a :func:`store_image` result (caller commits)."""
+    row = MediaAttachment(
+        account_id=account_id,
+        job_id=job_id,
+        position=position,
+        description=description[:MAX_DESCRIPTION_CHARS],
+        ai_generated=ai_generated,
+        generation=dict(generation or {}),
+        remote_url=remote_url,
+    )
+    fill_row(row, stored.processed, stored.keys)
+    session.add(row)
+    await session.flush()
+    return row
+
+
 async def ingest(
     session: AsyncSession,
     media: MediaContext,
@@ -83,23 +130,10 @@ async def ingest(
     position: int = 0,
     remote_url: str | None = None,
 ) -> MediaAttachment:
-    """Process ``data``, store its variants and add a ready MediaAttachment row (caller commits).
-
-    Raises :class:`storage.MediaError` (unsupported type, truncated, too large) before anything is
-    written.
-    """
-    processed = await process_image_async(data, media.limits, ai_generated=ai_generated, focus=focus)
-    keys = await store_processed(media, processed)
-    row = MediaAttachment(
-        account_id=account_id,
-        job_id=job_id,
-        position=position,
-        description=description[:MAX_DESCRIPTION_CHARS],
-        ai_generated=ai_generated,
-        generation=dict(generation or {}),
-        remote_url=remote_url,
-    )
-    fill_row(row, processed, keys)
-    session.add(row)
-    await session.flush()
-    return row
+    """:func:`store_image` then :func:`add_attachment`, for a caller whose session has not begun its
+    transaction yet (the store is written before the first statement takes a connection)."""
+    stored = await store_image(media, data, ai_generated=ai_generated, focus=focus)
+    return await add_attachment(
+        session, stored, account_id=account_id, description=description, ai_generated=ai_generated,
+        generation=generation, job_id=job_id, position=position, remote_url=remote_url,
+    )  # fmt: skip

@@ -27,7 +27,7 @@ from fedigen.http import services
 from fedigen.services import Services
 from fedigen.social import timelines
 from fedigen.social.pins import pinned_query
-from fedigen.social.profiles import ProfileChanges, update_preferences, update_profile
+from fedigen.social.profiles import ProfileChanges, update_preferences, update_profile, with_stored_images
 from fedigen.social.visibility import visible_to
 from storage.models import Actor, Block, Follow, Status
 from storage.vocabulary import FollowState
@@ -145,6 +145,7 @@ async def update_credentials(request: Request) -> Response:
         allow_remixes=_source_flag(params, "allow_remixes"),
     )  # fmt: skip
     privacy = _source(params, "privacy")
+    changes = await with_stored_images(svc, changes)
     async with svc.sessions() as session, session.begin():
         actor = await find_account(session, str(auth.account.id if auth.account else ""))
         if privacy:  # the default visibility of new posts (a preference, not part of the profile)

@@ -27,7 +27,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from fedigen.services import Services
 from fedigen.social import domains, image_checks
 from storage import MediaError
-from storage.attachments import fill_row, ingest, store_processed
+from storage.attachments import StoredImage, add_attachment, fill_row, store_image, store_processed
 from storage.images import EXT_BY_MEDIA_TYPE, process_image_async, sniff_media_type
 from storage.models import Actor, MediaAttachment, utcnow
 from storage.retry import backoff
@@ -170,17 +170,23 @@ async def cache_remote_avatars(svc: Services, limit: int = 20) -> int:
         async with svc.reads() as session:
             rejected = await domains.rejects_media_of(session, actor_id)
         data = None if rejected else await fetch_image(svc, str(url))
+        stored: StoredImage | None = None
+        failure = None
+        try:  # into the store before the transaction opens (a slow bucket never holds the write lock)
+            if rejected:
+                raise MediaError("its domain's media is rejected here")
+            if data is None:
+                raise MediaError("could not be fetched as an allowed image")
+            stored = await store_image(svc.media, data)
+        except MediaError as exc:
+            failure = str(exc)
         async with svc.sessions() as session, session.begin():
             if await session.scalar(select(MediaAttachment.id).where(MediaAttachment.remote_url == url)):
                 continue  # another worker copied it meanwhile
-            try:
-                if rejected:
-                    raise MediaError("its domain's media is rejected here")
-                if data is None:
-                    raise MediaError("could not be fetched as an allowed image")
-                await ingest(session, svc.media, data, account_id=actor_id, remote_url=url)
-            except MediaError as exc:
-                log.info("avatar %s not copied: %s", url, exc)
+            if stored is not None:
+                await add_attachment(session, stored, account_id=actor_id, remote_url=url)
+            else:
+                log.info("avatar %s not copied: %s", url, failure)
                 session.add(MediaAttachment(account_id=actor_id, remote_url=url, state="failed"))
     return len(rows)
 

@@ -3,7 +3,7 @@ posting language), sent as Update."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -16,7 +16,7 @@ from fedigen.languages import checked as checked_language
 from fedigen.services import Services
 from fedigen.social.media import media_url
 from storage import MediaError
-from storage.attachments import ingest
+from storage.attachments import StoredImage, add_attachment, store_image
 from storage.models import Actor, User, utcnow
 
 # Mastodon's limits (app/models/account.rb).
@@ -32,8 +32,9 @@ class ProfileChanges:
 
     display_name: str | None = None
     note: str | None = None
-    avatar: bytes | None = None
-    header: bytes | None = None
+    # Image bytes, or already in the store (:func:`with_stored_images`, before the transaction opens).
+    avatar: bytes | StoredImage | None = None
+    header: bytes | StoredImage | None = None
     locked: bool | None = None
     bot: bool | None = None
     discoverable: bool | None = None
@@ -68,13 +69,30 @@ def _check(changes: ProfileChanges) -> None:
                 )
 
 
-async def _image_url(svc: Services, session: AsyncSession, actor: Actor, data: bytes, field: str) -> str:
+async def _stored(svc: Services, field: str, image: bytes | StoredImage) -> StoredImage:
+    if isinstance(image, StoredImage):
+        return image
     try:
-        row = await ingest(
-            session, svc.media, data, account_id=actor.id, description=f"{field} of {actor.username}"
-        )
+        return await store_image(svc.media, image)
     except MediaError as exc:
         raise ValidationError(field, str(exc)) from None
+
+
+async def with_stored_images(svc: Services, changes: ProfileChanges) -> ProfileChanges:
+    """``changes`` with its avatar and header through the image pipeline and into the media store, for
+    a caller to do before it opens the transaction (a slow store never holds the write lock); a bad
+    image is a :class:`ValidationError` of its field."""
+    avatar = await _stored(svc, "avatar", changes.avatar) if changes.avatar is not None else None
+    header = await _stored(svc, "header", changes.header) if changes.header is not None else None
+    return replace(changes, avatar=avatar, header=header)
+
+
+async def _image_url(
+    svc: Services, session: AsyncSession, actor: Actor, image: bytes | StoredImage, field: str
+) -> str:
+    stored = await _stored(svc, field, image)
+    description = f"{field} of {actor.username}"
+    row = await add_attachment(session, stored, account_id=actor.id, description=description)
     # Kept off posts: an avatar's media row is not one of the account's attachable uploads.
     row.state = "profile"
     return media_url(svc, row.federation_key or "")

@@ -44,7 +44,7 @@ from generation.backend import MAX_SIDE, MIN_SIDE, parse_size
 from generation.errors import GenerationError
 from generation.jobs import JobSpec
 from storage import MediaError
-from storage.attachments import MAX_DESCRIPTION_CHARS, ingest
+from storage.attachments import MAX_DESCRIPTION_CHARS, add_attachment, store_image
 from storage.images import sniff_media_type
 from storage.models import Actor, GenerationJob, MediaAttachment, Status
 from storage.vocabulary import QueueState
@@ -382,15 +382,16 @@ async def upload_submit(request: Request) -> Response:
             blobs.append((data, outcome))
         text = str(form.get("text") or "")
         await posts.learn_mentions(svc, text)
+        stored = []
+        for data, outcome in blobs:  # into the store before the transaction opens
+            try:
+                stored.append((await store_image(svc.media, data), outcome))
+            except MediaError as exc:
+                raise ValidationError("file", str(exc)) from None
         async with svc.sessions() as session:
             rows = []
-            for data, outcome in blobs:
-                try:
-                    row = await ingest(
-                        session, svc.media, data, account_id=viewer.account.id, description=alt
-                    )
-                except MediaError as exc:
-                    raise ValidationError("file", str(exc)) from None
+            for image, outcome in stored:
+                row = await add_attachment(session, image, account_id=viewer.account.id, description=alt)
                 row.meta = image_checks.with_verdict(row.meta, outcome)
                 rows.append(row)
             me = await _me(session, viewer)

@@ -123,6 +123,7 @@ async def profile_submit(request: Request) -> Response:
             discoverable=values["discoverable"],
             indexable=values["indexable"],
         )
+        changes = await profiles.with_stored_images(svc, changes)
         async with svc.sessions() as session, session.begin():
             await profiles.update_profile(svc, session, await _me(session, request), changes)
     except (ValidationError, PayloadTooLargeError) as exc:

@@ -4,7 +4,9 @@ database and the media pipeline are real)."""
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import io
+import sqlite3
 from collections.abc import AsyncIterator, Mapping
 from pathlib import Path
 from typing import Any
@@ -13,6 +15,7 @@ import httpx
 import pytest
 from PIL import Image
 from sqlalchemy import func, select
+from sqlalchemy.exc import DBAPIError
 
 from fedigen.social import accounts
 from generation.backend import Backend, GeneratedImage, GenerationRequest, GenerationResult, ProgressCallback
@@ -167,3 +170,54 @@ async def test_a_running_job_cancelled_stops_at_its_next_report_and_stores_nothi
     assert cancelled.state == queue.CANCELLED
     async with inst.services.sessions() as session:
         assert await session.scalar(select(func.count(MediaAttachment.id))) == 0
+
+
+class LockProbingStore:
+    """The real media store, which on every write checks from another connection whether the job's row
+    (PostgreSQL) or the database's write lock (SQLite) is free: a slow store must hold neither."""
+
+    def __init__(self, inner: Any, inst: Instance, backend: str) -> None:
+        self.inner, self.inst, self.backend = inner, inst, backend
+        self.job_id = 0
+        self.probes: list[bool] = []
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.inner, name)
+
+    async def aput(self, data: bytes, ext: str) -> str:
+        self.probes.append(await self._free())
+        return str(await self.inner.aput(data, ext))
+
+    async def _free(self) -> bool:
+        if self.backend == "sqlite":
+            path = str(self.inst.services.settings.database.url).split("///", 1)[1]
+            probe = sqlite3.connect(path, timeout=0)
+            try:
+                probe.execute("BEGIN IMMEDIATE")
+                probe.rollback()
+                return True
+            except sqlite3.OperationalError:
+                return False
+            finally:
+                probe.close()
+        async with self.inst.services.sessions() as session, session.begin():
+            try:
+                await session.get(GenerationJob, self.job_id, with_for_update={"nowait": True})
+                return True
+            except DBAPIError:
+                return False
+
+
+async def test_images_go_into_the_store_before_the_result_transaction_opens(
+    inst: Instance, backend: str
+) -> None:
+    svc = inst.services
+    probing = LockProbingStore(svc.media.store, inst, backend)
+    runner = make_runner(inst, FakeBackend())
+    runner.media = dataclasses.replace(svc.media, store=probing)
+    [probing.job_id] = await queue_jobs(inst, runner)
+    await runner.run_once()
+    assert (await job(inst, probing.job_id)).state == queue.DONE
+    assert probing.probes == [True, True, True]  # original, federation size and thumbnail, each lock-free
+    async with svc.sessions() as session:
+        assert await session.scalar(select(func.count(MediaAttachment.id))) == 1
