@@ -21,12 +21,12 @@ import hmac
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
-
-from cryptography.exceptions import InvalidSignature
-from cryptography.hazmat.primitives import hashes
-from cryptography.hazmat.primitives.asymmetric import ed25519, padding, rsa
+from typing import TYPE_CHECKING
 
 from activitypub.errors import SignatureError
+
+if TYPE_CHECKING:  # cryptography loads with the first signature made or checked
+    from cryptography.hazmat.primitives.asymmetric import ed25519, rsa
 
 #: The declared algorithms we verify. ``hs2019`` (and no algorithm at all) means "whatever the key is"
 #: (draft-cavage-12 section 2.1.3); the header's word is never trusted beyond that.
@@ -123,6 +123,10 @@ def verify_with_key(
     sig: CavageSignature, data: bytes, key: rsa.RSAPublicKey | ed25519.Ed25519PublicKey
 ) -> str | None:
     """Check the signature bytes with the key's own algorithm; return why it failed, or None."""
+    from cryptography.exceptions import InvalidSignature
+    from cryptography.hazmat.primitives import hashes
+    from cryptography.hazmat.primitives.asymmetric import padding, rsa
+
     try:
         if isinstance(key, rsa.RSAPublicKey):
             # hs2019 with an RSA key is RSASSA-PKCS1-v1_5 with SHA-256, as Mastodon reads it.
@@ -146,6 +150,9 @@ def sign(
     headers: Mapping[str, str],
 ) -> str:
     """Return a ``Signature`` header value covering ``covered`` (names as in the signing string)."""
+    from cryptography.hazmat.primitives import hashes
+    from cryptography.hazmat.primitives.asymmetric import padding, rsa
+
     if '"' in key_id:
         raise ValueError("a keyId cannot contain a double quote")
     algorithm = "rsa-sha256" if isinstance(private_key, rsa.RSAPrivateKey) else "hs2019"

@@ -7,8 +7,6 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-import nh3
-
 # Mastodon's sanitizer config (app/lib/sanitize_config.rb, MASTODON_STRICT): these elements, links
 # with these schemes, and only microformat / mention / hashtag classes.
 ALLOWED_TAGS = {
@@ -48,6 +46,8 @@ def sanitize_html(
         return ""
     if len(value) > max_chars:
         value = value[:max_chars]
+    import nh3  # LAZY: loaded by the first HTML cleaned, not by an idle process (benchmarks/memory.py)
+
     return nh3.clean(
         value,
         tags=ALLOWED_TAGS,
@@ -71,6 +71,8 @@ def strip_html(value: str | None) -> str:
     if not value:
         return ""
     text = re.sub(r"<br\s*/?>|</p>\s*<p[^>]*>", "\n", value)
+    import nh3  # LAZY
+
     return html.unescape(nh3.clean(text, tags=set())).strip()
 
 

@@ -40,10 +40,6 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from cryptography.exceptions import InvalidSignature, UnsupportedAlgorithm
-from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.hazmat.primitives.asymmetric import padding, rsa
-
 from activitypub.errors import BlockedError, FetchError, OriginError, SignatureError
 from activitypub.jsonld import pyld_options, root_message
 from activitypub.signatures import KeyLookup, VerifiedSignature
@@ -261,6 +257,11 @@ def _compact(expanded: list[Any]) -> dict[str, Any]:
 
 
 def _check(value: bytes, message: bytes, pem: str) -> bool:
+    # cryptography loads with the first signature checked (about 8 MB an idle process lacks).
+    from cryptography.exceptions import InvalidSignature, UnsupportedAlgorithm
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import padding, rsa
+
     try:
         key = serialization.load_pem_public_key(pem.encode("ascii"))
     except (ValueError, UnicodeEncodeError, UnsupportedAlgorithm):

@@ -11,31 +11,22 @@ checks ``created`` / ``expires`` against an injectable ``now`` instead.
 from __future__ import annotations
 
 import datetime
+import functools
 import hashlib
 import hmac
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import http_sf
-from cryptography.hazmat.primitives.asymmetric import ed25519, rsa
-from http_message_signatures import (
-    HTTPMessageSignaturesException,
-    HTTPMessageSigner,
-    HTTPMessageVerifier,
-    HTTPSignatureAlgorithm,
-    MappingKeyResolver,
-)
-from http_message_signatures.algorithms import ED25519, RSA_PSS_SHA512, RSA_V1_5_SHA256
 
 from activitypub.errors import SignatureError
 
-_ALGORITHMS: dict[str, type[HTTPSignatureAlgorithm]] = {
-    "rsa-v1_5-sha256": RSA_V1_5_SHA256,
-    "rsa-pss-sha512": RSA_PSS_SHA512,
-    "ed25519": ED25519,
-}
+if TYPE_CHECKING:  # the library and cryptography load with the first signature made or checked
+    from cryptography.hazmat.primitives.asymmetric import ed25519, rsa
+    from http_message_signatures import HTTPMessageVerifier, HTTPSignatureAlgorithm
+
 #: The ``alg`` values we verify (RFC 9421 section 6.2.2); HMAC and ECDSA are refused.
-ACCEPTED_ALGORITHMS = frozenset(_ALGORITHMS)
+ACCEPTED_ALGORITHMS = frozenset({"rsa-v1_5-sha256", "rsa-pss-sha512", "ed25519"})
 # RFC 9530 section 5: the digest algorithms we trust; any others in the field are ignored.
 _DIGESTS = {"sha-256": hashlib.sha256, "sha-512": hashlib.sha512}
 _LABEL = "sig1"
@@ -64,11 +55,17 @@ class _Message:
     headers: dict[str, str]
 
 
-class _Verifier(HTTPMessageVerifier):
-    """The library's verifier, minus its wall-clock checks (ours take ``now`` and a window)."""
+@functools.cache
+def _verifier_class() -> type[HTTPMessageVerifier]:
+    """The library's verifier, minus its wall-clock checks (ours take ``now`` and a window); built on
+    first use, so that the library and cryptography load only when a signature is checked."""
+    from http_message_signatures import HTTPMessageVerifier
 
-    def validate_created_and_expires(self, sig_input: object, max_age: object = None) -> None:
-        return None
+    class _Verifier(HTTPMessageVerifier):
+        def validate_created_and_expires(self, sig_input: object, max_age: object = None) -> None:
+            return None
+
+    return _Verifier
 
 
 def _dictionary(field: str, value: str) -> dict[str, Any]:
@@ -141,12 +138,15 @@ def parse(headers: dict[str, str]) -> Rfc9421Signature:
 def _algorithm_for(
     sig: Rfc9421Signature, key: rsa.RSAPublicKey | ed25519.Ed25519PublicKey
 ) -> type[HTTPSignatureAlgorithm] | str:
+    from cryptography.hazmat.primitives.asymmetric import rsa
+    from http_message_signatures.algorithms import ED25519, RSA_PSS_SHA512, RSA_V1_5_SHA256
+
     # Without alg the key's type decides (RFC 9421 section 3.2, "derived from the key material").
     if isinstance(key, rsa.RSAPublicKey):
-        if sig.algorithm is None:
+        if sig.algorithm is None or sig.algorithm == "rsa-v1_5-sha256":
             return RSA_V1_5_SHA256
-        if sig.algorithm in ("rsa-v1_5-sha256", "rsa-pss-sha512"):
-            return _ALGORITHMS[sig.algorithm]
+        if sig.algorithm == "rsa-pss-sha512":
+            return RSA_PSS_SHA512
     elif sig.algorithm in (None, "ed25519"):
         return ED25519
     return f"key {sig.key_id} does not fit algorithm {sig.algorithm}"
@@ -161,13 +161,15 @@ def verify_with_key(
     key: rsa.RSAPublicKey | ed25519.Ed25519PublicKey,
 ) -> str | None:
     """Verify the parsed signature with ``key``; return why it failed, or None."""
+    from http_message_signatures import HTTPMessageSignaturesException, MappingKeyResolver
+
     algorithm = _algorithm_for(sig, key)
     if isinstance(algorithm, str):
         return algorithm
     # Only the judged signature goes to the library, which refuses to choose among several by label.
     judged = {**headers, "signature-input": sig.signature_input, "signature": sig.signature}
     message = _Message(method, url, judged)
-    verifier = _Verifier(
+    verifier = _verifier_class()(
         signature_algorithm=algorithm,
         key_resolver=MappingKeyResolver(public_keys={sig.key_id: key}, private_keys={}),
     )
@@ -209,6 +211,10 @@ def sign(
     created: datetime.datetime,
 ) -> dict[str, str]:
     """Sign @method, @target-uri (+ content-digest, content-type); return the headers to add."""
+    from cryptography.hazmat.primitives.asymmetric import rsa
+    from http_message_signatures import HTTPMessageSigner, MappingKeyResolver
+    from http_message_signatures.algorithms import ED25519, RSA_V1_5_SHA256
+
     algorithm = RSA_V1_5_SHA256 if isinstance(private_key, rsa.RSAPrivateKey) else ED25519
     headers: dict[str, str] = {}
     covered = ["@method", "@target-uri"]

@@ -29,15 +29,17 @@ import re
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from typing import TYPE_CHECKING
 from urllib.parse import urldefrag, urlsplit
-
-from cryptography.exceptions import UnsupportedAlgorithm
-from cryptography.hazmat.primitives import serialization
-from cryptography.hazmat.primitives.asymmetric import ed25519, rsa
 
 from activitypub import cavage, rfc9421
 from activitypub.errors import FetchError, SignatureError
 from activitypub.signing import DRAFT_CAVAGE, RFC9421, _authority, _request_target, _utc
+
+if TYPE_CHECKING:  # cryptography loads with the first key read (about 8 MB an idle process lacks)
+    from cryptography.hazmat.primitives.asymmetric import ed25519, rsa
+
+    _PublicKeyObject = rsa.RSAPublicKey | ed25519.Ed25519PublicKey
 
 __all__ = [
     "KeyLookup",
@@ -48,8 +50,6 @@ __all__ = [
 
 # RFC 9110 section 7.2: Host is uri-host [ ":" port ]; no userinfo, path or spaces.
 _HOST = re.compile(r"(?:[A-Za-z0-9._~-]+|\[[0-9A-Fa-f:.]+\])(?::[0-9]{1,5})?")
-
-_PublicKeyObject = rsa.RSAPublicKey | ed25519.Ed25519PublicKey
 
 
 @dataclass(frozen=True)
@@ -88,10 +88,15 @@ class _Candidate:
 
 @functools.lru_cache(maxsize=4096)
 def _parse_public_pem(pem: str) -> object:
+    from cryptography.hazmat.primitives import serialization
+
     return serialization.load_pem_public_key(pem.encode("ascii"))
 
 
 def _load_public_key(key: PublicKey) -> _PublicKeyObject | str:
+    from cryptography.exceptions import UnsupportedAlgorithm
+    from cryptography.hazmat.primitives.asymmetric import ed25519, rsa
+
     try:
         loaded = _parse_public_pem(key.pem)
     except (ValueError, UnicodeEncodeError, UnsupportedAlgorithm):

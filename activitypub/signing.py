@@ -19,14 +19,17 @@ import functools
 from collections.abc import AsyncGenerator, Generator
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 from urllib.parse import urldefrag, urlsplit
 
 import httpx
-from cryptography.hazmat.primitives import serialization
-from cryptography.hazmat.primitives.asymmetric import ed25519, rsa
 
 from activitypub import cavage, rfc9421
+
+if TYPE_CHECKING:  # cryptography loads on the first signature or key (about 8 MB an idle process lacks)
+    from cryptography.hazmat.primitives.asymmetric import ed25519, rsa
+
+    _PrivateKeyObject = rsa.RSAPrivateKey | ed25519.Ed25519PrivateKey
 
 DEFAULT_CONTENT_TYPE = "application/activity+json"
 #: The two schemes, as :attr:`activitypub.signatures.VerifiedSignature.scheme` names them too.
@@ -34,14 +37,15 @@ DRAFT_CAVAGE = "draft-cavage"
 RFC9421 = "rfc9421"
 _DEFAULT_PORTS = {"http": 80, "https": 443}
 
-_PrivateKeyObject = rsa.RSAPrivateKey | ed25519.Ed25519PrivateKey
-
 
 # --- keys ---------------------------------------------------------------------------------------------
 
 
 def generate_rsa_keypair() -> tuple[str, str]:
     """Make an RSA-2048 key pair: (PKCS#8 private PEM, SubjectPublicKeyInfo public PEM)."""
+    from cryptography.hazmat.primitives import serialization
+    from cryptography.hazmat.primitives.asymmetric import rsa
+
     private_key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
     private_pem = private_key.private_bytes(
         serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
@@ -54,6 +58,9 @@ def generate_rsa_keypair() -> tuple[str, str]:
 
 @functools.lru_cache(maxsize=1024)
 def _load_private_key(pem: str) -> _PrivateKeyObject:
+    from cryptography.hazmat.primitives import serialization
+    from cryptography.hazmat.primitives.asymmetric import ed25519, rsa
+
     # Parsing and validating an RSA private key costs ~70 ms (the primality checks); the signature
     # itself ~1 ms. Signing keys are our own, so each is parsed once per process and kept.
     key = serialization.load_pem_private_key(pem.encode("ascii"), password=None)

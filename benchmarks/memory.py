@@ -3,7 +3,9 @@
 Baselines, measured in the same run: a bare interpreter (`python -c "import time; time.sleep(30)"`)
 and a bare uvicorn + Starlette hello app, each in its own process. RSS is VmRSS from /proc/PID/status.
 Goal: fedigen under 90 MB (10^6 bytes). Then, to show where the memory goes, a fresh interpreter
-imports fedigen's dependencies group by group and reports the RSS each group adds.
+imports what `fedigen serve` loads at start group by group and reports the RSS each group adds, then
+the libraries that load only on first use (a signature, an image, a page...), and whether the
+interpreter that imported fedigen holds any of them (it must not: tests/fedigen/test_idle_imports.py).
 
     .venv/bin/python benchmarks/memory.py [--quick] [--idle SECONDS]
 """
@@ -19,6 +21,7 @@ import tempfile
 import time
 import urllib.request
 from pathlib import Path
+from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # run from anywhere
 
@@ -35,18 +38,25 @@ from _support import (  # noqa: E402
 GOAL_MB = 90.0
 ACCOUNTS = ["alice", "bob", "carol"]
 
-# Cumulative import groups, in the order `fedigen serve` needs them.
+# Cumulative import groups, in the order `fedigen serve` loads them at start.
 IMPORT_GROUPS: list[tuple[str, list[str]]] = [
     ("asyncio", ["asyncio"]),
     ("web stack: starlette, uvicorn, click", ["starlette.applications", "uvicorn", "click"]),
     ("httpx (+ its CLI: rich, pygments when installed)", ["httpx"]),
     ("sqlalchemy asyncio + aiosqlite", ["sqlalchemy.ext.asyncio", "aiosqlite"]),
-    ("cryptography (RSA, Ed25519)", ["cryptography.hazmat.primitives.asymmetric.rsa"]),
-    ("pyld (+ requests, urllib3)", ["pyld.jsonld"]),
-    ("alembic (+ mako), for the migration at startup", ["alembic.command"]),
-    ("Pillow, nh3, argon2, jinja2", ["PIL.Image", "nh3", "argon2", "jinja2"]),
     ("fedigen itself (cli, app, routes, worker)", ["fedigen.cli", "fedigen.app"]),
 ]
+# Loaded on first use only (each on top of everything above): what an idle server does not carry.
+FIRST_USE_GROUPS: list[tuple[str, list[str]]] = [
+    ("cryptography + http-message-signatures: first signature",
+     ["cryptography.hazmat.primitives.asymmetric.rsa", "http_message_signatures"]),
+    ("pyld (+ requests): first Linked Data signature", ["pyld.jsonld"]),
+    ("Pillow + blurhash: first image or placeholder", ["PIL.Image", "PIL.ImageOps", "blurhash"]),
+    ("jinja2: first HTML page", ["jinja2", "starlette.templating"]),
+    ("nh3: first HTML cleaned", ["nh3"]),
+    ("argon2: first password hashed or checked", ["argon2"]),
+    ("alembic + mako: `db migrate` (a child process of serve)", ["alembic.command"]),
+]  # fmt: skip
 
 BREAKDOWN = """
 import importlib, json, sys
@@ -54,13 +64,20 @@ def rss():
     for line in open("/proc/self/status"):
         if line.startswith("VmRSS:"):
             return int(line.split()[1])
+groups, later = json.loads(sys.argv[1]), json.loads(sys.argv[2])
 out = [["interpreter", rss()]]
-for name, modules in json.loads(sys.argv[1]):
+for name, modules in groups:
     for module in modules:
         importlib.import_module(module)
     out.append([name, rss()])
-out.append(["(rich, pygments loaded?)", int("rich" in sys.modules and "pygments" in sys.modules)])
-print(json.dumps(out))
+rich = int("rich" in sys.modules and "pygments" in sys.modules)
+held = sorted({module for _, modules in later for module in modules} & set(sys.modules))
+first_use = []
+for name, modules in later:
+    for module in modules:
+        importlib.import_module(module)
+    first_use.append([name, rss()])
+print(json.dumps({"groups": out, "rich": rich, "held": held, "first_use": first_use}))
 """
 
 
@@ -94,13 +111,15 @@ def measure(idle: float) -> dict[str, dict[str, int]]:
             }
 
 
-def breakdown() -> list[tuple[str, int]]:
-    """RSS (KiB) after each cumulative import group, in a fresh interpreter."""
+def breakdown() -> dict[str, Any]:
+    """RSS (KiB) after each cumulative import group, then after each first-use group, in a fresh
+    interpreter; whether httpx brought rich and pygments; which first-use libraries fedigen's import held."""
     done = subprocess.run(
-        [sys.executable, "-c", BREAKDOWN, json.dumps(IMPORT_GROUPS)],
+        [sys.executable, "-c", BREAKDOWN, json.dumps(IMPORT_GROUPS), json.dumps(FIRST_USE_GROUPS)],
         capture_output=True, text=True, timeout=120, cwd=ROOT, check=True,
     )  # fmt: skip
-    return [(name, int(kib)) for name, kib in json.loads(done.stdout)]
+    result: dict[str, Any] = json.loads(done.stdout)
+    return result
 
 
 def main() -> int:
@@ -122,16 +141,23 @@ def main() -> int:
     verdict = "meets" if mb(fedi) < GOAL_MB else "misses"
     print(f"fedigen RSS {mb(fedi):.1f} MB: {verdict} the goal of < {GOAL_MB:.0f} MB")
 
-    steps = breakdown()
-    rich_loaded = steps.pop()[1]
-    print("\nwhere it goes: RSS added by each import group (fresh interpreter, cumulative)")
+    parts = breakdown()
+    print(
+        "\nwhere it goes: RSS added by each import group serve loads at start (fresh interpreter, cumulative)"
+    )
     previous = 0
-    for name, kib in steps:
-        print(f"  {name:<50} +{mb(kib - previous):5.1f} MB  = {mb(kib):6.1f} MB")
+    for name, kib in parts["groups"]:
+        print(f"  {name:<58} +{mb(kib - previous):5.1f} MB  = {mb(kib):6.1f} MB")
         previous = kib
-    print(f"  runtime after imports (engine, pools, worker, caches): +{mb(fedi - previous):.1f} MB")
-    if rich_loaded:
+    print(f"  runtime after imports (engine, pools, worker, caches): {mb(fedi - previous):+.1f} MB")
+    if parts["rich"]:
         print("  note: httpx imports its CLI (rich, pygments) because this venv has them (test extras)")
+    print("loaded on first use only, not by an idle server (each on top of the above):")
+    for name, kib in parts["first_use"]:
+        print(f"  {name:<58} +{mb(kib - previous):5.1f} MB")
+        previous = kib
+    if parts["held"]:
+        print(f"  WARNING: importing fedigen already loaded {', '.join(parts['held'])}")
     print(f"load average: {os.getloadavg()[0]:.2f}")
     return 0
 

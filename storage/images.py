@@ -29,15 +29,16 @@ import zlib
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from typing import Any
-
-from PIL import ExifTags, Image, JpegImagePlugin, PngImagePlugin
+from typing import TYPE_CHECKING, Any
 
 from storage import ImageTooLargeError, UnsupportedMediaError
 
-# LAZY: ImageCms (lcms2), ImageOps, blurhash and ElementTree are imported where first used, so a
-# server that has not processed an image yet does not carry them (benchmarks/memory.py).
+# LAZY: Pillow (and its ImageCms (lcms2), ImageOps), blurhash and ElementTree are imported where first
+# used, so a server that has not processed an image yet does not carry them (benchmarks/memory.py).
 from storage.media import MEDIA_TYPES_BY_EXT
+
+if TYPE_CHECKING:
+    from PIL import Image
 
 ALLOWED_TYPES: dict[str, str] = dict(JPEG="image/jpeg", PNG="image/png", WEBP="image/webp", GIF="image/gif")
 EXT_BY_MEDIA_TYPE: dict[str, str] = {media_type: ext for ext, media_type in MEDIA_TYPES_BY_EXT.items()}
@@ -146,6 +147,8 @@ def provenance_xmp() -> bytes:
 
 def read_provenance(data: bytes) -> str | None:
     """The IPTC DigitalSourceType URI in an image's XMP, or None when it has none."""
+    from PIL import Image  # LAZY
+
     fmt = _sniff_format(data)
     with _decoding(), Image.open(io.BytesIO(data), formats=[fmt]) as im:
         xmp = im.info.get("xmp")
@@ -179,6 +182,8 @@ def _digital_source_type(xmp: bytes | str) -> str | None:
 
 @contextmanager
 def _decoding() -> Iterator[None]:
+    from PIL import Image  # LAZY
+
     try:
         yield
     except (Image.DecompressionBombError, Image.DecompressionBombWarning) as exc:
@@ -202,6 +207,8 @@ def _clamp(value: float) -> float:
 
 
 def _orientation(im: Image.Image) -> int:
+    from PIL import ExifTags  # LAZY
+
     try:
         value = im.getexif().get(ExifTags.Base.Orientation, 1)
     except Exception:  # malformed EXIF is metadata we drop anyway: read it as "upright"
@@ -266,10 +273,14 @@ def _fit(size: tuple[int, int], side: int) -> tuple[int, int]:
 def _resized(im: Image.Image, size: tuple[int, int]) -> Image.Image:
     # A box reduction first when shrinking a lot, then bicubic (Image.thumbnail does the same with
     # Lanczos; bicubic is ~30% faster here and looks the same at these ratios).
+    from PIL import Image  # LAZY
+
     return im if size == im.size else im.resize(size, Image.Resampling.BICUBIC, reducing_gap=2.0)
 
 
 def _flatten(im: Image.Image) -> Image.Image:
+    from PIL import Image  # LAZY
+
     if im.mode != "RGBA":
         return im
     out = Image.new("RGB", im.size, BACKGROUND)
@@ -332,6 +343,8 @@ def _webp_lossless(data: bytes) -> bool:
 
 def _save_params(fmt: str, data: bytes, source: Image.Image, xmp: bytes | None) -> dict[str, Any]:
     """Encoder settings for an original in the source format (XMP where the format can carry it)."""
+    from PIL import JpegImagePlugin, PngImagePlugin  # LAZY
+
     if fmt == "JPEG":
         params: dict[str, Any] = {"quality": ORIGINAL_QUALITY}
         qtables = getattr(source, "quantization", None)
@@ -416,6 +429,8 @@ def _thumbnail(base: Image.Image, limits: ImageLimits) -> tuple[Variant, Image.I
 def _blurhash(im: Image.Image) -> str:
     # Components by aspect ratio; Mastodon drops a blurhash with more than 5 per axis.
     x, y = (4, 3) if im.width >= 1.25 * im.height else (3, 4) if im.height >= 1.25 * im.width else (4, 4)
+    from PIL import Image  # LAZY
+
     small = im.resize(_fit(im.size, BLURHASH_SIDE), Image.Resampling.BOX)
     raw, row = small.tobytes(), small.width * 3
     rows = [[raw[i : i + 3] for i in range(r * row, (r + 1) * row, 3)] for r in range(small.height)]
@@ -435,6 +450,8 @@ def process_image(
     focus = (_clamp(focus[0]), _clamp(focus[1]))
     if len(data) > limits.max_input_bytes:
         raise ImageTooLargeError(f"{len(data)} bytes is over the limit of {limits.max_input_bytes}")
+    from PIL import Image  # LAZY
+
     fmt = _sniff_format(data)
     xmp = _PROVENANCE_XMP if ai_generated else None
     with _decoding(), Image.open(io.BytesIO(data), formats=[fmt]) as source:
@@ -512,6 +529,8 @@ def process_emoji(data: bytes, limits: ImageLimits = EMOJI_LIMITS) -> EmojiImage
     """Check and clean a custom emoji; MediaError subclasses for bad input, as :func:`process_image`."""
     if len(data) > limits.max_input_bytes:
         raise ImageTooLargeError(f"{len(data)} bytes is over the limit of {limits.max_input_bytes}")
+    from PIL import Image  # LAZY
+
     fmt = _sniff_format(data)
     with _decoding(), Image.open(io.BytesIO(data), formats=[fmt]) as source:
         _check_pixels(source.size, limits.max_pixels)
@@ -550,6 +569,8 @@ def classifier_copy(data: bytes, limits: ImageLimits = ImageLimits(), side: int 
     with the pipeline's checks (type from the bytes, pixel cap before decoding)."""
     if len(data) > limits.max_input_bytes:
         raise ImageTooLargeError(f"{len(data)} bytes is over the limit of {limits.max_input_bytes}")
+    from PIL import Image  # LAZY
+
     fmt = _sniff_format(data)
     with _decoding(), Image.open(io.BytesIO(data), formats=[fmt]) as source:
         _check_pixels(source.size, limits.max_pixels)

@@ -4,11 +4,11 @@ happens to remote ones (they move, they are deleted)."""
 from __future__ import annotations
 
 import asyncio
+import functools
 from collections.abc import Sequence
+from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 
-from argon2 import PasswordHasher
-from argon2.exceptions import InvalidHashError, VerificationError
 from sqlalchemy import delete, func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -56,6 +56,9 @@ from storage.models import (
 )
 from storage.vocabulary import FollowState, QueueState
 
+if TYPE_CHECKING:  # argon2 loads with the first password hashed or checked
+    from argon2 import PasswordHasher
+
 RESERVED_USERNAMES = frozenset(
     {
         "actor",
@@ -73,20 +76,28 @@ RESERVED_USERNAMES = frozenset(
 )
 MIN_PASSWORD_CHARS = 8
 
-_hasher = PasswordHasher()
+
+@functools.cache
+def _hasher() -> PasswordHasher:
+    """The one Argon2id hasher, made (and argon2 loaded) by the first password hashed or checked."""
+    from argon2 import PasswordHasher
+
+    return PasswordHasher()
 
 
 async def hash_password(password: str) -> str:
     """Argon2id hash, computed off the event loop."""
-    return await asyncio.to_thread(_hasher.hash, password)
+    return await asyncio.to_thread(_hasher().hash, password)
 
 
 async def verify_password(password_hash: str | None, password: str) -> bool:
     """True when the password matches the stored hash."""
     if not password_hash:
         return False
+    from argon2.exceptions import InvalidHashError, VerificationError
+
     try:
-        return await asyncio.to_thread(_hasher.verify, password_hash, password)
+        return await asyncio.to_thread(_hasher().verify, password_hash, password)
     except (VerificationError, InvalidHashError):
         return False
 

@@ -12,8 +12,6 @@ import hashlib
 import io
 from functools import lru_cache
 
-from PIL import Image, ImageDraw
-
 GRID = 5
 MIN_SIZE = 16
 MAX_SIZE = 1024
@@ -48,6 +46,8 @@ def identicon_png(seed: str, size: int = 256) -> bytes:
     """A square PNG identicon of ``size`` pixels for ``seed``: the same bytes for the same input."""
     if not MIN_SIZE <= size <= MAX_SIZE:
         raise ValueError(f"size must be between {MIN_SIZE} and {MAX_SIZE} pixels")
+    from PIL import Image, ImageDraw  # LAZY: loaded by the first identicon drawn (benchmarks/memory.py)
+
     digest = hashlib.sha256(seed.encode("utf-8")).digest()
     cell = size // (GRID + 1)  # half a cell of margin on each side
     margin = (size - cell * GRID) // 2

@@ -10,9 +10,6 @@ import base64
 import io
 from functools import lru_cache
 
-import blurhash
-from PIL import Image
-
 # Pixels of the decoded placeholder; the browser scales it up smoothly, which is the blur.
 SIDE = 8
 MAX_HASH_CHARS = 128
@@ -23,6 +20,9 @@ def placeholder(hash_: str | None) -> str | None:
     """The PNG data URI of a blurhash, or None for a missing or malformed one."""
     if not hash_ or len(hash_) > MAX_HASH_CHARS:
         return None
+    import blurhash  # LAZY: with Pillow, loaded by the first placeholder drawn (benchmarks/memory.py)
+    from PIL import Image
+
     try:
         rows = blurhash.decode(hash_, SIDE, SIDE)
     except (ValueError, IndexError, TypeError):

@@ -14,18 +14,16 @@ import asyncio
 from collections.abc import Awaitable, Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
-from functools import wraps
+from functools import cache, wraps
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import jinja2
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import BaseRoute, Mount, Route
 from starlette.staticfiles import StaticFiles
-from starlette.templating import Jinja2Templates
 
 from activitypub.content import strip_html
 from fedigen.errors import ForbiddenError, NotFoundError, ValidationError
@@ -39,6 +37,10 @@ from fedigen.web.emoji import emojify_html, emojify_text
 from fedigen.web.session import CSRF_FIELD, CsrfError, csrf_token, viewer_of
 from storage.models import Actor, Follow, Poll, Status, StatusTag
 from storage.vocabulary import PUBLIC_VISIBILITIES, FollowState, Visibility
+
+if TYPE_CHECKING:
+    import jinja2
+    from starlette.templating import Jinja2Templates
 
 PAGE_SIZE = 20
 DIRECTORY_SIZE = 40
@@ -132,6 +134,8 @@ def _when(value: datetime) -> str:
 
 
 def _environment() -> jinja2.Environment:
+    import jinja2
+
     env = jinja2.Environment(
         loader=jinja2.FileSystemLoader(PACKAGE_DIR / "templates"),
         autoescape=True,
@@ -151,7 +155,13 @@ def _site(request: Request) -> dict[str, Any]:
             "csrf_field": CSRF_FIELD, "Permission": Permission}  # fmt: skip
 
 
-templates = Jinja2Templates(env=_environment(), context_processors=[_site])
+@cache
+def templates() -> Jinja2Templates:
+    """The pages' templates, set up by the first page rendered: Jinja2 and each template load then, so a
+    process that serves no page (a worker, a federation-only server) never carries them."""
+    from starlette.templating import Jinja2Templates
+
+    return Jinja2Templates(env=_environment(), context_processors=[_site])
 
 
 def render(
@@ -162,7 +172,7 @@ def render(
     headers = NEGOTIATED_HEADERS if name in ("profile.html", "status.html") else PAGE_HEADERS
     if ai_opt_out:
         headers = {**headers, **AI_OPT_OUT_HEADERS}
-    return templates.TemplateResponse(request, name, context, status_code=status_code, headers=headers)
+    return templates().TemplateResponse(request, name, context, status_code=status_code, headers=headers)
 
 
 def error_page(request: Request, status_code: int, message: str) -> Response:
