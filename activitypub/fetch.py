@@ -22,6 +22,7 @@ from urllib.parse import urlsplit
 
 import httpx
 
+from .delivery_http import Answer, DeliveryClient, normalised
 from .domains import DomainPolicies
 from .errors import (
     ContentTypeError,
@@ -41,7 +42,7 @@ from .schemes import (
     other,
     refused_signature,
 )
-from .signing import SignatureAuth
+from .signing import SignatureAuth, SigningKey, load_private_key, sign_with_key
 from .transport import check_url_scheme
 
 # ActivityPub section 7 and FEDERATION.md "HTTP Signatures": what we ask for on fetches.
@@ -55,6 +56,9 @@ _JRD_TYPES = frozenset({"application/jrd+json", "application/json"})
 _REDIRECT_STATUSES = frozenset({301, 302, 303, 307, 308})
 # How much of a 400 is read to see whether it is about the signature.
 _PEEK_BYTES = 4096
+_AS2 = "application/activity+json"
+# Headers that describe the body as it was sent, not as it is returned (already read and decoded).
+_FRAMING = frozenset({"content-encoding", "content-length", "transfer-encoding"})
 
 
 @dataclass(frozen=True)
@@ -105,6 +109,8 @@ class Fetcher:
         self._timeout = timeout
         # Suspended (or, in allowlist mode, not allowed) hosts are never asked anything, at any hop.
         self.domains: DomainPolicies | None = None
+        # Signed deliveries go through this client when set (the worker's own; tests route httpx).
+        self.delivery: DeliveryClient | None = None
 
     async def fetch_object(self, url: str, *, sign: bool = True, canonical: bool = False) -> Fetched:
         """GET an ActivityStreams document whose id is the URL asked for (signed if the fetcher has auth).
@@ -165,6 +171,8 @@ class Fetcher:
     async def post(self, url: str, body: bytes, *, auth: httpx.Auth | None = None) -> httpx.Response:
         """POST a delivery (signed by ``auth``) without following redirects; at most max_bytes of answer."""
         check_url_scheme(url)
+        if self.delivery is not None and isinstance(auth, SignatureAuth) and auth.key is not None:
+            return await self._deliver(self.delivery, url, body, auth, auth.key)
         request_headers = {"Accept-Encoding": "identity", "Content-Type": "application/activity+json"}
         async with self._deadline(url), self._network_errors(url):
             async with self._send(
@@ -175,11 +183,46 @@ class Fetcher:
                 kept = [
                     (name, value)
                     for name, value in response.headers.multi_items()
-                    if name.lower() not in ("content-encoding", "content-length", "transfer-encoding")
+                    if name.lower() not in _FRAMING
                 ]
                 return httpx.Response(
                     response.status_code, headers=kept, content=content, request=response.request
                 )
+
+    async def _deliver(
+        self, client: DeliveryClient, url: str, body: bytes, auth: SignatureAuth, key: SigningKey
+    ) -> httpx.Response:
+        """:meth:`post` through the delivery client: signed and double-knocked as :meth:`_send` does."""
+        sent = normalised(url)
+
+        async def send(scheme: str) -> Answer:
+            if auth.pool is not None:
+                signed = await auth.pool.sign(
+                    key, scheme, method="POST", url=sent, body=body, content_type=_AS2
+                )
+            else:
+                signed = sign_with_key(
+                    scheme, method="POST", url=sent, key_id=key.key_id,
+                    private_key=load_private_key(key.private_key_pem), body=body, content_type=_AS2,
+                )  # fmt: skip
+            headers = {"accept-encoding": "identity", "content-type": _AS2}
+            headers |= {name.lower(): value for name, value in signed.items()}
+            return await client.post(sent, headers, body)
+
+        async with self._deadline(url):
+            schemes = self.schemes
+            if schemes is None:
+                answer = await send(auth.scheme)
+            else:
+                first = await schemes.first(url, probe=True)
+                answer = await send(first)
+                used = first
+                if refused_signature(answer.status, answer.body[:_PEEK_BYTES]):
+                    used = other(first)
+                    answer = await send(used)
+                schemes.learned(url, first=first, used=used, status=answer.status)
+        kept = [(name, value) for name, value in answer.headers if name not in _FRAMING]
+        return httpx.Response(answer.status, headers=kept, content=answer.body)
 
     async def _get(self, url: str, *, accept: str, types: frozenset[str], sign: bool) -> tuple[str, bytes]:
         async with self._deadline(url):

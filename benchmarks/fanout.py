@@ -269,8 +269,8 @@ async def run(
         pool_start_s = await warm_pool(svc, author, body, inbox)
         pids = signing_pids(svc)
         cpu_before = sum(cpu_seconds(pid) for pid in pids)
-        cold, _ = await deliver_post(text, False)
-        warm, activity = await deliver_post(text + " (again)", True)
+        cold, _ = await deliver_post(text, args.profile_first)
+        warm, activity = await deliver_post(text + " (again)", not args.profile_first)
         children_cpu_s = sum(cpu_seconds(pid) for pid in pids) - cpu_before
         await svc.deliverer.aclose()
         body = json.dumps(activity.document).encode()
@@ -372,6 +372,7 @@ def main() -> int:
     parser.add_argument("--loop", default="run", choices=("run", "once"),
                         help="run: the worker's pipelined loop; once: run_once pass after pass")  # fmt: skip
     parser.add_argument("--profile", action="store_true", help="cProfile the delivery phase")
+    parser.add_argument("--profile-first", action="store_true", help="profile the first post, not the second")
     parser.add_argument("--profile-sort", default="tottime", help="pstats key: tottime, cumulative, ...")
     experiments = parser.add_argument_group("experiments (patch this process; not fedigen as shipped)")
     experiments.add_argument("--stub-sniffio", action="store_true", help="skip httpcore's failed import")
@@ -387,7 +388,8 @@ def main() -> int:
             ceiling = sink_ceiling(sink_port, 2000, 2 if args.quick else 5)
     report(result, args, ceiling)
     if profiler:
-        print(f"\nprofile of the delivery phase (top 25 by {args.profile_sort}):")
+        which = "first" if args.profile_first else "second"
+        print(f"\nprofile of the {which} post's delivery phase (top 25 by {args.profile_sort}):")
         pstats.Stats(profiler).sort_stats(args.profile_sort).print_stats(25)
     return 0 if result.states.get("done", 0) == result.queued else 1
 

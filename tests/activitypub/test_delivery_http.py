@@ -1,0 +1,172 @@
+"""The deliveries' own HTTP/1.1 client against canned loopback answers: keep-alive and its expiry, the
+ways an answer's body is framed, the size cap, no redirects, the address guard, and a kept-alive
+connection the peer closed."""
+
+from __future__ import annotations
+
+import asyncio
+import resource
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
+
+import pytest
+
+from activitypub.delivery_http import DeliveryClient, DeliveryHTTPError, idle_room
+from activitypub.errors import UnsafeURLError
+
+Reply = Callable[[int], bytes]  # the n-th request on a connection (from 0) -> bytes to write back
+
+
+class Canned:
+    """A loopback server answering each request with ``reply(n)``; counts connections and requests."""
+
+    def __init__(self, reply: Reply, close_after: int | None = None) -> None:
+        self.reply = reply
+        self.close_after = close_after  # close the connection after this many requests on it
+        self.connections = 0
+        self.requests: list[bytes] = []
+
+    async def handle(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        self.connections += 1
+        n = 0
+        try:
+            while True:
+                head = await reader.readuntil(b"\r\n\r\n")
+                length = next(
+                    int(line.split(b":")[1])
+                    for line in head.split(b"\r\n")
+                    if line.lower().startswith(b"content-length")
+                )
+                self.requests.append(head + await reader.readexactly(length))
+                writer.write(self.reply(n))
+                await writer.drain()
+                n += 1
+                if self.close_after is not None and n >= self.close_after:
+                    break
+        except (asyncio.IncompleteReadError, ConnectionError):
+            pass
+        except asyncio.CancelledError:  # the server closes while a client still holds the connection
+            writer.close()
+            return
+        writer.close()
+
+
+@asynccontextmanager
+async def serving(canned: Canned) -> AsyncIterator[str]:
+    server = await asyncio.start_server(canned.handle, "127.0.0.1", 0)
+    port = server.sockets[0].getsockname()[1]
+    async with server:
+        yield f"http://127.0.0.1:{port}/inbox"
+
+
+def client(**options: object) -> DeliveryClient:
+    return DeliveryClient(allow_private_addresses=True, user_agent="fedigen-test", **options)  # type: ignore[arg-type]
+
+
+ACCEPTED = b"HTTP/1.1 202 Accepted\r\nContent-Length: 2\r\n\r\nok"
+
+
+async def test_requests_to_a_host_share_one_kept_alive_connection_until_it_idles_out() -> None:
+    canned = Canned(lambda n: ACCEPTED)
+    poster = client(keepalive_expiry=0.3)
+    async with serving(canned) as url:
+        answers = [await poster.post(url, {"Content-Type": "application/activity+json"}, b'{"n": %d}' % i)
+                   for i in range(5)]  # fmt: skip
+        assert [(a.status, a.body) for a in answers] == [(202, b"ok")] * 5
+        assert canned.connections == 1 and poster.opened == 1 and poster.open_connections() == 1
+        request = canned.requests[0]
+        assert request.startswith(b"POST /inbox HTTP/1.1\r\n")
+        assert b"\r\nContent-Length: 8\r\n" in request and request.endswith(b'\r\n\r\n{"n": 0}')
+        await asyncio.sleep(0.5)  # idle longer than keepalive_expiry: closed
+        assert poster.open_connections() == 0
+        assert (await poster.post(url, {}, b"{}")).status == 202
+        assert canned.connections == 2
+        await poster.aclose()
+
+
+async def test_chunked_and_close_delimited_bodies_and_the_size_cap() -> None:
+    chunked = (
+        b"HTTP/1.1 400 Bad\r\nTransfer-Encoding: chunked\r\n\r\n4;x=y\r\nbad \r\n9\r\nsignature\r\n0\r\n\r\n"
+    )
+    canned = Canned(lambda n: chunked)
+    poster = client(max_bytes=6)
+    async with serving(canned) as url:
+        answer = await poster.post(url, {}, b"{}")
+        assert (answer.status, answer.body) == (400, b"bad si")  # cut at max_bytes, and not used again
+        assert poster.open_connections() == 0
+        big = client(max_bytes=100)
+        assert (await big.post(url, {}, b"{}")).body == b"bad signature"
+        assert (await big.post(url, {}, b"{}")).body == b"bad signature"
+        assert big.opened == 1  # the chunked answer was read whole: the connection was kept
+        await big.aclose()
+    to_the_end = Canned(lambda n: b"HTTP/1.0 500 Oops\r\nX-A: 1\r\n\r\nall of it", close_after=1)
+    async with serving(to_the_end) as url:
+        answer = await poster.post(url, {}, b"{}")
+        assert (answer.status, answer.header("x-a"), answer.body) == (500, "1", b"all of")
+    await poster.aclose()
+
+
+async def test_a_redirect_is_returned_not_followed() -> None:
+    canned = Canned(
+        lambda n: b"HTTP/1.1 308 Moved\r\nLocation: http://127.0.0.1:1/elsewhere\r\nContent-Length: 0\r\n\r\n"
+    )
+    poster = client()
+    async with serving(canned) as url:
+        answer = await poster.post(url, {}, b"{}")
+        assert (answer.status, answer.header("location")) == (308, "http://127.0.0.1:1/elsewhere")
+        assert len(canned.requests) == 1
+    await poster.aclose()
+
+
+async def test_a_private_address_is_refused_before_connecting() -> None:
+    canned = Canned(lambda n: ACCEPTED)
+    guarded = DeliveryClient(allow_private_addresses=False, user_agent="fedigen-test")
+    async with serving(canned) as url:
+        with pytest.raises(UnsafeURLError):
+            await guarded.post(url, {}, b"{}")
+        with pytest.raises(UnsafeURLError):
+            await guarded.post("file:///etc/passwd", {}, b"{}")
+    assert canned.connections == 0
+
+
+async def test_a_kept_alive_connection_the_peer_closed_is_replaced() -> None:
+    canned = Canned(lambda n: ACCEPTED, close_after=1)  # closes every connection after one answer
+    poster = client()
+    async with serving(canned) as url:
+        for _ in range(3):
+            assert (await poster.post(url, {}, b"{}")).status == 202
+        assert len(canned.requests) == 3 and canned.connections == 3
+    await poster.aclose()
+
+
+async def test_garbage_and_a_silent_peer_fail_and_close_the_connection() -> None:
+    poster = client()
+    async with serving(Canned(lambda n: b"SMTP ready\r\n\r\n")) as url:
+        with pytest.raises(DeliveryHTTPError):
+            await poster.post(url, {}, b"{}")
+    assert poster.open_connections() == 0
+    async with serving(Canned(lambda n: b"HTTP/1.1 202 Accepted\r\nContent-Length: 10\r\n\r\nok")) as url:
+        with pytest.raises(TimeoutError):
+            async with asyncio.timeout(0.3):
+                await poster.post(url, {}, b"{}")
+    assert poster.open_connections() == 0
+    with pytest.raises(DeliveryHTTPError):
+        await poster.post(url, {}, b"{}")  # the server is gone: nothing to connect to
+    await poster.aclose()
+
+
+def test_the_open_files_limit_is_raised_for_idle_connections_or_bounds_them(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    limits = {"soft": 1024, "hard": 20_000}
+    monkeypatch.setattr(resource, "getrlimit", lambda _which: (limits["soft"], limits["hard"]))
+
+    def setrlimit(_which: int, values: tuple[int, int]) -> None:
+        if values[0] > limits["hard"]:
+            raise ValueError("over the hard limit")
+        limits["soft"] = values[0]
+
+    monkeypatch.setattr(resource, "setrlimit", setrlimit)
+    assert idle_room(4096) == 4096 and limits["soft"] == 4096 + 512  # raised towards the hard limit
+    limits.update(soft=1024, hard=1024)
+    assert idle_room(4096) == 256  # cannot be raised: half of what the limit leaves
