@@ -21,6 +21,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from activitypub.domains import DomainPolicies
 from activitypub.errors import FetchError, RemoteStatusError
 from activitypub.fetch import Fetcher
+from activitypub.schemes import host_of
 from activitypub.signing import HeaderSigner, SignatureAuth, SigningKey
 from storage import queue
 from storage.db import SessionFactory
@@ -234,6 +235,8 @@ class Deliverer:
             }
         if len(claimed) >= POOL_FROM:
             self._offload = True
+        if self.fetcher.schemes is not None:  # what each host verifies, known without a query per host
+            self.fetcher.schemes.prime({host_of(r[2]): hosts.get(r[3]) for r in claimed})
         now = utcnow()
         bodies = {a.id: json.dumps(a.document).encode() for a in activities.values()}
         keys = {
