@@ -103,6 +103,7 @@ def _target(url: str) -> _Target:
     return _Target(scheme, parsed.raw_host.decode("ascii"), port, authority, path)
 
 
+@functools.lru_cache(maxsize=8192)
 def normalised(url: str) -> str:
     """The URL as it is sent (and so as it must be signed)."""
     return str(httpx.URL(url))

@@ -22,7 +22,7 @@ from urllib.parse import urlsplit
 
 import httpx
 
-from .delivery_http import Answer, DeliveryClient, normalised
+from .delivery_http import DeliveryClient, normalised
 from .domains import DomainPolicies
 from .errors import (
     ContentTypeError,
@@ -42,7 +42,7 @@ from .schemes import (
     other,
     refused_signature,
 )
-from .signing import SignatureAuth, SigningKey, load_private_key, sign_with_key
+from .signing import DRAFT_CAVAGE, HeaderSigner, SignatureAuth, SigningKey, load_private_key, sign_with_key
 from .transport import check_url_scheme
 
 # ActivityPub section 7 and FEDERATION.md "HTTP Signatures": what we ask for on fetches.
@@ -59,6 +59,27 @@ _PEEK_BYTES = 4096
 _AS2 = "application/activity+json"
 # Headers that describe the body as it was sent, not as it is returned (already read and decoded).
 _FRAMING = frozenset({"content-encoding", "content-length", "transfer-encoding"})
+
+
+@dataclass
+class PreparedDelivery:
+    """A delivery signed ahead of sending (:meth:`Fetcher.prepare_delivery`)."""
+
+    url: str
+    sent_url: str  # as sent, and signed
+    body: bytes
+    key: SigningKey
+    pool: HeaderSigner | None
+    scheme: str = DRAFT_CAVAGE
+    headers: dict[str, str] | None = None  # the request's headers, signed in ``scheme``
+
+
+@dataclass(frozen=True)
+class Delivered:
+    """What an inbox answered a delivery."""
+
+    status: int
+    retry_after: str | None
 
 
 @dataclass(frozen=True)
@@ -171,8 +192,6 @@ class Fetcher:
     async def post(self, url: str, body: bytes, *, auth: httpx.Auth | None = None) -> httpx.Response:
         """POST a delivery (signed by ``auth``) without following redirects; at most max_bytes of answer."""
         check_url_scheme(url)
-        if self.delivery is not None and isinstance(auth, SignatureAuth) and auth.key is not None:
-            return await self._deliver(self.delivery, url, body, auth, auth.key)
         request_headers = {"Accept-Encoding": "identity", "Content-Type": "application/activity+json"}
         async with self._deadline(url), self._network_errors(url):
             async with self._send(
@@ -189,40 +208,57 @@ class Fetcher:
                     response.status_code, headers=kept, content=content, request=response.request
                 )
 
-    async def _deliver(
-        self, client: DeliveryClient, url: str, body: bytes, auth: SignatureAuth, key: SigningKey
-    ) -> httpx.Response:
-        """:meth:`post` through the delivery client: signed and double-knocked as :meth:`_send` does."""
-        sent = normalised(url)
-
-        async def send(scheme: str) -> Answer:
-            if auth.pool is not None:
-                signed = await auth.pool.sign(
-                    key, scheme, method="POST", url=sent, body=body, content_type=_AS2
-                )
-            else:
-                signed = sign_with_key(
-                    scheme, method="POST", url=sent, key_id=key.key_id,
-                    private_key=load_private_key(key.private_key_pem), body=body, content_type=_AS2,
-                )  # fmt: skip
-            headers = {"accept-encoding": "identity", "content-type": _AS2}
-            headers |= {name.lower(): value for name, value in signed.items()}
-            return await client.post(sent, headers, body)
-
+    async def prepare_delivery(
+        self, url: str, body: bytes, key: SigningKey, pool: HeaderSigner | None
+    ) -> PreparedDelivery:
+        """Pick the scheme ``url``'s host is signed for first and sign the POST (by ``pool`` when given),
+        ahead of :meth:`deliver`, so that a deliverer signs while earlier deliveries are being sent.
+        Through the httpx client (no delivery client: tests route it), signing waits for the send."""
+        prepared = PreparedDelivery(url, normalised(url), body, key, pool)
+        if self.delivery is None:
+            return prepared
+        check_url_scheme(url)
         async with self._deadline(url):
-            schemes = self.schemes
-            if schemes is None:
-                answer = await send(auth.scheme)
-            else:
-                first = await schemes.first(url, probe=True)
-                answer = await send(first)
+            if self.schemes is not None:
+                prepared.scheme = await self.schemes.first(url, probe=True)
+            prepared.headers = await self._signed(prepared, prepared.scheme)
+        return prepared
+
+    async def deliver(self, prepared: PreparedDelivery) -> Delivered:
+        """POST a prepared delivery, not following redirects; a refused signature is sent once more in
+        the other scheme, and what the host took is remembered (as :meth:`_send` does for httpx)."""
+        client = self.delivery
+        if client is None:
+            auth = SignatureAuth(prepared.key, pool=prepared.pool)
+            response = await self.post(prepared.url, prepared.body, auth=auth)
+            return Delivered(response.status_code, response.headers.get("retry-after"))
+        url, first = prepared.url, prepared.scheme
+        async with self._deadline(url):
+            headers = prepared.headers or await self._signed(prepared, first)
+            answer = await client.post(prepared.sent_url, headers, prepared.body)
+            if self.schemes is not None:
                 used = first
                 if refused_signature(answer.status, answer.body[:_PEEK_BYTES]):
                     used = other(first)
-                    answer = await send(used)
-                schemes.learned(url, first=first, used=used, status=answer.status)
-        kept = [(name, value) for name, value in answer.headers if name not in _FRAMING]
-        return httpx.Response(answer.status, headers=kept, content=answer.body)
+                    headers = await self._signed(prepared, used)
+                    answer = await client.post(prepared.sent_url, headers, prepared.body)
+                self.schemes.learned(url, first=first, used=used, status=answer.status)
+        return Delivered(answer.status, answer.header("retry-after"))
+
+    @staticmethod
+    async def _signed(prepared: PreparedDelivery, scheme: str) -> dict[str, str]:
+        key, url, body = prepared.key, prepared.sent_url, prepared.body
+        if prepared.pool is not None:
+            pool = prepared.pool
+            signed = await pool.sign(key, scheme, method="POST", url=url, body=body, content_type=_AS2)
+        else:
+            signed = sign_with_key(
+                scheme, method="POST", url=url, key_id=key.key_id,
+                private_key=load_private_key(key.private_key_pem), body=body, content_type=_AS2,
+            )  # fmt: skip
+        headers = {"accept-encoding": "identity", "content-type": _AS2}
+        headers |= {name.lower(): value for name, value in signed.items()}
+        return headers
 
     async def _get(self, url: str, *, accept: str, types: frozenset[str], sign: bool) -> tuple[str, bytes]:
         async with self._deadline(url):

@@ -373,6 +373,7 @@ def main() -> int:
                         help="run: the worker's pipelined loop; once: run_once pass after pass")  # fmt: skip
     parser.add_argument("--profile", action="store_true", help="cProfile the delivery phase")
     parser.add_argument("--profile-first", action="store_true", help="profile the first post, not the second")
+    parser.add_argument("--profile-out", default="", help="also write the profile's stats to this file")
     parser.add_argument("--profile-sort", default="tottime", help="pstats key: tottime, cumulative, ...")
     experiments = parser.add_argument_group("experiments (patch this process; not fedigen as shipped)")
     experiments.add_argument("--stub-sniffio", action="store_true", help="skip httpcore's failed import")
@@ -391,6 +392,8 @@ def main() -> int:
         which = "first" if args.profile_first else "second"
         print(f"\nprofile of the {which} post's delivery phase (top 25 by {args.profile_sort}):")
         pstats.Stats(profiler).sort_stats(args.profile_sort).print_stats(25)
+        if args.profile_out:
+            profiler.dump_stats(args.profile_out)
     return 0 if result.states.get("done", 0) == result.queued else 1
 
 
