@@ -363,7 +363,7 @@ def main() -> int:
     )
     parser.add_argument("--quick", action="store_true", help="1,000 followers on 100 hosts")
     parser.add_argument("--hosts", type=int, default=None, help="number of hosts (10 followers each)")
-    parser.add_argument("--concurrency", type=int, default=32, help="[federation] delivery_concurrency")
+    parser.add_argument("--concurrency", type=int, default=128, help="[federation] delivery_concurrency")
     parser.add_argument("--per-host", type=int, default=4, help="[federation] delivery_per_host")
     parser.add_argument("--signing-pool", default="process", choices=("process", "thread", "inline"),
                         help="[federation] signing_pool")  # fmt: skip

@@ -180,7 +180,7 @@ class FederationSettings:
     max_delivery_attempts: int = 18
     delivery_max_age_hours: int = 48
     host_unavailable_after_days: int = 3
-    delivery_concurrency: int = 32
+    delivery_concurrency: int = 128
     # Deliveries to one host at once (per worker process); a slow host then holds up only its own.
     delivery_per_host: int = 4
     # Where deliveries are signed once they come in numbers: "process" (worker processes, each holding
