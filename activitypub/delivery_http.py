@@ -14,7 +14,8 @@ new connection: 6.6 ms, 110/s). Through this client: 0.6-0.8 ms at the same conc
 which the HTTP part is about 0.06 ms: one write of the request and one parse of the answer in an
 ``asyncio.Protocol``.
 
-What it does, and no more: ``POST`` with the body's length, ``Connection: keep-alive``; the answer's
+What it does, and no more: ``POST`` with the body's length (and ``GET``, for the NodeInfo asked before
+the first delivery to a host, whose connection then carries the delivery), ``Connection: keep-alive``; the answer's
 body is read by Content-Length, chunked coding, or up to the connection's end, and at most
 ``max_bytes`` of it is kept (past that, the connection is closed). Redirects are never followed (a
 3xx is returned as it is). Every new connection goes through the same guard as the httpx client's
@@ -79,6 +80,7 @@ class Answer:
     status: int
     headers: list[tuple[str, str]]
     body: bytes
+    truncated: bool = False  # the body went on past max_bytes (and was cut there)
 
     def header(self, name: str) -> str | None:
         """The first value of header ``name`` (lowercase), or None."""
@@ -136,6 +138,7 @@ class _Connection(asyncio.Protocol):
         self._head_done = False
         self._keep_alive = True
         self._got_bytes = False
+        self._truncated = False
 
     # --- asyncio.Protocol -------------------------------------------------------------------------------
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
@@ -263,6 +266,7 @@ class _Connection(asyncio.Protocol):
         room = self.max_bytes - len(self._body)
         if len(data) > room:
             self._body += data[:room]
+            self._truncated = True
             self._finish(keep=False)  # the rest is not read: the connection cannot be used again
         else:
             self._body += data
@@ -272,7 +276,7 @@ class _Connection(asyncio.Protocol):
         if waiter is None or waiter.done():
             return
         self._keep_alive = keep
-        waiter.set_result(Answer(self._status, self._headers, bytes(self._body)))
+        waiter.set_result(Answer(self._status, self._headers, bytes(self._body), self._truncated))
 
     def _fail(self, exc: Exception) -> None:
         if self._waiter is not None and not self._waiter.done():
@@ -336,22 +340,32 @@ class DeliveryClient:
     async def post(self, url: str, headers: dict[str, str], body: bytes) -> Answer:
         """POST ``body`` to ``url`` with ``headers`` (besides Host, Content-Length, Connection and
         User-Agent, which are set here); the caller bounds the time it may take."""
+        return await self.request("POST", url, headers, body)
+
+    async def get(self, url: str, headers: dict[str, str]) -> Answer:
+        """GET ``url`` (the NodeInfo asked before the first delivery to a host, on the connection the
+        delivery then uses)."""
+        return await self.request("GET", url, headers, None)
+
+    async def request(self, method: str, url: str, headers: dict[str, str], body: bytes | None) -> Answer:
+        """One request; see :meth:`post`."""
         check_url_scheme(url)
         target = _target(url)
         lines = [
-            f"POST {target.path} HTTP/1.1",
+            f"{method} {target.path} HTTP/1.1",
             f"Host: {target.authority}",
             f"User-Agent: {self.user_agent}",
-            f"Content-Length: {len(body)}",
             "Connection: keep-alive",
         ]
+        if body is not None:
+            lines.append(f"Content-Length: {len(body)}")
         for name, value in headers.items():
             if name.lower() in ("host", "content-length", "connection", "user-agent", "transfer-encoding"):
                 continue
             if any(c in name + value for c in "\r\n\0"):
                 raise DeliveryHTTPError(f"refusing a header with control characters: {name!r}")
             lines.append(f"{name}: {value}")
-        request = ("\r\n".join(lines) + "\r\n\r\n").encode("latin-1") + body
+        request = ("\r\n".join(lines) + "\r\n\r\n").encode("latin-1") + (body or b"")
         origin = (target.scheme, target.host, target.port)
         connection = self._take_idle(origin)
         if connection is not None:
@@ -359,13 +373,13 @@ class DeliveryClient:
                 return await self._exchange(connection, request)
             except _PeerClosed as exc:
                 if exc.answered:
-                    raise DeliveryHTTPError(f"cannot deliver to {url}: {exc}") from None
+                    raise DeliveryHTTPError(f"cannot reach {url}: {exc}") from None
                 # It closed the idle connection as we used it (nothing was answered): once more, anew.
         connection = await self._connect(origin, target.authority)
         try:
             return await self._exchange(connection, request)
         except _PeerClosed as exc:
-            raise DeliveryHTTPError(f"cannot deliver to {url}: {exc}") from None
+            raise DeliveryHTTPError(f"cannot reach {url}: {exc}") from None
 
     async def _exchange(self, connection: _Connection, request: bytes) -> Answer:
         done = False

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import json
 from collections.abc import AsyncIterator, Mapping
 from dataclasses import dataclass
@@ -186,8 +187,40 @@ class Fetcher:
 
     async def fetch_software(self, base: str) -> Software | None:
         """What the NodeInfo of the host at ``base`` (scheme://host[:port]) says it runs, unsigned."""
-        href = nodeinfo_link(await self.fetch_jrd(f"{base}/.well-known/nodeinfo"), base)
-        return nodeinfo_software(await self.fetch_jrd(href)) if href is not None else None
+        # Through the delivery client when there is one: asked right before the first delivery to the
+        # host, its connection then carries the delivery.
+        client = self.delivery
+        fetch = self.fetch_jrd if client is None else functools.partial(self._jrd_direct, client)
+        href = nodeinfo_link(await fetch(f"{base}/.well-known/nodeinfo"), base)
+        return nodeinfo_software(await fetch(href)) if href is not None else None
+
+    async def _jrd_direct(self, client: DeliveryClient, url: str) -> dict[str, Any]:
+        """:meth:`fetch_jrd` through the delivery client, under the same rules (each redirect hop
+        checked again, the domain policy, JRD / JSON only, at most max_bytes)."""
+        async with self._deadline(url):
+            current = url
+            for _hop in range(self._max_redirects + 1):
+                check_url_scheme(current)
+                if self.domains is not None and await self.domains.refused(current):
+                    raise DomainRefusedError(f"not fetching {current}: its domain is blocked here")
+                answer = await client.get(current, {"accept": JRD_ACCEPT, "accept-encoding": "identity"})
+                location = answer.header("location")
+                if answer.status in _REDIRECT_STATUSES and location:
+                    current = strip_fragment(str(httpx.URL(current).join(location)))
+                    continue
+                if not 200 <= answer.status < 300:
+                    raise RemoteStatusError(
+                        f"{current} answered {answer.status}", answer.status, answer.header("retry-after")
+                    )
+                media_type = (answer.header("content-type") or "").split(";", 1)[0].strip().lower()
+                if media_type not in _JRD_TYPES:
+                    raise ContentTypeError(f"{current} is served as {media_type or 'no content type'!r}")
+                if answer.truncated:
+                    raise ResponseTooLargeError(f"{current} sent more than {self._max_bytes} bytes")
+                document = self._parse_object(answer.body, current)
+                check_bounds(document)
+                return document
+        raise TooManyRedirectsError(f"more than {self._max_redirects} redirects fetching {url}")
 
     async def post(self, url: str, body: bytes, *, auth: httpx.Auth | None = None) -> httpx.Response:
         """POST a delivery (signed by ``auth``) without following redirects; at most max_bytes of answer."""

@@ -5,14 +5,18 @@ connection the peer closed."""
 from __future__ import annotations
 
 import asyncio
+import json
 import resource
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 
+import httpx
 import pytest
 
 from activitypub.delivery_http import DeliveryClient, DeliveryHTTPError, idle_room
-from activitypub.errors import UnsafeURLError
+from activitypub.errors import ContentTypeError, UnsafeURLError
+from activitypub.fetch import Fetcher
+from activitypub.schemes import Software
 
 Reply = Callable[[int], bytes]  # the n-th request on a connection (from 0) -> bytes to write back
 
@@ -33,9 +37,12 @@ class Canned:
             while True:
                 head = await reader.readuntil(b"\r\n\r\n")
                 length = next(
-                    int(line.split(b":")[1])
-                    for line in head.split(b"\r\n")
-                    if line.lower().startswith(b"content-length")
+                    (
+                        int(line.split(b":")[1])
+                        for line in head.split(b"\r\n")
+                        if line.lower().startswith(b"content-length")
+                    ),
+                    0,
                 )
                 self.requests.append(head + await reader.readexactly(length))
                 writer.write(self.reply(n))
@@ -170,3 +177,40 @@ def test_the_open_files_limit_is_raised_for_idle_connections_or_bounds_them(
     assert idle_room(4096) == 4096 and limits["soft"] == 4096 + 512  # raised towards the hard limit
     limits.update(soft=1024, hard=1024)
     assert idle_room(4096) == 256  # cannot be raised: half of what the limit leaves
+
+
+def _jrd(body: bytes, content_type: str = "application/json") -> bytes:
+    return b"HTTP/1.1 200 OK\r\nContent-Type: %s\r\nContent-Length: %d\r\n\r\n%s" % (
+        content_type.encode(),
+        len(body),
+        body,
+    )
+
+
+async def test_nodeinfo_is_read_through_the_delivery_client_on_the_connection_the_delivery_uses() -> None:
+    served: dict[bytes, bytes] = {}
+    canned = Canned(lambda n: served[canned.requests[-1].split(b" ")[1]])
+    poster = client()
+    fetcher = Fetcher(httpx.AsyncClient())  # the httpx client is never used here
+    fetcher.delivery = poster
+    async with serving(canned) as url:
+        base = url.removesuffix("/inbox")
+        schema = "http://nodeinfo.diaspora.software/ns/schema/2.1"
+        served[b"/.well-known/nodeinfo"] = (
+            b"HTTP/1.1 302 Found\r\nLocation: /moved\r\nContent-Length: 0\r\n\r\n"
+        )
+        served[b"/moved"] = _jrd(json.dumps({"links": [{"rel": schema, "href": f"{base}/ni"}]}).encode())
+        served[b"/ni"] = _jrd(
+            b'{"software": {"name": "mastodon", "version": "4.5.0"}}', "application/json; profile=x"
+        )
+        served[b"/inbox"] = ACCEPTED
+        assert await fetcher.fetch_software(base) == Software("mastodon", "4.5.0")
+        assert (await poster.post(url, {}, b"{}")).status == 202
+        assert [r.split(b" ")[:2] for r in canned.requests] == [
+            [b"GET", b"/.well-known/nodeinfo"], [b"GET", b"/moved"], [b"GET", b"/ni"], [b"POST", b"/inbox"]
+        ]  # fmt: skip
+        assert canned.connections == 1  # the probe's connection carried the delivery
+        served[b"/ni"] = _jrd(b"<html></html>", "text/html")
+        with pytest.raises(ContentTypeError):
+            await fetcher.fetch_software(base)
+    await poster.aclose()
