@@ -14,16 +14,17 @@ new connection: 6.6 ms, 110/s). Through this client: 0.6-0.8 ms at the same conc
 which the HTTP part is about 0.06 ms: one write of the request and one parse of the answer in an
 ``asyncio.Protocol``.
 
-What it does, and no more: ``POST`` with the body's length (and ``GET``, for the NodeInfo asked before
-the first delivery to a host, whose connection then carries the delivery), ``Connection: keep-alive``; the answer's
-body is read by Content-Length, chunked coding, or up to the connection's end, and at most
-``max_bytes`` of it is kept (past that, the connection is closed). Redirects are never followed (a
-3xx is returned as it is). Every new connection goes through the same guard as the httpx client's
-(:func:`activitypub.transport.public_addresses`: the host is resolved here, refused if any address is
-not public, and the checked address is connected to, never the name resolved twice); TLS verifies
-the certificate against the URL's host name. Idle connections are kept ``keepalive_expiry`` seconds,
-at most ``max_idle`` of them in all (the longest idle closed first). A request on a kept-alive
-connection that the peer closed before answering is sent once more on a new connection.
+What it does, and no more: ``POST`` with the body's length (and ``GET``, for the NodeInfo asked
+before the first delivery to a host, whose connection then carries the delivery), ``Connection:
+keep-alive``; the answer's body is read by Content-Length, chunked coding, or up to the connection's
+end, and at most ``max_bytes`` of it is kept (past that, the connection is closed). Redirects are
+never followed (a 3xx is returned as it is). Every new connection goes through the same guard as
+the httpx client's (:func:`activitypub.transport.public_addresses`: the host is resolved here,
+refused if any address is not public, and the checked address is connected to, never the name
+resolved twice); TLS verifies the certificate against the URL's host name. Idle connections are kept
+``keepalive_expiry`` seconds, at most ``max_idle`` of them in all (the longest idle closed first). A
+request on a kept-alive connection that the peer closed before answering is sent once more on a new
+connection.
 """
 
 from __future__ import annotations
@@ -98,6 +99,7 @@ class _Target:
 
 @functools.lru_cache(maxsize=8192)
 def _target(url: str) -> _Target:
+    check_url_scheme(url)  # an absolute http(s) URL with a host (what raises is not cached)
     parsed = httpx.URL(url)  # normalises as the httpx client does (IDNA, percent-encoding)
     scheme = parsed.scheme
     port = parsed.port or (443 if scheme == "https" else 80)
@@ -349,7 +351,6 @@ class DeliveryClient:
 
     async def request(self, method: str, url: str, headers: dict[str, str], body: bytes | None) -> Answer:
         """One request; see :meth:`post`."""
-        check_url_scheme(url)
         target = _target(url)
         lines = [
             f"{method} {target.path} HTTP/1.1",
@@ -425,8 +426,10 @@ class DeliveryClient:
         connection.idle_timer = asyncio.get_running_loop().call_later(self.keepalive_expiry, connection.close)
 
     def _forget(self, connection: _Connection) -> None:
+        """A connection closed (by us or the peer): no longer open, nor idle."""
         self._open.discard(connection)
-        if self._idle_order.pop(connection, None) is not None or connection.origin in self._idle:
+        if connection in self._idle_order:
+            del self._idle_order[connection]
             idle = self._idle.get(connection.origin)
             if idle and connection in idle:
                 idle.remove(connection)

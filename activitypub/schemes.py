@@ -26,6 +26,7 @@ fetch may run while its caller holds SQLite's write lock, and must not wait for 
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
 import re
 import time
@@ -92,6 +93,7 @@ class HostSchemes:
     nodeinfo_checked_at: datetime | None = None
 
 
+@functools.lru_cache(maxsize=8192)
 def host_of(url: str) -> str:
     """The ``hosts.domain`` of a URL: its host[:port], lowercased."""
     return urlsplit(url).netloc.lower()

@@ -5,13 +5,21 @@ connection the peer closed."""
 from __future__ import annotations
 
 import asyncio
+import ipaddress
 import json
 import resource
+import ssl
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 import httpx
 import pytest
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.x509.oid import NameOID
 
 from activitypub.delivery_http import DeliveryClient, DeliveryHTTPError, idle_room
 from activitypub.errors import ContentTypeError, UnsafeURLError
@@ -214,3 +222,48 @@ async def test_nodeinfo_is_read_through_the_delivery_client_on_the_connection_th
         with pytest.raises(ContentTypeError):
             await fetcher.fetch_software(base)
     await poster.aclose()
+
+
+def _self_signed(tmp_path: Path, name: str) -> tuple[Path, Path]:
+    """A certificate for ``name`` (an IP address) and its key, in PEM files."""
+    key = ec.generate_private_key(ec.SECP256R1())
+    subject = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, name)])
+    now = datetime.now(UTC)
+    names = x509.SubjectAlternativeName([x509.IPAddress(ipaddress.ip_address(name))])
+    cert = (
+        x509.CertificateBuilder().subject_name(subject).issuer_name(subject).public_key(key.public_key())
+        .serial_number(x509.random_serial_number()).not_valid_before(now - timedelta(minutes=1))
+        .not_valid_after(now + timedelta(hours=1))
+        .add_extension(names, critical=False)
+        .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
+        .sign(key, hashes.SHA256())
+    )  # fmt: skip
+    cert_file, key_file = tmp_path / f"{name}.crt", tmp_path / f"{name}.key"
+    cert_file.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
+    key_file.write_bytes(
+        key.private_bytes(
+            serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+        )
+    )
+    return cert_file, key_file
+
+
+async def test_https_verifies_the_certificate_against_the_host(tmp_path: Path) -> None:
+    cert_file, key_file = _self_signed(tmp_path, "127.0.0.1")
+    server_context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    server_context.load_cert_chain(cert_file, key_file)
+    canned = Canned(lambda n: ACCEPTED)
+    server = await asyncio.start_server(canned.handle, "127.0.0.1", 0, ssl=server_context)
+    port = server.sockets[0].getsockname()[1]
+    trusting = client(ssl_context=ssl.create_default_context(cafile=str(cert_file)))
+    untrusting = client(
+        ssl_context=ssl.create_default_context(cafile=str(_self_signed(tmp_path, "127.0.0.2")[0]))
+    )
+    async with server:
+        for _ in range(2):
+            assert (await trusting.post(f"https://127.0.0.1:{port}/inbox", {}, b"{}")).status == 202
+        assert canned.connections == 1  # kept alive over TLS too
+        with pytest.raises(DeliveryHTTPError):
+            await untrusting.post(f"https://127.0.0.1:{port}/inbox", {}, b"{}")
+        assert len(canned.requests) == 2
+        await trusting.aclose()
