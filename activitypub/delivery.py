@@ -96,29 +96,40 @@ class _Claimed:
 
 
 class _HostSlots:
-    """At most ``limit`` deliveries to one host being sent at once; counts what each host has in hand."""
+    """At most ``limit`` deliveries to one host being sent at once; counts what each host has in hand
+    (claimed and not finished, being signed included)."""
 
     def __init__(self, limit: int) -> None:
         self.limit = max(1, limit)
-        self._slots: dict[str, tuple[asyncio.Semaphore, int]] = {}
+        self._held: dict[str, int] = {}
+        self._semaphores: dict[str, asyncio.Semaphore] = {}
 
     def full(self) -> set[str]:
-        """Hosts with at least ``limit`` deliveries in hand (claimed and not finished)."""
-        return {host for host, (_, held) in self._slots.items() if held >= self.limit}
+        """Hosts with at least ``limit`` deliveries in hand."""
+        return {host for host, held in self._held.items() if held >= self.limit}
+
+    @contextlib.asynccontextmanager
+    async def hold(self, host: str) -> AsyncIterator[None]:
+        """One delivery to ``host`` in hand for the time of the block."""
+        self._held[host] = self._held.get(host, 0) + 1
+        try:
+            yield
+        finally:
+            held = self._held[host] - 1
+            if held:
+                self._held[host] = held
+            else:  # no growth with the number of hosts ever delivered to
+                del self._held[host]
+                self._semaphores.pop(host, None)  # nobody waits on it: every user holds the host
 
     @contextlib.asynccontextmanager
     async def slot(self, host: str) -> AsyncIterator[None]:
-        semaphore, held = self._slots.get(host) or (asyncio.Semaphore(self.limit), 0)
-        self._slots[host] = (semaphore, held + 1)
-        try:
-            async with semaphore:
-                yield
-        finally:
-            semaphore, held = self._slots[host]
-            if held <= 1:
-                del self._slots[host]  # no growth with the number of hosts ever delivered to
-            else:
-                self._slots[host] = (semaphore, held - 1)
+        """One of the host's sending slots (inside :meth:`hold` of the same host)."""
+        semaphore = self._semaphores.get(host)
+        if semaphore is None:
+            semaphore = self._semaphores[host] = asyncio.Semaphore(self.limit)
+        async with semaphore:
+            yield
 
 
 class Deliverer:
@@ -265,14 +276,17 @@ class Deliverer:
 
     async def _deliver(self, work: _Work) -> _Result:
         try:
-            # Signed before a slot is free: signing (in the pool) overlaps the sending of others.
-            pool = self.signing if self._offload else None
-            prepared = await self.fetcher.prepare_delivery(work.inbox, work.body, work.key, pool)
-            async with self._semaphore, self._hosts.slot(work.host):
-                if utcnow() >= work.locked_until - min(LEASE_MARGIN, self.policy.lease / 4):
-                    log.warning("delivery %s not sent: its lease ran short while it waited", work.delivery_id)
-                    return _Result(work.delivery_id, work.host, None, "lease ran short", lost=True)
-                answer = await self.fetcher.deliver(prepared)
+            async with self._hosts.hold(work.host):
+                # Signed before a slot is free: signing (in the pool) overlaps the sending of others.
+                pool = self.signing if self._offload else None
+                prepared = await self.fetcher.prepare_delivery(work.inbox, work.body, work.key, pool)
+                async with self._semaphore, self._hosts.slot(work.host):
+                    if utcnow() >= work.locked_until - min(LEASE_MARGIN, self.policy.lease / 4):
+                        log.warning(
+                            "delivery %s not sent: its lease ran short while it waited", work.delivery_id
+                        )
+                        return _Result(work.delivery_id, work.host, None, "lease ran short", lost=True)
+                    answer = await self.fetcher.deliver(prepared)
         except RemoteStatusError as exc:
             return _Result(work.delivery_id, work.host, exc.status, str(exc), exc.retry_after)
         except FetchError as exc:

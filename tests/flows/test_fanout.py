@@ -12,7 +12,9 @@ from typing import Any
 
 from sqlalchemy import func, insert, select, update
 
-from activitypub.delivery import Deliverer, _Result, _Work
+from activitypub.delivery import Deliverer, DeliveryPolicy, _Result, _Work
+from activitypub.fetch import Delivered
+from activitypub.signing import SigningKey
 from fedigen.services import Services, open_services
 from fedigen.social import accounts, posts
 from storage import queue
@@ -213,3 +215,29 @@ async def test_connections_to_every_host_are_kept_alive_for_the_next_post(
         assert sink.accepted == opened  # the second post opened no connection at all
         assert svc.fetcher.delivery.open_connections() == len(HOSTS)
     assert await not_done(svc) == 0
+
+
+async def test_deliveries_being_signed_count_as_in_hand_for_their_host() -> None:
+    gate = asyncio.Event()
+
+    class SlowSigning:  # a fetcher whose signing waits for the gate
+        schemes = None
+
+        async def prepare_delivery(self, url: str, body: bytes, key: SigningKey, pool: Any) -> str:
+            await gate.wait()
+            return url
+
+        async def deliver(self, prepared: str) -> Delivered:
+            return Delivered(202, None)
+
+    deliverer = Deliverer(None, SlowSigning(), DeliveryPolicy(per_host=2))  # type: ignore[arg-type]
+    lease = utcnow() + timedelta(minutes=2)
+    key = SigningKey("k", "")
+    works = [_Work(n, "a.example", "http://a.example/inbox", b"{}", key, lease) for n in (1, 2)]
+    sending = [asyncio.create_task(deliverer._deliver(work)) for work in works]
+    await asyncio.sleep(0)
+    # The next claim skips the host: its two deliveries are in hand though neither is being sent yet.
+    assert deliverer._hosts.full() == {"a.example"}
+    gate.set()
+    assert all(result.ok for result in await asyncio.gather(*sending))
+    assert deliverer._hosts.full() == set()
