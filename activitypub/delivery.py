@@ -15,13 +15,14 @@ from collections.abc import AsyncIterator, Collection, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import select, update
+from sqlalchemy import or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from activitypub.domains import DomainPolicies
 from activitypub.errors import FetchError, RemoteStatusError
 from activitypub.fetch import Fetcher
-from activitypub.signing import HeaderSigner, SignatureAuth, SigningKey
+from activitypub.schemes import host_of
+from activitypub.signing import HeaderSigner, SigningKey
 from storage import queue
 from storage.db import SessionFactory
 from storage.models import Activity, Actor, Delivery, Host, utcnow
@@ -95,29 +96,40 @@ class _Claimed:
 
 
 class _HostSlots:
-    """At most ``limit`` deliveries to one host being sent at once; counts what each host has in hand."""
+    """At most ``limit`` deliveries to one host being sent at once; counts what each host has in hand
+    (claimed and not finished, being signed included)."""
 
     def __init__(self, limit: int) -> None:
         self.limit = max(1, limit)
-        self._slots: dict[str, tuple[asyncio.Semaphore, int]] = {}
+        self._held: dict[str, int] = {}
+        self._semaphores: dict[str, asyncio.Semaphore] = {}
 
     def full(self) -> set[str]:
-        """Hosts with at least ``limit`` deliveries in hand (claimed and not finished)."""
-        return {host for host, (_, held) in self._slots.items() if held >= self.limit}
+        """Hosts with at least ``limit`` deliveries in hand."""
+        return {host for host, held in self._held.items() if held >= self.limit}
+
+    @contextlib.asynccontextmanager
+    async def hold(self, host: str) -> AsyncIterator[None]:
+        """One delivery to ``host`` in hand for the time of the block."""
+        self._held[host] = self._held.get(host, 0) + 1
+        try:
+            yield
+        finally:
+            held = self._held[host] - 1
+            if held:
+                self._held[host] = held
+            else:  # no growth with the number of hosts ever delivered to
+                del self._held[host]
+                self._semaphores.pop(host, None)  # nobody waits on it: every user holds the host
 
     @contextlib.asynccontextmanager
     async def slot(self, host: str) -> AsyncIterator[None]:
-        semaphore, held = self._slots.get(host) or (asyncio.Semaphore(self.limit), 0)
-        self._slots[host] = (semaphore, held + 1)
-        try:
-            async with semaphore:
-                yield
-        finally:
-            semaphore, held = self._slots[host]
-            if held <= 1:
-                del self._slots[host]  # no growth with the number of hosts ever delivered to
-            else:
-                self._slots[host] = (semaphore, held - 1)
+        """One of the host's sending slots (inside :meth:`hold` of the same host)."""
+        semaphore = self._semaphores.get(host)
+        if semaphore is None:
+            semaphore = self._semaphores[host] = asyncio.Semaphore(self.limit)
+        async with semaphore:
+            yield
 
 
 class Deliverer:
@@ -234,6 +246,8 @@ class Deliverer:
             }
         if len(claimed) >= POOL_FROM:
             self._offload = True
+        if self.fetcher.schemes is not None:  # what each host verifies, known without a query per host
+            self.fetcher.schemes.prime({host_of(r[2]): hosts.get(r[3]) for r in claimed})
         now = utcnow()
         bodies = {a.id: json.dumps(a.document).encode() for a in activities.values()}
         keys = {
@@ -261,26 +275,29 @@ class Deliverer:
         return result
 
     async def _deliver(self, work: _Work) -> _Result:
-        async with self._semaphore, self._hosts.slot(work.host):
-            if utcnow() >= work.locked_until - min(LEASE_MARGIN, self.policy.lease / 4):
-                log.warning("delivery %s not sent: its lease ran short while it waited", work.delivery_id)
-                return _Result(work.delivery_id, work.host, None, "lease ran short", lost=True)
-            auth = SignatureAuth(work.key, pool=self.signing if self._offload else None)
-            try:
-                response = await self.fetcher.post(work.inbox, work.body, auth=auth)
-            except RemoteStatusError as exc:
-                return _Result(work.delivery_id, work.host, exc.status, str(exc), exc.retry_after)
-            except FetchError as exc:
-                return _Result(work.delivery_id, work.host, None, str(exc) or type(exc).__name__)
-            except Exception as exc:  # a bug must not stop the loop: the row is retried as after a failure
-                log.exception("delivery %s to %s failed unexpectedly", work.delivery_id, work.inbox)
-                return _Result(work.delivery_id, work.host, None, f"{type(exc).__name__}: {exc}")
-            if 200 <= response.status_code < 300:
-                return _Result(work.delivery_id, work.host, response.status_code, None)
-            return _Result(
-                work.delivery_id, work.host, response.status_code, f"HTTP {response.status_code}",
-                response.headers.get("retry-after"),
-            )  # fmt: skip
+        try:
+            async with self._hosts.hold(work.host):
+                # Signed before a slot is free: signing (in the pool) overlaps the sending of others.
+                pool = self.signing if self._offload else None
+                prepared = await self.fetcher.prepare_delivery(work.inbox, work.body, work.key, pool)
+                async with self._semaphore, self._hosts.slot(work.host):
+                    if utcnow() >= work.locked_until - min(LEASE_MARGIN, self.policy.lease / 4):
+                        log.warning(
+                            "delivery %s not sent: its lease ran short while it waited", work.delivery_id
+                        )
+                        return _Result(work.delivery_id, work.host, None, "lease ran short", lost=True)
+                    answer = await self.fetcher.deliver(prepared)
+        except RemoteStatusError as exc:
+            return _Result(work.delivery_id, work.host, exc.status, str(exc), exc.retry_after)
+        except FetchError as exc:
+            return _Result(work.delivery_id, work.host, None, str(exc) or type(exc).__name__)
+        except Exception as exc:  # a bug must not stop the loop: the row is retried as after a failure
+            log.exception("delivery %s to %s failed unexpectedly", work.delivery_id, work.inbox)
+            return _Result(work.delivery_id, work.host, None, f"{type(exc).__name__}: {exc}")
+        if 200 <= answer.status < 300:
+            return _Result(work.delivery_id, work.host, answer.status, None)
+        status = answer.status
+        return _Result(work.delivery_id, work.host, status, f"HTTP {status}", answer.retry_after)
 
     async def _record(
         self, results: Sequence[_Result], leases: Mapping[int, datetime | None], now: datetime
@@ -291,64 +308,98 @@ class Deliverer:
         if not ours:
             return
         async with self.sessions() as session, session.begin():
-            wanted = select(Delivery).where(Delivery.id.in_([r.delivery_id for r in ours])).with_for_update()
-            rows = {d.id: d for d in await session.scalars(wanted)}
+            # Successes (nearly all of a fan-out) in one conditional UPDATE per lease taken: a row is
+            # marked done only while still running under our lease, with no row read first.
             ok_hosts: set[str] = set()
-            failed_hosts: set[str] = set()
-            done_ids: list[int] = []
+            done_by_lease: dict[datetime, list[_Result]] = {}
+            others: list[_Result] = []
             for result in ours:
-                row = rows.get(result.delivery_id)
-                if row is None or row.state != queue.RUNNING or row.locked_until != leases.get(row.id):
-                    log.warning("delivery %s: lease lost before its outcome was written", result.delivery_id)
-                    continue
-                if result.error == REFUSED:
-                    row.state, row.locked_until, row.last_error, row.finished_at = (
-                        queue.CANCELLED,
-                        None,
-                        REFUSED,
-                        now,
-                    )
-                    continue
-                if result.ok:
-                    done_ids.append(row.id)
-                    ok_hosts.add(result.host)
-                    continue
-                if result.skipped:
-                    pass
-                elif result.status is None or result.status >= 500 or result.status in (408, 429):
-                    failed_hosts.add(result.host)
-                row.last_status = result.status
-                decision = decide(
-                    attempts=row.attempts, status=result.status, retry_after=result.retry_after, now=now,
-                    first_queued_at=row.created_at, max_attempts=self.policy.max_attempts,
-                    max_age=self.policy.max_age,
-                )  # fmt: skip
-                if decision.retry and decision.next_attempt_at:
-                    queue.mark_retry(row, decision.next_attempt_at, f"{result.error}; {decision.reason}")
+                lease = leases.get(result.delivery_id)
+                if result.ok and lease is not None:
+                    done_by_lease.setdefault(lease, []).append(result)
                 else:
-                    queue.mark_failed(row, f"{result.error}; {decision.reason}", now)
-            if done_ids:
-                await session.execute(
+                    others.append(result)
+            for lease, done in done_by_lease.items():
+                marked = await session.execute(
                     update(Delivery)
-                    .where(Delivery.id.in_(done_ids), Delivery.state == queue.RUNNING)
+                    .where(
+                        Delivery.id.in_([r.delivery_id for r in done]),
+                        Delivery.state == queue.RUNNING,
+                        Delivery.locked_until == lease,
+                    )
                     .values(state=queue.DONE, locked_until=None, last_error=None, finished_at=now)
+                    .returning(Delivery.id, Delivery.host)
                     .execution_options(synchronize_session=False)
                 )
+                ours_done = {row_id: host for row_id, host in marked}
+                ok_hosts |= set(ours_done.values())
+                for result in done:
+                    if result.delivery_id not in ours_done:
+                        log.warning(
+                            "delivery %s: lease lost before its outcome was written", result.delivery_id
+                        )
+            failed_hosts = await self._record_others(session, others, leases, now) if others else set()
             await self._update_hosts(session, ok_hosts, failed_hosts - ok_hosts, now)
+
+    async def _record_others(
+        self, session: AsyncSession, results: Sequence[_Result], leases: Mapping[int, datetime | None],
+        now: datetime,
+    ) -> set[str]:  # fmt: skip
+        """Failures, refusals and skips, row by row (the retry policy reads each row); returns the hosts
+        that failed."""
+        wanted = select(Delivery).where(Delivery.id.in_([r.delivery_id for r in results])).with_for_update()
+        rows = {d.id: d for d in await session.scalars(wanted)}
+        failed_hosts: set[str] = set()
+        for result in results:
+            row = rows.get(result.delivery_id)
+            if row is None or row.state != queue.RUNNING or row.locked_until != leases.get(row.id):
+                log.warning("delivery %s: lease lost before its outcome was written", result.delivery_id)
+                continue
+            if result.error == REFUSED:
+                row.state, row.locked_until, row.last_error, row.finished_at = (
+                    queue.CANCELLED,
+                    None,
+                    REFUSED,
+                    now,
+                )
+                continue
+            if result.ok:  # no lease known (never so in practice): as the grouped UPDATE would
+                queue.mark_done(row, now)
+                continue
+            if result.skipped:
+                pass
+            elif result.status is None or result.status >= 500 or result.status in (408, 429):
+                failed_hosts.add(result.host)
+            row.last_status = result.status
+            decision = decide(
+                attempts=row.attempts, status=result.status, retry_after=result.retry_after, now=now,
+                first_queued_at=row.created_at, max_attempts=self.policy.max_attempts,
+                max_age=self.policy.max_age,
+            )  # fmt: skip
+            if decision.retry and decision.next_attempt_at:
+                queue.mark_retry(row, decision.next_attempt_at, f"{result.error}; {decision.reason}")
+            else:
+                queue.mark_failed(row, f"{result.error}; {decision.reason}", now)
+        return failed_hosts
 
     async def _update_hosts(
         self, session: AsyncSession, ok: set[str], failed: set[str], now: datetime
     ) -> None:
         if not ok and not failed:
             return
-        existing = {
-            h.domain: h for h in await session.scalars(select(Host).where(Host.domain.in_(ok | failed)))
-        }
-        for domain in ok:
-            host = existing.get(domain)
-            if host is not None and (host.failures or host.unavailable_since):
-                host.failures, host.first_failure_at, host.unavailable_since = 0, None, None
-                host.last_success_at = now
+        if ok:  # hosts that had failed are well again (one UPDATE; a host that never failed is untouched)
+            await session.execute(
+                update(Host)
+                .where(
+                    Host.domain.in_(ok),
+                    or_(Host.failures > 0, Host.unavailable_since.is_not(None)),
+                )
+                .values(failures=0, first_failure_at=None, unavailable_since=None, last_success_at=now)
+                .execution_options(synchronize_session=False)
+            )
+        if not failed:
+            return
+        existing = {h.domain: h for h in await session.scalars(select(Host).where(Host.domain.in_(failed)))}
         for domain in failed:
             host = existing.get(domain)
             if host is None:

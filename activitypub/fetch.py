@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import json
 from collections.abc import AsyncIterator, Mapping
 from dataclasses import dataclass
@@ -22,6 +23,7 @@ from urllib.parse import urlsplit
 
 import httpx
 
+from .delivery_http import DeliveryClient, normalised
 from .domains import DomainPolicies
 from .errors import (
     ContentTypeError,
@@ -41,7 +43,7 @@ from .schemes import (
     other,
     refused_signature,
 )
-from .signing import SignatureAuth
+from .signing import DRAFT_CAVAGE, HeaderSigner, SignatureAuth, SigningKey, load_private_key, sign_with_key
 from .transport import check_url_scheme
 
 # ActivityPub section 7 and FEDERATION.md "HTTP Signatures": what we ask for on fetches.
@@ -55,6 +57,30 @@ _JRD_TYPES = frozenset({"application/jrd+json", "application/json"})
 _REDIRECT_STATUSES = frozenset({301, 302, 303, 307, 308})
 # How much of a 400 is read to see whether it is about the signature.
 _PEEK_BYTES = 4096
+_AS2 = "application/activity+json"
+# Headers that describe the body as it was sent, not as it is returned (already read and decoded).
+_FRAMING = frozenset({"content-encoding", "content-length", "transfer-encoding"})
+
+
+@dataclass
+class PreparedDelivery:
+    """A delivery signed ahead of sending (:meth:`Fetcher.prepare_delivery`)."""
+
+    url: str
+    sent_url: str  # as sent, and signed
+    body: bytes
+    key: SigningKey
+    pool: HeaderSigner | None
+    scheme: str = DRAFT_CAVAGE
+    headers: dict[str, str] | None = None  # the request's headers, signed in ``scheme``
+
+
+@dataclass(frozen=True)
+class Delivered:
+    """What an inbox answered a delivery."""
+
+    status: int
+    retry_after: str | None
 
 
 @dataclass(frozen=True)
@@ -105,6 +131,8 @@ class Fetcher:
         self._timeout = timeout
         # Suspended (or, in allowlist mode, not allowed) hosts are never asked anything, at any hop.
         self.domains: DomainPolicies | None = None
+        # Signed deliveries go through this client when set (the worker's own; tests route httpx).
+        self.delivery: DeliveryClient | None = None
 
     async def fetch_object(self, url: str, *, sign: bool = True, canonical: bool = False) -> Fetched:
         """GET an ActivityStreams document whose id is the URL asked for (signed if the fetcher has auth).
@@ -159,8 +187,40 @@ class Fetcher:
 
     async def fetch_software(self, base: str) -> Software | None:
         """What the NodeInfo of the host at ``base`` (scheme://host[:port]) says it runs, unsigned."""
-        href = nodeinfo_link(await self.fetch_jrd(f"{base}/.well-known/nodeinfo"), base)
-        return nodeinfo_software(await self.fetch_jrd(href)) if href is not None else None
+        # Through the delivery client when there is one: asked right before the first delivery to the
+        # host, its connection then carries the delivery.
+        client = self.delivery
+        fetch = self.fetch_jrd if client is None else functools.partial(self._jrd_direct, client)
+        href = nodeinfo_link(await fetch(f"{base}/.well-known/nodeinfo"), base)
+        return nodeinfo_software(await fetch(href)) if href is not None else None
+
+    async def _jrd_direct(self, client: DeliveryClient, url: str) -> dict[str, Any]:
+        """:meth:`fetch_jrd` through the delivery client, under the same rules (each redirect hop
+        checked again, the domain policy, JRD / JSON only, at most max_bytes)."""
+        async with self._deadline(url):
+            current = url
+            for _hop in range(self._max_redirects + 1):
+                check_url_scheme(current)
+                if self.domains is not None and await self.domains.refused(current):
+                    raise DomainRefusedError(f"not fetching {current}: its domain is blocked here")
+                answer = await client.get(current, {"accept": JRD_ACCEPT, "accept-encoding": "identity"})
+                location = answer.header("location")
+                if answer.status in _REDIRECT_STATUSES and location:
+                    current = strip_fragment(str(httpx.URL(current).join(location)))
+                    continue
+                if not 200 <= answer.status < 300:
+                    raise RemoteStatusError(
+                        f"{current} answered {answer.status}", answer.status, answer.header("retry-after")
+                    )
+                media_type = (answer.header("content-type") or "").split(";", 1)[0].strip().lower()
+                if media_type not in _JRD_TYPES:
+                    raise ContentTypeError(f"{current} is served as {media_type or 'no content type'!r}")
+                if answer.truncated:
+                    raise ResponseTooLargeError(f"{current} sent more than {self._max_bytes} bytes")
+                document = self._parse_object(answer.body, current)
+                check_bounds(document)
+                return document
+        raise TooManyRedirectsError(f"more than {self._max_redirects} redirects fetching {url}")
 
     async def post(self, url: str, body: bytes, *, auth: httpx.Auth | None = None) -> httpx.Response:
         """POST a delivery (signed by ``auth``) without following redirects; at most max_bytes of answer."""
@@ -175,11 +235,63 @@ class Fetcher:
                 kept = [
                     (name, value)
                     for name, value in response.headers.multi_items()
-                    if name.lower() not in ("content-encoding", "content-length", "transfer-encoding")
+                    if name.lower() not in _FRAMING
                 ]
                 return httpx.Response(
                     response.status_code, headers=kept, content=content, request=response.request
                 )
+
+    async def prepare_delivery(
+        self, url: str, body: bytes, key: SigningKey, pool: HeaderSigner | None
+    ) -> PreparedDelivery:
+        """Pick the scheme ``url``'s host is signed for first and sign the POST (by ``pool`` when given),
+        ahead of :meth:`deliver`, so that a deliverer signs while earlier deliveries are being sent.
+        Through the httpx client (no delivery client: tests route it), signing waits for the send."""
+        prepared = PreparedDelivery(url, normalised(url), body, key, pool)
+        if self.delivery is None:
+            return prepared
+        check_url_scheme(url)
+        async with self._deadline(url):
+            if self.schemes is not None:
+                prepared.scheme = await self.schemes.first(url, probe=True)
+            prepared.headers = await self._signed(prepared, prepared.scheme)
+        return prepared
+
+    async def deliver(self, prepared: PreparedDelivery) -> Delivered:
+        """POST a prepared delivery, not following redirects; a refused signature is sent once more in
+        the other scheme, and what the host took is remembered (as :meth:`_send` does for httpx)."""
+        client = self.delivery
+        if client is None:
+            auth = SignatureAuth(prepared.key, pool=prepared.pool)
+            response = await self.post(prepared.url, prepared.body, auth=auth)
+            return Delivered(response.status_code, response.headers.get("retry-after"))
+        url, first = prepared.url, prepared.scheme
+        async with self._deadline(url):
+            headers = prepared.headers or await self._signed(prepared, first)
+            answer = await client.post(prepared.sent_url, headers, prepared.body)
+            if self.schemes is not None:
+                used = first
+                if refused_signature(answer.status, answer.body[:_PEEK_BYTES]):
+                    used = other(first)
+                    headers = await self._signed(prepared, used)
+                    answer = await client.post(prepared.sent_url, headers, prepared.body)
+                self.schemes.learned(url, first=first, used=used, status=answer.status)
+        return Delivered(answer.status, answer.header("retry-after"))
+
+    @staticmethod
+    async def _signed(prepared: PreparedDelivery, scheme: str) -> dict[str, str]:
+        key, url, body = prepared.key, prepared.sent_url, prepared.body
+        if prepared.pool is not None:
+            pool = prepared.pool
+            signed = await pool.sign(key, scheme, method="POST", url=url, body=body, content_type=_AS2)
+        else:
+            signed = sign_with_key(
+                scheme, method="POST", url=url, key_id=key.key_id,
+                private_key=load_private_key(key.private_key_pem), body=body, content_type=_AS2,
+            )  # fmt: skip
+        headers = {"accept-encoding": "identity", "content-type": _AS2}
+        headers |= {name.lower(): value for name, value in signed.items()}
+        return headers
 
     async def _get(self, url: str, *, accept: str, types: frozenset[str], sign: bool) -> tuple[str, bytes]:
         async with self._deadline(url):

@@ -26,6 +26,7 @@ fetch may run while its caller holds SQLite's write lock, and must not wait for 
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
 import re
 import time
@@ -53,6 +54,8 @@ NODEINFO_TTL = timedelta(days=7)
 #: A process reads a host's row again after this many seconds (another worker may have learned).
 CACHE_TTL = 300.0
 CACHE_SIZE = 10_000
+#: What is learned is written this long after (together with what else is learned meanwhile).
+WRITE_EVERY = 0.05
 #: A delivery waits this long for a NodeInfo answer, then goes on (draft-cavage) while it arrives.
 PROBE_WAIT = 3.0
 #: Domains (and their subdomains) that verify draft-cavage only: Bridgy Fed signs and verifies with
@@ -90,6 +93,7 @@ class HostSchemes:
     nodeinfo_checked_at: datetime | None = None
 
 
+@functools.lru_cache(maxsize=8192)
 def host_of(url: str) -> str:
     """The ``hosts.domain`` of a URL: its host[:port], lowercased."""
     return urlsplit(url).netloc.lower()
@@ -156,6 +160,18 @@ def nodeinfo_link(jrd: Mapping[str, Any], base: str) -> str | None:
     return None
 
 
+def _from_row(row: Host | None) -> HostSchemes:
+    if row is None:
+        return HostSchemes()
+    return HostSchemes(
+        row.signature_scheme,
+        row.signature_scheme_at,
+        row.software_name,
+        row.software_version,
+        row.nodeinfo_checked_at,
+    )
+
+
 class SignatureSchemes:
     """The per-host memory of signature schemes, on the ``hosts`` table."""
 
@@ -175,6 +191,8 @@ class SignatureSchemes:
         self._cache: dict[str, tuple[float, HostSchemes]] = {}
         self._probes: dict[str, asyncio.Task[None]] = {}
         self._writes: set[asyncio.Task[None]] = set()
+        self._pending: dict[str, dict[str, Any]] = {}  # host -> values learned and not yet written
+        self._writer: asyncio.Task[None] | None = None
 
     # --- choosing -------------------------------------------------------------------------------
 
@@ -241,6 +259,17 @@ class SignatureSchemes:
             self._cache.pop(next(iter(self._cache)))
         self._cache[host] = (time.monotonic(), value)
 
+    def prime(self, rows: Mapping[str, Host | None]) -> None:
+        """Take the ``hosts`` rows a caller read anyway (host -> row, None: no row), for the hosts this
+        process has no fresh word of: the deliverer reads a claim's hosts in one query, instead of one
+        query per host here."""
+        now = time.monotonic()
+        for host, row in rows.items():
+            entry = self._cache.get(host)
+            if (entry is not None and now - entry[0] < CACHE_TTL) or host in self._pending:
+                continue
+            self._put(host, _from_row(row))
+
     async def _get(self, host: str) -> HostSchemes:
         entry = self._cache.get(host)
         if entry is not None and time.monotonic() - entry[0] < CACHE_TTL:
@@ -251,32 +280,45 @@ class SignatureSchemes:
         except SQLAlchemyError:
             log.exception("could not read what is known of %s's signatures", host)
             return entry[1] if entry is not None else HostSchemes()
-        value = HostSchemes(
-            row.signature_scheme, row.signature_scheme_at, row.software_name, row.software_version,
-            row.nodeinfo_checked_at,
-        ) if row is not None else HostSchemes()  # fmt: skip
+        value = _from_row(row)
         self._put(host, value)
         return value
 
     def _remember(self, host: str, **values: Any) -> None:
         self._put(host, replace(self._cached(host), **values))
         log.info("learned of %s: %s", host, values)
-        task = asyncio.get_running_loop().create_task(self._write(host, values))
-        self._writes.add(task)
-        task.add_done_callback(self._writes.discard)
+        self._pending[host] = self._pending.get(host, {}) | values
+        if self._writer is None:  # one writer at a time; what arrives meanwhile waits for the next round
+            self._writer = asyncio.get_running_loop().create_task(self._write_pending())
+            self._writes.add(self._writer)
+            self._writer.add_done_callback(self._writes.discard)
 
-    async def _write(self, host: str, values: dict[str, Any]) -> None:
+    async def _write_pending(self) -> None:
+        """Write what was learned, many hosts per transaction (a fan-out learns of a thousand at once):
+        one statement per set of columns learned, until nothing is left."""
         try:
-            async with self.sessions() as session, session.begin():
-                dialect = session.bind.dialect.name if session.bind is not None else "sqlite"
-                insert = sqlite_insert if dialect == "sqlite" else postgresql_insert
-                await session.execute(
-                    insert(Host)
-                    .values(domain=host[:255], failures=0, **values)
-                    .on_conflict_do_update(index_elements=["domain"], set_=values)
-                )
-        except SQLAlchemyError:
-            log.exception("could not record what was learned of %s's signatures", host)
+            while self._pending:
+                await asyncio.sleep(WRITE_EVERY)  # let a round of learning gather
+                pending, self._pending = self._pending, {}
+                groups: dict[tuple[str, ...], list[dict[str, Any]]] = {}
+                for host, values in pending.items():
+                    groups.setdefault(tuple(sorted(values)), []).append(
+                        {"domain": host[:255], "failures": 0, **values}
+                    )
+                try:
+                    async with self.sessions() as session, session.begin():
+                        dialect = session.bind.dialect.name if session.bind is not None else "sqlite"
+                        insert = sqlite_insert if dialect == "sqlite" else postgresql_insert
+                        for columns, rows in groups.items():
+                            statement = insert(Host)
+                            set_ = {column: statement.excluded[column] for column in columns}
+                            await session.execute(
+                                statement.on_conflict_do_update(index_elements=["domain"], set_=set_), rows
+                            )
+                except SQLAlchemyError:
+                    log.exception("could not record what was learned of %d hosts' signatures", len(pending))
+        finally:
+            self._writer = None
 
     async def _probe(self, host: str, url: str) -> None:
         task = self._probes.get(host)

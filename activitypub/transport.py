@@ -141,6 +141,29 @@ async def system_resolver(host: str, port: int) -> list[IPAddress]:
     return addresses
 
 
+async def public_addresses(host: str, port: int, resolver: Resolver = system_resolver) -> list[IPAddress]:
+    """The addresses of ``host`` to connect to, all of them public: UnsafeURLError if any is not (one
+    private answer is enough: a rebinding resolver may hand out the public address first and the
+    private one to whoever asks next); OSError if it resolves to none."""
+    try:
+        addresses = [ipaddress.ip_address(host.strip("[]"))]
+    except ValueError:  # a host name, not a literal address
+        addresses = []
+    if not addresses:
+        try:
+            addresses = await resolver(host, port)
+        except OSError as exc:  # socket.gaierror and friends
+            raise OSError(f"cannot resolve {host}: {exc}") from exc
+        if not addresses:
+            raise OSError(f"{host} resolves to no address")
+    refused = [a for a in addresses if not is_public_address(a)]
+    if refused:
+        # The message never names the address: it reaches users, who must not learn our network.
+        log.info("refused %s: it resolves to %s, not a public address", host, refused[0])
+        raise UnsafeURLError(f"refusing to connect to {host}: it is not a public address")
+    return addresses
+
+
 class AddressGuardBackend(httpcore.AsyncNetworkBackend):
     """An httpcore network backend that connects only to public addresses it resolved itself."""
 
@@ -171,16 +194,11 @@ class AddressGuardBackend(httpcore.AsyncNetworkBackend):
         deadline = None if timeout is None else loop.time() + timeout
         try:
             async with asyncio.timeout(timeout):
-                addresses = await self._resolve(host, port)
+                addresses = await public_addresses(host, port, self._resolver)
         except TimeoutError as exc:
             raise httpcore.ConnectTimeout(f"resolving {host} timed out") from exc
-        refused = [a for a in addresses if not is_public_address(a)]
-        if refused:
-            # One private answer is enough to refuse: a rebinding resolver may hand out the
-            # public address first and the private one to whoever asks next.
-            # The message never names the address: it reaches users, who must not learn our network.
-            log.info("refused %s: it resolves to %s, not a public address", host, refused[0])
-            raise UnsafeURLError(f"refusing to connect to {host}: it is not a public address")
+        except OSError as exc:  # not resolved, or to no address
+            raise httpcore.ConnectError(str(exc)) from exc
         last_error: httpcore.ConnectError | httpcore.ConnectTimeout | None = None
         for address in addresses:
             remaining = None if deadline is None else max(deadline - loop.time(), 0.0)
@@ -190,21 +208,8 @@ class AddressGuardBackend(httpcore.AsyncNetworkBackend):
                 )
             except (httpcore.ConnectError, httpcore.ConnectTimeout) as exc:
                 last_error = exc
-        assert last_error is not None  # _resolve never returns an empty list
+        assert last_error is not None  # public_addresses never returns an empty list
         raise last_error
-
-    async def _resolve(self, host: str, port: int) -> list[IPAddress]:
-        try:
-            return [ipaddress.ip_address(host.strip("[]"))]
-        except ValueError:
-            pass  # a host name, not a literal address
-        try:
-            addresses = await self._resolver(host, port)
-        except OSError as exc:  # socket.gaierror and friends
-            raise httpcore.ConnectError(f"cannot resolve {host}: {exc}") from exc
-        if not addresses:
-            raise httpcore.ConnectError(f"{host} resolves to no address")
-        return addresses
 
     async def connect_unix_socket(
         self,

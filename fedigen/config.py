@@ -180,7 +180,7 @@ class FederationSettings:
     max_delivery_attempts: int = 18
     delivery_max_age_hours: int = 48
     host_unavailable_after_days: int = 3
-    delivery_concurrency: int = 32
+    delivery_concurrency: int = 128
     # Deliveries to one host at once (per worker process); a slow host then holds up only its own.
     delivery_per_host: int = 4
     # Where deliveries are signed once they come in numbers: "process" (worker processes, each holding
@@ -191,6 +191,9 @@ class FederationSettings:
     # make room for another host), and how long an idle connection to a host is kept for reuse.
     http_max_connections: int = 256
     http_keepalive_seconds: float = 30.0
+    # Idle connections to inboxes kept alive (http_keepalive_seconds) for the next delivery, at most, in
+    # all: room for every host a fan-out reaches, so the next post finds its connections open.
+    delivery_connections: int = 4096
     user_agent: str = ""
     # "open": federate with every domain not suspended; "allowlist" ("limited federation"): only with
     # the domains in the allow list (`fedigen domain allow`, /api/v1/admin/domain_allows).
@@ -489,7 +492,7 @@ def _validate(settings: Settings) -> None:
     fed = settings.federation
     if fed.signing_pool not in ("process", "thread", "inline"):
         raise ConfigError(f"federation.signing_pool: expected process, thread or inline: {fed.signing_pool}")
-    for key in ("delivery_concurrency", "delivery_per_host", "http_max_connections"):
+    for key in ("delivery_concurrency", "delivery_per_host", "http_max_connections", "delivery_connections"):
         if getattr(fed, key) < 1:
             raise ConfigError(f"federation.{key}: must be at least 1")
     if fed.signing_workers < 0 or fed.http_keepalive_seconds < 0:

@@ -15,6 +15,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from activitypub.delivery import Deliverer, DeliveryPolicy
+from activitypub.delivery_http import DeliveryClient, idle_room
 from activitypub.domains import DomainPolicies
 from activitypub.fetch import Fetcher
 from activitypub.inbox_writer import InboxWriter
@@ -188,6 +189,11 @@ async def open_services(
         pass
     schemes = SignatureSchemes(sessions, reads)
     fetcher = Fetcher(http, auth=signer.auth, max_bytes=1_000_000, timeout=fed.fetch_timeout, schemes=schemes)
+    if own_http:  # a client given by the caller (tests route it) carries deliveries too
+        fetcher.delivery = DeliveryClient(
+            allow_private_addresses=fed.allow_private_addresses, user_agent=settings.user_agent,
+            max_idle=idle_room(fed.delivery_connections), keepalive_expiry=fed.http_keepalive_seconds,
+        )  # fmt: skip
     schemes.nodeinfo = fetcher.fetch_software
     resolver = Resolver(
         sessions,
@@ -250,5 +256,7 @@ async def open_services(
         await backend_http.aclose()
         if own_http:
             await http.aclose()
+        if fetcher.delivery is not None:
+            await fetcher.delivery.aclose()
         if own_engine:
             await engine.dispose()

@@ -12,7 +12,9 @@ from typing import Any
 
 from sqlalchemy import func, insert, select, update
 
-from activitypub.delivery import Deliverer, _Result, _Work
+from activitypub.delivery import Deliverer, DeliveryPolicy, _Result, _Work
+from activitypub.fetch import Delivered
+from activitypub.signing import SigningKey
 from fedigen.services import Services, open_services
 from fedigen.social import accounts, posts
 from storage import queue
@@ -89,7 +91,7 @@ async def test_concurrent_workers_send_each_delivery_exactly_once(tmp_path: Path
     all_settings = [
         make_settings(tmp_path, backend, federation={
             "delivery_concurrency": 8, "delivery_per_host": 1, "signing_pool": kind,
-            "signing_workers": workers, "http_max_connections": 10,
+            "signing_workers": workers, "http_max_connections": 10, "delivery_connections": 4,
         })
         for kind, workers in pools
     ]  # fmt: skip
@@ -136,8 +138,9 @@ async def test_concurrent_workers_send_each_delivery_exactly_once(tmp_path: Path
     assert all(n == 1 for n in received.values()), [k for k, n in received.items() if n > 1]
     assert sum(sent.values()) == len(expected)
     assert len([n for n in sent.values() if n]) >= 2  # the workers really shared the work
-    # No worker had more connections open than its pool allows (delivery_concurrency + 8 here).
-    assert sink.peak <= 3 * (8 + 8)
+    # No worker had more connections open than its pools allow: deliveries in flight (8) and kept idle
+    # (delivery_connections), and the fetch pool's (NodeInfo probes: delivery_concurrency + 8 here).
+    assert sink.peak <= 3 * (8 + 4 + 16)
 
 
 async def test_an_outcome_is_not_written_over_another_workers_claim(tmp_path: Path, backend: str) -> None:
@@ -180,3 +183,61 @@ async def test_an_outcome_is_not_written_over_another_workers_claim(tmp_path: Pa
             assert theirs.attempts == 2
             # Not sent and not recorded: it stays claimed until its lease ends, then anyone retries it.
             assert mine.state == queue.RUNNING and mine.finished_at is None
+
+
+async def test_connections_to_every_host_are_kept_alive_for_the_next_post(
+    tmp_path: Path, backend: str
+) -> None:
+    port = free_port()
+    settings = make_settings(tmp_path, backend, federation={"signing_pool": "inline", "delivery_per_host": 1})
+    await prepare_database(settings)
+    async with CountingSink(HOSTS, port) as sink, open_services(settings) as svc:
+        async with svc.sessions() as session, session.begin():
+            await accounts.ensure_instance_actor(session, svc.urls)
+            author = await accounts.create_account(session, svc.urls, "alice")
+        await add_followers(svc, author, port)
+        deliveries = len(HOSTS) + len(HOSTS[::3])
+        await post(svc, "one")
+        while await svc.deliverer.run_once() > 0:
+            pass
+        assert sink.total == deliveries
+        # One connection per host carried its NodeInfo probe (first contact; the sink answers it 202,
+        # so nothing more is asked) and then its deliveries, one at a time (delivery_per_host = 1).
+        assert sink.others == len(HOSTS)
+        assert svc.fetcher.delivery is not None and svc.fetcher.delivery.opened == len(HOSTS)
+        assert sink.accepted == len(HOSTS)
+        opened = sink.accepted
+
+        await post(svc, "two")
+        while await svc.deliverer.run_once() > 0:
+            pass
+        assert sink.total == 2 * deliveries
+        assert sink.accepted == opened  # the second post opened no connection at all
+        assert svc.fetcher.delivery.open_connections() == len(HOSTS)
+    assert await not_done(svc) == 0
+
+
+async def test_deliveries_being_signed_count_as_in_hand_for_their_host() -> None:
+    gate = asyncio.Event()
+
+    class SlowSigning:  # a fetcher whose signing waits for the gate
+        schemes = None
+
+        async def prepare_delivery(self, url: str, body: bytes, key: SigningKey, pool: Any) -> str:
+            await gate.wait()
+            return url
+
+        async def deliver(self, prepared: str) -> Delivered:
+            return Delivered(202, None)
+
+    deliverer = Deliverer(None, SlowSigning(), DeliveryPolicy(per_host=2))  # type: ignore[arg-type]
+    lease = utcnow() + timedelta(minutes=2)
+    key = SigningKey("k", "")
+    works = [_Work(n, "a.example", "http://a.example/inbox", b"{}", key, lease) for n in (1, 2)]
+    sending = [asyncio.create_task(deliverer._deliver(work)) for work in works]
+    await asyncio.sleep(0)
+    # The next claim skips the host: its two deliveries are in hand though neither is being sent yet.
+    assert deliverer._hosts.full() == {"a.example"}
+    gate.set()
+    assert all(result.ok for result in await asyncio.gather(*sending))
+    assert deliverer._hosts.full() == set()
