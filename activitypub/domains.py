@@ -114,8 +114,20 @@ class DomainPolicies:
     async def _current(self, fresh: bool = False) -> _Snapshot:
         now = time.monotonic()
         snapshot = self._snapshot
-        if snapshot is not None and not fresh and now - self._checked_at < CHECK_INTERVAL:
-            return snapshot
+        if snapshot is not None and not fresh:
+            if now - self._checked_at < CHECK_INTERVAL:
+                return snapshot
+            # One read at a time: the requests that arrive while it runs keep the copy of a moment ago
+            # (as those of the second before did), rather than each reading the counter again.
+            previous, self._checked_at = self._checked_at, now
+            try:
+                return await self._read(snapshot, now)
+            except BaseException:
+                self._checked_at = previous
+                raise
+        return await self._read(snapshot, now)
+
+    async def _read(self, snapshot: _Snapshot | None, now: float) -> _Snapshot:
         async with self.reads() as session:
             version = await session.scalar(select(ModerationVersion.value).where(ModerationVersion.id == 1))
             version = version or 0
