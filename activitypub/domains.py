@@ -21,6 +21,7 @@ from __future__ import annotations
 import time
 from collections.abc import Iterable
 from dataclasses import dataclass
+from functools import lru_cache
 from urllib.parse import urlsplit
 
 from sqlalchemy import select
@@ -74,6 +75,13 @@ def candidates(url_or_host: str) -> list[str]:
     if host.replace(".", "").isdigit() or ":" in host:  # an IP address has no parent domains
         return [*found, host]
     return found + [".".join(labels[i:]) for i in range(len(labels) - 1 if len(labels) > 1 else 1)]
+
+
+@lru_cache(maxsize=8192)
+def _covering(url_or_host: str) -> tuple[str, tuple[str, ...]]:
+    """host_of and candidates of one URL, remembered: every inbox POST checks the same few actor and key
+    URLs several times."""
+    return host_of(url_or_host), tuple(candidates(url_or_host))
 
 
 @dataclass(frozen=True)
@@ -147,8 +155,8 @@ class DomainPolicies:
         ``fresh`` reads the version counter now (one primary-key lookup) rather than within
         CHECK_INTERVAL: the inbox does, so a change committed anywhere refuses the very next POST.
         """
-        keys = candidates(url_or_host)
-        if not keys or keys[0] in self.local_hosts or host_of(url_or_host) in self.local_hosts:
+        netloc, keys = _covering(url_or_host)
+        if not keys or keys[0] in self.local_hosts or netloc in self.local_hosts:
             return OPEN_POLICY
         snapshot = await self._current(fresh)
         block = next((snapshot.blocks[k] for k in keys if k in snapshot.blocks), None)
