@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
+import httpx
 import pytest
 from sqlalchemy import func, select
 
@@ -73,3 +74,19 @@ async def test_refusals_are_the_same_both_ways(
     assert wrong_type.status_code == 415, wrong_type.text
     async with fedigen.services.sessions() as session:
         assert await session.scalar(select(func.count()).select_from(InboxItem)) == 0
+
+
+async def test_an_unexpected_failure_is_a_plain_500_and_reaches_the_servers_log(
+    fedigen: Instance, bob: RemoteActor, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    async def broken(*args: Any) -> None:
+        raise RuntimeError("something broke")
+
+    monkeypatch.setattr("fedigen.federation.inbox_path.accept_inbox_post", broken)
+    transport = httpx.ASGITransport(app=fedigen.app, raise_app_exceptions=False)
+    async with httpx.AsyncClient(transport=transport, base_url=str(fedigen.client.base_url)) as client:
+        response = await bob.post(client, "/inbox", bob.create(bob.note(mention=ALICE)))
+    assert response.status_code == 500 and response.text == "Internal Server Error"
+    with pytest.raises(RuntimeError, match="something broke"):  # as the general way: on to the server
+        await bob.post(fedigen.client, "/inbox", bob.create(bob.note(mention=ALICE)))
+    assert await queued(fedigen) == set()
