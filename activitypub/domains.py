@@ -21,6 +21,7 @@ from __future__ import annotations
 import time
 from collections.abc import Iterable
 from dataclasses import dataclass
+from functools import lru_cache
 from urllib.parse import urlsplit
 
 from sqlalchemy import select
@@ -76,6 +77,13 @@ def candidates(url_or_host: str) -> list[str]:
     return found + [".".join(labels[i:]) for i in range(len(labels) - 1 if len(labels) > 1 else 1)]
 
 
+@lru_cache(maxsize=8192)
+def _covering(url_or_host: str) -> tuple[str, tuple[str, ...]]:
+    """host_of and candidates of one URL, remembered: every inbox POST checks the same few actor and key
+    URLs several times."""
+    return host_of(url_or_host), tuple(candidates(url_or_host))
+
+
 @dataclass(frozen=True)
 class _Snapshot:
     version: int
@@ -114,8 +122,20 @@ class DomainPolicies:
     async def _current(self, fresh: bool = False) -> _Snapshot:
         now = time.monotonic()
         snapshot = self._snapshot
-        if snapshot is not None and not fresh and now - self._checked_at < CHECK_INTERVAL:
-            return snapshot
+        if snapshot is not None and not fresh:
+            if now - self._checked_at < CHECK_INTERVAL:
+                return snapshot
+            # One read at a time: the requests that arrive while it runs keep the copy of a moment ago
+            # (as those of the second before did), rather than each reading the counter again.
+            previous, self._checked_at = self._checked_at, now
+            try:
+                return await self._read(snapshot, now)
+            except BaseException:
+                self._checked_at = previous
+                raise
+        return await self._read(snapshot, now)
+
+    async def _read(self, snapshot: _Snapshot | None, now: float) -> _Snapshot:
         async with self.reads() as session:
             version = await session.scalar(select(ModerationVersion.value).where(ModerationVersion.id == 1))
             version = version or 0
@@ -135,8 +155,8 @@ class DomainPolicies:
         ``fresh`` reads the version counter now (one primary-key lookup) rather than within
         CHECK_INTERVAL: the inbox does, so a change committed anywhere refuses the very next POST.
         """
-        keys = candidates(url_or_host)
-        if not keys or keys[0] in self.local_hosts or host_of(url_or_host) in self.local_hosts:
+        netloc, keys = _covering(url_or_host)
+        if not keys or keys[0] in self.local_hosts or netloc in self.local_hosts:
             return OPEN_POLICY
         snapshot = await self._current(fresh)
         block = next((snapshot.blocks[k] for k in keys if k in snapshot.blocks), None)

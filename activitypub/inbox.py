@@ -78,7 +78,7 @@ def parse_body(body: bytes, max_bytes: int) -> dict[str, Any]:
         raise InvalidActivityError("body is not valid JSON (or nested too deeply)") from exc
     if not isinstance(doc, dict):
         raise InvalidActivityError("body is not a JSON object")
-    check_document(doc)
+    check_document(doc, raw=body)
     return doc
 
 

@@ -27,7 +27,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import Connection, Table, or_, select
+from sqlalchemy import Connection, Table, bindparam, or_, select
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import DataError, IntegrityError
@@ -225,6 +225,22 @@ class InboxWriter:
         return outcomes
 
 
+# The group's statements, built once (each group only binds its values).
+_VERSION = select(ModerationVersion.value).where(ModerationVersion.id == 1)
+_REFUSED = select(Actor.ap_id).where(
+    Actor.ap_id.in_(bindparam("actors", expanding=True)),
+    or_(Actor.deleted_at.is_not(None), Actor.suspended_at.is_not(None)),
+)
+# The dedupe record: a replay (or the same activity at the shared and a personal inbox at once) inserts
+# nothing. Keyed by "is PostgreSQL".
+_INSERT = {
+    postgres: (postgresql_insert if postgres else sqlite_insert)(INBOX_ITEMS)
+    .on_conflict_do_nothing(index_elements=["activity_ap_id"])
+    .returning(INBOX_ITEMS.c.activity_ap_id)
+    for postgres in (False, True)
+}
+
+
 def _store_rows(
     conn: Connection, rows: list[dict[str, Any]], expected: int | None
 ) -> tuple[int, set[str], set[str] | None]:
@@ -232,13 +248,12 @@ def _store_rows(
     moderator, fedigen.social.account_moderation), and, when the version is the ``expected`` one, the
     ids of the rows inserted; None when it moved (nothing stored)."""
     with conn.begin() as transaction:  # SQLite: BEGIN IMMEDIATE, the one writer
-        version = int(conn.scalar(select(ModerationVersion.value).where(ModerationVersion.id == 1)) or 0)
+        version = int(conn.scalar(_VERSION) or 0)
         if version != expected:
             transaction.rollback()
             return version, set(), None
-        actors = {row["actor_ap_id"] for row in rows}
-        gone = or_(Actor.deleted_at.is_not(None), Actor.suspended_at.is_not(None))
-        refused = set(conn.scalars(select(Actor.ap_id).where(Actor.ap_id.in_(actors), gone)))
+        actors = list({row["actor_ap_id"] for row in rows})
+        refused = set(conn.scalars(_REFUSED, {"actors": actors}))
         wanted: dict[str, dict[str, Any]] = {}
         for row in rows:
             if row["actor_ap_id"] not in refused:
@@ -253,12 +268,4 @@ def _insert_rows(conn: Connection, rows: list[dict[str, Any]]) -> set[str]:
     One statement (Core on the table, not the ORM entity) executed with the group's rows: SQLAlchemy
     sends them as multi-row VALUES ("insertmanyvalues") on both databases.
     """
-    insert = postgresql_insert if conn.dialect.name == "postgresql" else sqlite_insert
-    stmt = (
-        insert(INBOX_ITEMS)
-        # The dedupe record: a replay (or the same activity at the shared and a personal inbox at once)
-        # inserts nothing.
-        .on_conflict_do_nothing(index_elements=["activity_ap_id"])
-        .returning(INBOX_ITEMS.c.activity_ap_id)
-    )
-    return set(conn.execute(stmt, rows).scalars())
+    return set(conn.execute(_INSERT[conn.dialect.name == "postgresql"], rows).scalars())

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import copy
 import json
+import re
 from collections.abc import Mapping
 from functools import cache
 from importlib import resources
@@ -134,8 +135,10 @@ def root_message(exc: BaseException) -> str:
     return str(exc.args[0]) if exc.args else type(exc).__name__
 
 
-def check_document(doc: Mapping[str, Any]) -> None:
-    """Refuse top-level keyword shapes we do not process and documents too deep or too long."""
+def check_document(doc: Mapping[str, Any], *, raw: bytes | None = None) -> None:
+    """Refuse top-level keyword shapes we do not process and documents too deep or too long. ``raw`` is
+    the JSON ``doc`` was parsed from, when at hand: its text is checked only when it may hold a lone
+    surrogate (see :func:`check_bounds`)."""
     if not isinstance(doc, Mapping):
         raise InvalidActivityError("a document must be a JSON object")
     for keyword in _REFUSED_KEYWORDS:
@@ -143,7 +146,7 @@ def check_document(doc: Mapping[str, Any]) -> None:
             raise InvalidActivityError(f"top-level {keyword} is not accepted")
     if "@context" in doc:
         _check_context(doc["@context"])
-    check_bounds(doc)
+    check_bounds(doc, texts=raw is None or may_hold_surrogates(raw))
 
 
 def _check_context(context: Any) -> None:
@@ -173,9 +176,20 @@ def _check_text(text: str) -> None:
         raise InvalidActivityError("the document holds text that is not valid Unicode") from None
 
 
-def check_bounds(value: Any) -> None:
+# Where a lone surrogate in parsed JSON can come from: an escape of U+D800-U+DFFF, or its three bytes
+# sent raw (json.loads decodes bytes with "surrogatepass").
+_SURROGATE_SOURCE = re.compile(rb"\\u[dD][89a-fA-F]|\xed[\xa0-\xbf]")
+
+
+def may_hold_surrogates(raw: bytes) -> bool:
+    """Whether JSON parsed from ``raw`` may hold a lone surrogate (False only for UTF-8 without one)."""
+    return json.detect_encoding(raw) != "utf-8" or _SURROGATE_SOURCE.search(raw) is not None
+
+
+def check_bounds(value: Any, *, texts: bool = True) -> None:
     """Refuse JSON nested deeper than MAX_DEPTH, holding a list longer than MAX_LIST_ITEMS, or holding
-    text that is not valid Unicode (an unpaired surrogate)."""
+    text that is not valid Unicode (an unpaired surrogate; ``texts=False`` when the source was seen
+    to hold none, :func:`may_hold_surrogates`)."""
     stack: list[tuple[Any, int]] = [(value, 1)]
     while stack:
         node, depth = stack.pop()
@@ -183,8 +197,9 @@ def check_bounds(value: Any) -> None:
             _check_text(node)
             continue
         if isinstance(node, dict):
-            for key in node:
-                _check_text(str(key))
+            if texts:
+                for key in node:
+                    _check_text(str(key))
             children: Any = node.values()
         elif isinstance(node, list):
             if len(node) > MAX_LIST_ITEMS:
@@ -194,7 +209,8 @@ def check_bounds(value: Any) -> None:
             continue
         if depth > MAX_DEPTH:
             raise InvalidActivityError(f"the document is nested deeper than {MAX_DEPTH} levels")
-        stack.extend((child, depth + 1) for child in children if isinstance(child, dict | list | str))
+        kinds = (dict, list, str) if texts else (dict, list)
+        stack.extend((child, depth + 1) for child in children if isinstance(child, kinds))
 
 
 def type_of(doc: Mapping[str, Any]) -> str | None:

@@ -109,10 +109,12 @@ def _load_public_key(key: PublicKey) -> _PublicKeyObject | str:
 # --- URLs, headers, clock -----------------------------------------------------------------------------
 
 
+@functools.lru_cache(maxsize=1024)
 def _same_host(host_header: str, url: str) -> bool:
     """Whether a Host header value names the host of ``url``: host[:port] with case and the scheme's
     default port aside, or the host name alone (a proxy in front of a server on another port may pass
-    the Host on without the port, as the peer addressed it)."""
+    the Host on without the port, as the peer addressed it). Remembered: the inboxes' few URLs and
+    Host values come again with every POST."""
     if not _HOST.fullmatch(host_header):
         return False
     try:

@@ -14,14 +14,14 @@ from starlette.middleware import Middleware
 from starlette.middleware.cors import CORSMiddleware
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
-from starlette.types import ExceptionHandler
+from starlette.types import ExceptionHandler, Receive, Scope, Send
 
 from activitypub import errors as ap
 from fedigen import errors as fe
 from fedigen.api import oauth, routing
 from fedigen.api.ratelimit import RateLimitMiddleware
 from fedigen.config import Settings
-from fedigen.federation import discovery
+from fedigen.federation import discovery, inbox_path
 from fedigen.federation import routes as federation
 from fedigen.http import BodyLimitMiddleware, VaryAcceptMiddleware, accepts_html
 from fedigen.services import Services, open_services
@@ -112,9 +112,22 @@ async def _http_error(request: Request, exc: Exception) -> Response:
     return pages.error_page(request, exc.status_code, message)
 
 
+class FedigenApp(Starlette):
+    """The app: inbox POSTs take their short way in (:mod:`fedigen.federation.inbox_path`), every
+    other request the middleware stack and the router."""
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        match = inbox_path.inbox_post(scope)
+        if match is not None and await inbox_path.handle(
+            self, scope, receive, send, match.group(1), _error_response
+        ):
+            return
+        await super().__call__(scope, receive, send)
+
+
 def create_app(
     settings: Settings, *, run_worker: bool | None = None, services: Services | None = None
-) -> Starlette:
+) -> FedigenApp:
     """Build the ASGI app. Nothing is opened until the lifespan starts (or ``services`` is given by tests)."""
     worker_enabled = settings.server.worker if run_worker is None else run_worker
 
@@ -144,7 +157,7 @@ def create_app(
         StorageError: _error_response,
         HTTPException: _http_error,
     }
-    app = Starlette(
+    app = FedigenApp(
         routes=[
             *discovery.routes,
             *federation.routes,

@@ -65,7 +65,7 @@ class BodyLimitMiddleware:
         limit = self.limit(scope["method"], scope["path"])
         declared = dict(scope["headers"]).get(b"content-length", b"")
         if declared.isdigit() and int(declared) > limit:
-            await _too_large(limit, send)
+            await send_too_large(limit, send)
             return
         received = 0
         started = False
@@ -89,7 +89,7 @@ class BodyLimitMiddleware:
         except _BodyTooLarge:
             if started:
                 raise
-            await _too_large(limit, send)
+            await send_too_large(limit, send)
 
 
 # URLs that answer HTML or ActivityStreams depending on Accept: actors, Notes and their Creates, and
@@ -137,7 +137,8 @@ class _BodyTooLarge(Exception):
     """Raised into the app when a body passes its limit (the app's body read is cut short)."""
 
 
-async def _too_large(limit: int, send: Send) -> None:
+async def send_too_large(limit: int, send: Send) -> None:
+    """The 413 answer to a body over ``limit`` (the connection is closed: the rest is never read)."""
     body = json.dumps({"error": f"the request body is over the limit of {limit} bytes"}).encode()
     headers = [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode()),
                (b"connection", b"close")]  # fmt: skip

@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 from typing import Any
 
 from sqlalchemy import func, select
+from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse, RedirectResponse, Response
 from starlette.routing import Route
+from starlette.types import Scope
 
 from activitypub.activities import create_of
 from activitypub.actors import deleted_actor_to_ap, instance_actor_to_ap, local_actor_to_ap
@@ -19,6 +22,7 @@ from activitypub.signatures import verify_request
 from activitypub.vocab import AS_CONTEXT, CONTEXT
 from fedigen.errors import NotFoundError
 from fedigen.http import services, wants_as2
+from fedigen.services import Services
 from fedigen.social import polls, registrations
 from fedigen.social.accounts import get_local
 from fedigen.social.pins import pinned_query
@@ -76,30 +80,42 @@ async def read_body(request: Request, limit: int) -> bytes:
     return b"".join(chunks)
 
 
-async def _local_account_id(request: Request, username: str) -> int:
+async def _local_account_id(app: Starlette, svc: Services, username: str) -> int:
     """A personal inbox's account id, remembered per process (one query fewer on the hot path)."""
-    cache: dict[str, int] = request.app.state.__dict__.setdefault("inbox_accounts", {})
+    cache: dict[str, int] = app.state.__dict__.setdefault("inbox_accounts", {})
     if username not in cache:
-        async with services(request).reads() as session:
+        async with svc.reads() as session:
             cache[username] = (await get_local(session, username)).id
     return cache[username]
 
 
-async def inbox(request: Request) -> Response:
-    """POST to the shared inbox or a personal inbox: verify, queue, 202."""
-    svc = services(request)
-    recipient_id = None
-    if "username" in request.path_params:
-        recipient_id = await _local_account_id(request, request.path_params["username"].lower())
-    limit = svc.settings.federation.inbox_max_bytes
-    body = await read_body(request, limit)
+async def accept_inbox_post(
+    app: Starlette, scope: Scope, headers: Mapping[str, str], body: bytes, username: str | None
+) -> None:
+    """The inbox's work once the body is read (both ways in, see :mod:`fedigen.federation.inbox_path`):
+    verify, queue, and wake the worker for a new activity; raises for every refusal."""
+    svc: Services = app.state.services
+    recipient_id = None if username is None else await _local_account_id(app, svc, username.lower())
+    raw = scope.get("raw_path")
+    # The signature covers the path exactly as sent, still percent-encoded: use the raw path.
+    path = raw.decode("latin-1") if isinstance(raw, bytes) else scope["path"]
+    query = scope.get("query_string", b"").decode("latin-1")
+    url = f"{svc.settings.base_url}{path}?{query}" if query else f"{svc.settings.base_url}{path}"
     result = await receive(
-        writer=svc.inbox, resolver=svc.resolver, method="POST", url=public_url(request),
-        headers=request.headers, body=body, recipient_id=recipient_id, max_bytes=limit,
+        writer=svc.inbox, resolver=svc.resolver, method="POST", url=url, headers=headers, body=body,
+        recipient_id=recipient_id, max_bytes=svc.settings.federation.inbox_max_bytes,
         clock_window=svc.clock_window, schemes=svc.fetcher.schemes,
     )  # fmt: skip
     if not result.duplicate and not result.ignored:
-        request.app.state.worker.wake()
+        app.state.worker.wake()
+
+
+async def inbox(request: Request) -> Response:
+    """POST to the shared inbox or a personal inbox: verify, queue, 202. (Requests without an Origin
+    header, which is every server's, take the shorter way of :mod:`fedigen.federation.inbox_path`.)"""
+    body = await read_body(request, services(request).settings.federation.inbox_max_bytes)
+    username = request.path_params.get("username")
+    await accept_inbox_post(request.app, request.scope, request.headers, body, username)
     return Response(status_code=202)
 
 

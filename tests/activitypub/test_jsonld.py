@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import socket
 from typing import Any
 
@@ -311,3 +312,30 @@ async def test_id_helpers() -> None:
         "https://x.example/2",
     ]
     assert ids_of("as:Public") == ["as:Public"]  # ids_of does not fold; normalize_audience does
+
+
+@pytest.mark.parametrize(
+    "raw",
+    [
+        b'{"type": "Note", "content": "\\ud800"}',  # an escaped lone surrogate
+        b'{"type": "Note", "content": "\\uDFFF"}',
+        b'{"type": "Note", "\\udc00": 1}',  # in a key
+        b'{"type": "Note", "content": "\xed\xa0\x80"}',  # its three bytes sent raw
+        '{"type": "Note", "content": "\ud800"}'.encode("utf-16", "surrogatepass"),  # not UTF-8
+    ],
+    ids=["escaped", "escaped-upper", "in-a-key", "raw-bytes", "utf-16"],
+)
+def test_a_lone_surrogate_is_refused_when_the_raw_json_is_given(raw: bytes) -> None:
+    with pytest.raises(InvalidActivityError, match="not valid Unicode"):
+        check_document(json.loads(raw), raw=raw)
+
+
+def test_text_from_raw_json_without_a_surrogate_is_not_walked_but_bounds_still_hold() -> None:
+    raw = json.dumps({"type": "Note", "content": "\ud83d\ude00 \u00e9 fine", "tag": [[[1]]]}).encode()
+    check_document(json.loads(raw), raw=raw)  # a surrogate *pair* is one character: accepted
+    deep: Any = 1
+    for _ in range(40):
+        deep = [deep]
+    raw = json.dumps({"type": "Note", "x": deep}).encode()
+    with pytest.raises(InvalidActivityError, match="nested deeper"):
+        check_document(json.loads(raw), raw=raw)

@@ -188,3 +188,22 @@ async def test_a_database_failure_answers_the_whole_group_at_once_without_retryi
     assert all(isinstance(r, InboxUnavailableError) for r in results)
     assert calls == 1  # a locked or unreachable database is not asked again once per row
     assert await inbox_ids(fedigen) == []
+
+
+async def test_concurrent_checks_past_the_interval_read_the_policies_once(
+    fedigen: Instance, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    policies = fedigen.services.resolver.domains
+    assert not await policies.refused("http://remote.test/users/bob")  # the copy is read
+    opened: list[int] = []
+    reads = policies.reads
+
+    def counted() -> Any:
+        opened.append(1)
+        return reads()
+
+    monkeypatch.setattr(policies, "reads", counted)
+    policies._checked_at -= 3600  # the copy is due for a read
+    results = await asyncio.gather(*(policies.refused(f"http://h{n}.test/x") for n in range(32)))
+    assert results == [False] * 32
+    assert len(opened) == 1  # the requests that arrived meanwhile kept the copy of a moment ago
