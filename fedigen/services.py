@@ -30,7 +30,7 @@ from generation.hub import ModelStore
 from generation.jobs import JobRunner, JobSettings
 from generation.rules import ModerationClient, PromptRules
 from storage.attachments import MediaContext
-from storage.db import SessionFactory, create_engine, read_session_factory, session_factory
+from storage.db import SessionFactory, SyncReader, create_engine, read_session_factory, session_factory
 from storage.images import ImageLimits
 from storage.media import LocalMediaStore, MediaStore, S3MediaStore, s3_client
 from storage.models import Actor
@@ -61,6 +61,8 @@ class Services:
     sessions: SessionFactory
     # For requests that only read (never the write lock on SQLite); anything that writes uses sessions.
     reads: SessionFactory
+    # Runs a synchronous function that reads a whole page (on SQLite in one worker-thread hand-off).
+    reader: SyncReader
     http: httpx.AsyncClient
     urls: LocalUrls
     fetcher: Fetcher
@@ -212,7 +214,8 @@ async def open_services(
         timeout=httpx.Timeout(gen.timeout, connect=10.0), headers={"User-Agent": settings.user_agent}
     )
     services = Services(
-        settings=settings, engine=engine, sessions=sessions, reads=reads, http=http, urls=urls,
+        settings=settings, engine=engine, sessions=sessions, reads=reads, reader=SyncReader(engine),
+        http=http, urls=urls,
         fetcher=fetcher, resolver=resolver, signer=signer,
         deliverer=Deliverer(
             sessions, fetcher, policy, resolver.domains,
@@ -250,5 +253,6 @@ async def open_services(
         await backend_http.aclose()
         if own_http:
             await http.aclose()
+        await asyncio.to_thread(services.reader.close)
         if own_engine:
             await engine.dispose()

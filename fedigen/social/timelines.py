@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import BigInteger, String, cast, exists, literal, or_, select, text
+from sqlalchemy import BigInteger, ColumnElement, Connection, String, cast, exists, literal, or_, select, text
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 
@@ -27,14 +27,16 @@ MAX_DESCENDANTS = 60
 LIVE = Status.deleted_at.is_(None)
 
 
-def home_query(viewer_id: int) -> Any:
+def home_query(viewer_id: int | ColumnElement[int]) -> Any:
     """The viewer's own statuses and boosts, and those of the accounts they follow (not direct ones)
     but not of members of their exclusive lists; nothing from domains they blocked. Public posts with
     hashtags they follow are ``followed_tags_query``, read beside it (a second indexed query is far
-    cheaper on SQLite than an OR of the two)."""
+    cheaper on SQLite than an OR of the two). ``viewer_id`` may be a bound parameter (a statement built
+    once for every viewer)."""
     # One IN over (follows + self) rather than an OR: SQLite then walks ix_statuses_actor_id_id per
     # author instead of a multi-index OR over the whole table (see benchmarks/home_timeline.py).
-    authors = followed_by(viewer_id).union_all(select(literal(viewer_id, BigInteger)))
+    me = viewer_id if isinstance(viewer_id, ColumnElement) else literal(viewer_id, BigInteger)
+    authors = followed_by(viewer_id).union_all(select(me))
     muted = select(Mute.target_id).where(Mute.account_id == viewer_id)
     return select(Status).where(
         Status.actor_id.in_(authors),
@@ -48,14 +50,18 @@ def home_query(viewer_id: int) -> Any:
     )
 
 
-def followed_tags_query(viewer_id: int, followed_tags: Sequence[str]) -> Any:
+def followed_tags_query(
+    viewer_id: int | ColumnElement[int], followed_tags: Sequence[str] | ColumnElement[Any]
+) -> Any:
     """Public posts (not boosts) carrying one of ``followed_tags`` (``tags.followed_names``), for the
     home timeline, without the accounts and domains the viewer blocked or muted.
 
     Driven by ix_status_tags_name; the visibility test is a CAST, which no index serves, so SQLite never
-    starts from every public post instead.
+    starts from every public post instead. Both may be bound parameters (an expanding one for the tags,
+    given lowercased).
     """
-    tagged = select(StatusTag.status_id).where(StatusTag.name.in_([t.lower() for t in followed_tags]))
+    names = followed_tags if isinstance(followed_tags, ColumnElement) else [t.lower() for t in followed_tags]
+    tagged = select(StatusTag.status_id).where(StatusTag.name.in_(names))
     hidden = (
         select(Block.target_id)
         .where(Block.actor_id == viewer_id)
@@ -78,7 +84,7 @@ def followed_tags_query(viewer_id: int, followed_tags: Sequence[str]) -> Any:
 HOME_WINDOWS = (1_024, 16_384, 262_144)
 
 
-def recent(query: Any, low: int) -> Any:
+def recent(query: Any, low: int | ColumnElement[int]) -> Any:
     """``query`` kept to the ids from ``low`` up (a page's cursor sets the top).
 
     The home timeline's authors are many (every account followed): without a lower bound, SQLite
@@ -107,6 +113,13 @@ async def plan_for_parameters(session: AsyncSession) -> None:
     session.info[marker] = session.get_transaction()
 
 
+def plan_for_parameters_of(conn: Connection) -> None:
+    """:func:`plan_for_parameters` for a synchronous connection's transaction (every time: the
+    transaction is the caller's one read)."""
+    if conn.dialect.name == "postgresql":
+        conn.exec_driver_sql("SET LOCAL plan_cache_mode = force_custom_plan")
+
+
 def merge_pages(pages: Sequence[Sequence[Status]], limit: int, *, ascending: bool = False) -> list[Status]:
     """Several keyset pages of the same cursor as one: by id (newest first unless ``ascending``), each
     status once, ``limit`` of them."""
@@ -117,7 +130,7 @@ def merge_pages(pages: Sequence[Sequence[Status]], limit: int, *, ascending: boo
     return sorted(seen.values(), key=lambda r: r.id, reverse=not ascending)[:limit]
 
 
-def exclusive_list_members(viewer_id: int) -> Any:
+def exclusive_list_members(viewer_id: int | ColumnElement[int]) -> Any:
     """The ids of the accounts on the viewer's exclusive lists (their posts stay out of home)."""
     return (
         select(ListAccount.account_id)
@@ -130,13 +143,13 @@ def exclusive_list_members(viewer_id: int) -> Any:
     )
 
 
-def domain_blocked_accounts(viewer_id: int) -> Any:
+def domain_blocked_accounts(viewer_id: int | ColumnElement[int]) -> Any:
     """The ids of the accounts on domains the viewer blocked for themselves."""
     domains = select(AccountDomainBlock.domain).where(AccountDomainBlock.account_id == viewer_id)
     return select(Actor.id).where(Actor.domain.in_(domains))
 
 
-def not_boosting_blocked_domains(viewer_id: int) -> Any:
+def not_boosting_blocked_domains(viewer_id: int | ColumnElement[int]) -> Any:
     """Not a boost of a post from a domain the viewer blocked."""
     boosted = aliased(Status)
     return ~exists().where(
