@@ -21,9 +21,10 @@ import secrets
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 from urllib.parse import urlsplit
 
-from sqlalchemy import func, or_, select, update
+from sqlalchemy import Connection, bindparam, func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.sql import ColumnElement
 
@@ -33,6 +34,7 @@ from fedigen.social.accounts import hash_password, verify_password
 from storage.clients import OAuthApp, OAuthCode, OAuthToken
 from storage.db import SessionFactory
 from storage.models import Actor, User, utcnow
+from storage.records import record
 
 OOB = "urn:ietf:wg:oauth:2.0:oob"
 # Mastodon 4.3's scopes, in its order (config/initializers/doorkeeper.rb). An admin scope gives a token
@@ -468,12 +470,43 @@ async def lookup_token(session: AsyncSession, bearer: str) -> tuple[OAuthToken, 
     if row is None:
         raise UnauthorizedError("The access token is invalid")
     token, app, account = row
+    _require_live(token, account)
+    return token, app, account
+
+
+def _require_live(token: OAuthToken, account: Actor | None) -> None:
     if token.revoked_at is not None:
         raise UnauthorizedError("The access token was revoked")
     if token.expires_at is not None and token.expires_at <= utcnow():
         raise UnauthorizedError("The access token expired")
     if account is not None and account.deleted_at is not None:
         raise UnauthorizedError("The access token is invalid")
+
+
+_PARTS = {"token__": OAuthToken.__table__, "app__": OAuthApp.__table__, "account__": Actor.__table__}
+# :func:`lookup_token`'s query as Core, built once (the token's digest bound at execution).
+_LOOKUP = (
+    select(*(c.label(prefix + c.name) for prefix, table in _PARTS.items() for c in table.c))
+    .select_from(OAuthToken.__table__)
+    .join(OAuthApp.__table__, OAuthApp.id == OAuthToken.app_id)
+    .outerjoin(Actor.__table__, Actor.id == OAuthToken.account_id)
+    .where(OAuthToken.token_hash == bindparam("token_hash"))
+)
+
+
+def lookup_token_of(conn: Connection, bearer: str) -> tuple[Any, Any, Any]:
+    """:func:`lookup_token` on a synchronous connection: the token, app and account as Core records."""
+    row = conn.execute(_LOOKUP, {"token_hash": digest(bearer)}).first()
+    if row is None:
+        raise UnauthorizedError("The access token is invalid")
+    parts: dict[str, dict[str, Any]] = {prefix: {} for prefix in _PARTS}
+    for key, value in row._mapping.items():
+        prefix, _, name = key.partition("__")
+        parts[prefix + "__"][name] = value
+    token, app, account = (record(parts[prefix]) for prefix in _PARTS)
+    if account.id is None:  # a client_credentials token acts for no account
+        account = None
+    _require_live(token, account)
     return token, app, account
 
 

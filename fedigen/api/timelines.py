@@ -13,7 +13,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Route
 
 from fedigen.api import entities, page_rows
-from fedigen.api.auth import authenticate, optional_auth
+from fedigen.api.auth import authenticate, authenticate_and_read, optional_auth
 from fedigen.api.entities import StatusContext
 from fedigen.api.pagination import Page, bound_page, link_header
 from fedigen.api.params import read_params
@@ -27,23 +27,23 @@ from storage.models import Favourite, Status
 
 async def home(request: Request) -> Response:
     """GET /api/v1/timelines/home: the account's and its follows' statuses and boosts."""
-    auth = await authenticate(request, "read:statuses")
     page = Page.from_params(await read_params(request))
-    viewer = auth.account
-    assert viewer is not None
-    rows, body = await home_page(services(request), viewer.id, page)
+    # The token and the whole page in one read (on SQLite one worker-thread hand-off).
+    _auth, (rows, ctx) = await authenticate_and_read(request, "read:statuses", read_home, page)
+    body = entities.render_page(services(request), rows, ctx)
     return JSONResponse(body, headers=link_header(request, [r.id for r in rows], page))
 
 
 async def home_page(svc: Services, viewer_id: int, page: Page) -> tuple[list[Any], list[dict[str, Any]]]:
     """A page of the home timeline, its rows (:func:`home_rows_of`) and their Status entities, read
     whole by the services' :class:`~storage.db.SyncReader` (on SQLite one worker-thread hand-off for
-    every statement of the page): the client API's home timeline and the /home page alike."""
-    rows, ctx = await svc.reader.run(_read_home, viewer_id, page)
+    every statement of the page): the /home page's (the client API's reads its token beside)."""
+    rows, ctx = await svc.reader.run(read_home, viewer_id, page)
     return rows, entities.render_page(svc, rows, ctx)
 
 
-def _read_home(conn: Connection, viewer_id: int, page: Page) -> tuple[list[Any], StatusContext]:
+def read_home(conn: Connection, viewer_id: int, page: Page) -> tuple[list[Any], StatusContext]:
+    """A page of the home timeline and what rendering it needs (:func:`entities.render_page`)."""
     rows = home_rows_of(conn, viewer_id, page)
     return rows, page_rows.page_context(conn, rows, viewer_id, "home")
 

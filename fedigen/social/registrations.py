@@ -18,8 +18,9 @@ import secrets
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 
-from sqlalchemy import Select, delete, func, or_, select, update
+from sqlalchemy import Connection, Select, bindparam, delete, func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from activitypub import signing
@@ -405,7 +406,19 @@ async def _take_token(session: AsyncSession, token: str, purpose: str) -> EmailT
 
 async def login_refusal(session: AsyncSession, actor_id: int) -> str | None:
     """Why this account may not sign in or act yet (Mastodon's words), or None when it may."""
-    signup = await session.scalar(select(Signup).where(Signup.actor_id == actor_id))
+    return _refusal((await session.execute(_SIGNUP, {"actor_id": actor_id})).first())
+
+
+# Built once; the account bound at execution.
+_SIGNUP = select(Signup.confirmed_at, Signup.approved_at).where(Signup.actor_id == bindparam("actor_id"))
+
+
+def login_refusal_of(conn: Connection, actor_id: int) -> str | None:
+    """:func:`login_refusal` on a synchronous connection."""
+    return _refusal(conn.execute(_SIGNUP, {"actor_id": actor_id}).first())
+
+
+def _refusal(signup: Any) -> str | None:
     if signup is None:
         return None
     if signup.confirmed_at is None:
