@@ -132,7 +132,7 @@ async def prepare(config: Path, args: argparse.Namespace) -> None:
     settings = load_settings(config)
     async with open_services(settings) as svc:
         await upgrade(svc.engine)
-        if args.database:
+        if args.database and not args.keep:
             async with svc.engine.begin() as conn:
                 tables = "statuses, follows, oauth_tokens, oauth_apps, actors"
                 await conn.execute(text(f"TRUNCATE {tables} CASCADE"))
@@ -197,7 +197,8 @@ def main() -> int:
     parser.add_argument("--seconds", type=float, default=10, help="wrk duration of each measured line")
     parser.add_argument("--connections", type=int, default=1, help="wrk keep-alive connections")
     parser.add_argument("--database", default=None, help="a PostgreSQL URL (its tables are emptied first)")
-    parser.add_argument("--keep", default=None, help="SQLite: build in (or reuse) this directory")
+    parser.add_argument("--keep", default=None, help="build in (or reuse) this directory; with --database, "
+                        "reuse the data the database holds instead of emptying it")  # fmt: skip
     args = parser.parse_args()
     if not _wrk.available():
         print("wrk is not installed (apt-get install wrk)")
