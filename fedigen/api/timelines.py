@@ -69,12 +69,12 @@ _NEWEST = select(func.max(Status.id))
 
 
 @functools.cache
-def _statement(kind: str, windowed: bool, shape: tuple[bool, bool, bool]) -> Any:
+def _statement(dialect: str, kind: str, windowed: bool, shape: tuple[bool, bool, bool]) -> Any:
     """The home timeline's query ("home": follows and self; "tags": followed hashtags) with authors, for
-    pages of one shape, optionally within an id window (``low``), built once: the viewer, the tags,
-    the cursor and the limit are bound at execution."""
+    pages of one shape on one database, optionally within an id window (``low``), built once: the
+    viewer, the tags, the cursor and the limit are bound at execution."""
     if kind == "home":
-        query = timelines.home_query(page_rows.VIEWER)
+        query = timelines.home_query(page_rows.VIEWER, dialect)
     else:
         query = timelines.followed_tags_query(page_rows.VIEWER, bindparam("tags", expanding=True))
     if windowed:
@@ -92,11 +92,11 @@ def _newest(conn: Connection, kind: str, page: Page, params: dict[str, Any]) -> 
         for span in timelines.HOME_WINDOWS:
             if newest - span <= (page.since_id or 0):
                 break  # the window holds every id the page may have: read without it
-            windowed = _statement(kind, True, page.shape())
+            windowed = _statement(conn.dialect.name, kind, True, page.shape())
             rows = page_rows.records(conn.execute(windowed, {**params, "low": newest - span}))
             if len(rows) >= page.limit:
                 return rows
-    return page_rows.records(conn.execute(_statement(kind, False, page.shape()), params))
+    return page_rows.records(conn.execute(_statement(conn.dialect.name, kind, False, page.shape()), params))
 
 
 async def _public_page(request: Request, tag: str | None) -> Response:
