@@ -22,6 +22,7 @@ import hashlib
 import json
 import os
 import random
+import re
 import sys
 import tempfile
 import time
@@ -80,6 +81,17 @@ def write_config(directory: Path, port: int, database: str | None) -> Path:
     url = database or f"sqlite+aiosqlite:///{directory}/fedigen.db"
     path.write_text(CONFIG.format(port=port, database=url, directory=directory), encoding="utf-8")
     return path
+
+
+def kept_port(directory: Path) -> int:
+    """The port of the instance kept in ``directory`` (``--keep``): its URL, and so its instance actor,
+    stay the same from run to run. A free port for a new one."""
+    config = directory / "config.toml"
+    if config.exists():
+        found = re.search(r"^port = (\d+)$", config.read_text(encoding="utf-8"), re.MULTILINE)
+        if found:
+            return int(found.group(1))
+    return free_port()
 
 
 async def build(svc: Any, statuses: int, authors: int, followed: int) -> None:
@@ -212,7 +224,7 @@ def main() -> int:
     with tempfile.TemporaryDirectory(prefix="fedigen-bench-home-") as scratch:
         tmp = Path(args.keep or scratch)
         tmp.mkdir(parents=True, exist_ok=True)
-        port, sink_port = free_port(), free_port()
+        port, sink_port = kept_port(tmp), free_port()
         config = write_config(tmp, port, args.database)
         asyncio.run(prepare(config, args))
         base, headers = f"http://127.0.0.1:{port}", {"Authorization": f"Bearer {TOKEN}"}

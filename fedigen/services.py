@@ -214,8 +214,8 @@ async def open_services(
         timeout=httpx.Timeout(gen.timeout, connect=10.0), headers={"User-Agent": settings.user_agent}
     )
     services = Services(
-        settings=settings, engine=engine, sessions=sessions, reads=reads, reader=SyncReader(engine),
-        http=http, urls=urls,
+        settings=settings, engine=engine, sessions=sessions, reads=reads, http=http, urls=urls,
+        reader=SyncReader(engine, pool_size=settings.database.pool_size),
         fetcher=fetcher, resolver=resolver, signer=signer,
         deliverer=Deliverer(
             sessions, fetcher, policy, resolver.domains,
@@ -253,6 +253,6 @@ async def open_services(
         await backend_http.aclose()
         if own_http:
             await http.aclose()
-        await asyncio.to_thread(services.reader.close)
+        await services.reader.aclose()
         if own_engine:
             await engine.dispose()

@@ -168,8 +168,7 @@ async def authenticate_and_read(
         return auth, await svc.reader.run(read, auth.account.id, *args, **kwargs)
 
     def both(conn: Connection) -> tuple[Auth, T | None]:
-        token, app, account = lookup_token_of(conn, bearer)
-        refusal = registrations.login_refusal_of(conn, account.id) if account is not None else None
+        token, app, account, refusal = lookup_token_of(conn, bearer)
         auth = Auth(token, app, account, frozenset(split_scopes(token.scopes)), refusal)
         try:
             _require(auth, scope, user=True, pending_ok=False)

@@ -35,6 +35,7 @@ from storage.clients import OAuthApp, OAuthCode, OAuthToken
 from storage.db import SessionFactory
 from storage.models import Actor, User, utcnow
 from storage.records import record
+from storage.signup import Signup
 
 OOB = "urn:ietf:wg:oauth:2.0:oob"
 # Mastodon 4.3's scopes, in its order (config/initializers/doorkeeper.rb). An admin scope gives a token
@@ -484,30 +485,38 @@ def _require_live(token: OAuthToken, account: Actor | None) -> None:
 
 
 _PARTS = {"token__": OAuthToken.__table__, "app__": OAuthApp.__table__, "account__": Actor.__table__}
-# :func:`lookup_token`'s query as Core, built once (the token's digest bound at execution).
+_SIGNUP = (Signup.id, Signup.confirmed_at, Signup.approved_at)
+# :func:`lookup_token`'s query as Core, with the account's sign-up (``registrations.login_refusal``),
+# built once (the token's digest bound at execution).
 _LOOKUP = (
-    select(*(c.label(prefix + c.name) for prefix, table in _PARTS.items() for c in table.c))
+    select(
+        *(c.label(prefix + c.name) for prefix, table in _PARTS.items() for c in table.c),
+        *(c.label("signup__" + c.key) for c in _SIGNUP),
+    )
     .select_from(OAuthToken.__table__)
     .join(OAuthApp.__table__, OAuthApp.id == OAuthToken.app_id)
     .outerjoin(Actor.__table__, Actor.id == OAuthToken.account_id)
+    .outerjoin(Signup.__table__, Signup.actor_id == OAuthToken.account_id)
     .where(OAuthToken.token_hash == bindparam("token_hash"))
 )
 
 
-def lookup_token_of(conn: Connection, bearer: str) -> tuple[Any, Any, Any]:
-    """:func:`lookup_token` on a synchronous connection: the token, app and account as Core records."""
+def lookup_token_of(conn: Connection, bearer: str) -> tuple[Any, Any, Any, str | None]:
+    """:func:`lookup_token` on a synchronous connection, in one query with the account's
+    ``registrations.login_refusal``: the token, app and account as Core records, and the refusal."""
     row = conn.execute(_LOOKUP, {"token_hash": digest(bearer)}).first()
     if row is None:
         raise UnauthorizedError("The access token is invalid")
-    parts: dict[str, dict[str, Any]] = {prefix: {} for prefix in _PARTS}
+    parts: dict[str, dict[str, Any]] = {prefix: {} for prefix in (*_PARTS, "signup__")}
     for key, value in row._mapping.items():
         prefix, _, name = key.partition("__")
         parts[prefix + "__"][name] = value
-    token, app, account = (record(parts[prefix]) for prefix in _PARTS)
+    token, app, account, signup = (record(parts[prefix]) for prefix in parts)
     if account.id is None:  # a client_credentials token acts for no account
         account = None
     _require_live(token, account)
-    return token, app, account
+    refusal = registrations.refusal_of(signup) if account is not None and signup.id is not None else None
+    return token, app, account, refusal
 
 
 @dataclass(frozen=True)

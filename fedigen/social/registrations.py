@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Connection, Select, bindparam, delete, func, or_, select, update
+from sqlalchemy import Select, bindparam, delete, func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from activitypub import signing
@@ -406,21 +406,16 @@ async def _take_token(session: AsyncSession, token: str, purpose: str) -> EmailT
 
 async def login_refusal(session: AsyncSession, actor_id: int) -> str | None:
     """Why this account may not sign in or act yet (Mastodon's words), or None when it may."""
-    return _refusal((await session.execute(_SIGNUP, {"actor_id": actor_id})).first())
+    signup = (await session.execute(_SIGNUP, {"actor_id": actor_id})).first()
+    return refusal_of(signup) if signup is not None else None
 
 
 # Built once; the account bound at execution.
 _SIGNUP = select(Signup.confirmed_at, Signup.approved_at).where(Signup.actor_id == bindparam("actor_id"))
 
 
-def login_refusal_of(conn: Connection, actor_id: int) -> str | None:
-    """:func:`login_refusal` on a synchronous connection."""
-    return _refusal(conn.execute(_SIGNUP, {"actor_id": actor_id}).first())
-
-
-def _refusal(signup: Any) -> str | None:
-    if signup is None:
-        return None
+def refusal_of(signup: Any) -> str | None:
+    """:func:`login_refusal` of an account with this sign-up (its ``confirmed_at`` and ``approved_at``)."""
     if signup.confirmed_at is None:
         return UNCONFIRMED
     if signup.approved_at is None:

@@ -89,3 +89,23 @@ async def test_the_reader_reads_and_never_writes_on_sqlite(instance: Instance, b
         await instance.services.reader.run(_write)
     async with instance.services.sessions() as session:
         assert await session.scalar(select(Actor.display_name).where(Actor.username == "alice")) != "changed"
+
+
+def _backend(conn: Connection) -> int:
+    return int(conn.execute(text("SELECT pg_backend_pid()")).scalar_one())
+
+
+async def test_a_read_survives_a_connection_the_server_closed_on_postgresql(
+    instance: Instance, backend: str
+) -> None:
+    """The reader's PostgreSQL pool does not ping its connections: a read on one the server closed (as
+    a restart closes them) is read again on a new one."""
+    if backend != "postgresql":
+        pytest.skip("PostgreSQL's pool only")
+    await instance.create_account("alice")
+    reader = instance.services.reader
+    first = await reader.run(_backend)
+    async with instance.services.sessions() as session:
+        assert await session.scalar(text("SELECT pg_terminate_backend(:pid)"), {"pid": first})
+    assert "alice" in await reader.run(_names)
+    assert await reader.run(_backend) != first
