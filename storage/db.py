@@ -130,7 +130,7 @@ class SyncReader:
     async def _run_postgresql(self, call: Callable[[Connection], T]) -> T:
         if self._pg is None:
             size = self._pool_size
-            self._pg = create_async_engine(self.engine.url, pool_size=size, max_overflow=size * 2)
+            self._pg = create_async_engine(self.engine.url, pool_size=size, max_overflow=size)
         for attempt in (1, 2):
             try:
                 async with self._pg.connect() as conn:
