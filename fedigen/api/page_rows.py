@@ -10,6 +10,7 @@ and the async wrappers here run them in an ``AsyncSession``'s transaction throug
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Iterable, Sequence
 from typing import Any
 
@@ -39,14 +40,24 @@ VIEWER = bindparam("viewer_id", type_=BigInteger)
 def _status_and_author(row: Any) -> tuple[Any, Any]:
     status: dict[str, Any] = {}
     author: dict[str, Any] = {}
-    for key, value in row._mapping.items():
-        if key == _REPLY_AUTHOR:
-            status["_reply_author"] = value
-        elif key.startswith(_AUTHOR_PREFIX):
-            author[key[len(_AUTHOR_PREFIX) :]] = value
-        else:
-            status[key] = value
+    for (into, name), value in zip(_targets(tuple(row._fields)), row, strict=True):
+        (status if into == 0 else author)[name] = value
     return record(status), record(author)
+
+
+@functools.cache
+def _targets(fields: tuple[str, ...]) -> list[tuple[int, str]]:
+    """Where each column of a :func:`with_authors` row goes (0: the status, 1: its author), and its name
+    there: worked out once per statement shape rather than per row."""
+    out = []
+    for key in fields:
+        if key == _REPLY_AUTHOR:
+            out.append((0, "_reply_author"))
+        elif key.startswith(_AUTHOR_PREFIX):
+            out.append((1, key[len(_AUTHOR_PREFIX) :]))
+        else:
+            out.append((0, key))
+    return out
 
 
 def with_authors(query: Any) -> Any:
