@@ -20,6 +20,8 @@ from sqlalchemy.pool import NullPool
 
 SessionFactory = async_sessionmaker[AsyncSession]
 READ_ONLY = "fedigen_read_only"
+# An execution option: the connection's statements are already planned for their own parameters.
+CUSTOM_PLANS = "fedigen_custom_plans"
 # An execution option for migrations: SQLite's foreign keys off for the connection's transactions.
 FOREIGN_KEYS_OFF = "fedigen_foreign_keys_off"
 
@@ -103,8 +105,11 @@ class SyncReader:
     ``AsyncConnection.run_sync`` (asyncpg needs no thread) on a pool of its own (``pool_size``) that
     does not ping each connection it hands out: the ping costs three round trips (BEGIN, a query,
     ROLLBACK) on a read of about fifteen; a read that finds its connection dead is run again once on a
-    new one instead (reads only: nothing is done twice). Either way inside a transaction, rolled back
-    at the end."""
+    new one instead (reads only: nothing is done twice). Its statements run without BEGIN and ROLLBACK
+    (under READ COMMITTED each statement reads its own snapshot inside a transaction too, so one only
+    costs two round trips), planned for their own parameters (``plan_cache_mode``, set when the
+    connection opens; see ``fedigen.social.timelines.plan_for_parameters``), read-only
+    (``default_transaction_read_only``: a write is an error, as ``query_only`` makes it on SQLite)."""
 
     def __init__(self, engine: AsyncEngine, *, threads: int = 2, pool_size: int = 5) -> None:
         self.engine = engine
@@ -130,7 +135,11 @@ class SyncReader:
     async def _run_postgresql(self, call: Callable[[Connection], T]) -> T:
         if self._pg is None:
             size = self._pool_size
-            self._pg = create_async_engine(self.engine.url, pool_size=size, max_overflow=size)
+            self._pg = create_async_engine(
+                self.engine.url, pool_size=size, max_overflow=size, isolation_level="AUTOCOMMIT",
+                connect_args={"server_settings": {"plan_cache_mode": "force_custom_plan",
+                                                  "default_transaction_read_only": "on"}},
+            ).execution_options(**{CUSTOM_PLANS: True})  # fmt: skip
         for attempt in (1, 2):
             try:
                 async with self._pg.connect() as conn:

@@ -19,6 +19,7 @@ from fedigen.social import domains
 from fedigen.social.standing import limited, suspended
 from fedigen.social.visibility import can_see, followed_by
 from storage.clients import AccountDomainBlock, AccountList, Bookmark, ListAccount, Mute
+from storage.db import CUSTOM_PLANS
 from storage.models import Actor, Block, Favourite, Follow, MediaAttachment, Status, StatusTag
 from storage.vocabulary import Visibility
 
@@ -122,8 +123,8 @@ async def plan_for_parameters(session: AsyncSession) -> None:
 
 def plan_for_parameters_of(conn: Connection) -> None:
     """:func:`plan_for_parameters` for a synchronous connection's transaction (every time: the
-    transaction is the caller's one read)."""
-    if conn.dialect.name == "postgresql":
+    transaction is the caller's one read), unless the connection plans so already (``SyncReader``)."""
+    if conn.dialect.name == "postgresql" and not conn.get_execution_options().get(CUSTOM_PLANS, False):
         conn.exec_driver_sql("SET LOCAL plan_cache_mode = force_custom_plan")
 
 

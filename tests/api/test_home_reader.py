@@ -8,7 +8,7 @@ from datetime import timedelta
 
 import pytest
 from sqlalchemy import Connection, select, text, update
-from sqlalchemy.exc import OperationalError
+from sqlalchemy.exc import DBAPIError
 
 from fedigen.api.grants import digest
 from storage.clients import OAuthApp, OAuthToken
@@ -80,15 +80,23 @@ def _names(conn: Connection) -> list[str]:
     return list(conn.execute(text("SELECT username FROM actors WHERE domain IS NULL ORDER BY id")).scalars())
 
 
-async def test_the_reader_reads_and_never_writes_on_sqlite(instance: Instance, backend: str) -> None:
+def _plan_mode(conn: Connection) -> str:
+    return str(conn.execute(text("SHOW plan_cache_mode")).scalar_one())
+
+
+async def test_the_reader_reads_and_never_writes(instance: Instance, backend: str) -> None:
+    """The reader's connections are read-only (SQLite's ``query_only``, PostgreSQL's
+    ``default_transaction_read_only``); on PostgreSQL they plan for each statement's parameters."""
     await instance.create_account("alice")
-    assert "alice" in await instance.services.reader.run(_names)
-    if backend != "sqlite":
-        return  # PostgreSQL: the reader's transaction is rolled back
-    with pytest.raises(OperationalError, match="readonly database"):
-        await instance.services.reader.run(_write)
+    reader = instance.services.reader
+    assert "alice" in await reader.run(_names)
+    refused = "readonly database" if backend == "sqlite" else "read-only transaction"
+    with pytest.raises(DBAPIError, match=refused):
+        await reader.run(_write)
     async with instance.services.sessions() as session:
         assert await session.scalar(select(Actor.display_name).where(Actor.username == "alice")) != "changed"
+    if backend == "postgresql":
+        assert await reader.run(_plan_mode) == "force_custom_plan"
 
 
 def _backend(conn: Connection) -> int:
