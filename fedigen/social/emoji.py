@@ -64,8 +64,11 @@ def image_of(svc: Services, emoji: CustomEmoji) -> EmojiImage | None:
 
 def used_in(emojis: Iterable[CustomEmoji], *texts: str | None) -> list[CustomEmoji]:
     """The emoji whose ``:shortcode:`` the texts contain, by shortcode (Mastodon lists only those)."""
+    rows = list(emojis)
+    if not rows:
+        return []  # nothing to look for: the texts are not scanned (most statuses and accounts)
     codes = shortcodes_in(*texts)
-    return sorted((e for e in emojis if e.shortcode in codes), key=lambda e: e.shortcode)
+    return sorted((e for e in rows if e.shortcode in codes), key=lambda e: e.shortcode)
 
 
 def actor_texts(actor: Actor) -> list[str]:
