@@ -38,7 +38,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # run from anyw
 
 import _wrk  # noqa: E402
 from _support import fedigen_command, free_port, peer_command, server, stub_sniffio  # noqa: E402
-from home_timeline import HOME, TOKEN, first_page, prepare, write_config  # noqa: E402
+from home_timeline import HOME, TOKEN, first_page, kept_port, prepare, write_config  # noqa: E402
 
 from activitypub import signing  # noqa: E402
 
@@ -151,7 +151,9 @@ def main() -> int:
     parser.add_argument("--inbox-connections", type=int, default=8)
     parser.add_argument("--inbox-requests", type=int, default=3000, help="pre-signed POSTs (the most sent)")
     parser.add_argument("--database", default=None, help="a PostgreSQL URL (its tables are emptied first)")
-    parser.add_argument("--keep", default=None, help="SQLite: build in (or reuse) this directory")
+    parser.add_argument("--keep", default=None, help="build in (or reuse) this directory; with --database, "
+                        "reuse the data the database holds instead of emptying it (the generation jobs "
+                        "of every run count toward the viewer's quota: a few runs, then 429)")  # fmt: skip
     args = parser.parse_args()
     if not _wrk.available():
         print("wrk is not installed (apt-get install wrk)")
@@ -159,7 +161,7 @@ def main() -> int:
     with tempfile.TemporaryDirectory(prefix="fedigen-bench-mixed-") as scratch:
         tmp = Path(args.keep or scratch)
         tmp.mkdir(parents=True, exist_ok=True)
-        port, peer_port, sink_port = free_port(), free_port(), free_port()
+        port, peer_port, sink_port = kept_port(tmp), free_port(), free_port()
         base, peer = f"http://127.0.0.1:{port}", f"http://127.0.0.1:{peer_port}"
         config = write_config(tmp, port, args.database)
         asyncio.run(prepare(config, args))

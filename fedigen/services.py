@@ -31,7 +31,7 @@ from generation.hub import ModelStore
 from generation.jobs import JobRunner, JobSettings
 from generation.rules import ModerationClient, PromptRules
 from storage.attachments import MediaContext
-from storage.db import SessionFactory, create_engine, read_session_factory, session_factory
+from storage.db import SessionFactory, SyncReader, create_engine, read_session_factory, session_factory
 from storage.images import ImageLimits
 from storage.media import LocalMediaStore, MediaStore, S3MediaStore, s3_client
 from storage.models import Actor
@@ -62,6 +62,8 @@ class Services:
     sessions: SessionFactory
     # For requests that only read (never the write lock on SQLite); anything that writes uses sessions.
     reads: SessionFactory
+    # Runs a synchronous function that reads a whole page (on SQLite in one worker-thread hand-off).
+    reader: SyncReader
     http: httpx.AsyncClient
     urls: LocalUrls
     fetcher: Fetcher
@@ -219,6 +221,7 @@ async def open_services(
     )
     services = Services(
         settings=settings, engine=engine, sessions=sessions, reads=reads, http=http, urls=urls,
+        reader=SyncReader(engine, pool_size=settings.database.pool_size),
         fetcher=fetcher, resolver=resolver, signer=signer,
         deliverer=Deliverer(
             sessions, fetcher, policy, resolver.domains,
@@ -258,5 +261,6 @@ async def open_services(
             await http.aclose()
         if fetcher.delivery is not None:
             await fetcher.delivery.aclose()
+        await services.reader.aclose()
         if own_engine:
             await engine.dispose()

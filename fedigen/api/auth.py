@@ -10,16 +10,17 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Concatenate, ParamSpec, TypeVar, cast
 
-from sqlalchemy import or_, select, update
+from sqlalchemy import Connection, or_, select, update
 from sqlalchemy.exc import OperationalError
 from starlette.requests import HTTPConnection
 
-from fedigen.api.grants import lookup_token, split_scopes
-from fedigen.errors import ForbiddenError, ScopeError, UnauthorizedError
+from fedigen.api.grants import lookup_token, lookup_token_of, split_scopes
+from fedigen.errors import FedigenError, ForbiddenError, ScopeError, UnauthorizedError
 from fedigen.services import Services
 from fedigen.social import registrations
 from fedigen.social.roles import Permission, Role, require, role_of
@@ -28,6 +29,8 @@ from storage.clients import OAuthApp, OAuthToken
 from storage.models import Actor, User, utcnow
 
 log = logging.getLogger(__name__)
+P = ParamSpec("P")
+T = TypeVar("T")
 
 LAST_USED_EVERY = timedelta(minutes=1)
 # Mastodon's legacy "follow" scope grants what these granular scopes grant.
@@ -134,6 +137,11 @@ async def authenticate(
     auth = await _resolve(request)
     if auth is None:
         raise UnauthorizedError("The access token is invalid")
+    _require(auth, scope, user=user, pending_ok=pending_ok)
+    return auth
+
+
+def _require(auth: Auth, scope: str | None, *, user: bool, pending_ok: bool) -> None:
     if user and auth.account is None:
         raise UnauthorizedError("This method requires an authenticated user")
     if user and auth.refusal is not None and not pending_ok:
@@ -142,7 +150,37 @@ async def authenticate(
         raise ForbiddenError("Your login is currently disabled")
     if scope is not None and not scope_allows(auth.scopes, scope):
         raise ScopeError(scope)
-    return auth
+
+
+async def authenticate_and_read(
+    request: HTTPConnection, scope: str, read: Callable[Concatenate[Connection, int, P], T],
+    *args: P.args, **kwargs: P.kwargs,
+) -> tuple[Auth, T]:  # fmt: skip
+    """:func:`authenticate` (an account that may act, ``scope``) and ``read(connection, account_id,
+    *args, **kwargs)`` together, in one call of the services' :class:`~storage.db.SyncReader` (on
+    SQLite one worker-thread hand-off for the token, the account and the whole read). The token, app
+    and account are then Core records, not ORM objects: for endpoints that only read."""
+    svc: Services = request.app.state.services
+    bearer = bearer_of(request)
+    if bearer is None or getattr(request.state, _STATE_KEY, None) is not None:
+        auth = await authenticate(request, scope)
+        assert auth.account is not None
+        return auth, await svc.reader.run(read, auth.account.id, *args, **kwargs)
+
+    def both(conn: Connection) -> tuple[Auth, T | None]:
+        token, app, account, refusal = lookup_token_of(conn, bearer)
+        auth = Auth(token, app, account, frozenset(split_scopes(token.scopes)), refusal)
+        try:
+            _require(auth, scope, user=True, pending_ok=False)
+        except FedigenError:
+            return auth, None  # refused below, with nothing read
+        return auth, read(conn, account.id, *args, **kwargs)
+
+    auth, result = await svc.reader.run(both)
+    note_use(svc, auth.token)
+    setattr(request.state, _STATE_KEY, auth)
+    _require(auth, scope, user=True, pending_ok=False)
+    return auth, cast(T, result)
 
 
 async def optional_auth(request: HTTPConnection) -> Auth | None:

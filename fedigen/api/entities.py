@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import func, literal, null, select, union_all
+from sqlalchemy import Connection, bindparam, func, literal, null, select, union_all
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from activitypub.content import sanitize_html, strip_html
@@ -38,6 +38,7 @@ from storage.models import (
     User,
     utcnow,
 )
+from storage.records import IDS, record
 from storage.vocabulary import FollowState, Visibility
 
 
@@ -67,26 +68,38 @@ class AccountStats:
 
 async def account_stats(session: AsyncSession, ids: Sequence[int]) -> AccountStats:
     """Statuses, followers and following counts (and custom emoji) for many accounts at once."""
+    wanted = list(ids)
+    return await session.run_sync(lambda s: account_stats_of(s.connection(), wanted))
+
+
+def _account_counts() -> Any:
+    accepted = Follow.state == FollowState.ACCEPTED
+    parts: list[Any] = [
+        select(literal("s"), Status.actor_id, func.count(Status.id), func.max(Status.published))
+        .where(Status.actor_id.in_(IDS), Status.deleted_at.is_(None), Status.reblog_of_id.is_(None))
+        .group_by(Status.actor_id),
+        select(literal("r"), Follow.followee_id, func.count(Follow.id), null())
+        .where(Follow.followee_id.in_(IDS), accepted)
+        .group_by(Follow.followee_id),
+        select(literal("g"), Follow.follower_id, func.count(Follow.id), null())
+        .where(Follow.follower_id.in_(IDS), accepted)
+        .group_by(Follow.follower_id),
+    ]
+    return union_all(*parts)
+
+
+# The three counts in one query (a round trip each costs more than the counting on SQLite), built once.
+_ACCOUNT_COUNTS = _account_counts()
+
+
+def account_stats_of(conn: Connection, ids: Sequence[int]) -> AccountStats:
+    """:func:`account_stats` on a synchronous connection."""
     stats = AccountStats()
     if not ids:
         return stats
-    stats.emojis = await emojis.actor_emojis(session, ids)
-    accepted = Follow.state == FollowState.ACCEPTED
-    # The three counts in one query (a round trip each costs more than the counting on SQLite).
-    parts: list[Any] = [
-        select(literal("s"), Status.actor_id, func.count(Status.id), func.max(Status.published))
-        .where(Status.actor_id.in_(ids), Status.deleted_at.is_(None), Status.reblog_of_id.is_(None))
-        .group_by(Status.actor_id),
-        select(literal("r"), Follow.followee_id, func.count(Follow.id), null())
-        .where(Follow.followee_id.in_(ids), accepted)
-        .group_by(Follow.followee_id),
-        select(literal("g"), Follow.follower_id, func.count(Follow.id), null())
-        .where(Follow.follower_id.in_(ids), accepted)
-        .group_by(Follow.follower_id),
-    ]
-    counted = union_all(*parts)
+    stats.emojis = emojis.actor_emojis_of(conn, ids)
     into = {"r": stats.followers, "g": stats.following}
-    for kind, actor_id, count, last in await session.execute(counted):
+    for kind, actor_id, count, last in conn.execute(_ACCOUNT_COUNTS, {"ids": list(ids)}):
         if kind == "s":
             stats.statuses[actor_id], stats.last_status_at[actor_id] = count, last
         else:
@@ -269,25 +282,39 @@ async def reaction_counts(
     session: AsyncSession, ids: list[int], viewer: Actor | None
 ) -> dict[int, list[ReactionCount]]:
     """The emoji reactions of each status, in the order they were first given; deleted accounts' left out."""
-    rows = list(await session.execute(
-        select(Reaction.status_id, Reaction.name, Reaction.emoji_id, func.count(Reaction.id),
-               func.min(Reaction.id))
-        .join(Actor, Actor.id == Reaction.actor_id)
-        .where(Reaction.status_id.in_(ids), Actor.deleted_at.is_(None))
-        .group_by(Reaction.status_id, Reaction.name, Reaction.emoji_id)
-        .order_by(func.min(Reaction.id))
-    ))  # fmt: skip
+    viewer_id = viewer.id if viewer is not None else None
+    return await session.run_sync(lambda s: reactions_of(s.connection(), ids, viewer_id))
+
+
+_REACTIONS = (
+    select(
+        Reaction.status_id, Reaction.name, Reaction.emoji_id, func.count(Reaction.id), func.min(Reaction.id)
+    )
+    .join(Actor, Actor.id == Reaction.actor_id)
+    .where(Reaction.status_id.in_(IDS), Actor.deleted_at.is_(None))
+    .group_by(Reaction.status_id, Reaction.name, Reaction.emoji_id)
+    .order_by(func.min(Reaction.id))
+)
+_EMOJIS_BY_ID = select(CustomEmoji.__table__).where(CustomEmoji.id.in_(IDS))
+_OWN_REACTIONS = select(Reaction.status_id, Reaction.name).where(
+    Reaction.actor_id == bindparam("viewer_id"), Reaction.status_id.in_(IDS)
+)
+
+
+def reactions_of(conn: Connection, ids: list[int], viewer_id: int | None) -> dict[int, list[ReactionCount]]:
+    """:func:`reaction_counts` on a synchronous connection (statements built once)."""
+    rows = list(conn.execute(_REACTIONS, {"ids": ids}))
     if not rows:
         return {}
-    emoji_ids = {row[2] for row in rows if row[2] is not None}
-    found = {e.id: e for e in await session.scalars(select(CustomEmoji).where(CustomEmoji.id.in_(emoji_ids)))}
+    emoji_ids = list({row[2] for row in rows if row[2] is not None})
+    found = (
+        {e.id: record(e._mapping) for e in conn.execute(_EMOJIS_BY_ID, {"ids": emoji_ids})}
+        if emoji_ids
+        else {}
+    )
     mine: set[tuple[int, str]] = set()
-    if viewer is not None:
-        given = await session.execute(
-            select(Reaction.status_id, Reaction.name).where(
-                Reaction.actor_id == viewer.id, Reaction.status_id.in_(ids)
-            )
-        )
+    if viewer_id is not None:
+        given = conn.execute(_OWN_REACTIONS, {"viewer_id": viewer_id, "ids": ids})
         mine = {(status_id, name) for status_id, name in given}
     counts: dict[int, list[ReactionCount]] = defaultdict(list)
     for status_id, name, emoji_id, count, _ in rows:
@@ -384,17 +411,27 @@ async def load_context(
 async def load_rest(
     session: AsyncSession, ctx: StatusContext, shown: Sequence[Any], viewer: Actor | None
 ) -> None:
+    """:func:`load_rest_of` in the session's transaction."""
+    viewer_id = viewer.id if viewer is not None else None
+    await session.run_sync(lambda s: load_rest_of(s.connection(), ctx, shown, viewer_id))
+
+
+_PARENT_AUTHORS = select(Status.id, Status.actor_id).where(Status.id.in_(IDS))
+
+
+def load_rest_of(conn: Connection, ctx: StatusContext, shown: Sequence[Any], viewer_id: int | None) -> None:
     """What both loaders read alike: the viewer's filters, the custom emoji, emoji reactions, polls and
-    the viewer's votes, who was replied to, and the authors' account counts."""
-    if viewer is not None:
-        ctx.filters = await user_filters.active_filters(session, viewer.id)
+    the viewer's votes, who was replied to, and the authors' account counts (statements built once,
+    on a synchronous connection)."""
+    if viewer_id is not None:
+        ctx.filters = user_filters.active_filters_of(conn, viewer_id)
     ids = [s.id for s in shown]
     if ids:
-        ctx.emojis = await emojis.status_emojis(session, ids)
-        ctx.reactions = await reaction_counts(session, ids, viewer)
-        ctx.polls = await polls.polls_of(session, ids)
-        if viewer is not None:
-            ctx.own_votes = await polls.own_votes(session, viewer.id, [p.id for p in ctx.polls.values()])
+        ctx.emojis = emojis.status_emojis_of(conn, ids)
+        ctx.reactions = reactions_of(conn, ids, viewer_id)
+        ctx.polls = polls.polls_of_statuses(conn, ids)
+        if viewer_id is not None:
+            ctx.own_votes = polls.votes_of(conn, viewer_id, [p.id for p in ctx.polls.values()])
     # Who was replied to: page records know it from their query (``_reply_author``); ORM rows ask.
     for row in shown:
         if row.in_reply_to_id is not None and getattr(row, "_reply_author", None) is not None:
@@ -403,10 +440,9 @@ async def load_rest(
         s.in_reply_to_id for s in shown if s.in_reply_to_id is not None and not hasattr(s, "_reply_author")
     ]
     if parent_ids:
-        rows = await session.execute(select(Status.id, Status.actor_id).where(Status.id.in_(parent_ids)))
-        ctx.reply_authors.update({k: v for k, v in rows})
+        ctx.reply_authors.update({k: v for k, v in conn.execute(_PARENT_AUTHORS, {"ids": parent_ids})})
     if ctx.actors:
-        ctx.stats = await account_stats(session, list(ctx.actors))
+        ctx.stats = account_stats_of(conn, list(ctx.actors))
 
 
 def status(svc: Services, row: Status, ctx: StatusContext) -> dict[str, Any]:

@@ -21,9 +21,10 @@ import secrets
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 from urllib.parse import urlsplit
 
-from sqlalchemy import func, or_, select, update
+from sqlalchemy import Connection, bindparam, func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.sql import ColumnElement
 
@@ -33,6 +34,8 @@ from fedigen.social.accounts import hash_password, verify_password
 from storage.clients import OAuthApp, OAuthCode, OAuthToken
 from storage.db import SessionFactory
 from storage.models import Actor, User, utcnow
+from storage.records import record
+from storage.signup import Signup
 
 OOB = "urn:ietf:wg:oauth:2.0:oob"
 # Mastodon 4.3's scopes, in its order (config/initializers/doorkeeper.rb). An admin scope gives a token
@@ -468,13 +471,52 @@ async def lookup_token(session: AsyncSession, bearer: str) -> tuple[OAuthToken, 
     if row is None:
         raise UnauthorizedError("The access token is invalid")
     token, app, account = row
+    _require_live(token, account)
+    return token, app, account
+
+
+def _require_live(token: OAuthToken, account: Actor | None) -> None:
     if token.revoked_at is not None:
         raise UnauthorizedError("The access token was revoked")
     if token.expires_at is not None and token.expires_at <= utcnow():
         raise UnauthorizedError("The access token expired")
     if account is not None and account.deleted_at is not None:
         raise UnauthorizedError("The access token is invalid")
-    return token, app, account
+
+
+_PARTS = {"token__": OAuthToken.__table__, "app__": OAuthApp.__table__, "account__": Actor.__table__}
+_SIGNUP = (Signup.id, Signup.confirmed_at, Signup.approved_at)
+# :func:`lookup_token`'s query as Core, with the account's sign-up (``registrations.login_refusal``),
+# built once (the token's digest bound at execution).
+_LOOKUP = (
+    select(
+        *(c.label(prefix + c.name) for prefix, table in _PARTS.items() for c in table.c),
+        *(c.label("signup__" + c.key) for c in _SIGNUP),
+    )
+    .select_from(OAuthToken.__table__)
+    .join(OAuthApp.__table__, OAuthApp.id == OAuthToken.app_id)
+    .outerjoin(Actor.__table__, Actor.id == OAuthToken.account_id)
+    .outerjoin(Signup.__table__, Signup.actor_id == OAuthToken.account_id)
+    .where(OAuthToken.token_hash == bindparam("token_hash"))
+)
+
+
+def lookup_token_of(conn: Connection, bearer: str) -> tuple[Any, Any, Any, str | None]:
+    """:func:`lookup_token` on a synchronous connection, in one query with the account's
+    ``registrations.login_refusal``: the token, app and account as Core records, and the refusal."""
+    row = conn.execute(_LOOKUP, {"token_hash": digest(bearer)}).first()
+    if row is None:
+        raise UnauthorizedError("The access token is invalid")
+    parts: dict[str, dict[str, Any]] = {prefix: {} for prefix in (*_PARTS, "signup__")}
+    for key, value in row._mapping.items():
+        prefix, _, name = key.partition("__")
+        parts[prefix + "__"][name] = value
+    token, app, account, signup = (record(parts[prefix]) for prefix in parts)
+    if account.id is None:  # a client_credentials token acts for no account
+        account = None
+    _require_live(token, account)
+    refusal = registrations.refusal_of(signup) if account is not None and signup.id is not None else None
+    return token, app, account, refusal
 
 
 @dataclass(frozen=True)

@@ -1,15 +1,20 @@
 """Timeline pages read as SQLAlchemy Core rows: the page of statuses with their authors in one query,
 then what rendering them needs in a fixed handful more (the page's counters from ``status_counts`` in
 one, the viewer's flags in one), rendered into the same Status entities as :mod:`fedigen.api.entities`
-renders from ORM objects (tests/api/test_timeline_rendering.py compares the two)."""
+renders from ORM objects (tests/api/test_timeline_rendering.py compares the two).
+
+The loaders are synchronous functions of a :class:`~sqlalchemy.Connection` running statements built
+once (their ids and viewer bound at execution, so SQLAlchemy neither builds nor keys them again per
+request): :class:`storage.db.SyncReader` runs a whole page in one worker-thread hand-off on SQLite,
+and the async wrappers here run them in an ``AsyncSession``'s transaction through ``run_sync``."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from types import SimpleNamespace
+import functools
+from collections.abc import Iterable, Sequence
 from typing import Any
 
-from sqlalchemy import literal, select, union_all
+from sqlalchemy import BigInteger, Connection, bindparam, literal, select, union_all
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 
@@ -19,12 +24,9 @@ from fedigen.services import Services
 from fedigen.social import counts, timelines
 from storage.clients import Bookmark
 from storage.models import Actor, Favourite, MediaAttachment, Mention, Status, StatusPin
+from storage.records import IDS, Record, record
 
-
-class Record(SimpleNamespace):
-    """A row read with SQLAlchemy Core, its columns as attributes: what rendering reads of a Status,
-    an Actor or a MediaAttachment, without the ORM's identity map and change tracking."""
-
+__all__ = ["Record", "record"]
 
 _STATUS_COLUMNS = list(Status.__table__.c)
 _AUTHOR_PREFIX = "author__"
@@ -32,24 +34,30 @@ _AUTHOR_COLUMNS = [c.label(_AUTHOR_PREFIX + c.name) for c in Actor.__table__.c]
 _ACTOR_COLUMNS = list(Actor.__table__.c)
 _PARENT = aliased(Status, name="replied_to")
 _REPLY_AUTHOR = "reply_author__"
-
-
-def record(fields: Any) -> Any:
-    """A :class:`Record` of a row's mapping (typed Any: it stands in for the ORM class it mirrors)."""
-    return Record(**fields)
+VIEWER = bindparam("viewer_id", type_=BigInteger)
 
 
 def _status_and_author(row: Any) -> tuple[Any, Any]:
     status: dict[str, Any] = {}
     author: dict[str, Any] = {}
-    for key, value in row._mapping.items():
-        if key == _REPLY_AUTHOR:
-            status["_reply_author"] = value
-        elif key.startswith(_AUTHOR_PREFIX):
-            author[key[len(_AUTHOR_PREFIX) :]] = value
-        else:
-            status[key] = value
+    for (into, name), value in zip(_targets(tuple(row._fields)), row, strict=True):
+        (status if into == 0 else author)[name] = value
     return record(status), record(author)
+
+
+@functools.cache
+def _targets(fields: tuple[str, ...]) -> list[tuple[int, str]]:
+    """Where each column of a :func:`with_authors` row goes (0: the status, 1: its author), and its name
+    there: worked out once per statement shape rather than per row."""
+    out = []
+    for key in fields:
+        if key == _REPLY_AUTHOR:
+            out.append((0, "_reply_author"))
+        elif key.startswith(_AUTHOR_PREFIX):
+            out.append((1, key[len(_AUTHOR_PREFIX) :]))
+        else:
+            out.append((0, key))
+    return out
 
 
 def with_authors(query: Any) -> Any:
@@ -63,78 +71,101 @@ def with_authors(query: Any) -> Any:
     )
 
 
-async def page_records(session: AsyncSession, query: Any) -> list[Any]:
-    """The statuses a ``select(Status)`` query finds (with its page applied), as :class:`Record` rows,
-    each with its author as ``_author``; one query, no ORM objects."""
-    await timelines.plan_for_parameters(session)
+def records(result: Iterable[Any]) -> list[Any]:
+    """The rows of a :func:`with_authors` statement as :class:`Record` statuses, each with its author as
+    ``_author``."""
     out = []
-    for row in await session.execute(with_authors(query)):
+    for row in result:
         status, author = _status_and_author(row)
         status._author = author
         out.append(status)
     return out
 
 
-async def load_page_context(
-    session: AsyncSession, page: Sequence[Any], viewer: Actor | None, filter_context: str | None = None
+async def page_records(session: AsyncSession, query: Any) -> list[Any]:
+    """The statuses a ``select(Status)`` query finds (with its page applied), as :class:`Record` rows,
+    each with its author as ``_author``; one query, no ORM objects."""
+    await timelines.plan_for_parameters(session)
+    statement = with_authors(query)
+    return await session.run_sync(lambda s: records(s.connection().execute(statement)))
+
+
+_BOOSTED = with_authors(select(Status).where(Status.id.in_(IDS)))
+_MEDIA = (
+    select(MediaAttachment.__table__)
+    .where(MediaAttachment.__table__.c.status_id.in_(IDS))
+    .order_by(MediaAttachment.__table__.c.position)
+)
+_MENTIONS = (
+    select(Mention.status_id, *_ACTOR_COLUMNS)
+    .join(Actor, Actor.id == Mention.actor_id)
+    .where(Mention.status_id.in_(IDS))
+)
+
+
+def _flags() -> Any:
+    mine: list[Any] = [
+        select(Favourite.status_id, literal("f")).where(
+            Favourite.actor_id == VIEWER, Favourite.status_id.in_(IDS)
+        ),
+        select(Status.reblog_of_id, literal("r")).where(
+            Status.actor_id == VIEWER, Status.reblog_of_id.in_(IDS), Status.deleted_at.is_(None)
+        ),
+        select(Bookmark.status_id, literal("b")).where(
+            Bookmark.account_id == VIEWER, Bookmark.status_id.in_(IDS)
+        ),
+        select(StatusPin.status_id, literal("p")).where(
+            StatusPin.account_id == VIEWER, StatusPin.status_id.in_(IDS)
+        ),
+    ]
+    return union_all(*mine)
+
+
+# The viewer's own favourites, boosts, bookmarks and pins among a page's statuses, in one query.
+_FLAGS = _flags()
+
+
+def page_context(
+    conn: Connection, page: Sequence[Any], viewer_id: int | None, filter_context: str | None = None
 ) -> StatusContext:
-    """Load what rendering a timeline page of :func:`page_records` needs with Core queries: the boosted
-    statuses with their authors in one query, the counters of the whole page in one
-    (``status_counts``), and the viewer's favourited, boosted, bookmarked and pinned flags in one."""
-    ctx = StatusContext(viewer_id=viewer.id if viewer is not None else None, filter_context=filter_context)
+    """What rendering a timeline page of :func:`records` needs: the boosted statuses with their authors
+    in one query, the media and the mentions in one each, the counters of the whole page in one
+    (``status_counts``), the viewer's favourited, boosted, bookmarked and pinned flags in one, and
+    :func:`entities.load_rest_of`."""
+    ctx = StatusContext(viewer_id=viewer_id, filter_context=filter_context)
     ctx.actors = {s.actor_id: s._author for s in page}
     boosted_ids = [s.reblog_of_id for s in page if s.reblog_of_id is not None]
     if boosted_ids:
-        for row in await session.execute(with_authors(select(Status).where(Status.id.in_(boosted_ids)))):
+        for row in conn.execute(_BOOSTED, {"ids": boosted_ids}):
             status, author = _status_and_author(row)
             ctx.reblogged_statuses[status.id] = status
             ctx.actors[author.id] = author
     shown = [s for s in page if s.reblog_of_id is None] + list(ctx.reblogged_statuses.values())
     ids = [s.id for s in shown]
     if ids:
-        media = MediaAttachment.__table__
-        for row in await session.execute(
-            select(media).where(media.c.status_id.in_(ids)).order_by(media.c.position)
-        ):
+        for row in conn.execute(_MEDIA, {"ids": ids}):
             ctx.media[row.status_id or 0].append(record(row._mapping))
-        mention_rows = await session.execute(
-            select(Mention.status_id, *_ACTOR_COLUMNS)
-            .join(Actor, Actor.id == Mention.actor_id)
-            .where(Mention.status_id.in_(ids))
-        )
-        for row in mention_rows:
+        for row in conn.execute(_MENTIONS, {"ids": ids}):
             fields = dict(row._mapping)
             ctx.mentions[fields.pop("status_id")].append(record(fields))
-        for status_id, found in (await counts.of(session, ids)).items():
+        for status_id, found in counts.of_statuses(conn, ids).items():
             ctx.favourites[status_id], ctx.reblogs[status_id] = found.favourites, found.reblogs
             ctx.replies[status_id] = found.replies
-        if viewer is not None:
-            await _load_flags(session, ctx, viewer.id, ids)
-    await entities.load_rest(session, ctx, shown, viewer)
+        if viewer_id is not None:
+            into = {"f": ctx.favourited, "r": ctx.reblogged, "b": ctx.bookmarked, "p": ctx.pinned}
+            for status_id, kind in conn.execute(_FLAGS, {"viewer_id": viewer_id, "ids": ids}):
+                if status_id is not None:
+                    into[kind].add(status_id)
+    entities.load_rest_of(conn, ctx, shown, viewer_id)
     return ctx
 
 
-async def _load_flags(session: AsyncSession, ctx: StatusContext, viewer_id: int, ids: list[int]) -> None:
-    """The viewer's own favourites, boosts, bookmarks and pins among ``ids``, in one query."""
-    mine: list[Any] = [
-        select(Favourite.status_id, literal("f")).where(
-            Favourite.actor_id == viewer_id, Favourite.status_id.in_(ids)
-        ),
-        select(Status.reblog_of_id, literal("r")).where(
-            Status.actor_id == viewer_id, Status.reblog_of_id.in_(ids), Status.deleted_at.is_(None)
-        ),
-        select(Bookmark.status_id, literal("b")).where(
-            Bookmark.account_id == viewer_id, Bookmark.status_id.in_(ids)
-        ),
-        select(StatusPin.status_id, literal("p")).where(
-            StatusPin.account_id == viewer_id, StatusPin.status_id.in_(ids)
-        ),
-    ]
-    flags = union_all(*mine)
-    into = {"f": ctx.favourited, "r": ctx.reblogged, "b": ctx.bookmarked, "p": ctx.pinned}
-    for status_id, kind in await session.execute(flags):
-        if status_id is not None:
-            into[kind].add(status_id)
+async def load_page_context(
+    session: AsyncSession, page: Sequence[Any], viewer: Actor | None, filter_context: str | None = None
+) -> StatusContext:
+    """:func:`page_context` in the session's transaction."""
+    viewer_id = viewer.id if viewer is not None else None
+    return await session.run_sync(lambda s: page_context(s.connection(), page, viewer_id, filter_context))
 
 
 async def timeline_statuses(

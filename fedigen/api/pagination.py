@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlencode
 
-from sqlalchemy import Select
+from sqlalchemy import BigInteger, Integer, Select, bindparam
 from starlette.requests import Request
 
 from fedigen.api.params import Params
@@ -51,9 +51,32 @@ class Page:
             return query.where(column > self.min_id).order_by(column.asc()).limit(self.limit)
         return query.order_by(column.desc()).limit(self.limit)
 
+    def shape(self) -> tuple[bool, bool, bool]:
+        """Which of max_id, since_id and min_id the page has: what :func:`bound_page` builds on."""
+        return self.max_id is not None, self.since_id is not None, self.min_id is not None
+
+    def values(self) -> dict[str, int]:
+        """The parameters of a statement built by :func:`bound_page` for this page."""
+        given = {"max_id": self.max_id, "since_id": self.since_id, "min_id": self.min_id}
+        return {"limit": self.limit, **{k: v for k, v in given.items() if v is not None}}
+
     def arrange(self, rows: Sequence[Any]) -> list[Any]:
         """Rows newest first (a min_id page is read oldest first)."""
         return list(reversed(rows)) if self.min_id is not None else list(rows)
+
+
+def bound_page(query: Select[Any], column: Any, shape: tuple[bool, bool, bool]) -> Select[Any]:
+    """:meth:`Page.apply` with the cursor and limit as bound parameters (``Page.values``), for a statement
+    built once for pages of one ``Page.shape``."""
+    has_max, has_since, has_min = shape
+    if has_max:
+        query = query.where(column < bindparam("max_id", type_=BigInteger))
+    if has_since:
+        query = query.where(column > bindparam("since_id", type_=BigInteger))
+    limit = bindparam("limit", type_=Integer)
+    if has_min:
+        return query.where(column > bindparam("min_id", type_=BigInteger)).order_by(column.asc()).limit(limit)
+    return query.order_by(column.desc()).limit(limit)
 
 
 def link_header(request: Request, ids: Sequence[int], page: Page) -> dict[str, str]:

@@ -3,20 +3,23 @@ favourites lists, each paginated by id with a Link header."""
 
 from __future__ import annotations
 
+import functools
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import BigInteger, Connection, bindparam, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Route
 
-from fedigen.api import page_rows
-from fedigen.api.auth import authenticate, optional_auth
-from fedigen.api.pagination import Page, link_header
+from fedigen.api import entities, page_rows
+from fedigen.api.auth import authenticate, authenticate_and_read, optional_auth
+from fedigen.api.entities import StatusContext
+from fedigen.api.pagination import Page, bound_page, link_header
 from fedigen.api.params import read_params
 from fedigen.api.statuses import joined_page, timeline_page
 from fedigen.http import services
+from fedigen.services import Services
 from fedigen.social import tags, timelines
 from storage.clients import Bookmark
 from storage.models import Favourite, Status
@@ -24,45 +27,76 @@ from storage.models import Favourite, Status
 
 async def home(request: Request) -> Response:
     """GET /api/v1/timelines/home: the account's and its follows' statuses and boosts."""
-    auth = await authenticate(request, "read:statuses")
     page = Page.from_params(await read_params(request))
-    svc = services(request)
-    viewer = auth.account
-    assert viewer is not None
-    async with svc.reads() as session:
-        rows = await home_rows(session, viewer.id, page)
-        body = await page_rows.timeline_statuses(svc, session, rows, viewer, "home")
-        return JSONResponse(body, headers=link_header(request, [r.id for r in rows], page))
+    # The token and the whole page in one read (on SQLite one worker-thread hand-off).
+    _auth, (rows, ctx) = await authenticate_and_read(request, "read:statuses", read_home, page)
+    body = entities.render_page(services(request), rows, ctx)
+    return JSONResponse(body, headers=link_header(request, [r.id for r in rows], page))
+
+
+async def home_page(svc: Services, viewer_id: int, page: Page) -> tuple[list[Any], list[dict[str, Any]]]:
+    """A page of the home timeline, its rows (:func:`home_rows_of`) and their Status entities, read
+    whole by the services' :class:`~storage.db.SyncReader` (on SQLite one worker-thread hand-off for
+    every statement of the page): the /home page's (the client API's reads its token beside)."""
+    rows, ctx = await svc.reader.run(read_home, viewer_id, page)
+    return rows, entities.render_page(svc, rows, ctx)
+
+
+def read_home(conn: Connection, viewer_id: int, page: Page) -> tuple[list[Any], StatusContext]:
+    """A page of the home timeline and what rendering it needs (:func:`entities.render_page`)."""
+    rows = home_rows_of(conn, viewer_id, page)
+    return rows, page_rows.page_context(conn, rows, viewer_id, "home")
 
 
 async def home_rows(session: AsyncSession, viewer_id: int, page: Page) -> list[Any]:
+    """:func:`home_rows_of` in the session's transaction."""
+    return await session.run_sync(lambda s: home_rows_of(s.connection(), viewer_id, page))
+
+
+def home_rows_of(conn: Connection, viewer_id: int, page: Page) -> list[Any]:
     """A page of the home timeline as Core records (page_rows): the account's and its follows'
-    statuses and boosts, and public statuses with the hashtags it follows, merged newest first (the
-    client API's home timeline and the /home page alike)."""
-    queries = [timelines.home_query(viewer_id)]
-    followed = await tags.followed_names(session, viewer_id)
+    statuses and boosts, and public statuses with the hashtags it follows, merged newest first."""
+    timelines.plan_for_parameters_of(conn)
+    params: dict[str, Any] = {"viewer_id": viewer_id, **page.values()}
+    pages = [_newest(conn, "home", page, params)]
+    followed = tags.followed_names_of(conn, viewer_id)
     if followed:
-        queries.append(timelines.followed_tags_query(viewer_id, followed))
-    pages = [await _newest(session, q, page) for q in queries]
+        pages.append(_newest(conn, "tags", page, {**params, "tags": [t.lower() for t in followed]}))
     return page.arrange(timelines.merge_pages(pages, page.limit, ascending=page.min_id is not None))
 
 
-async def _newest(session: AsyncSession, query: Any, page: Page) -> list[Any]:
-    """A page of ``query`` (as Core records). On SQLite a newest-first page is read within widening id
-    windows (``timelines.recent``) until one holds a whole page; PostgreSQL's planner walks the
-    statuses newest first by itself (a window there only makes it read the whole window), and pages
+_NEWEST = select(func.max(Status.id))
+
+
+@functools.cache
+def _statement(dialect: str, kind: str, windowed: bool, shape: tuple[bool, bool, bool]) -> Any:
+    """The home timeline's query ("home": follows and self; "tags": followed hashtags) with authors, for
+    pages of one shape on one database, optionally within an id window (``low``), built once: the
+    viewer, the tags, the cursor and the limit are bound at execution."""
+    if kind == "home":
+        query = timelines.home_query(page_rows.VIEWER, dialect)
+    else:
+        query = timelines.followed_tags_query(page_rows.VIEWER, bindparam("tags", expanding=True))
+    if windowed:
+        query = timelines.recent(query, bindparam("low", type_=BigInteger))
+    return page_rows.with_authors(bound_page(query, Status.id, shape))
+
+
+def _newest(conn: Connection, kind: str, page: Page, params: dict[str, Any]) -> list[Any]:
+    """A page of the ``kind`` query (as Core records). On SQLite a newest-first page is read within
+    widening id windows (``timelines.recent``) until one holds a whole page; PostgreSQL's planner walks
+    the statuses newest first by itself (a window there only makes it read the whole window), and pages
     read oldest first (min_id) are read as they are."""
-    dialect = session.bind.dialect.name if session.bind is not None else "sqlite"
-    if page.min_id is None and dialect == "sqlite":
-        newest = page.max_id or (await session.scalar(select(func.max(Status.id))) or 0) + 1
+    if page.min_id is None and conn.dialect.name == "sqlite":
+        newest = page.max_id or (conn.execute(_NEWEST).scalar() or 0) + 1
         for span in timelines.HOME_WINDOWS:
             if newest - span <= (page.since_id or 0):
                 break  # the window holds every id the page may have: read without it
-            windowed = timelines.recent(query, newest - span)
-            rows = await page_rows.page_records(session, page.apply(windowed, Status.id))
+            windowed = _statement(conn.dialect.name, kind, True, page.shape())
+            rows = page_rows.records(conn.execute(windowed, {**params, "low": newest - span}))
             if len(rows) >= page.limit:
                 return rows
-    return await page_rows.page_records(session, page.apply(query, Status.id))
+    return page_rows.records(conn.execute(_statement(conn.dialect.name, kind, False, page.shape()), params))
 
 
 async def _public_page(request: Request, tag: str | None) -> Response:

@@ -17,12 +17,13 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import Connection, func, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 
 from storage.models import Favourite, Remix, Status, StatusCount
+from storage.records import IDS
 
 COLUMNS = ("favourites", "reblogs", "replies", "remixes")
 
@@ -112,8 +113,20 @@ async def of(session: AsyncSession, status_ids: Iterable[int]) -> dict[int, Coun
     ids = list(status_ids)
     if not ids:
         return {}
-    table = StatusCount.__table__
-    rows = await session.execute(select(table).where(table.c.status_id.in_(ids)))
+    return _counts(await session.execute(_OF, {"ids": ids}))
+
+
+# Built once; the statuses' ids bound at execution.
+_OF = select(StatusCount.__table__).where(StatusCount.__table__.c.status_id.in_(IDS))
+
+
+def of_statuses(conn: Connection, status_ids: Iterable[int]) -> dict[int, Counts]:
+    """:func:`of` on a synchronous connection."""
+    ids = list(status_ids)
+    return _counts(conn.execute(_OF, {"ids": ids})) if ids else {}
+
+
+def _counts(rows: Iterable[Any]) -> dict[int, Counts]:
     return {
         row.status_id: Counts(*(max(0, int(getattr(row, k))) for k in COLUMNS))  # never shown below zero
         for row in rows

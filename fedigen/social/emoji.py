@@ -22,7 +22,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import delete, select
+from sqlalchemy import Connection, delete, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from activitypub.emoji import FAILED, PENDING, READY, RemoteEmoji, remember, shortcodes_in
@@ -32,6 +32,7 @@ from fedigen.social.media import fetch_image, media_url
 from storage import MediaError
 from storage.images import EMOJI_LIMITS, process_emoji_async
 from storage.models import Actor, ActorEmoji, CustomEmoji, Status, StatusEmoji, utcnow
+from storage.records import IDS, record
 
 log = logging.getLogger(__name__)
 
@@ -63,8 +64,11 @@ def image_of(svc: Services, emoji: CustomEmoji) -> EmojiImage | None:
 
 def used_in(emojis: Iterable[CustomEmoji], *texts: str | None) -> list[CustomEmoji]:
     """The emoji whose ``:shortcode:`` the texts contain, by shortcode (Mastodon lists only those)."""
+    rows = list(emojis)
+    if not rows:
+        return []  # nothing to look for: the texts are not scanned (most statuses and accounts)
     codes = shortcodes_in(*texts)
-    return sorted((e for e in emojis if e.shortcode in codes), key=lambda e: e.shortcode)
+    return sorted((e for e in rows if e.shortcode in codes), key=lambda e: e.shortcode)
 
 
 def actor_texts(actor: Actor) -> list[str]:
@@ -94,29 +98,49 @@ async def link_status(
 
 
 async def status_emojis(session: AsyncSession, status_ids: Iterable[int]) -> dict[int, list[CustomEmoji]]:
-    """The shown emoji of each status (those whose image was refused left out)."""
-    return await _emojis_of(session, StatusEmoji.status_id, StatusEmoji.emoji_id, status_ids)
+    """The shown emoji of each status (those whose image was refused left out), as Core records."""
+    ids = list(status_ids)
+    return await session.run_sync(lambda s: status_emojis_of(s.connection(), ids))
 
 
 async def actor_emojis(session: AsyncSession, actor_ids: Iterable[int]) -> dict[int, list[CustomEmoji]]:
-    """The shown emoji of each actor (those whose image was refused left out)."""
-    return await _emojis_of(session, ActorEmoji.actor_id, ActorEmoji.emoji_id, actor_ids)
+    """The shown emoji of each actor (those whose image was refused left out), as Core records."""
+    ids = list(actor_ids)
+    return await session.run_sync(lambda s: actor_emojis_of(s.connection(), ids))
 
 
-async def _emojis_of(
-    session: AsyncSession, owner: Any, emoji_id: Any, owner_ids: Iterable[int]
-) -> dict[int, list[CustomEmoji]]:
-    """The shown emoji linked to each owner (a status or an actor) through ``owner`` / ``emoji_id``."""
-    found: dict[int, list[CustomEmoji]] = defaultdict(list)
+def _linked(owner: Any, emoji_id: Any) -> Any:
+    """The shown emoji linked to owners (statuses or actors) through ``owner`` / ``emoji_id``: built once,
+    the owners' ids bound at execution."""
+    emoji = CustomEmoji.__table__
+    return (
+        select(owner.label("owner_id"), *emoji.c)
+        .join(emoji, emoji.c.id == emoji_id)
+        .where(owner.in_(IDS), emoji.c.state != FAILED)
+    )
+
+
+_STATUS_EMOJIS = _linked(StatusEmoji.status_id, StatusEmoji.emoji_id)
+_ACTOR_EMOJIS = _linked(ActorEmoji.actor_id, ActorEmoji.emoji_id)
+
+
+def status_emojis_of(conn: Connection, status_ids: Iterable[int]) -> dict[int, list[Any]]:
+    """:func:`status_emojis` on a synchronous connection."""
+    return _emojis_of(conn, _STATUS_EMOJIS, status_ids)
+
+
+def actor_emojis_of(conn: Connection, actor_ids: Iterable[int]) -> dict[int, list[Any]]:
+    """:func:`actor_emojis` on a synchronous connection."""
+    return _emojis_of(conn, _ACTOR_EMOJIS, actor_ids)
+
+
+def _emojis_of(conn: Connection, query: Any, owner_ids: Iterable[int]) -> dict[int, list[Any]]:
+    found: dict[int, list[Any]] = defaultdict(list)
     wanted = list(set(owner_ids))
     if wanted:
-        rows = await session.execute(
-            select(owner, CustomEmoji)
-            .join(CustomEmoji, CustomEmoji.id == emoji_id)
-            .where(owner.in_(wanted), CustomEmoji.state != FAILED)
-        )
-        for owner_id, emoji in rows:
-            found[owner_id].append(emoji)
+        for row in conn.execute(query, {"ids": wanted}):
+            fields = dict(row._mapping)
+            found[fields.pop("owner_id")].append(record(fields))
     return found
 
 

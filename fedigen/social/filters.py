@@ -15,14 +15,16 @@ import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from typing import Any
 
-from sqlalchemy import delete, or_, select
+from sqlalchemy import Connection, bindparam, delete, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from activitypub.content import strip_html
 from fedigen.errors import NotFoundError, ValidationError
 from storage.clients import CustomFilter, CustomFilterKeyword, CustomFilterStatus
 from storage.models import Status, utcnow
+from storage.records import IDS, record
 
 CONTEXTS = ("home", "notifications", "public", "thread", "account")
 ACTIONS = ("warn", "hide", "blur")
@@ -322,30 +324,50 @@ async def rules(
 
 
 async def active_filters(session: AsyncSession, account_id: int) -> list[ActiveFilter]:
-    """The account's unexpired filters with their compiled keywords and status ids."""
-    now = utcnow()
-    rows = list(
-        await session.scalars(
-            select(CustomFilter)
-            .where(
-                CustomFilter.account_id == account_id,
-                or_(CustomFilter.expires_at.is_(None), CustomFilter.expires_at > now),
-            )
-            .order_by(CustomFilter.id)
-        )
+    """The account's unexpired filters with their compiled keywords and status ids (Core records)."""
+    return await session.run_sync(lambda s: active_filters_of(s.connection(), account_id))
+
+
+_ACTIVE = (
+    select(CustomFilter.__table__)
+    .where(
+        CustomFilter.account_id == bindparam("account_id"),
+        or_(CustomFilter.expires_at.is_(None), CustomFilter.expires_at > bindparam("now")),
     )
-    keywords, statuses = await rules(session, [r.id for r in rows])
+    .order_by(CustomFilter.id)
+)
+_KEYWORDS = (
+    select(CustomFilterKeyword.__table__)
+    .where(CustomFilterKeyword.filter_id.in_(IDS))
+    .order_by(CustomFilterKeyword.id)
+)
+_STATUSES = (
+    select(CustomFilterStatus.filter_id, CustomFilterStatus.status_id)
+    .where(CustomFilterStatus.filter_id.in_(IDS))
+    .order_by(CustomFilterStatus.id)
+)
+
+
+def active_filters_of(conn: Connection, account_id: int) -> list[ActiveFilter]:
+    """:func:`active_filters` on a synchronous connection: statements built once, one for the filters
+    and, when there are any, one each for their keywords and statuses."""
+    rows = [record(r._mapping) for r in conn.execute(_ACTIVE, {"account_id": account_id, "now": utcnow()})]
+    if not rows:
+        return []
+    ids = [r.id for r in rows]
+    words: dict[int, list[Any]] = {i: [] for i in ids}
+    named: dict[int, set[int]] = {i: set() for i in ids}
+    for k in conn.execute(_KEYWORDS, {"ids": ids}):
+        words[k.filter_id].append(k)
+    for filter_id, status_id in conn.execute(_STATUSES, {"ids": ids}):
+        named[filter_id].add(status_id)
     out = []
     for row in rows:
-        words = keywords[row.id]
-        pattern = (
-            re.compile(
-                "|".join(f"(?:{keyword_pattern(k.keyword, k.whole_word)})" for k in words), re.IGNORECASE
-            )
-            if words
-            else None
+        found = words[row.id]
+        alternatives = "|".join(f"(?:{keyword_pattern(k.keyword, k.whole_word)})" for k in found)
+        out.append(
+            ActiveFilter(row, re.compile(alternatives, re.IGNORECASE) if found else None, named[row.id])
         )
-        out.append(ActiveFilter(row, pattern, {s.status_id for s in statuses[row.id]}))
     return out
 
 

@@ -27,7 +27,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import and_, delete, distinct, func, select, update
+from sqlalchemy import Connection, and_, bindparam, delete, distinct, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from activitypub.activities import poll_update_of, vote_of
@@ -40,6 +40,7 @@ from fedigen.social.notifications import Kind, blocks, notify
 from fedigen.social.visibility import can_see
 from storage.db import on_commit
 from storage.models import Actor, Poll, PollVote, Status, utcnow
+from storage.records import IDS, record
 
 log = logging.getLogger(__name__)
 
@@ -110,6 +111,32 @@ async def polls_of(session: AsyncSession, status_ids: Iterable[int]) -> dict[int
     if not ids:
         return {}
     return {p.status_id: p for p in await session.scalars(select(Poll).where(Poll.status_id.in_(ids)))}
+
+
+_POLLS = select(Poll.__table__).where(Poll.status_id.in_(IDS))
+_VOTES = (
+    select(PollVote.poll_id, PollVote.choice)
+    .where(PollVote.actor_id == bindparam("voter_id"), PollVote.poll_id.in_(IDS))
+    .order_by(PollVote.id)
+)
+
+
+def polls_of_statuses(conn: Connection, status_ids: Iterable[int]) -> dict[int, Any]:
+    """:func:`polls_of` on a synchronous connection, as Core records (a statement built once)."""
+    ids = list(set(status_ids))
+    if not ids:
+        return {}
+    return {row.status_id: record(row._mapping) for row in conn.execute(_POLLS, {"ids": ids})}
+
+
+def votes_of(conn: Connection, voter_id: int, poll_ids: Iterable[int]) -> dict[int, list[int]]:
+    """:func:`own_votes` on a synchronous connection (a statement built once)."""
+    ids = list(set(poll_ids))
+    found: dict[int, list[int]] = {}
+    if ids:
+        for poll_id, choice in conn.execute(_VOTES, {"voter_id": voter_id, "ids": ids}):
+            found.setdefault(poll_id, []).append(choice)
+    return found
 
 
 async def own_votes(session: AsyncSession, voter_id: int, poll_ids: Iterable[int]) -> dict[int, list[int]]:

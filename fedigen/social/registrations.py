@@ -18,8 +18,9 @@ import secrets
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 
-from sqlalchemy import Select, delete, func, or_, select, update
+from sqlalchemy import Select, bindparam, delete, func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from activitypub import signing
@@ -405,9 +406,16 @@ async def _take_token(session: AsyncSession, token: str, purpose: str) -> EmailT
 
 async def login_refusal(session: AsyncSession, actor_id: int) -> str | None:
     """Why this account may not sign in or act yet (Mastodon's words), or None when it may."""
-    signup = await session.scalar(select(Signup).where(Signup.actor_id == actor_id))
-    if signup is None:
-        return None
+    signup = (await session.execute(_SIGNUP, {"actor_id": actor_id})).first()
+    return refusal_of(signup) if signup is not None else None
+
+
+# Built once; the account bound at execution.
+_SIGNUP = select(Signup.confirmed_at, Signup.approved_at).where(Signup.actor_id == bindparam("actor_id"))
+
+
+def refusal_of(signup: Any) -> str | None:
+    """:func:`login_refusal` of an account with this sign-up (its ``confirmed_at`` and ``approved_at``)."""
     if signup.confirmed_at is None:
         return UNCONFIRMED
     if signup.approved_at is None:

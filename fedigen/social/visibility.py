@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import and_, exists, or_, select
+from sqlalchemy import ColumnElement, and_, exists, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from fedigen.errors import NotFoundError
@@ -28,7 +28,7 @@ def is_public(status: Status) -> bool:
     return status.deleted_at is None and status.visibility in PUBLIC_VISIBILITIES
 
 
-def followed_by(viewer_id: int) -> Any:
+def followed_by(viewer_id: int | ColumnElement[int]) -> Any:
     """The ids of the accounts ``viewer_id`` follows (accepted follows), as a subquery."""
     return select(Follow.followee_id).where(
         Follow.follower_id == viewer_id, Follow.state == FollowState.ACCEPTED

@@ -23,11 +23,11 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, RedirectResponse, Response
 from starlette.routing import BaseRoute, Route
 
-from fedigen.api import entities, page_rows
+from fedigen.api import entities
 from fedigen.api.pagination import Page
 from fedigen.api.search import HANDLE_RE, resolve_remote, search_accounts, search_hashtags, search_statuses
 from fedigen.api.statuses import as_id
-from fedigen.api.timelines import home_rows
+from fedigen.api.timelines import home_page
 from fedigen.errors import FedigenError, ForbiddenError, NotFoundError, ValidationError
 from fedigen.http import services
 from fedigen.services import Services
@@ -135,8 +135,7 @@ async def home_feed(request: Request) -> Response:
     async with svc.reads() as session:
         me = await _me(session, viewer)
         # The client API's home timeline: the same rows (read within id windows on SQLite) and rendering.
-        rows = await home_rows(session, me.id, Page(limit=PAGE_SIZE, max_id=max_id))
-        found = await page_rows.timeline_statuses(svc, session, rows, me, "home")
+        rows, found = await home_page(svc, me.id, Page(limit=PAGE_SIZE, max_id=max_id))
         entries = await _with_remixes(session, found)
     next_url = f"/home?max_id={rows[-1].id}" if len(rows) == PAGE_SIZE else None
     return _feed(request, "Home", entries, next_url,

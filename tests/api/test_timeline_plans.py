@@ -52,9 +52,9 @@ async def fill(instance: Instance) -> int:
     return viewer.id
 
 
-def queries(viewer_id: int) -> dict[str, Any]:
+def queries(viewer_id: int, dialect: str) -> dict[str, Any]:
     """Each timeline's query, as the API reads a page of it (Core, with the authors joined)."""
-    home = timelines.home_query(viewer_id)
+    home = timelines.home_query(viewer_id, dialect)
     found = {
         "home": home,
         "home, id window": timelines.recent(home, 1000),
@@ -107,7 +107,9 @@ async def test_timeline_queries_use_indexes(instance: Instance) -> None:
     async with instance.services.engine.connect() as conn:
         if dialect == "postgresql":
             await conn.exec_driver_sql("SET enable_seqscan = off")
-        plans = {name: await plan_of(conn, dialect, query) for name, query in queries(viewer_id).items()}
+        plans = {
+            name: await plan_of(conn, dialect, query) for name, query in queries(viewer_id, dialect).items()
+        }
         await conn.rollback()
     problems = {name: full_scans(plan) for name, plan in plans.items() if full_scans(plan)}
     assert problems == {}, "\n\n".join(f"{name}:\n  " + "\n  ".join(plans[name]) for name in problems)

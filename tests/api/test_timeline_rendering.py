@@ -14,7 +14,8 @@ from sqlalchemy import select
 from activitypub.emoji import RemoteEmoji
 from activitypub.notes import RemoteNote, RemotePoll
 from fedigen.api import entities, page_rows
-from fedigen.social import account_moderation, accounts, counts, posts
+from fedigen.api.pagination import Page
+from fedigen.social import account_moderation, accounts, counts, posts, tags, timelines
 from storage.models import Actor, Follow, Status, StatusCount, utcnow
 from storage.vocabulary import Visibility
 from tests.api.conftest import TokenMaker, bearer
@@ -228,3 +229,58 @@ async def test_home_pages_read_in_id_windows_are_the_pages_without_them(
     async with instance.services.sessions() as session:
         bobs = list(await session.scalars(select(Status.id).where(Status.actor_id == bob.id)))
     assert without[0] == [str(i) for i in sorted(bobs, reverse=True)[:5]] and len(without[3]) == 20
+
+
+async def orm_home(instance: Instance, viewer_id: int, page: Page) -> list[dict[str, Any]]:
+    """The home page as the row-by-row ORM rendering gives it, its rows read with ``Page.apply``."""
+    svc = instance.services
+    async with svc.sessions() as session:
+        viewer = await session.get(Actor, viewer_id)
+        names = await tags.followed_names(session, viewer_id)
+        queries = [timelines.home_query(viewer_id)] + (
+            [timelines.followed_tags_query(viewer_id, names)] if names else []
+        )
+        pages = [list(await session.scalars(page.apply(q, Status.id))) for q in queries]
+        rows = page.arrange(timelines.merge_pages(pages, page.limit, ascending=page.min_id is not None))
+        return await entities.statuses(svc, session, rows, viewer, "home")
+
+
+async def test_home_timeline_read_whole_is_the_orm_rendering_page_by_page(
+    instance: Instance, world: dict[str, Any]
+) -> None:
+    """GET /api/v1/timelines/home, read in one reader call with statements built once: the JSON of the
+    ORM rendering for every cursor (max_id, since_id, min_id), with a followed hashtag's post from an
+    account not followed, and a "hide" filter leaving the matching post out."""
+    client, a = instance.client, world["a"]
+    finn = await remote_actor(instance, "finn")
+    hashtag = {"type": "Hashtag", "name": "#Sunset", "href": f"{REMOTE}/tags/sunset"}
+    sunset = note(3, content='<p><a href="z">#Sunset</a> again</p>', hashtags=["sunset"], tags=[hashtag])
+    tagged = await store(instance, finn, sunset)
+    assert (await client.post("/api/v1/tags/Sunset/follow", headers=a)).status_code == 200
+    answer = await client.get("/api/v1/timelines/home", headers=a)
+    assert answer.status_code == 200
+    full = answer.json()
+    assert json.dumps(full) == json.dumps(await orm_home(instance, world["alice"], Page(limit=20)))
+    shown = [int(s["id"]) for s in full]
+    assert (
+        tagged in shown and world["own"] in shown and world["reply"] in shown and world["remix"] not in shown
+    )
+    assert len([s for s in full if s["reblog"]]) == 2
+    newest, oldest = max(shown), min(shown)
+    assert f"max_id={oldest}" in answer.headers["link"] and f"min_id={newest}" in answer.headers["link"]
+    cursors: list[dict[str, int]] = [
+        {"limit": 2}, {"limit": 2, "max_id": shown[1]}, {"since_id": shown[3]},
+        {"limit": 2, "min_id": shown[-2]}, {"limit": 2, "max_id": shown[0], "since_id": shown[4]},
+    ]  # fmt: skip
+    for cursor in cursors:
+        page = await client.get("/api/v1/timelines/home", params=cursor, headers=a)
+        expected = await orm_home(instance, world["alice"], Page(limit=int(cursor.get("limit", 20)),
+                                  max_id=cursor.get("max_id"), since_id=cursor.get("since_id"),
+                                  min_id=cursor.get("min_id")))  # fmt: skip
+        assert page.json() and json.dumps(page.json()) == json.dumps(expected), cursor
+    hide = {"title": "no pins", "context": ["home"], "filter_action": "hide",
+            "keywords_attributes": [{"keyword": "pinned"}]}  # fmt: skip
+    assert (await client.post("/api/v2/filters", json=hide, headers=a)).status_code == 200
+    filtered = (await client.get("/api/v1/timelines/home", headers=a)).json()
+    assert [s["id"] for s in filtered] == [s["id"] for s in full if int(s["id"]) != world["own"]]
+    assert json.dumps(filtered) == json.dumps(await orm_home(instance, world["alice"], Page(limit=20)))

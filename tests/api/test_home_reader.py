@@ -1,0 +1,119 @@
+"""The home timeline reads its token and its whole page in one call of the services' reader
+(``auth.authenticate_and_read``, ``storage.db.SyncReader``): every refusal of ``authenticate`` still
+answers as it did, with nothing read, and the reader's SQLite connections cannot write."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+from sqlalchemy import Connection, select, text, update
+from sqlalchemy.exc import DBAPIError
+
+from fedigen.api.grants import digest
+from storage.clients import OAuthApp, OAuthToken
+from storage.models import Actor, utcnow
+from storage.signup import Signup
+from tests.api.conftest import TokenMaker, bearer
+from tests.conftest import Instance
+
+HOME = "/api/v1/timelines/home"
+
+
+async def answer(instance: Instance, token: str | None) -> tuple[int, str]:
+    headers = bearer(token) if token is not None else {}
+    got = await instance.client.get(HOME, headers=headers)
+    return got.status_code, got.json()["error"] if got.status_code != 200 else ""
+
+
+async def test_home_refuses_what_authenticate_refuses(instance: Instance, make_token: TokenMaker) -> None:
+    alice = await instance.create_account("alice")
+    good = await make_token("alice", "read")
+    assert await answer(instance, good) == (200, "")
+    assert await answer(instance, None) == (401, "The access token is invalid")
+    assert await answer(instance, "not-a-token") == (401, "The access token is invalid")
+    assert await answer(instance, await make_token("alice", "write")) == (
+        403,
+        "This action is outside the authorized scopes (needs read:statuses)",
+    )
+    revoked, expired = await make_token("alice", "read"), await make_token("alice", "read")
+    async with instance.services.sessions() as session, session.begin():
+        await session.execute(
+            update(OAuthToken).where(OAuthToken.token_hash == digest(revoked)).values(revoked_at=utcnow())
+        )
+        await session.execute(update(OAuthToken).where(OAuthToken.token_hash == digest(expired))
+                              .values(expires_at=utcnow() - timedelta(minutes=1)))  # fmt: skip
+        app = await session.scalar(select(OAuthApp).limit(1))
+        assert app is not None
+        session.add(OAuthToken(token_hash=digest("app-only"), app_id=app.id, account_id=None, scopes="read"))
+    assert await answer(instance, revoked) == (401, "The access token was revoked")
+    assert await answer(instance, expired) == (401, "The access token expired")
+    assert await answer(instance, "app-only") == (401, "This method requires an authenticated user")
+    # An applicant not yet approved, then a suspended account: 403 with Mastodon's words.
+    async with instance.services.sessions() as session, session.begin():
+        session.add(Signup(actor_id=alice.id, confirmed_at=utcnow(), approved_at=None))
+    assert await answer(instance, good) == (403, "Your login is currently pending approval")
+    async with instance.services.sessions() as session, session.begin():
+        await session.execute(update(Signup).where(Signup.actor_id == alice.id).values(approved_at=utcnow()))
+        await session.execute(update(Actor).where(Actor.id == alice.id).values(suspended_at=utcnow()))
+    assert await answer(instance, good) == (403, "Your login is currently disabled")
+
+
+async def test_the_first_use_of_a_token_is_recorded(instance: Instance, make_token: TokenMaker) -> None:
+    await instance.create_account("alice")
+    token = await make_token("alice", "read")
+    assert (await instance.client.get(HOME, headers=bearer(token))).status_code == 200
+    for task in list(instance.services.pending):
+        await task
+    async with instance.services.sessions() as session:
+        used = await session.scalar(
+            select(OAuthToken.last_used_at).where(OAuthToken.token_hash == digest(token))
+        )
+    assert used is not None
+
+
+def _write(conn: Connection) -> None:
+    conn.execute(text("UPDATE actors SET display_name = 'changed'"))
+
+
+def _names(conn: Connection) -> list[str]:
+    return list(conn.execute(text("SELECT username FROM actors WHERE domain IS NULL ORDER BY id")).scalars())
+
+
+def _plan_mode(conn: Connection) -> str:
+    return str(conn.execute(text("SHOW plan_cache_mode")).scalar_one())
+
+
+async def test_the_reader_reads_and_never_writes(instance: Instance, backend: str) -> None:
+    """The reader's connections are read-only (SQLite's ``query_only``, PostgreSQL's
+    ``default_transaction_read_only``); on PostgreSQL they plan for each statement's parameters."""
+    await instance.create_account("alice")
+    reader = instance.services.reader
+    assert "alice" in await reader.run(_names)
+    refused = "readonly database" if backend == "sqlite" else "read-only transaction"
+    with pytest.raises(DBAPIError, match=refused):
+        await reader.run(_write)
+    async with instance.services.sessions() as session:
+        assert await session.scalar(select(Actor.display_name).where(Actor.username == "alice")) != "changed"
+    if backend == "postgresql":
+        assert await reader.run(_plan_mode) == "force_custom_plan"
+
+
+def _backend(conn: Connection) -> int:
+    return int(conn.execute(text("SELECT pg_backend_pid()")).scalar_one())
+
+
+async def test_a_read_survives_a_connection_the_server_closed_on_postgresql(
+    instance: Instance, backend: str
+) -> None:
+    """The reader's PostgreSQL pool does not ping its connections: a read on one the server closed (as
+    a restart closes them) is read again on a new one."""
+    if backend != "postgresql":
+        pytest.skip("PostgreSQL's pool only")
+    await instance.create_account("alice")
+    reader = instance.services.reader
+    first = await reader.run(_backend)
+    async with instance.services.sessions() as session:
+        assert await session.scalar(text("SELECT pg_terminate_backend(:pid)"), {"pid": first})
+    assert "alice" in await reader.run(_names)
+    assert await reader.run(_backend) != first
