@@ -15,7 +15,7 @@ from typing import Any
 
 from sqlalchemy import insert, select, text
 
-from fedigen.api import page_rows
+from fedigen.api import entities, page_rows
 from fedigen.api.pagination import Page
 from fedigen.social import timelines
 from fedigen.social.visibility import visible_to
@@ -132,3 +132,21 @@ async def test_timeline_reads_are_planned_for_their_parameters_on_postgresql(ins
     if postgresql:  # only for that transaction
         async with instance.services.reads() as session:
             assert await session.scalar(text("SHOW plan_cache_mode")) == "auto"
+
+
+async def test_account_counts_read_the_index_alone(instance: Instance) -> None:
+    """The statuses count and last status of a page's authors come from ix_statuses_actor_id_live with
+    no read of the table on SQLite (a covering index: it must hold the columns of its own WHERE too);
+    PostgreSQL, which picks among its indexes by their statistics, reads them through an index."""
+    viewer_id = await fill(instance)
+    dialect = instance.services.engine.dialect.name
+    counts = entities._ACCOUNT_COUNTS.params(ids=list(range(viewer_id + 1, viewer_id + 41)))
+    async with instance.services.engine.connect() as conn:
+        if dialect == "postgresql":
+            await conn.exec_driver_sql("SET enable_seqscan = off")
+        plan = await plan_of(conn, dialect, counts)
+        await conn.rollback()
+    if dialect == "sqlite":
+        assert any("COVERING INDEX ix_statuses_actor_id_live" in line for line in plan), plan
+    else:
+        assert full_scans_postgresql(plan) == [], plan
