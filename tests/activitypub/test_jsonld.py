@@ -325,12 +325,12 @@ async def test_id_helpers() -> None:
     ],
     ids=["escaped", "escaped-upper", "in-a-key", "raw-bytes", "utf-16"],
 )
-def test_a_lone_surrogate_is_refused_when_the_raw_json_is_given(raw: bytes) -> None:
+async def test_a_lone_surrogate_is_refused_when_the_raw_json_is_given(raw: bytes) -> None:
     with pytest.raises(InvalidActivityError, match="not valid Unicode"):
         check_document(json.loads(raw), raw=raw)
 
 
-def test_text_from_raw_json_without_a_surrogate_is_not_walked_but_bounds_still_hold() -> None:
+async def test_text_from_raw_json_without_a_surrogate_is_not_walked_but_bounds_still_hold() -> None:
     raw = json.dumps({"type": "Note", "content": "\ud83d\ude00 \u00e9 fine", "tag": [[[1]]]}).encode()
     check_document(json.loads(raw), raw=raw)  # a surrogate *pair* is one character: accepted
     deep: Any = 1
