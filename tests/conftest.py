@@ -18,6 +18,7 @@ from typing import Any
 import asyncpg
 import httpx
 import pytest
+from argon2 import PasswordHasher
 from httpx._config import create_ssl_context
 from sqlalchemy import text
 from sqlalchemy.engine import URL, make_url
@@ -180,6 +181,17 @@ def pooled_keys() -> Iterator[None]:
     keys = itertools.cycle(pool)
     with pytest.MonkeyPatch.context() as patch:
         patch.setattr(signing, "generate_rsa_keypair", lambda: next(keys))
+        yield
+
+
+@pytest.fixture(scope="session", autouse=True)
+def cheap_password_hashes() -> Iterator[None]:
+    """Passwords are hashed with argon2id at its lowest cost (one pass over 8 KiB) instead of the
+    production default (three passes over 64 MiB in four lanes, ~150 ms for each hash and each check).
+    The hashes are still argon2id and carry their parameters, so a `fedigen serve` process checks
+    them as cheaply; only the cost differs."""
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(accounts, "_hasher", PasswordHasher(time_cost=1, memory_cost=8, parallelism=1))
         yield
 
 
