@@ -187,8 +187,10 @@ async def upgrade_or_copy(engine: AsyncEngine, revision: str = "head") -> None:
     """``storage.migrate.upgrade`` for the commands run in this process (`fedigen init`, `fedigen db
     migrate`): a SQLite database with no tables yet becomes a copy of the session's migrated template
     instead of running every migration (~0.8 s each time); anything else is migrated for real."""
-    path = Path(str(engine.url.database))
-    if revision == "head" and engine.url.get_backend_name() == "sqlite" and _has_no_tables(path):
+    database = engine.url.database
+    path = Path(str(database))
+    on_file = engine.url.get_backend_name() == "sqlite" and database not in (None, "", ":memory:")
+    if revision == "head" and on_file and _has_no_tables(path):
         await engine.dispose()  # its connections to the empty file are closed; new ones open the copy
         for leftover in (Path(f"{path}-wal"), Path(f"{path}-shm")):
             leftover.unlink(missing_ok=True)
