@@ -30,6 +30,7 @@ import json
 import logging
 import os
 import secrets
+import weakref
 from collections import deque
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -358,6 +359,11 @@ def watch(factory: SessionFactory, hub: EventHub) -> None:
     class WatchedSession(Session):
         pass
 
+    # SQLAlchemy keeps the listeners of a class in a dictionary keyed weakly by the class: a listener
+    # that held the hub (and through it the services, the session factory and so this class) would keep
+    # the class, and every engine and app of the services, alive for the life of the process.
+    hub_ref = weakref.ref(hub)
+
     def flushed(session: Session, _context: Any) -> None:
         pending = session.info.setdefault(_PENDING, [])
         for row in session.new:
@@ -376,8 +382,11 @@ def watch(factory: SessionFactory, hub: EventHub) -> None:
 
     def committed(session: Session) -> None:
         pending: list[Event] = session.info.pop(_PENDING, [])
+        live = hub_ref()
+        if live is None:  # the services closed
+            return
         for event in _coalesced(pending):
-            hub.publish(event.kind, **event.payload)
+            live.publish(event.kind, **event.payload)
 
     def rolled_back(session: Session, previous: Any = None) -> None:
         if getattr(previous, "nested", False):  # a savepoint: the transaction goes on (extra events are

@@ -4,6 +4,7 @@ fedigen apps in-process, and a transport that routes requests to in-process apps
 from __future__ import annotations
 
 import functools
+import gc
 import itertools
 import json
 import os
@@ -18,11 +19,14 @@ from typing import Any
 import asyncpg
 import httpx
 import pytest
+from argon2 import PasswordHasher
 from httpx._config import create_ssl_context
 from sqlalchemy import text
 from sqlalchemy.engine import URL, make_url
+from sqlalchemy.ext.asyncio import AsyncEngine
 from starlette.applications import Starlette
 
+import storage.migrate
 from activitypub import signing
 from fedigen.app import create_app
 from fedigen.config import Settings, settings_from_mapping
@@ -164,11 +168,61 @@ async def _create_database_unless_exists(url: str) -> None:
         await connection.close()
 
 
+def pytest_collection_finish(session: pytest.Session) -> None:
+    """Move everything alive after collection (the imported modules of fedigen, SQLAlchemy, Starlette,
+    ... and the collected tests: about 200,000 objects) out of the collector's sight: they live until the
+    process ends, and every full collection during the run would walk them again."""
+    gc.collect()
+    gc.freeze()
+
+
 @pytest.fixture(scope="session", autouse=True)
 def database_templates(tmp_path_factory: pytest.TempPathFactory) -> None:
     """Where the migrated SQLite template is made (lazily, by the first test that needs a database)."""
     global _template_dir
     _template_dir = tmp_path_factory.mktemp("database-template")
+
+
+async def upgrade_or_copy(engine: AsyncEngine, revision: str = "head") -> None:
+    """``storage.migrate.upgrade`` for the commands run in this process (`fedigen init`, `fedigen db
+    migrate`): a SQLite database with no tables yet becomes a copy of the session's migrated template
+    instead of running every migration (~0.8 s each time); anything else is migrated for real."""
+    database = engine.url.database
+    path = Path(str(database))
+    on_file = engine.url.get_backend_name() == "sqlite" and database not in (None, "", ":memory:")
+    if revision == "head" and on_file and _has_no_tables(path):
+        await engine.dispose()  # its connections to the empty file are closed; new ones open the copy
+        for leftover in (Path(f"{path}-wal"), Path(f"{path}-shm")):
+            leftover.unlink(missing_ok=True)
+        shutil.copyfile(await _migrated_sqlite_template(), path)
+        return
+    await upgrade(engine, revision)
+
+
+def _has_no_tables(path: Path) -> bool:
+    if not path.exists():
+        return True
+    db = sqlite3.connect(path)
+    try:
+        return bool(db.execute("SELECT count(*) FROM sqlite_master").fetchone()[0] == 0)
+    finally:
+        db.close()
+
+
+@pytest.fixture(scope="session", autouse=True)
+def migrations_copied(database_templates: None) -> Iterator[None]:
+    """New SQLite databases of commands run in this process are copies of the template (above). Tests
+    marked ``real_migrations`` (and the `fedigen serve` and `fedigen db migrate` processes, and
+    tests/storage/test_migrations.py) run the migrations themselves."""
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(storage.migrate, "upgrade", upgrade_or_copy)
+        yield
+
+
+@pytest.fixture(autouse=True)
+def real_migrations(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> None:
+    if request.node.get_closest_marker("real_migrations"):
+        monkeypatch.setattr(storage.migrate, "upgrade", upgrade)
 
 
 @pytest.fixture(scope="session", autouse=True)
@@ -180,6 +234,17 @@ def pooled_keys() -> Iterator[None]:
     keys = itertools.cycle(pool)
     with pytest.MonkeyPatch.context() as patch:
         patch.setattr(signing, "generate_rsa_keypair", lambda: next(keys))
+        yield
+
+
+@pytest.fixture(scope="session", autouse=True)
+def cheap_password_hashes() -> Iterator[None]:
+    """Passwords are hashed with argon2id at its lowest cost (one pass over 8 KiB) instead of the
+    production default (three passes over 64 MiB in four lanes, ~150 ms for each hash and each check).
+    The hashes are still argon2id and carry their parameters, so a `fedigen serve` process checks
+    them as cheaply; only the cost differs."""
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(accounts, "_hasher", PasswordHasher(time_cost=1, memory_cost=8, parallelism=1))
         yield
 
 

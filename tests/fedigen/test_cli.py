@@ -15,6 +15,9 @@ import websockets
 
 from tests.support.server import FedigenServer
 
+# `fedigen init` and `fedigen db migrate` run every migration here (elsewhere a new database is a copy).
+pytestmark = pytest.mark.real_migrations
+
 
 @pytest.fixture
 def cli(tmp_path: Path) -> FedigenServer:

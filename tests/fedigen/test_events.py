@@ -5,7 +5,9 @@ between two sets of services on one database, as two processes would have: Postg
 from __future__ import annotations
 
 import asyncio
+import gc
 import json
+import weakref
 from collections.abc import AsyncIterator
 from contextlib import AsyncExitStack
 from pathlib import Path
@@ -25,7 +27,7 @@ from fedigen.social import domains, prompt_rules
 from generation.errors import PromptRefusedError
 from storage.models import Actor, Status, Tombstone
 from tests.api.conftest import bearer, issue_token
-from tests.conftest import HostRouter, Instance, make_settings, start_instance
+from tests.conftest import HostRouter, Instance, make_settings, prepare_database, start_instance
 from tests.remote_actor import RemoteActor
 
 FAST = {"poll_interval": 0.05}  # the SQLite poll between processes
@@ -211,3 +213,17 @@ async def test_a_status_committed_after_a_newer_one_still_reaches_the_stream(ins
     conn.heard([events.Event(events.STATUS, {"id": late})])  # told again: not sent again
     async with svc.reads() as session:
         assert await streaming.poll(svc, session, conn) == []
+
+
+async def test_closed_services_are_freed_with_their_engine(tmp_path: Path) -> None:
+    """The commit listeners on the session class must not keep the hub alive: they did, and through it
+    every closed Services (its engine, caches and app) stayed in memory for the life of the process."""
+    settings = make_settings(tmp_path, "sqlite")
+    await prepare_database(settings)
+    async with open_services(settings) as svc:
+        async with svc.sessions() as session, session.begin():
+            session.add(Tombstone(ap_id="http://remote.test/notes/1", actor_ap_id="http://remote.test/u"))
+        freed = weakref.ref(svc), weakref.ref(svc.engine.sync_engine)
+    del svc, session
+    gc.collect()
+    assert [ref() for ref in freed] == [None, None]
