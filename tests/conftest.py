@@ -244,7 +244,8 @@ def cheap_password_hashes() -> Iterator[None]:
     The hashes are still argon2id and carry their parameters, so a `fedigen serve` process checks
     them as cheaply; only the cost differs."""
     with pytest.MonkeyPatch.context() as patch:
-        patch.setattr(accounts, "_hasher", PasswordHasher(time_cost=1, memory_cost=8, parallelism=1))
+        cheap = PasswordHasher(time_cost=1, memory_cost=8, parallelism=1)
+        patch.setattr(accounts, "_hasher", lambda: cheap)
         yield
 
 
