@@ -22,12 +22,15 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import json
 import os
+import subprocess
 import sys
 import tempfile
 import time
 from collections import Counter
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -37,7 +40,7 @@ import httpx
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # run from anywhere
 
 import _wrk  # noqa: E402
-from _support import fedigen_command, free_port, peer_command, server, stub_sniffio  # noqa: E402
+from _support import fedigen_command, free_port, peer_command, server, stop, stub_sniffio  # noqa: E402
 from home_timeline import HOME, TOKEN, first_page, kept_port, prepare, write_config  # noqa: E402
 
 from activitypub import signing  # noqa: E402
@@ -141,6 +144,16 @@ async def loaded_phase(base: str, requests: list[tuple[bytes, dict[str, str]]], 
     return result, load
 
 
+@contextlib.contextmanager
+def stopped(process: subprocess.Popen[bytes] | None) -> Iterator[None]:
+    """Stop ``process`` (one we started), if any, on the way out."""
+    try:
+        yield
+    finally:
+        if process is not None:
+            stop(process)
+
+
 def main() -> int:
     formatter = argparse.RawDescriptionHelpFormatter
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=formatter)
@@ -149,6 +162,12 @@ def main() -> int:
     parser.add_argument("--followed", type=int, default=300)
     parser.add_argument("--seconds", type=float, default=10, help="length of each phase")
     parser.add_argument("--inbox-connections", type=int, default=8)
+    parser.add_argument(
+        "--worker-process",
+        action="store_true",
+        help="run the worker as its own `fedigen worker` process beside `serve --no-worker` "
+        "(the shape docs/scaling.md advises once a second core is there) instead of in serve",
+    )
     parser.add_argument("--inbox-requests", type=int, default=3000, help="pre-signed POSTs (the most sent)")
     parser.add_argument("--database", default=None, help="a PostgreSQL URL (its tables are emptied first)")
     parser.add_argument("--keep", default=None, help="build in (or reuse) this directory; with --database, "
@@ -172,10 +191,18 @@ def main() -> int:
         print(f"pre-signed {len(signed)} inbox POSTs in {time.perf_counter() - t0:.1f} s (untimed)")
         headers = {"Authorization": f"Bearer {TOKEN}"}
         serve = [*fedigen_command(), "--config", str(config), "serve"]
+        worker = None
+        if args.worker_process:
+            serve.append("--no-worker")
+            worker = subprocess.Popen(
+                [*fedigen_command(), "--config", str(config), "worker"], cwd=tmp, stdin=subprocess.DEVNULL,
+                stdout=(tmp / "worker.log").open("wb"), stderr=subprocess.STDOUT,
+            )  # fmt: skip
         with (
             server(peer_command("actor", peer_port, str(tmp / "actor.json")), peer_port, tmp / "actor.log"),
             server(peer_command("sink", sink_port), sink_port, tmp / "sink.log"),
             server(serve, port, tmp / "fedigen.log", cwd=tmp),
+            stopped(worker),
         ):
             first_page(base, headers)
             ceiling = _wrk.run(f"http://127.0.0.1:{sink_port}/", seconds=args.seconds, connections=1)
@@ -184,7 +211,8 @@ def main() -> int:
             quiet = _wrk.run(base + HOME, seconds=args.seconds, connections=1, headers=headers)
             loaded, load = asyncio.run(loaded_phase(base, signed, args, headers))
     print(f"\nmixed load on {'PostgreSQL' if args.database else 'SQLite'}: {args.statuses:,} statuses, "
-          f"{args.followed} of {args.authors:,} authors followed; one `fedigen serve` with its worker; "
+          f"{args.followed} of {args.authors:,} authors followed; one `fedigen serve` "
+          f"{'and one `fedigen worker` process' if args.worker_process else 'with its worker'}; "
           f"timeline read by wrk (1 connection) for {args.seconds} s per phase; "
           f"load average {os.getloadavg()[0]:.2f}")  # fmt: skip
     print(ceiling.line("client ceiling (wrk against a raw asyncio server)"))
