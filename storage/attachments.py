@@ -8,7 +8,7 @@ the Mastodon ``meta`` block clients expect.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypedDict, Unpack
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -88,27 +88,30 @@ async def store_image(
     return StoredImage(processed, await store_processed(media, processed))
 
 
+class AttachmentFields(TypedDict, total=False):
+    """What a new media row records beside its image: the keyword arguments of :func:`add_attachment`
+    and :func:`ingest`."""
+
+    description: str
+    ai_generated: bool
+    generation: dict[str, Any] | None
+    job_id: int | None
+    position: int
+    remote_url: str | None
+
+
 async def add_attachment(
-    session: AsyncSession,
-    stored: StoredImage,
-    *,
-    account_id: int | None,
-    description: str = "",
-    ai_generated: bool = False,
-    generation: dict[str, Any] | None = None,
-    job_id: int | None = None,
-    position: int = 0,
-    remote_url: str | None = None,
+    session: AsyncSession, stored: StoredImage, *, account_id: int | None, **fields: Unpack[AttachmentFields]
 ) -> MediaAttachment:
     """Add the ready MediaAttachment row of a :func:`store_image` result (caller commits)."""
     row = MediaAttachment(
         account_id=account_id,
-        job_id=job_id,
-        position=position,
-        description=description[:MAX_DESCRIPTION_CHARS],
-        ai_generated=ai_generated,
-        generation=dict(generation or {}),
-        remote_url=remote_url,
+        job_id=fields.get("job_id"),
+        position=fields.get("position", 0),
+        description=fields.get("description", "")[:MAX_DESCRIPTION_CHARS],
+        ai_generated=fields.get("ai_generated", False),
+        generation=dict(fields.get("generation") or {}),
+        remote_url=fields.get("remote_url"),
     )
     fill_row(row, stored.processed, stored.keys)
     session.add(row)
@@ -122,18 +125,10 @@ async def ingest(
     data: bytes,
     *,
     account_id: int | None,
-    description: str = "",
     focus: tuple[float, float] = (0.0, 0.0),
-    ai_generated: bool = False,
-    generation: dict[str, Any] | None = None,
-    job_id: int | None = None,
-    position: int = 0,
-    remote_url: str | None = None,
+    **fields: Unpack[AttachmentFields],
 ) -> MediaAttachment:
     """:func:`store_image` then :func:`add_attachment`, for a caller whose session has not begun its
     transaction yet (the store is written before the first statement takes a connection)."""
-    stored = await store_image(media, data, ai_generated=ai_generated, focus=focus)
-    return await add_attachment(
-        session, stored, account_id=account_id, description=description, ai_generated=ai_generated,
-        generation=generation, job_id=job_id, position=position, remote_url=remote_url,
-    )  # fmt: skip
+    stored = await store_image(media, data, ai_generated=fields.get("ai_generated", False), focus=focus)
+    return await add_attachment(session, stored, account_id=account_id, **fields)
