@@ -269,6 +269,18 @@ class StatusCount(Base):
     remixes: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
 
 
+class AccountStatusCount(Base):
+    """An account's live statuses (not deleted, not boosts) and when its newest was published, kept by
+    triggers on ``statuses`` (:mod:`storage.account_counts`). No row means none."""
+
+    __tablename__ = "account_status_counts"
+    actor_id: Mapped[int] = mapped_column(
+        ForeignKey("actors.id", ondelete="CASCADE"), primary_key=True, autoincrement=False
+    )
+    statuses: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    last_status_at: Mapped[datetime | None]
+
+
 class StatusPin(Base):
     """A post its author pinned to their profile (the ``featured`` collection); remote accounts' too."""
 

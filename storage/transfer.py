@@ -30,6 +30,9 @@ VERSION_TABLE = "alembic_version"
 # One-row counters the migrations themselves seed: a freshly migrated target holds their row, which the
 # source's replaces.
 SEEDED_TABLES = frozenset({"moderation_version", "prompt_rules_version"})
+# Counters the target's triggers fill as the rows they count are copied (storage.account_counts): copied
+# last, over what the triggers made, so the target holds the source's values exactly.
+DERIVED_TABLES = frozenset({"account_status_counts"})
 
 
 class CopyError(StorageError):
@@ -84,8 +87,9 @@ async def copy_database(source: AsyncEngine, target: AsyncEngine) -> CopyReport:
         raise CopyError(f"the target's schema is at {target_revision}, the source's at {revision}")
     report = CopyReport(revision=revision)
     async with source.connect() as src, target.begin() as dst:
-        for table in tables:
-            if table.name in SEEDED_TABLES:
+        derived = [table for table in tables if table.name in DERIVED_TABLES]
+        for table in [t for t in tables if t.name not in DERIVED_TABLES] + derived:
+            if table.name in SEEDED_TABLES or table.name in DERIVED_TABLES:
                 await dst.execute(table.delete())
             report.rows[table.name] = await _copy_table(src, dst, table)
         if target.dialect.name == "postgresql":

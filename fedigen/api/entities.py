@@ -24,6 +24,7 @@ from fedigen.social import polls, roles
 from fedigen.social.media import media_url
 from storage.clients import Bookmark
 from storage.models import (
+    AccountStatusCount,
     Actor,
     CustomEmoji,
     Favourite,
@@ -75,9 +76,13 @@ async def account_stats(session: AsyncSession, ids: Sequence[int]) -> AccountSta
 def _account_counts() -> Any:
     accepted = Follow.state == FollowState.ACCEPTED
     parts: list[Any] = [
-        select(literal("s"), Status.actor_id, func.count(Status.id), func.max(Status.published))
-        .where(Status.actor_id.in_(IDS), Status.deleted_at.is_(None), Status.reblog_of_id.is_(None))
-        .group_by(Status.actor_id),
+        # Kept by the database (storage.account_counts), read by primary key.
+        select(
+            literal("s"),
+            AccountStatusCount.actor_id,
+            AccountStatusCount.statuses,
+            AccountStatusCount.last_status_at,
+        ).where(AccountStatusCount.actor_id.in_(IDS)),
         select(literal("r"), Follow.followee_id, func.count(Follow.id), null())
         .where(Follow.followee_id.in_(IDS), accepted)
         .group_by(Follow.followee_id),
