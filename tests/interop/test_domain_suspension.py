@@ -5,6 +5,7 @@ on federating, with each other and with A."""
 
 from __future__ import annotations
 
+import contextlib
 import os
 import sqlite3
 from collections.abc import Iterator
@@ -41,25 +42,20 @@ def _status_id(server: FedigenServer, ap_id: str) -> int:
         return int(conn.execute("SELECT id FROM statuses WHERE ap_id=?", (ap_id,)).fetchone()[0])
 
 
-def _start(directory: Path, name: str) -> FedigenServer:
+@contextlib.contextmanager
+def _started(directory: Path, name: str) -> Iterator[FedigenServer]:
+    """A running instance with one account; stopped on the way out, even when making the account fails."""
     directory.mkdir()
-    server = FedigenServer(directory).__enter__()
-    server.cli("account", "create", name, "--password-stdin", stdin="correct horse battery\n")
-    return server
+    with FedigenServer(directory) as server:
+        server.cli("account", "create", name, "--password-stdin", stdin="correct horse battery\n")
+        yield server
 
 
 def test_suspending_the_peer_stops_delivery_both_ways_and_hides_its_posts(
     tmp_path: Path, peer: PeerProcess
 ) -> None:
-    a = _start(tmp_path / "a", "alice")
-    try:
-        b = _start(tmp_path / "b", "carol")
-        try:
-            _story(a, b, peer)
-        finally:
-            b.__exit__(None, None, None)
-    finally:
-        a.__exit__(None, None, None)
+    with _started(tmp_path / "a", "alice") as a, _started(tmp_path / "b", "carol") as b:
+        _story(a, b, peer)
 
 
 def _story(a: FedigenServer, b: FedigenServer, peer: PeerProcess) -> None:
