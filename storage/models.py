@@ -239,15 +239,12 @@ class Status(Base):
         Index("ix_statuses_visibility_local_id", "visibility", "local", "id"),
         # The public timeline (local and remote together), newest first, from the index.
         Index("ix_statuses_visibility_id", "visibility", "id"),
-        # Account counts (statuses, last status) read from the index alone, for every account on a page
-        # (SQLite needs the WHERE's own columns in a partial index to read it alone).
+        # An account's live statuses newest first (its timeline without boosts).
         Index(
             "ix_statuses_actor_id_live",
             "actor_id",
             "id",
             "published",
-            "deleted_at",
-            "reblog_of_id",
             sqlite_where=text("deleted_at IS NULL AND reblog_of_id IS NULL"),
             postgresql_where=text("deleted_at IS NULL AND reblog_of_id IS NULL"),
         ),

@@ -66,7 +66,7 @@ async def test_the_triggers_follow_every_change_of_a_status(instance: Instance) 
 async def test_the_migration_counts_what_is_there(tmp_path: Path) -> None:
     engine = create_engine(f"sqlite+aiosqlite:///{tmp_path}/old.db")
     try:
-        await upgrade(engine, "0024_covering_counts")
+        await upgrade(engine, "0023_web_account")
         rows = [actor(1), actor(2), actor(3), status(10, 1), status(11, 1), status(12, 2, reblog_of=10),
                 status(13, 2), status(14, 3, deleted=True)]  # fmt: skip
         async with engine.begin() as conn:

@@ -2,7 +2,7 @@
 (storage/account_counts.py), filled from existing rows
 
 Revision ID: 0025_account_status_counts
-Revises: 0024_covering_counts
+Revises: 0023_web_account
 Create Date: 2026-12-02 16:20:00
 """
 
@@ -14,7 +14,7 @@ from alembic import op
 from storage.account_counts import RECOUNT, create_triggers, drop_triggers
 
 revision = "0025_account_status_counts"
-down_revision = "0024_covering_counts"
+down_revision = "0023_web_account"
 branch_labels = None
 depends_on = None
 
