@@ -39,7 +39,7 @@ from storage.models import (
     User,
     utcnow,
 )
-from storage.records import IDS, record
+from storage.records import in_ids, record
 from storage.vocabulary import FollowState, Visibility
 
 
@@ -82,12 +82,12 @@ def _account_counts() -> Any:
             AccountStatusCount.actor_id,
             AccountStatusCount.statuses,
             AccountStatusCount.last_status_at,
-        ).where(AccountStatusCount.actor_id.in_(IDS)),
+        ).where(in_ids(AccountStatusCount.actor_id)),
         select(literal("r"), Follow.followee_id, func.count(Follow.id), null())
-        .where(Follow.followee_id.in_(IDS), accepted)
+        .where(in_ids(Follow.followee_id), accepted)
         .group_by(Follow.followee_id),
         select(literal("g"), Follow.follower_id, func.count(Follow.id), null())
-        .where(Follow.follower_id.in_(IDS), accepted)
+        .where(in_ids(Follow.follower_id), accepted)
         .group_by(Follow.follower_id),
     ]
     return union_all(*parts)
@@ -296,13 +296,13 @@ _REACTIONS = (
         Reaction.status_id, Reaction.name, Reaction.emoji_id, func.count(Reaction.id), func.min(Reaction.id)
     )
     .join(Actor, Actor.id == Reaction.actor_id)
-    .where(Reaction.status_id.in_(IDS), Actor.deleted_at.is_(None))
+    .where(in_ids(Reaction.status_id), Actor.deleted_at.is_(None))
     .group_by(Reaction.status_id, Reaction.name, Reaction.emoji_id)
     .order_by(func.min(Reaction.id))
 )
-_EMOJIS_BY_ID = select(CustomEmoji.__table__).where(CustomEmoji.id.in_(IDS))
+_EMOJIS_BY_ID = select(CustomEmoji.__table__).where(in_ids(CustomEmoji.id))
 _OWN_REACTIONS = select(Reaction.status_id, Reaction.name).where(
-    Reaction.actor_id == bindparam("viewer_id"), Reaction.status_id.in_(IDS)
+    Reaction.actor_id == bindparam("viewer_id"), in_ids(Reaction.status_id)
 )
 
 
@@ -421,7 +421,7 @@ async def load_rest(
     await session.run_sync(lambda s: load_rest_of(s.connection(), ctx, shown, viewer_id))
 
 
-_PARENT_AUTHORS = select(Status.id, Status.actor_id).where(Status.id.in_(IDS))
+_PARENT_AUTHORS = select(Status.id, Status.actor_id).where(in_ids(Status.id))
 
 
 def load_rest_of(conn: Connection, ctx: StatusContext, shown: Sequence[Any], viewer_id: int | None) -> None:

@@ -24,7 +24,7 @@ from fedigen.services import Services
 from fedigen.social import counts, timelines
 from storage.clients import Bookmark
 from storage.models import Actor, Favourite, MediaAttachment, Mention, Status, StatusPin
-from storage.records import IDS, Record, record
+from storage.records import Record, in_ids, record
 
 __all__ = ["Record", "record"]
 
@@ -99,32 +99,32 @@ async def page_records(session: AsyncSession, query: Any) -> list[Any]:
     return await session.run_sync(lambda s: records(s.connection().execute(statement)))
 
 
-_BOOSTED = with_authors(select(Status).where(Status.id.in_(IDS)))
+_BOOSTED = with_authors(select(Status).where(in_ids(Status.id)))
 _MEDIA = (
     select(MediaAttachment.__table__)
-    .where(MediaAttachment.__table__.c.status_id.in_(IDS))
+    .where(in_ids(MediaAttachment.__table__.c.status_id))
     .order_by(MediaAttachment.__table__.c.position)
 )
 _MENTIONS = (
     select(Mention.status_id, *_ACTOR_COLUMNS)
     .join(Actor, Actor.id == Mention.actor_id)
-    .where(Mention.status_id.in_(IDS))
+    .where(in_ids(Mention.status_id))
 )
 
 
 def _flags() -> Any:
     mine: list[Any] = [
         select(Favourite.status_id, literal("f")).where(
-            Favourite.actor_id == VIEWER, Favourite.status_id.in_(IDS)
+            Favourite.actor_id == VIEWER, in_ids(Favourite.status_id)
         ),
         select(Status.reblog_of_id, literal("r")).where(
-            Status.actor_id == VIEWER, Status.reblog_of_id.in_(IDS), Status.deleted_at.is_(None)
+            Status.actor_id == VIEWER, in_ids(Status.reblog_of_id), Status.deleted_at.is_(None)
         ),
         select(Bookmark.status_id, literal("b")).where(
-            Bookmark.account_id == VIEWER, Bookmark.status_id.in_(IDS)
+            Bookmark.account_id == VIEWER, in_ids(Bookmark.status_id)
         ),
         select(StatusPin.status_id, literal("p")).where(
-            StatusPin.account_id == VIEWER, StatusPin.status_id.in_(IDS)
+            StatusPin.account_id == VIEWER, in_ids(StatusPin.status_id)
         ),
     ]
     return union_all(*mine)

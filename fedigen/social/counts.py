@@ -23,7 +23,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 
 from storage.models import Favourite, Remix, Status, StatusCount
-from storage.records import IDS
+from storage.records import in_ids
 
 COLUMNS = ("favourites", "reblogs", "replies", "remixes")
 
@@ -117,7 +117,7 @@ async def of(session: AsyncSession, status_ids: Iterable[int]) -> dict[int, Coun
 
 
 # Built once; the statuses' ids bound at execution.
-_OF = select(StatusCount.__table__).where(StatusCount.__table__.c.status_id.in_(IDS))
+_OF = select(StatusCount.__table__).where(in_ids(StatusCount.__table__.c.status_id))
 
 
 def of_statuses(conn: Connection, status_ids: Iterable[int]) -> dict[int, Counts]:

@@ -32,7 +32,7 @@ from fedigen.social.media import fetch_image, media_url
 from storage import MediaError
 from storage.images import EMOJI_LIMITS, process_emoji_async
 from storage.models import Actor, ActorEmoji, CustomEmoji, Status, StatusEmoji, utcnow
-from storage.records import IDS, record
+from storage.records import in_ids, record
 
 log = logging.getLogger(__name__)
 
@@ -116,7 +116,7 @@ def _linked(owner: Any, emoji_id: Any) -> Any:
     return (
         select(owner.label("owner_id"), *emoji.c)
         .join(emoji, emoji.c.id == emoji_id)
-        .where(owner.in_(IDS), emoji.c.state != FAILED)
+        .where(in_ids(owner), emoji.c.state != FAILED)
     )
 
 

@@ -24,7 +24,7 @@ from activitypub.content import strip_html
 from fedigen.errors import NotFoundError, ValidationError
 from storage.clients import CustomFilter, CustomFilterKeyword, CustomFilterStatus
 from storage.models import Status, utcnow
-from storage.records import IDS, record
+from storage.records import in_ids, record
 
 CONTEXTS = ("home", "notifications", "public", "thread", "account")
 ACTIONS = ("warn", "hide", "blur")
@@ -338,12 +338,12 @@ _ACTIVE = (
 )
 _KEYWORDS = (
     select(CustomFilterKeyword.__table__)
-    .where(CustomFilterKeyword.filter_id.in_(IDS))
+    .where(in_ids(CustomFilterKeyword.filter_id))
     .order_by(CustomFilterKeyword.id)
 )
 _STATUSES = (
     select(CustomFilterStatus.filter_id, CustomFilterStatus.status_id)
-    .where(CustomFilterStatus.filter_id.in_(IDS))
+    .where(in_ids(CustomFilterStatus.filter_id))
     .order_by(CustomFilterStatus.id)
 )
 

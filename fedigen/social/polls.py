@@ -40,7 +40,7 @@ from fedigen.social.notifications import Kind, blocks, notify
 from fedigen.social.visibility import can_see
 from storage.db import on_commit
 from storage.models import Actor, Poll, PollVote, Status, utcnow
-from storage.records import IDS, record
+from storage.records import in_ids, record
 
 log = logging.getLogger(__name__)
 
@@ -113,10 +113,10 @@ async def polls_of(session: AsyncSession, status_ids: Iterable[int]) -> dict[int
     return {p.status_id: p for p in await session.scalars(select(Poll).where(Poll.status_id.in_(ids)))}
 
 
-_POLLS = select(Poll.__table__).where(Poll.status_id.in_(IDS))
+_POLLS = select(Poll.__table__).where(in_ids(Poll.status_id))
 _VOTES = (
     select(PollVote.poll_id, PollVote.choice)
-    .where(PollVote.actor_id == bindparam("voter_id"), PollVote.poll_id.in_(IDS))
+    .where(PollVote.actor_id == bindparam("voter_id"), in_ids(PollVote.poll_id))
     .order_by(PollVote.id)
 )
 
