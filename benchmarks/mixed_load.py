@@ -89,12 +89,19 @@ def presign(
 
 
 async def post_inbox(url: str, requests: list[tuple[bytes, dict[str, str]]], stop: asyncio.Event,
-                     load: Load) -> None:  # fmt: skip
-    """POST the pre-signed requests one after another on one raw keep-alive connection until ``stop``."""
+                     load: Load, rate: float = 0.0) -> None:  # fmt: skip
+    """POST the pre-signed requests one after another on one raw keep-alive connection until ``stop``:
+    each as soon as the last was answered, or (``rate`` > 0) one every ``1 / rate`` seconds on a fixed
+    schedule (a late answer delays the next POST, never the schedule)."""
     parts = httpx.URL(url)
     reader, writer = await asyncio.open_connection(parts.host, parts.port)
+    loop, sent = asyncio.get_running_loop(), 0
+    start = loop.time()
     try:
         while requests and not stop.is_set():
+            if rate > 0:
+                await asyncio.sleep(max(0.0, start + sent / rate - loop.time()))
+                sent += 1
             body, headers = requests.pop()
             lines = [f"POST {parts.path} HTTP/1.1", *(f"{k}: {v}" for k, v in headers.items())]
             writer.write(
@@ -129,7 +136,8 @@ async def loaded_phase(base: str, requests: list[tuple[bytes, dict[str, str]]], 
     """The timeline read by wrk while the inbox and the generation jobs load the same server."""
     load, stop = Load(), asyncio.Event()
     async with httpx.AsyncClient(base_url=base, headers=headers, timeout=60, trust_env=False) as client:
-        background = [asyncio.create_task(post_inbox(base + "/inbox", requests, stop, load))
+        per_connection = args.inbox_rate / args.inbox_connections
+        background = [asyncio.create_task(post_inbox(base + "/inbox", requests, stop, load, per_connection))
                       for _ in range(args.inbox_connections)]  # fmt: skip
         background.append(asyncio.create_task(generate(client, stop, load)))
         await asyncio.sleep(1)  # the load under way before the timeline is read
@@ -162,6 +170,11 @@ def main() -> int:
     parser.add_argument("--followed", type=int, default=300)
     parser.add_argument("--seconds", type=float, default=10, help="length of each phase")
     parser.add_argument("--inbox-connections", type=int, default=8)
+    parser.add_argument(
+        "--inbox-rate", type=float, default=0.0,
+        help="inbox POSTs per second, sent on a fixed schedule over the connections; 0 (the default): "
+        "as many as the server accepts, each connection sending its next POST once the last is answered",
+    )  # fmt: skip
     parser.add_argument(
         "--worker-process",
         action="store_true",
@@ -219,7 +232,8 @@ def main() -> int:
     print(quiet.line("home timeline, quiet (baseline)"))
     print(loaded.line("home timeline, under inbox + generation load"))
     accepted = load.inbox[202]
-    print(f"  meanwhile: {accepted} inbox POSTs accepted ({accepted / load.elapsed:.1f}/s over "
+    offered = f"at most {args.inbox_rate:g}/s offered" if args.inbox_rate else "sent as fast as answered"
+    print(f"  meanwhile: {accepted} inbox POSTs accepted ({accepted / load.elapsed:.1f}/s, {offered}, over "
           f"{args.inbox_connections} connections; answers {dict(sorted(load.inbox.items()))}); "
           f"{load.jobs_done} generation jobs done, {load.jobs_failed} failed")  # fmt: skip
     verdict = "met" if loaded.p99 <= GOAL_MS else "missed"

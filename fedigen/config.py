@@ -221,6 +221,10 @@ class WorkerSettings:
     # Seconds between a vote in a local poll and the Update{Question} that sends the new counts to other
     # servers; votes arriving meanwhile go out in the same Update (Mastodon waits 3 minutes).
     poll_update_delay: float = 60.0
+    # The CPU priority (Unix niceness, 0-19) `fedigen worker` lowers itself to when it runs as its own
+    # process: on a machine shared with `serve`, the pages and the API get the CPU first and the
+    # background work takes what is left. 0 = the same priority as serve.
+    nice: int = 10
 
 
 @dataclass(frozen=True)
@@ -528,6 +532,8 @@ def _validate(settings: Settings) -> None:
         raise ConfigError("federation.signature_clock_window: must be positive")
     if settings.worker.lease_seconds <= 0:
         raise ConfigError("worker.lease_seconds: must be positive")
+    if not 0 <= settings.worker.nice <= 19:
+        raise ConfigError("worker.nice: expected 0 to 19")
     _validate_signup(settings)
     _validate_trends(settings.trends)
     _validate_moderation(settings)

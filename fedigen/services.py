@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import gc
+import os
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
@@ -276,3 +277,13 @@ def settle_heap() -> None:
     Startup's objects are never freed afterwards, which they would not be anyway."""
     gc.collect()
     gc.freeze()
+
+
+def lower_priority(niceness: int) -> None:
+    """Lower this process's CPU priority to ``niceness`` (``[worker] nice``; never raises it, which
+    would need privileges): a worker beside serve on one machine then takes the CPU serve leaves, and
+    pages and API answers stay quick while the worker is busy. Its threads and child processes (the
+    generator's) inherit it. Where the system has no niceness (Windows), nothing."""
+    current = os.getpriority(os.PRIO_PROCESS, 0) if hasattr(os, "getpriority") else None
+    if current is not None and niceness > current:
+        os.nice(niceness - current)

@@ -50,6 +50,8 @@ def test_environment_overrides_every_key() -> None:
         ({**BASE, "federation": {"colour": "red"}}, {}, "federation.colour"),
         ({**BASE, "nonsense": {}}, {}, "nonsense"),
         (BASE, {"FEDIGEN_NOPE__X": "1"}, "FEDIGEN_NOPE__X"),
+        ({**BASE, "worker": {"nice": 20}}, {}, "worker.nice"),
+        (BASE, {"FEDIGEN_WORKER__NICE": "-5"}, "worker.nice"),
     ],
 )
 def test_bad_config_names_the_key(data: dict[str, object], env: dict[str, str], names: str) -> None:

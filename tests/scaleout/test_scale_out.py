@@ -332,6 +332,10 @@ def test_two_web_and_two_worker_processes_do_everything_once(cluster: dict[str, 
                 pass
             assert time.monotonic() < deadline, (cluster["cwd"] / "serve0.log").read_text()[-3000:]
             time.sleep(0.2)
+    # The workers run below serve's CPU priority ([worker] nice, 10 by default); serve keeps its own.
+    own = os.getpriority(os.PRIO_PROCESS, 0)
+    assert [os.getpriority(os.PRIO_PROCESS, w.pid) for w in workers] == [max(own, 10)] * 2
+    assert os.getpriority(os.PRIO_PROCESS, cluster["processes"][0].pid) == own
     started = time.monotonic()
     load = threading.Thread(target=lambda: cluster.update(result=asyncio.run(_load(cluster, tokens))))
     load.start()
