@@ -38,9 +38,9 @@ class InIds(ColumnElement[bool]):
         self.ids = ids  # an element of the statement, so ``statement.params(ids=[...])`` reaches it
 
 
-def in_ids(column: Any) -> ColumnElement[bool]:
-    """The condition ``column IN (:ids)`` (see :class:`InIds`)."""
-    return InIds(column)
+def in_ids(column: Any, name: str = "ids") -> ColumnElement[bool]:
+    """The condition ``column IN (:name)`` (see :class:`InIds`); the list is bound as ``name``."""
+    return InIds(column, IDS if name == "ids" else bindparam(name, expanding=True))
 
 
 @compiles(InIds)

@@ -97,12 +97,15 @@ def _account_counts() -> Any:
 _ACCOUNT_COUNTS = _account_counts()
 
 
-def account_stats_of(conn: Connection, ids: Sequence[int]) -> AccountStats:
-    """:func:`account_stats` on a synchronous connection."""
+def account_stats_of(
+    conn: Connection, ids: Sequence[int], actor_emojis: dict[int, list[CustomEmoji]] | None = None
+) -> AccountStats:
+    """:func:`account_stats` on a synchronous connection (``actor_emojis``: the accounts' emoji when the
+    caller has read them already)."""
     stats = AccountStats()
     if not ids:
         return stats
-    stats.emojis = emojis.actor_emojis_of(conn, ids)
+    stats.emojis = emojis.actor_emojis_of(conn, ids) if actor_emojis is None else actor_emojis
     into = {"r": stats.followers, "g": stats.following}
     for kind, actor_id, count, last in conn.execute(_ACCOUNT_COUNTS, {"ids": list(ids)}):
         if kind == "s":
@@ -431,11 +434,14 @@ def load_rest_of(conn: Connection, ctx: StatusContext, shown: Sequence[Any], vie
     if viewer_id is not None:
         ctx.filters = user_filters.active_filters_of(conn, viewer_id)
     ids = [s.id for s in shown]
+    ctx.emojis, actor_emojis = emojis.linked_emojis_of(conn, ids, ctx.actors)
     if ids:
-        ctx.emojis = emojis.status_emojis_of(conn, ids)
         ctx.reactions = reactions_of(conn, ids, viewer_id)
-        ctx.polls = polls.polls_of_statuses(conn, ids)
-        if viewer_id is not None:
+        # Only a Question has a poll (a local poll makes its status one, and a remote poll is only read
+        # from a Question), so a page without one asks nothing.
+        questions = [s.id for s in shown if s.ap_type == "Question"]
+        ctx.polls = polls.polls_of_statuses(conn, questions) if questions else {}
+        if viewer_id is not None and ctx.polls:
             ctx.own_votes = polls.votes_of(conn, viewer_id, [p.id for p in ctx.polls.values()])
     # Who was replied to: page records know it from their query (``_reply_author``); ORM rows ask.
     for row in shown:
@@ -447,7 +453,7 @@ def load_rest_of(conn: Connection, ctx: StatusContext, shown: Sequence[Any], vie
     if parent_ids:
         ctx.reply_authors.update({k: v for k, v in conn.execute(_PARENT_AUTHORS, {"ids": parent_ids})})
     if ctx.actors:
-        ctx.stats = account_stats_of(conn, list(ctx.actors))
+        ctx.stats = account_stats_of(conn, list(ctx.actors), actor_emojis)
 
 
 def status(svc: Services, row: Status, ctx: StatusContext) -> dict[str, Any]:

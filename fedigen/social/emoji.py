@@ -22,7 +22,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Connection, delete, select
+from sqlalchemy import Connection, delete, literal, select, union_all
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from activitypub.emoji import FAILED, PENDING, READY, RemoteEmoji, remember, shortcodes_in
@@ -109,19 +109,41 @@ async def actor_emojis(session: AsyncSession, actor_ids: Iterable[int]) -> dict[
     return await session.run_sync(lambda s: actor_emojis_of(s.connection(), ids))
 
 
-def _linked(owner: Any, emoji_id: Any) -> Any:
+def _linked(owner: Any, emoji_id: Any, ids: str = "ids") -> Any:
     """The shown emoji linked to owners (statuses or actors) through ``owner`` / ``emoji_id``: built once,
-    the owners' ids bound at execution."""
+    the owners' ids bound at execution (as ``ids``)."""
     emoji = CustomEmoji.__table__
     return (
         select(owner.label("owner_id"), *emoji.c)
         .join(emoji, emoji.c.id == emoji_id)
-        .where(in_ids(owner), emoji.c.state != FAILED)
+        .where(in_ids(owner, ids), emoji.c.state != FAILED)
     )
 
 
 _STATUS_EMOJIS = _linked(StatusEmoji.status_id, StatusEmoji.emoji_id)
 _ACTOR_EMOJIS = _linked(ActorEmoji.actor_id, ActorEmoji.emoji_id)
+# Both at once, each row marked with its kind of owner ("s" or "a"): a timeline page's statuses and
+# authors in one round trip.
+_KIND = "kind"
+_BOTH = union_all(
+    _linked(StatusEmoji.status_id, StatusEmoji.emoji_id, "status_ids").add_columns(literal("s").label(_KIND)),
+    _linked(ActorEmoji.actor_id, ActorEmoji.emoji_id, "actor_ids").add_columns(literal("a").label(_KIND)),
+)
+
+
+def linked_emojis_of(
+    conn: Connection, status_ids: Iterable[int], actor_ids: Iterable[int]
+) -> tuple[dict[int, list[Any]], dict[int, list[Any]]]:
+    """:func:`status_emojis_of` and :func:`actor_emojis_of` in one query."""
+    by_status: dict[int, list[Any]] = defaultdict(list)
+    by_actor: dict[int, list[Any]] = defaultdict(list)
+    statuses, actors = list(set(status_ids)), list(set(actor_ids))
+    if statuses or actors:
+        for row in conn.execute(_BOTH, {"status_ids": statuses, "actor_ids": actors}):
+            fields = dict(row._mapping)
+            into = by_status if fields.pop(_KIND) == "s" else by_actor
+            into[fields.pop("owner_id")].append(record(fields))
+    return by_status, by_actor
 
 
 def status_emojis_of(conn: Connection, status_ids: Iterable[int]) -> dict[int, list[Any]]:

@@ -168,7 +168,7 @@ async def create_local(session: AsyncSession, status: Status, request: PollReque
         expires_at=utcnow() + timedelta(seconds=request.expires_in),
     )  # fmt: skip
     session.add(poll)
-    status.ap_type = "Question"
+    status.ap_type = "Question"  # every status with a poll is one: timelines look for polls only there
     await session.flush()
     return poll
 
@@ -340,6 +340,7 @@ async def sync_remote(
     if poll is None:
         poll = Poll(status_id=status.id, hide_totals=False)
         session.add(poll)
+        status.ap_type = "Question"  # as create_local: a status with a poll is a Question
     elif changed:
         await session.execute(delete(PollVote).where(PollVote.poll_id == poll.id))
     poll.options, poll.tallies, poll.multiple = list(remote.options), list(remote.tallies), remote.multiple
