@@ -2,4 +2,5 @@
 
 from fedigen.cli import main
 
-main()
+if __name__ == "__main__":  # not when an image process (storage.offload) starts from `python -m fedigen`
+    main()

@@ -107,6 +107,10 @@ class MediaSettings:
     cache_remote_avatars: bool = True
     # Keep a processed copy of other servers' custom emoji (their image and a static PNG of it).
     cache_remote_emojis: bool = True
+    # Processes that decode, resize and draw images (uploads, generated pictures, the procedural
+    # generator), started on first use and stopped when idle, so that image work never stalls the
+    # process answering requests; 0 = threads of that process.
+    image_processes: int = 2
     s3: MediaS3Settings = field(default_factory=MediaS3Settings)
 
 
@@ -532,6 +536,8 @@ def _validate(settings: Settings) -> None:
         raise ConfigError("federation.signature_clock_window: must be positive")
     if settings.worker.lease_seconds <= 0:
         raise ConfigError("worker.lease_seconds: must be positive")
+    if not 0 <= settings.media.image_processes <= 64:
+        raise ConfigError("media.image_processes: expected 0 to 64")
     if not 0 <= settings.worker.nice <= 19:
         raise ConfigError("worker.nice: expected 0 to 19")
     _validate_signup(settings)

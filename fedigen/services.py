@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import gc
-import os
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
@@ -32,6 +31,7 @@ from fedigen.events import DOMAINS, PROMPT_RULES, WORK, EventHub, watch
 from generation.hub import ModelStore
 from generation.jobs import JobRunner, JobSettings
 from generation.rules import ModerationClient, PromptRules
+from storage import offload
 from storage.attachments import MediaContext
 from storage.db import SessionFactory, SyncReader, create_engine, read_session_factory, session_factory
 from storage.images import ImageLimits
@@ -108,6 +108,7 @@ class Services:
 def media_context(settings: Settings) -> MediaContext:
     """The media store and the image pipeline's limits, from [media]."""
     m = settings.media
+    offload.configure(m.image_processes)
     limits = ImageLimits(
         max_input_bytes=m.max_upload_bytes, max_pixels=m.max_pixels, original_max_side=m.original_max_side,
         federation_format=m.federation_format, thumbnail_side=m.thumbnail_side,
@@ -280,10 +281,7 @@ def settle_heap() -> None:
 
 
 def lower_priority(niceness: int) -> None:
-    """Lower this process's CPU priority to ``niceness`` (``[worker] nice``; never raises it, which
-    would need privileges): a worker beside serve on one machine then takes the CPU serve leaves, and
-    pages and API answers stay quick while the worker is busy. Its threads and child processes (the
-    generator's) inherit it. Where the system has no niceness (Windows), nothing."""
-    current = os.getpriority(os.PRIO_PROCESS, 0) if hasattr(os, "getpriority") else None
-    if current is not None and niceness > current:
-        os.nice(niceness - current)
+    """Lower this process's CPU priority to ``niceness`` (``[worker] nice``; never raises it): a worker
+    beside serve on one machine then takes the CPU serve leaves, and pages and API answers stay quick
+    while the worker is busy. Its threads and child processes inherit it."""
+    offload.lower_priority(niceness)

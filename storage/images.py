@@ -1,7 +1,7 @@
 """The one image pipeline: untrusted bytes in, safe variants out (pure, synchronous, CPU-bound).
 
 Every image (generated, uploaded, a cached remote avatar) passes :func:`process_image`; code on the
-event loop calls :func:`process_image_async`, which runs it in a worker thread.
+event loop calls :func:`process_image_async`, which runs it in an image process (:mod:`storage.offload`).
 
 - The format comes from the magic bytes (JPEG, PNG, WebP, GIF only), never a name or declared type.
 - The byte cap, then the pixel cap read from the header (``Image.open`` is lazy) before any decode.
@@ -21,7 +21,6 @@ event loop calls :func:`process_image_async`, which runs it in a worker thread.
 
 from __future__ import annotations
 
-import asyncio
 import io
 import math
 import struct
@@ -31,7 +30,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from storage import ImageTooLargeError, UnsupportedMediaError
+from storage import ImageTooLargeError, UnsupportedMediaError, offload
 
 # LAZY: Pillow (and its ImageCms (lcms2), ImageOps), blurhash and ElementTree are imported where first
 # used, so a server that has not processed an image yet does not carry them (benchmarks/memory.py).
@@ -500,8 +499,8 @@ async def process_image_async(
     ai_generated: bool = False,
     focus: tuple[float, float] = (0.0, 0.0),
 ) -> ProcessedImage:
-    """:func:`process_image` in a worker thread, so the event loop only waits."""
-    return await asyncio.to_thread(process_image, data, limits, ai_generated=ai_generated, focus=focus)
+    """:func:`process_image` in an image process (:mod:`storage.offload`), so the event loop only waits."""
+    return await offload.run(process_image, data, limits, ai_generated=ai_generated, focus=focus)
 
 
 # Custom emoji: Mastodon refuses remote emoji over 256 KB (CustomEmoji::LIMIT) and shows them about a
@@ -560,8 +559,8 @@ def process_emoji(data: bytes, limits: ImageLimits = EMOJI_LIMITS) -> EmojiImage
 
 
 async def process_emoji_async(data: bytes, limits: ImageLimits = EMOJI_LIMITS) -> EmojiImage:
-    """:func:`process_emoji` in a worker thread."""
-    return await asyncio.to_thread(process_emoji, data, limits)
+    """:func:`process_emoji` in an image process (:mod:`storage.offload`)."""
+    return await offload.run(process_emoji, data, limits)
 
 
 def classifier_copy(data: bytes, limits: ImageLimits = ImageLimits(), side: int = 512) -> bytes:  # noqa: B008
@@ -583,5 +582,5 @@ def classifier_copy(data: bytes, limits: ImageLimits = ImageLimits(), side: int 
 
 
 async def classifier_copy_async(data: bytes, limits: ImageLimits = ImageLimits()) -> bytes:  # noqa: B008
-    """:func:`classifier_copy` in a worker thread."""
-    return await asyncio.to_thread(classifier_copy, data, limits)
+    """:func:`classifier_copy` in an image process (:mod:`storage.offload`)."""
+    return await offload.run(classifier_copy, data, limits)

@@ -10,7 +10,6 @@ same prompt, seed and size always give the same bytes.
 
 from __future__ import annotations
 
-import asyncio
 import hashlib
 import io
 import random
@@ -27,6 +26,7 @@ from generation.backends.painter import Painter, Placement
 from generation.backends.scene import ScenePlan
 from generation.backends.scenery import SCENES, WORK_SIDE, Canvas, Plan, hsv, landscape, mix
 from generation.errors import BackendConfigError, BackendError
+from storage import offload
 
 MODEL = "procedural-v2"
 FORMATS = {"png": "PNG", "webp": "WEBP", "jpeg": "JPEG"}
@@ -230,7 +230,8 @@ class ProceduralBackend:
         first = request.seed if request.seed is not None else prompt_seed(request.prompt)
         images = []
         for i in range(request.count):
-            data = await asyncio.to_thread(render, request, first + i, self.image_format)
+            # In an image process: drawing holds the interpreter lock for tens of ms at a time.
+            data = await offload.run(render, request, first + i, self.image_format)
             images.append(GeneratedImage(data=data, seed=first + i))
             await progress(100 * (i + 1) // request.count)
         the_plan = scene.read(request.prompt, request.negative_prompt)

@@ -51,6 +51,7 @@ def test_environment_overrides_every_key() -> None:
         ({**BASE, "nonsense": {}}, {}, "nonsense"),
         (BASE, {"FEDIGEN_NOPE__X": "1"}, "FEDIGEN_NOPE__X"),
         ({**BASE, "worker": {"nice": 20}}, {}, "worker.nice"),
+        ({**BASE, "media": {"image_processes": -1}}, {}, "media.image_processes"),
         (BASE, {"FEDIGEN_WORKER__NICE": "-5"}, "worker.nice"),
     ],
 )

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import io
-import threading
+from typing import Any
 
 import httpx
 import pytest
@@ -13,6 +13,7 @@ from generation.backend import Backend, GenerationRequest, GenerationResult, cre
 from generation.backends import procedural
 from generation.backends.procedural import ProceduralBackend, create, plan, prompt_seed
 from generation.errors import BackendConfigError, BackendError
+from storage import offload
 from tests.generation.conftest import ProgressLog
 
 SMALL = {"width": 256, "height": 256}
@@ -71,17 +72,24 @@ async def test_count_gives_distinct_images_on_consecutive_seeds_with_progress(pr
     assert progress.values == [0, 33, 66, 100]
 
 
-async def test_the_drawing_runs_off_the_event_loop(monkeypatch: pytest.MonkeyPatch) -> None:
-    threads: list[int] = []
-    real = procedural.render
+async def test_the_drawing_runs_in_an_image_process(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Off the event loop and out of this process (drawing holds the interpreter lock: storage.offload)."""
+    sent: list[object] = []
+    real = offload.run
 
-    def spy(request: GenerationRequest, seed: int, image_format: str = "png") -> bytes:
-        threads.append(threading.get_ident())
-        return real(request, seed, image_format)
+    async def recording(fn: Any, *args: Any, **kwargs: Any) -> Any:
+        sent.append(fn)
+        return await real(fn, *args, **kwargs)
 
-    monkeypatch.setattr(procedural, "render", spy)
-    await _make(GenerationRequest(prompt="x", seed=1, **SMALL))
-    assert threads and threads[0] != threading.get_ident()
+    monkeypatch.setattr(procedural.offload, "run", recording)
+    offload.configure(1)
+    try:
+        result = await _make(GenerationRequest(prompt="x", seed=1, **SMALL))
+        assert sent == [procedural.render] and offload.running_processes()
+        assert _open(result.images[0].data).size == (SMALL["width"], SMALL["height"])
+    finally:
+        offload.shutdown()
+        offload.configure(2)
 
 
 async def test_palette_words_colour_the_picture() -> None:
