@@ -241,8 +241,9 @@ def _event(name: str, data: dict[str, Any]) -> str:
 
 
 async def job_events(request: Request) -> Response:
-    """GET /compose/jobs/ID/events: ``text/event-stream`` of ``progress`` events (state and percent, each
-    time they change) ending with one ``done`` (or ``failed``, ``cancelled``) event."""
+    """GET /compose/jobs/ID/events: ``text/event-stream`` of ``progress`` events (state and percent: the
+    first one the state when the page started listening, even if the job had ended; then one each time
+    they change) ending with one ``done`` (or ``failed``, ``cancelled``) event."""
     viewer = _viewer(request)
     svc = services(request)
     async with svc.reads() as session:
@@ -261,6 +262,8 @@ async def job_events(request: Request) -> Response:
                 yield _event("failed", {"error": "the job is gone"})
                 return
             if state["finished"]:
+                if last is None:  # finished before the page listened: its state first, as always
+                    yield _event("progress", state)
                 name = "done" if state["done"] else str(state["state"])
                 yield _event(name if name in ("done", "failed", "cancelled") else "failed", state)
                 return

@@ -301,7 +301,10 @@ async def test_a_failed_job_ends_the_stream_with_its_error(site: Instance) -> No
         assert job is not None
         queue.mark_failed(job, "the generator is out of paint")
     stream = await alice.get(f"/compose/jobs/{job_id}/events")
-    assert events_of(stream.text) == [
+    events = events_of(stream.text)
+    # The first event is always the job's state when the page started listening; then the end.
+    assert events[0] == ("progress", events[1][1])
+    assert events[1:] == [
         (
             "failed",
             {
@@ -316,3 +319,12 @@ async def test_a_failed_job_ends_the_stream_with_its_error(site: Instance) -> No
     ]
     page = await alice.get(f"/compose/jobs/{job_id}")
     assert "the generator is out of paint" in page.text and "<progress" not in page.text
+
+
+async def test_a_job_done_before_the_page_listens_still_shows_its_progress_then_done(site: Instance) -> None:
+    alice = await browser_of(site, "alice")
+    job_id = await start_job(alice)
+    await site.drain()
+    events = events_of((await alice.get(f"/compose/jobs/{job_id}/events")).text)
+    assert [name for name, _ in events] == ["progress", "done"]
+    assert events[0][1] == events[1][1] and events[1][1]["progress"] == 100
