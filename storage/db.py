@@ -6,7 +6,7 @@ import asyncio
 import contextlib
 import threading
 import warnings
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any, Concatenate, ParamSpec, TypeVar
@@ -17,6 +17,7 @@ from sqlalchemy.engine.url import make_url
 from sqlalchemy.exc import DBAPIError, SAWarning
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
 from sqlalchemy.pool import NullPool
+from sqlalchemy.util import await_only
 
 SessionFactory = async_sessionmaker[AsyncSession]
 READ_ONLY = "fedigen_read_only"
@@ -109,7 +110,12 @@ class SyncReader:
     (under READ COMMITTED each statement reads its own snapshot inside a transaction too, so one only
     costs two round trips), planned for their own parameters (``plan_cache_mode``, set when the
     connection opens; see ``fedigen.social.timelines.plan_for_parameters``), read-only
-    (``default_transaction_read_only``: a write is an error, as ``query_only`` makes it on SQLite)."""
+    (``default_transaction_read_only``: a write is an error, as ``query_only`` makes it on SQLite).
+
+    On PostgreSQL the function may also hand :func:`each` several independent reads: they then run at
+    once, each on a connection of a second pool (``FAN_WIDTH`` connections, kept open; at most that many
+    such reads at once in the process), so a page's lookups wait for about one round trip instead of one
+    each."""
 
     def __init__(self, engine: AsyncEngine, *, threads: int = 2, pool_size: int = 5) -> None:
         self.engine = engine
@@ -117,6 +123,8 @@ class SyncReader:
         self._threads = threads
         self._pool_size = pool_size
         self._pg: AsyncEngine | None = None
+        self._fan: AsyncEngine | None = None
+        self._fan_slots: asyncio.Semaphore | None = None
         self._executor: ThreadPoolExecutor | None = None
         self._sync: Any = None
         self._local = threading.local()
@@ -132,23 +140,46 @@ class SyncReader:
         loop = asyncio.get_running_loop()
         return await loop.run_in_executor(self._executor, lambda: self._in_thread(fn, *args, **kwargs))
 
-    async def _run_postgresql(self, call: Callable[[Connection], T]) -> T:
-        if self._pg is None:
-            size = self._pool_size
-            self._pg = create_async_engine(
-                self.engine.url, pool_size=size, max_overflow=size, isolation_level="AUTOCOMMIT",
-                connect_args={"server_settings": {"plan_cache_mode": "force_custom_plan",
-                                                  "default_transaction_read_only": "on"}},
-            ).execution_options(**{CUSTOM_PLANS: True})  # fmt: skip
+    def _postgresql_engine(self, size: int) -> AsyncEngine:
+        return create_async_engine(
+            self.engine.url, pool_size=size, max_overflow=size, isolation_level="AUTOCOMMIT",
+            connect_args={"server_settings": {"plan_cache_mode": "force_custom_plan",
+                                              "default_transaction_read_only": "on"}},
+        ).execution_options(**{CUSTOM_PLANS: True})  # fmt: skip
+
+    async def _run_postgresql(self, call: Callable[[Connection], T], *, fanned: bool = False) -> T:
+        if fanned:
+            if self._fan is None:
+                self._fan = self._postgresql_engine(FAN_WIDTH)
+            engine = self._fan
+        else:
+            if self._pg is None:
+                self._pg = self._postgresql_engine(self._pool_size)
+            engine = self._pg
         for attempt in (1, 2):
             try:
-                async with self._pg.connect() as conn:
+                async with engine.connect() as conn:
+                    if not fanned:
+                        # The reads the function hands to each() go to the second pool: never this one,
+                        # whose connections the functions waiting for them hold.
+                        conn.sync_connection.info[_FAN] = self._fan_out  # type: ignore[union-attr]
                     return await conn.run_sync(call)
             except DBAPIError as exc:
                 # A connection the server closed (a restart): the pool is invalidated; read again once.
                 if attempt == 2 or not exc.connection_invalidated:
                     raise
         raise AssertionError("unreachable")
+
+    async def _fan_out(self, calls: Sequence[Callable[[Connection], Any]]) -> list[Any]:
+        if self._fan_slots is None:
+            self._fan_slots = asyncio.Semaphore(FAN_WIDTH)
+        slots = self._fan_slots
+
+        async def one(call: Callable[[Connection], Any]) -> Any:
+            async with slots:  # never more at once than the pool keeps: no connection opened per read
+                return await self._run_postgresql(call, fanned=True)
+
+        return list(await asyncio.gather(*(one(call) for call in calls)))
 
     def _in_thread(self, fn: Callable[Concatenate[Connection, P], T], *args: P.args, **kwargs: P.kwargs) -> T:
         conn: Connection | None = getattr(self._local, "conn", None)
@@ -177,9 +208,10 @@ class SyncReader:
     async def aclose(self) -> None:
         """Stop the threads and close the connections (the process is closing)."""
         await asyncio.to_thread(self._close_threads)
-        if self._pg is not None:
-            await self._pg.dispose()
-            self._pg = None
+        for engine in (self._pg, self._fan):
+            if engine is not None:
+                await engine.dispose()
+        self._pg = self._fan = None
 
     def _close_threads(self) -> None:
         if self._executor is not None:
@@ -193,6 +225,23 @@ class SyncReader:
                 self._sync.dispose()
                 self._sync = None
         self._local = threading.local()
+
+
+# Where a SyncReader's PostgreSQL connection keeps the way to run reads at once (see each()), and how
+# many such reads a process runs at once: the size of the pool they use, kept open.
+_FAN = "fedigen_fan_out"
+FAN_WIDTH = 8
+
+
+def each(conn: Connection, *calls: Callable[[Connection], Any]) -> list[Any]:
+    """The results of independent reads ``call(connection)``, in order. Within a
+    :class:`SyncReader`'s function on PostgreSQL they run at once, each on a pooled connection of its own
+    (each its own snapshot: as a page's statements already are, under READ COMMITTED without a
+    transaction); anywhere else one after another on ``conn``."""
+    fan = conn.info.get(_FAN) if conn.dialect.name == "postgresql" else None
+    if fan is None or len(calls) < 2:
+        return [call(conn) for call in calls]
+    return list(await_only(fan(calls)))
 
 
 def _read_only_pragmas(dbapi_connection: Any, record: Any) -> None:

@@ -8,7 +8,7 @@ whole page at once. Ids are strings, as Mastodon sends them.
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -23,6 +23,7 @@ from fedigen.social import filters as user_filters
 from fedigen.social import polls, roles
 from fedigen.social.media import media_url
 from storage.clients import Bookmark
+from storage.db import each
 from storage.models import (
     AccountStatusCount,
     Actor,
@@ -427,22 +428,17 @@ async def load_rest(
 _PARENT_AUTHORS = select(Status.id, Status.actor_id).where(in_ids(Status.id))
 
 
-def load_rest_of(conn: Connection, ctx: StatusContext, shown: Sequence[Any], viewer_id: int | None) -> None:
+def load_rest_of(
+    conn: Connection, ctx: StatusContext, shown: Sequence[Any], viewer_id: int | None,
+    *also: Callable[[Connection], None],
+) -> None:  # fmt: skip
     """What both loaders read alike: the viewer's filters, the custom emoji, emoji reactions, polls and
     the viewer's votes, who was replied to, and the authors' account counts (statements built once,
-    on a synchronous connection)."""
-    if viewer_id is not None:
-        ctx.filters = user_filters.active_filters_of(conn, viewer_id)
+    on a synchronous connection), with the caller's own reads ``also``: independent reads, each filling
+    its own part of ``ctx``, run through :func:`storage.db.each` (at once on PostgreSQL)."""
     ids = [s.id for s in shown]
-    ctx.emojis, actor_emojis = emojis.linked_emojis_of(conn, ids, ctx.actors)
-    if ids:
-        ctx.reactions = reactions_of(conn, ids, viewer_id)
-        # Only a Question has a poll (a local poll makes its status one, and a remote poll is only read
-        # from a Question), so a page without one asks nothing.
-        questions = [s.id for s in shown if s.ap_type == "Question"]
-        ctx.polls = polls.polls_of_statuses(conn, questions) if questions else {}
-        if viewer_id is not None and ctx.polls:
-            ctx.own_votes = polls.votes_of(conn, viewer_id, [p.id for p in ctx.polls.values()])
+    actors = list(ctx.actors)
+    actor_emojis: dict[int, list[Any]] = {}
     # Who was replied to: page records know it from their query (``_reply_author``); ORM rows ask.
     for row in shown:
         if row.in_reply_to_id is not None and getattr(row, "_reply_author", None) is not None:
@@ -450,10 +446,38 @@ def load_rest_of(conn: Connection, ctx: StatusContext, shown: Sequence[Any], vie
     parent_ids = [
         s.in_reply_to_id for s in shown if s.in_reply_to_id is not None and not hasattr(s, "_reply_author")
     ]
-    if parent_ids:
-        ctx.reply_authors.update({k: v for k, v in conn.execute(_PARENT_AUTHORS, {"ids": parent_ids})})
-    if ctx.actors:
-        ctx.stats = account_stats_of(conn, list(ctx.actors), actor_emojis)
+    # Only a Question has a poll (a local poll makes its status one, and a remote poll is only read from
+    # a Question), so a page without one asks nothing.
+    questions = [s.id for s in shown if s.ap_type == "Question"]
+
+    def filters(c: Connection) -> None:
+        ctx.filters = user_filters.active_filters_of(c, viewer_id or 0)
+
+    def linked_emojis(c: Connection) -> None:
+        ctx.emojis, found = emojis.linked_emojis_of(c, ids, actors)
+        actor_emojis.update(found)
+
+    def reactions(c: Connection) -> None:
+        ctx.reactions = reactions_of(c, ids, viewer_id)
+
+    def polls_and_votes(c: Connection) -> None:
+        ctx.polls = polls.polls_of_statuses(c, questions)
+        if viewer_id is not None and ctx.polls:
+            ctx.own_votes = polls.votes_of(c, viewer_id, [p.id for p in ctx.polls.values()])
+
+    def parent_authors(c: Connection) -> None:
+        ctx.reply_authors.update({k: v for k, v in c.execute(_PARENT_AUTHORS, {"ids": parent_ids})})
+
+    def stats(c: Connection) -> None:
+        ctx.stats = account_stats_of(c, actors, actor_emojis={})  # the emoji: read with the statuses'
+
+    wanted: list[tuple[bool, Callable[[Connection], None]]] = [
+        (viewer_id is not None, filters), (bool(ids or actors), linked_emojis), (bool(ids), reactions),
+        (bool(questions), polls_and_votes), (bool(parent_ids), parent_authors), (bool(actors), stats),
+    ]  # fmt: skip
+    each(conn, *also, *(load for needed, load in wanted if needed))
+    if actors:
+        ctx.stats.emojis = actor_emojis
 
 
 def status(svc: Services, row: Status, ctx: StatusContext) -> dict[str, Any]:

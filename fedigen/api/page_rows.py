@@ -138,9 +138,9 @@ def page_context(
     conn: Connection, page: Sequence[Any], viewer_id: int | None, filter_context: str | None = None
 ) -> StatusContext:
     """What rendering a timeline page of :func:`records` needs: the boosted statuses with their authors
-    in one query, the media and the mentions in one each, the counters of the whole page in one
-    (``status_counts``), the viewer's favourited, boosted, bookmarked and pinned flags in one, and
-    :func:`entities.load_rest_of`."""
+    in one query, then, at once on PostgreSQL (:func:`storage.db.each`), the media and the mentions in
+    one each, the counters of the whole page in one (``status_counts``), the viewer's favourited,
+    boosted, bookmarked and pinned flags in one, and :func:`entities.load_rest_of`'s."""
     ctx = StatusContext(viewer_id=viewer_id, filter_context=filter_context)
     ctx.actors = {s.actor_id: s._author for s in page}
     boosted_ids = [s.reblog_of_id for s in page if s.reblog_of_id is not None]
@@ -151,21 +151,29 @@ def page_context(
             ctx.actors[author.id] = author
     shown = [s for s in page if s.reblog_of_id is None] + list(ctx.reblogged_statuses.values())
     ids = [s.id for s in shown]
-    if ids:
-        for row in conn.execute(_MEDIA, {"ids": ids}):
+
+    def media(c: Connection) -> None:
+        for row in c.execute(_MEDIA, {"ids": ids}):
             ctx.media[row.status_id or 0].append(record(row._mapping))
-        for row in conn.execute(_MENTIONS, {"ids": ids}):
+
+    def mentions(c: Connection) -> None:
+        for row in c.execute(_MENTIONS, {"ids": ids}):
             fields = dict(row._mapping)
             ctx.mentions[fields.pop("status_id")].append(record(fields))
-        for status_id, found in counts.of_statuses(conn, ids).items():
+
+    def status_counts(c: Connection) -> None:
+        for status_id, found in counts.of_statuses(c, ids).items():
             ctx.favourites[status_id], ctx.reblogs[status_id] = found.favourites, found.reblogs
             ctx.replies[status_id] = found.replies
-        if viewer_id is not None:
-            into = {"f": ctx.favourited, "r": ctx.reblogged, "b": ctx.bookmarked, "p": ctx.pinned}
-            for status_id, kind in conn.execute(_FLAGS, {"viewer_id": viewer_id, "ids": ids}):
-                if status_id is not None:
-                    into[kind].add(status_id)
-    entities.load_rest_of(conn, ctx, shown, viewer_id)
+
+    def flags(c: Connection) -> None:
+        into = {"f": ctx.favourited, "r": ctx.reblogged, "b": ctx.bookmarked, "p": ctx.pinned}
+        for status_id, kind in c.execute(_FLAGS, {"viewer_id": viewer_id, "ids": ids}):
+            if status_id is not None:
+                into[kind].add(status_id)
+
+    also = [media, mentions, status_counts, *([flags] if viewer_id is not None else [])] if ids else []
+    entities.load_rest_of(conn, ctx, shown, viewer_id, *also)
     return ctx
 
 

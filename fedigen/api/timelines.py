@@ -22,6 +22,7 @@ from fedigen.http import services
 from fedigen.services import Services
 from fedigen.social import tags, timelines
 from storage.clients import Bookmark
+from storage.db import each
 from storage.models import Favourite, Status
 
 
@@ -58,8 +59,9 @@ def home_rows_of(conn: Connection, viewer_id: int, page: Page) -> list[Any]:
     statuses and boosts, and public statuses with the hashtags it follows, merged newest first."""
     timelines.plan_for_parameters_of(conn)
     params: dict[str, Any] = {"viewer_id": viewer_id, **page.values()}
-    pages = [_newest(conn, "home", page, params)]
-    followed = tags.followed_names_of(conn, viewer_id)
+    home, followed = each(conn, lambda c: _newest(c, "home", page, params),
+                          lambda c: tags.followed_names_of(c, viewer_id))  # fmt: skip
+    pages = [home]
     if followed:
         pages.append(_newest(conn, "tags", page, {**params, "tags": [t.lower() for t in followed]}))
     return page.arrange(timelines.merge_pages(pages, page.limit, ascending=page.min_id is not None))

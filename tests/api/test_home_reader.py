@@ -4,7 +4,9 @@ answers as it did, with nothing read, and the reader's SQLite connections cannot
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import timedelta
+from typing import Any
 
 import pytest
 from sqlalchemy import Connection, select, text, update
@@ -12,6 +14,7 @@ from sqlalchemy.exc import DBAPIError
 
 from fedigen.api.grants import digest
 from storage.clients import OAuthApp, OAuthToken
+from storage.db import FAN_WIDTH, each
 from storage.models import Actor, utcnow
 from storage.signup import Signup
 from tests.api.conftest import TokenMaker, bearer
@@ -117,3 +120,50 @@ async def test_a_read_survives_a_connection_the_server_closed_on_postgresql(
         assert await session.scalar(text("SELECT pg_terminate_backend(:pid)"), {"pid": first})
     assert "alice" in await reader.run(_names)
     assert await reader.run(_backend) != first
+
+
+def _fanned(conn: Connection) -> tuple[int, list[int]]:
+    """The caller's backend and, for 20 reads handed to storage.db.each, each read's backend."""
+    reads = [lambda c, n=n: (n, _backend(c)) for n in range(20)]
+    found = each(conn, *reads)
+    assert [n for n, _ in found] == list(range(20))  # results in the order asked
+    return _backend(conn), [pid for _, pid in found]
+
+
+def _fanned_write(conn: Connection) -> list[Any]:
+    return each(conn, _names, _write)
+
+
+async def test_reads_handed_to_each_run_at_once_on_other_connections_on_postgresql(
+    instance: Instance, backend: str
+) -> None:
+    """``storage.db.each`` inside a reader call: on PostgreSQL the reads run on connections of a second
+    pool (never the caller's, which it holds), at most ``FAN_WIDTH`` of them, kept open between calls,
+    and read-only as well; elsewhere one after another on the caller's connection."""
+    if backend != "postgresql":
+        order: list[int] = []
+
+        def read(n: int) -> Callable[[Connection], bool]:
+            def on(c: Connection) -> bool:
+                order.append(n)
+                return c.info is callers_info[0]
+
+            return on
+
+        callers_info: list[Any] = []
+
+        def three(conn: Connection) -> list[Any]:
+            callers_info.append(conn.info)
+            return each(conn, read(0), read(1), read(2))
+
+        assert await instance.services.reader.run(three) == [True, True, True]  # the caller's connection
+        assert order == [0, 1, 2]
+        return
+    await instance.create_account("alice")
+    reader = instance.services.reader
+    own, fanned = await reader.run(_fanned)
+    assert own not in fanned and len(set(fanned)) <= FAN_WIDTH
+    _, again = await reader.run(_fanned)
+    assert len(set(fanned) | set(again)) <= FAN_WIDTH  # the same connections again, none opened per read
+    with pytest.raises(DBAPIError, match="read-only transaction"):
+        await reader.run(_fanned_write)
