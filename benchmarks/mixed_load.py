@@ -8,8 +8,14 @@ the timeline read the same way in both: `wrk` with one connection on
 1. quiet: only the timeline reads (the same-run baseline);
 2. loaded: meanwhile signed Create{Note} POSTs to the shared inbox over ``--inbox-connections``
    keep-alive connections (pre-signed before any timing; each a new note addressed to the viewer,
-   so the worker stores them too), and one generation job at a time (``POST
-   /api/v1/fedigen/generations``, polled until done, then the next).
+   so the worker stores them too): as fast as they are answered, or ``--inbox-rate`` per second on a
+   fixed schedule; and one generation job at a time (``POST /api/v1/fedigen/generations``, polled
+   until done, then the next).
+
+``--worker-process`` runs the worker as its own `fedigen worker` process (at ``[worker] nice``, 10,
+below serve's priority) beside `serve --no-worker`; without it the worker runs inside serve, as a
+small instance runs it. Either way the pictures are drawn and processed in image processes of their
+own (``[media] image_processes``).
 
 Prints the timeline p50/p99 of both phases, their ratio, the inbox POSTs accepted per second and the
 generation jobs done during the loaded phase, the client ceiling (wrk against a raw asyncio server),
