@@ -10,6 +10,7 @@ import json
 import os
 import shutil
 import sqlite3
+from collections import Counter
 from collections.abc import AsyncIterator, Callable, Iterator
 from contextlib import AsyncExitStack, asynccontextmanager
 from dataclasses import dataclass
@@ -49,6 +50,7 @@ if PG_URL and XDIST_WORKER:
     _shared = make_url(PG_URL)
     PG_URL = _shared.set(database=f"{_shared.database}_{XDIST_WORKER}").render_as_string(hide_password=False)
 KEY_POOL = Path(__file__).parent / "support" / "key_pool.json"
+FILE_SECONDS = Path(__file__).parent / "support" / "file_seconds.json"  # see pytest_collection_modifyitems
 _pg_migrated = False
 _sqlite_template: Path | None = None
 _template_dir: Path | None = None
@@ -166,6 +168,46 @@ async def _create_database_unless_exists(url: str) -> None:
                 pass
     finally:
         await connection.close()
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.addoption(
+        "--store-file-seconds", action="store_true",
+        help="write each test file's total duration to tests/support/file_seconds.json (the order in"
+        " which -n runs the files)",
+    )  # fmt: skip
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """With -n (--dist loadfile, --no-loadscope-reorder: the files go out in collection order), the
+    files that took longest in a stored run go out first, so that no long file starts near the end
+    while the other worker has nothing left (the scale-out test alone takes close to a minute). A file
+    not in the store is guessed at a quarter of a second a test. The order within a file is kept."""
+    if not os.environ.get("PYTEST_XDIST_WORKER"):
+        return
+    stored: dict[str, float] = json.loads(FILE_SECONDS.read_text()) if FILE_SECONDS.exists() else {}
+    counts = Counter(_file_of(item.nodeid) for item in items)
+    cost = {path: stored.get(path, 0.25 * count) for path, count in counts.items()}
+    items.sort(key=lambda item: (-cost[_file_of(item.nodeid)], _file_of(item.nodeid)))
+
+
+def _file_of(nodeid: str) -> str:
+    return nodeid.split("::", 1)[0]
+
+
+_file_seconds: Counter[str] = Counter()
+
+
+def pytest_runtest_logreport(report: pytest.TestReport) -> None:
+    _file_seconds[_file_of(report.nodeid)] += report.duration
+
+
+def pytest_sessionfinish(session: pytest.Session) -> None:
+    """With --store-file-seconds, the files that ran update the store (the others keep theirs)."""
+    if session.config.getoption("store_file_seconds") and not os.environ.get("PYTEST_XDIST_WORKER"):
+        seconds = json.loads(FILE_SECONDS.read_text()) if FILE_SECONDS.exists() else {}
+        seconds.update({path: round(total, 1) for path, total in _file_seconds.items()})
+        FILE_SECONDS.write_text(json.dumps(dict(sorted(seconds.items())), indent=0) + "\n", encoding="utf-8")
 
 
 def pytest_collection_finish(session: pytest.Session) -> None:

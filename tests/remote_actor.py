@@ -247,7 +247,9 @@ def _http_date(moment: datetime | None = None) -> str:
     return email.utils.format_datetime(moment or datetime.now(UTC), usegmt=True)
 
 
+@functools.lru_cache(maxsize=256)
 def _rsa_private_key(pem: str) -> rsa.RSAPrivateKey:
+    # Parsed once per PEM, as fedigen parses its own keys (each parse checks the key: tens of ms).
     key = serialization.load_pem_private_key(pem.encode(), password=None)
     assert isinstance(key, rsa.RSAPrivateKey)
     return key

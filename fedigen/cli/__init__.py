@@ -162,19 +162,24 @@ def db_migrate(ctx: click.Context) -> None:
 @click.option("--host", default=None, help="Interface to listen on (default from config).")
 @click.option("--port", type=int, default=None, help="Port (default from config).")
 @click.option("--no-worker", is_flag=True, help="Do not run the background worker in this process.")
+@click.option(
+    "--no-migrate", is_flag=True,
+    help="Do not run `fedigen db migrate` first (it has been run already, e.g. once for several processes).",
+)  # fmt: skip
 @click.pass_context
-def serve(ctx: click.Context, host: str | None, port: int | None, no_worker: bool) -> None:
+def serve(ctx: click.Context, host: str | None, port: int | None, no_worker: bool, no_migrate: bool) -> None:
     """Run the web server (and, unless --no-worker, the worker) in one process."""
     import uvicorn
 
     from fedigen.app import create_app
 
     settings = settings_of(ctx)
-    # Migrate in a child process so alembic (and mako) never occupy the long-running server's memory.
-    migrate = [sys.executable, "-m", "fedigen", "db", "migrate"]
-    env = {**os.environ, "FEDIGEN_CONFIG": str(config_path(ctx.obj.get("config")))}
-    if subprocess.run(migrate, env=env, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL).returncode:
-        fail("database migration failed (see the message above)")
+    if not no_migrate:
+        # Migrate in a child process so alembic (and mako) never occupy the long-running server's memory.
+        migrate = [sys.executable, "-m", "fedigen", "db", "migrate"]
+        env = {**os.environ, "FEDIGEN_CONFIG": str(config_path(ctx.obj.get("config")))}
+        if subprocess.run(migrate, env=env, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL).returncode:
+            fail("database migration failed (see the message above)")
     app = create_app(settings, run_worker=not no_worker and settings.server.worker, settle=True)
     # Access tokens given in the query string (?access_token=, as WebSocket clients must) never reach
     # the access log.

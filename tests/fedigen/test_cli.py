@@ -7,10 +7,13 @@ import hashlib
 import json
 import secrets
 import sqlite3
+import subprocess
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
+import uvicorn
 import websockets
 
 from tests.support.server import FedigenServer
@@ -76,6 +79,25 @@ def test_db_migrate_is_idempotent(cli: FedigenServer) -> None:
     assert "up to date" in cli.cli("db", "migrate").stdout
 
 
+def test_serve_migrates_first_unless_told_not_to(cli: FedigenServer, monkeypatch: pytest.MonkeyPatch) -> None:
+    """`fedigen serve` runs `fedigen db migrate` as a child process before serving; --no-migrate
+    (the schema brought up to date once, for several processes) serves at once. What it starts is
+    recorded here instead of run."""
+    started: list[list[str]] = []
+
+    def run(args: list[str], **_: Any) -> subprocess.CompletedProcess[str]:
+        started.append(args[-2:])
+        return subprocess.CompletedProcess(args, 0)
+
+    monkeypatch.setattr(subprocess, "run", run)
+    monkeypatch.setattr(uvicorn, "run", lambda app, **options: started.append(["serve", options["port"]]))
+    cli.cli("serve", "--port", "8123")
+    assert started == [["db", "migrate"], ["serve", 8123]]
+    started.clear()
+    cli.cli("serve", "--port", "8123", "--no-migrate")
+    assert started == [["serve", 8123]]
+
+
 def test_domain_blocks(cli: FedigenServer) -> None:
     assert "blocked spam.example" in cli.cli("domain", "block", "spam.example", "--reason", "spam").stdout
     assert "spam.example\tspam" in cli.cli("domain", "list").stdout
@@ -88,8 +110,9 @@ def test_domain_blocks(cli: FedigenServer) -> None:
 
 
 def test_serve_answers_the_streaming_api_over_websocket(tmp_path: Path) -> None:
-    """`fedigen serve` itself (not only the app) speaks WebSocket: a posted status reaches the stream."""
-    server = FedigenServer(tmp_path)
+    """`fedigen serve` itself (not only the app) speaks WebSocket: a posted status reaches the stream.
+    The server starts as a user starts it, running `fedigen db migrate` first."""
+    server = FedigenServer(tmp_path, serve_migrates=True)
     server.cli("init", "--url", server.base_url, "--admin", "admin")
     raw = secrets.token_urlsafe(16)
     with server, sqlite3.connect(server.directory / "data" / "fedigen.db") as db:
