@@ -64,7 +64,11 @@ def make_settings(
     data: dict[str, Any] = {
         "instance": {"url": url, "name": "Test"},
         "database": {"url": db_url},
-        "media": {"dir": str(tmp_path / "media")},
+        # Image work in threads for in-process instances: an image process per test worker costs the
+        # pickling and a spawn after each idle minute (about 20% on the generation-heavy tests).
+        # tests/storage/test_offload.py and the procedural backend's test run the processes, and every
+        # real `fedigen serve` the tests start uses them (the default).
+        "media": {"dir": str(tmp_path / "media"), "image_processes": 0},
         "federation": {"allow_private_addresses": True, "webfinger_scheme": url.split(":")[0]},
     }
     for name, values in sections.items():
