@@ -278,10 +278,3 @@ def settle_heap() -> None:
     Startup's objects are never freed afterwards, which they would not be anyway."""
     gc.collect()
     gc.freeze()
-
-
-def lower_priority(niceness: int) -> None:
-    """Lower this process's CPU priority to ``niceness`` (``[worker] nice``; never raises it): a worker
-    beside serve on one machine then takes the CPU serve leaves, and pages and API answers stay quick
-    while the worker is busy. Its threads and child processes inherit it."""
-    offload.lower_priority(niceness)

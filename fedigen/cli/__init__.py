@@ -20,10 +20,11 @@ from fedigen.cli import moderation as moderation_commands
 from fedigen.cli.common import fail, run_async, settings_of, with_services
 from fedigen.config import Settings, config_path
 from fedigen.errors import FedigenError
-from fedigen.services import Services, lower_priority, open_services, settle_heap
+from fedigen.services import Services, open_services, settle_heap
 from fedigen.social import accounts, bot, follows, lookup, posts, profiles
 from fedigen.social.roles import Role, parse_role
 from fedigen.worker import Worker
+from storage import offload
 from storage.models import Actor, Notification, Status
 
 
@@ -199,7 +200,7 @@ def serve(ctx: click.Context, host: str | None, port: int | None, no_worker: boo
 def worker(ctx: click.Context) -> None:
     """Run only the background worker (run several beside `serve --no-worker` on PostgreSQL)."""
     settings = settings_of(ctx)
-    lower_priority(settings.worker.nice)
+    offload.lower_priority(settings.worker.nice)  # [worker] nice: serve gets the CPU first
 
     async def run() -> None:
         async with open_services(settings) as svc:

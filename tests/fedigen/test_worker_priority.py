@@ -11,7 +11,7 @@ import pytest
 pytestmark = pytest.mark.skipif(not hasattr(os, "getpriority"), reason="no process niceness here")
 
 PROBE = (
-    "import os, sys; from fedigen.services import lower_priority; "
+    "import os, sys; from storage.offload import lower_priority; "
     "lower_priority(int(sys.argv[1])); lower_priority(int(sys.argv[2])); "
     "print(os.getpriority(os.PRIO_PROCESS, 0))"
 )
