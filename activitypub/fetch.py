@@ -251,10 +251,11 @@ class Fetcher:
         if self.delivery is None:
             return prepared
         check_url_scheme(url)
-        async with self._deadline(url):
-            if self.schemes is not None:
-                prepared.scheme = await self.schemes.first(url, probe=True)
-            prepared.headers = await self._signed(prepared, prepared.scheme)
+        # No deadline of its own (a timer per delivery is a cost a fan-out of thousands feels): a NodeInfo
+        # probe is bounded by the schemes' wait and each of its fetches by their deadlines; signing is CPU.
+        if self.schemes is not None:
+            prepared.scheme = await self.schemes.first(url, probe=True)
+        prepared.headers = await self._signed(prepared, prepared.scheme)
         return prepared
 
     async def deliver(self, prepared: PreparedDelivery) -> Delivered:

@@ -123,9 +123,14 @@ def verifies_rfc9421(software: Software | None) -> bool:
     return first is not None and found is not None and (int(found[1]), int(found[2])) >= first
 
 
+_CAVAGE_ONLY_SUFFIXES = tuple("." + domain for domain in CAVAGE_ONLY_DOMAINS)
+
+
 def cavage_only_domain(host: str) -> bool:
+    """Whether ``host`` (a name with an optional port) is, or is under, one of CAVAGE_ONLY_DOMAINS
+    (asked once per delivery: one tuple ``endswith``, no generator)."""
     name = host.rsplit(":", 1)[0] if not host.endswith("]") else host
-    return any(name == domain or name.endswith("." + domain) for domain in CAVAGE_ONLY_DOMAINS)
+    return name in CAVAGE_ONLY_DOMAINS or name.endswith(_CAVAGE_ONLY_SUFFIXES)
 
 
 def nodeinfo_software(document: Mapping[str, Any]) -> Software | None:
@@ -160,7 +165,8 @@ def nodeinfo_link(jrd: Mapping[str, Any], base: str) -> str | None:
     return None
 
 
-def _from_row(row: Host | None) -> HostSchemes:
+def _from_row(row: Any) -> HostSchemes:
+    """What a ``hosts`` row (a Host, or a plain row with the same column names; None: no row) says."""
     if row is None:
         return HostSchemes()
     return HostSchemes(
@@ -259,10 +265,10 @@ class SignatureSchemes:
             self._cache.pop(next(iter(self._cache)))
         self._cache[host] = (time.monotonic(), value)
 
-    def prime(self, rows: Mapping[str, Host | None]) -> None:
+    def prime(self, rows: Mapping[str, Any]) -> None:
         """Take the ``hosts`` rows a caller read anyway (host -> row, None: no row), for the hosts this
         process has no fresh word of: the deliverer reads a claim's hosts in one query, instead of one
-        query per host here."""
+        query per host here. A row is a ``Host`` or any row with its scheme columns (``_from_row``)."""
         now = time.monotonic()
         for host, row in rows.items():
             entry = self._cache.get(host)

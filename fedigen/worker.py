@@ -82,9 +82,10 @@ class Worker:
         attempt count of this claim) each."""
         lease = timedelta(seconds=self.services.settings.worker.lease_seconds)
         async with self.services.sessions() as session, session.begin():
+            columns = (InboxItem.id, InboxItem.host, InboxItem.attempts)
             rows = await queue.claim(session, InboxItem, limit=limit, lease=lease, per_host=per_host,
-                                     skip_hosts=skip_hosts)  # fmt: skip
-            claimed = sorted((row.id, row.host, row.attempts) for row in rows)
+                                     skip_hosts=skip_hosts, columns=columns)  # fmt: skip
+            claimed = sorted((row_id, host, attempts) for row_id, host, attempts in rows)
         batches: dict[str, list[tuple[int, int]]] = {}
         for item_id, host, attempt in claimed:
             batches.setdefault(host, []).append((item_id, attempt))

@@ -269,8 +269,9 @@ class JobRunner:
         """Claim up to ``limit`` due jobs and run them concurrently; returns how many were claimed."""
         lease = timedelta(seconds=self.settings.lease)
         async with self.sessions() as session, session.begin():
-            rows = await queue.claim(session, GenerationJob, limit=limit, lease=lease)
-            claimed = [(row.id, row.attempts) for row in rows]
+            columns = (GenerationJob.id, GenerationJob.attempts)
+            rows = await queue.claim(session, GenerationJob, limit=limit, lease=lease, columns=columns)
+            claimed = [(job_id, attempts) for job_id, attempts in rows]
         if claimed:
             async with queue.held(self.sessions, GenerationJob, dict(claimed), lease):
                 await asyncio.gather(*(self.run_job(job_id, attempt) for job_id, attempt in claimed))
