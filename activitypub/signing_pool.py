@@ -36,12 +36,11 @@ import hashlib
 import logging
 import multiprocessing
 import os
-import threading
-import time
 from concurrent.futures import Executor, ProcessPoolExecutor, ThreadPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 
 from activitypub.signing import SigningKey, load_private_key, sign_with_key
+from storage.offload import watch_parent
 
 log = logging.getLogger(__name__)
 
@@ -80,18 +79,6 @@ def _sign_batch(pems: dict[str, str], calls: list[_Call]) -> list[dict[str, str]
             )
         )  # fmt: skip
     return signed
-
-
-def _watch_parent(parent: int) -> None:
-    """Runs in each worker process: end it when the process that started it is gone (killed without
-    closing its pool), so no signing process outlives its worker."""
-
-    def watch() -> None:
-        while os.getppid() == parent:
-            time.sleep(1.0)
-        os._exit(0)
-
-    threading.Thread(target=watch, name="parent-watch", daemon=True).start()
 
 
 def _sign_here(
@@ -135,7 +122,7 @@ class SigningPool:
                 # a forked child could inherit a lock one of them held.
                 self._executor = ProcessPoolExecutor(
                     max_workers=self.workers, mp_context=multiprocessing.get_context("spawn"),
-                    initializer=_watch_parent, initargs=(os.getpid(),),
+                    initializer=watch_parent, initargs=(os.getpid(),),
                 )  # fmt: skip
             else:
                 self._executor = ThreadPoolExecutor(max_workers=self.workers, thread_name_prefix="signing")

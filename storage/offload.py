@@ -14,7 +14,10 @@ thread of this process, as before), which:
 - lower their CPU priority to at least ``NICENESS``, so the processes answering requests get the CPU
   first;
 - are replaced when one dies (killed, out of memory): the call that was running in it fails with
-  :class:`OffloadError` (its job is retried as any failed job is), the next call starts a new pool.
+  :class:`OffloadError` (its job is retried as any failed job is), the next call starts a new pool;
+- end themselves within a second of the process that started them ending without closing the pool
+  (killed): a pool's children hold both ends of its call pipe, so they would never see it close, and
+  would wait forever (:func:`watch_parent`).
 
 Functions and arguments cross to the children by pickling: module-level functions, plain data.
 Exceptions raised there are raised here as themselves.
@@ -69,7 +72,8 @@ class _Pool:
         with self._lock:
             if self._executor is None:
                 self._executor = ProcessPoolExecutor(
-                    self.processes, mp_context=multiprocessing.get_context("spawn"), initializer=_child_start
+                    self.processes, mp_context=multiprocessing.get_context("spawn"),
+                    initializer=_child_start, initargs=(os.getpid(),),
                 )
             executor = self._executor
             self._busy += 1
@@ -159,5 +163,18 @@ def lower_priority(niceness: int) -> None:
             os.nice(niceness - current)
 
 
-def _child_start() -> None:
+def watch_parent(parent: int) -> None:
+    """In a pool's child process: end it when ``parent`` (the process that started it) is gone, killed
+    without closing its pool. Checked every second by a daemon thread."""
+
+    def watch() -> None:
+        while os.getppid() == parent:
+            time.sleep(1.0)
+        os._exit(0)
+
+    threading.Thread(target=watch, name="parent-watch", daemon=True).start()
+
+
+def _child_start(parent: int) -> None:
     lower_priority(NICENESS)
+    watch_parent(parent)

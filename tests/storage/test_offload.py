@@ -4,8 +4,11 @@ from __future__ import annotations
 
 import asyncio
 import os
+import subprocess
+import sys
 import time
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 
@@ -75,3 +78,45 @@ def test_no_processes_means_a_thread_of_this_process() -> None:
         assert offload.running_processes() == []
     finally:
         offload.configure(2)
+
+
+def test_image_processes_end_when_the_process_that_started_them_is_killed() -> None:
+    """A worker killed mid-run (SIGKILL, the OOM killer) never closes its pool: its image processes must
+    not live on as orphans (they hold both ends of the pool's call pipe, so they never see it close)."""
+    parent = subprocess.Popen(
+        [sys.executable, "-c", _STARTS_AN_IMAGE_PROCESS], stdout=subprocess.PIPE, stdin=subprocess.DEVNULL,
+        text=True, cwd=Path(__file__).parents[2],
+    )  # fmt: skip
+    try:
+        assert parent.stdout is not None
+        child = int(parent.stdout.readline())
+        os.kill(child, 0)  # running
+    finally:
+        parent.kill()
+        parent.wait()
+    deadline = time.monotonic() + 15
+    while _alive(child):
+        assert time.monotonic() < deadline, "the image process outlived the process that started it"
+        time.sleep(0.05)
+
+
+def _alive(pid: int) -> bool:
+    """Whether ``pid`` runs (an ended process nobody reaped yet, a zombie, does not)."""
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    stat = Path(f"/proc/{pid}/stat")
+    return not (stat.exists() and stat.read_text().rsplit(")", 1)[1].split()[0] == "Z")
+
+
+# Starts an image process, prints its pid, then waits to be killed.
+_STARTS_AN_IMAGE_PROCESS = """
+import asyncio, sys, time
+from storage import offload
+from tests.support.offload_work import whoami
+if __name__ == "__main__":
+    offload.configure(1)
+    print(asyncio.run(offload.run(whoami))[0], flush=True)
+    time.sleep(600)
+"""
