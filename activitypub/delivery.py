@@ -15,7 +15,9 @@ from collections.abc import AsyncIterator, Collection, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import or_, select, update
+from sqlalchemy import and_, case, func, or_, select, update
+from sqlalchemy.dialects.postgresql import insert as postgresql_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from activitypub.domains import DomainPolicies
@@ -410,15 +412,28 @@ class Deliverer:
             )
         if not failed:
             return
-        existing = {h.domain: h for h in await session.scalars(select(Host).where(Host.domain.in_(failed)))}
-        for domain in failed:
-            host = existing.get(domain)
-            if host is None:
-                host = Host(domain=domain, failures=0)
-                session.add(host)
-            host.failures = (host.failures or 0) + 1
-            host.first_failure_at = host.first_failure_at or now
-            host.last_failure_at = now
-            if not host.unavailable_since and now - host.first_failure_at >= self.policy.unavailable_after:
-                host.unavailable_since = now
-                log.warning("marking %s unavailable after failing since %s", domain, host.first_failure_at)
+        # One upsert per failing host, never a read then an INSERT: the row may be made meanwhile by the
+        # signature schemes' writer (what the host's NodeInfo said), and an INSERT would then fail the
+        # whole record, leaving the rows running until their lease ends and sending them again.
+        dialect = session.bind.dialect.name if session.bind is not None else "sqlite"
+        insert = sqlite_insert if dialect == "sqlite" else postgresql_insert
+        first = func.coalesce(Host.first_failure_at, now)
+        since = now - self.policy.unavailable_after
+        turns_unavailable = and_(Host.unavailable_since.is_(None), first <= since)
+        for domain in sorted(failed):  # one order: two workers' upserts never wait on each other in a cycle
+            fresh = {"domain": domain, "failures": 1, "first_failure_at": now, "last_failure_at": now,
+                     "unavailable_since": now if since >= now else None}  # fmt: skip
+            statement = insert(Host).values(**fresh)
+            marked = await session.scalar(
+                statement.on_conflict_do_update(
+                    index_elements=["domain"],
+                    set_={
+                        "failures": func.coalesce(Host.failures, 0) + 1,
+                        "first_failure_at": first,
+                        "last_failure_at": now,
+                        "unavailable_since": case((turns_unavailable, now), else_=Host.unavailable_since),
+                    },
+                ).returning(Host.unavailable_since == now)
+            )
+            if marked:
+                log.warning("marking %s unavailable: failing for %s", domain, self.policy.unavailable_after)

@@ -90,3 +90,22 @@ async def test_permanent_4xx_gives_up_at_once(instance: Instance, router: HostRo
     async with instance.services.sessions() as session:
         row = (await session.scalars(select(Delivery))).one()
     assert row.state == queue.FAILED and row.last_status == 410 and "permanent" in (row.last_error or "")
+
+
+async def test_a_failure_counts_on_the_row_the_signature_schemes_made(
+    instance: Instance, router: HostRouter
+) -> None:
+    """The hosts row may already be there without failures (what the host's NodeInfo said, written
+    beside the delivery): the failure is counted on it, and what it held is kept."""
+    router.add("down.test", sink([503], []))
+    await instance.create_account("alice")
+    async with instance.services.sessions() as session, session.begin():
+        session.add(Host(domain="down.test", software_name="mastodon", software_version="4.5.0",
+                         nodeinfo_checked_at=utcnow()))  # fmt: skip
+    await _queue_one(instance, 1)
+    await instance.worker.run_once()
+    host = await _host(instance)
+    assert host.failures == 1 and host.first_failure_at is not None and host.unavailable_since is None
+    assert (host.software_name, host.software_version) == ("mastodon", "4.5.0")
+    async with instance.services.sessions() as session:
+        assert [row.state for row in await session.scalars(select(Delivery))] == [queue.QUEUED]
