@@ -72,8 +72,10 @@ class _Pool:
         with self._lock:
             if self._executor is None:
                 self._executor = ProcessPoolExecutor(
-                    self.processes, mp_context=multiprocessing.get_context("spawn"),
-                    initializer=_child_start, initargs=(os.getpid(),),
+                    self.processes,
+                    mp_context=multiprocessing.get_context("spawn"),
+                    initializer=_child_start,
+                    initargs=(os.getpid(),),
                 )
             executor = self._executor
             self._busy += 1
