@@ -122,12 +122,13 @@ async def test_a_read_survives_a_connection_the_server_closed_on_postgresql(
     assert await reader.run(_backend) != first
 
 
-def _fanned(conn: Connection) -> tuple[int, list[int]]:
-    """The caller's backend and, for 20 reads handed to storage.db.each, each read's backend."""
-    reads = [lambda c, n=n: (n, _backend(c)) for n in range(20)]
+def _fanned(conn: Connection) -> tuple[int, list[tuple[int, str]]]:
+    """The caller's backend and, for 20 reads handed to storage.db.each, each read's backend and plan
+    mode."""
+    reads = [lambda c, n=n: (n, _backend(c), _plan_mode(c)) for n in range(20)]
     found = each(conn, *reads)
-    assert [n for n, _ in found] == list(range(20))  # results in the order asked
-    return _backend(conn), [pid for _, pid in found]
+    assert [n for n, _, _ in found] == list(range(20))  # results in the order asked
+    return _backend(conn), [(pid, plans) for _, pid, plans in found]
 
 
 def _fanned_write(conn: Connection) -> list[Any]:
@@ -137,9 +138,10 @@ def _fanned_write(conn: Connection) -> list[Any]:
 async def test_reads_handed_to_each_run_at_once_on_other_connections_on_postgresql(
     instance: Instance, backend: str
 ) -> None:
-    """``storage.db.each`` inside a reader call: on PostgreSQL the reads run on connections of a second
-    pool (never the caller's, which it holds), at most ``FAN_WIDTH`` of them, kept open between calls,
-    and read-only as well; elsewhere one after another on the caller's connection."""
+    """``storage.db.each`` inside a reader call: on PostgreSQL the first read runs on the caller's
+    connection (custom plans, for a timeline's query), the others on connections of a second pool, at
+    most ``FAN_WIDTH`` of them, kept open between calls, read-only as well, and allowed generic plans;
+    elsewhere one after another on the caller's connection."""
     if backend != "postgresql":
         order: list[int] = []
 
@@ -161,9 +163,17 @@ async def test_reads_handed_to_each_run_at_once_on_other_connections_on_postgres
         return
     await instance.create_account("alice")
     reader = instance.services.reader
-    own, fanned = await reader.run(_fanned)
-    assert own not in fanned and len(set(fanned)) <= FAN_WIDTH
+    own, found = await reader.run(_fanned)
+    assert found[0] == (own, "force_custom_plan")
+    fanned = {pid for pid, _ in found[1:]}
+    assert own not in fanned and len(fanned) <= FAN_WIDTH
+    assert {plans for _, plans in found[1:]} == {"auto"}
     _, again = await reader.run(_fanned)
-    assert len(set(fanned) | set(again)) <= FAN_WIDTH  # the same connections again, none opened per read
+    assert len(fanned | {pid for pid, _ in again[1:]}) <= FAN_WIDTH  # the same ones, none opened per read
     with pytest.raises(DBAPIError, match="read-only transaction"):
         await reader.run(_fanned_write)
+    # The caller's own read fails: the others end first, their connections back in the pool.
+    with pytest.raises(DBAPIError, match="read-only transaction"):
+        await reader.run(lambda conn: each(conn, _write, *[_backend] * FAN_WIDTH))
+    _, after = await reader.run(_fanned)
+    assert len(fanned | {pid for pid, _ in after[1:]}) <= FAN_WIDTH
