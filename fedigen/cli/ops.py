@@ -16,7 +16,7 @@ from fedigen.config import ConfigError
 from fedigen.services import Services, media_stores
 from fedigen.social import upkeep
 from storage import StorageError
-from storage.media import MoveResult, move_media
+from storage.media_move import MoveResult, move_media
 
 SQLITE_PREFIX = "sqlite+aiosqlite:///"
 
