@@ -229,6 +229,11 @@ async def prune_orphans(
     cutoff = (now or utcnow()) - timedelta(hours=check_orphan_hours(hours))
     result = OrphanResult(dry_run=dry_run, hours=hours, cutoff=cutoff)
     store = svc.media.store
+    if store.location == svc.media.uploads.location:
+        # Raw uploads are named by their row's meta, not by a key column: they would all look orphaned.
+        raise ValueError(
+            f"--orphans: the uploads share the media store ({store.location}); set [media] upload_dir"
+        )
     # Listed before the rows are read: a file stored after the listing is not looked at, and one stored
     # before it whose row commits before the read is named.
     listing = await store.alisting()

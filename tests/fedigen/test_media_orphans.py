@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import os
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -181,3 +182,17 @@ def test_the_command_reports_prunes_and_refuses_bad_hours(cli: FedigenServer, tm
     assert text[1] == ("orphans (files no row names) older than 1 hours: freed 0 files, 0 B (0 bytes); "
                        "1 newer files kept (grace period)")  # fmt: skip
     assert media_key(b"just written", "png") == fresh and set(store.keys()) == {fresh}
+
+
+async def test_refused_when_the_uploads_share_the_media_store(
+    instance: Instance, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Waiting uploads are named by their row's meta, not a key column: sharing the folder, every one
+    would look orphaned."""
+    svc = instance.services
+    waiting = await svc.media.store.aput(b"an upload waiting for the pipeline", "jpg")
+    age_everything(svc.media.store)  # type: ignore[arg-type]
+    monkeypatch.setattr(svc, "media", replace(svc.media, uploads=svc.media.store))
+    with pytest.raises(ValueError, match="the uploads share the media store"):
+        await upkeep.prune_orphans(svc, 1)
+    assert svc.media.store.exists(waiting)
