@@ -226,8 +226,8 @@ class LocalMediaStore(MediaStore):
             try:
                 os.utime(target)  # there already: it is about to be named again, so it counts as new
                 return key
-            except FileNotFoundError:
-                pass  # not there (or deleted by a prune just now): written below
+            except OSError:  # not there (or removed by a prune just now), or another user's file:
+                pass  # written (anew) below
         target.parent.mkdir(parents=True, exist_ok=True)
         fd, temp_name = tempfile.mkstemp(dir=target.parent, prefix=".", suffix=".tmp")
         try:

@@ -142,3 +142,17 @@ def test_delete_older_puts_back_a_file_refreshed_meanwhile(
     assert store.delete_older(key, datetime.now(UTC) - timedelta(hours=1)) is None
     assert store.read(key) == DATA
     assert sorted(p.name for p in store.root.rglob("*") if p.is_file()) == [f"{DIGEST}.jpg"]
+
+
+def test_a_file_whose_time_cannot_be_set_is_written_anew(
+    store: MediaStore, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    key = store.put(DATA, "jpg")
+    os.utime(store.path(key), (1_000_000_000, 1_000_000_000))
+
+    def not_yours(path: Any, *args: Any) -> None:
+        raise PermissionError(1, "Operation not permitted", str(path))
+
+    monkeypatch.setattr(os, "utime", not_yours)  # another user's file
+    assert store.put(DATA, "jpg") == key and store.read(key) == DATA
+    assert store.listing()[key].modified > datetime.now(UTC) - timedelta(minutes=1)
