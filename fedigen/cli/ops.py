@@ -74,8 +74,10 @@ async def media_prune(
             hours = int(orphan_hours)
         except ValueError:
             fail(f"--orphan-hours must be a whole number of hours, not {orphan_hours!r}")
-        try:
-            upkeep.check_orphan_hours(hours)  # before anything is pruned
+    if orphans:
+        try:  # before anything is pruned
+            upkeep.check_orphan_hours(hours)
+            upkeep.check_orphan_store(svc)
         except ValueError as exc:
             fail(str(exc))
     result = await upkeep.prune_media(svc, count, dry_run=dry_run)

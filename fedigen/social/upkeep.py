@@ -221,6 +221,14 @@ def check_orphan_hours(hours: int) -> int:
     return hours
 
 
+def check_orphan_store(svc: Services) -> None:
+    """ValueError when the media store cannot be swept for orphans: the uploads share it (raw uploads are
+    named by their row's meta, not by a key column, so they would all look orphaned)."""
+    where = svc.media.store.location
+    if where == svc.media.uploads.location:
+        raise ValueError(f"--orphans: the uploads share the media store ({where}); set [media] upload_dir")
+
+
 async def prune_orphans(
     svc: Services, hours: int = ORPHAN_HOURS, *, dry_run: bool = False, now: datetime | None = None
 ) -> OrphanResult:
@@ -228,12 +236,8 @@ async def prune_orphans(
     hours before ``now`` (see the module's docstring)."""
     cutoff = (now or utcnow()) - timedelta(hours=check_orphan_hours(hours))
     result = OrphanResult(dry_run=dry_run, hours=hours, cutoff=cutoff)
+    check_orphan_store(svc)
     store = svc.media.store
-    if store.location == svc.media.uploads.location:
-        # Raw uploads are named by their row's meta, not by a key column: they would all look orphaned.
-        raise ValueError(
-            f"--orphans: the uploads share the media store ({store.location}); set [media] upload_dir"
-        )
     # Listed before the rows are read: a file stored after the listing is not looked at, and one stored
     # before it whose row commits before the read is named.
     listing = await store.alisting()
