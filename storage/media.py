@@ -18,6 +18,12 @@ media goes through:
 
 Because a key is the hash of its content, a copy is verified by hashing what the other store gives
 back (:func:`verify`): that is what ``fedigen media move`` relies on.
+
+A file is written before the database row that names it commits, so a crash or a rolled-back
+transaction in between leaves a file no row names. ``fedigen media prune --orphans`` removes those once
+they are older than a grace period, by their modification time: storing bytes that are there already
+refreshes it (:data:`REFRESH_AFTER`), so a file about to be named again always looks recent, and
+:meth:`MediaStore.delete_older` checks the time again as it deletes.
 """
 
 from __future__ import annotations
@@ -29,9 +35,9 @@ import hashlib
 import os
 import re
 import tempfile
-from collections.abc import AsyncGenerator, Callable, Iterator
-from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
+from collections.abc import AsyncGenerator, Iterator
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -53,6 +59,18 @@ _PRIVATE_MODE = 0o600  # raw uploads: read by fedigen alone, never served
 # Content hashes never change, so neither do the bytes of a URL.
 CACHE_FOREVER = "public, max-age=31536000, immutable"
 CHUNK = 256 * 1024
+# Storing bytes that are there already refreshes the file's modification time (what the orphan prune's
+# grace period counts from) when it is older than this: at once on a folder, by writing the object
+# again on S3 (so a dedup hit costs an upload at most this often). Well under the shortest grace (1 h).
+REFRESH_AFTER = timedelta(minutes=10)
+
+
+@dataclass(frozen=True)
+class StoredFile:
+    """A stored file's size and when it was last written (UTC)."""
+
+    size: int
+    modified: datetime
 
 
 def media_key(data: bytes, ext: str) -> str:
@@ -110,8 +128,18 @@ class MediaStore(abc.ABC):
         """Remove what is stored under ``key``; nothing stored is fine."""
 
     @abc.abstractmethod
+    def listing(self) -> dict[str, StoredFile]:
+        """Every stored key, with its size and modification time (anything else in the folder or bucket
+        is left out)."""
+
     def keys(self) -> dict[str, int]:
         """Every stored key, with its size (anything else in the folder or bucket is left out)."""
+        return {key: stored.size for key, stored in self.listing().items()}
+
+    @abc.abstractmethod
+    def delete_older(self, key: str, before: datetime) -> int | None:
+        """Remove what is stored under ``key`` if it was last written before ``before``; returns the size
+        removed, None when nothing was (missing, or written since)."""
 
     @abc.abstractmethod
     def chunks(self, key: str) -> Iterator[bytes]:
@@ -148,6 +176,14 @@ class MediaStore(abc.ABC):
     async def akeys(self) -> dict[str, int]:
         """:meth:`keys` in a worker thread."""
         return await asyncio.to_thread(self.keys)
+
+    async def alisting(self) -> dict[str, StoredFile]:
+        """:meth:`listing` in a worker thread."""
+        return await asyncio.to_thread(self.listing)
+
+    async def adelete_older(self, key: str, before: datetime) -> int | None:
+        """:meth:`delete_older` in a worker thread."""
+        return await asyncio.to_thread(self.delete_older, key, before)
 
     async def astream(self, key: str) -> AsyncGenerator[bytes, None]:
         """:meth:`chunks`, each piece read in a worker thread."""
@@ -186,8 +222,12 @@ class LocalMediaStore(MediaStore):
     def put(self, data: bytes, ext: str, *, replace: bool = False) -> str:
         key = media_key(data, ext)
         target = self.path(key)
-        if target.is_file() and not replace:
-            return key
+        if not replace:
+            try:
+                os.utime(target)  # there already: it is about to be named again, so it counts as new
+                return key
+            except OSError:  # not there (or removed by a prune just now), or another user's file:
+                pass  # written (anew) below
         target.parent.mkdir(parents=True, exist_ok=True)
         fd, temp_name = tempfile.mkstemp(dir=target.parent, prefix=".", suffix=".tmp")
         try:
@@ -221,8 +261,8 @@ class LocalMediaStore(MediaStore):
     def delete(self, key: str) -> None:
         self.path(key).unlink(missing_ok=True)
 
-    def keys(self) -> dict[str, int]:
-        found: dict[str, int] = {}
+    def listing(self) -> dict[str, StoredFile]:
+        found: dict[str, StoredFile] = {}
         if not self.root.is_dir():
             return found
         for prefix in os.scandir(self.root):
@@ -231,8 +271,28 @@ class LocalMediaStore(MediaStore):
             for entry in os.scandir(prefix.path):
                 key = f"{prefix.name}/{entry.name}"
                 if entry.is_file(follow_symlinks=False) and is_key(key):
-                    found[key] = entry.stat(follow_symlinks=False).st_size
+                    stat = entry.stat(follow_symlinks=False)
+                    found[key] = StoredFile(stat.st_size, _mtime(stat))
         return found
+
+    def delete_older(self, key: str, before: datetime) -> int | None:
+        target = self.path(key)
+        try:
+            if _mtime(target.stat()) >= before:
+                return None
+            # Moved aside, then checked again: a put that refreshed the file before the move is seen
+            # here (and the file put back: the same bytes, whatever is there now); one after it finds
+            # no file and writes it anew.
+            aside = target.with_name(f".{target.name}.prune")
+            os.replace(target, aside)
+        except FileNotFoundError:
+            return None
+        stat = aside.stat()
+        if _mtime(stat) >= before:
+            os.replace(aside, target)
+            return None
+        aside.unlink()
+        return stat.st_size
 
     def chunks(self, key: str) -> Iterator[bytes]:
         try:
@@ -283,10 +343,20 @@ class S3MediaStore(MediaStore):
         """The object name of a key."""
         return self.prefix + check_key(key)
 
+    def _head(self, key: str) -> StoredFile | None:
+        try:
+            with _errors(key):
+                head = self.client.head_object(Bucket=self.bucket, Key=self.name(key))
+        except _Missing:
+            return None
+        return StoredFile(int(head["ContentLength"]), _utc(head["LastModified"]))
+
     def put(self, data: bytes, ext: str, *, replace: bool = False) -> str:
         key = media_key(data, ext)
-        if not replace and self.exists(key):
-            return key
+        if not replace and (there := self._head(key)) is not None:
+            if there.modified > datetime.now(UTC) - REFRESH_AFTER:
+                return key
+            # Written again so that it counts as new: it is about to be named again (see REFRESH_AFTER).
         md5 = base64.b64encode(hashlib.md5(data, usedforsecurity=False).digest()).decode()
         with _errors(key):
             self.client.put_object(
@@ -296,13 +366,8 @@ class S3MediaStore(MediaStore):
         return key
 
     def size(self, key: str) -> int | None:
-        name = self.name(key)
-        try:
-            with _errors(key):
-                head = self.client.head_object(Bucket=self.bucket, Key=name)
-        except _Missing:
-            return None
-        return int(head["ContentLength"])
+        there = self._head(key)
+        return None if there is None else there.size
 
     def read(self, key: str) -> bytes:
         return b"".join(self.chunks(key))
@@ -329,8 +394,8 @@ class S3MediaStore(MediaStore):
         except _Missing:
             pass
 
-    def keys(self) -> dict[str, int]:
-        found: dict[str, int] = {}
+    def listing(self) -> dict[str, StoredFile]:
+        found: dict[str, StoredFile] = {}
         with _errors(self.location):
             pages = self.client.get_paginator("list_objects_v2").paginate(
                 Bucket=self.bucket, Prefix=self.prefix
@@ -339,8 +404,27 @@ class S3MediaStore(MediaStore):
                 for item in page.get("Contents", []):
                     key = str(item["Key"])[len(self.prefix) :]
                     if is_key(key):
-                        found[key] = int(item["Size"])
+                        found[key] = StoredFile(int(item["Size"]), _utc(item["LastModified"]))
         return found
+
+    def delete_older(self, key: str, before: datetime) -> int | None:
+        # S3 has no portable conditional delete: the time is checked just before (a put refreshing the
+        # object in the few milliseconds between the two would lose it; see REFRESH_AFTER).
+        there = self._head(key)
+        if there is None or there.modified >= before:
+            return None
+        self.delete(key)
+        return there.size
+
+
+def _mtime(stat: os.stat_result) -> datetime:
+    return datetime.fromtimestamp(stat.st_mtime, UTC)
+
+
+def _utc(value: Any) -> datetime:
+    """botocore's LastModified (an aware datetime) in UTC."""
+    moment = value if isinstance(value, datetime) else datetime.fromisoformat(str(value))
+    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
 
 
 def s3_client(*, endpoint: str, region: str, access_key: str, secret_key: str, addressing: str) -> Any:
@@ -401,92 +485,3 @@ class _errors:
             ) from exc
         if isinstance(exc, BotoCoreError):
             raise MediaStoreUnavailable(f"media store unreachable for {self.what}: {exc}") from exc
-
-
-@dataclass
-class MoveResult:
-    """What a move between two stores did (or, with ``dry_run``, would do)."""
-
-    dry_run: bool
-    total: int = 0  # objects in the source
-    copied: int = 0  # written to the target
-    present: int = 0  # already in the target, verified (an earlier, interrupted run)
-    deleted: int = 0  # removed from the source once their copy was verified
-    bytes: int = 0
-    # Objects left in the source, with why (the source's bytes do not match their key, or the copy
-    # did not read back right twice).
-    failed: list[tuple[str, str]] = field(default_factory=list)
-
-    @property
-    def done(self) -> int:
-        return self.copied + self.present + len(self.failed)
-
-
-def move_media(
-    source: MediaStore,
-    target: MediaStore,
-    *,
-    dry_run: bool = False,
-    keep_source: bool = False,
-    threads: int = 8,
-    progress: Callable[[MoveResult, str], None] | None = None,
-) -> MoveResult:
-    """Move every object of ``source`` to ``target``: copy it (unless the target holds it already),
-    read the copy back and check its hash against the key, and only then delete it from the source.
-
-    Safe to run again after a crash or an interruption: at every moment an object is in the source, in
-    both stores, or in the target alone with its copy verified; a run finds what is in both, verifies
-    the target's copy (rewriting it when it is wrong) and deletes the source's. Errors of a store
-    itself (:class:`storage.MediaStoreUnavailable`) stop the move; ``progress`` is called after each
-    object, with its key.
-    """
-    result = MoveResult(dry_run=dry_run)
-    objects = sorted(source.keys().items())
-    result.total = len(objects)
-    there = target.keys()
-    if dry_run:
-        for key, size in objects:
-            if there.get(key) == size:
-                result.present += 1
-            else:
-                result.copied += 1
-                result.bytes += size
-            result.deleted += 0 if keep_source else 1
-        return result
-
-    def one(key: str, size: int) -> tuple[str, str, int]:
-        data = source.read(key)
-        if not verify(key, data):
-            return "failed", "the source's bytes do not match their key (left where they are)", 0
-        ext = key.rsplit(".", 1)[1]
-        outcome, written = "present", 0
-        if there.get(key) != len(data):
-            target.put(data, ext, replace=key in there)
-            outcome, written = "copied", len(data)
-        if not verify(key, target.read(key)):
-            target.put(data, ext, replace=True)  # a bad copy of an earlier run, or one spoilt on the way
-            outcome, written = "copied", len(data)
-            if not verify(key, target.read(key)):
-                return "failed", "the copy does not read back right (the source is kept)", 0
-        if not keep_source:
-            source.delete(key)
-        return outcome, "", written
-
-    with ThreadPoolExecutor(max_workers=max(1, threads)) as pool:
-        futures = [(key, pool.submit(one, key, size)) for key, size in objects]
-        try:
-            for key, future in futures:
-                outcome, reason, written = future.result()
-                if outcome == "failed":
-                    result.failed.append((key, reason))
-                else:
-                    setattr(result, outcome, getattr(result, outcome) + 1)
-                    result.deleted += 0 if keep_source else 1
-                    result.bytes += written
-                if progress is not None:
-                    progress(result, key)
-        except BaseException:
-            for _, pending in futures:  # stop soon: what has not started stays in the source
-                pending.cancel()
-            raise
-    return result

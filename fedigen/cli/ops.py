@@ -16,7 +16,7 @@ from fedigen.config import ConfigError
 from fedigen.services import Services, media_stores
 from fedigen.social import upkeep
 from storage import StorageError
-from storage.media import MoveResult, move_media
+from storage.media_move import MoveResult, move_media
 
 SQLITE_PREFIX = "sqlite+aiosqlite:///"
 
@@ -39,25 +39,51 @@ def _files(tally: upkeep.FileTally) -> str:
 
 @click.group()
 def media() -> None:
-    """Stored media: what uses the space, and pruning copies of remote images."""
+    """Stored media: what uses the space, and pruning copies of remote images and orphaned files."""
 
 
 @media.command("prune")
 @click.option(
     "--days", default="7", show_default=True, help="Prune copies made more than this many days ago."
 )
+@click.option("--orphans", is_flag=True, help="Also remove files no database row names (see --orphan-hours).")
+@click.option(
+    "--orphan-hours",
+    default=None,
+    help="With --orphans: only files last written more than this many hours ago "
+    f"[default: {upkeep.ORPHAN_HOURS}].",
+)
 @click.option("--dry-run", is_flag=True, help="Report what would be freed; change nothing.")
 @click.option("--json", "as_json", is_flag=True, help="Print the result as JSON.")
 @with_services
-async def media_prune(svc: Services, days: str, dry_run: bool, as_json: bool) -> None:
-    """Remove cached copies of remote avatars and custom emoji older than --days (never local media)."""
+async def media_prune(
+    svc: Services, days: str, orphans: bool, orphan_hours: str | None, dry_run: bool, as_json: bool
+) -> None:
+    """Remove cached copies of remote avatars and custom emoji older than --days (never local media);
+    with --orphans, also the files of the media store no row names, once older than --orphan-hours
+    (a file is stored just before the row naming it is committed: the grace period keeps those)."""
     try:
         count = int(days)
     except ValueError:
         fail(f"--days must be a whole number of days, not {days!r}")
+    hours = upkeep.ORPHAN_HOURS
+    if orphan_hours is not None:
+        if not orphans:
+            fail("--orphan-hours goes with --orphans")
+        try:
+            hours = int(orphan_hours)
+        except ValueError:
+            fail(f"--orphan-hours must be a whole number of hours, not {orphan_hours!r}")
+    if orphans:
+        try:  # before anything is pruned
+            upkeep.check_orphan_hours(hours)
+            upkeep.check_orphan_store(svc)
+        except ValueError as exc:
+            fail(str(exc))
     result = await upkeep.prune_media(svc, count, dry_run=dry_run)
+    orphaned = await upkeep.prune_orphans(svc, hours, dry_run=dry_run) if orphans else None
     if as_json:
-        click.echo(json.dumps(result.as_dict()))
+        click.echo(json.dumps(result.as_dict() | ({"orphans": orphaned.as_dict()} if orphaned else {})))
         return
     verb = "would free" if dry_run else "freed"
     click.echo(
@@ -65,6 +91,12 @@ async def media_prune(svc: Services, days: str, dry_run: bool, as_json: bool) ->
         f"older than {count} days; {verb} {_files(result.freed)}"
         + (f"; {result.shared} files kept (still used elsewhere)" if result.shared else "")
     )
+    if orphaned is not None:
+        click.echo(
+            f"{'dry run: ' if dry_run else ''}orphans (files no row names) older than {hours} hours: "
+            f"{verb} {_files(orphaned.freed)}"
+            + (f"; {orphaned.recent.files} newer files kept (grace period)" if orphaned.recent.files else "")
+        )
 
 
 @media.command("usage")

@@ -17,6 +17,13 @@ What a prune removes, as Mastodon's ``tootctl media remove`` does:
 
 Images attached to remote posts are never copied (clients load them from their server), so there is
 nothing of theirs to prune.
+
+With ``--orphans`` a prune also removes the files no row names (:mod:`fedigen.social.media_keys` lists
+the columns that name one), as Mastodon's ``tootctl media remove-orphans`` does. They are left when a
+file is stored and the row that was to name it is never committed (a crash, a failed transaction, a
+post given up); but for a while every new file is one of them, since media is stored before its row
+commits. Only files last written more than ``--orphan-hours`` ago go: storing bytes that are there
+already refreshes the file's time (:mod:`storage.media`), and each is checked again as it is deleted.
 """
 
 from __future__ import annotations
@@ -32,6 +39,12 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from activitypub.emoji import READY
 from fedigen.services import Services
 from fedigen.social.emoji import PRUNED
+from fedigen.social.media_keys import EMOJI as EMOJI
+from fedigen.social.media_keys import KINDS as KINDS
+from fedigen.social.media_keys import LOCAL_ORIGINALS as LOCAL_ORIGINALS
+from fedigen.social.media_keys import LOCAL_VARIANTS as LOCAL_VARIANTS
+from fedigen.social.media_keys import REMOTE_AVATARS as REMOTE_AVATARS
+from fedigen.social.media_keys import named_keys
 from storage import MediaError
 from storage.media import MediaStore
 from storage.models import (
@@ -49,12 +62,9 @@ from storage.models import (
 )
 from storage.signup import Signup
 
-# The kinds `fedigen media usage` reports, in the order a file shared by several is counted under.
-LOCAL_ORIGINALS = "local originals"
-LOCAL_VARIANTS = "local variants"
-REMOTE_AVATARS = "remote avatar copies"
-EMOJI = "emoji copies"
-KINDS = (LOCAL_ORIGINALS, LOCAL_VARIANTS, REMOTE_AVATARS, EMOJI)
+# The grace period of `fedigen media prune --orphans`, in hours: its default and its bounds.
+ORPHAN_HOURS = 24
+MAX_ORPHAN_HOURS = 36500 * 24
 
 
 @dataclass
@@ -100,16 +110,8 @@ async def _size(store: MediaStore, key: str) -> int | None:
 
 
 async def _referenced_keys(session: AsyncSession) -> set[str]:
-    """Every media key a row names (media rows of every kind and emoji)."""
-    keys: set[str] = set()
-    rows = await session.execute(
-        select(MediaAttachment.original_key, MediaAttachment.federation_key, MediaAttachment.thumbnail_key)
-    )
-    for row in rows:
-        keys.update(k for k in row if k)
-    for image, static in await session.execute(select(CustomEmoji.image_key, CustomEmoji.static_key)):
-        keys.update(k for k in (image, static) if k)
-    return keys
+    """Every media key a row names (:func:`fedigen.social.media_keys.named_keys`)."""
+    return (await named_keys(session)).all
 
 
 def _related_locally(actor_id: Any) -> Any:
@@ -195,6 +197,76 @@ async def prune_media(svc: Services, days: int, *, dry_run: bool = False) -> Pru
 
 
 @dataclass
+class OrphanResult:
+    """What ``prune --orphans`` removed (or, with ``dry_run``, would remove): files no row names, last
+    written before ``cutoff``; ``recent`` are those younger than the grace period, kept."""
+
+    dry_run: bool
+    hours: int
+    cutoff: datetime
+    freed: FileTally = field(default_factory=FileTally)
+    recent: FileTally = field(default_factory=FileTally)
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "orphan_hours": self.hours, "cutoff": self.cutoff.isoformat(), "freed": self.freed.as_dict(),
+            "kept_recent": self.recent.as_dict(),
+        }  # fmt: skip
+
+
+def check_orphan_hours(hours: int) -> int:
+    """``hours`` if it is a grace period ``prune --orphans`` accepts; ValueError otherwise."""
+    if not 1 <= hours <= MAX_ORPHAN_HOURS:
+        raise ValueError(f"--orphan-hours must be from 1 to {MAX_ORPHAN_HOURS}, not {hours}")
+    return hours
+
+
+def check_orphan_store(svc: Services) -> None:
+    """ValueError when the media store cannot be swept for orphans: the uploads share it (raw uploads are
+    named by their row's meta, not by a key column, so they would all look orphaned)."""
+    where = svc.media.store.location
+    if where == svc.media.uploads.location:
+        raise ValueError(f"--orphans: the uploads share the media store ({where}); set [media] upload_dir")
+
+
+async def prune_orphans(
+    svc: Services, hours: int = ORPHAN_HOURS, *, dry_run: bool = False, now: datetime | None = None
+) -> OrphanResult:
+    """Remove the files of the media store no row names that were last written more than ``hours``
+    hours before ``now`` (see the module's docstring)."""
+    cutoff = (now or utcnow()) - timedelta(hours=check_orphan_hours(hours))
+    result = OrphanResult(dry_run=dry_run, hours=hours, cutoff=cutoff)
+    check_orphan_store(svc)
+    store = svc.media.store
+    # Listed before the rows are read: a file stored after the listing is not looked at, and one stored
+    # before it whose row commits before the read is named.
+    listing = await store.alisting()
+    async with svc.reads() as session:
+        named = await _referenced_keys(session)
+    doomed: list[str] = []
+    for key, stored in sorted(listing.items()):
+        if key in named:
+            continue
+        if stored.modified >= cutoff:
+            result.recent.add(stored.size)
+        elif dry_run:
+            result.freed.add(stored.size)
+        else:
+            doomed.append(key)
+    if doomed:
+        async with svc.reads() as session:  # named since (the same bytes stored again): kept
+            named = await _referenced_keys(session)
+    for key in doomed:
+        if key in named:
+            continue
+        # Removed only if still last written before the cutoff (stored again meanwhile: kept).
+        size = await store.adelete_older(key, cutoff)
+        if size is not None:
+            result.freed.add(size)
+    return result
+
+
+@dataclass
 class MediaUsage:
     """Files and bytes of the media directory by kind, and what no row names."""
 
@@ -226,23 +298,9 @@ class MediaUsage:
 
 async def media_usage(svc: Services) -> MediaUsage:
     """Bytes and files by kind: local originals, their variants, remote avatar copies, emoji copies."""
-    by_kind: dict[str, set[str]] = {kind: set() for kind in KINDS}
     async with svc.reads() as session:
-        rows = await session.execute(
-            select(
-                MediaAttachment.remote_url, MediaAttachment.original_key, MediaAttachment.federation_key,
-                MediaAttachment.thumbnail_key,
-            )
-        )  # fmt: skip
-        for remote_url, original, federation, thumbnail in rows:
-            keys = {k for k in (original, federation, thumbnail) if k}
-            if remote_url is not None:
-                by_kind[REMOTE_AVATARS] |= keys
-            else:
-                by_kind[LOCAL_ORIGINALS] |= {original} if original else set()
-                by_kind[LOCAL_VARIANTS] |= {k for k in (federation, thumbnail) if k}
-        for image, static in await session.execute(select(CustomEmoji.image_key, CustomEmoji.static_key)):
-            by_kind[EMOJI] |= {k for k in (image, static) if k}
+        named = await named_keys(session)
+    by_kind = named.by_kind
     on_disk = await svc.media.store.akeys()
     uploads_on_disk = await svc.media.uploads.akeys()
     counted: set[str] = set()
@@ -256,6 +314,11 @@ async def media_usage(svc: Services) -> MediaUsage:
                 tally.add(on_disk[key])
             else:
                 missing.add(key)
+    # Named only by a local profile's or post's URL (see media_keys): a local variant when it is there.
+    for key in sorted(named.by_url - counted):
+        counted.add(key)
+        if key in on_disk:
+            kinds[LOCAL_VARIANTS].add(on_disk[key])
     unreferenced = FileTally()
     for key, size in on_disk.items():
         if key not in counted:

@@ -9,6 +9,7 @@ import re
 import subprocess
 import zipfile
 from collections.abc import AsyncIterator, Iterator
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -21,11 +22,12 @@ from fedigen.services import media_stores
 from fedigen.social import accounts, generations, upkeep
 from fedigen.social.jobs import runner
 from fedigen.social.media import wait_processing
+from fedigen.social.profiles import ProfileChanges, update_profile
 from generation.jobs import JobSpec
 from storage import queue
 from storage.attachments import ingest
 from storage.media import LocalMediaStore, media_key, media_type_of
-from storage.models import GenerationJob, MediaAttachment
+from storage.models import Actor, GenerationJob, MediaAttachment
 from tests.api.conftest import bearer, issue_token
 from tests.conftest import HostRouter, Instance, make_settings, start_instance
 from tests.fedigen.test_upkeep import OLD, avatar_copy, emoji_copy, remote_actor
@@ -162,6 +164,45 @@ async def test_usage_and_prune_count_and_delete_objects_in_the_bucket(
     assert result.freed.files == len(doomed) and result.freed.bytes == sum(sizes[k] for k in doomed)
     left = set(s3.objects(bucket))
     assert not doomed & left and {f"media/{k}" for k in keys_of(local)} <= left
+
+
+async def test_prune_orphans_removes_objects_no_row_names_once_past_the_grace_period(
+    on_s3: tuple[Instance, str], s3: S3Server
+) -> None:
+    inst, bucket = on_s3
+    svc = inst.services
+    alice = await accounts_of(inst, "alice")
+    async with svc.sessions() as session, session.begin():
+        local = await ingest(session, svc.media, png(48, 48, (1, 200, 3)), account_id=alice.id)
+    async with svc.sessions() as session, session.begin():
+        me = await session.get(Actor, alice.id)
+        assert me is not None
+        await update_profile(svc, session, me, ProfileChanges(avatar=png(40, 40, (3, 3, 90))))
+        profile = set().union(*(keys_of(row) for row in await session.scalars(
+            select(MediaAttachment).where(MediaAttachment.state == "profile")
+        )))  # fmt: skip
+    stranger = await remote_actor(inst, "stranger", "https://remote.test/a/stranger.png")
+    copy = await avatar_copy(inst, stranger, str(stranger.icon_url), png(48, 48, (9, 8, 7)), OLD)
+    emoji = await emoji_copy(inst, "blob", png(16, 16, (0, 0, 255)), OLD)
+    named = {f"media/{k}" for k in keys_of(local) | profile | keys_of(copy)}
+    named |= {f"media/{emoji.image_key}", f"media/{emoji.static_key}"}
+    orphan = "media/" + media_key(b"left over", "png")
+    s3.admin.put_object(Bucket=bucket, Key=orphan, Body=b"left over")
+    s3.admin.put_object(Bucket=bucket, Key="media/notes.txt", Body=b"not media: never touched")
+    assert set(s3.objects(bucket)) == named | {orphan, "media/notes.txt"} and len(profile) == 3
+
+    # Written moments ago: within any grace period.
+    fresh = await upkeep.prune_orphans(svc, 1)
+    assert fresh.freed.files == 0 and fresh.recent.as_dict() == {"files": 1, "bytes": len(b"left over")}
+    # Seen from two days on (moto's objects cannot be made older), every object is past the grace period.
+    later = upkeep.utcnow() + timedelta(days=2)
+    dry = await upkeep.prune_orphans(svc, 1, dry_run=True, now=later)
+    assert dry.freed.as_dict() == {"files": 1, "bytes": len(b"left over")} and dry.recent.files == 0
+    assert orphan in s3.objects(bucket)
+    done = await upkeep.prune_orphans(svc, 1, now=later)
+    assert done.freed.as_dict() == dry.freed.as_dict()
+    assert set(s3.objects(bucket)) == named | {"media/notes.txt"}
+    assert (await upkeep.media_usage(svc)).unreferenced.files == 0
 
 
 async def test_without_public_base_url_media_is_served_by_fedigen(on_s3: tuple[Instance, str]) -> None:

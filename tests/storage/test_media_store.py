@@ -1,10 +1,14 @@
-"""The content-addressed media store: stable keys, atomic idempotent writes, strict key validation."""
+"""The content-addressed media store: stable keys, atomic idempotent writes, strict key validation, and
+the modification times the orphan prune goes by."""
 
 from __future__ import annotations
 
 import hashlib
+import os
 import stat
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -93,3 +97,62 @@ async def test_async_wrappers(store: MediaStore) -> None:
     assert await store.aread(key) == DATA
     await store.adelete(key)
     assert not store.exists(key)
+
+
+def test_listing_gives_size_and_modification_time(store: MediaStore) -> None:
+    key = store.put(DATA, "jpg")
+    os.utime(store.path(key), (1_000_000_000, 1_000_000_000))
+    (store.root / DIGEST[:2] / ".left.tmp").write_bytes(b"partial")
+    listing = store.listing()
+    assert set(listing) == {key} and store.keys() == {key: len(DATA)}
+    assert listing[key].size == len(DATA)
+    assert listing[key].modified == datetime.fromtimestamp(1_000_000_000, UTC)
+
+
+def test_storing_bytes_that_are_there_refreshes_their_time(store: MediaStore) -> None:
+    key = store.put(DATA, "jpg")
+    os.utime(store.path(key), (1_000_000_000, 1_000_000_000))
+    assert store.put(DATA, "jpg") == key
+    assert store.listing()[key].modified > datetime.now(UTC) - timedelta(minutes=1)
+
+
+def test_delete_older_removes_only_what_was_written_before(store: MediaStore) -> None:
+    old, fresh = store.put(DATA, "jpg"), store.put(DATA, "png")
+    os.utime(store.path(old), (1_000_000_000, 1_000_000_000))
+    cutoff = datetime.now(UTC) - timedelta(hours=1)
+    assert store.delete_older(fresh, cutoff) is None and store.exists(fresh)
+    assert store.delete_older(old, cutoff) == len(DATA) and not store.exists(old)
+    assert store.delete_older(old, cutoff) is None  # gone already
+    assert sorted(p.name for p in store.root.rglob("*") if p.is_file()) == [f"{DIGEST}.png"]
+
+
+def test_delete_older_puts_back_a_file_refreshed_meanwhile(
+    store: MediaStore, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    key = store.put(DATA, "jpg")
+    os.utime(store.path(key), (1_000_000_000, 1_000_000_000))
+    real_replace = os.replace
+
+    def refreshed_as_it_is_moved(source: Any, target: Any) -> None:
+        if str(source) == str(store.path(key)):
+            os.utime(source)  # a put of the same bytes, just after the prune looked
+        real_replace(source, target)
+
+    monkeypatch.setattr(os, "replace", refreshed_as_it_is_moved)
+    assert store.delete_older(key, datetime.now(UTC) - timedelta(hours=1)) is None
+    assert store.read(key) == DATA
+    assert sorted(p.name for p in store.root.rglob("*") if p.is_file()) == [f"{DIGEST}.jpg"]
+
+
+def test_a_file_whose_time_cannot_be_set_is_written_anew(
+    store: MediaStore, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    key = store.put(DATA, "jpg")
+    os.utime(store.path(key), (1_000_000_000, 1_000_000_000))
+
+    def not_yours(path: Any, *args: Any) -> None:
+        raise PermissionError(1, "Operation not permitted", str(path))
+
+    monkeypatch.setattr(os, "utime", not_yours)  # another user's file
+    assert store.put(DATA, "jpg") == key and store.read(key) == DATA
+    assert store.listing()[key].modified > datetime.now(UTC) - timedelta(minutes=1)

@@ -6,13 +6,16 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 import pytest
 
 from storage import MediaError, MediaStoreUnavailable
-from storage.media import LocalMediaStore, MoveResult, S3MediaStore, media_key, move_media, s3_client
+from storage import media as media_module
+from storage.media import LocalMediaStore, S3MediaStore, media_key, s3_client
+from storage.media_move import MoveResult, move_media
 from tests.generation.standins import png
 from tests.support.s3 import ACCESS_KEY, REGION, SECRET_KEY, S3Server
 from tests.support.server import free_port
@@ -135,3 +138,26 @@ def test_a_source_object_that_does_not_match_its_key_stays_where_it_is(s3: S3Ser
     result: Any = move_media(remote, local)
     assert result.failed == [(bad, "the source's bytes do not match their key (left where they are)")]
     assert set(local.keys()) == {good} and set(remote.keys()) == {bad}
+
+
+def test_listing_times_refresh_and_delete_older_through_the_bucket(
+    s3: S3Server, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    store = store_of(s3, s3.bucket())
+    data = png(14, 14, (5, 6, 7))
+    before = datetime.now(UTC) - timedelta(seconds=2)
+    key = store.put(data, "png")
+    listing = store.listing()
+    assert set(listing) == {key} and listing[key].size == len(data)
+    assert before <= listing[key].modified <= datetime.now(UTC) + timedelta(seconds=2)
+    puts: list[str] = []
+    store.client.meta.events.register("before-send.s3.PutObject", lambda request, **_: puts.append("put"))
+    store.put(data, "png")
+    assert puts == []  # written moments ago: not again
+    monkeypatch.setattr(media_module, "REFRESH_AFTER", timedelta(0))
+    store.put(data, "png")
+    assert puts == ["put"]  # older than REFRESH_AFTER: written again, so its time is new
+    assert store.delete_older(key, listing[key].modified - timedelta(hours=1)) is None and store.exists(key)
+    later = datetime.now(UTC) + timedelta(hours=1)
+    assert store.delete_older(key, later) == len(data) and not store.exists(key)
+    assert store.delete_older(key, later) is None
