@@ -40,6 +40,7 @@ from storage.models import (
     Activity,
     Actor,
     Block,
+    CustomEmoji,
     Delivery,
     Favourite,
     Follow,
@@ -405,16 +406,17 @@ async def forget_deleted_keys(session: AsyncSession) -> int:
 
 
 async def remove_media_files(svc: Services, session: AsyncSession, keys: Sequence[str]) -> int:
-    """After a deletion committed: remove the stored files no other media row uses (files are named by
-    their content, so two uploads of one image share them). Returns how many were removed."""
+    """After a deletion committed: remove the stored files no other media row or custom emoji uses (files
+    are named by their content, so two uploads of one image share them, and an emoji copy may be the
+    same bytes as an upload). Returns how many were removed."""
     removed = 0
     for key in keys:
-        used = await session.scalar(
-            select(MediaAttachment.id)
-            .where(or_(MediaAttachment.original_key == key, MediaAttachment.federation_key == key,
-                       MediaAttachment.thumbnail_key == key))
-            .limit(1)
+        media = select(MediaAttachment.id).where(
+            or_(MediaAttachment.original_key == key, MediaAttachment.federation_key == key,
+                MediaAttachment.thumbnail_key == key)
         )  # fmt: skip
+        emoji = select(CustomEmoji.id).where(or_(CustomEmoji.image_key == key, CustomEmoji.static_key == key))
+        used = await session.scalar(media.union_all(emoji).limit(1))
         if used is None and await svc.media.store.aexists(key):
             await svc.media.store.adelete(key)
             removed += 1

@@ -196,3 +196,31 @@ async def test_refused_when_the_uploads_share_the_media_store(
     with pytest.raises(ValueError, match="the uploads share the media store"):
         await upkeep.prune_orphans(svc, 1)
     assert svc.media.store.exists(waiting)
+
+
+async def test_deleting_an_account_keeps_a_file_an_emoji_copy_shares(instance: Instance) -> None:
+    """Files are named by their content: an emoji copied from another server may be the very bytes
+    someone uploaded. Deleting the uploader's media keeps the file the emoji still shows."""
+    from fedigen.social import accounts
+
+    svc = instance.services
+    alice = await instance.create_account("alice")
+    data = png(32, 32, (9, 99, 199))
+    async with svc.sessions() as session, session.begin():
+        upload = await ingest(session, svc.media, data, account_id=alice.id)
+        only_alice = (
+            await ingest(session, svc.media, png(33, 33, (1, 2, 3)), account_id=alice.id)
+        ).original_key
+    emoji = await emoji_copy(
+        instance, "same", (await svc.media.store.aread(upload.original_key)), timedelta(0)
+    )
+    assert emoji.image_key == upload.original_key
+    async with svc.sessions() as session, session.begin():
+        await session.execute(
+            MediaAttachment.__table__.delete().where(MediaAttachment.account_id == alice.id)
+        )
+    async with svc.reads() as session:
+        removed = await accounts.remove_media_files(svc, session, [upload.original_key, only_alice])
+    assert removed == 1
+    assert await svc.media.store.aexists(emoji.image_key)
+    assert not await svc.media.store.aexists(only_alice)
