@@ -27,7 +27,7 @@ from generation.jobs import JobSpec
 from storage import queue
 from storage.attachments import ingest
 from storage.media import LocalMediaStore, media_key, media_type_of
-from storage.models import Actor, GenerationJob, MediaAttachment
+from storage.models import Actor, CustomEmoji, GenerationJob, MediaAttachment
 from tests.api.conftest import bearer, issue_token
 from tests.conftest import HostRouter, Instance, make_settings, start_instance
 from tests.fedigen.test_upkeep import OLD, avatar_copy, emoji_copy, remote_actor
@@ -139,17 +139,23 @@ async def test_upload_generate_serve_export_delete_on_a_bucket(
     assert (await inst.client.get(f"/media/{original}")).status_code == 404
 
 
-async def test_usage_and_prune_count_and_delete_objects_in_the_bucket(
-    on_s3: tuple[Instance, str], s3: S3Server
-) -> None:
-    inst, bucket = on_s3
+async def _upload_and_old_copies(inst: Instance) -> tuple[MediaAttachment, MediaAttachment, CustomEmoji]:
+    """alice's upload, a remote avatar copy and an emoji copy, both copied long ago."""
     svc = inst.services
     alice = await accounts_of(inst, "alice")
     async with svc.sessions() as session, session.begin():
         local = await ingest(session, svc.media, png(48, 48, (1, 200, 3)), account_id=alice.id)
     stranger = await remote_actor(inst, "stranger", "https://remote.test/a/stranger.png")
-    old_copy = await avatar_copy(inst, stranger, str(stranger.icon_url), png(48, 48, (9, 8, 7)), OLD)
-    emoji = await emoji_copy(inst, "blob", png(16, 16, (0, 0, 255)), OLD)
+    copy = await avatar_copy(inst, stranger, str(stranger.icon_url), png(48, 48, (9, 8, 7)), OLD)
+    return local, copy, await emoji_copy(inst, "blob", png(16, 16, (0, 0, 255)), OLD)
+
+
+async def test_usage_and_prune_count_and_delete_objects_in_the_bucket(
+    on_s3: tuple[Instance, str], s3: S3Server
+) -> None:
+    inst, bucket = on_s3
+    svc = inst.services
+    local, old_copy, emoji = await _upload_and_old_copies(inst)
     s3.admin.put_object(Bucket=bucket, Key="media/" + media_key(b"left over", "png"), Body=b"left over")
 
     usage = await upkeep.media_usage(svc)
@@ -171,9 +177,8 @@ async def test_prune_orphans_removes_objects_no_row_names_once_past_the_grace_pe
 ) -> None:
     inst, bucket = on_s3
     svc = inst.services
+    local, copy, emoji = await _upload_and_old_copies(inst)
     alice = await accounts_of(inst, "alice")
-    async with svc.sessions() as session, session.begin():
-        local = await ingest(session, svc.media, png(48, 48, (1, 200, 3)), account_id=alice.id)
     async with svc.sessions() as session, session.begin():
         me = await session.get(Actor, alice.id)
         assert me is not None
@@ -181,9 +186,6 @@ async def test_prune_orphans_removes_objects_no_row_names_once_past_the_grace_pe
         profile = set().union(*(keys_of(row) for row in await session.scalars(
             select(MediaAttachment).where(MediaAttachment.state == "profile")
         )))  # fmt: skip
-    stranger = await remote_actor(inst, "stranger", "https://remote.test/a/stranger.png")
-    copy = await avatar_copy(inst, stranger, str(stranger.icon_url), png(48, 48, (9, 8, 7)), OLD)
-    emoji = await emoji_copy(inst, "blob", png(16, 16, (0, 0, 255)), OLD)
     named = {f"media/{k}" for k in keys_of(local) | profile | keys_of(copy)}
     named |= {f"media/{emoji.image_key}", f"media/{emoji.static_key}"}
     orphan = "media/" + media_key(b"left over", "png")
