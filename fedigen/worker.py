@@ -23,7 +23,7 @@ from fedigen.services import Services
 from fedigen.social import account_moderation, accounts, polls, remixes
 from fedigen.social.emoji import cache_remote_emojis
 from fedigen.social.jobs import runner
-from fedigen.social.media import cache_remote_avatars, resume_uploads
+from fedigen.social.media import cache_remote_avatars, forget_stale_uploads, resume_uploads
 from fedigen.social.pins import sync_featured_collections
 from storage import queue
 from storage.models import Delivery, InboxItem, utcnow
@@ -46,9 +46,8 @@ class Worker:
     def __init__(self, services: Services) -> None:
         self.services = services
         self.dispatcher = Dispatcher(services.resolver, services, HANDLERS, PREPARERS)
-        self._purged_at: float | None = None
-        self._suspensions_purged_at: float | None = None
-        self._chased_at: float | None = None
+        # When each periodic chore last ran (time.monotonic()), by name: see _due.
+        self._last_run: dict[str, float] = {}
         self._stopping = asyncio.Event()
         self._wakeup = asyncio.Event()
         self._deliveries_wakeup = asyncio.Event()
@@ -237,14 +236,13 @@ class Worker:
         await self.purge_finished()
         await self.purge_suspended()
         await self.chase_quote_requests()
+        await self.forget_stale_uploads()
 
     async def chase_quote_requests(self, *, force: bool = False) -> int:
         """Ask again for unanswered quote authorisations, then fall back (at most once per
         QUOTE_CHASE_INTERVAL unless forced); returns how many remixes were touched."""
-        now = time.monotonic()
-        if not force and self._chased_at is not None and now - self._chased_at < QUOTE_CHASE_INTERVAL:
+        if not self._due("quote requests", QUOTE_CHASE_INTERVAL, force):
             return 0
-        self._chased_at = now
         async with self.services.sessions() as session, session.begin():
             touched = await remixes.chase_quote_requests(self.services, session)
         if touched:
@@ -264,10 +262,8 @@ class Worker:
     async def purge_finished(self, *, force: bool = False) -> int:
         """Delete inbox items and deliveries finished more than ``keep_finished_hours`` ago (at most
         once per PURGE_INTERVAL unless forced); returns how many rows went."""
-        now = time.monotonic()
-        if not force and self._purged_at is not None and now - self._purged_at < PURGE_INTERVAL:
+        if not self._due("finished", PURGE_INTERVAL, force):
             return 0
-        self._purged_at = now
         keep = max(
             timedelta(hours=self.services.settings.worker.keep_finished_hours), 2 * self.services.clock_window
         )
@@ -281,19 +277,30 @@ class Worker:
     async def purge_suspended(self, *, force: bool = False, now: datetime | None = None) -> int:
         """Delete the data of accounts suspended longer than ``[moderation] suspension_retention_days``
         (at most once per PURGE_INTERVAL unless forced; ``now`` for tests); returns how many accounts."""
-        clock = time.monotonic()
-        if (
-            not force
-            and self._suspensions_purged_at is not None
-            and (clock - self._suspensions_purged_at < PURGE_INTERVAL)
-        ):
+        if not self._due("suspended", PURGE_INTERVAL, force):
             return 0
-        self._suspensions_purged_at = clock
         async with self.services.sessions() as session, session.begin():
             purged = await account_moderation.purge_expired(self.services, session, now=now)
         if purged:
             self.services.work_queued()  # a local account's Delete is queued
         return purged
+
+    async def forget_stale_uploads(self, *, force: bool = False, now: datetime | None = None) -> int:
+        """Delete raw uploads no row names any more (at most once per PURGE_INTERVAL unless forced); see
+        :func:`fedigen.social.media.forget_stale_uploads`."""
+        if not self._due("uploads", PURGE_INTERVAL, force):
+            return 0
+        return await forget_stale_uploads(self.services, now=now)
+
+    def _due(self, chore: str, interval: float, force: bool) -> bool:
+        """Whether ``chore`` is to run now (never run, ``interval`` seconds since it last ran, or
+        ``force``); if so, it counts as run now."""
+        now = time.monotonic()
+        last = self._last_run.get(chore)
+        if not force and last is not None and now - last < interval:
+            return False
+        self._last_run[chore] = now
+        return True
 
     async def _loop(self, name: str, one_pass: Callable[[], Awaitable[int]], wakeup: asyncio.Event) -> None:
         interval = self.services.settings.worker.poll_interval

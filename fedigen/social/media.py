@@ -39,6 +39,9 @@ MAX_REMOTE_IMAGE_BYTES = 16_000_000
 PROCESSING = "processing"
 # How long an upload may stay "processing" before the worker takes it over.
 GRACE = timedelta(minutes=2)
+# A raw upload no row names is deleted once this old (forget_stale_uploads): far past GRACE, so the
+# upload of a request still under way is never taken for one.
+STALE_UPLOAD = timedelta(days=1)
 _TASKS: set[asyncio.Task[None]] = set()
 
 
@@ -136,6 +139,38 @@ async def resume_uploads(svc: Services, limit: int = 10) -> int:
             continue
         await process_upload(svc, row.id, data, (row.focus_x, row.focus_y))
     return len(rows)
+
+
+async def forget_stale_uploads(svc: Services, *, now: datetime | None = None) -> int:
+    """Delete the raw uploads no processing row names that were written more than STALE_UPLOAD ago;
+    returns how many went.
+
+    A raw upload is the image as it was sent, its metadata (GPS position, camera) included, kept in the
+    private upload store only until the image pipeline has made the stripped copies. One no row names
+    is left by a crash between keeping it and committing its row, or by a row deleted while it was
+    still processing (its account deleted): it would never go otherwise. Nothing is swept while the
+    uploads share the media store's folder or bucket prefix (every media file would look unnamed)."""
+    uploads = svc.media.uploads
+    if uploads.location == svc.media.store.location:
+        return 0
+    cutoff = (now or utcnow()) - STALE_UPLOAD
+    stale = [key for key, stored in (await uploads.alisting()).items() if stored.modified < cutoff]
+    if not stale:
+        return 0
+    async with svc.reads() as session:  # read after the listing: a row committed since names its file
+        named = {
+            (meta or {}).get("upload_key")
+            for meta in await session.scalars(
+                select(MediaAttachment.meta).where(MediaAttachment.state == PROCESSING)
+            )
+        }
+    removed = 0
+    for key in stale:
+        if key not in named and await uploads.adelete_older(key, cutoff) is not None:
+            removed += 1
+    if removed:
+        log.info("deleted %d raw uploads no row named (older than %s)", removed, STALE_UPLOAD)
+    return removed
 
 
 def _held(row: MediaAttachment, now: datetime) -> bool:

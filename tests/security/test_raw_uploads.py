@@ -6,13 +6,16 @@ from __future__ import annotations
 
 import io
 import json
+import os
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
 from PIL import Image
 
-from fedigen.social.media import wait_processing
-from storage.media import media_key
+from fedigen.social.media import STALE_UPLOAD, keep_upload, wait_processing
+from storage.media import LocalMediaStore, media_key
+from storage.models import MediaAttachment, utcnow
 from tests.api.conftest import bearer, issue_token
 from tests.conftest import Instance
 
@@ -80,3 +83,28 @@ async def test_uploads_with_gps_are_published_only_without_their_metadata(instan
     for data in files_under(instance.settings.media_dir):
         assert_clean(data)
     assert files_under(instance.settings.upload_dir) == []
+
+
+async def test_raw_uploads_no_row_names_are_deleted_after_a_day(instance: Instance) -> None:
+    """A raw upload (GPS and all) left by a crash before its row committed, or by a row deleted while
+    processing, is deleted by the worker once a day old; one a processing row still names (held by the
+    image classifier, say) stays, and so does a recent one, whose row may be about to commit."""
+    svc = instance.services
+    alice = await instance.create_account("alice")
+    _, named = await keep_upload(svc, jpeg_with_gps())
+    _, left = await keep_upload(svc, jpeg_with_gps() + b"a")
+    _, recent = await keep_upload(svc, jpeg_with_gps() + b"b")
+    async with svc.sessions() as session, session.begin():
+        session.add(MediaAttachment(account_id=alice.id, state="processing", media_type="image/jpeg",
+                                    meta={"upload_key": named}))  # fmt: skip
+    media_before = svc.media.store.keys()
+    later = utcnow() + STALE_UPLOAD + timedelta(minutes=1)
+    uploads = svc.media.uploads
+    assert isinstance(uploads, LocalMediaStore)
+    os.utime(uploads.path(recent), (later.timestamp(), later.timestamp()))  # written "later" too
+    worker = instance.worker
+    assert await worker.forget_stale_uploads(force=True) == 0  # nothing is a day old yet
+    assert await worker.forget_stale_uploads(force=True, now=later) == 1
+    assert set(uploads.keys()) == {named, recent} and left not in uploads.keys()
+    assert svc.media.store.keys() == media_before  # the media store is never swept here
+    assert await worker.forget_stale_uploads(now=later + STALE_UPLOAD) == 0  # at most once an hour
