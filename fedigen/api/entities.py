@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import Connection, bindparam, func, literal, null, select, union_all
@@ -45,10 +45,13 @@ from storage.vocabulary import FollowState, Visibility
 
 
 def iso(moment: datetime | None) -> str | None:
-    """ISO 8601 with milliseconds and Z, as Mastodon writes times."""
+    """ISO 8601 in UTC with milliseconds and Z, as Mastodon writes times (a naive time is taken as UTC).
+    ``isoformat`` rather than ``strftime``: a page writes over a hundred of these, and it is faster."""
     if moment is None:
         return None
-    return moment.strftime("%Y-%m-%dT%H:%M:%S.") + f"{moment.microsecond // 1000:03d}Z"
+    if moment.utcoffset():
+        moment = moment.astimezone(UTC)
+    return moment.replace(tzinfo=None).isoformat(timespec="milliseconds") + "Z"
 
 
 def acct(actor: Actor) -> str:
@@ -157,7 +160,7 @@ def account(svc: Services, actor: Actor, stats: AccountStats | None = None) -> d
         "followers_count": stats.followers.get(actor.id, 0),
         "following_count": stats.following.get(actor.id, 0),
         "statuses_count": stats.statuses.get(actor.id, 0),
-        "last_status_at": last.strftime("%Y-%m-%d") if last else None,
+        "last_status_at": last.date().isoformat() if last else None,
         "hide_collections": False,
         "noindex": not actor.indexable,
         "emojis": custom_emojis(svc, stats.emojis.get(actor.id, []), *emojis.actor_texts(actor)),
