@@ -484,15 +484,18 @@ def _require_live(token: OAuthToken, account: Actor | None) -> None:
         raise UnauthorizedError("The access token is invalid")
 
 
-_PARTS = {"token__": OAuthToken.__table__, "app__": OAuthApp.__table__, "account__": Actor.__table__}
-_SIGNUP = (Signup.id, Signup.confirmed_at, Signup.approved_at)
+# The account's keys are never read with a token: a read has no use for them (a private key has no
+# business in a page read), and they are the longest values of the row.
+_KEYS = {"public_key_pem", "private_key_pem"}
+_PARTS: dict[str, list[Any]] = {
+    "token__": list(OAuthToken.__table__.c), "app__": list(OAuthApp.__table__.c),
+    "account__": [c for c in Actor.__table__.c if c.name not in _KEYS],
+    "signup__": [Signup.id, Signup.confirmed_at, Signup.approved_at],
+}  # fmt: skip
 # :func:`lookup_token`'s query as Core, with the account's sign-up (``registrations.login_refusal``),
 # built once (the token's digest bound at execution).
 _LOOKUP = (
-    select(
-        *(c.label(prefix + c.name) for prefix, table in _PARTS.items() for c in table.c),
-        *(c.label("signup__" + c.key) for c in _SIGNUP),
-    )
+    select(*(c.label(prefix + c.key) for prefix, columns in _PARTS.items() for c in columns))
     .select_from(OAuthToken.__table__)
     .join(OAuthApp.__table__, OAuthApp.id == OAuthToken.app_id)
     .outerjoin(Actor.__table__, Actor.id == OAuthToken.account_id)
@@ -501,17 +504,19 @@ _LOOKUP = (
 )
 
 
+# Each part's column names, in the order _LOOKUP reads them: a row is cut into the four in that order.
+_NAMES = [[c.key for c in columns] for columns in _PARTS.values()]
+
+
 def lookup_token_of(conn: Connection, bearer: str) -> tuple[Any, Any, Any, str | None]:
     """:func:`lookup_token` on a synchronous connection, in one query with the account's
-    ``registrations.login_refusal``: the token, app and account as Core records, and the refusal."""
+    ``registrations.login_refusal``: the token, app and account as Core records (the account without
+    its keys), and the refusal."""
     row = conn.execute(_LOOKUP, {"token_hash": digest(bearer)}).first()
     if row is None:
         raise UnauthorizedError("The access token is invalid")
-    parts: dict[str, dict[str, Any]] = {prefix: {} for prefix in (*_PARTS, "signup__")}
-    for key, value in row._mapping.items():
-        prefix, _, name = key.partition("__")
-        parts[prefix + "__"][name] = value
-    token, app, account, signup = (record(parts[prefix]) for prefix in parts)
+    values = iter(row)
+    token, app, account, signup = (record(dict(zip(names, values, strict=False))) for names in _NAMES)
     if account.id is None:  # a client_credentials token acts for no account
         account = None
     _require_live(token, account)

@@ -12,7 +12,7 @@ import pytest
 from sqlalchemy import Connection, select, text, update
 from sqlalchemy.exc import DBAPIError
 
-from fedigen.api.grants import digest
+from fedigen.api.grants import digest, lookup_token_of
 from storage.clients import OAuthApp, OAuthToken
 from storage.db import FAN_WIDTH, each
 from storage.models import Actor, utcnow
@@ -73,6 +73,17 @@ async def test_the_first_use_of_a_token_is_recorded(instance: Instance, make_tok
             select(OAuthToken.last_used_at).where(OAuthToken.token_hash == digest(token))
         )
     assert used is not None
+
+
+async def test_the_token_read_beside_the_page_brings_the_account_without_its_keys(
+    instance: Instance, make_token: TokenMaker
+) -> None:
+    await instance.create_account("alice")
+    token = await make_token("alice", "read")
+    found, app, account, refusal = await instance.services.reader.run(lookup_token_of, token)
+    assert found.token_hash == digest(token) and app.id == found.app_id and refusal is None
+    assert account.username == "alice" and account.id == found.account_id
+    assert not hasattr(account, "private_key_pem") and not hasattr(account, "public_key_pem")
 
 
 def _write(conn: Connection) -> None:
