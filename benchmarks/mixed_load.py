@@ -190,8 +190,7 @@ def main() -> int:
     parser.add_argument("--inbox-requests", type=int, default=3000, help="pre-signed POSTs (the most sent)")
     parser.add_argument("--database", default=None, help="a PostgreSQL URL (its tables are emptied first)")
     parser.add_argument("--keep", default=None, help="build in (or reuse) this directory; with --database, "
-                        "reuse the data the database holds instead of emptying it (the generation jobs "
-                        "of every run count toward the viewer's quota: a few runs, then 429)")  # fmt: skip
+                        "reuse the data the database holds instead of emptying it")  # fmt: skip
     args = parser.parse_args()
     if not _wrk.available():
         print("wrk is not installed (apt-get install wrk)")
