@@ -26,6 +26,7 @@ from httpx._config import create_ssl_context
 from sqlalchemy import text
 from sqlalchemy.engine import URL, Engine, make_url
 from sqlalchemy.ext.asyncio import AsyncEngine
+from sqlalchemy.orm import Mapper
 from sqlalchemy.util import LRUCache
 from starlette.applications import Starlette
 
@@ -368,10 +369,20 @@ def shared_compiled_sql() -> Iterator[None]:
     def set(engine: Engine, value: Any) -> None:
         engine.__dict__["_no_compiled_cache"] = value is None
 
+    mappers: dict[Mapper[Any], SharedCompiledCache] = {}
+
+    def mapper_cache(mapper: Mapper[Any]) -> SharedCompiledCache:
+        cache = mappers.get(mapper)
+        if cache is None:
+            cache = mappers[mapper] = SharedCompiledCache(1_000)
+        return cache
+
     with pytest.MonkeyPatch.context() as patch:
         # A property of the class: Engine.__init__ (and each engine with other execution options, which
         # copies its cache) sets the attribute, and every engine reads the shared cache.
         patch.setattr(Engine, "_compiled_cache", property(get, set), raising=False)
+        # The ORM's flushes (INSERT, UPDATE, DELETE of mapped rows) use a cache of each mapper's own.
+        patch.setattr(Mapper, "_compiled_cache", property(mapper_cache))
         yield
 
 
