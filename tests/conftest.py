@@ -442,9 +442,13 @@ class Instance:
         return Worker(self.services)
 
     async def drain(self, rounds: int = 10) -> None:
-        """Run the worker until the queues are empty (or rounds run out)."""
+        """Run the worker until the queues are empty (or rounds run out): one worker for all the rounds,
+        as a running worker passes over its queues again and again (a new worker each round repeated its
+        housekeeping, each once an hour at most in a running worker, in every round; a new one each call
+        still does it once)."""
+        worker = self.worker
         for _ in range(rounds):
-            if await self.worker.run_once() == 0:
+            if await worker.run_once() == 0:
                 return
 
     async def create_account(self, name: str, **kwargs: Any) -> Any:
