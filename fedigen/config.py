@@ -640,7 +640,7 @@ def _nested(
             table[key[len(name) + 2 :]] = value
         else:
             rest[key] = value
-    hints = typing.get_type_hints(cls)
+    hints = _type_hints(cls)
     fields = {f.name for f in dataclasses.fields(cls)}
     parsed: dict[str, Any] = {}
     for key, value in table.items():
@@ -649,6 +649,18 @@ def _nested(
         parsed[key] = _coerce(f"{section}.{name}.{key}", value, hints[key])
     kwargs[name] = cls(**parsed)
     return rest
+
+
+_HINTS: dict[type, dict[str, Any]] = {}
+
+
+def _type_hints(cls: type) -> dict[str, Any]:
+    """The field types of a settings section, resolved once: resolving the string annotations evaluates
+    each of them (a few ms for all the sections, paid by every instance a process builds)."""
+    hints = _HINTS.get(cls)
+    if hints is None:
+        hints = _HINTS[cls] = typing.get_type_hints(cls)
+    return hints
 
 
 def settings_from_mapping(
@@ -672,7 +684,7 @@ def settings_from_mapping(
     sections: dict[str, Any] = {}
     for section, cls in _SECTIONS.items():
         values = merged.get(section, {})
-        hints = typing.get_type_hints(cls)
+        hints = _type_hints(cls)
         known = {f.name: f for f in dataclasses.fields(cls)}
         kwargs: dict[str, Any] = {}
         if "backends" in known:

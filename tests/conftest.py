@@ -3,6 +3,7 @@ fedigen apps in-process, and a transport that routes requests to in-process apps
 
 from __future__ import annotations
 
+import asyncio
 import functools
 import gc
 import itertools
@@ -10,8 +11,10 @@ import json
 import os
 import shutil
 import sqlite3
+import threading
+import weakref
 from collections import Counter
-from collections.abc import AsyncIterator, Callable, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator, MutableMapping
 from contextlib import AsyncExitStack, asynccontextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -23,8 +26,10 @@ import pytest
 from argon2 import PasswordHasher
 from httpx._config import create_ssl_context
 from sqlalchemy import text
-from sqlalchemy.engine import URL, make_url
+from sqlalchemy.engine import URL, Engine, make_url
 from sqlalchemy.ext.asyncio import AsyncEngine
+from sqlalchemy.orm import Mapper
+from sqlalchemy.util import LRUCache
 from starlette.applications import Starlette
 
 import storage.migrate
@@ -140,19 +145,41 @@ async def _empty_postgres(url: str) -> None:
         finally:
             await engine.dispose()
         _pg_migrated = True
-    # DELETE (children first) and resetting the sequences take ~2 ms on these small tables, where
-    # TRUNCATE ... RESTART IDENTITY takes ~30 ms; a bare asyncpg connection, without an engine's set-up
-    # queries, runs it as one script in one round trip.
-    deletes = "; ".join(f"DELETE FROM {t.name}" for t in reversed(Base.metadata.sorted_tables))
-    connection = await asyncpg.connect(_asyncpg_dsn(make_url(url)))
-    try:
-        await connection.execute(
-            f"{deletes}; SELECT setval(s.oid, 1, false) FROM pg_class s"
-            " JOIN pg_namespace n ON n.oid = s.relnamespace"
-            " WHERE s.relkind = 'S' AND n.nspname = current_schema()"
-        )
-    finally:
-        await connection.close()
+    await asyncio.wrap_future(asyncio.run_coroutine_threadsafe(_delete_all(url), _cleaner_loop()))
+
+
+# DELETE (children first) and resetting the sequences take ~2 ms on these small tables, where TRUNCATE ...
+# RESTART IDENTITY takes ~30 ms; a bare asyncpg connection, without an engine's set-up queries, runs it
+# as one script in one round trip. The connection is kept for the whole process, on an event loop of its
+# own in a thread (each test runs on a new loop): a new connection costs a server process and, before its
+# first DELETE, the loading of every table's catalog entries (~20 ms a test, measured).
+_EMPTY_SCRIPT = "; ".join(f"DELETE FROM {t.name}" for t in reversed(Base.metadata.sorted_tables)) + (
+    "; SELECT setval(s.oid, 1, false) FROM pg_class s JOIN pg_namespace n ON n.oid = s.relnamespace"
+    " WHERE s.relkind = 'S' AND n.nspname = current_schema()"
+)
+_cleaner: dict[str, asyncpg.Connection] = {}
+
+
+@functools.cache
+def _cleaner_loop() -> asyncio.AbstractEventLoop:
+    loop = asyncio.new_event_loop()
+    threading.Thread(target=loop.run_forever, name="postgres-cleaner", daemon=True).start()
+    return loop
+
+
+async def _delete_all(url: str) -> None:
+    for attempt in (1, 2):
+        connection = _cleaner.get(url)
+        if connection is None or connection.is_closed():
+            connection = _cleaner[url] = await asyncpg.connect(_asyncpg_dsn(make_url(url)))
+        try:
+            await connection.execute(_EMPTY_SCRIPT)
+            return
+        except (asyncpg.InterfaceError, asyncpg.PostgresConnectionError, OSError):
+            # The kept connection was closed under it (a test's pg_terminate_backend): once on a new one.
+            _cleaner.pop(url, None)
+            if attempt == 2:
+                raise
 
 
 def _asyncpg_dsn(url: URL) -> str:
@@ -313,6 +340,76 @@ def shared_tls_contexts() -> Iterator[None]:
         yield
 
 
+class SharedCompiledCache(MutableMapping[Any, Any]):
+    """One cache of compiled SQL for every engine of the test process. SQLAlchemy keeps compiled
+    statements per engine, keyed by the engine's dialect object; each test builds new engines (three or
+    four per instance), so each test compiled again every statement it ran (measured: a fifth to a
+    quarter of the CPU time of tests/api and tests/flows). Here the dialect in a key is replaced by its
+    configuration: its class and its plain settings (paramstyle, server version, identifier lengths, ...),
+    so an engine reuses what an engine configured alike compiled. The compiled statements are immutable
+    once made, as SQLAlchemy's own cache relies on."""
+
+    def __init__(self, size: int) -> None:
+        self._cache: LRUCache[Any, Any] = LRUCache(size)
+        self._signatures: weakref.WeakKeyDictionary[Any, tuple[Any, ...]] = weakref.WeakKeyDictionary()
+
+    def _key(self, key: tuple[Any, ...]) -> tuple[Any, ...]:
+        dialect = key[0]
+        signature = self._signatures.get(dialect)
+        if signature is None:
+            plain = (str, int, float, bool, tuple, type(None))
+            settings = sorted((k, repr(v)) for k, v in vars(dialect).items() if isinstance(v, plain))
+            signature = self._signatures[dialect] = (type(dialect), tuple(settings))
+        return (signature, *key[1:])
+
+    def __getitem__(self, key: Any) -> Any:
+        return self._cache[self._key(key)]
+
+    def get(self, key: Any, default: Any = None) -> Any:
+        return self._cache.get(self._key(key), default)
+
+    def __setitem__(self, key: Any, value: Any) -> None:
+        self._cache[self._key(key)] = value
+
+    def __delitem__(self, key: Any) -> None:
+        del self._cache[self._key(key)]
+
+    def __iter__(self) -> Iterator[Any]:
+        return iter(self._cache)
+
+    def __len__(self) -> int:
+        return len(self._cache)
+
+
+@pytest.fixture(scope="session", autouse=True)
+def shared_compiled_sql() -> Iterator[None]:
+    """Every engine made in this process uses one SharedCompiledCache (above)."""
+    shared = SharedCompiledCache(20_000)
+
+    def get(engine: Engine) -> Any:
+        # An engine made with query_cache_size=0 has no cache, and keeps none.
+        return None if engine.__dict__.get("_no_compiled_cache") else shared
+
+    def set(engine: Engine, value: Any) -> None:
+        engine.__dict__["_no_compiled_cache"] = value is None
+
+    mappers: dict[Mapper[Any], SharedCompiledCache] = {}
+
+    def mapper_cache(mapper: Mapper[Any]) -> SharedCompiledCache:
+        cache = mappers.get(mapper)
+        if cache is None:
+            cache = mappers[mapper] = SharedCompiledCache(1_000)
+        return cache
+
+    with pytest.MonkeyPatch.context() as patch:
+        # A property of the class: Engine.__init__ (and each engine with other execution options, which
+        # copies its cache) sets the attribute, and every engine reads the shared cache.
+        patch.setattr(Engine, "_compiled_cache", property(get, set), raising=False)
+        # The ORM's flushes (INSERT, UPDATE, DELETE of mapped rows) use a cache of each mapper's own.
+        patch.setattr(Mapper, "_compiled_cache", property(mapper_cache))
+        yield
+
+
 class HostRouter(httpx.AsyncBaseTransport):
     """Routes each request to the in-process ASGI app registered for its host (fake network)."""
 
@@ -345,9 +442,13 @@ class Instance:
         return Worker(self.services)
 
     async def drain(self, rounds: int = 10) -> None:
-        """Run the worker until the queues are empty (or rounds run out)."""
+        """Run the worker until the queues are empty (or rounds run out): one worker for all the rounds,
+        as a running worker passes over its queues again and again (a new worker each round repeated its
+        housekeeping, each once an hour at most in a running worker, in every round; a new one each call
+        still does it once)."""
+        worker = self.worker
         for _ in range(rounds):
-            if await self.worker.run_once() == 0:
+            if await worker.run_once() == 0:
                 return
 
     async def create_account(self, name: str, **kwargs: Any) -> Any:
