@@ -237,9 +237,13 @@ class Deliverer:
             return _Claimed([], [], {})
         async with self.sessions() as session, session.begin():
             lease = self.policy.lease
-            claimed = await queue.claim(
-                session, Delivery, limit=limit, lease=lease, per_host=per_host, skip_hosts=skip_hosts,
-                columns=_CLAIMED,
+            # Oldest first: RETURNING gives no order, and two activities to one inbox (a post and its
+            # edit) should be sent in the order they were made.
+            claimed = sorted(
+                await queue.claim(
+                    session, Delivery, limit=limit, lease=lease, per_host=per_host, skip_hosts=skip_hosts,
+                    columns=_CLAIMED,
+                )
             )  # fmt: skip
             if not claimed:
                 return _Claimed([], [], {})
