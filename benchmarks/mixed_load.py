@@ -48,8 +48,12 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # run from anyw
 import _wrk  # noqa: E402
 from _support import fedigen_command, free_port, peer_command, server, stop, stub_sniffio  # noqa: E402
 from home_timeline import HOME, TOKEN, first_page, kept_port, prepare, write_config  # noqa: E402
+from sqlalchemy import func, select  # noqa: E402
 
 from activitypub import signing  # noqa: E402
+from fedigen.config import load_settings  # noqa: E402
+from storage.db import create_engine  # noqa: E402
+from storage.models import InboxItem  # noqa: E402
 
 GOAL_MS = 15.0
 PUBLIC = "https://www.w3.org/ns/activitystreams#Public"
@@ -226,6 +230,9 @@ def main() -> int:
             ceiling = _wrk.run(f"http://127.0.0.1:{sink_port}/", seconds=args.seconds, connections=1)
             asyncio.run(post_inbox_once(base, signed.pop()))  # fedigen fetches bob's key once
             _wrk.run(base + HOME, seconds=2, connections=1, headers=headers)  # warm-up
+            backlog, waited = asyncio.run(settled(config))
+            if backlog:
+                print(f"waited {waited:.1f} s for {backlog} received activities left by an earlier run")
             quiet = _wrk.run(base + HOME, seconds=args.seconds, connections=1, headers=headers)
             loaded, load = asyncio.run(loaded_phase(base, signed, args, headers))
     print(f"\nmixed load on {'PostgreSQL' if args.database else 'SQLite'}: {args.statuses:,} statuses, "
@@ -248,6 +255,26 @@ def main() -> int:
     if not ok:
         print("NOT every answer was a success (see the errors above)")
     return 0 if ok else 1
+
+
+async def settled(config: Path, most_s: float = 300.0) -> tuple[int, float]:
+    """Wait until the worker has no received activity left to process (on a kept database, a run's
+    loaded phase leaves some for the next, whose quiet phase they would load); returns how many there
+    were and how long it took."""
+    settings = load_settings(config)
+    engine = create_engine(settings.database_url)
+    waiting = select(func.count()).select_from(InboxItem).where(InboxItem.state.in_(("queued", "running")))
+    start = time.perf_counter()
+    try:
+        async with engine.connect() as conn:
+            backlog = left = int((await conn.execute(waiting)).scalar_one())
+        while left and time.perf_counter() - start < most_s:
+            await asyncio.sleep(0.5)
+            async with engine.connect() as conn:
+                left = int((await conn.execute(waiting)).scalar_one())
+    finally:
+        await engine.dispose()
+    return backlog, time.perf_counter() - start
 
 
 async def post_inbox_once(base: str, request: tuple[bytes, dict[str, str]]) -> None:
