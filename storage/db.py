@@ -14,7 +14,7 @@ from typing import Any, Concatenate, ParamSpec, TypeVar
 from sqlalchemy import Connection, event
 from sqlalchemy import create_engine as sa_create_engine
 from sqlalchemy.engine.url import make_url
-from sqlalchemy.exc import DBAPIError, SAWarning
+from sqlalchemy.exc import DBAPIError, OperationalError, SAWarning
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
 from sqlalchemy.pool import NullPool
 from sqlalchemy.util import await_only
@@ -100,9 +100,15 @@ class SyncReader:
     page that takes a dozen statements without paying a thread hand-off (aiosqlite) or an await per
     statement.
 
-    On SQLite the function runs in one of ``threads`` worker threads, each with its own plain sqlite3
-    connection (same pragmas, ``query_only`` on, transactions begun DEFERRED: a WAL snapshot beside the
-    one writer, never waiting for the write lock); one hand-off per call. On PostgreSQL it runs through
+    On SQLite the function runs on the event loop's own thread, on a plain sqlite3 connection of its
+    own (same pragmas, ``query_only`` on, transactions begun DEFERRED: a WAL snapshot beside the one
+    writer, never waiting for the write lock). A page read takes a few milliseconds of CPU, nearly all
+    of it Python holding the interpreter lock, so a thread bought little overlap, and its two hand-offs
+    (and, under load, the wait for the lock at each of the read's many calls into SQLite) cost more than
+    the read: measured with the worker inside ``serve`` (benchmarks/mixed_load.py, 2 cores), the quiet
+    home page p50 went from 8-11 ms to 4-6 ms. That connection never waits (``busy_timeout`` 0): should
+    SQLite answer busy (a checkpoint, a recovery), the read runs again in one of ``threads`` worker
+    threads, whose connections wait as every other one does. On PostgreSQL it runs through
     ``AsyncConnection.run_sync`` (asyncpg needs no thread) on a pool of its own (``pool_size``) that
     does not ping each connection it hands out: the ping costs three round trips (BEGIN, a query,
     ROLLBACK) on a read of about fifteen; a read that finds its connection dead is run again once on a
@@ -133,12 +139,18 @@ class SyncReader:
         self._sync: Any = None
         self._local = threading.local()
         self._connections: list[Connection] = []
+        self._loop_conn: Connection | None = None
         self._lock = threading.Lock()
 
     async def run(self, fn: Callable[Concatenate[Connection, P], T], *args: P.args, **kwargs: P.kwargs) -> T:
         """``fn(connection, *args, **kwargs)`` in a read transaction; its result."""
         if not self.sqlite:
             return await self._run_postgresql(lambda sync: fn(sync, *args, **kwargs))
+        try:
+            return self._read(self._loop_connection(), fn, *args, **kwargs)
+        except OperationalError as exc:
+            if not _busy(exc):
+                raise
         if self._executor is None:
             self._executor = ThreadPoolExecutor(self._threads, thread_name_prefix="fedigen-read")
         loop = asyncio.get_running_loop()
@@ -190,11 +202,25 @@ class SyncReader:
 
         return list(await asyncio.gather(*(one(call) for call in calls)))
 
+    def _loop_connection(self) -> Connection:
+        """The event loop thread's connection, which never waits for a lock (see the class)."""
+        if self._loop_conn is None:
+            conn = self._connect()
+            conn.connection.dbapi_connection.execute("PRAGMA busy_timeout=0")  # type: ignore[union-attr]
+            self._loop_conn = conn
+        return self._loop_conn
+
     def _in_thread(self, fn: Callable[Concatenate[Connection, P], T], *args: P.args, **kwargs: P.kwargs) -> T:
         conn: Connection | None = getattr(self._local, "conn", None)
         if conn is None:
             conn = self._connect()
             self._local.conn = conn
+        return self._read(conn, fn, *args, **kwargs)
+
+    @staticmethod
+    def _read(
+        conn: Connection, fn: Callable[Concatenate[Connection, P], T], *args: P.args, **kwargs: P.kwargs
+    ) -> T:
         conn.begin()
         try:
             return fn(conn, *args, **kwargs)
@@ -230,10 +256,16 @@ class SyncReader:
             for conn in self._connections:
                 conn.close()
             self._connections.clear()
+            self._loop_conn = None
             if self._sync is not None:
                 self._sync.dispose()
                 self._sync = None
         self._local = threading.local()
+
+
+def _busy(exc: OperationalError) -> bool:
+    """Whether SQLite refused for a lock (SQLITE_BUSY, SQLITE_LOCKED) rather than for anything else."""
+    return "locked" in str(exc.orig) or "busy" in str(exc.orig)
 
 
 # Where a SyncReader's PostgreSQL connection keeps the way to run reads at once (see each()), and how

@@ -4,17 +4,19 @@ answers as it did, with nothing read, and the reader's SQLite connections cannot
 
 from __future__ import annotations
 
+import sqlite3
+import threading
 from collections.abc import Callable
 from datetime import timedelta
 from typing import Any
 
 import pytest
 from sqlalchemy import Connection, select, text, update
-from sqlalchemy.exc import DBAPIError
+from sqlalchemy.exc import DBAPIError, OperationalError
 
 from fedigen.api.grants import digest, lookup_token_of
 from storage.clients import OAuthApp, OAuthToken
-from storage.db import FAN_WIDTH, each
+from storage.db import FAN_WIDTH, SyncReader, each
 from storage.models import Actor, utcnow
 from storage.signup import Signup
 from tests.api.conftest import TokenMaker, bearer
@@ -188,3 +190,39 @@ async def test_reads_handed_to_each_run_at_once_on_other_connections_on_postgres
         await reader.run(lambda conn: each(conn, _write, *[_backend] * FAN_WIDTH))
     _, after = await reader.run(_fanned)
     assert len(fanned | {pid for pid, _ in after[1:]}) <= FAN_WIDTH
+
+
+async def test_sqlite_reads_run_on_the_loop_and_a_busy_database_in_a_thread(
+    instance: Instance, backend: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """On SQLite a page is read on the event loop's thread, by a connection that never waits for a lock;
+    when SQLite answers busy there (a checkpoint, a recovery), the read runs again in a worker thread,
+    whose connection waits as the others do. Any other error is the read's own."""
+    if backend != "sqlite":
+        pytest.skip("SQLite's reader only")
+    await instance.create_account("alice")
+    reader = instance.services.reader
+    where: list[int] = []
+
+    def names_where(conn: Connection) -> list[str]:
+        where.append(threading.get_ident())
+        return _names(conn)
+
+    assert "alice" in await reader.run(names_where)
+    assert where == [threading.get_ident()]  # the loop's own thread
+    loop_conn = reader._loop_connection()
+    assert loop_conn.exec_driver_sql("PRAGMA busy_timeout").scalar() == 0
+    loop_conn.rollback()
+    real_read = SyncReader._read
+
+    def busy_on_the_loop(conn: Connection, fn: Any, *args: Any) -> Any:
+        if conn is loop_conn:
+            raise OperationalError("SELECT", {}, sqlite3.OperationalError("database is locked"))
+        return real_read(conn, fn, *args)
+
+    monkeypatch.setattr(SyncReader, "_read", staticmethod(busy_on_the_loop))
+    where.clear()
+    assert "alice" in await reader.run(names_where)
+    assert len(where) == 1 and where[0] != threading.get_ident()  # read again in a worker thread
+    with pytest.raises(DBAPIError, match="readonly database"):
+        await reader.run(_write)  # not busy: the loop's answer stands
