@@ -64,7 +64,7 @@ class Services:
     sessions: SessionFactory
     # For requests that only read (never the write lock on SQLite); anything that writes uses sessions.
     reads: SessionFactory
-    # Runs a synchronous function that reads a whole page (on SQLite in one worker-thread hand-off).
+    # Runs a synchronous function that reads a whole page (on SQLite on the event loop, no thread).
     reader: SyncReader
     http: httpx.AsyncClient
     urls: LocalUrls

@@ -158,7 +158,7 @@ async def authenticate_and_read(
 ) -> tuple[Auth, T]:  # fmt: skip
     """:func:`authenticate` (an account that may act, ``scope``) and ``read(connection, account_id,
     *args, **kwargs)`` together, in one call of the services' :class:`~storage.db.SyncReader` (on
-    SQLite one worker-thread hand-off for the token, the account and the whole read). The token, app
+    SQLite one synchronous read for the token, the account and the whole page). The token, app
     and account are then Core records, not ORM objects: for endpoints that only read."""
     svc: Services = request.app.state.services
     bearer = bearer_of(request)

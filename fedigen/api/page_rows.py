@@ -5,7 +5,7 @@ renders from ORM objects (tests/api/test_timeline_rendering.py compares the two)
 
 The loaders are synchronous functions of a :class:`~sqlalchemy.Connection` running statements built
 once (their ids and viewer bound at execution, so SQLAlchemy neither builds nor keys them again per
-request): :class:`storage.db.SyncReader` runs a whole page in one worker-thread hand-off on SQLite,
+request): :class:`storage.db.SyncReader` runs a whole page in one synchronous read on SQLite,
 and the async wrappers here run them in an ``AsyncSession``'s transaction through ``run_sync``."""
 
 from __future__ import annotations

@@ -29,7 +29,7 @@ from storage.models import Favourite, Status
 async def home(request: Request) -> Response:
     """GET /api/v1/timelines/home: the account's and its follows' statuses and boosts."""
     page = Page.from_params(await read_params(request))
-    # The token and the whole page in one read (on SQLite one worker-thread hand-off).
+    # The token and the whole page in one read (on SQLite one synchronous read, no thread hand-off).
     _auth, (rows, ctx) = await authenticate_and_read(request, "read:statuses", read_home, page)
     body = entities.render_page(services(request), rows, ctx)
     return JSONResponse(body, headers=link_header(request, [r.id for r in rows], page))
@@ -37,7 +37,7 @@ async def home(request: Request) -> Response:
 
 async def home_page(svc: Services, viewer_id: int, page: Page) -> tuple[list[Any], list[dict[str, Any]]]:
     """A page of the home timeline, its rows (:func:`home_rows_of`) and their Status entities, read
-    whole by the services' :class:`~storage.db.SyncReader` (on SQLite one worker-thread hand-off for
+    whole by the services' :class:`~storage.db.SyncReader` (on SQLite one synchronous read for
     every statement of the page): the /home page's (the client API's reads its token beside)."""
     rows, ctx = await svc.reader.run(read_home, viewer_id, page)
     return rows, entities.render_page(svc, rows, ctx)
