@@ -28,6 +28,13 @@ class MediaContext:
     # Unprocessed uploads waiting for the pipeline, outside the served directory.
     uploads: MediaStore
 
+    @property
+    def uploads_share_store(self) -> bool:
+        """Whether the uploads are kept in the media store's own folder or bucket prefix (``[media]
+        upload_dir`` set to the media directory): nothing may then be swept from either by what rows
+        name, since the files of the one look unnamed to the other."""
+        return self.uploads.location == self.store.location
+
 
 def _size(variant: Variant) -> dict[str, Any]:
     return {

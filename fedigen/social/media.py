@@ -151,7 +151,7 @@ async def forget_stale_uploads(svc: Services, *, now: datetime | None = None) ->
     still processing (its account deleted): it would never go otherwise. Nothing is swept while the
     uploads share the media store's folder or bucket prefix (every media file would look unnamed)."""
     uploads = svc.media.uploads
-    if uploads.location == svc.media.store.location:
+    if svc.media.uploads_share_store:
         return 0
     cutoff = (now or utcnow()) - STALE_UPLOAD
     stale = [key for key, stored in (await uploads.alisting()).items() if stored.modified < cutoff]

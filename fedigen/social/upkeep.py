@@ -224,8 +224,8 @@ def check_orphan_hours(hours: int) -> int:
 def check_orphan_store(svc: Services) -> None:
     """ValueError when the media store cannot be swept for orphans: the uploads share it (raw uploads are
     named by their row's meta, not by a key column, so they would all look orphaned)."""
-    where = svc.media.store.location
-    if where == svc.media.uploads.location:
+    if svc.media.uploads_share_store:
+        where = svc.media.store.location
         raise ValueError(f"--orphans: the uploads share the media store ({where}); set [media] upload_dir")
 
 
