@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import math
 import threading
+import time
 import warnings
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -96,41 +98,41 @@ T = TypeVar("T")
 
 
 class SyncReader:
-    """Runs a synchronous function that only reads, whole, on a connection of its own: the way to read a
-    page that takes a dozen statements without paying a thread hand-off (aiosqlite) or an await per
-    statement.
+    """Runs a synchronous function that only reads, whole, on a connection of its own: the way to read a page
+    that takes a dozen statements without paying a thread hand-off (aiosqlite) or an await per statement.
 
-    On SQLite the function runs on the event loop's own thread, on a plain sqlite3 connection of its
-    own (same pragmas, ``query_only`` on, transactions begun DEFERRED: a WAL snapshot beside the one
-    writer, never waiting for the write lock). A page read takes a few milliseconds of CPU, nearly all
-    of it Python holding the interpreter lock, so a thread bought little overlap, and its two hand-offs
-    (and, under load, the wait for the lock at each of the read's many calls into SQLite) cost more than
-    the read: measured with the worker inside ``serve`` (benchmarks/mixed_load.py, 2 cores), the quiet
-    home page p50 went from 8-11 ms to 4-6 ms. That connection never waits (``busy_timeout`` 0): should
-    SQLite answer busy (a checkpoint, a recovery), the read runs again in one of ``threads`` worker
-    threads, whose connections wait as every other one does. On PostgreSQL it runs through
-    ``AsyncConnection.run_sync`` (asyncpg needs no thread) on a pool of its own (``pool_size``) that
-    does not ping each connection it hands out: the ping costs three round trips (BEGIN, a query,
-    ROLLBACK) on a read of about fifteen; a read that finds its connection dead is run again once on a
-    new one instead (reads only: nothing is done twice). Its statements run without BEGIN and ROLLBACK
-    (under READ COMMITTED each statement reads its own snapshot inside a transaction too, so one only
-    costs two round trips), planned for their own parameters (``plan_cache_mode``, set when the
-    connection opens; see ``fedigen.social.timelines.plan_for_parameters``), read-only
-    (``default_transaction_read_only``: a write is an error, as ``query_only`` makes it on SQLite).
+    On SQLite the function runs on the event loop's own thread, on a plain sqlite3 connection of its own (same
+    pragmas, ``query_only`` on, transactions begun DEFERRED: a WAL snapshot beside the one writer, never
+    waiting for the write lock). A page read takes a few milliseconds of CPU, nearly all of it Python holding
+    the interpreter lock, so a thread bought little overlap, and its two hand-offs (and, under load, the wait
+    for the lock at each of the read's many calls into SQLite) cost more than the read: measured with the
+    worker inside ``serve`` (benchmarks/mixed_load.py, 2 cores), the quiet home page p50 went from 8-11 ms to
+    4-6 ms. That connection never waits (``busy_timeout`` 0): should SQLite answer busy (a checkpoint, a
+    recovery), the read runs again in one of ``threads`` worker threads, whose connections wait as every other
+    one does. Nor does it hold the loop for long: a read still running after :data:`INLINE_BUDGET` is
+    interrupted there (SQLite's progress handler) and run again in a worker thread, so one long read cannot
+    stall the process's other requests. On PostgreSQL it runs through ``AsyncConnection.run_sync`` (asyncpg
+    needs no thread) on a pool of its own (``pool_size``) that does not ping each connection it hands out: the
+    ping costs three round trips (BEGIN, a query, ROLLBACK) on a read of about fifteen; a read that finds its
+    connection dead is run again once on a new one instead (reads only: nothing is done twice). Its statements
+    run without BEGIN and ROLLBACK (under READ COMMITTED each statement reads its own snapshot inside a
+    transaction too, so one only costs two round trips), planned for their own parameters
+    (``plan_cache_mode``, set when the connection opens; see
+    ``fedigen.social.timelines.plan_for_parameters``), read-only (``default_transaction_read_only``: a write
+    is an error, as ``query_only`` makes it on SQLite).
 
-    On PostgreSQL the function may also hand :func:`each` several independent reads: the first runs on
-    the function's own connection, the others beside it, one after another on one connection of a
-    second pool (``FAN_WIDTH`` connections, kept open; at most that many pages' lookups at once in the
-    process). One connection for them all, not one each: a statement costs the process about 0.25 ms
-    of CPU, which each read on a connection of its own raised by half again (a task, a checkout, a
-    greenlet), while PostgreSQL's part of a lookup is a fraction of that, so the extra connections
-    bought no time on 2 cores: measured in process on a 1,000,000-status home page (interleaved runs),
-    p99 13.0-15.6 ms against 17.6-19.9 with one connection per lookup, CPU 6.5-7.8 ms against 8.2-8.5.
-    That second pool's statements may
-    be planned generically (``plan_cache_mode = auto``: once PostgreSQL has seen a statement five times
-    and the generic plan is not dearer): its reads are lookups by key, whose plan does not depend on the
-    values, and planning each anew was measured at about a quarter of PostgreSQL's CPU per home page
-    (5.6 ms against 4.2 ms, 2-core development machine)."""
+    On PostgreSQL the function may also hand :func:`each` several independent reads: the first runs on the
+    function's own connection, the others beside it, one after another on one connection of a second pool
+    (``FAN_WIDTH`` connections, kept open; at most that many pages' lookups at once in the process). One
+    connection for them all, not one each: a statement costs the process about 0.25 ms of CPU, which each read
+    on a connection of its own raised by half again (a task, a checkout, a greenlet), while PostgreSQL's part
+    of a lookup is a fraction of that, so the extra connections bought no time on 2 cores: measured in process
+    on a 1,000,000-status home page (interleaved runs), p99 13.0-15.6 ms against 17.6-19.9 with one connection
+    per lookup, CPU 6.5-7.8 ms against 8.2-8.5. That second pool's statements may be planned generically
+    (``plan_cache_mode = auto``: once PostgreSQL has seen a statement five times and the generic plan is not
+    dearer): its reads are lookups by key, whose plan does not depend on the values, and planning each anew
+    was measured at about a quarter of PostgreSQL's CPU per home page (5.6 ms against 4.2 ms, 2-core
+    development machine)."""
 
     def __init__(self, engine: AsyncEngine, *, threads: int = 2, pool_size: int = 5) -> None:
         self.engine = engine
@@ -145,17 +147,22 @@ class SyncReader:
         self._local = threading.local()
         self._connections: list[Connection] = []
         self._loop_conn: Connection | None = None
+        self._deadline = math.inf  # when the read under way on the loop's connection is given up
         self._lock = threading.Lock()
 
     async def run(self, fn: Callable[Concatenate[Connection, P], T], *args: P.args, **kwargs: P.kwargs) -> T:
         """``fn(connection, *args, **kwargs)`` in a read transaction; its result."""
         if not self.sqlite:
             return await self._run_postgresql(lambda sync: fn(sync, *args, **kwargs))
+        conn = self._loop_connection()
+        self._deadline = time.perf_counter() + INLINE_BUDGET
         try:
-            return self._read(self._loop_connection(), fn, *args, **kwargs)
+            return self._read(conn, fn, *args, **kwargs)
         except OperationalError as exc:
-            if not _busy(exc):
+            if not (_busy(exc) or _interrupted(exc)):
                 raise
+        finally:
+            self._deadline = math.inf
         if self._executor is None:
             self._executor = ThreadPoolExecutor(self._threads, thread_name_prefix="fedigen-read")
         loop = asyncio.get_running_loop()
@@ -205,12 +212,20 @@ class SyncReader:
             return await self._run_postgresql(lambda conn: [call(conn) for call in calls], fanned=True)
 
     def _loop_connection(self) -> Connection:
-        """The event loop thread's connection, which never waits for a lock (see the class)."""
+        """The event loop thread's connection, which never waits for a lock and gives up a read that
+        runs past :data:`INLINE_BUDGET` (see the class)."""
         if self._loop_conn is None:
             conn = self._connect()
-            conn.connection.dbapi_connection.execute("PRAGMA busy_timeout=0")  # type: ignore[union-attr]
+            raw: Any = conn.connection.dbapi_connection
+            raw.execute("PRAGMA busy_timeout=0")
+            raw.set_progress_handler(self._past_budget, _PROGRESS_STEPS)
             self._loop_conn = conn
         return self._loop_conn
+
+    def _past_budget(self) -> bool:
+        """SQLite's progress handler on the loop's connection: true (interrupt the statement) once the
+        read has run past its budget."""
+        return time.perf_counter() > self._deadline
 
     def _in_thread(self, fn: Callable[Concatenate[Connection, P], T], *args: P.args, **kwargs: P.kwargs) -> T:
         conn: Connection | None = getattr(self._local, "conn", None)
@@ -268,6 +283,23 @@ class SyncReader:
 def _busy(exc: OperationalError) -> bool:
     """Whether SQLite refused for a lock (SQLITE_BUSY, SQLITE_LOCKED) rather than for anything else."""
     return "locked" in str(exc.orig) or "busy" in str(exc.orig)
+
+
+def _interrupted(exc: OperationalError) -> bool:
+    """Whether SQLite stopped the statement because its progress handler asked (SQLITE_INTERRUPT)."""
+    return "interrupted" in str(exc.orig)
+
+
+# How long a read may hold the event loop's thread on SQLite before it is given up there and read
+# again in a worker thread (the loop then serves other requests meanwhile). A home page on 1,000,000
+# statuses reads in about 4 ms; what runs far longer (an account following thousands, a page far past
+# the newest ids, a search) would otherwise stall every other request of the process for its whole
+# length. What the budget costs such a read: the time spent before it was given up, once.
+INLINE_BUDGET = 0.025
+# SQLite calls the progress handler every this many virtual machine steps: a home page on 1,000,000
+# statuses takes about 16,000 (an index seek is one step), so about 16 calls of a fraction of a
+# microsecond each.
+_PROGRESS_STEPS = 1_000
 
 
 # Where a SyncReader's PostgreSQL connection keeps the way to run reads at once (see each()), and how

@@ -14,6 +14,7 @@ import pytest
 from sqlalchemy import Connection, select, text, update
 from sqlalchemy.exc import DBAPIError, OperationalError
 
+import storage.db
 from fedigen.api.grants import digest, lookup_token_of
 from storage.clients import OAuthApp, OAuthToken
 from storage.db import FAN_WIDTH, SyncReader, each
@@ -226,3 +227,31 @@ async def test_sqlite_reads_run_on_the_loop_and_a_busy_database_in_a_thread(
     assert len(where) == 1 and where[0] != threading.get_ident()  # read again in a worker thread
     with pytest.raises(DBAPIError, match="readonly database"):
         await reader.run(_write)  # not busy: the loop's answer stands
+
+
+async def test_a_long_sqlite_read_leaves_the_loop_for_a_thread(
+    instance: Instance, backend: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A read still running on the loop's thread past its budget is interrupted there (SQLite's
+    progress handler) and read again, whole, in a worker thread: the loop is held for the budget, not
+    for the read. The next read runs on the loop again."""
+    if backend != "sqlite":
+        pytest.skip("SQLite's reader only")
+    monkeypatch.setattr(storage.db, "INLINE_BUDGET", 0.005)
+    reader = instance.services.reader
+    where: list[int] = []
+    # About 100 ms of SQLite's own work, far past the budget: no Python runs while it does.
+    slow = text(
+        "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 300000) "
+        "SELECT count(*) FROM n"
+    )
+
+    def count(conn: Connection) -> int:
+        where.append(threading.get_ident())
+        return int(conn.execute(slow).scalar_one())
+
+    assert await reader.run(count) == 300_000
+    assert len(where) == 2 and where[0] == threading.get_ident() != where[1]  # given up, read in a thread
+    where.clear()
+    assert "imagine" in await reader.run(lambda conn: (where.append(threading.get_ident()), _names(conn))[1])
+    assert where == [threading.get_ident()]  # a short read: on the loop, as before
