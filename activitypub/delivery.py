@@ -209,7 +209,7 @@ class Deliverer:
             if done and (len(done) >= RECORD_BATCH or loop.time() - oldest >= RECORD_EVERY or not sending):
                 try:
                     await self._record(done, leases, utcnow())
-                except Exception:  # the rows stay running; their leases end and they are sent again
+                except Exception:  # rows not recorded stay running; their leases end and they are sent again
                     log.exception("recording deliveries failed")
                 for result in done:
                     leases.pop(result.delivery_id, None)
@@ -320,43 +320,58 @@ class Deliverer:
         self, results: Sequence[_Result], leases: Mapping[int, datetime | None], now: datetime
     ) -> None:
         """Write outcomes, each only while its row is still ours: running under the lease we took (a row
-        whose lease ended may have been claimed by another worker, whose outcome it then is)."""
+        whose lease ended may have been claimed by another worker, whose outcome it then is).
+
+        Successes commit on their own, before the rest: they were sent, and a success undone would send
+        them again once their lease ends. Failures, refusals and skips follow in a second transaction;
+        should that one fail (a deadlock, a lost connection, a bug), its rows stay running under our
+        lease and are claimed again when it ends, as after a dying worker: delayed, never lost.
+        """
         ours = [r for r in results if not r.lost]
         if not ours:
             return
-        async with self.sessions() as session, session.begin():
-            # Successes (nearly all of a fan-out) in one conditional UPDATE per lease taken: a row is
-            # marked done only while still running under our lease, with no row read first.
-            ok_hosts: set[str] = set()
-            done_by_lease: dict[datetime, list[_Result]] = {}
-            others: list[_Result] = []
-            for result in ours:
-                lease = leases.get(result.delivery_id)
-                if result.ok and lease is not None:
-                    done_by_lease.setdefault(lease, []).append(result)
-                else:
-                    others.append(result)
-            for lease, done in done_by_lease.items():
-                marked = await session.execute(
-                    update(Delivery)
-                    .where(
-                        Delivery.id.in_([r.delivery_id for r in done]),
-                        Delivery.state == queue.RUNNING,
-                        Delivery.locked_until == lease,
-                    )
-                    .values(state=queue.DONE, locked_until=None, last_error=None, finished_at=now)
-                    .returning(Delivery.id, Delivery.host)
-                    .execution_options(synchronize_session=False)
+        done_by_lease: dict[datetime, list[_Result]] = {}
+        others: list[_Result] = []
+        for result in ours:
+            lease = leases.get(result.delivery_id)
+            if result.ok and lease is not None:
+                done_by_lease.setdefault(lease, []).append(result)
+            else:
+                others.append(result)
+        ok_hosts: set[str] = set()
+        if done_by_lease:  # a batch of nothing but successes (most of a fan-out) is one transaction
+            async with self.sessions() as session, session.begin():
+                ok_hosts = await self._record_done(session, done_by_lease, now)
+                await self._update_hosts(session, ok_hosts, set(), now)
+        if others:
+            async with self.sessions() as session, session.begin():
+                failed_hosts = await self._record_others(session, others, leases, now)
+                await self._update_hosts(session, set(), failed_hosts - ok_hosts, now)
+
+    async def _record_done(
+        self, session: AsyncSession, done_by_lease: Mapping[datetime, Sequence[_Result]], now: datetime
+    ) -> set[str]:
+        """Successes (nearly all of a fan-out) in one conditional UPDATE per lease taken: a row is marked
+        done only while still running under our lease, with no row read first; returns their hosts."""
+        ok_hosts: set[str] = set()
+        for lease, done in done_by_lease.items():
+            marked = await session.execute(
+                update(Delivery)
+                .where(
+                    Delivery.id.in_([r.delivery_id for r in done]),
+                    Delivery.state == queue.RUNNING,
+                    Delivery.locked_until == lease,
                 )
-                ours_done = {row_id: host for row_id, host in marked}
-                ok_hosts |= set(ours_done.values())
-                for result in done:
-                    if result.delivery_id not in ours_done:
-                        log.warning(
-                            "delivery %s: lease lost before its outcome was written", result.delivery_id
-                        )
-            failed_hosts = await self._record_others(session, others, leases, now) if others else set()
-            await self._update_hosts(session, ok_hosts, failed_hosts - ok_hosts, now)
+                .values(state=queue.DONE, locked_until=None, last_error=None, finished_at=now)
+                .returning(Delivery.id, Delivery.host)
+                .execution_options(synchronize_session=False)
+            )
+            ours_done = {row_id: host for row_id, host in marked}
+            ok_hosts |= set(ours_done.values())
+            for result in done:
+                if result.delivery_id not in ours_done:
+                    log.warning("delivery %s: lease lost before its outcome was written", result.delivery_id)
+        return ok_hosts
 
     async def _record_others(
         self, session: AsyncSession, results: Sequence[_Result], leases: Mapping[int, datetime | None],

@@ -23,7 +23,12 @@ from fedigen.services import Services
 from fedigen.social import account_moderation, accounts, polls, remixes
 from fedigen.social.emoji import cache_remote_emojis
 from fedigen.social.jobs import runner
-from fedigen.social.media import cache_remote_avatars, forget_stale_uploads, resume_uploads
+from fedigen.social.media import (
+    cache_remote_avatars,
+    forget_stale_uploads,
+    resume_uploads,
+    sweep_media_leftovers,
+)
 from fedigen.social.pins import sync_featured_collections
 from storage import queue
 from storage.models import Delivery, InboxItem, utcnow
@@ -35,6 +40,9 @@ INBOX_MAX_ATTEMPTS = 8
 INBOX_MAX_AGE = timedelta(hours=12)
 # How often each worker deletes finished queue rows older than [worker] keep_finished_hours.
 PURGE_INTERVAL = 3600.0
+# What killed media writes and prunes leave is looked for this often, and as a worker starts (after a
+# crash, that is): it is rare, and a look reads every directory of the media folder.
+LEFTOVER_INTERVAL = 6 * 3600.0
 # Unanswered quote requests are looked at this often (their retry delays are hours).
 QUOTE_CHASE_INTERVAL = 300.0
 
@@ -237,6 +245,7 @@ class Worker:
         await self.purge_suspended()
         await self.chase_quote_requests()
         await self.forget_stale_uploads()
+        await self.sweep_media_leftovers()
 
     async def chase_quote_requests(self, *, force: bool = False) -> int:
         """Ask again for unanswered quote authorisations, then fall back (at most once per
@@ -291,6 +300,13 @@ class Worker:
         if not self._due("uploads", PURGE_INTERVAL, force):
             return 0
         return await forget_stale_uploads(self.services, now=now)
+
+    async def sweep_media_leftovers(self, *, force: bool = False, now: datetime | None = None) -> int:
+        """Remove what killed media writes and prunes left (at most once per LEFTOVER_INTERVAL unless
+        forced); see :func:`fedigen.social.media.sweep_media_leftovers`."""
+        if not self._due("media leftovers", LEFTOVER_INTERVAL, force):
+            return 0
+        return await sweep_media_leftovers(self.services, now=now)
 
     def _due(self, chore: str, interval: float, force: bool) -> bool:
         """Whether ``chore`` is to run now (never run, ``interval`` seconds since it last ran, or

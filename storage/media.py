@@ -23,7 +23,9 @@ A file is written before the database row that names it commits, so a crash or a
 transaction in between leaves a file no row names. ``fedigen media prune --orphans`` removes those once
 they are older than a grace period, by their modification time: storing bytes that are there already
 refreshes it (:data:`REFRESH_AFTER`), so a file about to be named again always looks recent, and
-:meth:`MediaStore.delete_older` checks the time again as it deletes.
+:meth:`MediaStore.delete_older` checks the time again as it deletes. What a write or a prune of a folder
+leaves when killed half-way (a hidden temporary file, a file moved aside) is swept by
+:mod:`storage.media_leftovers`.
 """
 
 from __future__ import annotations
@@ -287,11 +289,14 @@ class LocalMediaStore(MediaStore):
             os.replace(target, aside)
         except FileNotFoundError:
             return None
-        stat = aside.stat()
-        if _mtime(stat) >= before:
-            os.replace(aside, target)
+        try:
+            stat = aside.stat()
+            if _mtime(stat) >= before:
+                os.replace(aside, target)
+                return None
+            aside.unlink()
+        except FileNotFoundError:  # taken by a sweep of leftovers (storage.media_leftovers): kept
             return None
-        aside.unlink()
         return stat.st_size
 
     def chunks(self, key: str) -> Iterator[bytes]:

@@ -97,6 +97,12 @@ async def media_prune(
             f"{verb} {_files(orphaned.freed)}"
             + (f"; {orphaned.recent.files} newer files kept (grace period)" if orphaned.recent.files else "")
         )
+    if orphaned is not None and (orphaned.leftovers.files or orphaned.restored):
+        click.echo(
+            f"{'dry run: ' if dry_run else ''}left by interrupted writes or prunes: {verb} "
+            f"{_files(orphaned.leftovers)}; {'would put' if dry_run else 'put'} {orphaned.restored} "
+            "files back under their key"
+        )
 
 
 @media.command("usage")

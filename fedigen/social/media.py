@@ -29,6 +29,7 @@ from fedigen.social import domains, image_checks
 from storage import MediaError
 from storage.attachments import StoredImage, add_attachment, fill_row, store_image, store_processed
 from storage.images import EXT_BY_MEDIA_TYPE, process_image_async, sniff_media_type
+from storage.media_leftovers import LEFTOVER_GRACE, sweep_leftovers
 from storage.models import Actor, MediaAttachment, utcnow
 from storage.retry import backoff
 
@@ -171,6 +172,25 @@ async def forget_stale_uploads(svc: Services, *, now: datetime | None = None) ->
     if removed:
         log.info("deleted %d raw uploads no row named (older than %s)", removed, STALE_UPLOAD)
     return removed
+
+
+async def sweep_media_leftovers(svc: Services, *, now: datetime | None = None) -> int:
+    """Settle what killed writes and prunes left in the media and upload folders, once older than
+    LEFTOVER_GRACE (:mod:`storage.media_leftovers`); returns how many files were removed or put back.
+
+    Only names are read (no row): this runs whether or not the uploads share the media store."""
+    before = (now or utcnow()) - LEFTOVER_GRACE
+    stores = [svc.media.store] + ([] if svc.media.uploads_share_store else [svc.media.uploads])
+    settled = 0
+    for store in stores:
+        swept = await asyncio.to_thread(sweep_leftovers, store, before)
+        if swept.files or swept.restored:
+            log.info(
+                "%s: removed %d files left by interrupted writes or prunes, put %d back under their key",
+                store.location, swept.files, swept.restored,
+            )  # fmt: skip
+        settled += swept.files + swept.restored
+    return settled
 
 
 def _held(row: MediaAttachment, now: datetime) -> bool:

@@ -24,10 +24,13 @@ file is stored and the row that was to name it is never committed (a crash, a fa
 post given up); but for a while every new file is one of them, since media is stored before its row
 commits. Only files last written more than ``--orphan-hours`` ago go: storing bytes that are there
 already refreshes the file's time (:mod:`storage.media`), and each is checked again as it is deleted.
+What writes and prunes killed half-way left in a media folder (hidden temporary files, files moved
+aside) goes too, once as old (:mod:`storage.media_leftovers`).
 """
 
 from __future__ import annotations
 
+import asyncio
 from collections import Counter
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -47,6 +50,7 @@ from fedigen.social.media_keys import REMOTE_AVATARS as REMOTE_AVATARS
 from fedigen.social.media_keys import named_keys
 from storage import MediaError
 from storage.media import MediaStore
+from storage.media_leftovers import sweep_leftovers
 from storage.models import (
     QUEUE_MODELS,
     Actor,
@@ -206,11 +210,15 @@ class OrphanResult:
     cutoff: datetime
     freed: FileTally = field(default_factory=FileTally)
     recent: FileTally = field(default_factory=FileTally)
+    # What killed writes and prunes left (storage.media_leftovers): removed, and files put back.
+    leftovers: FileTally = field(default_factory=FileTally)
+    restored: int = 0
 
     def as_dict(self) -> dict[str, Any]:
         return {
             "orphan_hours": self.hours, "cutoff": self.cutoff.isoformat(), "freed": self.freed.as_dict(),
-            "kept_recent": self.recent.as_dict(),
+            "kept_recent": self.recent.as_dict(), "leftovers": self.leftovers.as_dict(),
+            "restored": self.restored,
         }  # fmt: skip
 
 
@@ -238,6 +246,10 @@ async def prune_orphans(
     result = OrphanResult(dry_run=dry_run, hours=hours, cutoff=cutoff)
     check_orphan_store(svc)
     store = svc.media.store
+    # First what killed writes and prunes left: a file put back under its key is then listed (and goes
+    # below if no row names it).
+    swept = await asyncio.to_thread(sweep_leftovers, store, cutoff, dry_run=dry_run)
+    result.leftovers, result.restored = FileTally(swept.files, swept.bytes), swept.restored
     # Listed before the rows are read: a file stored after the listing is not looked at, and one stored
     # before it whose row commits before the read is named.
     listing = await store.alisting()

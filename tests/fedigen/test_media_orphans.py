@@ -157,7 +157,8 @@ def test_the_command_reports_prunes_and_refuses_bad_hours(cli: FedigenServer, tm
     )
     assert shape["dry_run"] is True and shape["freed"] == {"files": 0, "bytes": 0}
     orphans = shape["orphans"]
-    assert set(orphans) == {"orphan_hours", "cutoff", "freed", "kept_recent"} and orphans["orphan_hours"] == 2
+    assert set(orphans) == {"orphan_hours", "cutoff", "freed", "kept_recent", "leftovers", "restored"}
+    assert orphans["orphan_hours"] == 2 and orphans["leftovers"] == {"files": 0, "bytes": 0}
     assert orphans["freed"] == {"files": 1, "bytes": size} and orphans["kept_recent"]["files"] == 1
     assert datetime.fromisoformat(orphans["cutoff"]) < datetime.now(UTC) - timedelta(hours=1, minutes=59)
     assert set(store.keys()) == {old, fresh}
