@@ -20,7 +20,7 @@ from fedigen.api.params import read_params
 from fedigen.api.statuses import joined_page, timeline_page
 from fedigen.http import services
 from fedigen.services import Services
-from fedigen.social import tags, timelines
+from fedigen.social import timelines
 from storage.clients import Bookmark
 from storage.db import each
 from storage.models import Favourite, Status
@@ -59,11 +59,13 @@ def home_rows_of(conn: Connection, viewer_id: int, page: Page) -> list[Any]:
     statuses and boosts, and public statuses with the hashtags it follows, merged newest first."""
     timelines.plan_for_parameters_of(conn)
     params: dict[str, Any] = {"viewer_id": viewer_id, **page.values()}
-    home, followed = each(conn, lambda c: _newest(c, "home", page, params),
-                          lambda c: tags.followed_names_of(c, viewer_id))  # fmt: skip
-    pages = [home]
+    followed, excluding = timelines.home_facts_of(conn, viewer_id)
+    home = "home" if excluding else "home, nothing excluded"
+    reads = [lambda c: _newest(c, home, page, params)]
     if followed:
-        pages.append(_newest(conn, "tags", page, {**params, "tags": [t.lower() for t in followed]}))
+        tagged = {**params, "tags": [t.lower() for t in followed]}
+        reads.append(lambda c: _newest(c, "tags", page, tagged))
+    pages = each(conn, *reads)
     return page.arrange(timelines.merge_pages(pages, page.limit, ascending=page.min_id is not None))
 
 
@@ -72,11 +74,12 @@ _NEWEST = select(func.max(Status.id))
 
 @functools.cache
 def _statement(dialect: str, kind: str, windowed: bool, shape: tuple[bool, bool, bool]) -> Any:
-    """The home timeline's query ("home": follows and self; "tags": followed hashtags) with authors, for
+    """The home timeline's query ("home": follows and self; "home, nothing excluded": the same for a
+    viewer with no mutes, exclusive lists or domain blocks; "tags": followed hashtags) with authors, for
     pages of one shape on one database, optionally within an id window (``low``), built once: the
     viewer, the tags, the cursor and the limit are bound at execution."""
-    if kind == "home":
-        query = timelines.home_query(page_rows.VIEWER, dialect)
+    if kind.startswith("home"):
+        query = timelines.home_query(page_rows.VIEWER, dialect, exclusions=kind == "home")
     else:
         query = timelines.followed_tags_query(page_rows.VIEWER, bindparam("tags", expanding=True))
     if windowed:

@@ -6,7 +6,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from sqlalchemy import Connection, bindparam, delete, select
+from sqlalchemy import delete, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from fedigen.errors import NotFoundError
@@ -55,14 +55,6 @@ async def unfollow_tag(session: AsyncSession, account: Actor, name: str) -> None
 async def followed_names(session: AsyncSession, account_id: int) -> list[str]:
     """The names of the hashtags an account follows (for its home timeline)."""
     return list(await session.scalars(select(TagFollow.name).where(TagFollow.account_id == account_id)))
-
-
-_FOLLOWED = select(TagFollow.name).where(TagFollow.account_id == bindparam("account_id"))
-
-
-def followed_names_of(conn: Connection, account_id: int) -> list[str]:
-    """:func:`followed_names` on a synchronous connection (a statement built once)."""
-    return list(conn.execute(_FOLLOWED, {"account_id": account_id}).scalars())
 
 
 def followed_query(account: Actor) -> Any:

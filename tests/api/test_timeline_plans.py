@@ -58,6 +58,7 @@ def queries(viewer_id: int, dialect: str) -> dict[str, Any]:
     found = {
         "home": home,
         "home, id window": timelines.recent(home, 1000),
+        "home, nothing excluded": timelines.home_query(viewer_id, dialect, exclusions=False),
         "home, followed hashtags": timelines.followed_tags_query(viewer_id, ["tag7"]),
         "public": timelines.without_blocked(timelines.public_query(), viewer_id),
         "public, local": timelines.public_query(local=True),
