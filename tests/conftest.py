@@ -36,7 +36,7 @@ import storage.migrate
 from activitypub import signing
 from fedigen.app import create_app
 from fedigen.config import Settings, settings_from_mapping
-from fedigen.services import Services, open_services
+from fedigen.services import Services, open_services, tune_collector
 from fedigen.social import accounts, bot
 from fedigen.worker import Worker
 from storage import clients, signup  # noqa: F401 - the client-side tables, emptied with the rest
@@ -244,9 +244,14 @@ def pytest_sessionfinish(session: pytest.Session) -> None:
 def pytest_collection_finish(session: pytest.Session) -> None:
     """Move everything alive after collection (the imported modules of fedigen, SQLAlchemy, Starlette,
     ... and the collected tests: about 200,000 objects) out of the collector's sight: they live until the
-    process ends, and every full collection during the run would walk them again."""
+    process ends, and every full collection during the run would walk them again. Then the young
+    generation is collected as in ``fedigen serve`` (``fedigen.services.tune_collector``): a test makes
+    and drops thousands of short-lived objects, and at Python's threshold of 700 most of its young
+    collections found them still alive (about 7% of a test process's CPU, measured on three API and flow
+    files: 30.6 and 29.2 s of user CPU before, 27.7 and 27.5 s after)."""
     gc.collect()
     gc.freeze()
+    tune_collector()
 
 
 @pytest.fixture(scope="session", autouse=True)
