@@ -1,5 +1,6 @@
 """The suite's own shortcut (tests/conftest.py, StartupRows): an instance started from the kept rows of an
-earlier start-up has the database a real start-up gives it, and its accounts' keys are no other's."""
+earlier start-up has the database a real start-up gives it, on which the start-up's creation of its
+accounts changes nothing, and those accounts' keys are no other's."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ from typing import Any
 
 from sqlalchemy import select, text
 
+from fedigen.social import accounts, bot
 from storage.models import Actor, User
 from tests.conftest import HostRouter, Instance, make_settings, start_instance
 
@@ -42,6 +44,12 @@ async def test_a_start_from_kept_rows_has_the_rows_of_a_real_start(
         made = await _state(real)
         assert [actor["username"] for actor in made["actors"][:2]] == ["fedigen.test", "imagine"]
     async with start_instance(settings[1], router) as kept:
+        # The creation, which such a start skips, finds the accounts and changes nothing.
+        async with kept.services.sessions() as session, session.begin():
+            instance_actor = await accounts.ensure_instance_actor(session, kept.services.urls)
+            imagine = await bot.ensure_bot(session, kept.settings, kept.services.urls)
+            assert not session.new and not session.dirty
+        assert imagine is not None and [instance_actor.id, imagine.id] == [1, 2]
         again = await _state(kept)
     assert again["actors"][:2] == made["actors"][:2] and again["users"][:1] == made["users"][:1]
     assert again.get("sequences") == made.get("sequences")
