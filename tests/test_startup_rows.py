@@ -51,6 +51,10 @@ async def test_a_start_from_kept_rows_has_the_rows_of_a_real_start(
             assert not session.new and not session.dirty
         assert imagine is not None and [instance_actor.id, imagine.id] == [1, 2]
         again = await _state(kept)
+    same_keys = [actor["public_key_pem"] for actor in again["actors"][:2]] == [
+        actor["public_key_pem"] for actor in made["actors"][:2]
+    ]
+    assert same_keys, "the second start made its accounts anew: no keys were kept for its host (KeyPool)"
     assert again["actors"][:2] == made["actors"][:2] and again["users"][:1] == made["users"][:1]
     assert again.get("sequences") == made.get("sequences")
     assert again["next"][0][0] == made["next"][0][0]
