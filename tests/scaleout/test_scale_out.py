@@ -250,7 +250,11 @@ async def _load(cluster: dict[str, Any], tokens: list[str]) -> tuple[list[str], 
 
     liked: asyncio.Queue[tuple[int, str] | None] = asyncio.Queue()
 
-    async with open_services(settings) as svc, httpx.AsyncClient(timeout=60) as client:
+    # Idle connections are dropped after a second, well before uvicorn closes them (5 s): otherwise a
+    # connection the server is closing can be taken for a request (a ReadError under load, once in a
+    # full run), the keep-alive race every HTTP/1.1 client has and real clients answer by retrying.
+    limits = httpx.Limits(keepalive_expiry=1.0)
+    async with open_services(settings) as svc, httpx.AsyncClient(timeout=60, limits=limits) as client:
 
         async def write(writer: int) -> list[str]:
             made = []
