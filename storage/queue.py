@@ -1,4 +1,5 @@
-"""Claiming and finishing rows of the durable queues, on SQLite and PostgreSQL alike.
+"""The durable queues: the columns every queue table shares (:class:`QueueMixin`), and claiming and
+finishing their rows, on SQLite and PostgreSQL alike.
 
 A row is ``queued`` until a worker claims it (``running`` with a lease in ``locked_until``); a row whose
 lease ran out (its worker died) is claimable again, so a crash mid-job resumes. PostgreSQL claims with
@@ -22,11 +23,26 @@ from collections.abc import AsyncIterator, Collection, Mapping, Sequence
 from datetime import datetime, timedelta
 from typing import Any, TypeVar
 
-from sqlalchemy import and_, delete, func, or_, select, update
+from sqlalchemy import Integer, Text, and_, delete, func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from sqlalchemy.orm import Mapped, mapped_column
 
-from storage.models import QueueMixin, utcnow
-from storage.vocabulary import QueueState
+from storage.base import BigId, utcnow
+from storage.vocabulary import QueueState, StrEnumColumn
+
+
+class QueueMixin:
+    """The columns every durable queue shares (docs/architecture.md, "Durable work")."""
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    state: Mapped[QueueState] = mapped_column(StrEnumColumn(QueueState), default=QueueState.QUEUED)
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    next_attempt_at: Mapped[datetime] = mapped_column(default=utcnow)
+    locked_until: Mapped[datetime | None]
+    last_error: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    finished_at: Mapped[datetime | None]
+
 
 Q = TypeVar("Q", bound=QueueMixin)
 log = logging.getLogger(__name__)

@@ -17,7 +17,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from fedigen.api import entities, page_rows
+from fedigen.api import entities, page_rows, status_entities
 from fedigen.api.auth import authenticate, optional_auth
 from fedigen.api.pagination import Page, link_header
 from fedigen.api.params import Params, read_params
@@ -209,7 +209,7 @@ async def account_statuses(request: Request) -> Response:
                 return JSONResponse([])
             pinned = pinned_query(account.id).where(Status.reblog_of_id.is_(None), _allowed(viewer))
             rows = list(await session.scalars(pinned.limit(page.limit)))
-            return JSONResponse(await entities.statuses(svc, session, rows, viewer, "account"))
+            return JSONResponse(await status_entities.statuses(svc, session, rows, viewer, "account"))
         query = timelines.account_query(
             account.id, _allowed(viewer), exclude_replies=params.get_bool("exclude_replies"),
             exclude_reblogs=params.get_bool("exclude_reblogs"), only_media=params.get_bool("only_media"),

@@ -16,7 +16,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Route
 
-from fedigen.api import entities
+from fedigen.api import entities, status_entities
 from fedigen.api.auth import authenticate
 from fedigen.api.params import Params, read_params
 from fedigen.api.statuses import path_id
@@ -89,7 +89,7 @@ def keyword_changes(params: Params) -> list[KeywordChange]:
 
 async def _render(session: Any, rows: list[CustomFilter]) -> list[dict[str, Any]]:
     keywords, statuses = await filters.rules(session, [r.id for r in rows])
-    return [entities.filter_entity(r, keywords[r.id], statuses[r.id]) for r in rows]
+    return [status_entities.filter_entity(r, keywords[r.id], statuses[r.id]) for r in rows]
 
 
 def _viewer_id(auth: Any) -> int:
@@ -169,7 +169,7 @@ async def keywords_index(request: Request) -> Response:
     async with services(request).reads() as session:
         row = await filters.own_filter(session, _viewer_id(auth), path_id(request))
         keywords, _ = await filters.rules(session, [row.id])
-        return JSONResponse([entities.filter_keyword(k) for k in keywords[row.id]])
+        return JSONResponse([status_entities.filter_keyword(k) for k in keywords[row.id]])
 
 
 async def keywords_create(request: Request) -> Response:
@@ -181,7 +181,7 @@ async def keywords_create(request: Request) -> Response:
         item = await filters.add_keyword(
             session, row, params.get_str("keyword"), params.get_bool("whole_word", True)
         )
-        body = entities.filter_keyword(item)
+        body = status_entities.filter_keyword(item)
     return JSONResponse(body)
 
 
@@ -190,7 +190,7 @@ async def keyword_show(request: Request) -> Response:
     auth = await authenticate(request, READ)
     async with services(request).reads() as session:
         item, _ = await filters.own_keyword(session, _viewer_id(auth), path_id(request))
-        return JSONResponse(entities.filter_keyword(item))
+        return JSONResponse(status_entities.filter_keyword(item))
 
 
 async def keyword_update(request: Request) -> Response:
@@ -201,7 +201,7 @@ async def keyword_update(request: Request) -> Response:
     async with services(request).sessions() as session, session.begin():
         item, _ = await filters.own_keyword(session, _viewer_id(auth), path_id(request))
         await filters.update_keyword(session, item, params.get_str("keyword"), whole_word)
-        body = entities.filter_keyword(item)
+        body = status_entities.filter_keyword(item)
     return JSONResponse(body)
 
 
@@ -220,7 +220,7 @@ async def statuses_index(request: Request) -> Response:
     async with services(request).reads() as session:
         row = await filters.own_filter(session, _viewer_id(auth), path_id(request))
         _, statuses = await filters.rules(session, [row.id])
-        return JSONResponse([entities.filter_status(s) for s in statuses[row.id]])
+        return JSONResponse([status_entities.filter_status(s) for s in statuses[row.id]])
 
 
 async def statuses_create(request: Request) -> Response:
@@ -234,7 +234,7 @@ async def statuses_create(request: Request) -> Response:
         if status is None or not await can_see(session, status, _viewer_id(auth)):
             raise NotFoundError("Record not found")
         item = await filters.add_status(session, row, status)
-        body = entities.filter_status(item)
+        body = status_entities.filter_status(item)
     return JSONResponse(body)
 
 
@@ -243,7 +243,7 @@ async def status_show(request: Request) -> Response:
     auth = await authenticate(request, READ)
     async with services(request).reads() as session:
         item, _ = await filters.own_status(session, _viewer_id(auth), path_id(request))
-        return JSONResponse(entities.filter_status(item))
+        return JSONResponse(status_entities.filter_status(item))
 
 
 async def status_destroy(request: Request) -> Response:

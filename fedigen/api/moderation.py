@@ -34,7 +34,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from fedigen.api import entities
+from fedigen.api import entities, status_entities
 from fedigen.api.auth import authenticate, authenticate_staff
 from fedigen.api.pagination import Page, link_header
 from fedigen.api.params import Params, read_params
@@ -146,7 +146,7 @@ async def admin_report(svc: Services, session: AsyncSession, report: Report, vie
         "target_account": of(report.target_id),
         "assigned_account": of(report.assigned_account_id),
         "action_taken_by_account": of(report.action_taken_by_id),
-        "statuses": await entities.statuses(svc, session, statuses, viewer) if statuses else [],
+        "statuses": await status_entities.statuses(svc, session, statuses, viewer) if statuses else [],
         "rules": [{"id": str(r), "text": "", "hint": ""} for r in report.rule_ids or []],
         "notes": [
             {"id": str(n.id), "content": n.content, "created_at": entities.iso(n.created_at),

@@ -11,7 +11,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from fedigen.api import entities
+from fedigen.api import entities, status_entities
 from fedigen.api.accounts import find_account
 from fedigen.api.auth import authenticate
 from fedigen.api.pagination import Page, link_header
@@ -51,7 +51,7 @@ async def index(request: Request) -> Response:
     svc = services(request)
     async with svc.reads() as session:
         rows = page.arrange(list(await session.scalars(page.apply(query, Notification.id))))
-        body = await entities.notifications(svc, session, rows, viewer)
+        body = await status_entities.notifications(svc, session, rows, viewer)
     return JSONResponse(body, headers=link_header(request, [r.id for r in rows], page))
 
 
@@ -68,7 +68,7 @@ async def show(request: Request) -> Response:
     svc = services(request)
     async with svc.reads() as session:
         row = await _own(session, viewer, request.path_params["id"])
-        body = await entities.notifications(svc, session, [row], viewer)
+        body = await status_entities.notifications(svc, session, [row], viewer)
     if not body:
         raise NotFoundError("Record not found")
     return JSONResponse(body[0])

@@ -19,8 +19,8 @@ from sqlalchemy import BigInteger, Connection, bindparam, literal, select, union
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 
-from fedigen.api import entities
-from fedigen.api.entities import StatusContext
+from fedigen.api import status_context, status_entities
+from fedigen.api.status_context import StatusContext
 from fedigen.services import Services
 from fedigen.social import counts, timelines
 from storage.clients import Bookmark
@@ -155,7 +155,7 @@ def page_context(
     """What rendering a timeline page of :func:`records` needs: the boosted statuses with their authors
     in one query, then, at once on PostgreSQL (:func:`storage.db.each`), the media and the mentions in
     one each, the counters of the whole page in one (``status_counts``), the viewer's favourited,
-    boosted, bookmarked and pinned flags in one, and :func:`entities.load_rest_of`'s."""
+    boosted, bookmarked and pinned flags in one, and :func:`status_context.load_rest_of`'s."""
     ctx = StatusContext(viewer_id=viewer_id, filter_context=filter_context)
     ctx.actors = {s.actor_id: s._author for s in page}
     boosted_ids = [s.reblog_of_id for s in page if s.reblog_of_id is not None]
@@ -188,7 +188,7 @@ def page_context(
                 into[kind].add(status_id)
 
     also = [media, mentions, status_counts, *([flags] if viewer_id is not None else [])] if ids else []
-    entities.load_rest_of(conn, ctx, shown, viewer_id, *also)
+    status_context.load_rest_of(conn, ctx, shown, viewer_id, *also)
     return ctx
 
 
@@ -204,11 +204,13 @@ async def timeline_statuses(
     svc: Services, session: AsyncSession, rows: Sequence[Any], viewer: Actor | None,
     filter_context: str | None = None,
 ) -> list[dict[str, Any]]:  # fmt: skip
-    """:func:`fedigen.api.entities.statuses` for a timeline page read by :func:`page_records` (Core rows,
-    counters from ``status_counts``): the same JSON, in a fixed handful of queries."""
+    """:func:`fedigen.api.status_entities.statuses` for a timeline page read by :func:`page_records`
+    (Core rows, counters from ``status_counts``): the same JSON, in a fixed handful of queries."""
     # No cache of rendered statuses: measured on a 200,000-status database (2 cores, SQLite), turning
     # a loaded page of 40 into JSON took about 3 ms of a request near 30 times that, nearly all of it
     # the queries' round trips to the database thread. A cache by (id, edited_at) could save at most
     # those 3 ms, and its entries embed the author's account (counts, name, avatar), which change
     # without an edit of the status.
-    return entities.render_page(svc, rows, await load_page_context(session, rows, viewer, filter_context))
+    return status_entities.render_page(
+        svc, rows, await load_page_context(session, rows, viewer, filter_context)
+    )

@@ -16,7 +16,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from fedigen.api import entities
+from fedigen.api import status_context, status_entities
 from fedigen.api.auth import authenticate, optional_auth
 from fedigen.api.params import read_params
 from fedigen.api.statuses import account_of, path_id
@@ -39,8 +39,8 @@ async def _poll_status(session: AsyncSession, poll_id: int, viewer_id: int | Non
 async def _render(
     svc: Services, session: AsyncSession, status: Status, viewer: Actor | None
 ) -> dict[str, Any]:
-    ctx = await entities.load_context(session, [status], viewer)
-    entity = entities.poll(status, ctx)
+    ctx = await status_context.load_context(session, [status], viewer)
+    entity = status_entities.poll(status, ctx)
     if entity is None:
         raise NotFoundError("Record not found")
     return entity

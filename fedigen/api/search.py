@@ -20,7 +20,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from activitypub.errors import ActivityPubError
-from fedigen.api import entities
+from fedigen.api import entities, status_entities
 from fedigen.api.auth import authenticate, optional_auth
 from fedigen.api.params import read_params
 from fedigen.errors import NotFoundError, ValidationError
@@ -171,7 +171,7 @@ async def search(request: Request) -> Response:
             found["accounts"] = [entities.account(svc, a, stats) for a in actors]
         if kind in (None, "statuses"):
             rows = await search_statuses(session, query, viewer=viewer, resolved=status_id)
-            found["statuses"] = await entities.statuses(svc, session, rows, viewer)
+            found["statuses"] = await status_entities.statuses(svc, session, rows, viewer)
         if kind in (None, "hashtags"):
             names = await search_hashtags(session, query, limit=limit, offset=offset)
             found["hashtags"] = [tag_entity(svc, n) for n in names]

@@ -13,7 +13,7 @@ from starlette.requests import HTTPConnection, Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Route
 
-from fedigen.api import entities, page_rows
+from fedigen.api import entities, page_rows, status_entities
 from fedigen.api.auth import Auth, authenticate, optional_auth
 from fedigen.api.idempotency import once
 from fedigen.api.pagination import MAX_ID, Page, link_header
@@ -59,7 +59,7 @@ async def account_of(session: AsyncSession, auth: Auth) -> Actor:
 
 async def render(svc: Services, session: AsyncSession, row: Status, viewer: Actor | None) -> dict[str, Any]:
     """One Status entity."""
-    return (await entities.statuses(svc, session, [row], viewer))[0]
+    return (await status_entities.statuses(svc, session, [row], viewer))[0]
 
 
 async def status_page(
@@ -69,7 +69,7 @@ async def status_page(
     """A page of statuses from ``query`` (on Status.id) with its Link header; ``filter_context`` is the
     viewer's filters' context (home, public, account), whose "hide" filters may leave statuses out."""
     rows = page.arrange(list(await session.scalars(page.apply(query, Status.id))))
-    body = await entities.statuses(svc, session, rows, viewer, filter_context)
+    body = await status_entities.statuses(svc, session, rows, viewer, filter_context)
     return JSONResponse(body, headers=link_header(request, [r.id for r in rows], page))
 
 
@@ -91,7 +91,7 @@ async def joined_page(
 ) -> Response:  # fmt: skip
     """A page of (Status, cursor) rows paginated on ``column`` (a bookmark or favourite id)."""
     rows: Sequence[Any] = page.arrange(list(await session.execute(page.apply(query, column))))
-    body = await entities.statuses(svc, session, [r[0] for r in rows], viewer)
+    body = await status_entities.statuses(svc, session, [r[0] for r in rows], viewer)
     return JSONResponse(body, headers=link_header(request, [r[1] for r in rows], page))
 
 
@@ -241,7 +241,7 @@ async def context(request: Request) -> Response:
     async with svc.reads() as session:
         status = await visible_status(session, path_id(request), viewer_id)
         ancestors, descendants = await timelines.context(session, status, viewer_id)
-        rendered = await entities.statuses(svc, session, [*ancestors, *descendants], viewer, "thread")
+        rendered = await status_entities.statuses(svc, session, [*ancestors, *descendants], viewer, "thread")
     return JSONResponse({"ancestors": rendered[: len(ancestors)], "descendants": rendered[len(ancestors) :]})
 
 

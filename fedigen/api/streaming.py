@@ -32,7 +32,7 @@ from starlette.routing import BaseRoute, Route, WebSocketRoute
 from starlette.websockets import WebSocket, WebSocketDisconnect
 
 from fedigen import events
-from fedigen.api import entities
+from fedigen.api import status_entities
 from fedigen.api.auth import bearer_of, scope_allows
 from fedigen.api.grants import lookup_token, split_scopes
 from fedigen.errors import FedigenError, UnauthorizedError
@@ -174,7 +174,7 @@ async def poll(svc: Services, session: AsyncSession, conn: Connection) -> list[s
             ]
             statuses = timelines.merge_pages(pages, BATCH, ascending=True)
             context = "home" if stream in ("user", "list") else "public"
-            for entity in await entities.statuses(svc, session, statuses, conn.viewer, context):
+            for entity in await status_entities.statuses(svc, session, statuses, conn.viewer, context):
                 out.append(_message((stream, tag), "update", entity))
             conn.sent_statuses.extend(status.id for status in statuses)
         conn.last_status = max(conn.last_status, newest)
@@ -193,7 +193,7 @@ async def poll(svc: Services, session: AsyncSession, conn: Connection) -> list[s
             )
         )
         target = ("user", "") if ("user", "") in conn.subscriptions else ("user:notification", "")
-        for note in await entities.notifications(svc, session, rows, conn.viewer):
+        for note in await status_entities.notifications(svc, session, rows, conn.viewer):
             out.append(_message(target, "notification", note))
         if rows:
             conn.last_notification = max(conn.last_notification, rows[-1].id)

@@ -12,11 +12,11 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Route
 
-from fedigen.api import entities, page_rows
+from fedigen.api import page_rows, status_entities
 from fedigen.api.auth import authenticate, authenticate_and_read, optional_auth
-from fedigen.api.entities import StatusContext
 from fedigen.api.pagination import Page, bound_page, link_header
 from fedigen.api.params import read_params
+from fedigen.api.status_context import StatusContext
 from fedigen.api.statuses import joined_page, timeline_page
 from fedigen.http import services
 from fedigen.services import Services
@@ -31,7 +31,7 @@ async def home(request: Request) -> Response:
     page = Page.from_params(await read_params(request))
     # The token and the whole page in one read (on SQLite one synchronous read, no thread hand-off).
     _auth, (rows, ctx) = await authenticate_and_read(request, "read:statuses", read_home, page)
-    body = entities.render_page(services(request), rows, ctx)
+    body = status_entities.render_page(services(request), rows, ctx)
     return JSONResponse(body, headers=link_header(request, [r.id for r in rows], page))
 
 
@@ -40,11 +40,11 @@ async def home_page(svc: Services, viewer_id: int, page: Page) -> tuple[list[Any
     whole by the services' :class:`~storage.db.SyncReader` (on SQLite one synchronous read for
     every statement of the page): the /home page's (the client API's reads its token beside)."""
     rows, ctx = await svc.reader.run(read_home, viewer_id, page)
-    return rows, entities.render_page(svc, rows, ctx)
+    return rows, status_entities.render_page(svc, rows, ctx)
 
 
 def read_home(conn: Connection, viewer_id: int, page: Page) -> tuple[list[Any], StatusContext]:
-    """A page of the home timeline and what rendering it needs (:func:`entities.render_page`)."""
+    """A page of the home timeline and what rendering it needs (:func:`status_entities.render_page`)."""
     rows = home_rows_of(conn, viewer_id, page)
     return rows, page_rows.page_context(conn, rows, viewer_id, "home")
 

@@ -23,7 +23,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, RedirectResponse, Response
 from starlette.routing import BaseRoute, Route
 
-from fedigen.api import entities
+from fedigen.api import status_entities
 from fedigen.api.pagination import Page
 from fedigen.api.search import HANDLE_RE, resolve_remote, search_accounts, search_hashtags, search_statuses
 from fedigen.api.statuses import as_id
@@ -104,7 +104,7 @@ async def cards(
     svc: Services, session: AsyncSession, rows: Sequence[Status], viewer: Actor, context: str | None
 ) -> list[dict[str, Any]]:
     """Status entities for the feed templates, each with ``remixes_count`` (of what it shows)."""
-    return await _with_remixes(session, await entities.statuses(svc, session, rows, viewer, context))
+    return await _with_remixes(session, await status_entities.statuses(svc, session, rows, viewer, context))
 
 
 async def _with_remixes(session: AsyncSession, found: list[dict[str, Any]]) -> list[dict[str, Any]]:
@@ -218,7 +218,7 @@ async def notifications_page(request: Request) -> Response:
         if max_id is not None:
             query = query.where(Notification.id < max_id)
         rows = list(await session.scalars(query.order_by(Notification.id.desc()).limit(NOTIFICATIONS_PAGE)))
-        found = await entities.notifications(svc, session, rows, me)
+        found = await status_entities.notifications(svc, session, rows, me)
         marker = await session.scalar(
             select(Marker.last_read_id).where(Marker.account_id == me.id, Marker.timeline == "notifications")
         )

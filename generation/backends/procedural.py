@@ -22,7 +22,8 @@ from PIL import Image, ImageChops, ImageFilter, ImageOps, ImageStat
 
 from generation.backend import GeneratedImage, GenerationRequest, GenerationResult, Options, ProgressCallback
 from generation.backends import scene, styles
-from generation.backends.painter import Painter, Placement
+from generation.backends.composition import Placement
+from generation.backends.painter import Painter
 from generation.backends.scene import ScenePlan
 from generation.backends.scenery import SCENES, WORK_SIDE, Canvas, Plan, hsv, landscape, mix
 from generation.errors import BackendConfigError, BackendError

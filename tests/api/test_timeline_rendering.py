@@ -13,7 +13,7 @@ from sqlalchemy import select
 
 from activitypub.emoji import RemoteEmoji
 from activitypub.notes import RemoteNote, RemotePoll
-from fedigen.api import entities, page_rows
+from fedigen.api import page_rows, status_entities
 from fedigen.api.pagination import Page
 from fedigen.social import account_moderation, accounts, counts, posts, tags, timelines
 from storage.models import Actor, Follow, Status, StatusCount, utcnow
@@ -123,12 +123,12 @@ async def test_core_rendering_is_byte_for_byte_the_orm_rendering(
         viewer = await session.get(Actor, world["alice"])
         query = select(Status).where(Status.deleted_at.is_(None)).order_by(Status.id.desc())
         orm_rows = list(await session.scalars(query))
-        old = await entities.statuses(svc, session, orm_rows, viewer, "home")
+        old = await status_entities.statuses(svc, session, orm_rows, viewer, "home")
         records = await page_rows.page_records(session, query)
         new = await page_rows.timeline_statuses(svc, session, records, viewer, "home")
         anonymous = await page_rows.timeline_statuses(svc, session, records, None, "public")
         assert json.dumps(anonymous) == json.dumps(
-            await entities.statuses(svc, session, orm_rows, None, "public")
+            await status_entities.statuses(svc, session, orm_rows, None, "public")
         )
     assert json.dumps(new) == json.dumps(old)
     # ... and the page is the rich one, not an empty shape.
@@ -242,7 +242,7 @@ async def orm_home(instance: Instance, viewer_id: int, page: Page) -> list[dict[
         )
         pages = [list(await session.scalars(page.apply(q, Status.id))) for q in queries]
         rows = page.arrange(timelines.merge_pages(pages, page.limit, ascending=page.min_id is not None))
-        return await entities.statuses(svc, session, rows, viewer, "home")
+        return await status_entities.statuses(svc, session, rows, viewer, "home")
 
 
 async def test_home_timeline_read_whole_is_the_orm_rendering_page_by_page(

@@ -77,7 +77,7 @@ def test_example_config_documents_every_key_and_loads() -> None:
     import dataclasses
     import tomllib
 
-    from fedigen.config import _KEY_ALIASES, _SECTIONS
+    from fedigen.config.loading import _KEY_ALIASES, _SECTIONS
 
     toml_key = {(section, field): key for (section, key), field in _KEY_ALIASES.items()}
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from fedigen.api import entities
+from fedigen.api import status_entities
 from fedigen.social import accounts, generations
 from generation.jobs import JobSpec
 from storage.models import GenerationJob, MediaAttachment, Status
@@ -27,7 +27,7 @@ async def _post(inst: Instance, prompt: str, private: bool) -> tuple[dict[str, A
         assert done is not None and done.status_id is not None
         row = await session.get(Status, done.status_id)
         assert row is not None
-        [entity] = await entities.statuses(svc, session, [row], None)
+        [entity] = await status_entities.statuses(svc, session, [row], None)
         media = (
             (
                 await session.execute(

@@ -22,7 +22,7 @@ from benchmarks.contact_sheet import PROMPTS, sheet
 from fedigen.social import accounts
 from generation.backend import Backend, GenerationRequest, no_progress
 from generation.backends import scene
-from generation.backends.painter import Placement
+from generation.backends.composition import Placement
 from generation.backends.procedural import ProceduralBackend, compose, draw, render
 from generation.backends.subjects import KINDS, distinct_subjects
 from generation.jobs import JobRunner, JobSettings, JobSpec, submit
