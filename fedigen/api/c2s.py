@@ -34,7 +34,7 @@ from fedigen.errors import ForbiddenError, NotFoundError, ValidationError
 from fedigen.federation.routes import ActivityJSONResponse, read_body
 from fedigen.http import services
 from fedigen.services import Services
-from fedigen.social import blocks, follows, polls, posts, reactions
+from fedigen.social import blocks, follows, mentions, polls, posts, reactions
 from fedigen.social.accounts import get_local
 from fedigen.social.media import media_url
 from fedigen.social.posts import PostRequest
@@ -95,7 +95,7 @@ async def _look_up(svc: Services, doc: dict[str, Any]) -> None:
     if doc["type"] in ("Follow", "Block") and id_of(obj):
         await svc.resolver.get_actor(id_of(obj) or "")
     elif doc["type"] in ("Create", "Update") and isinstance(obj, dict):
-        await posts.learn_mentions(svc, _text(obj))
+        await mentions.learn_mentions(svc, _text(obj))
 
 
 def _media_ref(item: Any) -> str:

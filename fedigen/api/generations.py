@@ -25,7 +25,7 @@ from fedigen.errors import NotFoundError, ValidationError
 from fedigen.http import services
 from fedigen.languages import checked as checked_language
 from fedigen.services import Services
-from fedigen.social import posts
+from fedigen.social import mentions
 from fedigen.social.generations import post_options, remix, request_generation
 from fedigen.social.visibility import visible_status
 from generation.jobs import JobSpec, cancel
@@ -119,7 +119,7 @@ async def remix_status(request: Request) -> Response:
         # Checked now: the post is made when the images are, too late to refuse it.
         language=checked_language("language", params.get_str("language", max_chars=16)),
     )  # fmt: skip
-    await posts.learn_mentions(svc, str(post["text"]))
+    await mentions.learn_mentions(svc, str(post["text"]))
     async with svc.sessions() as session:
         owner = await account_of(session, auth)
         parent = await visible_status(session, path_id(request), owner.id)

@@ -21,7 +21,7 @@ from fedigen.api.params import Params, read_params
 from fedigen.errors import ForbiddenError, NotFoundError, ValidationError
 from fedigen.http import services
 from fedigen.services import Services
-from fedigen.social import pins, posts, profiles, reactions, timelines
+from fedigen.social import mentions, pins, profiles, reactions, timelines
 from fedigen.social.polls import MAX_OPTIONS, PollRequest
 from fedigen.social.posts import PostRequest, create_post, delete_post, edit_post
 from fedigen.social.visibility import visible_status
@@ -161,7 +161,7 @@ async def create(request: Request) -> Response:
     params = await read_params(request)
     svc = services(request)
     post = post_request(params)
-    await posts.learn_mentions(svc, post.text)  # remote lookups happen before the transaction
+    await mentions.learn_mentions(svc, post.text)  # remote lookups happen before the transaction
 
     async def handler(session: AsyncSession) -> tuple[int, Any]:
         author = await account_of(session, auth)
@@ -199,7 +199,7 @@ async def update(request: Request) -> Response:
     params = await read_params(request)
     svc = services(request)
     text = params.get_str("status")
-    await posts.learn_mentions(svc, text or "")
+    await mentions.learn_mentions(svc, text or "")
     async with svc.sessions() as session:
         author = await account_of(session, auth)
         status = await _own(session, author, path_id(request))

@@ -21,7 +21,7 @@ from fedigen.cli.common import fail, run_async, settings_of, with_services
 from fedigen.config import Settings, config_path
 from fedigen.errors import FedigenError
 from fedigen.services import Services, open_services, settle_heap
-from fedigen.social import accounts, bot, follows, lookup, posts, profiles
+from fedigen.social import accounts, bot, follows, lookup, mentions, posts, profiles
 from fedigen.social.roles import Role, parse_role
 from fedigen.worker import Worker
 from storage import offload
@@ -322,7 +322,7 @@ async def account_set(
 @with_services
 async def edit(svc: Services, as_name: str, language: str | None, status_id: int, text: str) -> None:
     """Edit a post's text (sends Update)."""
-    await posts.learn_mentions(svc, text)
+    await mentions.learn_mentions(svc, text)
     async with svc.sessions() as session, session.begin():
         author = await accounts.get_local(session, as_name)
         status = await posts.edit_post(svc, session, author, status_id, text, language=language)

@@ -16,7 +16,7 @@ from sqlalchemy import select, update
 from fedigen.cli.common import fail, with_services
 from fedigen.languages import checked as checked_language
 from fedigen.services import Services
-from fedigen.social import accounts, generations, lookup, posts, remixes
+from fedigen.social import accounts, generations, lookup, mentions, posts, remixes
 from fedigen.social.jobs import runner
 from generation.backend import GenerationRequest, no_progress, parse_size
 from generation.jobs import JobSpec, cancel
@@ -98,7 +98,7 @@ async def post(
 ) -> None:  # fmt: skip
     """Publish a post, with images generated from --prompt; the worker delivers it to followers."""
     language = checked_language("language", language)
-    await posts.learn_mentions(svc, text)
+    await mentions.learn_mentions(svc, text)
     if prompt is None:
         async with svc.sessions() as session, session.begin():
             author = await accounts.get_local(session, as_name)
@@ -142,7 +142,7 @@ async def remix(
     """Remix an image post (ours by id or URL, or any server's by URL) with a new prompt."""
     language = checked_language("language", language)
     found = await lookup.find_status(svc, target)
-    await posts.learn_mentions(svc, text)
+    await mentions.learn_mentions(svc, text)
     async with svc.sessions() as session, session.begin():
         author = await accounts.get_local(session, as_name)
         parent = await session.get(Status, found.id) or found

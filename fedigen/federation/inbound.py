@@ -24,7 +24,18 @@ from activitypub.urls import same_origin
 from activitypub.vocab import PUBLIC
 from fedigen.errors import FedigenError
 from fedigen.services import Services
-from fedigen.social import accounts, blocks, follows, moderation, pins, polls, posts, reactions, remixes
+from fedigen.social import (
+    accounts,
+    blocks,
+    follows,
+    moderation,
+    pins,
+    polls,
+    posts,
+    reactions,
+    remixes,
+    remote_posts,
+)
 from storage.models import Actor, Block, Favourite, Follow, InboxEntry, InboxItem, Status
 from storage.vocabulary import FollowState
 
@@ -111,9 +122,9 @@ async def on_undo(svc: Services, session: AsyncSession, rec: r.UndoReceived) -> 
 
 async def on_note(svc: Services, session: AsyncSession, rec: r.NoteReceived) -> None:
     if rec.edited:
-        await posts.receive_edit(svc, session, rec.actor, rec.note)
+        await remote_posts.receive_edit(svc, session, rec.actor, rec.note)
     elif not await polls.receive_vote(svc, session, rec.actor, rec.note):  # a vote is no post
-        await posts.receive_post(svc, session, rec.actor, rec.note)
+        await remote_posts.receive_post(svc, session, rec.actor, rec.note)
 
 
 async def on_profile(svc: Services, session: AsyncSession, rec: r.ProfileUpdated) -> None:
@@ -124,7 +135,7 @@ async def on_delete(svc: Services, session: AsyncSession, rec: r.DeleteReceived)
     if rec.of_actor:
         await accounts.remote_account_deleted(session, rec.actor)
     else:
-        await posts.receive_delete(svc, session, rec.actor, rec.object_ap_id)
+        await remote_posts.receive_delete(svc, session, rec.actor, rec.object_ap_id)
 
 
 async def on_like(svc: Services, session: AsyncSession, rec: r.LikeReceived) -> None:
@@ -147,10 +158,10 @@ async def prepare_announce(svc: Services, rec: r.AnnounceReceived) -> None:
     """Before the transaction: fetch a boosted post we lack when someone here follows the booster."""
     async with svc.reads() as session:
         known = await posts.status_by_ap_id(session, rec.object_ap_id)
-        followed = await posts.has_local_followers(session, rec.actor)
+        followed = await remote_posts.has_local_followers(session, rec.actor)
     if known is None and followed:
         try:
-            await posts.fetch_post(svc, rec.object_ap_id)
+            await remote_posts.fetch_post(svc, rec.object_ap_id)
         except (ActivityPubError, ValueError) as exc:
             log.info("boosted post %s not fetched: %s", rec.object_ap_id, exc)
 
@@ -213,7 +224,7 @@ async def prepare_featured(svc: Services, rec: r.FeaturedChanged) -> None:
         known = await posts.status_by_ap_id(session, rec.object_ap_id)
     if known is None:
         try:
-            await posts.fetch_post(svc, rec.object_ap_id, author_ap_id=rec.actor.ap_id)
+            await remote_posts.fetch_post(svc, rec.object_ap_id, author_ap_id=rec.actor.ap_id)
         except (ActivityPubError, ValueError) as exc:
             log.info("pinned post %s not fetched: %s", rec.object_ap_id, exc)
 
@@ -222,7 +233,7 @@ async def on_featured(svc: Services, session: AsyncSession, rec: r.FeaturedChang
     """Add or Remove of one of the sender's posts to or from its featured collection: its pins."""
     status = await posts.status_by_ap_id(session, rec.object_ap_id)
     if status is None and rec.note is not None:
-        status = await posts.keep_fetched(svc, session, rec.actor, rec.note)
+        status = await remote_posts.keep_fetched(svc, session, rec.actor, rec.note)
     if status is None:
         return
     if rec.added:

@@ -14,7 +14,7 @@ from sqlalchemy import select
 from activitypub.errors import ActivityPubError
 from fedigen.errors import NotFoundError, ValidationError
 from fedigen.services import Services
-from fedigen.social import posts
+from fedigen.social import remote_posts
 from fedigen.social.accounts import get_local
 from storage.models import Actor, Status
 
@@ -47,7 +47,7 @@ async def find_status(svc: Services, ref: str) -> Status:
             status = await session.scalar(select(Status).where((Status.ap_id == ref) | (Status.url == ref)))
     if status is None and not ref.isdigit() and not svc.urls.is_local(ref):
         try:
-            status = await posts.fetch_post(svc, ref)
+            status = await remote_posts.fetch_post(svc, ref)
         except (ActivityPubError, ValueError) as exc:
             raise NotFoundError(f"could not fetch {ref}: {exc}") from None
     if status is None or status.deleted_at is not None or status.reblog_of_id is not None:
@@ -73,7 +73,7 @@ async def find_by_url(svc: Services, url: str) -> Actor | Status:
         found = await svc.resolver.fetch_url(url)
         if isinstance(found, Actor):
             return found
-        stored = await posts.store_fetched(svc, *found)
+        stored = await remote_posts.store_fetched(svc, *found)
     except (ActivityPubError, ValueError) as exc:
         raise NotFoundError(f"could not fetch {url}: {exc}") from None
     if stored is None or stored.deleted_at is not None:

@@ -9,7 +9,7 @@ A remote account's pins come from its server: an ``Add`` or ``Remove`` it sends 
 ``fedigen/federation/inbound.py``), and its ``featured`` collection, read by the worker after its actor
 document was fetched (:func:`sync_featured_collections`): the collection and any post we lack are
 fetched with no transaction open, then the posts are stored through the one home for receiving posts
-(:func:`fedigen.social.posts.keep_fetched`) and the pins made to match, in one short transaction.
+(:func:`fedigen.social.remote_posts.keep_fetched`) and the pins made to match, in one short transaction.
 At most :data:`MAX_REMOTE_PINS` of a remote account's pins are kept, its newest. The caller commits.
 """
 
@@ -31,7 +31,7 @@ from activitypub.urls import same_origin
 from activitypub.vocab import NOTE_TYPES
 from fedigen.errors import ValidationError
 from fedigen.services import Services
-from fedigen.social import posts
+from fedigen.social import posts, remote_posts
 from storage.models import Actor, Status, StatusPin, utcnow
 from storage.vocabulary import Visibility
 
@@ -226,7 +226,7 @@ async def _match_pins(svc: Services, session: AsyncSession, actor: Actor, items:
     chosen: list[Status] = []
     for ap_id, note in items:
         status = (
-            await posts.keep_fetched(svc, session, actor, note)
+            await remote_posts.keep_fetched(svc, session, actor, note)
             if note is not None
             else await posts.status_by_ap_id(session, ap_id)
         )

@@ -1,18 +1,17 @@
 """Posts, for every origin: written here (client API, C2S, CLI, web, the bot) or received from afar.
 
-A local post is checked, rendered (mentions resolved, hashtags linked), stored with its media, and
-published as Create to every follower inbox and mentioned actor. A received post is stored when it
-concerns a local account. Both then pass the same after-post step (:func:`after_post`): mention and
-reply notifications, the remix lineage, a quote request for a remix of another server's post, and the
-generation bot's trigger. Images made by the generator carry their AI label and generation record
-onto the post whichever way they were made (a prompt in the composer, the generation API and then
-``POST /api/v1/statuses``, a remix, the bot). Edits and deletions are one function each for both
-origins too. The caller commits.
+A local post is checked, rendered (mentions resolved, hashtags linked: :mod:`fedigen.social.mentions`),
+stored with its media, and published as Create to every follower inbox and mentioned actor. A received
+post is stored when it concerns a local account (:mod:`fedigen.social.remote_posts`). Both then pass
+the same after-post step (:func:`after_post`): mention and reply notifications, the remix lineage, a
+quote request for a remix of another server's post, and the generation bot's trigger. Images made by
+the generator carry their AI label and generation record onto the post whichever way they were made (a
+prompt in the composer, the generation API and then ``POST /api/v1/statuses``, a remix, the bot).
+Removing a post is one function for both origins too (:func:`remove_status`). The caller commits.
 """
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -21,17 +20,15 @@ from sqlalchemy import delete, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from activitypub.activities import create_of, delete_of, update_of
-from activitypub.content import mention_html, parse_text, quote_paragraph, text_to_html
-from activitypub.errors import ActivityPubError
-from activitypub.notes import MAX_ATTACHMENTS, Counts, RemoteNote, attachment_to_ap, quote_link
+from activitypub.content import quote_paragraph
+from activitypub.notes import MAX_ATTACHMENTS, Counts, attachment_to_ap, quote_link
 from activitypub.outbox import publish
 from activitypub.vocab import VISIBILITIES, address
 from fedigen.errors import ForbiddenError, NotFoundError, ValidationError
 from fedigen.languages import checked as checked_language
 from fedigen.languages import normalize as normalize_language
 from fedigen.services import Services
-from fedigen.social import bot, counts, domains, emoji, image_checks, polls, reactions, remixes
-from fedigen.social.accounts import get_local
+from fedigen.social import bot, counts, image_checks, mentions, polls, reactions, remixes
 from fedigen.social.media import media_url
 from fedigen.social.notifications import Kind, notify
 from fedigen.social.standing import require_active
@@ -40,23 +37,17 @@ from storage.attachments import MAX_DESCRIPTION_CHARS
 from storage.db import on_commit
 from storage.models import (
     Actor,
-    Follow,
     MediaAttachment,
-    Mention,
     Notification,
     Status,
     StatusPin,
-    StatusTag,
     Tombstone,
     User,
     utcnow,
 )
-from storage.vocabulary import PUBLIC_VISIBILITIES, FollowState, Visibility
-
-log = logging.getLogger(__name__)
+from storage.vocabulary import Visibility
 
 MAX_TEXT_CHARS = 5000
-MAX_MENTIONS = 50
 
 
 @dataclass
@@ -119,72 +110,6 @@ async def status_by_ap_id(session: AsyncSession, ap_id: str | None) -> Status | 
 # --- text: mentions and hashtags -----------------------------------------------------------------------
 
 
-async def _resolve_mentions(
-    svc: Services, session: AsyncSession, mentions: list[tuple[str, str | None]]
-) -> dict[tuple[str, str | None], Actor]:
-    """@user and @user@host -> the actors we know (from the database only: remote ones are looked up
-    beforehand, outside any transaction, by :func:`learn_mentions`)."""
-    found: dict[tuple[str, str | None], Actor] = {}
-    for user, domain in mentions[:MAX_MENTIONS]:
-        actor: Actor | None = None
-        if domain is None or domain.lower() == svc.urls.host.lower():
-            try:
-                actor = await get_local(session, user)
-            except NotFoundError:
-                pass
-        else:
-            actor = await session.scalar(select(Actor).where(Actor.username == user, Actor.domain == domain))
-        if actor is not None:
-            found[(user, domain)] = actor
-    return found
-
-
-async def _render(
-    svc: Services, session: AsyncSession, text: str, *, literal: bool = False
-) -> tuple[str, list[str], list[Actor]]:
-    """A local post's HTML, its hashtags (lower-case) and the actors it mentions."""
-    if literal:
-        return text_to_html(text, tag_url=svc.urls.tag, mention_urls={}, literal=True), [], []
-    parsed = parse_text(text)
-    mentioned = await _resolve_mentions(svc, session, parsed.mentions)
-    html = text_to_html(
-        text, tag_url=svc.urls.tag,
-        mention_urls={k: (a.url or a.ap_id, a.username) for k, a in mentioned.items()},
-    )  # fmt: skip
-    actors = list({a.id: a for a in mentioned.values()}.values())
-    return html, [t.lower() for t in parsed.hashtags], actors
-
-
-def _with_mentions(svc: Services, html: str, actors: list[Actor]) -> str:
-    """Mentions of ``actors`` at the start of the post, as a reply to them starts."""
-    prefix = " ".join(mention_html(a.url or a.ap_id, a.username) for a in actors)
-    if html.startswith("<p>"):
-        return f"<p>{prefix} {html.removeprefix('<p>')}"
-    return f"<p>{prefix}</p>{html}"
-
-
-def _tag_objects(svc: Services, hashtags: list[str], actors: list[Actor]) -> list[dict[str, Any]]:
-    tags: list[dict[str, Any]] = [
-        {"type": "Mention", "href": a.ap_id, "name": f"@{a.username}@{a.domain or svc.urls.host}"}
-        for a in actors
-    ]
-    tags += [{"type": "Hashtag", "href": svc.urls.tag(t), "name": f"#{t}"} for t in hashtags]
-    return tags
-
-
-async def _set_tags_and_mentions(
-    session: AsyncSession, status: Status, hashtags: list[str], actors: list[Actor]
-) -> list[Actor]:
-    """Make the status's hashtag and mention rows these; returns the actors newly mentioned."""
-    await session.execute(delete(StatusTag).where(StatusTag.status_id == status.id))
-    session.add_all(StatusTag(status_id=status.id, name=name) for name in dict.fromkeys(hashtags))
-    already = set(await session.scalars(select(Mention.actor_id).where(Mention.status_id == status.id)))
-    new = [a for a in {a.id: a for a in actors}.values() if a.id not in already]
-    session.add_all(Mention(status_id=status.id, actor_id=a.id) for a in new)
-    await session.flush()
-    return new
-
-
 # --- media and provenance --------------------------------------------------------------------------------
 
 
@@ -241,16 +166,18 @@ async def create_post(svc: Services, session: AsyncSession, author: Actor, reque
         parent = await session.get(Status, request.in_reply_to_id)
         if parent is None or parent.deleted_at is not None:
             raise ValidationError("in_reply_to_id", "no such status")
-    html, hashtags, mentioned = await _render(svc, session, request.text, literal=request.literal)
+    html, hashtags, mentioned = await mentions.render_text(
+        svc, session, request.text, literal=request.literal
+    )
     if request.mention_ids:
         named = list(await session.scalars(select(Actor).where(Actor.id.in_(request.mention_ids))))
-        html = _with_mentions(svc, html, named)
+        html = mentions.with_mentions(svc, html, named)
         mentioned += [a for a in named if a not in mentioned]
     private = request.private_prompt or not svc.settings.generation.public_prompts
     if not private and media and author.domain is None:  # the author keeps prompts private by default
         private = bool(await session.scalar(select(User.private_prompts).where(User.actor_id == author.id)))
     extra = _provenance(media, private)
-    tags = _tag_objects(svc, hashtags, mentioned)
+    tags = mentions.tag_objects(svc, hashtags, mentioned)
     remixed = await status_by_ap_id(session, extra.get("remix_of"))
     if "remix_of" in extra:
         extra["remix_url"] = remixed.url if remixed is not None and remixed.url else extra["remix_of"]
@@ -284,7 +211,7 @@ async def create_post(svc: Services, session: AsyncSession, author: Actor, reque
     status.ap_id = svc.urls.status(author.username, status.id)
     status.url = svc.urls.status_page(author.username, status.id)
     poll = await polls.create_local(session, status, request.poll) if request.poll is not None else None
-    new_mentions = await _set_tags_and_mentions(session, status, hashtags, mentioned)
+    new_mentions = await mentions.set_tags_and_mentions(session, status, hashtags, mentioned)
     # The remixed post's remote author gets the Create even when not addressed (to show the remix).
     remixed_author = await session.get(Actor, remixed.actor_id) if remixed is not None else None
     if "remix_of" in extra:
@@ -298,108 +225,6 @@ async def create_post(svc: Services, session: AsyncSession, author: Actor, reque
     )  # fmt: skip
     await after_post(svc, session, status, author, new_mentions, parent)
     return status
-
-
-async def receive_post(
-    svc: Services, session: AsyncSession, author: Actor, note: RemoteNote
-) -> Status | None:
-    """A post another server sent: stored when it concerns a local account, never after its Delete."""
-    # Only the author's own Delete suppresses a late Create (docs/refusals.md case 18).
-    tombstone = select(Tombstone.id).where(
-        Tombstone.ap_id == note.ap_id, Tombstone.actor_ap_id == author.ap_id
-    )
-    if await session.scalar(tombstone) is not None:
-        return None
-    if await session.scalar(select(Status.id).where(Status.ap_id == note.ap_id)) is not None:
-        return None
-    if not await _concerns_us(svc, session, author, note):
-        return None
-    return await store_remote(svc, session, author, note)
-
-
-async def _concerns_us(svc: Services, session: AsyncSession, author: Actor, note: RemoteNote) -> bool:
-    """Whether a local account follows the author, is mentioned, or is replied to or remixed."""
-    if await has_local_followers(session, author):
-        return True
-    if any(svc.urls.is_local(m) for m in note.mentions):
-        return True
-    return svc.urls.is_local(note.in_reply_to_ap_id) or svc.urls.is_local(note.quote_of)
-
-
-async def has_local_followers(session: AsyncSession, actor: Actor) -> bool:
-    """Whether any local account follows ``actor``."""
-    found = await session.scalar(
-        select(Follow.id)
-        .join(Actor, Actor.id == Follow.follower_id)
-        .where(Follow.followee_id == actor.id, Follow.state == FollowState.ACCEPTED, Actor.domain.is_(None))
-        .limit(1)
-    )
-    return found is not None
-
-
-async def store_remote(svc: Services, session: AsyncSession, author: Actor, note: RemoteNote) -> Status:
-    """Store a remote post (received, or fetched by id) and run the after-post step."""
-    status = Status(actor_id=author.id, local=False)
-    session.add(status)
-    parent, new_mentions = await _apply_note(session, status, note)
-    await emoji.link_status(session, status, author, note.emojis)
-    if note.poll is not None:
-        await polls.sync_remote(session, status, note.poll, allow_significant=True)
-    await after_post(svc, session, status, author, new_mentions, parent)
-    return status
-
-
-async def _apply_note(
-    session: AsyncSession, status: Status, note: RemoteNote
-) -> tuple[Status | None, list[Actor]]:
-    """Copy a remote note onto its status row, with its media, hashtags and mentions."""
-    status.ap_id, status.ap_type, status.url = note.ap_id, note.ap_type, note.url
-    status.content, status.summary, status.sensitive = note.content, note.summary, note.sensitive
-    status.visibility, status.language = note.visibility, note.language
-    status.to, status.cc, status.tags, status.attachments = note.to, note.cc, note.tags, note.attachments
-    status.extra, status.edited_at = note.extra, note.edited_at
-    status.in_reply_to_ap_id = note.in_reply_to_ap_id
-    # The counts its server reports, when it reports them (an Update without them keeps the last ones).
-    if note.likes_count is not None:
-        status.untrusted_favourites_count = note.likes_count
-    if note.shares_count is not None:
-        status.untrusted_reblogs_count = note.shares_count
-    if note.published is not None:
-        status.published = note.published
-    parent = await status_by_ap_id(session, note.in_reply_to_ap_id)
-    status.in_reply_to_id = parent.id if parent else None
-    await session.flush()
-    await _sync_remote_media(session, status)
-    mentioned = list(
-        await session.scalars(select(Actor).where(Actor.ap_id.in_(note.mentions[:MAX_MENTIONS])))
-    )
-    return parent, await _set_tags_and_mentions(session, status, note.hashtags, mentioned)
-
-
-async def _sync_remote_media(session: AsyncSession, status: Status) -> None:
-    """One media row per remote attachment (no files: clients load them from their server), so the
-    client API can give each a stable id, as Mastodon does."""
-    await session.execute(
-        delete(MediaAttachment).where(
-            MediaAttachment.status_id == status.id, MediaAttachment.original_key.is_(None)
-        )
-    )
-    # Media of a domain blocked with reject_media is shown as links (fedigen.social.domains).
-    state = (
-        "rejected"
-        if status.attachments and await domains.rejects_media_of(session, status.actor_id)
-        else "remote"
-    )
-    for position, item in enumerate(status.attachments or []):
-        width, height = item.get("width"), item.get("height")
-        focus = item.get("focalPoint") or [0.0, 0.0]
-        meta = {"original": {"width": width, "height": height}} if width and height else {}
-        session.add(MediaAttachment(
-            account_id=status.actor_id, status_id=status.id, position=position, state=state,
-            remote_url=item["url"], media_type=item.get("mediaType") or "image/jpeg", width=width,
-            height=height, blurhash=item.get("blurhash"), focus_x=focus[0], focus_y=focus[1],
-            description=item.get("name") or "", meta=meta,
-        ))  # fmt: skip
 
 
 async def after_post(
@@ -490,7 +315,7 @@ async def edit_post(
     if media_ids is not None:
         await _replace_media(svc, session, author, status, media_ids)
     _check(PostRequest(text=text, visibility=status.visibility, attachments=status.attachments))
-    html, hashtags, mentioned = await _render(svc, session, text)
+    html, hashtags, mentioned = await mentions.render_text(svc, session, text)
     status.content, status.source_text = _with_remix_link(html, status.extra), text
     if summary is not None:
         status.summary = summary
@@ -499,9 +324,11 @@ async def edit_post(
     if media_ids is not None and not status.sensitive:  # images the classifier's rules mark sensitive
         on_post = select(MediaAttachment).where(MediaAttachment.status_id == status.id)
         status.sensitive = image_checks.marked_sensitive(await session.scalars(on_post))
-    status.tags = _tag_objects(svc, hashtags, mentioned) + [t for t in status.tags if t.get("type") == "Link"]
+    status.tags = mentions.tag_objects(svc, hashtags, mentioned) + [
+        t for t in status.tags if t.get("type") == "Link"
+    ]
     status.edited_at = utcnow()
-    for actor in await _set_tags_and_mentions(session, status, hashtags, mentioned):
+    for actor in await mentions.set_tags_and_mentions(session, status, hashtags, mentioned):
         await notify(session, actor, Kind.MENTION, author, status)
     current = (
         await polls.replace_local(session, status, poll) if poll else await polls.poll_of(session, status.id)
@@ -509,38 +336,6 @@ async def edit_post(
     counts = (await reactions.note_counts(session, [status.id]))[status.id]
     await publish(session, author, update_of(status, author, svc.urls, current, counts))
     return status
-
-
-async def receive_edit(svc: Services, session: AsyncSession, author: Actor, note: RemoteNote) -> None:
-    """Update of a remote post we have, by its author: newly mentioned local accounts are told.
-
-    As Mastodon reads an Update (ActivityPub::ProcessStatusUpdateService): one older than the last edit
-    changes nothing; one of a poll without a newer ``updated`` (how servers send new counts) changes
-    only the counts, never the post; and the post shows as edited only when its text, content warning,
-    media or poll options changed, not for new counts under a new ``updated``.
-    """
-    status = await status_by_ap_id(session, note.ap_id)
-    if status is None or status.actor_id != author.id or status.local:
-        return
-    if status.edited_at is not None and note.edited_at is not None and status.edited_at > note.edited_at:
-        return  # an Update older than the edit we have
-    newer = note.edited_at is not None and (status.edited_at is None or note.edited_at > status.edited_at)
-    poll = await polls.poll_of(session, status.id)
-    if not newer and (poll is not None or note.poll is not None):
-        await polls.sync_remote(session, status, note.poll, allow_significant=False)
-        return
-    before = (status.content, status.summary, [a.get("url") for a in status.attachments or []])
-    edited_at, old_parent = status.edited_at, status.in_reply_to_id
-    _, new_mentions = await _apply_note(session, status, note)
-    if status.in_reply_to_id != old_parent and status.deleted_at is None:  # now a reply to another post
-        await counts.bump(session, old_parent, replies=-1)
-        await counts.bump(session, status.in_reply_to_id, replies=1)
-    await emoji.link_status(session, status, author, note.emojis)
-    poll_changed = await polls.sync_remote(session, status, note.poll, allow_significant=True)
-    after = (status.content, status.summary, [a.get("url") for a in status.attachments or []])
-    status.edited_at = (note.edited_at or utcnow()) if before != after or poll_changed else edited_at
-    for actor in new_mentions:
-        await notify(session, actor, Kind.MENTION, author, status)
 
 
 async def delete_post(svc: Services, session: AsyncSession, author: Actor, status_id: int) -> Status:
@@ -576,74 +371,3 @@ async def _remove(svc: Services, session: AsyncSession, author: Actor, status: S
     if author.domain is None:
         await publish(session, author, delete_of(status, author, now))
     return status
-
-
-async def receive_delete(svc: Services, session: AsyncSession, author: Actor, object_ap_id: str) -> None:
-    """Delete of one of the author's objects: its post goes, and a tombstone guards against a late Create."""
-    status = await status_by_ap_id(session, object_ap_id)
-    if status is not None and status.actor_id == author.id and not status.local:
-        await _remove(svc, session, author, status)
-    elif await session.scalar(select(Tombstone.id).where(Tombstone.ap_id == object_ap_id)) is None:
-        session.add(Tombstone(ap_id=object_ap_id, actor_ap_id=author.ap_id))
-
-
-async def fetch_post(svc: Services, ap_id: str, *, author_ap_id: str | None = None) -> Status | None:
-    """A public or unlisted remote post by id: ours if stored, else fetched, stored and returned
-    (with ``author_ap_id``, only when that actor wrote it).
-
-    It fetches over the network, so no transaction may be open: it commits what it stores itself.
-    """
-    async with svc.reads() as session:
-        known = await status_by_ap_id(session, ap_id)
-    if known is not None:
-        return known
-    fetched_author, note = await svc.resolver.fetch_note(ap_id)
-    if author_ap_id not in (None, fetched_author.ap_id):
-        return None
-    return await store_fetched(svc, fetched_author, note)
-
-
-async def store_fetched(svc: Services, fetched_author: Actor, note: RemoteNote) -> Status | None:
-    """Store a post fetched by id or URL (unless known); None when it is not public or unlisted."""
-    if note.visibility not in PUBLIC_VISIBILITIES:
-        return None
-    async with svc.sessions() as session, session.begin():
-        author = await session.get(Actor, fetched_author.id)
-        return await keep_fetched(svc, session, author, note) if author is not None else None
-
-
-async def keep_fetched(
-    svc: Services, session: AsyncSession, author: Actor, note: RemoteNote
-) -> Status | None:
-    """A remote post of ``author``'s fetched from its server (not received): the stored one, else
-    stored now if public or unlisted; None for others' and deleted posts, and those it may not show."""
-    row = await session.scalar(select(Status).where(Status.ap_id == note.ap_id))
-    if row is not None:
-        return row if row.deleted_at is None and row.actor_id == author.id else None
-    tombstone = select(Tombstone.id).where(
-        Tombstone.ap_id == note.ap_id, Tombstone.actor_ap_id == author.ap_id
-    )
-    if note.visibility not in PUBLIC_VISIBILITIES or await session.scalar(tombstone) is not None:
-        return None
-    return await store_remote(svc, session, author, note)
-
-
-async def learn_mentions(svc: Services, text: str) -> None:
-    """Look up the remote accounts a text mentions that we do not know yet (WebFinger, then their
-    actor documents), so that rendering the post finds them in the database.
-
-    Front doors call it before they open the transaction that stores a post: a slow server answering
-    a lookup then holds up only this request, never the database.
-    """
-    for user, domain in parse_text(text).mentions[:MAX_MENTIONS]:
-        if domain is None or domain.lower() == svc.urls.host.lower():
-            continue
-        async with svc.reads() as session:
-            known = await session.scalar(
-                select(Actor.id).where(Actor.username == user, Actor.domain == domain)
-            )
-        if known is None:
-            try:
-                await svc.resolver.resolve_handle(f"{user}@{domain}")
-            except (ActivityPubError, ValueError) as exc:
-                log.info("mention @%s@%s not resolved: %s", user, domain, exc)

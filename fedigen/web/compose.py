@@ -35,7 +35,7 @@ from fedigen.api.statuses import as_id
 from fedigen.errors import FedigenError, NotFoundError, ValidationError
 from fedigen.http import services
 from fedigen.services import Services
-from fedigen.social import generations, image_checks, posts
+from fedigen.social import generations, image_checks, mentions, posts
 from fedigen.social.visibility import visible_status
 from fedigen.web.feeds import cards
 from fedigen.web.pages import PAGE_HEADERS, html_errors, render
@@ -295,7 +295,7 @@ async def post_job(request: Request) -> Response:
         visibility = str(form.get("visibility") or "public")
         if visibility not in dict(VISIBILITIES):
             raise ValidationError("visibility", "choose who may see the post")
-        await posts.learn_mentions(svc, text)
+        await mentions.learn_mentions(svc, text)
         async with svc.sessions() as session:
             job = await _own_job(session, request, viewer)
             if job.state != QueueState.DONE:
@@ -384,7 +384,7 @@ async def upload_submit(request: Request) -> Response:
                 raise ValidationError("file", f"{image_checks.UNCHECKED_MESSAGE}; try again later")
             blobs.append((data, outcome))
         text = str(form.get("text") or "")
-        await posts.learn_mentions(svc, text)
+        await mentions.learn_mentions(svc, text)
         stored = []
         for data, outcome in blobs:  # into the store before the transaction opens
             try:

@@ -31,7 +31,7 @@ from fedigen.api.timelines import home_page
 from fedigen.errors import FedigenError, ForbiddenError, NotFoundError, ValidationError
 from fedigen.http import services
 from fedigen.services import Services
-from fedigen.social import follows, for_you, posts, reactions, reports, timelines
+from fedigen.social import follows, for_you, mentions, posts, reactions, reports, timelines
 from fedigen.social.lookup import find_actor
 from fedigen.social.notifications import not_muted
 from fedigen.social.posts import PostRequest
@@ -404,7 +404,7 @@ async def reply_page(request: Request) -> Response:
         try:
             async with svc.reads() as session:
                 target = await _status_of(session, request, await _me(session, viewer))
-            await posts.learn_mentions(svc, text)
+            await mentions.learn_mentions(svc, text)
             async with svc.sessions() as session, session.begin():
                 me = await _me(session, viewer)
                 await visible_status(session, target.id, me.id)
@@ -468,7 +468,7 @@ async def edit_page(request: Request) -> Response:
         form = await checked_form(request)
         text = str(form.get("text") or "")
         try:
-            await posts.learn_mentions(svc, text)
+            await mentions.learn_mentions(svc, text)
             async with svc.sessions() as session, session.begin():
                 me = await _me(session, viewer)
                 alts = {m.id: str(form.get(f"alt-{m.id}") or "") for m in media if f"alt-{m.id}" in form}

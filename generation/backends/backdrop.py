@@ -88,7 +88,7 @@ class BackdropPainter:
             self.sky_top, self.sky_low = rgb("02030a"), rgb("0e1226")
             self.light_strength, self.sun_height = 0.0, None
         if plan.light and plan.light != "warm":
-            from generation.backends.scene import COLOURS
+            from generation.backends.prompt_words import COLOURS
 
             tint = rgb(COLOURS.get(plan.light, "ffffff"))
             self.sky_top, self.sky_low = mix(self.sky_top, tint, 0.35), mix(self.sky_low, tint, 0.55)

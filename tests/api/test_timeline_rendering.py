@@ -15,7 +15,7 @@ from activitypub.emoji import RemoteEmoji
 from activitypub.notes import RemoteNote, RemotePoll
 from fedigen.api import page_rows, status_entities
 from fedigen.api.pagination import Page
-from fedigen.social import account_moderation, accounts, counts, posts, tags, timelines
+from fedigen.social import account_moderation, accounts, counts, remote_posts, tags, timelines
 from storage.models import Actor, Follow, Status, StatusCount, utcnow
 from storage.vocabulary import Visibility
 from tests.api.conftest import TokenMaker, bearer
@@ -49,7 +49,7 @@ async def store(instance: Instance, author_id: int, remote: RemoteNote) -> int:
     async with instance.services.sessions() as session, session.begin():
         author = await session.get(Actor, author_id)
         assert author is not None
-        return (await posts.store_remote(instance.services, session, author, remote)).id
+        return (await remote_posts.store_remote(instance.services, session, author, remote)).id
 
 
 @pytest.fixture
@@ -186,7 +186,7 @@ async def test_counters_follow_every_action_and_deleted_accounts(
     async with instance.services.sessions() as session, session.begin():
         erin = await session.get(Actor, world["erin"])
         assert erin is not None
-        await posts.receive_delete(instance.services, session, erin, f"{REMOTE}/notes/2")
+        await remote_posts.receive_delete(instance.services, session, erin, f"{REMOTE}/notes/2")
     assert await stored(instance) == await truth(instance)
     async with instance.services.sessions() as session:
         assert (await counts.of(session, [world["rich"]]))[world["rich"]].replies == 0

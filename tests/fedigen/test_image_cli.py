@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 from PIL import Image
 
-from storage.images import read_provenance
+from storage.image_provenance import read_provenance
 from tests.support.server import FedigenServer
 
 

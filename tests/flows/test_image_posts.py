@@ -22,7 +22,7 @@ from fedigen.social.media import avatar_url
 from generation.errors import PromptRefusedError, QuotaExceededError
 from generation.jobs import JobSpec, cancel
 from storage import queue
-from storage.images import read_provenance
+from storage.image_provenance import read_provenance
 from storage.models import GenerationJob, MediaAttachment, Remix, Status
 from tests.conftest import HostRouter, Instance, make_settings, start_instance
 from tests.flows.conftest import SMALL

@@ -24,6 +24,7 @@ from generation.backend import Backend, GenerationRequest, no_progress
 from generation.backends import scene
 from generation.backends.composition import Placement
 from generation.backends.procedural import ProceduralBackend, compose, draw, render
+from generation.backends.prompt_words import COLOURS, SIZES
 from generation.backends.subjects import KINDS, distinct_subjects
 from generation.jobs import JobRunner, JobSettings, JobSpec, submit
 from storage.models import MediaAttachment
@@ -119,10 +120,10 @@ def test_the_plan_names_every_subject_colour_and_style(
 def test_counts_sizes_materials_setting_and_mood() -> None:
     plan = scene.read("three tiny wooden boats on a calm grey sea at golden hour in autumn")
     [boats] = plan.subjects
-    assert (boats.name, boats.count, boats.size, boats.material) == ("boat", 3, scene.SIZES["tiny"], "wooden")
-    assert plan.place == "sea" and plan.place_colour == scene.COLOURS["grey"]
+    assert (boats.name, boats.count, boats.size, boats.material) == ("boat", 3, SIZES["tiny"], "wooden")
+    assert plan.place == "sea" and plan.place_colour == COLOURS["grey"]
     assert (plan.time, plan.light, plan.mood, plan.season) == ("golden hour", "warm", "calm", "autumn")
-    assert scene.read("a huge whale in a storm").subjects[0].size == scene.SIZES["huge"]
+    assert scene.read("a huge whale in a storm").subjects[0].size == SIZES["huge"]
     assert scene.read("a bowl of oranges").subjects[1].inside == "bowl"
     assert scene.read("two cats").subjects[0].count == 2
     assert scene.read("cats").subjects[0].count == 3  # a plural without a number: a few

@@ -14,19 +14,9 @@ import pytest
 from PIL import ExifTags, Image, ImageCms, ImageFile
 
 from storage import ImageTooLargeError, UnsupportedMediaError
-from storage.images import (
-    ALLOWED_TYPES,
-    IPTC_EXT_NS,
-    TRAINED_ALGORITHMIC_MEDIA,
-    ImageLimits,
-    ProcessedImage,
-    Variant,
-    process_image,
-    process_image_async,
-    provenance_xmp,
-    read_provenance,
-    sniff_media_type,
-)
+from storage.image_decoding import ALLOWED_TYPES, ImageLimits, sniff_media_type
+from storage.image_provenance import IPTC_EXT_NS, TRAINED_ALGORITHMIC_MEDIA, provenance_xmp, read_provenance
+from storage.images import ProcessedImage, Variant, process_image, process_image_async
 
 BASE83 = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz#$%*+,-.:;=?@[]^_{|}~"
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"

@@ -13,7 +13,8 @@ from typing import Any
 import pytest
 
 from storage import MediaError
-from storage.images import ALLOWED_TYPES, EXT_BY_MEDIA_TYPE
+from storage.image_decoding import ALLOWED_TYPES
+from storage.images import EXT_BY_MEDIA_TYPE
 from storage.media import MEDIA_TYPES_BY_EXT, media_key
 from storage.media import LocalMediaStore as MediaStore
 
